@@ -1,0 +1,232 @@
+package io.failoverkit.discovery.agent;
+
+import io.failoverkit.discovery.cluster.Member;
+import io.failoverkit.discovery.cluster.Membership;
+import io.failoverkit.discovery.config.AgentConfig;
+import io.failoverkit.discovery.http.HttpApi;
+import io.failoverkit.discovery.leader.Reconciler;
+import io.failoverkit.discovery.leader.SessionTimers;
+import io.failoverkit.discovery.raft.RaftNode;
+import io.failoverkit.discovery.state.Json;
+import io.failoverkit.discovery.state.StateStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One discovery-node agent, server or client, as Consul's: membership on the LAN port, local services and checks
+ * kept in the catalog by anti-entropy, the HTTP API, and, on a server, a seat in the Raft group.
+ */
+public final class Agent implements AutoCloseable {
+    public static final String VERSION = "0.1.0";
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+
+    private final AgentConfig config;
+    private final String nodeId;
+    private final Path dataDir;
+    private final boolean ephemeralData;
+    private final Membership membership;
+    private final LocalState local = new LocalState();
+    private final CheckRunner checks = new CheckRunner(local);
+    private final AntiEntropy antiEntropy;
+    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> Thread.ofPlatform().daemon().name("agent-timer").unstarted(r));
+    private final HttpApi http;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile RaftNode raft;
+    private volatile StateStore store;
+
+    private Agent(AgentConfig config) throws Exception {
+        this.config = config;
+        if (config.dev) {
+            this.dataDir = Files.createTempDirectory("discovery-node-dev");
+            this.ephemeralData = true;
+        } else {
+            this.dataDir = Path.of(config.dataDir).toAbsolutePath();
+            Files.createDirectories(dataDir);
+            this.ephemeralData = false;
+        }
+        this.nodeId = loadOrCreateNodeId();
+        Map<String, String> tags = new LinkedHashMap<>();
+        tags.put("role", config.server ? "consul" : "node");
+        tags.put("dc", config.datacenter);
+        tags.put("id", nodeId);
+        tags.put("port", Integer.toString(config.serverPort));
+        tags.put("http_port", Integer.toString(config.httpPort));
+        tags.put("build", VERSION);
+        if (config.server) tags.put("expect", Integer.toString(config.bootstrapExpect));
+        Member self = new Member(config.nodeName, config.bindAddr, config.serfLanPort, tags, Member.Status.ALIVE, System.currentTimeMillis());
+        this.membership = new Membership(self, config.bindAddr, config.retryJoin);
+        for (String addr : config.startJoin) membership.join(addr);
+        local.replaceConfigDefinitions(config.services, config.checks);
+        checks.sync();
+        local.onChange(checks::sync);
+        this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, this::serverHttpForAgent);
+        this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
+        timer.scheduleWithFixedDelay(this::antiEntropyTick, 200, 1000, TimeUnit.MILLISECONDS);
+        if (config.server) Thread.ofPlatform().name("bootstrap").daemon().start(this::bootstrap);
+        LOG.info("agent {} ({}) started: HTTP {}:{}, LAN {}:{}{}", config.nodeName, config.server ? "server" : "client",
+                config.clientAddr, http.port(), config.bindAddr, config.serfLanPort,
+                config.server ? ", server RPC " + config.bindAddr + ":" + config.serverPort : "");
+    }
+
+    public static Agent start(AgentConfig config) throws Exception {
+        return new Agent(config);
+    }
+
+    private String loadOrCreateNodeId() throws IOException {
+        Path f = dataDir.resolve("node-id");
+        if (Files.exists(f)) return Files.readString(f).strip();
+        String id = UUID.randomUUID().toString();
+        Files.writeString(f, id);
+        return id;
+    }
+
+    /** A server joins the Raft group: at once with the peers it had, or once -bootstrap-expect servers are known. */
+    private void bootstrap() {
+        try {
+            Path peersFile = dataDir.resolve("raft-peers.json");
+            List<RaftNode.Peer> peers;
+            if (Files.exists(peersFile)) {
+                peers = List.of(Json.MAPPER.readValue(peersFile.toFile(), RaftNode.Peer[].class));
+                LOG.info("rejoining Raft group with {} peers from {}", peers.size(), peersFile);
+            } else {
+                peers = awaitExpectedServers();
+                Files.writeString(peersFile, Json.MAPPER.writeValueAsString(peers), StandardCharsets.UTF_8);
+                LOG.info("bootstrapping Raft group with {}", peers);
+            }
+            StateStore s = new StateStore(Executors.newVirtualThreadPerTaskExecutor());
+            File raftDir = dataDir.resolve("raft").toFile();
+            RaftNode node = RaftNode.start(config.nodeName, config.bindAddr, config.serverPort, raftDir, peers, config.datacenter, s,
+                    leader -> LOG.info("Raft leader is now {}", leader));
+            SessionTimers timers = new SessionTimers(s, node);
+            Reconciler reconciler = new Reconciler(s, node, membership, config.datacenter);
+            this.store = s;
+            this.raft = node;
+            http.serve(s, node, timers, this::leaderHttp);
+            timer.scheduleWithFixedDelay(() -> safely(timers::tick), 100, 100, TimeUnit.MILLISECONDS);
+            timer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            LOG.error("server could not join its Raft group: {}", e.getMessage(), e);
+            stopped.countDown();
+        }
+    }
+
+    private List<RaftNode.Peer> awaitExpectedServers() throws InterruptedException {
+        long lastLog = 0;
+        while (true) {
+            List<Member> servers = membership.members().stream()
+                    .filter(m -> m.isServer() && m.status() == Member.Status.ALIVE && m.datacenter().equals(config.datacenter))
+                    .sorted(Comparator.comparing(Member::name)).toList();
+            if (servers.size() >= config.bootstrapExpect) {
+                List<RaftNode.Peer> peers = new ArrayList<>();
+                for (Member m : servers.subList(0, config.bootstrapExpect)) peers.add(new RaftNode.Peer(m.name(), m.addr() + ":" + m.serverPort()));
+                return peers;
+            }
+            if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(10)) {
+                LOG.info("waiting for {} servers to bootstrap, {} known (-retry-join names them)", config.bootstrapExpect, servers.size());
+                lastLog = System.nanoTime();
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static void safely(Runnable r) {
+        try { r.run(); } catch (RuntimeException e) { LOG.warn("periodic task failed", e); }
+    }
+
+    private void antiEntropyTick() {
+        safely(antiEntropy::tick);
+    }
+
+    /** Where this agent's own catalog writes go: itself on a server, a server on a client. */
+    private Optional<String> serverHttpForAgent() {
+        if (config.server) return raft == null ? Optional.empty() : Optional.of(loopbackFor(config.clientAddr) + ":" + http.port());
+        return anyServerHttp();
+    }
+
+    private static String loopbackFor(String addr) {
+        return addr.equals("0.0.0.0") ? "127.0.0.1" : addr;
+    }
+
+    /** An alive server's HTTP address (random among them), for a client agent to forward to. */
+    public Optional<String> anyServerHttp() {
+        List<Member> servers = membership.members().stream().filter(m -> m.isServer() && m.status() == Member.Status.ALIVE).toList();
+        if (servers.isEmpty()) return Optional.empty();
+        Member m = servers.get(ThreadLocalRandom.current().nextInt(servers.size()));
+        return Optional.of(m.addr() + ":" + m.httpPort());
+    }
+
+    private Optional<String> leaderHttp() {
+        RaftNode r = raft;
+        if (r == null) return Optional.empty();
+        Optional<String> leader = r.leaderName();
+        return leader.flatMap(name -> membership.members().stream().filter(m -> m.name().equals(name)).findFirst())
+                .map(m -> m.addr() + ":" + m.httpPort());
+    }
+
+    public AgentConfig config() { return config; }
+    public String nodeName() { return config.nodeName; }
+    public String nodeId() { return nodeId; }
+    public Membership membership() { return membership; }
+    public LocalState local() { return local; }
+    public CheckRunner checks() { return checks; }
+    public int httpPort() { return http.port(); }
+
+    public void localChanged() {
+        checks.sync();
+        antiEntropy.markDirty();
+    }
+
+    /** Re-reads service and check definitions from the config files (SIGHUP, /v1/agent/reload). All or nothing. */
+    public synchronized void reload() throws IOException {
+        config.reloadDefinitions();
+        local.replaceConfigDefinitions(config.services, config.checks);
+        localChanged();
+        LOG.info("reloaded: {} services, {} checks from config files", config.services.size(), config.checks.size());
+    }
+
+    public void leaveAsync() {
+        Thread.ofPlatform().start(() -> {
+            LOG.info("leaving the cluster gracefully");
+            membership.leave();
+            stopped.countDown();
+        });
+    }
+
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        checks.close();
+        try { http.close(); } catch (Exception e) { LOG.debug("http close: {}", e.getMessage()); }
+        try { if (raft != null) raft.close(); } catch (IOException e) { LOG.debug("raft close: {}", e.getMessage()); }
+        try { membership.close(); } catch (IOException e) { LOG.debug("membership close: {}", e.getMessage()); }
+        if (ephemeralData) deleteTree(dataDir);
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) { /* temp dir; best effort */ }
+    }
+}

@@ -1,0 +1,162 @@
+package io.failoverkit.discovery.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.config.Definitions.ServiceDef;
+import io.failoverkit.discovery.state.Json;
+import io.failoverkit.discovery.state.Model;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * Keeps the catalog's record of this node in step with {@link LocalState}: registers what is missing or different,
+ * deregisters what the agent no longer has. It reads the catalog afresh each time, so it also repairs the catalog
+ * after a server restart or a leader change. It speaks the HTTP API to a server, as any Consul client would.
+ */
+public final class AntiEntropy {
+    private static final Logger LOG = LoggerFactory.getLogger(AntiEntropy.class);
+    /** Output-only changes wait for a full sync, so chatty checks do not write on every run. */
+    static final long FULL_SYNC_NANOS = Duration.ofSeconds(30).toNanos();
+
+    private final LocalState local;
+    private final String node;
+    private final String nodeId;
+    private final String address;
+    private final Supplier<Optional<String>> serverHttp;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private volatile boolean dirty = true;
+    private long lastFull;
+
+    public AntiEntropy(LocalState local, String node, String nodeId, String address, Supplier<Optional<String>> serverHttp) {
+        this.local = local;
+        this.node = node;
+        this.nodeId = nodeId;
+        this.address = address;
+        this.serverHttp = serverHttp;
+        local.onChange(() -> dirty = true);
+    }
+
+    public void markDirty() { dirty = true; }
+
+    /** Runs often (every second); does work when something changed locally or a full sync is due. */
+    public void tick() {
+        long now = System.nanoTime();
+        boolean full = now - lastFull > FULL_SYNC_NANOS;
+        if (!dirty && !full) return;
+        Optional<String> server = serverHttp.get();
+        if (server.isEmpty()) return;
+        dirty = false;
+        try {
+            sync(server.get(), full);
+            if (full) lastFull = now;
+        } catch (IOException | RuntimeException e) {
+            dirty = true;
+            LOG.debug("anti-entropy sync with {} failed, will retry: {}", server.get(), e.getMessage());
+        } catch (InterruptedException e) {
+            dirty = true;
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void sync(String server, boolean full) throws IOException, InterruptedException {
+        JsonNode nodeServices = get(server, "/v1/catalog/node/" + node + "?stale");
+        JsonNode nodeChecks = get(server, "/v1/health/node/" + node + "?stale");
+        Map<String, JsonNode> remoteServices = new HashMap<>();
+        if (nodeServices != null && nodeServices.isObject() && nodeServices.get("Services") != null) {
+            nodeServices.get("Services").fields().forEachRemaining(e -> remoteServices.put(e.getKey(), e.getValue()));
+        }
+        Map<String, JsonNode> remoteChecks = new HashMap<>();
+        if (nodeChecks != null) for (JsonNode c : nodeChecks) remoteChecks.put(c.get("CheckID").asText(), c);
+
+        Map<String, ServiceDef> services = local.services();
+        for (ServiceDef s : services.values()) {
+            JsonNode r = remoteServices.get(s.id());
+            if (r == null || !sameService(s, r)) {
+                Map<String, Object> svc = new LinkedHashMap<>();
+                svc.put("ID", s.id());
+                svc.put("Service", s.name());
+                svc.put("Tags", s.tags());
+                svc.put("Address", s.address());
+                svc.put("Port", s.port());
+                svc.put("Meta", s.meta());
+                svc.put("EnableTagOverride", s.enableTagOverride());
+                register(server, Map.of("Service", svc));
+            }
+        }
+        for (String id : remoteServices.keySet()) {
+            if (!services.containsKey(id)) deregister(server, "ServiceID", id);
+        }
+        Set<String> localIds = new HashSet<>();
+        for (Model.Check c : local.catalogChecks(node)) {
+            localIds.add(c.checkId());
+            JsonNode r = remoteChecks.get(c.checkId());
+            boolean differs = r == null || !c.status().equals(r.path("Status").asText()) || !c.name().equals(r.path("Name").asText())
+                    || !c.serviceId().equals(r.path("ServiceID").asText()) || !c.notes().equals(r.path("Notes").asText());
+            if (differs || (full && !c.output().equals(r.path("Output").asText()))) {
+                Map<String, Object> chk = new LinkedHashMap<>();
+                chk.put("Node", node);
+                chk.put("CheckID", c.checkId());
+                chk.put("Name", c.name());
+                chk.put("Status", c.status());
+                chk.put("Notes", c.notes());
+                chk.put("Output", c.output());
+                chk.put("ServiceID", c.serviceId());
+                chk.put("Type", c.type());
+                register(server, Map.of("Check", chk));
+            }
+        }
+        for (String id : remoteChecks.keySet()) {
+            if (!localIds.contains(id) && !Model.SERF_HEALTH.equals(id)) deregister(server, "CheckID", id);
+        }
+    }
+
+    private static boolean sameService(ServiceDef s, JsonNode r) {
+        List<String> tags = new java.util.ArrayList<>();
+        r.path("Tags").forEach(t -> tags.add(t.asText()));
+        Map<String, String> meta = new HashMap<>();
+        r.path("Meta").fields().forEachRemaining(e -> meta.put(e.getKey(), e.getValue().asText()));
+        return s.name().equals(r.path("Service").asText()) && s.tags().equals(tags) && s.address().equals(r.path("Address").asText())
+                && s.port() == r.path("Port").asInt() && s.meta().equals(meta);
+    }
+
+    private JsonNode get(String server, String path) throws IOException, InterruptedException {
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create("http://" + server + path)).timeout(Duration.ofSeconds(5)).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + new String(r.body()).strip());
+        return Json.MAPPER.readTree(r.body());
+    }
+
+    private void register(String server, Map<String, Object> part) throws IOException, InterruptedException {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("ID", nodeId);
+        body.put("Node", node);
+        body.put("Address", address);
+        body.put("SkipNodeUpdate", true);
+        body.putAll(part);
+        put(server, "/v1/catalog/register", body);
+    }
+
+    private void deregister(String server, String field, String id) throws IOException, InterruptedException {
+        put(server, "/v1/catalog/deregister", Map.of("Node", node, field, id));
+    }
+
+    private void put(String server, String path, Object body) throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + server + path)).timeout(Duration.ofSeconds(10))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(Json.MAPPER.writeValueAsBytes(body))).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) throw new IOException("PUT " + path + ": HTTP " + r.statusCode() + " " + r.body().strip());
+    }
+}

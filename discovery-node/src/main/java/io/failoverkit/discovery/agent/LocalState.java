@@ -1,0 +1,152 @@
+package io.failoverkit.discovery.agent;
+
+import io.failoverkit.discovery.config.Definitions.CheckDef;
+import io.failoverkit.discovery.config.Definitions.ServiceDef;
+import io.failoverkit.discovery.state.Model;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * This agent's own services and checks, the truth that anti-entropy copies into the catalog. Definitions come
+ * from config files (replaced on reload) or the agent HTTP API (kept across reloads). Maintenance mode is a
+ * critical check, as in Consul, so that it reaches the catalog, DNS and sessions the same way as any failure.
+ */
+public final class LocalState {
+    public static final String NODE_MAINTENANCE = "_node_maintenance";
+    public static final String SERVICE_MAINTENANCE_PREFIX = "_service_maintenance:";
+    /** Output kept per check, as Consul bounds it. */
+    public static final int MAX_OUTPUT = 4096;
+
+    public enum Source { CONFIG, API }
+
+    public static final class CheckState {
+        public final CheckDef def;
+        final Source source;
+        volatile String status;
+        volatile String output = "";
+
+        CheckState(CheckDef def, Source source) {
+            this.def = def;
+            this.source = source;
+            this.status = def.initialStatus();
+        }
+
+        public String status() { return status; }
+        public String output() { return output; }
+    }
+
+    private final Map<String, ServiceDef> services = new LinkedHashMap<>();
+    private final Map<String, Source> serviceSource = new LinkedHashMap<>();
+    private final Map<String, CheckState> checks = new LinkedHashMap<>();
+    private final Map<String, String> maintenance = new LinkedHashMap<>();
+    private final List<Runnable> onChange = new CopyOnWriteArrayList<>();
+
+    public void onChange(Runnable r) { onChange.add(r); }
+
+    private void changed() { onChange.forEach(Runnable::run); }
+
+    public synchronized void addService(ServiceDef s, Source source) {
+        services.put(s.id(), s);
+        serviceSource.put(s.id(), source);
+        for (CheckDef c : s.checks()) checks.put(c.id(), new CheckState(c, source));
+        changed();
+    }
+
+    public synchronized boolean removeService(String id) {
+        if (services.remove(id) == null) return false;
+        serviceSource.remove(id);
+        checks.values().removeIf(c -> c.def.serviceId().equals(id));
+        maintenance.remove(SERVICE_MAINTENANCE_PREFIX + id);
+        changed();
+        return true;
+    }
+
+    public synchronized void addCheck(CheckDef c, Source source) {
+        if (!c.serviceId().isEmpty() && !services.containsKey(c.serviceId())) {
+            throw new IllegalArgumentException("check \"" + c.id() + "\" names service \"" + c.serviceId() + "\", which this agent does not have");
+        }
+        checks.put(c.id(), new CheckState(c, source));
+        changed();
+    }
+
+    public synchronized boolean removeCheck(String id) {
+        if (checks.remove(id) == null) return false;
+        changed();
+        return true;
+    }
+
+    /** Replaces what came from config files with a fresh read; API registrations stay. */
+    public synchronized void replaceConfigDefinitions(List<ServiceDef> newServices, List<CheckDef> newChecks) {
+        for (String id : List.copyOf(services.keySet())) {
+            if (serviceSource.get(id) == Source.CONFIG) { services.remove(id); serviceSource.remove(id); }
+        }
+        checks.values().removeIf(c -> c.source == Source.CONFIG);
+        for (ServiceDef s : newServices) {
+            services.put(s.id(), s);
+            serviceSource.put(s.id(), Source.CONFIG);
+            for (CheckDef c : s.checks()) checks.put(c.id(), new CheckState(c, Source.CONFIG));
+        }
+        for (CheckDef c : newChecks) {
+            if (!c.serviceId().isEmpty() && !services.containsKey(c.serviceId())) {
+                throw new IllegalArgumentException("check \"" + c.id() + "\" names service \"" + c.serviceId() + "\", which is not defined");
+            }
+            checks.put(c.id(), new CheckState(c, Source.CONFIG));
+        }
+        changed();
+    }
+
+    /** Records a check result; returns true when the status changed (worth an immediate sync). */
+    public boolean update(String checkId, String status, String output) {
+        CheckState c;
+        synchronized (this) { c = checks.get(checkId); }
+        if (c == null) return false;
+        String bounded = output == null ? "" : output.length() > MAX_OUTPUT ? output.substring(0, MAX_OUTPUT) : output;
+        boolean statusChanged = !status.equals(c.status);
+        c.status = status;
+        c.output = bounded;
+        if (statusChanged) changed();
+        return statusChanged;
+    }
+
+    public synchronized void setNodeMaintenance(String reasonOrNull) {
+        if (reasonOrNull == null) maintenance.remove(NODE_MAINTENANCE);
+        else maintenance.put(NODE_MAINTENANCE, reasonOrNull);
+        changed();
+    }
+
+    public synchronized boolean setServiceMaintenance(String serviceId, String reasonOrNull) {
+        if (!services.containsKey(serviceId)) return false;
+        if (reasonOrNull == null) maintenance.remove(SERVICE_MAINTENANCE_PREFIX + serviceId);
+        else maintenance.put(SERVICE_MAINTENANCE_PREFIX + serviceId, reasonOrNull);
+        changed();
+        return true;
+    }
+
+    public synchronized Map<String, ServiceDef> services() { return new LinkedHashMap<>(services); }
+
+    public synchronized CheckState check(String id) { return checks.get(id); }
+
+    public synchronized List<CheckState> checkStates() { return new ArrayList<>(checks.values()); }
+
+    /** Every check as the catalog should hold it, maintenance checks included. */
+    public synchronized List<Model.Check> catalogChecks(String node) {
+        List<Model.Check> out = new ArrayList<>();
+        for (CheckState c : checks.values()) {
+            ServiceDef s = c.def.serviceId().isEmpty() ? null : services.get(c.def.serviceId());
+            out.add(new Model.Check(node, c.def.id(), c.def.name(), c.status, c.def.notes(), c.output, c.def.serviceId(),
+                    s == null ? "" : s.name(), s == null ? List.of() : s.tags(), c.def.kind(), 0, 0));
+        }
+        maintenance.forEach((id, reason) -> {
+            String sid = id.startsWith(SERVICE_MAINTENANCE_PREFIX) ? id.substring(SERVICE_MAINTENANCE_PREFIX.length()) : "";
+            ServiceDef s = sid.isEmpty() ? null : services.get(sid);
+            String name = sid.isEmpty() ? "Node Maintenance Mode" : "Service Maintenance Mode";
+            out.add(new Model.Check(node, id, name, Model.CRITICAL, reason.isEmpty() ? "Maintenance mode is enabled for this " + (sid.isEmpty() ? "node" : "service") : reason,
+                    "", sid, s == null ? "" : s.name(), s == null ? List.of() : s.tags(), "maintenance", 0, 0));
+        });
+        return out;
+    }
+}

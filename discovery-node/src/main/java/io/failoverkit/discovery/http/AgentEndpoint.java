@@ -1,0 +1,194 @@
+package io.failoverkit.discovery.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.agent.Agent;
+import io.failoverkit.discovery.agent.LocalState;
+import io.failoverkit.discovery.cluster.Member;
+import io.failoverkit.discovery.config.Definitions;
+import io.failoverkit.discovery.config.Definitions.ServiceDef;
+import io.failoverkit.discovery.state.Model;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** /v1/agent/...: this agent's own view and its local services and checks. Served by every agent, never forwarded. */
+final class AgentEndpoint {
+    private final Agent agent;
+
+    AgentEndpoint(Agent agent) {
+        this.agent = agent;
+    }
+
+    void handle(Call call) {
+        String p = call.path;
+        switch (p) {
+            case "self" -> call.json(200, self());
+            case "members" -> call.json(200, agent.membership().members().stream().map(AgentEndpoint::member).toList());
+            case "services" -> {
+                Map<String, Object> out = new LinkedHashMap<>();
+                agent.local().services().values().forEach(s -> out.put(s.id(), service(s)));
+                call.json(200, out);
+            }
+            case "checks" -> {
+                Map<String, Object> out = new LinkedHashMap<>();
+                agent.local().catalogChecks(agent.nodeName()).forEach(c -> out.put(c.checkId(), c));
+                call.json(200, out);
+            }
+            case "service/register" -> { CatalogEndpoint.requireWrite(call); registerService(call); }
+            case "check/register" -> { CatalogEndpoint.requireWrite(call); registerCheck(call); }
+            case "maintenance" -> { CatalogEndpoint.requireWrite(call); agent.local().setNodeMaintenance(enable(call) ? reason(call) : null); call.text(200, ""); }
+            case "leave" -> { CatalogEndpoint.requireWrite(call); call.text(200, ""); agent.leaveAsync(); }
+            case "reload" -> { CatalogEndpoint.requireWrite(call); reload(call); }
+            default -> prefixed(call, p);
+        }
+    }
+
+    private void prefixed(Call call, String p) {
+        if (p.startsWith("service/deregister/")) {
+            CatalogEndpoint.requireWrite(call);
+            String id = p.substring("service/deregister/".length());
+            if (!agent.local().removeService(id)) throw HttpError.notFound("Unknown service ID \"" + id + "\"");
+            agent.localChanged();
+            call.text(200, "");
+        } else if (p.startsWith("service/maintenance/")) {
+            CatalogEndpoint.requireWrite(call);
+            String id = p.substring("service/maintenance/".length());
+            if (!agent.local().setServiceMaintenance(id, enable(call) ? reason(call) : null)) throw HttpError.notFound("Unknown service ID \"" + id + "\"");
+            call.text(200, "");
+        } else if (p.startsWith("check/deregister/")) {
+            CatalogEndpoint.requireWrite(call);
+            String id = p.substring("check/deregister/".length());
+            if (!agent.local().removeCheck(id)) throw HttpError.notFound("Unknown check ID \"" + id + "\"");
+            agent.localChanged();
+            call.text(200, "");
+        } else if (p.startsWith("check/pass/") || p.startsWith("check/warn/") || p.startsWith("check/fail/")) {
+            CatalogEndpoint.requireWrite(call);
+            String verb = p.substring(6, 10);
+            String status = switch (verb) { case "pass" -> Model.PASSING; case "warn" -> Model.WARNING; default -> Model.CRITICAL; };
+            ttlUpdate(call, p.substring(11), status, call.param("note"));
+        } else if (p.startsWith("check/update/")) {
+            CatalogEndpoint.requireWrite(call);
+            JsonNode body = call.jsonBody(false);
+            String status;
+            String output;
+            try {
+                status = Definitions.text(body, "Status", null);
+                output = Definitions.text(body, "Output", "");
+            } catch (IllegalArgumentException e) {
+                throw HttpError.badRequest(e.getMessage());
+            }
+            if (!Model.isValidStatus(status)) throw HttpError.badRequest("\"Status\" must be passing, warning or critical");
+            ttlUpdate(call, p.substring("check/update/".length()), status, output);
+        } else if (p.startsWith("join/") && p.length() > 5) {
+            CatalogEndpoint.requireWrite(call);
+            try {
+                agent.membership().join(p.substring(5));
+                call.text(200, "");
+            } catch (java.io.IOException e) {
+                call.text(500, "failed to join " + p.substring(5) + ": " + e.getMessage());
+            }
+        } else {
+            throw HttpError.notFound("unknown agent endpoint /v1/agent/" + p);
+        }
+    }
+
+    private void ttlUpdate(Call call, String id, String status, String note) {
+        LocalState.CheckState c = agent.local().check(id);
+        if (c == null) throw HttpError.notFound("Unknown check ID \"" + id + "\"");
+        if (c.def.ttl() == null) throw HttpError.badRequest("check \"" + id + "\" is not a TTL check; only TTL checks are updated through the API");
+        agent.checks().ttlUpdate(c.def, status, note == null ? "" : note);
+        call.text(200, "");
+    }
+
+    private static boolean enable(Call call) {
+        String e = call.param("enable");
+        if (e == null) throw HttpError.badRequest("missing ?enable=true|false");
+        if (!e.equals("true") && !e.equals("false")) throw HttpError.badRequest("?enable must be true or false, got \"" + e + "\"");
+        return e.equals("true");
+    }
+
+    private static String reason(Call call) {
+        String r = call.param("reason");
+        return r == null ? "" : r;
+    }
+
+    private void registerService(Call call) {
+        JsonNode body = call.jsonBody(false);
+        ServiceDef def;
+        try {
+            def = Definitions.service(body);
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest(e.getMessage());
+        }
+        agent.local().addService(def, LocalState.Source.API);
+        agent.localChanged();
+        call.text(200, "");
+    }
+
+    private void registerCheck(Call call) {
+        JsonNode body = call.jsonBody(false);
+        try {
+            agent.local().addCheck(Definitions.check(body, null, null, 1), LocalState.Source.API);
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest(e.getMessage());
+        }
+        agent.localChanged();
+        call.text(200, "");
+    }
+
+    private void reload(Call call) {
+        try {
+            agent.reload();
+            call.text(200, "");
+        } catch (Exception e) {
+            call.text(400, "reload failed, previous configuration kept: " + e.getMessage());
+        }
+    }
+
+    private Map<String, Object> self() {
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("Datacenter", agent.config().datacenter);
+        config.put("NodeName", agent.nodeName());
+        config.put("NodeID", agent.nodeId());
+        config.put("Server", agent.config().server);
+        config.put("Revision", "failoverkit");
+        config.put("Version", Agent.VERSION);
+        config.put("Domain", agent.config().domain);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("Config", config);
+        out.put("Member", member(agent.membership().self()));
+        out.put("Meta", Map.of());
+        return out;
+    }
+
+    static Map<String, Object> member(Member m) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("Name", m.name());
+        out.put("Addr", m.addr());
+        out.put("Port", m.port());
+        out.put("Tags", m.tags());
+        out.put("Status", m.status().code);
+        out.put("ProtocolMin", 1);
+        out.put("ProtocolMax", 5);
+        out.put("ProtocolCur", 2);
+        out.put("DelegateMin", 2);
+        out.put("DelegateMax", 5);
+        out.put("DelegateCur", 4);
+        return out;
+    }
+
+    private static Map<String, Object> service(ServiceDef s) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("ID", s.id());
+        out.put("Service", s.name());
+        out.put("Tags", s.tags());
+        out.put("Meta", s.meta());
+        out.put("Port", s.port());
+        out.put("Address", s.address());
+        out.put("Weights", Model.Weights.DEFAULT);
+        out.put("EnableTagOverride", s.enableTagOverride());
+        return out;
+    }
+
+}

@@ -1,0 +1,156 @@
+package io.failoverkit.discovery.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.config.Definitions;
+import io.failoverkit.discovery.state.Command;
+import io.failoverkit.discovery.state.Model;
+import io.failoverkit.discovery.state.Model.Check;
+import io.failoverkit.discovery.state.Model.Node;
+import io.failoverkit.discovery.state.Model.Service;
+import io.failoverkit.discovery.state.StateStore;
+import io.failoverkit.discovery.state.Table;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** /v1/catalog/...: Consul's catalog API. */
+final class CatalogEndpoint {
+    private final ServerSide server;
+
+    CatalogEndpoint(ServerSide server) {
+        this.server = server;
+    }
+
+    void handle(Call call) {
+        String p = call.path;
+        switch (p) {
+            case "register" -> { requireWrite(call); register(call); }
+            case "deregister" -> { requireWrite(call); deregister(call); }
+            case "datacenters" -> call.json(200, List.of(server.datacenter));
+            case "nodes" -> server.read(call, EnumSet.of(Table.NODES), null, server.store::nodes, (c, r) -> c.json(200, r.value()));
+            case "services" -> server.read(call, EnumSet.of(Table.SERVICES), null, server.store::serviceNames, (c, r) -> c.json(200, r.value()));
+            default -> {
+                if (p.startsWith("service/") && p.length() > "service/".length()) {
+                    String name = p.substring("service/".length());
+                    String tag = call.param("tag");
+                    server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, () -> server.store.serviceInstances(name, tag),
+                            (c, r) -> c.json(200, r.value().stream().map(CatalogEndpoint::serviceNode).toList()));
+                } else if (p.startsWith("node/") && p.length() > "node/".length()) {
+                    String name = p.substring("node/".length());
+                    server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, () -> server.store.nodeServices(name),
+                            (c, r) -> c.json(200, r.value() == null ? null : Map.of("Node", r.value().node(), "Services", r.value().services())));
+                } else {
+                    throw HttpError.notFound("unknown catalog endpoint /v1/catalog/" + p);
+                }
+            }
+        }
+    }
+
+    static void requireWrite(Call call) {
+        if (!call.method.equals("PUT") && !call.method.equals("POST")) throw new HttpError(405, "method " + call.method + " not allowed; use PUT");
+    }
+
+    /** The flat shape of /v1/catalog/service/&lt;name&gt;. */
+    static Map<String, Object> serviceNode(StateStore.Instance i) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Node n = i.node();
+        Service s = i.service();
+        m.put("ID", n.id());
+        m.put("Node", n.node());
+        m.put("Address", n.address());
+        m.put("Datacenter", n.datacenter());
+        m.put("TaggedAddresses", n.taggedAddresses());
+        m.put("NodeMeta", n.meta());
+        m.put("ServiceKind", "");
+        m.put("ServiceID", s.id());
+        m.put("ServiceName", s.service());
+        m.put("ServiceTags", s.tags());
+        m.put("ServiceAddress", s.address());
+        m.put("ServiceWeights", s.weights());
+        m.put("ServiceMeta", s.meta());
+        m.put("ServicePort", s.port());
+        m.put("ServiceEnableTagOverride", s.enableTagOverride());
+        m.put("CreateIndex", s.createIndex());
+        m.put("ModifyIndex", s.modifyIndex());
+        return m;
+    }
+
+    private void register(Call call) {
+        JsonNode body = call.jsonBody(false);
+        if (!body.isObject()) throw HttpError.badRequest("request body must be a JSON object");
+        Command.Register cmd;
+        try {
+            cmd = parseRegister(body, server.datacenter);
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest(e.getMessage());
+        }
+        server.write(call, cmd, r -> call.json(200, true));
+    }
+
+    static Command.Register parseRegister(JsonNode body, String datacenter) {
+        String node = Definitions.text(body, "Node", null);
+        if (node == null || node.isBlank()) throw new IllegalArgumentException("missing node name (\"Node\")");
+        String address = Definitions.text(body, "Address", null);
+        if (address == null || address.isBlank()) throw new IllegalArgumentException("missing node address (\"Address\")");
+        String dc = Definitions.text(body, "Datacenter", "");
+        if (!dc.isEmpty() && !dc.equals(datacenter)) throw new IllegalArgumentException("datacenter \"" + dc + "\" is not this one (" + datacenter + ")");
+        String id = Definitions.text(body, "ID", "");
+        Node n = new Node(id, node, address, datacenter, Definitions.stringMap(body, "TaggedAddresses"), Definitions.stringMap(body, "NodeMeta"), 0, 0);
+        Service svc = null;
+        JsonNode s = Definitions.field(body, "Service");
+        if (s != null) {
+            if (!s.isObject()) throw new IllegalArgumentException("\"Service\" must be an object");
+            String name = Definitions.text(s, "Service", null);
+            if (name == null || name.isBlank()) throw new IllegalArgumentException("missing service name (\"Service.Service\")");
+            List<String> tags = Definitions.strings(s, "Tags");
+            int port = Definitions.integer(s, "Port", 0);
+            if (port < 0 || port > 65535) throw new IllegalArgumentException("\"Service.Port\" must be 0-65535");
+            Model.Weights weights = Model.Weights.DEFAULT;
+            JsonNode w = Definitions.field(s, "Weights");
+            if (w != null) weights = new Model.Weights(Definitions.integer(w, "Passing", 1), Definitions.integer(w, "Warning", 1));
+            svc = new Service(Definitions.text(s, "ID", name), name, tags == null ? List.of() : List.copyOf(tags), Definitions.text(s, "Address", ""),
+                    Definitions.stringMap(s, "Meta"), port, weights, Definitions.bool(s, "EnableTagOverride", false), 0, 0);
+        }
+        List<Check> checks = new ArrayList<>();
+        JsonNode one = Definitions.field(body, "Check");
+        if (one != null) checks.add(parseCheck(one, node));
+        JsonNode many = Definitions.field(body, "Checks");
+        if (many != null) {
+            if (!many.isArray()) throw new IllegalArgumentException("\"Checks\" must be an array");
+            for (JsonNode c : many) checks.add(parseCheck(c, node));
+        }
+        return new Command.Register(n, svc, List.copyOf(checks), Definitions.bool(body, "SkipNodeUpdate", false), System.currentTimeMillis());
+    }
+
+    private static Check parseCheck(JsonNode c, String node) {
+        if (!c.isObject()) throw new IllegalArgumentException("a check must be an object");
+        String checkNode = Definitions.text(c, "Node", node);
+        if (!checkNode.equals(node)) throw new IllegalArgumentException("check names node \"" + checkNode + "\" but is registered with node \"" + node + "\"");
+        String name = Definitions.text(c, "Name", null);
+        String id = Definitions.text(c, "CheckID", name);
+        if (id == null || id.isBlank()) throw new IllegalArgumentException("a check needs \"CheckID\" or \"Name\"");
+        String status = Definitions.text(c, "Status", Model.CRITICAL);
+        if (!Model.isValidStatus(status)) throw new IllegalArgumentException("check status \"" + status + "\" must be passing, warning or critical");
+        return new Check(node, id, name == null ? id : name, status, Definitions.text(c, "Notes", ""), Definitions.text(c, "Output", ""),
+                Definitions.text(c, "ServiceID", ""), "", List.of(), Definitions.text(c, "Type", ""), 0, 0);
+    }
+
+    private void deregister(Call call) {
+        JsonNode body = call.jsonBody(false);
+        String node;
+        String serviceId;
+        String checkId;
+        try {
+            node = Definitions.text(body, "Node", null);
+            serviceId = Definitions.text(body, "ServiceID", null);
+            checkId = Definitions.text(body, "CheckID", null);
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest(e.getMessage());
+        }
+        if (node == null || node.isBlank()) throw HttpError.badRequest("missing node name (\"Node\")");
+        server.write(call, new Command.Deregister(node, serviceId, checkId, System.currentTimeMillis()), r -> call.json(200, true));
+    }
+}

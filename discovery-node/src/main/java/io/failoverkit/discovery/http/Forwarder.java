@@ -1,0 +1,43 @@
+package io.failoverkit.discovery.http;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Passes a call on to another agent's HTTP API (a client agent to a server, a follower to the leader) and relays
+ * the answer. Asynchronous, so a forwarded blocking query holds no thread here either.
+ */
+final class Forwarder {
+    private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact", "Content-Type");
+    private final HttpClient http = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(2))
+            .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
+            .build();
+
+    void forward(Call call, Optional<String> target, String pathWithPrefix, byte[] body) {
+        if (target.isEmpty()) {
+            call.text(500, "No known Consul servers (this agent has not joined a cluster with a server yet)");
+            return;
+        }
+        String query = call.rawQuery();
+        URI uri = URI.create("http://" + target.get() + pathWithPrefix + (query == null || query.isEmpty() ? "" : "?" + query));
+        HttpRequest.Builder req = HttpRequest.newBuilder(uri)
+                .timeout(ServerSide.MAX_WAIT.plusMinutes(1))
+                .method(call.method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        String ct = call.header("Content-Type");
+        if (ct != null) req.header("Content-Type", ct);
+        http.sendAsync(req.build(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {
+            if (err != null) {
+                call.text(500, "forwarding to " + target.get() + " failed: " + ServerSide.rootMessage(err));
+                return;
+            }
+            for (String h : RELAYED_HEADERS) resp.headers().firstValue(h).ifPresent(v -> call.header(h, v));
+            call.send(resp.statusCode(), resp.body(), resp.headers().firstValue("Content-Type").orElse(null));
+        });
+    }
+}

@@ -1,0 +1,83 @@
+package io.failoverkit.discovery.http;
+
+import io.failoverkit.discovery.state.Command;
+import io.failoverkit.discovery.state.Model.KvEntry;
+import io.failoverkit.discovery.state.Table;
+
+import java.nio.charset.StandardCharsets;
+import java.util.EnumSet;
+import java.util.List;
+
+/** /v1/kv/&lt;key&gt;: Consul's KV API over the replicated store. */
+final class KvEndpoint {
+    /** Keys longer than this are refused (Consul sets no limit; a key is a path, not a value). */
+    static final int MAX_KEY_BYTES = 2048;
+
+    private final ServerSide server;
+
+    KvEndpoint(ServerSide server) {
+        this.server = server;
+    }
+
+    void handle(Call call) {
+        String key = call.path;
+        if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) throw HttpError.badRequest("key is longer than " + MAX_KEY_BYTES + " bytes");
+        switch (call.method) {
+            case "GET" -> get(call, key);
+            case "PUT", "POST" -> put(call, key);
+            case "DELETE" -> delete(call, key);
+            default -> throw new HttpError(405, "method " + call.method + " not allowed on /v1/kv");
+        }
+    }
+
+    private void get(Call call, String key) {
+        if (call.has("keys")) {
+            String sep = call.param("separator");
+            server.read(call, EnumSet.of(Table.KVS), key, () -> server.store.kvKeys(key, sep), (c, r) -> {
+                if (r.value().isEmpty()) c.text(404, "");
+                else c.json(200, r.value());
+            });
+        } else if (call.has("recurse")) {
+            server.read(call, EnumSet.of(Table.KVS), key, () -> server.store.kvList(key), (c, r) -> {
+                if (r.value().isEmpty()) c.text(404, "");
+                else c.json(200, r.value());
+            });
+        } else {
+            if (key.isEmpty()) throw HttpError.badRequest("missing key name (use ?recurse or ?keys to list)");
+            server.read(call, EnumSet.of(Table.KVS), key, () -> server.store.kvGet(key), (c, r) -> {
+                KvEntry e = r.value();
+                if (e == null) c.text(404, "");
+                else if (c.has("raw")) c.send(200, e.value() == null ? new byte[0] : e.value(), "application/octet-stream");
+                else c.json(200, List.of(e));
+            });
+        }
+    }
+
+    private void put(Call call, String key) {
+        if (key.isEmpty()) throw HttpError.badRequest("missing key name");
+        if (call.has("acquire") && call.has("release")) throw HttpError.badRequest("?acquire and ?release cannot be used together");
+        long flags = call.longParam("flags", 0);
+        Long cas = call.has("cas") ? Long.valueOf(call.longParam("cas", 0)) : null;
+        if (cas != null && cas < 0) throw HttpError.badRequest("\"cas\" must not be negative");
+        String acquire = emptyToError(call, "acquire");
+        String release = emptyToError(call, "release");
+        byte[] value = call.body();
+        server.write(call, new Command.KvPut(key, value, flags, cas, acquire, release, System.currentTimeMillis()),
+                r -> call.json(200, r.value()));
+    }
+
+    private static String emptyToError(Call call, String p) {
+        if (!call.has(p)) return null;
+        String v = call.param(p);
+        if (v == null || v.isEmpty()) throw HttpError.badRequest("?" + p + " needs a session id");
+        return v;
+    }
+
+    private void delete(Call call, String key) {
+        boolean recurse = call.has("recurse");
+        if (key.isEmpty() && !recurse) throw HttpError.badRequest("missing key name");
+        Long cas = call.has("cas") ? Long.valueOf(call.longParam("cas", 0)) : null;
+        if (cas != null && recurse) throw HttpError.badRequest("?cas cannot be used with ?recurse");
+        server.write(call, new Command.KvDelete(key, recurse, cas), r -> call.json(200, r.value()));
+    }
+}

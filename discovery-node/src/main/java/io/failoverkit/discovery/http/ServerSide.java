@@ -1,0 +1,135 @@
+package io.failoverkit.discovery.http;
+
+import io.failoverkit.discovery.config.Durations;
+import io.failoverkit.discovery.raft.RaftNode;
+import io.failoverkit.discovery.state.ApplyResult;
+import io.failoverkit.discovery.state.Command;
+import io.failoverkit.discovery.state.StateStore;
+import io.failoverkit.discovery.state.Table;
+
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * What the server-side endpoints share: reads of the local state store with Consul's consistency modes and
+ * blocking queries, and writes proposed through Raft.
+ */
+final class ServerSide {
+    static final Duration DEFAULT_WAIT = Duration.ofMinutes(5);
+    static final Duration MAX_WAIT = Duration.ofMinutes(10);
+
+    final StateStore store;
+    final RaftNode raft;
+    final String nodeName;
+    final String datacenter;
+    private final ScheduledExecutorService timer;
+    private final Executor executor;
+
+    ServerSide(StateStore store, RaftNode raft, String nodeName, String datacenter, ScheduledExecutorService timer, Executor executor) {
+        this.store = store;
+        this.raft = raft;
+        this.nodeName = nodeName;
+        this.datacenter = datacenter;
+        this.timer = timer;
+        this.executor = executor;
+    }
+
+    /**
+     * Serves a read: waits for the consistency the caller asked for, runs {@code query}, and, for a blocking query
+     * ({@code ?index=N}), parks until the result's index passes N or the wait ends. A parked query holds no thread.
+     */
+    <T> void read(Call call, Set<Table> tables, String kvPrefix, Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
+        long minIndex = call.longParam("index", 0);
+        if (minIndex < 0) throw HttpError.badRequest("\"index\" must not be negative");
+        Duration wait = DEFAULT_WAIT;
+        String w = call.param("wait");
+        if (w != null && !w.isEmpty()) {
+            try {
+                wait = Durations.parse(w);
+            } catch (IllegalArgumentException e) {
+                throw HttpError.badRequest("query parameter \"wait\": " + e.getMessage());
+            }
+        }
+        if (wait.compareTo(MAX_WAIT) > 0) wait = MAX_WAIT;
+        boolean stale = call.has("stale");
+        boolean consistent = call.has("consistent");
+        if (stale && consistent) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
+        CompletableFuture<Void> ready = stale || (!consistent && raft.isLeader()) ? CompletableFuture.completedFuture(null) : raft.readBarrier();
+        // Consul adds up to wait/16 of jitter so that many watchers do not return at once.
+        long waitMillis = wait.toMillis() + ThreadLocalRandom.current().nextLong(wait.toMillis() / 16 + 1);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);
+        ready.whenCompleteAsync((ok, err) -> {
+            if (err != null) {
+                call.text(500, "No cluster leader (" + rootMessage(err) + ")");
+                return;
+            }
+            attempt(call, tables, kvPrefix, minIndex, deadline, query, render);
+        }, executor);
+    }
+
+    private <T> void attempt(Call call, Set<Table> tables, String kvPrefix, long minIndex, long deadline,
+                             Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
+        if (call.answered()) return;
+        StateStore.Read<T> r;
+        try {
+            r = query.get();
+        } catch (HttpError e) {
+            call.text(e.status, e.getMessage());
+            return;
+        }
+        long left = deadline - System.nanoTime();
+        if (minIndex == 0 || r.index() != minIndex || left <= 0) {
+            respond(call, r, render);
+            return;
+        }
+        StateStore.Parked[] parked = new StateStore.Parked[1];
+        var timeout = timer.schedule(() -> {
+            parked[0].cancel();
+            executor.execute(() -> respond(call, query.get(), render));
+        }, left, TimeUnit.NANOSECONDS);
+        parked[0] = store.watch(tables, kvPrefix, r.observedTableIndex(), () -> {
+            timeout.cancel(false);
+            attempt(call, tables, kvPrefix, minIndex, deadline, query, render);
+        });
+    }
+
+    private <T> void respond(Call call, StateStore.Read<T> r, BiConsumer<Call, StateStore.Read<T>> render) {
+        if (call.answered()) return;
+        call.header("X-Consul-Index", Long.toString(r.index()));
+        call.header("X-Consul-KnownLeader", Boolean.toString(raft.leaderName().isPresent()));
+        call.header("X-Consul-LastContact", Long.toString(Math.max(0, raft.lastContactMillis())));
+        try {
+            render.accept(call, r);
+        } catch (HttpError e) {
+            call.text(e.status, e.getMessage());
+        }
+    }
+
+    /** Proposes a write; answers with what apply returned (refusals as their 4xx), or 500 when Raft failed. */
+    void write(Call call, Command command, Consumer<ApplyResult> onOk) {
+        raft.propose(command).whenCompleteAsync((result, err) -> {
+            if (err != null) {
+                call.text(500, "write not committed: " + rootMessage(err) + " (retry; nothing was applied unless a later read shows it)");
+            } else if (!result.isOk()) {
+                call.header("X-Consul-Index", Long.toString(result.index()));
+                call.text(result.status(), result.error());
+            } else {
+                call.header("X-Consul-Index", Long.toString(result.index()));
+                onOk.accept(result);
+            }
+        }, executor);
+    }
+
+    static String rootMessage(Throwable t) {
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+}

@@ -1,0 +1,65 @@
+package io.failoverkit.discovery.leader;
+
+import io.failoverkit.discovery.cluster.Member;
+import io.failoverkit.discovery.cluster.Membership;
+import io.failoverkit.discovery.raft.RaftNode;
+import io.failoverkit.discovery.state.Command;
+import io.failoverkit.discovery.state.Model;
+import io.failoverkit.discovery.state.StateStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The leader's copy of membership into the catalog, as Consul's leader does: each alive member is a catalog node
+ * with a passing {@code serfHealth} check, a failed one keeps its node with {@code serfHealth} critical (which
+ * invalidates its sessions and hides its services from DNS), a member that left is deregistered.
+ */
+public final class Reconciler {
+    private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
+
+    private final StateStore store;
+    private final RaftNode raft;
+    private final Membership membership;
+    private final String datacenter;
+
+    public Reconciler(StateStore store, RaftNode raft, Membership membership, String datacenter) {
+        this.store = store;
+        this.raft = raft;
+        this.membership = membership;
+        this.datacenter = datacenter;
+    }
+
+    public void tick() {
+        if (!raft.isLeader()) return;
+        for (Member m : membership.members()) {
+            if (!m.datacenter().equals(datacenter)) continue;
+            Model.Node node = store.node(m.name()).value();
+            if (m.status() == Member.Status.LEFT) {
+                if (node != null) propose(new Command.Deregister(m.name(), null, null, System.currentTimeMillis()), m, "left");
+                continue;
+            }
+            String want = m.status() == Member.Status.ALIVE ? Model.PASSING : Model.CRITICAL;
+            List<Model.Check> serf = store.checks(k -> k.node().equals(m.name()) && k.checkId().equals(Model.SERF_HEALTH)).value();
+            boolean nodeOk = node != null && m.addr().equals(node.address());
+            boolean checkOk = !serf.isEmpty() && serf.get(0).status().equals(want);
+            if (nodeOk && checkOk) continue;
+            Model.Node n = new Model.Node(m.tags().getOrDefault("id", ""), m.name(), m.addr(), datacenter,
+                    Map.of("lan", m.addr()), node == null ? Map.of() : node.meta(), 0, 0);
+            Model.Check check = new Model.Check(m.name(), Model.SERF_HEALTH, "Serf Health Status", want, "",
+                    want.equals(Model.PASSING) ? "Agent alive and reachable" : "Agent not live or unreachable", "", "", List.of(), "", 0, 0);
+            propose(new Command.Register(n, null, List.of(check), false, System.currentTimeMillis()), m, want);
+        }
+    }
+
+    private void propose(Command c, Member m, String what) {
+        try {
+            raft.propose(c).get();
+            LOG.info("catalog: member {} is {}", m.name(), what);
+        } catch (Exception e) {
+            LOG.debug("catalog update for {} failed, will retry: {}", m.name(), e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package io.failoverkit.discovery.raft;
+
+import io.failoverkit.discovery.state.ApplyResult;
+import io.failoverkit.discovery.state.Command;
+import io.failoverkit.discovery.state.Json;
+import io.failoverkit.discovery.state.StateStore;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * This server's membership in the Raft group (Apache Ratis over gRPC) and a client into the group.
+ * Writes from any server go through the client, which finds the leader; reads are served from the local
+ * {@link StateStore}, after a ReadIndex barrier when the caller asks for consistency.
+ */
+public final class RaftNode implements AutoCloseable {
+    /** A voting server: its node name (the Raft peer id) and its server RPC address host:port. */
+    public record Peer(String name, String address) {}
+
+    private final RaftServer server;
+    private final RaftClient client;
+    private final RaftGroup group;
+    private final RaftPeerId self;
+
+    private RaftNode(RaftServer server, RaftClient client, RaftGroup group, RaftPeerId self) {
+        this.server = server;
+        this.client = client;
+        this.group = group;
+        this.self = self;
+    }
+
+    public static RaftGroupId groupIdFor(String datacenter) {
+        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("failoverkit-discovery:" + datacenter).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    public static RaftNode start(String selfName, String bindHost, int serverPort, File storageDir, List<Peer> peers,
+                                 String datacenter, StateStore store, Consumer<String> onLeaderChange) throws IOException {
+        RaftProperties props = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(props, List.of(storageDir));
+        GrpcConfigKeys.Server.setHost(props, bindHost);
+        GrpcConfigKeys.Server.setPort(props, serverPort);
+        // One log index per write (Consul's ModifyIndex), and faster: no metadata entry per commit.
+        props.set("raft.server.log.log-metadata.enabled", "false");
+        RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf("8MB"));
+        // Acknowledge only what is fsync'd: unsafe-flush and async-flush stay off (the defaults).
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, 10_000);
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(props, true);
+        RaftServerConfigKeys.Read.setOption(props, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+        RaftServerConfigKeys.Read.setLeaderLeaseEnabled(props, true);
+        RaftServerConfigKeys.Rpc.setTimeoutMin(props, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(props, TimeDuration.valueOf(600, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(props, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(props, TimeDuration.valueOf(600, TimeUnit.MILLISECONDS));
+        RaftClientConfigKeys.Rpc.setRequestTimeout(props, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+        RaftClientConfigKeys.Async.setOutstandingRequestsMax(props, 1000);
+
+        List<RaftPeer> raftPeers = peers.stream()
+                .sorted(Comparator.comparing(Peer::name))
+                .map(p -> RaftPeer.newBuilder().setId(p.name()).setAddress(p.address()).build())
+                .toList();
+        RaftGroup group = RaftGroup.valueOf(groupIdFor(datacenter), raftPeers);
+        RaftPeerId self = RaftPeerId.valueOf(selfName);
+        CatalogStateMachine sm = new CatalogStateMachine(store, id -> onLeaderChange.accept(id == null ? null : id.toString()));
+        RaftServer server = RaftServer.newBuilder()
+                .setServerId(self)
+                .setGroup(group)
+                .setProperties(props)
+                .setStateMachine(sm)
+                .setOption(RaftStorage.StartupOption.RECOVER)
+                .build();
+        server.start();
+        RaftClient client = RaftClient.newBuilder()
+                .setProperties(props)
+                .setRaftGroup(group)
+                .setLeaderId(self)
+                .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), props))
+                // Bounded: rides out an election (a few seconds), then reports the write as failed.
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(60, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+                .build();
+        return new RaftNode(server, client, group, self);
+    }
+
+    /** Proposes a command; completes when it is committed and applied, with what apply returned. */
+    public CompletableFuture<ApplyResult> propose(Command command) {
+        byte[] bytes;
+        try {
+            bytes = Json.MAPPER.writeValueAsBytes(command);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return client.async().send(Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(bytes)))
+                .thenApply(RaftNode::resultOf);
+    }
+
+    private static ApplyResult resultOf(RaftClientReply reply) {
+        if (!reply.isSuccess()) {
+            throw new IllegalStateException("raft write failed: " + (reply.getException() == null ? "unknown" : reply.getException().getMessage()));
+        }
+        try {
+            return Json.MAPPER.readValue(reply.getMessage().getContent().toByteArray(), ApplyResult.class);
+        } catch (IOException e) {
+            throw new IllegalStateException("unreadable apply result", e);
+        }
+    }
+
+    /**
+     * Linearizable read barrier (Raft ReadIndex, through this server): completes once this server has applied
+     * everything committed before the call, so a local read afterwards is consistent.
+     */
+    public CompletableFuture<Void> readBarrier() {
+        return client.async().sendReadOnly(Message.valueOf("barrier"), self).thenAccept(reply -> {
+            if (!reply.isSuccess()) {
+                throw new IllegalStateException("consistent read failed: " + (reply.getException() == null ? "no leader" : reply.getException().getMessage()));
+            }
+        });
+    }
+
+    private org.apache.ratis.server.RaftServer.Division division() throws IOException {
+        return server.getDivision(group.getGroupId());
+    }
+
+    public boolean isLeader() {
+        try { return division().getInfo().isLeader(); } catch (IOException e) { return false; }
+    }
+
+    public Optional<String> leaderAddress() {
+        try {
+            RaftPeerId id = division().getInfo().getLeaderId();
+            if (id == null) return Optional.empty();
+            return group.getPeers().stream().filter(p -> p.getId().equals(id)).map(RaftPeer::getAddress).findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    public Optional<String> leaderName() {
+        try {
+            RaftPeerId id = division().getInfo().getLeaderId();
+            return Optional.ofNullable(id).map(RaftPeerId::toString);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Milliseconds since this server last heard from the leader (0 on the leader). */
+    public long lastContactMillis() {
+        try {
+            var info = division().getInfo();
+            if (info.isLeader()) return 0;
+            var role = info.getRoleInfoProto();
+            if (role.hasFollowerInfo() && role.getFollowerInfo().hasLeaderInfo()) {
+                return role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs();
+            }
+            return -1;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    public long currentTerm() {
+        try { return division().getInfo().getCurrentTerm(); } catch (IOException e) { return 0; }
+    }
+
+    public List<String> peerAddresses() {
+        return group.getPeers().stream().map(RaftPeer::getAddress).toList();
+    }
+
+    public String selfName() {
+        return self.toString();
+    }
+
+    @Override
+    public void close() throws IOException {
+        try { client.close(); } finally { server.close(); }
+    }
+}

@@ -1,0 +1,40 @@
+package io.failoverkit.discovery.state;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
+import java.util.List;
+
+/**
+ * Every change to the replicated state is one of these, proposed through Raft and applied by {@link StateStore#apply}.
+ * Commands are validated and normalized before they are proposed; apply only decides what depends on the state.
+ * Wall-clock time enters only as {@code nowMillis} chosen by the proposer, so apply is deterministic on every server.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "op")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = Command.KvPut.class, name = "kv-put"),
+        @JsonSubTypes.Type(value = Command.KvDelete.class, name = "kv-delete"),
+        @JsonSubTypes.Type(value = Command.Register.class, name = "register"),
+        @JsonSubTypes.Type(value = Command.Deregister.class, name = "deregister"),
+        @JsonSubTypes.Type(value = Command.SessionCreate.class, name = "session-create"),
+        @JsonSubTypes.Type(value = Command.SessionDestroy.class, name = "session-destroy"),
+})
+public sealed interface Command {
+
+    /** PUT /v1/kv: {@code cas} null means unconditional; {@code acquire}/{@code release} name a session. */
+    record KvPut(String key, byte[] value, long flags, Long cas, String acquire, String release, long nowMillis) implements Command {}
+
+    /** DELETE /v1/kv: {@code cas} null means unconditional. */
+    record KvDelete(String key, boolean recurse, Long cas) implements Command {}
+
+    /** /v1/catalog/register, already normalized: service and checks may be null/empty. */
+    record Register(Model.Node node, Model.Service service, List<Model.Check> checks, boolean skipNodeUpdate, long nowMillis) implements Command {}
+
+    /** /v1/catalog/deregister: the whole node when both ids are null. */
+    record Deregister(String node, String serviceId, String checkId, long nowMillis) implements Command {}
+
+    record SessionCreate(Model.Session session) implements Command {}
+
+    /** Destroy (by an operator) or invalidate (TTL lapsed, proposed by the leader). */
+    record SessionDestroy(String id, String reason, long nowMillis) implements Command {}
+}

@@ -1,0 +1,114 @@
+package io.failoverkit.discovery.state;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.util.List;
+import java.util.Map;
+
+/** The stored records, spelled as Consul's JSON spells them, so the HTTP layer can return them as they are. */
+public final class Model {
+    private Model() {}
+
+    public record Node(
+            @JsonProperty("ID") String id,
+            @JsonProperty("Node") String node,
+            @JsonProperty("Address") String address,
+            @JsonProperty("Datacenter") String datacenter,
+            @JsonProperty("TaggedAddresses") Map<String, String> taggedAddresses,
+            @JsonProperty("Meta") Map<String, String> meta,
+            @JsonProperty("CreateIndex") long createIndex,
+            @JsonProperty("ModifyIndex") long modifyIndex) {
+        public Node withIndexes(long create, long modify) {
+            return new Node(id, node, address, datacenter, taggedAddresses, meta, create, modify);
+        }
+        boolean sameContent(Node o) {
+            return o != null && java.util.Objects.equals(id, o.id) && node.equals(o.node) && java.util.Objects.equals(address, o.address)
+                    && java.util.Objects.equals(taggedAddresses, o.taggedAddresses) && java.util.Objects.equals(meta, o.meta);
+        }
+    }
+
+    public record Weights(@JsonProperty("Passing") int passing, @JsonProperty("Warning") int warning) {
+        public static final Weights DEFAULT = new Weights(1, 1);
+    }
+
+    public record Service(
+            @JsonProperty("ID") String id,
+            @JsonProperty("Service") String service,
+            @JsonProperty("Tags") List<String> tags,
+            @JsonProperty("Address") String address,
+            @JsonProperty("Meta") Map<String, String> meta,
+            @JsonProperty("Port") int port,
+            @JsonProperty("Weights") Weights weights,
+            @JsonProperty("EnableTagOverride") boolean enableTagOverride,
+            @JsonProperty("CreateIndex") long createIndex,
+            @JsonProperty("ModifyIndex") long modifyIndex) {
+        public Service withIndexes(long create, long modify) {
+            return new Service(id, service, tags, address, meta, port, weights, enableTagOverride, create, modify);
+        }
+        boolean sameContent(Service o) {
+            return o != null && id.equals(o.id) && service.equals(o.service) && tags.equals(o.tags) && address.equals(o.address)
+                    && meta.equals(o.meta) && port == o.port && java.util.Objects.equals(weights, o.weights) && enableTagOverride == o.enableTagOverride;
+        }
+    }
+
+    public record Check(
+            @JsonProperty("Node") String node,
+            @JsonProperty("CheckID") String checkId,
+            @JsonProperty("Name") String name,
+            @JsonProperty("Status") String status,
+            @JsonProperty("Notes") String notes,
+            @JsonProperty("Output") String output,
+            @JsonProperty("ServiceID") String serviceId,
+            @JsonProperty("ServiceName") String serviceName,
+            @JsonProperty("ServiceTags") List<String> serviceTags,
+            @JsonProperty("Type") String type,
+            @JsonProperty("CreateIndex") long createIndex,
+            @JsonProperty("ModifyIndex") long modifyIndex) {
+        public Check withIndexes(long create, long modify) {
+            return new Check(node, checkId, name, status, notes, output, serviceId, serviceName, serviceTags, type, create, modify);
+        }
+        public Check withStatus(String newStatus, String newOutput) {
+            return new Check(node, checkId, name, newStatus, notes, newOutput, serviceId, serviceName, serviceTags, type, createIndex, modifyIndex);
+        }
+        boolean sameContent(Check o) {
+            return o != null && checkId.equals(o.checkId) && name.equals(o.name) && status.equals(o.status) && notes.equals(o.notes)
+                    && output.equals(o.output) && serviceId.equals(o.serviceId) && serviceName.equals(o.serviceName)
+                    && serviceTags.equals(o.serviceTags) && type.equals(o.type);
+        }
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record KvEntry(
+            @JsonProperty("LockIndex") long lockIndex,
+            @JsonProperty("Key") String key,
+            @JsonProperty("Flags") long flags,
+            @JsonProperty("Value") byte[] value,
+            @JsonProperty("Session") String session,
+            @JsonProperty("CreateIndex") long createIndex,
+            @JsonProperty("ModifyIndex") long modifyIndex) {}
+
+    public record Session(
+            @JsonProperty("ID") String id,
+            @JsonProperty("Name") String name,
+            @JsonProperty("Node") String node,
+            @JsonProperty("Checks") List<String> checks,
+            @JsonProperty("LockDelay") long lockDelayNanos,
+            @JsonProperty("Behavior") String behavior,
+            @JsonProperty("TTL") String ttl,
+            @JsonProperty("CreateIndex") long createIndex,
+            @JsonProperty("ModifyIndex") long modifyIndex) {
+        public Session withIndexes(long create, long modify) {
+            return new Session(id, name, node, checks, lockDelayNanos, behavior, ttl, create, modify);
+        }
+    }
+
+    public static final String PASSING = "passing";
+    public static final String WARNING = "warning";
+    public static final String CRITICAL = "critical";
+    public static final String SERF_HEALTH = "serfHealth";
+
+    public static boolean isValidStatus(String s) {
+        return PASSING.equals(s) || WARNING.equals(s) || CRITICAL.equals(s);
+    }
+}

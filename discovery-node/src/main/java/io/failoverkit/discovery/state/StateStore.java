@@ -1,0 +1,482 @@
+package io.failoverkit.discovery.state;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.failoverkit.discovery.state.Model.Check;
+import io.failoverkit.discovery.state.Model.KvEntry;
+import io.failoverkit.discovery.state.Model.Node;
+import io.failoverkit.discovery.state.Model.Service;
+import io.failoverkit.discovery.state.Model.Session;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Executor;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
+
+/**
+ * The replicated state: catalog (nodes, services, checks), KV and sessions, as indexed tables.
+ * Changed only by {@link #apply} (one Raft entry at a time, in log order); read concurrently by HTTP and DNS.
+ * Every change records the Raft index of the entry that made it, in the record and in its table's index.
+ */
+public final class StateStore {
+    /** A read result, with the Consul index to report and the table index it was read at (for parking). */
+    public record Read<T>(T value, long index, long observedTableIndex) {}
+
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Watches watches;
+
+    private final TreeMap<String, Node> nodes = new TreeMap<>();
+    private final TreeMap<String, TreeMap<String, Service>> services = new TreeMap<>();
+    private final TreeMap<String, TreeMap<String, Check>> checks = new TreeMap<>();
+    private final TreeMap<String, KvEntry> kvs = new TreeMap<>();
+    private final TreeMap<String, Long> tombstones = new TreeMap<>();
+    private final TreeMap<String, Session> sessions = new TreeMap<>();
+    private final HashMap<String, Long> lockDelayUntilMillis = new HashMap<>();
+    private final EnumMap<Table, Long> tableIndex = new EnumMap<>(Table.class);
+    private long lastIndex;
+
+    public StateStore(Executor watchExecutor) {
+        this.watches = new Watches(watchExecutor);
+        for (Table t : Table.values()) tableIndex.put(t, 0L);
+    }
+
+    // ---------------------------------------------------------------- apply
+
+    /** Per-apply bookkeeping: which tables and KV keys changed, to bump their indexes and wake their watchers. */
+    private static final class Changes {
+        final Set<Table> tables = EnumSet.noneOf(Table.class);
+        final Set<String> keys = new HashSet<>();
+    }
+
+    public ApplyResult apply(long index, Command command) {
+        Changes changes = new Changes();
+        ApplyResult result;
+        lock.writeLock().lock();
+        try {
+            result = switch (command) {
+                case Command.KvPut c -> kvPut(index, c, changes);
+                case Command.KvDelete c -> kvDelete(index, c, changes);
+                case Command.Register c -> register(index, c, changes);
+                case Command.Deregister c -> deregister(index, c, changes);
+                case Command.SessionCreate c -> sessionCreate(index, c, changes);
+                case Command.SessionDestroy c -> sessionDestroy(index, c, changes);
+            };
+            for (Table t : changes.tables) tableIndex.put(t, index);
+            lastIndex = Math.max(lastIndex, index);
+        } finally {
+            lock.writeLock().unlock();
+        }
+        watches.fire(changes.tables, changes.keys);
+        return result;
+    }
+
+    public long lastIndex() {
+        lock.readLock().lock();
+        try { return lastIndex; } finally { lock.readLock().unlock(); }
+    }
+
+    private ApplyResult kvPut(long index, Command.KvPut c, Changes ch) {
+        KvEntry existing = kvs.get(c.key());
+        if (c.cas() != null) {
+            long cas = c.cas();
+            if (cas == 0 && existing != null) return ApplyResult.ok(false, index);
+            if (cas != 0 && (existing == null || existing.modifyIndex() != cas)) return ApplyResult.ok(false, index);
+        }
+        String session = existing == null ? null : existing.session();
+        long lockIndex = existing == null ? 0 : existing.lockIndex();
+        if (c.acquire() != null) {
+            if (!sessions.containsKey(c.acquire())) {
+                return ApplyResult.refused(400, "invalid session \"" + c.acquire() + "\": it does not exist or was invalidated", index);
+            }
+            if (session != null && !session.equals(c.acquire())) return ApplyResult.ok(false, index);
+            Long until = lockDelayUntilMillis.get(c.key());
+            if (session == null && until != null && c.nowMillis() < until) return ApplyResult.ok(false, index);
+            if (session == null) {
+                lockIndex++;
+                session = c.acquire();
+            }
+        } else if (c.release() != null) {
+            if (!c.release().equals(session)) return ApplyResult.ok(false, index);
+            session = null;
+        }
+        long create = existing == null ? index : existing.createIndex();
+        kvs.put(c.key(), new KvEntry(lockIndex, c.key(), c.flags(), c.value(), session, create, index));
+        tombstones.remove(c.key());
+        ch.tables.add(Table.KVS);
+        ch.keys.add(c.key());
+        return ApplyResult.ok(true, index);
+    }
+
+    private ApplyResult kvDelete(long index, Command.KvDelete c, Changes ch) {
+        if (c.recurse()) {
+            List<String> doomed = new ArrayList<>(kvs.subMap(c.key(), true, c.key() + Character.MAX_VALUE, true).keySet());
+            for (String k : doomed) deleteKey(index, k, ch);
+            if (doomed.isEmpty()) { ch.tables.add(Table.KVS); ch.keys.add(c.key()); }
+            return ApplyResult.ok(true, index);
+        }
+        KvEntry existing = kvs.get(c.key());
+        if (c.cas() != null) {
+            long cas = c.cas();
+            if (existing == null ? cas != 0 : existing.modifyIndex() != cas) return ApplyResult.ok(false, index);
+        }
+        if (existing != null) deleteKey(index, c.key(), ch);
+        else { ch.tables.add(Table.KVS); ch.keys.add(c.key()); }
+        return ApplyResult.ok(true, index);
+    }
+
+    private void deleteKey(long index, String key, Changes ch) {
+        if (kvs.remove(key) != null) tombstones.put(key, index);
+        ch.tables.add(Table.KVS);
+        ch.keys.add(key);
+    }
+
+    private ApplyResult register(long index, Command.Register c, Changes ch) {
+        Node incoming = c.node();
+        Node existing = nodes.get(incoming.node());
+        if (existing == null || (!c.skipNodeUpdate() && !existing.sameContent(incoming))) {
+            long create = existing == null ? index : existing.createIndex();
+            nodes.put(incoming.node(), incoming.withIndexes(create, index));
+            ch.tables.add(Table.NODES);
+        }
+        Service svc = c.service();
+        if (svc != null) {
+            TreeMap<String, Service> nodeServices = services.computeIfAbsent(incoming.node(), n -> new TreeMap<>());
+            Service old = nodeServices.get(svc.id());
+            if (!svc.sameContent(old)) {
+                nodeServices.put(svc.id(), svc.withIndexes(old == null ? index : old.createIndex(), index));
+                ch.tables.add(Table.SERVICES);
+                // A service's checks carry its name and tags: keep them in step.
+                TreeMap<String, Check> nodeChecks = checks.get(incoming.node());
+                if (nodeChecks != null) {
+                    for (Check k : List.copyOf(nodeChecks.values())) {
+                        if (k.serviceId().equals(svc.id()) && (!k.serviceName().equals(svc.service()) || !k.serviceTags().equals(svc.tags()))) {
+                            nodeChecks.put(k.checkId(), new Check(k.node(), k.checkId(), k.name(), k.status(), k.notes(), k.output(),
+                                    svc.id(), svc.service(), svc.tags(), k.type(), k.createIndex(), index));
+                            ch.tables.add(Table.CHECKS);
+                        }
+                    }
+                }
+            }
+        }
+        for (Check k : c.checks() == null ? List.<Check>of() : c.checks()) {
+            Check filled = k;
+            if (!k.serviceId().isEmpty()) {
+                Service owner = services.getOrDefault(incoming.node(), new TreeMap<>()).get(k.serviceId());
+                if (owner == null) {
+                    return ApplyResult.refused(400, "check " + k.checkId() + " names service " + k.serviceId() + ", which node " + incoming.node() + " does not have", index);
+                }
+                filled = new Check(k.node(), k.checkId(), k.name(), k.status(), k.notes(), k.output(), owner.id(), owner.service(), owner.tags(), k.type(), 0, 0);
+            }
+            TreeMap<String, Check> nodeChecks = checks.computeIfAbsent(incoming.node(), n -> new TreeMap<>());
+            Check old = nodeChecks.get(k.checkId());
+            if (!filled.sameContent(old)) {
+                nodeChecks.put(k.checkId(), filled.withIndexes(old == null ? index : old.createIndex(), index));
+                ch.tables.add(Table.CHECKS);
+                if (Model.CRITICAL.equals(filled.status())) invalidateSessionsOfCheck(index, incoming.node(), k.checkId(), c.nowMillis(), ch);
+            }
+        }
+        return ApplyResult.ok(true, index);
+    }
+
+    private ApplyResult deregister(long index, Command.Deregister c, Changes ch) {
+        if (!nodes.containsKey(c.node())) return ApplyResult.ok(true, index);
+        if (c.serviceId() == null && c.checkId() == null) {
+            nodes.remove(c.node());
+            ch.tables.add(Table.NODES);
+            if (services.remove(c.node()) != null) ch.tables.add(Table.SERVICES);
+            if (checks.remove(c.node()) != null) ch.tables.add(Table.CHECKS);
+            for (Session s : List.copyOf(sessions.values())) {
+                if (s.node().equals(c.node())) invalidateSession(index, s.id(), c.nowMillis(), ch);
+            }
+            return ApplyResult.ok(true, index);
+        }
+        if (c.serviceId() != null) {
+            TreeMap<String, Service> nodeServices = services.get(c.node());
+            if (nodeServices != null && nodeServices.remove(c.serviceId()) != null) ch.tables.add(Table.SERVICES);
+            TreeMap<String, Check> nodeChecks = checks.get(c.node());
+            if (nodeChecks != null) {
+                for (Check k : List.copyOf(nodeChecks.values())) {
+                    if (k.serviceId().equals(c.serviceId())) removeCheck(index, c.node(), k.checkId(), c.nowMillis(), ch);
+                }
+            }
+        }
+        if (c.checkId() != null) removeCheck(index, c.node(), c.checkId(), c.nowMillis(), ch);
+        return ApplyResult.ok(true, index);
+    }
+
+    private void removeCheck(long index, String node, String checkId, long now, Changes ch) {
+        TreeMap<String, Check> nodeChecks = checks.get(node);
+        if (nodeChecks != null && nodeChecks.remove(checkId) != null) {
+            ch.tables.add(Table.CHECKS);
+            invalidateSessionsOfCheck(index, node, checkId, now, ch);
+        }
+    }
+
+    private ApplyResult sessionCreate(long index, Command.SessionCreate c, Changes ch) {
+        Session s = c.session();
+        if (!nodes.containsKey(s.node())) {
+            return ApplyResult.refused(400, "failed to create session: node \"" + s.node() + "\" is not registered in the catalog", index);
+        }
+        for (String checkId : s.checks()) {
+            Check k = checks.getOrDefault(s.node(), new TreeMap<>()).get(checkId);
+            if (k == null) return ApplyResult.refused(400, "failed to create session: check \"" + checkId + "\" does not exist on node " + s.node(), index);
+            if (Model.CRITICAL.equals(k.status())) return ApplyResult.refused(400, "failed to create session: check \"" + checkId + "\" is in critical state", index);
+        }
+        if (sessions.containsKey(s.id())) return ApplyResult.refused(400, "session id " + s.id() + " already exists", index);
+        sessions.put(s.id(), s.withIndexes(index, index));
+        ch.tables.add(Table.SESSIONS);
+        return ApplyResult.ok(s.id(), index);
+    }
+
+    private ApplyResult sessionDestroy(long index, Command.SessionDestroy c, Changes ch) {
+        invalidateSession(index, c.id(), c.nowMillis(), ch);
+        return ApplyResult.ok(true, index);
+    }
+
+    private void invalidateSessionsOfCheck(long index, String node, String checkId, long now, Changes ch) {
+        for (Session s : List.copyOf(sessions.values())) {
+            if (s.node().equals(node) && s.checks().contains(checkId)) invalidateSession(index, s.id(), now, ch);
+        }
+    }
+
+    /** Releases (or deletes, per Behavior) every key the session holds, with the session's lock-delay. */
+    private void invalidateSession(long index, String id, long now, Changes ch) {
+        Session s = sessions.remove(id);
+        if (s == null) return;
+        ch.tables.add(Table.SESSIONS);
+        List<KvEntry> held = kvs.values().stream().filter(e -> id.equals(e.session())).toList();
+        for (KvEntry e : held) {
+            if ("delete".equals(s.behavior())) {
+                deleteKey(index, e.key(), ch);
+            } else {
+                kvs.put(e.key(), new KvEntry(e.lockIndex(), e.key(), e.flags(), e.value(), null, e.createIndex(), index));
+                ch.tables.add(Table.KVS);
+                ch.keys.add(e.key());
+            }
+            if (s.lockDelayNanos() > 0) lockDelayUntilMillis.put(e.key(), now + s.lockDelayNanos() / 1_000_000);
+        }
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    private <T> Read<T> read(Set<Table> tables, Function<Long, T> body, Function<T, Long> indexOf) {
+        lock.readLock().lock();
+        try {
+            long observed = tables.stream().mapToLong(tableIndex::get).max().orElse(0);
+            T value = body.apply(observed);
+            long idx = indexOf == null ? observed : indexOf.apply(value);
+            return new Read<>(value, Math.max(1, idx), observed);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public Read<KvEntry> kvGet(String key) {
+        lock.readLock().lock();
+        try {
+            long observed = tableIndex.get(Table.KVS);
+            KvEntry e = kvs.get(key);
+            long idx = e != null ? e.modifyIndex() : tombstones.getOrDefault(key, observed);
+            return new Read<>(e, Math.max(1, idx), observed);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public Read<List<KvEntry>> kvList(String prefix) {
+        lock.readLock().lock();
+        try {
+            long observed = tableIndex.get(Table.KVS);
+            List<KvEntry> list = List.copyOf(kvs.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values());
+            long idx = prefixIndex(prefix, list, observed);
+            return new Read<>(list, Math.max(1, idx), observed);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private long prefixIndex(String prefix, List<KvEntry> list, long observed) {
+        long idx = 0;
+        for (KvEntry e : list) idx = Math.max(idx, e.modifyIndex());
+        for (long t : tombstones.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values()) idx = Math.max(idx, t);
+        return idx == 0 ? observed : idx;
+    }
+
+    public Read<List<String>> kvKeys(String prefix, String separator) {
+        lock.readLock().lock();
+        try {
+            long observed = tableIndex.get(Table.KVS);
+            List<KvEntry> list = List.copyOf(kvs.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values());
+            TreeSet<String> keys = new TreeSet<>();
+            for (KvEntry e : list) {
+                String k = e.key();
+                if (separator != null && !separator.isEmpty()) {
+                    int at = k.indexOf(separator, prefix.length());
+                    if (at >= 0) k = k.substring(0, at + separator.length());
+                }
+                keys.add(k);
+            }
+            return new Read<>(List.copyOf(keys), Math.max(1, prefixIndex(prefix, list, observed)), observed);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public Read<List<Node>> nodes() {
+        return read(EnumSet.of(Table.NODES), o -> List.copyOf(nodes.values()), null);
+    }
+
+    public Read<Node> node(String name) {
+        return read(EnumSet.of(Table.NODES), o -> nodes.get(name), null);
+    }
+
+    /** /v1/catalog/services: service name to the union of its tags. */
+    public Read<Map<String, List<String>>> serviceNames() {
+        return read(EnumSet.of(Table.SERVICES), o -> {
+            TreeMap<String, TreeSet<String>> out = new TreeMap<>();
+            for (TreeMap<String, Service> m : services.values()) {
+                for (Service s : m.values()) out.computeIfAbsent(s.service(), n -> new TreeSet<>()).addAll(s.tags());
+            }
+            Map<String, List<String>> result = new LinkedHashMap<>();
+            out.forEach((k, v) -> result.put(k, List.copyOf(v)));
+            return result;
+        }, null);
+    }
+
+    /** A service instance with its node and the checks that concern it (node checks and its own). */
+    public record Instance(Node node, Service service, List<Check> checks) {}
+
+    public Read<List<Instance>> serviceInstances(String name, String tag) {
+        return read(EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), o -> {
+            List<Instance> out = new ArrayList<>();
+            for (var entry : services.entrySet()) {
+                Node node = nodes.get(entry.getKey());
+                if (node == null) continue;
+                for (Service s : entry.getValue().values()) {
+                    if (!s.service().equals(name)) continue;
+                    if (tag != null && s.tags().stream().noneMatch(t -> t.equalsIgnoreCase(tag))) continue;
+                    List<Check> cs = new ArrayList<>();
+                    for (Check k : checks.getOrDefault(node.node(), new TreeMap<>()).values()) {
+                        if (k.serviceId().isEmpty() || k.serviceId().equals(s.id())) cs.add(k);
+                    }
+                    out.add(new Instance(node, s, List.copyOf(cs)));
+                }
+            }
+            return List.copyOf(out);
+        }, null);
+    }
+
+    public record NodeServices(Node node, Map<String, Service> services) {}
+
+    public Read<NodeServices> nodeServices(String name) {
+        return read(EnumSet.of(Table.NODES, Table.SERVICES), o -> {
+            Node n = nodes.get(name);
+            if (n == null) return null;
+            return new NodeServices(n, new LinkedHashMap<>(services.getOrDefault(name, new TreeMap<>())));
+        }, null);
+    }
+
+    public Read<List<Check>> checks(java.util.function.Predicate<Check> filter) {
+        return read(EnumSet.of(Table.CHECKS), o -> {
+            List<Check> out = new ArrayList<>();
+            for (TreeMap<String, Check> m : checks.values()) for (Check k : m.values()) if (filter.test(k)) out.add(k);
+            return List.copyOf(out);
+        }, null);
+    }
+
+    public Read<List<Session>> sessions(java.util.function.Predicate<Session> filter) {
+        return read(EnumSet.of(Table.SESSIONS), o -> sessions.values().stream().filter(filter).toList(), null);
+    }
+
+    public Session session(String id) {
+        lock.readLock().lock();
+        try { return sessions.get(id); } finally { lock.readLock().unlock(); }
+    }
+
+    // ---------------------------------------------------------------- blocking queries
+
+    /** A parked query, to cancel when its wait time ends. */
+    public interface Parked { void cancel(); }
+
+    /**
+     * Parks {@code onChange} until one of {@code tables} changes past {@code observedTableIndex}
+     * (for KVS, under {@code kvPrefix}). Fires at once if that already happened, so no wake-up is lost.
+     */
+    public Parked watch(Set<Table> tables, String kvPrefix, long observedTableIndex, Runnable onChange) {
+        Watches.Watcher w = new Watches.Watcher(tables, kvPrefix, onChange);
+        watches.add(w);
+        long now;
+        lock.readLock().lock();
+        try { now = tables.stream().mapToLong(tableIndex::get).max().orElse(0); } finally { lock.readLock().unlock(); }
+        if (now > observedTableIndex) watches.fire(w);
+        return () -> { if (w.claim()) watches.remove(w); };
+    }
+
+    public int parkedCount() { return watches.size(); }
+
+    // ---------------------------------------------------------------- snapshots
+
+    /** The whole state, as written to a Raft snapshot. */
+    record Image(
+            @JsonProperty("nodes") List<Node> nodes,
+            @JsonProperty("services") Map<String, List<Service>> services,
+            @JsonProperty("checks") List<Check> checks,
+            @JsonProperty("kvs") List<KvEntry> kvs,
+            @JsonProperty("tombstones") Map<String, Long> tombstones,
+            @JsonProperty("sessions") List<Session> sessions,
+            @JsonProperty("lockDelays") Map<String, Long> lockDelays,
+            @JsonProperty("tableIndex") Map<Table, Long> tableIndex,
+            @JsonProperty("lastIndex") long lastIndex) {}
+
+    public void writeSnapshot(OutputStream out) throws IOException {
+        lock.readLock().lock();
+        try {
+            Map<String, List<Service>> svc = new TreeMap<>();
+            services.forEach((n, m) -> svc.put(n, List.copyOf(m.values())));
+            List<Check> allChecks = new ArrayList<>();
+            checks.values().forEach(m -> allChecks.addAll(m.values()));
+            Json.MAPPER.writeValue(out, new Image(List.copyOf(nodes.values()), svc, allChecks, List.copyOf(kvs.values()),
+                    new TreeMap<>(tombstones), List.copyOf(sessions.values()), new HashMap<>(lockDelayUntilMillis), new EnumMap<>(tableIndex), lastIndex));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public void loadSnapshot(InputStream in) throws IOException {
+        Image img = Json.MAPPER.readValue(in, Image.class);
+        lock.writeLock().lock();
+        try {
+            nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockDelayUntilMillis.clear();
+            img.nodes().forEach(n -> nodes.put(n.node(), n));
+            img.services().forEach((n, list) -> list.forEach(s -> services.computeIfAbsent(n, x -> new TreeMap<>()).put(s.id(), s)));
+            img.checks().forEach(k -> checks.computeIfAbsent(k.node(), x -> new TreeMap<>()).put(k.checkId(), k));
+            img.kvs().forEach(e -> kvs.put(e.key(), e));
+            tombstones.putAll(img.tombstones());
+            img.sessions().forEach(s -> sessions.put(s.id(), s));
+            lockDelayUntilMillis.putAll(img.lockDelays());
+            tableIndex.putAll(img.tableIndex());
+            lastIndex = img.lastIndex();
+        } finally {
+            lock.writeLock().unlock();
+        }
+        watches.fire(EnumSet.allOf(Table.class), null);
+    }
+
+    /** Sessions with a TTL, for the leader's timers. */
+    public List<Session> sessionsWithTtl() {
+        lock.readLock().lock();
+        try { return sessions.values().stream().filter(s -> s.ttl() != null && !s.ttl().isEmpty()).toList(); } finally { lock.readLock().unlock(); }
+    }
+}

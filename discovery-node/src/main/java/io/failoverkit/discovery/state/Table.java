@@ -1,0 +1,4 @@
+package io.failoverkit.discovery.state;
+
+/** The state store's tables; each has its own modify index, which blocking queries wait on. */
+public enum Table { NODES, SERVICES, CHECKS, KVS, SESSIONS }

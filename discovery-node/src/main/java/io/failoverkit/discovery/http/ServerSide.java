@@ -62,7 +62,7 @@ final class ServerSide {
         boolean stale = call.has("stale");
         boolean consistent = call.has("consistent");
         if (stale && consistent) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
-        CompletableFuture<Void> ready = stale || (!consistent && raft.isLeader()) ? CompletableFuture.completedFuture(null) : raft.readBarrier();
+        CompletableFuture<Void> ready = stale || (!consistent && raft.isLeader()) ? CompletableFuture.completedFuture(null) : raft.readBarrier(timer);
         // Consul adds up to wait/16 of jitter so that many watchers do not return at once.
         long waitMillis = wait.toMillis() + ThreadLocalRandom.current().nextLong(wait.toMillis() / 16 + 1);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);

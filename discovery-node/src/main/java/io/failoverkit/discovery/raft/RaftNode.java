@@ -133,15 +133,32 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * Linearizable read barrier (Raft ReadIndex, through this server): completes once this server has applied
-     * everything committed before the call, so a local read afterwards is consistent.
+     * Linearizable read barrier: asks the leader for its read index (Raft ReadIndex, confirmed by a quorum or the
+     * leader lease), then waits until this server has applied that far, so a local read afterwards is consistent.
+     * Goes through the client, so it follows a leader change like a write does.
      */
-    public CompletableFuture<Void> readBarrier() {
-        return client.async().sendReadOnly(Message.valueOf("barrier"), self).thenAccept(reply -> {
+    public CompletableFuture<Void> readBarrier(java.util.concurrent.ScheduledExecutorService timer) {
+        return client.async().sendReadOnly(Message.valueOf("barrier")).thenCompose(reply -> {
             if (!reply.isSuccess()) {
-                throw new IllegalStateException("consistent read failed: " + (reply.getException() == null ? "no leader" : reply.getException().getMessage()));
+                return CompletableFuture.failedFuture(new IllegalStateException("consistent read failed: "
+                        + (reply.getException() == null ? "no leader" : reply.getException().getMessage())));
             }
+            long readIndex = Long.parseLong(reply.getMessage().getContent().toStringUtf8());
+            CompletableFuture<Void> caughtUp = new CompletableFuture<>();
+            awaitApplied(readIndex, System.nanoTime() + TimeUnit.SECONDS.toNanos(5), timer, caughtUp);
+            return caughtUp;
         });
+    }
+
+    private void awaitApplied(long index, long deadline, java.util.concurrent.ScheduledExecutorService timer, CompletableFuture<Void> done) {
+        long applied;
+        try { applied = division().getInfo().getLastAppliedIndex(); } catch (IOException e) { done.completeExceptionally(e); return; }
+        if (applied >= index) { done.complete(null); return; }
+        if (System.nanoTime() - deadline > 0) {
+            done.completeExceptionally(new IllegalStateException("this server is behind the leader (applied " + applied + " < " + index + ")"));
+            return;
+        }
+        timer.schedule(() -> awaitApplied(index, deadline, timer, done), 1, TimeUnit.MILLISECONDS);
     }
 
     private org.apache.ratis.server.RaftServer.Division division() throws IOException {

@@ -1,0 +1,92 @@
+package io.failoverkit.discovery.testing;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A discovery-node agent in its own JVM, as an operator runs it, so a test can SIGKILL it and start it again on the
+ * same data dir and ports. Only processes started here are ever signalled, by their PID.
+ */
+public final class AgentProcess implements AutoCloseable {
+    public final String name;
+    public final Path dataDir;
+    public final int httpPort;
+    public final int serverPort;
+    public final int serfPort;
+    public final int dnsPort;
+    private final List<String> extraArgs;
+    private final Path log;
+    private Process process;
+
+    public AgentProcess(String name, Path dataDir, List<String> extraArgs) {
+        this.name = name;
+        this.dataDir = dataDir;
+        this.httpPort = FreePorts.next();
+        this.serverPort = FreePorts.next();
+        this.serfPort = FreePorts.next();
+        this.dnsPort = FreePorts.next();
+        this.extraArgs = List.copyOf(extraArgs);
+        this.log = Path.of("target", "it-logs", name + "-" + System.currentTimeMillis() + ".log");
+    }
+
+    public String lanAddress() { return "127.0.0.1:" + serfPort; }
+
+    public Http http() { return new Http(httpPort); }
+
+    public synchronized void start(List<String> joinArgs) throws IOException {
+        if (process != null && process.isAlive()) throw new IllegalStateException(name + " is already running");
+        Files.createDirectories(log.getParent());
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--sun-misc-unsafe-memory-access=allow");
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-Xmx256m");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("io.failoverkit.discovery.Main");
+        cmd.add("agent");
+        cmd.add("-node=" + name);
+        cmd.add("-data-dir=" + dataDir);
+        cmd.add("-bind=127.0.0.1");
+        cmd.add("-http-port=" + httpPort);
+        cmd.add("-server-port=" + serverPort);
+        cmd.add("-serf-lan-port=" + serfPort);
+        cmd.add("-dns-port=" + dnsPort);
+        cmd.addAll(extraArgs);
+        cmd.addAll(joinArgs);
+        process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    public synchronized boolean isRunning() { return process != null && process.isAlive(); }
+
+    public synchronized long pid() { return process.pid(); }
+
+    /** SIGKILL: no shutdown hook, no flush; what Raft acknowledged must survive it. */
+    public synchronized void kill() throws InterruptedException {
+        if (process == null) return;
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM, then SIGKILL if it lingers. */
+    public synchronized void stop() throws InterruptedException {
+        if (process == null || !process.isAlive()) return;
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    public File logFile() { return log.toFile(); }
+
+    @Override
+    public void close() throws InterruptedException {
+        kill();
+    }
+}

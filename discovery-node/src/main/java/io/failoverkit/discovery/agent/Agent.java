@@ -113,7 +113,7 @@ public final class Agent implements AutoCloseable {
             }
             StateStore s = new StateStore(Executors.newVirtualThreadPerTaskExecutor());
             File raftDir = dataDir.resolve("raft").toFile();
-            RaftNode node = RaftNode.start(config.nodeName, config.bindAddr, config.serverPort, raftDir, peers, config.datacenter, s,
+            RaftNode node = RaftNode.start(config.nodeName, config.bindAddr, config.serverPort, raftDir, peers, config.datacenter, config.raftSnapshotThreshold, s,
                     leader -> LOG.info("Raft leader is now {}", leader));
             SessionTimers timers = new SessionTimers(s, node);
             Reconciler reconciler = new Reconciler(s, node, membership, config.datacenter);

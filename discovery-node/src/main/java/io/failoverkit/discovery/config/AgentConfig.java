@@ -33,6 +33,8 @@ public final class AgentConfig {
     public List<Path> configFiles = new ArrayList<>();
     public List<Path> configDirs = new ArrayList<>();
     public String domain = "consul.";
+    /** Raft log entries between snapshots (Consul's raft_snapshot_threshold); older log segments are then purged. */
+    public long raftSnapshotThreshold = 16384;
 
     /** Definitions read from the config files (services, and checks not nested in a service). */
     public final List<Definitions.ServiceDef> services = new ArrayList<>();
@@ -111,6 +113,11 @@ public final class AgentConfig {
         if (!flags.contains("bind")) bindAddr = Definitions.text(root, "bind_addr", bindAddr);
         if (!flags.contains("client")) clientAddr = Definitions.text(root, "client_addr", clientAddr);
         if (!flags.contains("domain")) domain = Definitions.text(root, "domain", domain);
+        JsonNode threshold = Definitions.field(root, "raft_snapshot_threshold");
+        if (threshold != null) {
+            if (!threshold.canConvertToLong() || threshold.asLong() < 1) throw new IllegalArgumentException("\"raft_snapshot_threshold\" must be a positive integer");
+            raftSnapshotThreshold = threshold.asLong();
+        }
         JsonNode ports = Definitions.field(root, "ports");
         if (ports != null) {
             if (!flags.contains("http-port")) httpPort = Definitions.integer(ports, "http", httpPort);

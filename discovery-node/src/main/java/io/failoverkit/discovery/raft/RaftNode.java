@@ -61,7 +61,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     public static RaftNode start(String selfName, String bindHost, int serverPort, File storageDir, List<Peer> peers,
-                                 String datacenter, StateStore store, Consumer<String> onLeaderChange) throws IOException {
+                                 String datacenter, long snapshotThreshold, StateStore store, Consumer<String> onLeaderChange) throws IOException {
         RaftProperties props = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(props, List.of(storageDir));
         GrpcConfigKeys.Server.setHost(props, bindHost);
@@ -71,9 +71,10 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf("8MB"));
         // Acknowledge only what is fsync'd: unsafe-flush and async-flush stay off (the defaults).
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
-        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, 10_000);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, snapshotThreshold);
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(props, true);
+        RaftServerConfigKeys.Log.setPurgeGap(props, (int) Math.min(Integer.MAX_VALUE, snapshotThreshold));
         RaftServerConfigKeys.Read.setOption(props, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
         RaftServerConfigKeys.Read.setLeaderLeaseEnabled(props, true);
         RaftServerConfigKeys.Rpc.setTimeoutMin(props, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));

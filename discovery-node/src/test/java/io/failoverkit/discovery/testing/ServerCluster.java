@@ -14,8 +14,14 @@ public final class ServerCluster implements AutoCloseable {
     public final List<AgentProcess> servers = new ArrayList<>();
 
     public ServerCluster(int n, Path baseDir) {
+        this(n, baseDir, List.of());
+    }
+
+    public ServerCluster(int n, Path baseDir, List<String> extraArgs) {
         for (int i = 1; i <= n; i++) {
-            servers.add(new AgentProcess("s" + i, baseDir.resolve("s" + i), List.of("-server", "-bootstrap-expect=" + n)));
+            List<String> args = new ArrayList<>(List.of("-server", "-bootstrap-expect=" + n));
+            args.addAll(extraArgs);
+            servers.add(new AgentProcess("s" + i, baseDir.resolve("s" + i), args));
         }
     }
 

@@ -1,0 +1,81 @@
+package io.failoverkit.discovery.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.testing.AgentProcess;
+import io.failoverkit.discovery.testing.Http;
+import io.failoverkit.discovery.testing.ServerCluster;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Snapshots and log compaction: with a low raft_snapshot_threshold the servers snapshot and purge their logs, so a
+ * follower that was down while the log moved on can only catch up by installing the leader's snapshot.
+ */
+class SnapshotAndCompactionTest {
+    @TempDir Path dir;
+    private ServerCluster cluster;
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        if (cluster != null) cluster.close();
+    }
+
+    @Test
+    void aFollowerDownWhileTheLogWasCompactedCatchesUpFromTheSnapshot() throws Exception {
+        Path conf = dir.resolve("snap.json");
+        Files.writeString(conf, "{\"raft_snapshot_threshold\": 40}");
+        cluster = new ServerCluster(3, dir, List.of("-config-file=" + conf));
+        cluster.start();
+        AgentProcess leader = cluster.awaitLeader(Duration.ofSeconds(60));
+        AgentProcess lagging = cluster.servers.stream().filter(s -> s != leader).findFirst().orElseThrow();
+        lagging.kill();
+
+        // 12 MB of values: more than one 8 MB log segment, so the purge after a snapshot removes entries the lagging one lacks.
+        String big = "x".repeat(100 * 1024);
+        Http http = leader.http();
+        for (int i = 0; i < 120; i++) {
+            Http.Reply r = http.put("/v1/kv/blob/" + i, big + i);
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+        }
+        http.put("/v1/kv/blob/last", "done");
+        Path sm = leader.dataDir.resolve("raft");
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            try (Stream<Path> files = Files.walk(sm)) {
+                return files.anyMatch(p -> p.getFileName().toString().startsWith("snapshot."));
+            }
+        });
+        try (Stream<Path> files = Files.walk(sm)) {
+            assertThat(files.filter(p -> p.getFileName().toString().startsWith("snapshot.") && !p.toString().endsWith(".md5")).count())
+                    .as("snapshot retention keeps at most 2").isBetween(1L, 2L);
+        }
+
+        cluster.restart(lagging);
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() -> {
+            Http.Reply r = lagging.http().get("/v1/kv/blob/last?stale");
+            assertThat(r.status()).isEqualTo(200);
+        });
+        assertThat(Files.readString(lagging.logFile().toPath())).as("the lagging server installed the leader's snapshot").contains("loaded snapshot");
+        JsonNode all = lagging.http().get("/v1/kv/blob/?recurse&stale").json();
+        assertThat(all).hasSize(121);
+        for (JsonNode e : all) {
+            String key = e.get("Key").asText();
+            if (key.equals("blob/last")) continue;
+            String value = new String(Base64.getDecoder().decode(e.get("Value").asText()));
+            assertThat(value).isEqualTo(big + key.substring("blob/".length()));
+        }
+        // The caught-up follower serves consistent reads and the cluster still takes writes.
+        assertThat(lagging.http().put("/v1/kv/blob/after", "ok").body().strip()).isEqualTo("true");
+        assertThat(lagging.http().get("/v1/kv/blob/after?consistent&raw").body()).isEqualTo("ok");
+    }
+}

@@ -189,6 +189,12 @@ public final class Agent implements AutoCloseable {
     public CheckRunner checks() { return checks; }
     public int httpPort() { return http.port(); }
 
+    /** Blocking queries parked on this server's state store right now. */
+    public int parkedWatchers() {
+        StateStore s = store;
+        return s == null ? 0 : s.parkedCount();
+    }
+
     public void localChanged() {
         checks.sync();
         antiEntropy.markDirty();

@@ -3,7 +3,11 @@ package io.failoverkit.discovery.agent;
 import io.failoverkit.discovery.cluster.Member;
 import io.failoverkit.discovery.cluster.Membership;
 import io.failoverkit.discovery.config.AgentConfig;
+import io.failoverkit.discovery.dns.DnsResolver;
+import io.failoverkit.discovery.dns.DnsServer;
+import io.failoverkit.discovery.dns.DnsView;
 import io.failoverkit.discovery.http.HttpApi;
+import io.failoverkit.discovery.state.Model;
 import io.failoverkit.discovery.leader.Reconciler;
 import io.failoverkit.discovery.leader.SessionTimers;
 import io.failoverkit.discovery.raft.RaftNode;
@@ -48,6 +52,7 @@ public final class Agent implements AutoCloseable {
     private final AntiEntropy antiEntropy;
     private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> Thread.ofPlatform().daemon().name("agent-timer").unstarted(r));
     private final HttpApi http;
+    private final DnsServer dns;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile RaftNode raft;
     private volatile StateStore store;
@@ -79,10 +84,17 @@ public final class Agent implements AutoCloseable {
         local.onChange(checks::sync);
         this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, this::serverHttpForAgent);
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
+        DnsView view = config.server ? new DnsView() {
+            @Override public Model.Node node(String name) { return store.node(name).value(); }
+            @Override public List<StateStore.Instance> instances(String service, String tag) { return store.serviceInstances(service, tag).value(); }
+            @Override public boolean ready() { return store != null; }
+        } : DnsView.remote(this::anyServerHttp);
+        this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter), config.clientAddr, config.dnsPort,
+                config.server ? 2 : 1, !config.server);
         timer.scheduleWithFixedDelay(this::antiEntropyTick, 200, 1000, TimeUnit.MILLISECONDS);
         if (config.server) Thread.ofPlatform().name("bootstrap").daemon().start(this::bootstrap);
-        LOG.info("agent {} ({}) started: HTTP {}:{}, LAN {}:{}{}", config.nodeName, config.server ? "server" : "client",
-                config.clientAddr, http.port(), config.bindAddr, config.serfLanPort,
+        LOG.info("agent {} ({}) started: HTTP {}:{}, DNS {}:{}, LAN {}:{}{}", config.nodeName, config.server ? "server" : "client",
+                config.clientAddr, http.port(), config.clientAddr, dns.port(), config.bindAddr, config.serfLanPort,
                 config.server ? ", server RPC " + config.bindAddr + ":" + config.serverPort : "");
     }
 
@@ -188,6 +200,7 @@ public final class Agent implements AutoCloseable {
     public LocalState local() { return local; }
     public CheckRunner checks() { return checks; }
     public int httpPort() { return http.port(); }
+    public int dnsPort() { return dns.port(); }
 
     /** Blocking queries parked on this server's state store right now. */
     public int parkedWatchers() {
@@ -225,6 +238,7 @@ public final class Agent implements AutoCloseable {
         timer.shutdownNow();
         checks.close();
         try { http.close(); } catch (Exception e) { LOG.debug("http close: {}", e.getMessage()); }
+        try { dns.close(); } catch (IOException e) { LOG.debug("dns close: {}", e.getMessage()); }
         try { if (raft != null) raft.close(); } catch (IOException e) { LOG.debug("raft close: {}", e.getMessage()); }
         try { membership.close(); } catch (IOException e) { LOG.debug("membership close: {}", e.getMessage()); }
         if (ephemeralData) deleteTree(dataDir);

@@ -35,6 +35,7 @@ public final class AgentConfig {
     public String domain = "consul.";
     /** Raft log entries between snapshots (Consul's raft_snapshot_threshold); older log segments are then purged. */
     public long raftSnapshotThreshold = 16384;
+    public final DnsConfig dns = new DnsConfig();
 
     /** Definitions read from the config files (services, and checks not nested in a service). */
     public final List<Definitions.ServiceDef> services = new ArrayList<>();
@@ -113,6 +114,7 @@ public final class AgentConfig {
         if (!flags.contains("bind")) bindAddr = Definitions.text(root, "bind_addr", bindAddr);
         if (!flags.contains("client")) clientAddr = Definitions.text(root, "client_addr", clientAddr);
         if (!flags.contains("domain")) domain = Definitions.text(root, "domain", domain);
+        dns.apply(root);
         JsonNode threshold = Definitions.field(root, "raft_snapshot_threshold");
         if (threshold != null) {
             if (!threshold.canConvertToLong() || threshold.asLong() < 1) throw new IllegalArgumentException("\"raft_snapshot_threshold\" must be a positive integer");

@@ -1,0 +1,69 @@
+package io.failoverkit.discovery.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Consul's {@code dns_config} (and {@code recursors}): TTLs, health filtering, staleness and SOA settings.
+ * Defaults are Consul's: TTL 0, warning instances answered, stale answers allowed.
+ */
+public final class DnsConfig {
+    public boolean allowStale = true;
+    public Duration maxStale = Duration.ofDays(3650);
+    public Duration nodeTtl = Duration.ZERO;
+    /** Per service name, with "*" as the default. */
+    public final Map<String, Duration> serviceTtl = new LinkedHashMap<>();
+    public boolean onlyPassing;
+    public long soaMinTtl = 0;
+    public long soaRefresh = 3600;
+    public long soaRetry = 600;
+    public long soaExpire = 86400;
+    public final List<String> recursors = new ArrayList<>();
+
+    public Duration serviceTtl(String service) {
+        Duration d = serviceTtl.get(service);
+        if (d == null) d = serviceTtl.get("*");
+        return d == null ? Duration.ZERO : d;
+    }
+
+    void apply(JsonNode root) {
+        List<String> rec = Definitions.strings(root, "recursors");
+        if (rec != null) {
+            recursors.clear();
+            recursors.addAll(rec);
+        }
+        JsonNode dns = Definitions.field(root, "dns_config");
+        if (dns == null) return;
+        if (!dns.isObject()) throw new IllegalArgumentException("\"dns_config\" must be an object");
+        allowStale = Definitions.bool(dns, "allow_stale", allowStale);
+        Duration ms = Definitions.duration(dns, "max_stale");
+        if (ms != null) maxStale = ms;
+        Duration nt = Definitions.duration(dns, "node_ttl");
+        if (nt != null) nodeTtl = nt;
+        onlyPassing = Definitions.bool(dns, "only_passing", onlyPassing);
+        JsonNode st = Definitions.field(dns, "service_ttl");
+        if (st != null) {
+            if (!st.isObject()) throw new IllegalArgumentException("\"dns_config.service_ttl\" must be an object of service name to duration");
+            for (Iterator<String> it = st.fieldNames(); it.hasNext(); ) {
+                String name = it.next();
+                serviceTtl.put(name, Definitions.duration(st, name));
+            }
+        }
+        JsonNode soa = Definitions.field(dns, "soa");
+        if (soa != null) {
+            soaMinTtl = Definitions.integer(soa, "min_ttl", (int) soaMinTtl);
+            soaRefresh = Definitions.integer(soa, "refresh", (int) soaRefresh);
+            soaRetry = Definitions.integer(soa, "retry", (int) soaRetry);
+            soaExpire = Definitions.integer(soa, "expire", (int) soaExpire);
+        }
+        for (String r : recursors) {
+            if (!r.matches("[0-9a-fA-F:.\\[\\]]+(:\\d+)?")) throw new IllegalArgumentException("recursor \"" + r + "\" must be an IP address, optionally with :port");
+        }
+    }
+}

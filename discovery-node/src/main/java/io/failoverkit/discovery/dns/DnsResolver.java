@@ -1,0 +1,268 @@
+package io.failoverkit.discovery.dns;
+
+import io.failoverkit.discovery.config.DnsConfig;
+import io.failoverkit.discovery.state.Model;
+import io.failoverkit.discovery.state.StateStore;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Header;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.NSRecord;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Opcode;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SOARecord;
+import org.xbill.DNS.SRVRecord;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Answers one DNS query (wire bytes in, wire bytes out) from the catalog, as Consul's DNS interface does:
+ * {@code <node>.node[.<dc>].<domain>}, {@code [<tag>.]<service>.service[.<dc>].<domain>} and the RFC 2782 form
+ * {@code _<service>._<tag|tcp>[.service][.<dc>].<domain>}. Never throws: bad input gets FORMERR, NOTIMP or REFUSED,
+ * and the answer never exceeds the size the transport allows (TC set when records were dropped).
+ */
+public final class DnsResolver {
+    /** Answers are never larger than this over UDP, whatever EDNS0 size a client offers. */
+    static final int MAX_UDP = 4096;
+    static final int MAX_TCP = 65535;
+
+    /** Sends a non-domain query to an upstream resolver; null when none answered. */
+    public interface Recursor { byte[] forward(byte[] query); }
+
+    private final DnsView view;
+    private final DnsConfig config;
+    private final Name domain;
+    private final String datacenter;
+    private final Recursor recursor;
+    private final SOARecord soa;
+
+    public DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter) {
+        this(view, config, domain, datacenter, UdpRecursor.of(config.recursors));
+    }
+
+    DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter, Recursor recursor) {
+        this.view = view;
+        this.config = config;
+        this.datacenter = datacenter.toLowerCase(Locale.ROOT);
+        this.recursor = recursor;
+        try {
+            this.domain = Name.fromString(domain.endsWith(".") ? domain : domain + ".");
+            this.soa = new SOARecord(this.domain, DClass.IN, config.soaMinTtl, Name.fromString("ns", this.domain),
+                    Name.fromString("hostmaster", this.domain), 1, config.soaRefresh, config.soaRetry, config.soaExpire, config.soaMinTtl);
+        } catch (TextParseException e) {
+            throw new IllegalArgumentException("invalid DNS domain \"" + domain + "\": " + e.getMessage(), e);
+        }
+    }
+
+    /** The answer to {@code query}, or null when there is nothing sensible to send back (fewer than 12 bytes). */
+    public byte[] answer(byte[] query, int length, boolean tcp) {
+        if (length < Header.LENGTH) return null;
+        Message q;
+        try {
+            q = new Message(java.util.Arrays.copyOf(query, length));
+        } catch (IOException | RuntimeException e) {
+            return error(query, Rcode.FORMERR);
+        }
+        try {
+            return answer(q, tcp);
+        } catch (RuntimeException e) {
+            // The catalog could not be read (a client agent without a reachable server): say so, never crash.
+            return reply(q, Rcode.SERVFAIL, null).toWire(512);
+        }
+    }
+
+    private byte[] answer(Message q, boolean tcp) {
+        Header h = q.getHeader();
+        if (h.getFlag(Flags.QR)) return error(q, Rcode.FORMERR);
+        if (h.getOpcode() != Opcode.QUERY) return error(q, Rcode.NOTIMP);
+        Record question = q.getQuestion();
+        if (question == null || h.getCount(Section.QUESTION) != 1) return error(q, Rcode.FORMERR);
+        Name name = question.getName();
+        int type = question.getType();
+        OPTRecord opt = q.getOPT();
+        int limit = tcp ? MAX_TCP : opt == null ? 512 : Math.max(512, Math.min(opt.getPayloadSize(), MAX_UDP));
+
+        if (!name.subdomain(domain)) {
+            if (recursor != null) {
+                byte[] upstream = recursor.forward(q.toWire());
+                if (upstream != null) return upstream;
+                return reply(q, Rcode.SERVFAIL, null).toWire(limit);
+            }
+            return reply(q, Rcode.REFUSED, null).toWire(limit);
+        }
+        if (question.getDClass() != DClass.IN && question.getDClass() != DClass.ANY) return reply(q, Rcode.REFUSED, null).toWire(limit);
+        if (type == Type.AXFR || type == Type.IXFR || type == Type.MAILA || type == Type.MAILB) return reply(q, Rcode.NOTIMP, null).toWire(limit);
+
+        if (!view.ready()) return reply(q, Rcode.SERVFAIL, opt).toWire(limit);
+        Message r = reply(q, Rcode.NOERROR, opt);
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < name.labels() - domain.labels(); i++) labels.add(name.getLabelString(i).toLowerCase(Locale.ROOT));
+        resolve(r, name, type, labels);
+        return r.toWire(limit);
+    }
+
+    private void resolve(Message r, Name qname, int type, List<String> labels) {
+        if (labels.isEmpty()) {
+            // The domain apex: its SOA and NS, nothing else.
+            if (type == Type.SOA || type == Type.ANY) r.addRecord(soa, Section.ANSWER);
+            else if (type == Type.NS) r.addRecord(new NSRecord(domain, DClass.IN, config.soaMinTtl, soa.getHost()), Section.ANSWER);
+            else r.addRecord(soa, Section.AUTHORITY);
+            return;
+        }
+        // An optional datacenter label after "node"/"service".
+        int n = labels.size();
+        if (n >= 2 && !labels.get(n - 1).equals("node") && !labels.get(n - 1).equals("service")
+                && (labels.get(n - 2).equals("node") || labels.get(n - 2).equals("service"))) {
+            if (!labels.get(n - 1).equals(datacenter)) { nxdomain(r); return; }
+            labels = labels.subList(0, n - 1);
+            n--;
+        }
+        if (n >= 2 && labels.get(n - 1).equals("node")) {
+            node(r, qname, type, String.join(".", labels.subList(0, n - 1)));
+            return;
+        }
+        if (labels.get(0).startsWith("_") && n >= 2 && labels.get(1).startsWith("_")) {
+            // RFC 2782: _service._tag or _service._tcp, then optionally "service" and a datacenter.
+            List<String> rest = labels.subList(2, n);
+            if (!rest.isEmpty() && rest.get(0).equals("service")) rest = rest.subList(1, rest.size());
+            if (rest.size() == 1 && !rest.get(0).equals(datacenter)) { nxdomain(r); return; }
+            if (rest.size() > 1) { nxdomain(r); return; }
+            String proto = labels.get(1).substring(1);
+            service(r, qname, type, labels.get(0).substring(1), proto.equals("tcp") ? null : proto);
+            return;
+        }
+        if (labels.get(n - 1).equals("service") && (n == 2 || n == 3)) {
+            service(r, qname, type, labels.get(n - 2), n == 3 ? labels.get(0) : null);
+            return;
+        }
+        nxdomain(r);
+    }
+
+    private void node(Message r, Name qname, int type, String nodeName) {
+        Model.Node node = view.node(nodeName);
+        if (node == null) { nxdomain(r); return; }
+        long ttl = config.nodeTtl.toSeconds();
+        Record addr = addressRecord(qname, node.address(), ttl);
+        if (type == Type.TXT) {
+            for (Map.Entry<String, String> e : node.meta().entrySet()) r.addRecord(new TXTRecord(qname, DClass.IN, ttl, e.getKey() + "=" + e.getValue()), Section.ANSWER);
+        } else if (addr != null && (type == Type.ANY || type == addr.getType())) {
+            r.addRecord(addr, Section.ANSWER);
+        }
+        if (r.getSection(Section.ANSWER).isEmpty()) r.addRecord(soa, Section.AUTHORITY);
+    }
+
+    private void service(Message r, Name qname, int type, String service, String tag) {
+        List<StateStore.Instance> healthy = new ArrayList<>();
+        for (StateStore.Instance i : view.instances(service, tag)) {
+            boolean critical = false;
+            boolean warning = false;
+            for (Model.Check c : i.checks()) {
+                critical |= Model.CRITICAL.equals(c.status());
+                warning |= Model.WARNING.equals(c.status());
+            }
+            if (!critical && !(warning && config.onlyPassing)) healthy.add(i);
+        }
+        if (healthy.isEmpty()) { nxdomain(r); return; }
+        Collections.shuffle(healthy, ThreadLocalRandom.current());
+        long ttl = config.serviceTtl(service).toSeconds();
+        if (type == Type.SRV) {
+            Set<Name> targets = new LinkedHashSet<>();
+            for (StateStore.Instance i : healthy) {
+                Name target = nodeName(i.node().node());
+                if (target == null) continue;
+                r.addRecord(new SRVRecord(qname, DClass.IN, ttl, 1, 1, i.service().port(), target), Section.ANSWER);
+                if (targets.add(target)) {
+                    Record a = addressRecord(target, addressOf(i), ttl);
+                    if (a != null) r.addRecord(a, Section.ADDITIONAL);
+                }
+            }
+        } else if (type == Type.A || type == Type.AAAA || type == Type.ANY) {
+            Set<String> seen = new LinkedHashSet<>();
+            for (StateStore.Instance i : healthy) {
+                String address = addressOf(i);
+                if (!seen.add(address)) continue;
+                Record a = addressRecord(qname, address, ttl);
+                if (a != null && (type == Type.ANY || a.getType() == type)) r.addRecord(a, Section.ANSWER);
+            }
+        }
+        if (r.getSection(Section.ANSWER).isEmpty()) r.addRecord(soa, Section.AUTHORITY);
+    }
+
+    private Name nodeName(String node) {
+        try {
+            return Name.fromString(node + ".node." + datacenter, domain);
+        } catch (TextParseException e) {
+            return null;
+        }
+    }
+
+    private static String addressOf(StateStore.Instance i) {
+        String a = i.service().address();
+        return a == null || a.isEmpty() ? i.node().address() : a;
+    }
+
+    /** An A or AAAA record for a literal IP address; null for anything else (a host name is not resolved here). */
+    private static Record addressRecord(Name name, String address, long ttl) {
+        if (address == null || address.isEmpty()) return null;
+        boolean v4 = address.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
+        boolean v6 = address.indexOf(':') >= 0 && address.chars().allMatch(c -> c == ':' || c == '.' || Character.digit(c, 16) >= 0);
+        if (!v4 && !v6) return null;
+        try {
+            InetAddress ip = InetAddress.getByName(address);
+            return ip instanceof java.net.Inet4Address ? new ARecord(name, DClass.IN, ttl, ip) : new AAAARecord(name, DClass.IN, ttl, ip);
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    private void nxdomain(Message r) {
+        r.getHeader().setRcode(Rcode.NXDOMAIN);
+        r.addRecord(soa, Section.AUTHORITY);
+    }
+
+    private static Message reply(Message q, int rcode, OPTRecord opt) {
+        Message r = new Message(q.getHeader().getID());
+        Header h = r.getHeader();
+        h.setFlag(Flags.QR);
+        h.setFlag(Flags.AA);
+        if (q.getHeader().getFlag(Flags.RD)) h.setFlag(Flags.RD);
+        h.setRcode(rcode);
+        Record question = q.getQuestion();
+        if (question != null) r.addRecord(question, Section.QUESTION);
+        if (opt != null) r.addRecord(new OPTRecord(MAX_UDP, 0, 0), Section.ADDITIONAL);
+        return r;
+    }
+
+    private static byte[] error(Message q, int rcode) {
+        return reply(q, rcode, null).toWire(512);
+    }
+
+    /** A bare header echoing the query's id, for queries that could not be parsed at all. */
+    private static byte[] error(byte[] query, int rcode) {
+        byte[] out = new byte[Header.LENGTH];
+        out[0] = query[0];
+        out[1] = query[1];
+        out[2] = (byte) 0x80; // QR
+        out[3] = (byte) (rcode & 0x0F);
+        return out;
+    }
+}

@@ -1,0 +1,124 @@
+package io.failoverkit.discovery.dns;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * DNS over UDP and TCP on the client address. UDP queries are answered inline by a few reader threads (no hand-off
+ * on the hot path); TCP connections each get a virtual thread and may carry several queries. A client that sends
+ * garbage gets FORMERR and costs nothing to the others.
+ */
+public final class DnsServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DnsServer.class);
+    private static final int TCP_IDLE_MS = 10_000;
+
+    private final DnsResolver resolver;
+    private final DatagramChannel udp;
+    private final ServerSocket tcp;
+    private final List<Thread> readers = new ArrayList<>();
+    private final boolean offload;
+    private volatile boolean closed;
+
+    /** {@code offload}: answer each UDP query on its own virtual thread (when answering may block, as on a client agent). */
+    public DnsServer(DnsResolver resolver, String host, int port, int udpReaders, boolean offload) throws IOException {
+        this.resolver = resolver;
+        this.offload = offload;
+        this.udp = DatagramChannel.open();
+        udp.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+        udp.bind(new InetSocketAddress(host, port));
+        this.tcp = new ServerSocket();
+        tcp.setReuseAddress(true);
+        tcp.bind(new InetSocketAddress(host, ((InetSocketAddress) udp.getLocalAddress()).getPort()), 128);
+        for (int i = 0; i < udpReaders; i++) readers.add(Thread.ofPlatform().daemon().name("dns-udp-" + i).start(this::udpLoop));
+        Thread.ofVirtual().name("dns-tcp-accept").start(this::tcpAccept);
+    }
+
+    public int port() {
+        return tcp.getLocalPort();
+    }
+
+    private void udpLoop() {
+        ByteBuffer in = ByteBuffer.allocate(65535);
+        while (!closed) {
+            try {
+                in.clear();
+                SocketAddress from = udp.receive(in);
+                if (from == null) continue;
+                if (offload) {
+                    byte[] query = java.util.Arrays.copyOf(in.array(), in.position());
+                    Thread.ofVirtual().start(() -> answerUdp(query, query.length, from));
+                } else {
+                    answerUdp(in.array(), in.position(), from);
+                }
+            } catch (IOException e) {
+                if (!closed) LOG.debug("dns udp: {}", e.getMessage());
+            } catch (RuntimeException e) {
+                LOG.warn("dns udp query failed", e);
+            }
+        }
+    }
+
+    private void answerUdp(byte[] query, int length, SocketAddress from) {
+        byte[] out = resolver.answer(query, length, false);
+        if (out == null) return;
+        try {
+            udp.send(ByteBuffer.wrap(out), from);
+        } catch (IOException e) {
+            if (!closed) LOG.debug("dns udp send: {}", e.getMessage());
+        }
+    }
+
+    private void tcpAccept() {
+        while (!closed) {
+            try {
+                Socket s = tcp.accept();
+                Thread.ofVirtual().start(() -> serveTcp(s));
+            } catch (IOException e) {
+                if (!closed) LOG.debug("dns tcp accept: {}", e.getMessage());
+            }
+        }
+    }
+
+    private void serveTcp(Socket s) {
+        try (s) {
+            s.setSoTimeout(TCP_IDLE_MS);
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            while (true) {
+                int len;
+                try { len = in.readUnsignedShort(); } catch (EOFException e) { return; }
+                byte[] q = new byte[len];
+                in.readFully(q);
+                byte[] a = resolver.answer(q, len, true);
+                if (a == null) return;
+                out.writeShort(a.length);
+                out.write(a);
+                out.flush();
+            }
+        } catch (IOException e) {
+            LOG.debug("dns tcp: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        closed = true;
+        udp.close();
+        tcp.close();
+    }
+}

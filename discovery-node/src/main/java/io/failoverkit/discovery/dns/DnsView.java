@@ -1,0 +1,27 @@
+package io.failoverkit.discovery.dns;
+
+import io.failoverkit.discovery.state.Model;
+import io.failoverkit.discovery.state.StateStore;
+
+import java.util.List;
+
+/** What the DNS interface reads: a node, and the instances of a service (each with the checks that concern it). */
+public interface DnsView {
+    Model.Node node(String name);
+
+    List<StateStore.Instance> instances(String service, String tag);
+
+    /** False until there is state to answer from (a server before it joined its Raft group): answers are SERVFAIL. */
+    default boolean ready() { return true; }
+
+    /** A client agent's view: a server's state over HTTP. */
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server); }
+
+    /** A view over this server's own replicated state: answers from local state, as Consul's allow_stale. */
+    static DnsView of(StateStore store) {
+        return new DnsView() {
+            @Override public Model.Node node(String name) { return store.node(name).value(); }
+            @Override public List<StateStore.Instance> instances(String service, String tag) { return store.serviceInstances(service, tag).value(); }
+        };
+    }
+}

@@ -12,15 +12,26 @@ public final class DevAgent implements AutoCloseable {
     public final Agent agent;
     public final Http http;
     public final int httpPort;
+    public final int dnsPort;
 
     private DevAgent(Agent agent) {
         this.agent = agent;
         this.httpPort = agent.httpPort();
+        this.dnsPort = agent.dnsPort();
         this.http = new Http(httpPort);
     }
 
     public static DevAgent start(String nodeName) throws Exception {
+        return start(nodeName, null);
+    }
+
+    /** With a JSON config file (Consul's format), e.g. dns_config. */
+    public static DevAgent start(String nodeName, java.nio.file.Path configFile) throws Exception {
         AgentConfig cfg = new AgentConfig();
+        if (configFile != null) {
+            cfg.configFiles.add(configFile);
+            cfg.applyFiles(java.util.Set.of());
+        }
         cfg.dev = true;
         cfg.nodeName = nodeName;
         cfg.httpPort = FreePorts.next();

@@ -14,6 +14,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -90,15 +91,18 @@ final class ServerSide {
             respond(call, r, render);
             return;
         }
-        StateStore.Parked[] parked = new StateStore.Parked[1];
+        // The timeout may fire before watch() returns (a short wait left): it must not depend on the watch being set.
+        AtomicReference<StateStore.Parked> parked = new AtomicReference<>();
         var timeout = timer.schedule(() -> {
-            parked[0].cancel();
+            StateStore.Parked p = parked.get();
+            if (p != null) p.cancel();
             executor.execute(() -> respond(call, query.get(), render));
         }, left, TimeUnit.NANOSECONDS);
-        parked[0] = store.watch(tables, kvPrefix, r.observedTableIndex(), () -> {
+        parked.set(store.watch(tables, kvPrefix, r.observedTableIndex(), () -> {
             timeout.cancel(false);
             attempt(call, tables, kvPrefix, minIndex, deadline, query, render);
-        });
+        }));
+        if (timeout.isDone()) parked.get().cancel();
     }
 
     private <T> void respond(Call call, StateStore.Read<T> r, BiConsumer<Call, StateStore.Read<T>> render) {

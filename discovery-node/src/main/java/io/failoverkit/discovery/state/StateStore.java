@@ -129,7 +129,8 @@ public final class StateStore {
         KvEntry existing = kvs.get(c.key());
         if (c.cas() != null) {
             long cas = c.cas();
-            if (existing == null ? cas != 0 : existing.modifyIndex() != cas) return ApplyResult.ok(false, index);
+            // As Consul's kvsDeleteCASTxn: a key that is already gone has nothing to delete, so that succeeds.
+            if (existing != null && existing.modifyIndex() != cas) return ApplyResult.ok(false, index);
         }
         if (existing != null) deleteKey(index, c.key(), ch);
         else { ch.tables.add(Table.KVS); ch.keys.add(c.key()); }
@@ -144,6 +145,13 @@ public final class StateStore {
 
     private ApplyResult register(long index, Command.Register c, Changes ch) {
         Node incoming = c.node();
+        // Refuse before changing anything: a check may only name a service the node has or is registering now.
+        for (Check k : c.checks() == null ? List.<Check>of() : c.checks()) {
+            if (k.serviceId().isEmpty() || (c.service() != null && c.service().id().equals(k.serviceId()))) continue;
+            if (!services.getOrDefault(incoming.node(), new TreeMap<>()).containsKey(k.serviceId())) {
+                return ApplyResult.refused(400, "check " + k.checkId() + " names service " + k.serviceId() + ", which node " + incoming.node() + " does not have", index);
+            }
+        }
         Node existing = nodes.get(incoming.node());
         if (existing == null || (!c.skipNodeUpdate() && !existing.sameContent(incoming))) {
             long create = existing == null ? index : existing.createIndex();

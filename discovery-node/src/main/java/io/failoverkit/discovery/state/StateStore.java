@@ -39,6 +39,8 @@ public final class StateStore {
 
     private final TreeMap<String, Node> nodes = new TreeMap<>();
     private final TreeMap<String, TreeMap<String, Service>> services = new TreeMap<>();
+    /** Index: service name to the nodes that run an instance of it (DNS and health look services up by name). */
+    private final HashMap<String, TreeSet<String>> nodesByServiceName = new HashMap<>();
     private final TreeMap<String, TreeMap<String, Check>> checks = new TreeMap<>();
     private final TreeMap<String, KvEntry> kvs = new TreeMap<>();
     private final TreeMap<String, Long> tombstones = new TreeMap<>();
@@ -165,6 +167,8 @@ public final class StateStore {
             if (!svc.sameContent(old)) {
                 nodeServices.put(svc.id(), svc.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.SERVICES);
+                if (old == null) nodesByServiceName.computeIfAbsent(svc.service(), n -> new TreeSet<>()).add(incoming.node());
+                else if (!old.service().equals(svc.service())) reindex(incoming.node());
                 // A service's checks carry its name and tags: keep them in step.
                 TreeMap<String, Check> nodeChecks = checks.get(incoming.node());
                 if (nodeChecks != null) {
@@ -203,7 +207,10 @@ public final class StateStore {
         if (c.serviceId() == null && c.checkId() == null) {
             nodes.remove(c.node());
             ch.tables.add(Table.NODES);
-            if (services.remove(c.node()) != null) ch.tables.add(Table.SERVICES);
+            if (services.remove(c.node()) != null) {
+                ch.tables.add(Table.SERVICES);
+                reindex(c.node());
+            }
             if (checks.remove(c.node()) != null) ch.tables.add(Table.CHECKS);
             for (Session s : List.copyOf(sessions.values())) {
                 if (s.node().equals(c.node())) invalidateSession(index, s.id(), c.nowMillis(), ch);
@@ -212,7 +219,10 @@ public final class StateStore {
         }
         if (c.serviceId() != null) {
             TreeMap<String, Service> nodeServices = services.get(c.node());
-            if (nodeServices != null && nodeServices.remove(c.serviceId()) != null) ch.tables.add(Table.SERVICES);
+            if (nodeServices != null && nodeServices.remove(c.serviceId()) != null) {
+                ch.tables.add(Table.SERVICES);
+                reindex(c.node());
+            }
             TreeMap<String, Check> nodeChecks = checks.get(c.node());
             if (nodeChecks != null) {
                 for (Check k : List.copyOf(nodeChecks.values())) {
@@ -229,6 +239,15 @@ public final class StateStore {
         if (nodeChecks != null && nodeChecks.remove(checkId) != null) {
             ch.tables.add(Table.CHECKS);
             invalidateSessionsOfCheck(index, node, checkId, now, ch);
+        }
+    }
+
+    /** Brings the by-name index in line with one node's services. */
+    private void reindex(String node) {
+        nodesByServiceName.values().forEach(set -> set.remove(node));
+        nodesByServiceName.values().removeIf(TreeSet::isEmpty);
+        for (Service s : services.getOrDefault(node, new TreeMap<>()).values()) {
+            nodesByServiceName.computeIfAbsent(s.service(), n -> new TreeSet<>()).add(node);
         }
     }
 
@@ -369,10 +388,10 @@ public final class StateStore {
     public Read<List<Instance>> serviceInstances(String name, String tag) {
         return read(EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), o -> {
             List<Instance> out = new ArrayList<>();
-            for (var entry : services.entrySet()) {
-                Node node = nodes.get(entry.getKey());
+            for (String nodeName : nodesByServiceName.getOrDefault(name, new TreeSet<>())) {
+                Node node = nodes.get(nodeName);
                 if (node == null) continue;
-                for (Service s : entry.getValue().values()) {
+                for (Service s : services.getOrDefault(nodeName, new TreeMap<>()).values()) {
                     if (!s.service().equals(name)) continue;
                     if (tag != null && s.tags().stream().noneMatch(t -> t.equalsIgnoreCase(tag))) continue;
                     List<Check> cs = new ArrayList<>();
@@ -468,7 +487,11 @@ public final class StateStore {
         try {
             nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockDelayUntilMillis.clear();
             img.nodes().forEach(n -> nodes.put(n.node(), n));
-            img.services().forEach((n, list) -> list.forEach(s -> services.computeIfAbsent(n, x -> new TreeMap<>()).put(s.id(), s)));
+            nodesByServiceName.clear();
+            img.services().forEach((n, list) -> list.forEach(s -> {
+                services.computeIfAbsent(n, x -> new TreeMap<>()).put(s.id(), s);
+                nodesByServiceName.computeIfAbsent(s.service(), x -> new TreeSet<>()).add(n);
+            }));
             img.checks().forEach(k -> checks.computeIfAbsent(k.node(), x -> new TreeMap<>()).put(k.checkId(), k));
             img.kvs().forEach(e -> kvs.put(e.key(), e));
             tombstones.putAll(img.tombstones());

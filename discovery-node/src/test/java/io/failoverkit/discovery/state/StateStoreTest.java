@@ -115,4 +115,22 @@ class StateStoreTest {
         assertThat(copy.nodes().value()).isEqualTo(store.nodes().value());
         assertThat(copy.lastIndex()).isEqualTo(store.lastIndex());
     }
+
+    @Test
+    void instancesByNameFollowRenamesAndDeregistrations() {
+        Model.Node n = new Model.Node("", "n1", "127.0.0.1", "dc1", Map.of(), Map.of(), 0, 0);
+        Model.Service redis = new Model.Service("cache-1", "redis", List.of("master"), "", Map.of(), 6379, Model.Weights.DEFAULT, false, 0, 0);
+        apply(new Command.Register(n, redis, List.of(), false, 0));
+        assertThat(store.serviceInstances("redis", null).value()).hasSize(1);
+        assertThat(store.serviceInstances("redis", "MASTER").value()).as("tags match case-insensitively, as DNS names do").hasSize(1);
+        Model.Service renamed = new Model.Service("cache-1", "valkey", List.of("master"), "", Map.of(), 6379, Model.Weights.DEFAULT, false, 0, 0);
+        apply(new Command.Register(n, renamed, List.of(), false, 0));
+        assertThat(store.serviceInstances("redis", null).value()).isEmpty();
+        assertThat(store.serviceInstances("valkey", null).value()).hasSize(1);
+        apply(new Command.Deregister("n1", "cache-1", null, 0));
+        assertThat(store.serviceInstances("valkey", null).value()).isEmpty();
+        apply(new Command.Register(n, redis, List.of(), false, 0));
+        apply(new Command.Deregister("n1", null, null, 0));
+        assertThat(store.serviceInstances("redis", null).value()).isEmpty();
+    }
 }

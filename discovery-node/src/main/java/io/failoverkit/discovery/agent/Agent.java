@@ -51,6 +51,8 @@ public final class Agent implements AutoCloseable {
     private final CheckRunner checks = new CheckRunner(local);
     private final AntiEntropy antiEntropy;
     private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> Thread.ofPlatform().daemon().name("agent-timer").unstarted(r));
+    /** Session TTL timers get a thread of their own: nothing slow (a catalog write, an HTTP sync) may delay them. */
+    private final ScheduledExecutorService sessionTimer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("session-ttl").unstarted(r));
     private final HttpApi http;
     private final DnsServer dns;
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -132,7 +134,7 @@ public final class Agent implements AutoCloseable {
             this.store = s;
             this.raft = node;
             http.serve(s, node, timers, this::leaderHttp);
-            timer.scheduleWithFixedDelay(() -> safely(timers::tick), 100, 100, TimeUnit.MILLISECONDS);
+            sessionTimer.scheduleWithFixedDelay(() -> safely(timers::tick), 100, 100, TimeUnit.MILLISECONDS);
             timer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.error("server could not join its Raft group: {}", e.getMessage(), e);
@@ -236,6 +238,7 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        sessionTimer.shutdownNow();
         checks.close();
         try { http.close(); } catch (Exception e) { LOG.debug("http close: {}", e.getMessage()); }
         try { dns.close(); } catch (IOException e) { LOG.debug("dns close: {}", e.getMessage()); }

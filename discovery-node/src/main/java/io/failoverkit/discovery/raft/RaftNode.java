@@ -44,6 +44,9 @@ public final class RaftNode implements AutoCloseable {
     /** A voting server: its node name (the Raft peer id) and its server RPC address host:port. */
     public record Peer(String name, String address) {}
 
+    /** How long a write may wait for a leader and a quorum before the caller is told it failed (it may still commit). */
+    public static final long WRITE_TIMEOUT_SECONDS = 10;
+
     private final RaftServer server;
     private final RaftClient client;
     private final RaftGroup group;
@@ -118,8 +121,10 @@ public final class RaftNode implements AutoCloseable {
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
+        // Bounded like Consul's RPC hold timeout: an election takes well under this; a lost quorum is reported.
         return client.async().send(Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(bytes)))
-                .thenApply(RaftNode::resultOf);
+                .thenApply(RaftNode::resultOf)
+                .orTimeout(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
     private static ApplyResult resultOf(RaftClientReply reply) {

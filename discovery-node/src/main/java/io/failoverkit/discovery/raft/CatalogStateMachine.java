@@ -118,13 +118,13 @@ final class CatalogStateMachine extends BaseStateMachine {
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
         LogEntryProto entry = trx.getLogEntry();
         TermIndex termIndex = TermIndex.valueOf(entry);
-        ApplyResult result;
+        java.util.List<ApplyResult> result;
         try {
             Command command = Json.MAPPER.readValue(entry.getStateMachineLogEntry().getLogData().toByteArray(), Command.class);
             result = store.apply(termIndex.getIndex(), command);
         } catch (IOException e) {
             // A command that cannot be read changes nothing, on every server alike.
-            result = ApplyResult.refused(400, "unreadable command: " + e.getMessage(), termIndex.getIndex());
+            result = java.util.List.of(ApplyResult.refused(400, "unreadable command: " + e.getMessage(), termIndex.getIndex()));
         }
         updateLastAppliedTermIndex(termIndex);
         try {

@@ -113,26 +113,80 @@ public final class RaftNode implements AutoCloseable {
         return new RaftNode(server, client, group, self);
     }
 
-    /** Proposes a command; completes when it is committed and applied, with what apply returned. */
+    /** A write waiting for its Raft entry. */
+    private record Pending(Command command, CompletableFuture<ApplyResult> result) {}
+
+    /** Entries in flight at once; writes that arrive meanwhile wait and go together in the next entry (group commit). */
+    private static final int MAX_IN_FLIGHT = 8;
+    private static final int MAX_BATCH_COMMANDS = 512;
+    private static final int MAX_BATCH_BYTES = 4 << 20;
+    private static final com.fasterxml.jackson.core.type.TypeReference<List<ApplyResult>> RESULTS = new com.fasterxml.jackson.core.type.TypeReference<>() {};
+
+    private final java.util.concurrent.ConcurrentLinkedQueue<Pending> queue = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Proposes a command; completes when it is committed and applied, with what apply returned. Under load,
+     * concurrent writes share one Raft entry (one fsync), each keeping its own result; alone, a write goes at once.
+     */
     public CompletableFuture<ApplyResult> propose(Command command) {
-        byte[] bytes;
-        try {
-            bytes = Json.MAPPER.writeValueAsBytes(command);
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
-        }
+        Pending p = new Pending(command, new CompletableFuture<>());
+        queue.add(p);
+        drain();
         // Bounded like Consul's RPC hold timeout: an election takes well under this; a lost quorum is reported.
-        return client.async().send(Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(bytes)))
-                .thenApply(RaftNode::resultOf)
-                .orTimeout(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        return p.result().orTimeout(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
-    private static ApplyResult resultOf(RaftClientReply reply) {
+    private void drain() {
+        while (!queue.isEmpty()) {
+            int n = inFlight.get();
+            if (n >= MAX_IN_FLIGHT) return;
+            if (!inFlight.compareAndSet(n, n + 1)) continue;
+            List<Pending> batch = new java.util.ArrayList<>();
+            long bytes = 0;
+            Pending p;
+            while (batch.size() < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES && (p = queue.poll()) != null) {
+                batch.add(p);
+                bytes += 256 + (p.command() instanceof Command.KvPut put && put.value() != null ? put.value().length : 0);
+            }
+            if (batch.isEmpty()) {
+                inFlight.decrementAndGet();
+                continue;
+            }
+            send(batch);
+        }
+    }
+
+    private void send(List<Pending> batch) {
+        Command entry = batch.size() == 1 ? batch.get(0).command() : new Command.Batch(batch.stream().map(Pending::command).toList());
+        CompletableFuture<RaftClientReply> sent;
+        try {
+            sent = client.async().send(Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(Json.MAPPER.writeValueAsBytes(entry))));
+        } catch (IOException | RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        sent.whenComplete((reply, err) -> {
+            inFlight.decrementAndGet();
+            try {
+                List<ApplyResult> results = err == null ? resultsOf(reply) : null;
+                for (int i = 0; i < batch.size(); i++) {
+                    if (err != null) batch.get(i).result().completeExceptionally(err);
+                    else batch.get(i).result().complete(results.get(i));
+                }
+            } catch (RuntimeException e) {
+                batch.forEach(p -> p.result().completeExceptionally(e));
+            } finally {
+                drain();
+            }
+        });
+    }
+
+    private static List<ApplyResult> resultsOf(RaftClientReply reply) {
         if (!reply.isSuccess()) {
             throw new IllegalStateException("raft write failed: " + (reply.getException() == null ? "unknown" : reply.getException().getMessage()));
         }
         try {
-            return Json.MAPPER.readValue(reply.getMessage().getContent().toByteArray(), ApplyResult.class);
+            return Json.MAPPER.readValue(reply.getMessage().getContent().toByteArray(), RESULTS);
         } catch (IOException e) {
             throw new IllegalStateException("unreadable apply result", e);
         }

@@ -18,6 +18,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Command.Deregister.class, name = "deregister"),
         @JsonSubTypes.Type(value = Command.SessionCreate.class, name = "session-create"),
         @JsonSubTypes.Type(value = Command.SessionDestroy.class, name = "session-destroy"),
+        @JsonSubTypes.Type(value = Command.Batch.class, name = "batch"),
 })
 public sealed interface Command {
 
@@ -34,6 +35,12 @@ public sealed interface Command {
     record Deregister(String node, String serviceId, String checkId, long nowMillis) implements Command {}
 
     record SessionCreate(Model.Session session) implements Command {}
+
+    /**
+     * Several clients' commands in one Raft entry (group commit): applied in order, each with its own result, all
+     * with the entry's index. Never nested.
+     */
+    record Batch(List<Command> commands) implements Command {}
 
     /** Destroy (by an operator) or invalidate (TTL lapsed, proposed by the leader). */
     record SessionDestroy(String id, String reason, long nowMillis) implements Command {}

@@ -62,26 +62,36 @@ public final class StateStore {
         final Set<String> keys = new HashSet<>();
     }
 
-    public ApplyResult apply(long index, Command command) {
+    /** Applies one Raft entry: a single command, or a batch of them (one result each, in order). */
+    public List<ApplyResult> apply(long index, Command command) {
         Changes changes = new Changes();
-        ApplyResult result;
+        List<ApplyResult> results = new ArrayList<>();
         lock.writeLock().lock();
         try {
-            result = switch (command) {
-                case Command.KvPut c -> kvPut(index, c, changes);
-                case Command.KvDelete c -> kvDelete(index, c, changes);
-                case Command.Register c -> register(index, c, changes);
-                case Command.Deregister c -> deregister(index, c, changes);
-                case Command.SessionCreate c -> sessionCreate(index, c, changes);
-                case Command.SessionDestroy c -> sessionDestroy(index, c, changes);
-            };
+            if (command instanceof Command.Batch b) {
+                for (Command c : b.commands()) results.add(applyOne(index, c, changes));
+            } else {
+                results.add(applyOne(index, command, changes));
+            }
             for (Table t : changes.tables) tableIndex.put(t, index);
             lastIndex = Math.max(lastIndex, index);
         } finally {
             lock.writeLock().unlock();
         }
         watches.fire(changes.tables, changes.keys);
-        return result;
+        return results;
+    }
+
+    private ApplyResult applyOne(long index, Command command, Changes changes) {
+        return switch (command) {
+            case Command.KvPut c -> kvPut(index, c, changes);
+            case Command.KvDelete c -> kvDelete(index, c, changes);
+            case Command.Register c -> register(index, c, changes);
+            case Command.Deregister c -> deregister(index, c, changes);
+            case Command.SessionCreate c -> sessionCreate(index, c, changes);
+            case Command.SessionDestroy c -> sessionDestroy(index, c, changes);
+            case Command.Batch b -> ApplyResult.refused(400, "nested batch", index);
+        };
     }
 
     public long lastIndex() {

@@ -3,7 +3,6 @@ package io.failoverkit.discovery.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.failoverkit.discovery.config.AgentConfig;
 import io.failoverkit.discovery.testing.DevAgent;
-import io.failoverkit.discovery.testing.FreePorts;
 import io.failoverkit.discovery.testing.Http;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,18 +25,7 @@ class AgentChecksAndConfigTest {
     @TempDir Path dir;
 
     private Agent startWithConfigDir(String node, Path configDir) throws Exception {
-        AgentConfig cfg = new AgentConfig();
-        cfg.dev = true;
-        cfg.nodeName = node;
-        cfg.httpPort = FreePorts.next();
-        cfg.dnsPort = FreePorts.next();
-        cfg.serverPort = FreePorts.next();
-        cfg.serfLanPort = FreePorts.next();
-        cfg.configDirs.add(configDir);
-        cfg.applyFiles(java.util.Set.of());
-        cfg.reloadDefinitions();
-        cfg.validate();
-        return Agent.start(cfg);
+        return DevAgent.start(node, cfg -> cfg.configDirs.add(configDir)).agent;
     }
 
     private static Map<String, String> statusByCheck(Http http, String node) {

@@ -12,7 +12,7 @@ class StateStoreTest {
     private final StateStore store = new StateStore(Runnable::run);
     private long index;
 
-    private ApplyResult apply(Command c) { return store.apply(++index, c); }
+    private ApplyResult apply(Command c) { return store.apply(++index, c).get(0); }
 
     private void registerNode(String node, String serfStatus) {
         registerNode(node, serfStatus, 0);
@@ -132,5 +132,18 @@ class StateStoreTest {
         apply(new Command.Register(n, redis, List.of(), false, 0));
         apply(new Command.Deregister("n1", null, null, 0));
         assertThat(store.serviceInstances("redis", null).value()).isEmpty();
+    }
+
+    @Test
+    void aBatchAppliesInOrderWithOneIndexAndOneResultEach() {
+        long at = ++index;
+        List<ApplyResult> results = store.apply(at, new Command.Batch(List.of(
+                new Command.KvPut("b", "1".getBytes(), 0, 0L, null, null, 0),
+                new Command.KvPut("b", "2".getBytes(), 0, 0L, null, null, 0),
+                new Command.KvPut("c", "3".getBytes(), 0, null, null, null, 0))));
+        assertThat(results).extracting(ApplyResult::value).containsExactly(true, false, true);
+        assertThat(store.kvGet("b").value().modifyIndex()).isEqualTo(at);
+        assertThat(store.kvGet("c").value().modifyIndex()).isEqualTo(at);
+        assertThat(new String(store.kvGet("b").value().value())).isEqualTo("1");
     }
 }

@@ -22,16 +22,20 @@ public final class DevAgent implements AutoCloseable {
     }
 
     public static DevAgent start(String nodeName) throws Exception {
-        return start(nodeName, null);
+        return start(nodeName, cfg -> { });
     }
 
     /** With a JSON config file (Consul's format), e.g. dns_config. */
     public static DevAgent start(String nodeName, java.nio.file.Path configFile) throws Exception {
+        return start(nodeName, cfg -> { if (configFile != null) cfg.configFiles.add(configFile); });
+    }
+
+    /** With settings made by {@code customize} (config files, config dirs), read as the agent command reads them. */
+    public static DevAgent start(String nodeName, java.util.function.Consumer<AgentConfig> customize) throws Exception {
         AgentConfig cfg = new AgentConfig();
-        if (configFile != null) {
-            cfg.configFiles.add(configFile);
-            cfg.applyFiles(java.util.Set.of());
-        }
+        customize.accept(cfg);
+        cfg.applyFiles(java.util.Set.of());
+        cfg.reloadDefinitions();
         cfg.dev = true;
         cfg.nodeName = nodeName;
         cfg.httpPort = FreePorts.next();

@@ -1,0 +1,76 @@
+package io.failoverkit.failover.cluster;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One managed cluster, as an operator writes it (JSON): its members, how to detect a dead master, who may be promoted,
+ * and the hooks. Credentials come from a file or an environment variable, never from the command line.
+ */
+@JsonIgnoreProperties(ignoreUnknown = false)
+public record ClusterDefinition(String name, String kind, List<String> members, String service, String passwordFile, String passwordEnv,
+                                Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds) {
+
+    /** The master is dead after {@code failures} observations in a row, {@code intervalMs} apart, each within {@code timeoutMs}. */
+    public record Detection(long intervalMs, int failures, int timeoutMs) {
+        public static final Detection DEFAULT = new Detection(300, 3, 250);
+    }
+
+    /** Higher priority wins among equally advanced replicas; {@code never} are not promoted at all. */
+    public record Promotion(Map<String, Integer> priority, List<String> never) {
+        public static final Promotion DEFAULT = new Promotion(Map.of(), List.of());
+    }
+
+    /** User scripts run after the built-in before/after actions, with FAILOVER_* environment variables. */
+    public record Hooks(List<String> before, List<String> after, long timeoutMs) {
+        public static final Hooks DEFAULT = new Hooks(List.of(), List.of(), 10_000);
+    }
+
+    public ClusterDefinition {
+        if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9_-]*")) throw new IllegalArgumentException("cluster \"name\" must be letters, digits, '-' or '_'");
+        if (!"redis".equals(kind) && !"mysql".equals(kind)) throw new IllegalArgumentException("cluster \"kind\" must be \"redis\" or \"mysql\"");
+        if (members == null || members.size() < 2) throw new IllegalArgumentException("a cluster needs at least two \"members\" (host:port)");
+        for (String m : members) {
+            if (!m.matches("[^:\\s]+:\\d{1,5}")) throw new IllegalArgumentException("member \"" + m + "\" must be host:port");
+        }
+        if (service == null || service.isBlank()) service = name;
+        if (detection == null) detection = Detection.DEFAULT;
+        if (detection.failures() < 1 || detection.intervalMs() < 50 || detection.timeoutMs() < 10) {
+            throw new IllegalArgumentException("detection needs failures >= 1, intervalMs >= 50, timeoutMs >= 10");
+        }
+        if (promotion == null) promotion = Promotion.DEFAULT;
+        if (promotion.priority() == null || promotion.never() == null) promotion = new Promotion(
+                promotion.priority() == null ? Map.of() : promotion.priority(), promotion.never() == null ? List.of() : promotion.never());
+        if (hooks == null) hooks = Hooks.DEFAULT;
+        if (blockPeriodSeconds < 0) throw new IllegalArgumentException("blockPeriodSeconds must not be negative");
+        if (blockPeriodSeconds == 0) blockPeriodSeconds = 3600;
+    }
+
+    /** The password, read from the file or environment variable the definition names; null when none. */
+    public String password() throws IOException {
+        if (passwordFile != null) return Files.readString(Path.of(passwordFile)).strip();
+        if (passwordEnv != null) {
+            String v = System.getenv(passwordEnv);
+            if (v == null) throw new IOException("environment variable " + passwordEnv + " (passwordEnv) is not set");
+            return v;
+        }
+        return null;
+    }
+
+    public static ClusterDefinition read(Path file) throws IOException {
+        try {
+            return new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).readValue(file.toFile(), ClusterDefinition.class);
+        } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
+            throw new IOException(file + ": " + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()), e);
+        } catch (IOException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+}

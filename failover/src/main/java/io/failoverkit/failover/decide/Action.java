@@ -1,0 +1,23 @@
+package io.failoverkit.failover.decide;
+
+import java.util.List;
+
+/** What the HA loop should do after one observation. Each carries its reason, for the log and the audit record. */
+public sealed interface Action {
+    String reason();
+
+    /** The master is up and the only writable instance. */
+    record Healthy(String master, String reason) implements Action {}
+
+    /** Something looks wrong but is not confirmed yet: observe again. */
+    record Wait(String reason) implements Action {}
+
+    /** A failover would be needed but is not safe or not allowed: do nothing, report loudly. */
+    record Refuse(String reason) implements Action {}
+
+    /** Promote {@code candidate}, re-point {@code others} to it, fence {@code oldMaster} when it can be reached. */
+    record Failover(String oldMaster, String candidate, List<String> others, String reason) implements Action {}
+
+    /** Split brain: {@code instance} takes writes but is not the epoch's master; make it a replica of {@code master}. */
+    record Demote(String instance, String master, String reason) implements Action {}
+}

@@ -1,0 +1,80 @@
+package io.failoverkit.failover.decide;
+
+import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.topology.Topology;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The HA decision, a pure function of what was observed and what is stored (as Patroni's cycle and orchestrator's
+ * logic): no I/O, so every rule is tested without servers. When unsure, it does not promote.
+ */
+public final class Decide {
+    private Decide() {}
+
+    /**
+     * @param masterFailures how many observations in a row could not reach the master
+     * @param nowMillis      the manager's clock, for the anti-flapping block only
+     */
+    public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, int masterFailures, long nowMillis) {
+        List<InstanceState> masters = topology.masters();
+        String master = stored.master() != null ? stored.master() : masters.size() == 1 ? masters.get(0).address() : null;
+
+        if (masters.size() > 1) {
+            if (master == null || masters.stream().noneMatch(m -> m.address().equals(master))) {
+                return new Action.Refuse("split brain: " + masters.size() + " writable masters " + addresses(masters)
+                        + " and no epoch master among them to keep; an operator must choose (failover promote --to)");
+            }
+            InstanceState extra = masters.stream().filter(m -> !m.address().equals(master)).findFirst().orElseThrow();
+            return new Action.Demote(extra.address(), master, "split brain: " + extra.address() + " is writable but epoch "
+                    + stored.epoch() + " names " + master + " as master");
+        }
+        if (master == null) {
+            return new Action.Refuse("no master: none of " + cluster.members() + " is a master and no epoch names one");
+        }
+        Optional<InstanceState> m = topology.get(master);
+        if (m.isPresent() && m.get().isMaster()) return new Action.Healthy(master, "master " + master + " is up");
+        if (m.isPresent() && m.get().isReplica()) {
+            return new Action.Refuse("epoch master " + master + " runs as a replica of " + m.get().masterAddress() + "; an operator must check");
+        }
+        if (masterFailures < cluster.detection().failures()) {
+            return new Action.Wait("master " + master + " unreachable (" + masterFailures + "/" + cluster.detection().failures() + "): "
+                    + m.map(InstanceState::error).orElse("not observed"));
+        }
+        // Confirmation: the replicas that can be reached must all have lost their link to the master.
+        List<InstanceState> replicas = topology.instances().stream().filter(InstanceState::isReplica).toList();
+        if (replicas.isEmpty()) return new Action.Refuse("master " + master + " unreachable but no replica can be reached to confirm or promote");
+        List<InstanceState> stillLinked = replicas.stream().filter(r -> master.equals(r.masterAddress()) && r.masterLinkUp()).toList();
+        if (!stillLinked.isEmpty()) {
+            return new Action.Refuse("master " + master + " unreachable from this manager, but replicas " + addresses(stillLinked)
+                    + " still replicate from it: this manager is cut off, not the master dead; no failover");
+        }
+        if (stored.lastFailoverMillis() > 0 && !stored.acknowledged()
+                && nowMillis - stored.lastFailoverMillis() < cluster.blockPeriodSeconds() * 1000) {
+            return new Action.Refuse("master " + master + " confirmed dead, but the last failover (epoch " + stored.epoch() + ") was "
+                    + (nowMillis - stored.lastFailoverMillis()) / 1000 + " s ago, within the " + cluster.blockPeriodSeconds()
+                    + " s block period; acknowledge it (failover ack) or promote by hand");
+        }
+        List<InstanceState> allowed = replicas.stream().filter(r -> !cluster.promotion().never().contains(r.address())).toList();
+        if (allowed.isEmpty()) return new Action.Refuse("master " + master + " is dead but every reachable replica is marked never-promote");
+        Comparator<InstanceState> best = Comparator.<InstanceState>comparingLong(InstanceState::offset)
+                .thenComparingInt(r -> cluster.promotion().priority().getOrDefault(r.address(), 0))
+                .thenComparing(InstanceState::address, Comparator.reverseOrder());
+        InstanceState candidate = allowed.stream().max(best).orElseThrow();
+        long mostAdvanced = replicas.stream().mapToLong(InstanceState::offset).max().orElse(-1);
+        if (candidate.offset() < mostAdvanced) {
+            return new Action.Refuse("the most advanced replica (offset " + mostAdvanced + ") is never-promote; promoting "
+                    + candidate.address() + " (offset " + candidate.offset() + ") would lose writes; promote by hand with --force");
+        }
+        List<String> others = replicas.stream().map(InstanceState::address).filter(a -> !a.equals(candidate.address())).toList();
+        return new Action.Failover(master, candidate.address(), others, "master " + master + " unreachable " + masterFailures
+                + " times and every reachable replica lost its link; promoting " + candidate.address() + " at offset " + candidate.offset());
+    }
+
+    private static List<String> addresses(List<InstanceState> list) {
+        return list.stream().map(InstanceState::address).toList();
+    }
+}

@@ -1,0 +1,138 @@
+package io.failoverkit.failover.discovery;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * failover's only way to the discovery node: Consul's HTTP API, so it works as well against a real Consul.
+ * Every call throws {@link IOException} with what failed; nothing is retried here (the HA loop decides).
+ */
+public final class DiscoveryClient {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final String base;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    public DiscoveryClient(String hostPort) {
+        this.base = hostPort.startsWith("http") ? hostPort : "http://" + hostPort;
+    }
+
+    /** A KV entry as read: its value and the indexes a CAS or lock needs. */
+    public record KvEntry(String key, byte[] value, long modifyIndex, String session) {
+        public String text() { return value == null ? "" : new String(value, StandardCharsets.UTF_8); }
+    }
+
+    /** A service instance as the catalog has it. */
+    public record Instance(String node, String address, String serviceId, String service, List<String> tags, int port) {}
+
+    private HttpResponse<String> send(String method, String path, byte[] body) throws IOException {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        try {
+            return http.send(req, HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted: " + method + " " + path, e);
+        }
+    }
+
+    private HttpResponse<String> ok(String method, String path, byte[] body) throws IOException {
+        HttpResponse<String> r = send(method, path, body);
+        if (r.statusCode() != 200) throw new IOException(method + " " + path + ": HTTP " + r.statusCode() + " " + r.body().strip());
+        return r;
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("%2F", "/");
+    }
+
+    /** Reads a key with ?consistent (the leader's read index), as lock and epoch reads must. */
+    public Optional<KvEntry> get(String key) throws IOException {
+        HttpResponse<String> r = send("GET", "/v1/kv/" + enc(key) + "?consistent", null);
+        if (r.statusCode() == 404) return Optional.empty();
+        if (r.statusCode() != 200) throw new IOException("GET " + key + ": HTTP " + r.statusCode() + " " + r.body().strip());
+        JsonNode e = JSON.readTree(r.body()).get(0);
+        byte[] value = e.path("Value").isTextual() ? Base64.getDecoder().decode(e.get("Value").asText()) : new byte[0];
+        return Optional.of(new KvEntry(e.get("Key").asText(), value, e.get("ModifyIndex").asLong(), e.path("Session").asText(null)));
+    }
+
+    public void put(String key, String value) throws IOException {
+        if (!ok("PUT", "/v1/kv/" + enc(key), value.getBytes(StandardCharsets.UTF_8)).body().strip().equals("true")) throw new IOException("PUT " + key + " refused");
+    }
+
+    /** Check-and-set: true when the key still had {@code modifyIndex} (0: did not exist) and now holds the value. */
+    public boolean cas(String key, String value, long modifyIndex) throws IOException {
+        return ok("PUT", "/v1/kv/" + enc(key) + "?cas=" + modifyIndex, value.getBytes(StandardCharsets.UTF_8)).body().strip().equals("true");
+    }
+
+    public boolean acquire(String key, String session, String value) throws IOException {
+        return ok("PUT", "/v1/kv/" + enc(key) + "?acquire=" + session, value.getBytes(StandardCharsets.UTF_8)).body().strip().equals("true");
+    }
+
+    public boolean release(String key, String session) throws IOException {
+        return ok("PUT", "/v1/kv/" + enc(key) + "?release=" + session, new byte[0]).body().strip().equals("true");
+    }
+
+    public String createSession(String name, Duration ttl) throws IOException {
+        String body = JSON.writeValueAsString(Map.of("Name", name, "TTL", ttl.toSeconds() + "s", "LockDelay", "0s", "Behavior", "release"));
+        return JSON.readTree(ok("PUT", "/v1/session/create", body.getBytes(StandardCharsets.UTF_8)).body()).get("ID").asText();
+    }
+
+    /** Renews a session; false when it no longer exists (the lock it held is gone). */
+    public boolean renewSession(String id) throws IOException {
+        HttpResponse<String> r = send("PUT", "/v1/session/renew/" + id, null);
+        if (r.statusCode() == 404) return false;
+        if (r.statusCode() != 200) throw new IOException("renew session: HTTP " + r.statusCode() + " " + r.body().strip());
+        return true;
+    }
+
+    public void destroySession(String id) throws IOException {
+        ok("PUT", "/v1/session/destroy/" + id, null);
+    }
+
+    public void register(String node, String address, String serviceId, String service, List<String> tags, int port) throws IOException {
+        Map<String, Object> svc = new LinkedHashMap<>();
+        svc.put("ID", serviceId);
+        svc.put("Service", service);
+        svc.put("Tags", tags);
+        svc.put("Address", address);
+        svc.put("Port", port);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("Node", node);
+        body.put("Address", address);
+        body.put("Service", svc);
+        ok("PUT", "/v1/catalog/register", JSON.writeValueAsBytes(body));
+    }
+
+    public void deregisterService(String node, String serviceId) throws IOException {
+        ok("PUT", "/v1/catalog/deregister", JSON.writeValueAsBytes(Map.of("Node", node, "ServiceID", serviceId)));
+    }
+
+    /** The catalog's instances of a service, optionally with a tag (health is not filtered). */
+    public List<Instance> instances(String service, String tag) throws IOException {
+        String path = "/v1/catalog/service/" + enc(service) + "?consistent" + (tag == null ? "" : "&tag=" + enc(tag));
+        List<Instance> out = new ArrayList<>();
+        for (JsonNode e : JSON.readTree(ok("GET", path, null).body())) {
+            List<String> tags = new ArrayList<>();
+            e.path("ServiceTags").forEach(t -> tags.add(t.asText()));
+            String addr = e.path("ServiceAddress").asText("");
+            out.add(new Instance(e.get("Node").asText(), addr.isEmpty() ? e.get("Address").asText() : addr, e.get("ServiceID").asText(),
+                    e.get("ServiceName").asText(), tags, e.path("ServicePort").asInt()));
+        }
+        return out;
+    }
+}

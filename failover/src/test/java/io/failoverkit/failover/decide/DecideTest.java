@@ -1,0 +1,109 @@
+package io.failoverkit.failover.decide;
+
+import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.topology.InstanceState.Role;
+import io.failoverkit.failover.topology.Topology;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The failover rules, from observed topologies alone. */
+class DecideTest {
+    private static final String M = "127.0.0.1:6380";
+    private static final String R1 = "127.0.0.1:6381";
+    private static final String R2 = "127.0.0.1:6382";
+    private static final ClusterDefinition CLUSTER = new ClusterDefinition("foo-redis", "redis", List.of(M, R1, R2), null, null, null,
+            null, new ClusterDefinition.Promotion(Map.of(), List.of()), null, 600);
+    private static final StoredState EPOCH_1 = new StoredState(1, M, 0, true);
+
+    private static InstanceState master(String a) { return new InstanceState(a, true, null, Role.MASTER, null, false, 1000, 2); }
+    private static InstanceState replica(String a, boolean linkUp, long offset) { return new InstanceState(a, true, null, Role.REPLICA, M, linkUp, offset, 0); }
+    private static InstanceState down(String a) { return InstanceState.unreachable(a, "connection refused"); }
+
+    @Test
+    void healthyMasterIsLeftAlone() {
+        Action a = Decide.decide(CLUSTER, new Topology(List.of(master(M), replica(R1, true, 1000), replica(R2, true, 990))), EPOCH_1, 0, 0);
+        assertThat(a).isInstanceOf(Action.Healthy.class);
+    }
+
+    @Test
+    void anUnreachableMasterIsNotFailedOverBeforeTheConfiguredFailures() {
+        Action a = Decide.decide(CLUSTER, new Topology(List.of(down(M), replica(R1, false, 1000), replica(R2, false, 990))), EPOCH_1, 2, 0);
+        assertThat(a).isInstanceOf(Action.Wait.class);
+    }
+
+    @Test
+    void confirmedDeadMasterPromotesTheMostAdvancedReplica() {
+        Action a = Decide.decide(CLUSTER, new Topology(List.of(down(M), replica(R1, false, 990), replica(R2, false, 1000))), EPOCH_1, 3, 0);
+        assertThat(a).isInstanceOfSatisfying(Action.Failover.class, f -> {
+            assertThat(f.oldMaster()).isEqualTo(M);
+            assertThat(f.candidate()).isEqualTo(R2);
+            assertThat(f.others()).containsExactly(R1);
+        });
+    }
+
+    @Test
+    void aManagerCutOffFromTheMasterAloneDoesNotFailOver() {
+        Action a = Decide.decide(CLUSTER, new Topology(List.of(down(M), replica(R1, true, 1000), replica(R2, false, 1000))), EPOCH_1, 10, 0);
+        assertThat(a).isInstanceOf(Action.Refuse.class);
+        assertThat(a.reason()).contains("cut off");
+    }
+
+    @Test
+    void noReachableReplicaMeansNoFailover() {
+        Action a = Decide.decide(CLUSTER, new Topology(List.of(down(M), down(R1), down(R2))), EPOCH_1, 10, 0);
+        assertThat(a).isInstanceOf(Action.Refuse.class);
+    }
+
+    @Test
+    void neverPromoteIsHonouredAndALaggingAllowedReplicaIsRefused() {
+        ClusterDefinition never = new ClusterDefinition("foo-redis", "redis", List.of(M, R1, R2), null, null, null, null,
+                new ClusterDefinition.Promotion(Map.of(), List.of(R2)), null, 600);
+        Action a = Decide.decide(never, new Topology(List.of(down(M), replica(R1, false, 990), replica(R2, false, 1000))), EPOCH_1, 3, 0);
+        assertThat(a).as("R1 lacks writes R2 has").isInstanceOf(Action.Refuse.class);
+        a = Decide.decide(never, new Topology(List.of(down(M), replica(R1, false, 1000), replica(R2, false, 1000))), EPOCH_1, 3, 0);
+        assertThat(a).isInstanceOfSatisfying(Action.Failover.class, f -> assertThat(f.candidate()).isEqualTo(R1));
+    }
+
+    @Test
+    void priorityBreaksTiesBetweenEquallyAdvancedReplicas() {
+        ClusterDefinition prio = new ClusterDefinition("foo-redis", "redis", List.of(M, R1, R2), null, null, null, null,
+                new ClusterDefinition.Promotion(Map.of(R1, 10), List.of()), null, 600);
+        Action a = Decide.decide(prio, new Topology(List.of(down(M), replica(R1, false, 1000), replica(R2, false, 1000))), EPOCH_1, 3, 0);
+        assertThat(a).isInstanceOfSatisfying(Action.Failover.class, f -> assertThat(f.candidate()).isEqualTo(R1));
+    }
+
+    @Test
+    void anotherFailoverWithinTheBlockPeriodWaitsForAnAcknowledgement() {
+        StoredState recent = new StoredState(2, M, 1_000_000, false);
+        Topology dead = new Topology(List.of(down(M), replica(R1, false, 1000), replica(R2, false, 990)));
+        assertThat(Decide.decide(CLUSTER, dead, recent, 3, 1_000_000 + 60_000)).isInstanceOf(Action.Refuse.class);
+        assertThat(Decide.decide(CLUSTER, dead, recent, 3, 1_000_000 + 601_000)).isInstanceOf(Action.Failover.class);
+        assertThat(Decide.decide(CLUSTER, dead, new StoredState(2, M, 1_000_000, true), 3, 1_000_000 + 60_000)).isInstanceOf(Action.Failover.class);
+    }
+
+    @Test
+    void splitBrainDemotesOnlyTheInstanceThatIsNotTheEpochMaster() {
+        Action a = Decide.decide(CLUSTER, new Topology(List.of(master(M), master(R1), replica(R2, true, 1000))), new StoredState(2, R1, 0, true), 0, 0);
+        assertThat(a).isInstanceOfSatisfying(Action.Demote.class, d -> {
+            assertThat(d.instance()).isEqualTo(M);
+            assertThat(d.master()).isEqualTo(R1);
+        });
+        a = Decide.decide(CLUSTER, new Topology(List.of(master(M), master(R1), replica(R2, true, 1000))), StoredState.NONE, 0, 0);
+        assertThat(a).as("no epoch: never demote both, never guess").isInstanceOf(Action.Refuse.class);
+    }
+
+    @Test
+    void badDefinitionsAreRefusedWithAMessage() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ClusterDefinition("x", "redis", List.of(M), null, null, null, null, null, null, 0))
+                .hasMessageContaining("two");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ClusterDefinition("x", "memcached", List.of(M, R1), null, null, null, null, null, null, 0))
+                .hasMessageContaining("kind");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ClusterDefinition("x", "redis", List.of(M, "nohost"), null, null, null, null, null, null, 0))
+                .hasMessageContaining("host:port");
+    }
+}

@@ -1,0 +1,53 @@
+package io.failoverkit.failover.act;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.failoverkit.failover.decide.StoredState;
+import io.failoverkit.failover.discovery.DiscoveryClient;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The cluster's epoch in the discovery KV ({@code failover/<cluster>/epoch}), written with CAS so two writers can never
+ * both bump it, and one audit record per epoch ({@code failover/<cluster>/audit/<epoch>}).
+ */
+public final class EpochStore {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final DiscoveryClient discovery;
+    private final String cluster;
+
+    public EpochStore(DiscoveryClient discovery, String cluster) {
+        this.discovery = discovery;
+        this.cluster = cluster;
+    }
+
+    public String epochKey() { return "failover/" + cluster + "/epoch"; }
+    public String lockKey() { return "failover/" + cluster + "/leader"; }
+
+    public record Read(StoredState state, long modifyIndex) {}
+
+    public Read read() throws IOException {
+        Optional<DiscoveryClient.KvEntry> e = discovery.get(epochKey());
+        if (e.isEmpty()) return new Read(StoredState.NONE, 0);
+        JsonNode n = JSON.readTree(e.get().value());
+        return new Read(new StoredState(n.path("epoch").asLong(), n.path("master").asText(null), n.path("lastFailoverMillis").asLong(),
+                n.path("acknowledged").asBoolean(true)), e.get().modifyIndex());
+    }
+
+    /** Writes the next epoch if nobody else did since {@code previous} was read; false when someone did. */
+    public boolean bump(Read previous, StoredState next, Object timeline, String reason) throws IOException {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("epoch", next.epoch());
+        doc.put("master", next.master());
+        doc.put("lastFailoverMillis", next.lastFailoverMillis());
+        doc.put("acknowledged", next.acknowledged());
+        doc.put("reason", reason);
+        doc.put("timeline", timeline);
+        boolean ok = discovery.cas(epochKey(), JSON.writeValueAsString(doc), previous.modifyIndex());
+        if (ok) discovery.put("failover/" + cluster + "/audit/" + next.epoch(), JSON.writeValueAsString(doc));
+        return ok;
+    }
+}

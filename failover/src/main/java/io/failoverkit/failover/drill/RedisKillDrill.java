@@ -1,0 +1,95 @@
+package io.failoverkit.failover.drill;
+
+import io.failoverkit.failover.act.FailoverRun;
+import io.failoverkit.failover.act.Timeline;
+import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.discovery.DiscoveryClient;
+import io.failoverkit.failover.redis.RedisServers;
+import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.watch.Manager;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The SIGKILL drill: a Redis master with two replicas, a manager watching them through a discovery node, an
+ * application writing through `master.<service>.service.consul`; the master is killed, and the drill measures the
+ * time from the kill to the first write the new master acknowledges, and how many acknowledged writes were lost.
+ * Then the old master comes back as a master and must be demoted to a replica of the new one.
+ */
+public final class RedisKillDrill {
+    public record Report(boolean success, String message, String oldMaster, String newMaster, long killToFirstWriteMillis,
+                         long acknowledgedBeforeKill, long lostAcknowledged, boolean oldMasterDemoted, List<Timeline.Step> timeline) {}
+
+    private RedisKillDrill() {}
+
+    public static Report run(String discoveryHttp, int dnsPort, Path workDir) throws Exception {
+        String service = "drill-redis";
+        try (RedisLab lab = new RedisLab(workDir, 2)) {
+            ClusterDefinition cluster = new ClusterDefinition(service, "redis", lab.addresses(), service, null, null, null, null, null, 0);
+            DiscoveryClient discovery = new DiscoveryClient(discoveryHttp);
+            RedisServers redis = new RedisServers(cluster.detection().timeoutMs(), null);
+            AtomicReference<FailoverRun.Outcome> outcome = new AtomicReference<>();
+            Manager manager = new Manager(cluster, discovery, redis, "drill-manager", outcome::set);
+            Thread managerThread = Thread.ofPlatform().name("drill-manager").start(() -> {
+                try { manager.run(System.nanoTime() + Duration.ofMinutes(3).toNanos()); } catch (InterruptedException ignored) { }
+            });
+            RedisLab.Server master = lab.servers.get(0);
+            WriterProbe probe = new WriterProbe(service, dnsPort, "drill:counter", Duration.ofMinutes(2));
+            Thread probeThread = null;
+            try {
+                if (!waitFor(Duration.ofSeconds(30), () -> master.address().equals(probe.resolve()))) {
+                    return fail("DNS never named " + master.address() + " master (is the manager holding its lock?)", master.address());
+                }
+                probeThread = Thread.ofPlatform().name("writer-probe").start(probe);
+                Thread.sleep(2000);
+                long before = probe.acks().size();
+                if (before == 0) return fail("the writer probe could not write to the master", master.address());
+                long killedAt = System.currentTimeMillis();
+                master.kill();
+                if (!waitFor(Duration.ofSeconds(30), () -> probe.acks().stream().anyMatch(a -> a.atMillis() > killedAt && !a.address().equals(master.address())))) {
+                    return fail("no write was acknowledged by a new master within 30 s of the kill; outcome: "
+                            + (outcome.get() == null ? "no failover attempted" : outcome.get().message()), master.address());
+                }
+                List<WriterProbe.Ack> acks = probe.acks();
+                WriterProbe.Ack firstNew = acks.stream().filter(a -> a.atMillis() > killedAt && !a.address().equals(master.address())).findFirst().orElseThrow();
+                long lastOld = acks.stream().filter(a -> a.address().equals(master.address())).mapToLong(WriterProbe.Ack::value).max().orElse(0);
+                long lost = Math.max(0, lastOld - (firstNew.value() - 1));
+                Thread.sleep(500);
+
+                // The old master returns, as a master with an empty data set: the manager must demote it at once.
+                master.start(null);
+                String newMaster = firstNew.address();
+                boolean demoted = waitFor(Duration.ofSeconds(15), () -> {
+                    InstanceState s = redis.observe(master.address());
+                    return s.isReplica() && newMaster.equals(s.masterAddress());
+                });
+                FailoverRun.Outcome o = outcome.get();
+                boolean ok = o != null && o.success() && demoted;
+                String message = o == null ? "no failover outcome" : o.message() + (demoted ? "; old master demoted on return" : "; old master NOT demoted");
+                return new Report(ok, message, master.address(), newMaster, firstNew.atMillis() - killedAt, lastOld, lost, demoted,
+                        o == null ? List.of() : o.timeline().steps());
+            } finally {
+                probe.stop();
+                if (probeThread != null) probeThread.join(5000);
+                managerThread.interrupt();
+                managerThread.join(10_000);
+            }
+        }
+    }
+
+    private static Report fail(String message, String oldMaster) {
+        return new Report(false, message, oldMaster, null, -1, 0, 0, false, List.of());
+    }
+
+    private static boolean waitFor(Duration max, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) return true;
+            Thread.sleep(50);
+        }
+        return condition.getAsBoolean();
+    }
+}

@@ -1,0 +1,92 @@
+package io.failoverkit.failover.drill;
+
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.Lookup;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An application as the seeds describe it: finds its master by resolving {@code master.<service>.service.consul}
+ * through our DNS (SRV, for the port), and INCRs a counter every 20 ms, recording each acknowledgement. On an error it
+ * resolves again and reconnects. Bounded: stops by itself at its deadline.
+ */
+public final class WriterProbe implements Runnable {
+    public record Ack(long atMillis, String address, long value) {}
+
+    private final String name;
+    private final int dnsPort;
+    private final String key;
+    private final List<Ack> acks = new ArrayList<>();
+    private final long deadlineNanos;
+    private volatile boolean stop;
+
+    public WriterProbe(String service, int dnsPort, String key, Duration maxRun) {
+        this.name = "master." + service + ".service.consul.";
+        this.dnsPort = dnsPort;
+        this.key = key;
+        this.deadlineNanos = System.nanoTime() + maxRun.toNanos();
+    }
+
+    public synchronized List<Ack> acks() { return List.copyOf(acks); }
+
+    public void stop() { stop = true; }
+
+    /** The master's host:port as DNS answers it now (SRV target's A record and the SRV port), or null. */
+    String resolve() {
+        try {
+            SimpleResolver r = new SimpleResolver("127.0.0.1");
+            r.setPort(dnsPort);
+            r.setTimeout(Duration.ofMillis(500));
+            Lookup l = new Lookup(name, Type.SRV);
+            l.setResolver(r);
+            l.setCache(null);
+            Record[] srv = l.run();
+            if (srv == null || srv.length != 1) return null;
+            org.xbill.DNS.SRVRecord s = (org.xbill.DNS.SRVRecord) srv[0];
+            Lookup a = new Lookup(s.getTarget(), Type.A);
+            a.setResolver(r);
+            a.setCache(null);
+            Record[] addrs = a.run();
+            if (addrs == null || addrs.length == 0) return null;
+            return ((ARecord) addrs[0]).getAddress().getHostAddress() + ":" + s.getPort();
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    @Override
+    public void run() {
+        Jedis jedis = null;
+        String current = null;
+        while (!stop && System.nanoTime() < deadlineNanos) {
+            try {
+                if (jedis == null) {
+                    current = resolve();
+                    if (current != null) {
+                        int colon = current.lastIndexOf(':');
+                        jedis = new Jedis(new HostAndPort(current.substring(0, colon), Integer.parseInt(current.substring(colon + 1))),
+                                DefaultJedisClientConfig.builder().connectionTimeoutMillis(300).socketTimeoutMillis(300).build());
+                    }
+                }
+                if (jedis != null) {
+                    long v = jedis.incr(key);
+                    synchronized (this) { acks.add(new Ack(System.currentTimeMillis(), current, v)); }
+                }
+            } catch (RuntimeException e) {
+                if (jedis != null) { try { jedis.close(); } catch (RuntimeException ignored) { } }
+                jedis = null;
+            }
+            try { Thread.sleep(20); } catch (InterruptedException e) { Thread.currentThread().interrupt(); break; }
+        }
+        if (jedis != null) jedis.close();
+    }
+
+}

@@ -1,11 +1,36 @@
 package io.failoverkit.failover;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.failoverkit.failover.act.EpochStore;
+import io.failoverkit.failover.act.Timeline;
+import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.discovery.DiscoveryClient;
+import io.failoverkit.failover.drill.RedisKillDrill;
+import io.failoverkit.failover.redis.RedisServers;
+import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.topology.Topology;
+import io.failoverkit.failover.watch.Manager;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-/** failover: the HA manager for MySQL and Redis masters. Its commands arrive with the Redis and MySQL issues. */
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/** failover: the HA manager for MySQL and Redis masters. */
 @Command(name = "failover", mixinStandardHelpOptions = true, version = "failover 0.1.0",
-        description = "Failover manager for MySQL and Redis masters (promote, status, watch, drill).")
+        description = "Failover manager for Redis (MySQL comes next) masters: status, watch, drill.",
+        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.DrillCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -13,16 +38,156 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (none is available in this build yet)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required");
     }
 
     public static void main(String[] args) {
+        System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+        System.exit(commandLine().execute(args));
+    }
+
+    public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println(ex.getMessage());
             ex.getCommandLine().usage(ex.getCommandLine().getErr());
             return EX_USAGE;
         });
-        System.exit(cl.execute(args));
+        return cl;
     }
+
+    /** Options of the commands that manage a defined cluster. */
+    static class ClusterOptions {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = "--cluster", required = true, paramLabel = "FILE", description = "The cluster definition (JSON).") Path clusterFile;
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address (default 127.0.0.1:8500).") String discovery = "127.0.0.1:8500";
+
+        ClusterDefinition cluster() {
+            try {
+                return ClusterDefinition.read(clusterFile);
+            } catch (IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "bad cluster definition: " + e.getMessage());
+            }
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Topology, offsets, epoch and what the catalog names master.")
+    static final class StatusCmd extends ClusterOptions implements Callable<Integer> {
+        @Option(names = "--json", description = "Machine-readable output.") boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterDefinition c = cluster();
+            Topology t = new RedisServers(c.detection().timeoutMs(), c.password()).observeAll(c.members());
+            DiscoveryClient d = new DiscoveryClient(discovery);
+            EpochStore.Read epoch = new EpochStore(d, c.name()).read();
+            List<String> catalogMasters = new io.failoverkit.failover.act.Catalog(d, c.service()).masters();
+            if (json) {
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("cluster", c.name());
+                out.put("instances", t.instances());
+                out.put("epoch", epoch.state());
+                out.put("catalogMasters", catalogMasters);
+                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+            } else {
+                System.out.printf("cluster %s (%s), epoch %d names %s; catalog master.%s: %s%n", c.name(), c.kind(), epoch.state().epoch(),
+                        epoch.state().master(), c.service(), catalogMasters);
+                long masterOffset = t.masters().stream().mapToLong(InstanceState::offset).max().orElse(-1);
+                for (InstanceState i : t.instances()) {
+                    String lag = i.isReplica() && masterOffset >= 0 ? Long.toString(masterOffset - i.offset()) : "-";
+                    System.out.printf("  %-22s %-8s %s%n", i.address(), i.reachable() ? i.role().name().toLowerCase() : "DOWN",
+                            i.reachable() ? "offset " + i.offset() + (i.isReplica() ? " of " + i.masterAddress() + " link " + (i.masterLinkUp() ? "up" : "DOWN") + " lag " + lag : "")
+                                    : i.error());
+                }
+            }
+            return t.masters().size() > 1 || catalogMasters.size() > 1 ? 2 : 0;
+        }
+    }
+
+    @Command(name = "watch", mixinStandardHelpOptions = true, description = "Runs the HA loop for a cluster, acting only while it holds the cluster's lock.")
+    static final class WatchCmd extends ClusterOptions implements Callable<Integer> {
+        @Option(names = "--max-runtime", paramLabel = "SECONDS", description = "Stop after this long (default: run until stopped).") long maxRuntime = Long.MAX_VALUE / 2_000_000_000L;
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterDefinition c = cluster();
+            Manager m = new Manager(c, new DiscoveryClient(discovery), new RedisServers(c.detection().timeoutMs(), c.password()),
+                    InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid(), outcome -> {
+                        for (Timeline.Step s : outcome.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
+                    });
+            m.run(System.nanoTime() + TimeUnit.SECONDS.toNanos(maxRuntime));
+            return 0;
+        }
+    }
+
+    @Command(name = "drill", mixinStandardHelpOptions = true,
+            description = "Runs the failover drills on a local lab (redis-server processes and a discovery node on loopback) and prints their timelines.")
+    static final class DrillCmd implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = "--kind", paramLabel = "KIND", description = "redis (mysql comes with its issue); default: all kinds.") String kind;
+
+        @Override
+        public Integer call() throws Exception {
+            if (kind != null && !kind.equals("redis")) throw new CommandLine.ParameterException(spec.commandLine(), "--kind must be redis (mysql is not built yet)");
+            Path work = Files.createTempDirectory("failover-drill");
+            try (DiscoveryProcess discovery = DiscoveryProcess.start(work.resolve("discovery"))) {
+                System.out.println("drill redis: master SIGKILL under writes through master.drill-redis.service.consul");
+                RedisKillDrill.Report r = RedisKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("redis"));
+                for (Timeline.Step s : r.timeline()) System.out.printf("  %s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
+                System.out.printf("  kill -> first write on the new master: %d ms; acknowledged writes lost: %d; old master demoted on return: %s%n",
+                        r.killToFirstWriteMillis(), r.lostAcknowledged(), r.oldMasterDemoted());
+                System.out.println(r.success() ? "PASS: " + r.message() : "FAIL: " + r.message());
+                return r.success() ? 0 : 1;
+            }
+        }
+    }
+
+    /** A `discovery-node agent -dev` child process on free ports, for the drills; stopped by its PID. */
+    static final class DiscoveryProcess implements AutoCloseable {
+        final Process process;
+        final int httpPort;
+        final int dnsPort;
+
+        private DiscoveryProcess(Process process, int httpPort, int dnsPort) {
+            this.process = process;
+            this.httpPort = httpPort;
+            this.dnsPort = dnsPort;
+        }
+
+        String http() { return "127.0.0.1:" + httpPort; }
+
+        static DiscoveryProcess start(Path dir) throws IOException, InterruptedException {
+            String home = System.getenv("FAILOVERKIT_HOME");
+            if (home == null) throw new IOException("FAILOVERKIT_HOME is not set: run drills through bin/failover");
+            Files.createDirectories(dir);
+            int http = freePort(), dns = freePort(), server = freePort(), serf = freePort();
+            Process p = new ProcessBuilder(Path.of(home, "bin", "discovery-node").toString(), "agent", "-dev", "-node=drill-discovery",
+                    "-http-port=" + http, "-dns-port=" + dns, "-server-port=" + server, "-serf-lan-port=" + serf)
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("discovery-node.log").toFile()).start();
+            DiscoveryProcess d = new DiscoveryProcess(p, http, dns);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() < deadline) {
+                if (!p.isAlive()) throw new IOException("discovery-node exited; see " + dir.resolve("discovery-node.log"));
+                try (Socket s = new Socket("127.0.0.1", http)) {
+                    return d;
+                } catch (IOException e) {
+                    Thread.sleep(100);
+                }
+            }
+            d.close();
+            throw new IOException("discovery-node did not start within 120 s; see " + dir.resolve("discovery-node.log"));
+        }
+
+        static int freePort() throws IOException {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly();
+        }
+    }
+
 }

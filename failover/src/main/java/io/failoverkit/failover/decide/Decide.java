@@ -58,8 +58,12 @@ public final class Decide {
                     + (nowMillis - stored.lastFailoverMillis()) / 1000 + " s ago, within the " + cluster.blockPeriodSeconds()
                     + " s block period; acknowledge it (failover ack) or promote by hand");
         }
-        List<InstanceState> allowed = replicas.stream().filter(r -> !cluster.promotion().never().contains(r.address())).toList();
-        if (allowed.isEmpty()) return new Action.Refuse("master " + master + " is dead but every reachable replica is marked never-promote");
+        List<InstanceState> synced = replicas.stream().filter(InstanceState::synced).toList();
+        if (synced.isEmpty()) {
+            return new Action.Refuse("master " + master + " is dead but no reachable replica ever completed a sync with it: promoting one would lose every write");
+        }
+        List<InstanceState> allowed = synced.stream().filter(r -> !cluster.promotion().never().contains(r.address())).toList();
+        if (allowed.isEmpty()) return new Action.Refuse("master " + master + " is dead but every synced replica is marked never-promote");
         Comparator<InstanceState> best = Comparator.<InstanceState>comparingLong(InstanceState::offset)
                 .thenComparingInt(r -> cluster.promotion().priority().getOrDefault(r.address(), 0))
                 .thenComparing(InstanceState::address, Comparator.reverseOrder());

@@ -43,6 +43,10 @@ public final class RedisKillDrill {
                 if (!waitFor(Duration.ofSeconds(30), () -> master.address().equals(probe.resolve()))) {
                     return fail("DNS never named " + master.address() + " master (is the manager holding its lock?)", master.address());
                 }
+                // The drill measures a failover, not an initial sync: start once every replica holds the master's data.
+                if (!waitFor(Duration.ofSeconds(30), () -> lab.servers.stream().skip(1).map(s -> redis.observe(s.address())).allMatch(i -> i.isReplica() && i.masterLinkUp()))) {
+                    return fail("the replicas did not finish their initial sync within 30 s", master.address());
+                }
                 probeThread = Thread.ofPlatform().name("writer-probe").start(probe);
                 Thread.sleep(2000);
                 long before = probe.acks().size();

@@ -38,14 +38,18 @@ public final class RedisServers {
             String role = info.getOrDefault("role", "");
             if (role.equals("master")) {
                 return new InstanceState(address, true, null, Role.MASTER, null, false, Long.parseLong(info.getOrDefault("master_repl_offset", "0")),
-                        Integer.parseInt(info.getOrDefault("connected_slaves", "0")));
+                        Integer.parseInt(info.getOrDefault("connected_slaves", "0")), true);
             }
             if (role.equals("slave")) {
                 String master = info.get("master_host") + ":" + info.get("master_port");
-                return new InstanceState(address, true, null, Role.REPLICA, master, "up".equals(info.get("master_link_status")),
-                        Long.parseLong(info.getOrDefault("slave_repl_offset", "-1")), 0);
+                boolean linkUp = "up".equals(info.get("master_link_status"));
+                // Down since -1 with the link down: it never completed a sync, so it has no data set to promote.
+                boolean synced = linkUp || (!"-1".equals(info.getOrDefault("master_link_down_since_seconds", "-1"))
+                        && "0".equals(info.getOrDefault("master_sync_in_progress", "0")));
+                return new InstanceState(address, true, null, Role.REPLICA, master, linkUp,
+                        Long.parseLong(info.getOrDefault("slave_repl_offset", "-1")), 0, synced);
             }
-            return new InstanceState(address, true, null, Role.UNKNOWN, null, false, -1, 0);
+            return new InstanceState(address, true, null, Role.UNKNOWN, null, false, -1, 0, false);
         } catch (RuntimeException e) {
             return InstanceState.unreachable(address, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
         }

@@ -20,8 +20,9 @@ class DecideTest {
             null, new ClusterDefinition.Promotion(Map.of(), List.of()), null, 600);
     private static final StoredState EPOCH_1 = new StoredState(1, M, 0, true);
 
-    private static InstanceState master(String a) { return new InstanceState(a, true, null, Role.MASTER, null, false, 1000, 2); }
-    private static InstanceState replica(String a, boolean linkUp, long offset) { return new InstanceState(a, true, null, Role.REPLICA, M, linkUp, offset, 0); }
+    private static InstanceState master(String a) { return new InstanceState(a, true, null, Role.MASTER, null, false, 1000, 2, true); }
+    private static InstanceState replica(String a, boolean linkUp, long offset) { return new InstanceState(a, true, null, Role.REPLICA, M, linkUp, offset, 0, true); }
+    private static InstanceState neverSynced(String a) { return new InstanceState(a, true, null, Role.REPLICA, M, false, 1, 0, false); }
     private static InstanceState down(String a) { return InstanceState.unreachable(a, "connection refused"); }
 
     @Test
@@ -105,5 +106,14 @@ class DecideTest {
                 .hasMessageContaining("kind");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ClusterDefinition("x", "redis", List.of(M, "nohost"), null, null, null, null, null, null, 0))
                 .hasMessageContaining("host:port");
+    }
+
+    @Test
+    void aReplicaThatNeverSyncedIsNeverPromoted() {
+        Action a = Decide.decide(CLUSTER, new Topology(List.of(down(M), neverSynced(R1), neverSynced(R2))), EPOCH_1, 3, 0);
+        assertThat(a).isInstanceOf(Action.Refuse.class);
+        assertThat(a.reason()).contains("ever completed a sync");
+        a = Decide.decide(CLUSTER, new Topology(List.of(down(M), neverSynced(R1), replica(R2, false, 900))), EPOCH_1, 3, 0);
+        assertThat(a).isInstanceOfSatisfying(Action.Failover.class, f -> assertThat(f.candidate()).isEqualTo(R2));
     }
 }

@@ -45,7 +45,9 @@ class RedisMasterSigkillDrill {
             assertThat(r.oldMasterDemoted()).isTrue();
             assertThat(r.timeline()).extracting(Timeline.Step::name).contains("detected", "decided", "master deregistered", "epoch", "promoted", "dns moved");
             assertThat(r.killToFirstWriteMillis()).isPositive();
-            assertThat(r.lostAcknowledged()).as("acknowledged writes lost (async replication on loopback)").isLessThanOrEqualTo(5);
+            // Replication is asynchronous: writes acknowledged after the last replication are lost; on loopback that is a
+            // few at most (0 in quiet runs). More than half a second of writes (25) means the candidate was badly behind.
+            assertThat(r.lostAcknowledged()).as("acknowledged writes lost (async replication on loopback)").isLessThanOrEqualTo(25);
         } finally {
             discovery.close();
         }

@@ -207,9 +207,19 @@ public final class DnsResolver {
         if (r.getSection(Section.ANSWER).isEmpty()) r.addRecord(soa, Section.AUTHORITY);
     }
 
+    /** Parsed names and addresses, per catalog string; bounded (cleared when full), since the catalog may churn. */
+    private static final int CACHE_MAX = 65_536;
+    private final java.util.concurrent.ConcurrentHashMap<String, Name> nodeNames = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final java.util.concurrent.ConcurrentHashMap<String, java.util.Optional<InetAddress>> ADDRESSES = new java.util.concurrent.ConcurrentHashMap<>();
+
     private Name nodeName(String node) {
+        Name cached = nodeNames.get(node);
+        if (cached != null) return cached;
         try {
-            return Name.fromString(node + ".node." + datacenter, domain);
+            Name n = Name.fromString(node + ".node." + datacenter, domain);
+            if (nodeNames.size() > CACHE_MAX) nodeNames.clear();
+            nodeNames.put(node, n);
+            return n;
         } catch (TextParseException e) {
             return null;
         }
@@ -223,14 +233,30 @@ public final class DnsResolver {
     /** An A or AAAA record for a literal IP address; null for anything else (a host name is not resolved here). */
     private static Record addressRecord(Name name, String address, long ttl) {
         if (address == null || address.isEmpty()) return null;
-        boolean v4 = address.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
-        boolean v6 = address.indexOf(':') >= 0 && address.chars().allMatch(c -> c == ':' || c == '.' || Character.digit(c, 16) >= 0);
-        if (!v4 && !v6) return null;
+        java.util.Optional<InetAddress> ip = ADDRESSES.get(address);
+        if (ip == null) {
+            ip = parseLiteral(address);
+            if (ADDRESSES.size() > CACHE_MAX) ADDRESSES.clear();
+            ADDRESSES.put(address, ip);
+        }
+        if (ip.isEmpty()) return null;
+        return ip.get() instanceof java.net.Inet4Address ? new ARecord(name, DClass.IN, ttl, ip.get()) : new AAAARecord(name, DClass.IN, ttl, ip.get());
+    }
+
+    /** An IP literal; empty for anything else (a host name is never looked up here). */
+    private static java.util.Optional<InetAddress> parseLiteral(String address) {
+        boolean v4 = true;
+        boolean v6 = address.indexOf(':') >= 0;
+        for (int i = 0; i < address.length(); i++) {
+            char c = address.charAt(i);
+            v4 &= c == '.' || (c >= '0' && c <= '9');
+            v6 &= c == ':' || c == '.' || Character.digit(c, 16) >= 0;
+        }
+        if (!v4 && !v6) return java.util.Optional.empty();
         try {
-            InetAddress ip = InetAddress.getByName(address);
-            return ip instanceof java.net.Inet4Address ? new ARecord(name, DClass.IN, ttl, ip) : new AAAARecord(name, DClass.IN, ttl, ip);
+            return java.util.Optional.of(InetAddress.getByName(address));
         } catch (UnknownHostException e) {
-            return null;
+            return java.util.Optional.empty();
         }
     }
 

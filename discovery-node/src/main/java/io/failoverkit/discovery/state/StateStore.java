@@ -311,7 +311,8 @@ public final class StateStore {
     private <T> Read<T> read(Set<Table> tables, Function<Long, T> body, Function<T, Long> indexOf) {
         lock.readLock().lock();
         try {
-            long observed = tables.stream().mapToLong(tableIndex::get).max().orElse(0);
+            long observed = 0;
+            for (Table t : tables) observed = Math.max(observed, tableIndex.get(t));
             T value = body.apply(observed);
             long idx = indexOf == null ? observed : indexOf.apply(value);
             return new Read<>(value, Math.max(1, idx), observed);
@@ -395,24 +396,35 @@ public final class StateStore {
     /** A service instance with its node and the checks that concern it (node checks and its own). */
     public record Instance(Node node, Service service, List<Check> checks) {}
 
+    private static final Set<Table> INSTANCE_TABLES = java.util.Collections.unmodifiableSet(EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS));
+    private static final TreeMap<String, Service> NO_SERVICES = new TreeMap<>();
+    private static final TreeMap<String, Check> NO_CHECKS = new TreeMap<>();
+
+    /** Instances of a service (optionally with a tag, case-insensitive), with their checks. The hot read of DNS. */
     public Read<List<Instance>> serviceInstances(String name, String tag) {
-        return read(EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), o -> {
-            List<Instance> out = new ArrayList<>();
-            for (String nodeName : nodesByServiceName.getOrDefault(name, new TreeSet<>())) {
+        return read(INSTANCE_TABLES, o -> {
+            TreeSet<String> nodeNames = nodesByServiceName.get(name);
+            if (nodeNames == null) return List.of();
+            List<Instance> out = new ArrayList<>(nodeNames.size());
+            for (String nodeName : nodeNames) {
                 Node node = nodes.get(nodeName);
                 if (node == null) continue;
-                for (Service s : services.getOrDefault(nodeName, new TreeMap<>()).values()) {
-                    if (!s.service().equals(name)) continue;
-                    if (tag != null && s.tags().stream().noneMatch(t -> t.equalsIgnoreCase(tag))) continue;
-                    List<Check> cs = new ArrayList<>();
-                    for (Check k : checks.getOrDefault(node.node(), new TreeMap<>()).values()) {
+                for (Service s : services.getOrDefault(nodeName, NO_SERVICES).values()) {
+                    if (!s.service().equals(name) || (tag != null && !hasTag(s, tag))) continue;
+                    List<Check> cs = new ArrayList<>(2);
+                    for (Check k : checks.getOrDefault(nodeName, NO_CHECKS).values()) {
                         if (k.serviceId().isEmpty() || k.serviceId().equals(s.id())) cs.add(k);
                     }
-                    out.add(new Instance(node, s, List.copyOf(cs)));
+                    out.add(new Instance(node, s, cs));
                 }
             }
-            return List.copyOf(out);
+            return out;
         }, null);
+    }
+
+    private static boolean hasTag(Service s, String tag) {
+        for (String t : s.tags()) if (t.equalsIgnoreCase(tag)) return true;
+        return false;
     }
 
     public record NodeServices(Node node, Map<String, Service> services) {}

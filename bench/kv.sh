@@ -1,0 +1,429 @@
+#!/usr/bin/env bash
+# bench/kv.sh — KV benchmark: discovery-node (3 servers, Raft/Ratis, Consul KV API) against etcd 3.4 (3 members,
+# Debian's etcd-server, HTTP/JSON gateway /v3/), both on 127.0.0.1 only, both fsync'ing (defaults).
+#
+#   bash bench/kv.sh            # about 7 minutes (well under 15); prints a summary table at the end
+#
+# Measures, for both systems:
+#   1. KV PUT throughput/latency with wrk at 1, 16, 64 connections (100-byte values, a distinct key per request),
+#      sent to the leader and to a follower, after a JVM warm-up at 16 connections in 10 s slices: at least
+#      BENCH_WARMUP s (default 90), then on while a slice still gains >10% req/s, at most BENCH_WARMUP_MAX s (150);
+#      on a 2-core machine our JVMs need ~80-90 s of load before C2 has compiled the write path;
+#   2. watch wake latency: a watcher blocked on a follower (ours: blocking GET ?index=N; etcd: /v3/watch stream),
+#      a writer PUTting to the leader; time from the PUT's acknowledgement to the watcher waking (and the reverse
+#      placement as a diagnostic);
+#   3. leader kill: SIGKILL of the leader (by the PID recorded when this script started it) while a writer PUTs in a
+#      loop to a surviving member; time from the kill to the next acknowledged write; median of the repetitions.
+#
+# Knobs (environment): BENCH_DURATION (s per wrk run, 10), BENCH_WARMUP (s, 90), BENCH_WARMUP_MAX (150), BENCH_CONNS ("1 16 64"),
+#   BENCH_WATCH_SAMPLES (200), BENCH_FAILOVER_REPS (4), BENCH_TMPDIR (/var/tmp: must be a real disk, not tmpfs,
+#   or fsync means nothing), BENCH_KEEP=1 (keep data dirs and logs), BENCH_JAVA_OPTS (extra JVM flags for our servers),
+#   BENCH_GC_LOG=0 (do not add -Xlog:gc to our servers; on by default, for the GC pause line of the summary),
+#   BENCH_PHASES ("tput watch failover": the parts to run).
+#
+# Installs what it lacks with apt-get (wrk, etcd-server, etcd-client; maven only if the jar must be built).
+# Cleans up on exit, error or Ctrl-C: only the processes it started (by PID) and its own temp dir.
+# Note: on a Debian with systemd, installing etcd-server also starts the distribution's etcd service on
+# 127.0.0.1:2379/2380; this script neither uses nor touches it (it picks free ports in 20000-32000).
+set -Eeuo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+PY="$HERE/kvbench.py"
+LUA="$HERE/put.lua"
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-90}
+WARMUP_MAX=${BENCH_WARMUP_MAX:-150}
+CONNS=${BENCH_CONNS:-"1 16 64"}
+WATCH_SAMPLES=${BENCH_WATCH_SAMPLES:-200}
+FAILOVER_REPS=${BENCH_FAILOVER_REPS:-4}
+TMPBASE=${BENCH_TMPDIR:-/var/tmp}
+KEEP=${BENCH_KEEP:-0}
+JAVA_OPTS_EXTRA=${BENCH_JAVA_OPTS:-}
+GC_LOG=${BENCH_GC_LOG:-1}
+PHASES=${BENCH_PHASES:-"tput watch failover"}
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
+
+T0=$SECONDS
+say() { printf '[kv.sh %4ss] %s\n' "$((SECONDS - T0))" "$*"; }
+die() { say "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tools
+# ---------------------------------------------------------------------------------------------------------------
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing with apt-get: $*"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+[ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+
+JAVA_HOME=$("$ROOT/bin/java-home") || die "no JDK >= 21 (see bin/java-home)"
+export JAVA_HOME
+JAVA="$JAVA_HOME/bin/java"
+JAR="$ROOT/discovery-node/target/discovery-node.jar"
+if [ ! -f "$JAR" ] || [ ! -d "$ROOT/discovery-node/target/lib" ]; then
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  say "building $JAR"
+  (cd "$ROOT" && mvn -q -B -DskipTests package)
+fi
+[ -f "$JAR" ] || die "build did not produce $JAR"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Temp dir, cleanup
+# ---------------------------------------------------------------------------------------------------------------
+mkdir -p "$TMPBASE"
+WORK=$(mktemp -d "$TMPBASE/kvbench.XXXXXX")
+RESULTS="$WORK/results.txt"
+: >"$RESULTS"
+mkdir -p "$WORK/logs" "$WORK/ours" "$WORK/etcd" "$WORK/dist"
+STARTED_PIDS=()   # every server process this script started (also the ones already killed)
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local p alive=()
+  if [ "$CHILD" != 0 ] && kill -0 "$CHILD" 2>/dev/null; then kill -TERM "$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
+  for p in "${STARTED_PIDS[@]}"; do
+    # only a PID that is still ours: alive and running with a data dir inside $WORK (guards against PID reuse)
+    if kill -0 "$p" 2>/dev/null && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$WORK/"; then
+      kill -TERM "$p" 2>/dev/null || true
+      alive+=("$p")
+    fi
+  done
+  local i
+  for i in $(seq 1 50); do  # up to 5 s for a clean stop, then SIGKILL
+    local still=()
+    for p in "${alive[@]}"; do kill -0 "$p" 2>/dev/null && still+=("$p"); done
+    alive=("${still[@]}")
+    [ ${#alive[@]} -eq 0 ] && break
+    sleep 0.1
+  done
+  for p in "${alive[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  if [ "$KEEP" = 1 ]; then
+    say "kept $WORK (data dirs, logs/, results.txt)"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+# Long steps run as background children and are waited for, so a signal is handled at once (bash defers a trap
+# while a foreground child runs); cleanup ends the child in flight.
+CHILD=0
+bg_run() {  # OUTFILE COMMAND...: runs COMMAND with stdout to OUTFILE; returns its exit status
+  local out=$1 rc=0
+  shift
+  "$@" >"$out" &
+  CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=0
+  return "$rc"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT
+trap 'say "terminated"; exit 143' TERM
+trap 'say "failed at line $LINENO: $BASH_COMMAND"' ERR
+
+# Run our servers from a private copy of the jar: the one in target/ may be rebuilt while this runs.
+cp "$JAR" "$WORK/dist/discovery-node.jar"
+cp -r "$ROOT/discovery-node/target/lib" "$WORK/dist/lib"
+DIST_JAR="$WORK/dist/discovery-node.jar"
+
+say "JDK $JAVA_HOME; $(etcd --version 2>&1 | sed -n 1p); wrk $( { wrk -v 2>&1 || true; } | awk 'NR == 1 {print $2}'); $(python3 --version)"
+say "jar $(sha256sum "$JAR" | cut -c1-12) built $(date -r "$JAR" '+%F %T'); temp dir $WORK on $(df -T "$WORK" | awk 'NR==2 {print $2}')"
+say "machine: $(nproc) cores, $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB"
+case "$(df -T "$WORK" | awk 'NR==2 {print $2}')" in tmpfs|ramfs) say "WARNING: $WORK is in memory; fsync costs nothing there, figures are not comparable to a disk";; esac
+
+# Other work on the machine skews every figure: measure how busy it is before anything of ours runs.
+b0=$(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6 }' /proc/stat); sleep 3
+b1=$(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6 }' /proc/stat)
+BUSY0=$(awk -v a="$b0" -v b="$b1" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (1 - (y[2] - x[2]) / (y[1] - x[1])) }')
+echo "env busy_pct=$BUSY0 load1=$(cut -d' ' -f1 /proc/loadavg) cores=$(nproc)" >>"$RESULTS"
+say "machine busy before the run: ${BUSY0}% (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+[ "$BUSY0" -le 15 ] || say "WARNING: other processes are using the CPU; the figures will be noisy"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ports and clusters
+# ---------------------------------------------------------------------------------------------------------------
+read -r -a P <<<"$(python3 "$PY" ports 18)"
+OH=("${P[0]}" "${P[1]}" "${P[2]}")      # ours: HTTP
+OS=("${P[3]}" "${P[4]}" "${P[5]}")      # ours: server (Raft gRPC)
+OF=("${P[6]}" "${P[7]}" "${P[8]}")      # ours: serf LAN
+OD=("${P[9]}" "${P[10]}" "${P[11]}")    # ours: DNS
+EC=("${P[12]}" "${P[13]}" "${P[14]}")   # etcd: client
+EP=("${P[15]}" "${P[16]}" "${P[17]}")   # etcd: peer
+OURS_URL=() OURS_ID=() ETCD_URL=()
+for i in 0 1 2; do
+  OURS_URL+=("http://127.0.0.1:${OH[i]}"); OURS_ID+=("127.0.0.1:${OS[i]}"); ETCD_URL+=("http://127.0.0.1:${EC[i]}")
+done
+OURS_PID=(0 0 0) ETCD_PID=(0 0 0)
+
+start_ours() {
+  local i=$1
+  local n=$((i + 1)) j=$(((i + 1) % 3)) k=$(((i + 2) % 3))
+  local gc=""
+  [ "$GC_LOG" = 1 ] && gc="-Xlog:gc:file=$WORK/logs/gc-s$n-%p.log"
+  # shellcheck disable=SC2086
+  "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED $gc $JAVA_OPTS_EXTRA \
+    -jar "$DIST_JAR" agent -server -bootstrap-expect=3 -node="s$n" -data-dir="$WORK/ours/s$n" -bind=127.0.0.1 \
+    -http-port="${OH[i]}" -server-port="${OS[i]}" -serf-lan-port="${OF[i]}" -dns-port="${OD[i]}" \
+    -retry-join="127.0.0.1:${OF[j]}" -retry-join="127.0.0.1:${OF[k]}" >>"$WORK/logs/ours-s$n.log" 2>&1 &
+  OURS_PID[i]=$!
+  STARTED_PIDS+=($!)
+  disown "$!"
+  echo "$(date +%T) started s$n as PID $!" >>"$WORK/logs/pids.txt"
+}
+
+ETCD_CLUSTER="e1=http://127.0.0.1:${EP[0]},e2=http://127.0.0.1:${EP[1]},e3=http://127.0.0.1:${EP[2]}"
+start_etcd() {
+  local i=$1
+  local n=$((i + 1))
+  etcd --name "e$n" --data-dir "$WORK/etcd/e$n" --logger zap --log-outputs stderr \
+    --listen-client-urls "http://127.0.0.1:${EC[i]}" --advertise-client-urls "http://127.0.0.1:${EC[i]}" \
+    --listen-peer-urls "http://127.0.0.1:${EP[i]}" --initial-advertise-peer-urls "http://127.0.0.1:${EP[i]}" \
+    --initial-cluster "$ETCD_CLUSTER" --initial-cluster-state new --initial-cluster-token "kvbench-$$" \
+    >>"$WORK/logs/etcd-e$n.log" 2>&1 &
+  ETCD_PID[i]=$!
+  STARTED_PIDS+=($!)
+  disown "$!"
+}
+
+# Waits for one agreed leader and a working write through every member; sets LEADER (0-based index).
+LEADER=-1
+await_ready() {
+  local sys=$1 out
+  if [ "$sys" = ours ]; then
+    bg_run "$WORK/out" timeout 120 python3 "$PY" ready --system ours --members "${OURS_URL[@]}" --ids "${OURS_ID[@]}" --timeout 100 || die "our cluster did not become ready (logs: $WORK/logs)"
+  else
+    bg_run "$WORK/out" timeout 120 python3 "$PY" ready --system etcd --members "${ETCD_URL[@]}" --timeout 100 || die "etcd cluster did not become ready (logs: $WORK/logs)"
+  fi
+  out=$(cat "$WORK/out")
+  LEADER=${out#LEADER }
+}
+
+leader_now() {  # SYSTEM: prints the current leader's index, or -1
+  local out
+  if [ "$1" = ours ]; then
+    out=$(timeout 20 python3 "$PY" leader --system ours --members "${OURS_URL[@]}" --ids "${OURS_ID[@]}" || true)
+  else
+    out=$(timeout 20 python3 "$PY" leader --system etcd --members "${ETCD_URL[@]}" || true)
+  fi
+  case "$out" in "LEADER "[0-9]*) echo "${out#LEADER }";; *) echo -1;; esac
+}
+
+say "starting 3 discovery-node servers (HTTP ${OH[*]}) and 3 etcd members (client ${EC[*]})"
+for i in 0 1 2; do start_ours "$i"; start_etcd "$i"; done
+await_ready etcd
+say "etcd ready, leader e$((LEADER + 1)) (PIDs ${ETCD_PID[*]})"
+await_ready ours
+say "ours ready, leader s$((LEADER + 1)) (PIDs ${OURS_PID[*]})"
+
+# ---------------------------------------------------------------------------------------------------------------
+# CPU accounting around a run: per server process (% of one core) and the whole box (% of all cores)
+# ---------------------------------------------------------------------------------------------------------------
+proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+box_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6 }' /proc/stat; }
+HZ=$(getconf CLK_TCK)
+CPU_BEFORE=()
+cpu_start() {   # args: PIDs
+  CPU_BEFORE=()
+  local p
+  for p in "$@"; do CPU_BEFORE+=("$(proc_ticks "$p")"); done
+  CPU_BOX_BEFORE=$(box_ticks)
+  CPU_T_BEFORE=$(date +%s.%N)
+}
+cpu_stop() {    # args: same PIDs; prints "cpu=a/b/c box=d"
+  local t1 p idx=0 out=""
+  t1=$(date +%s.%N)
+  for p in "$@"; do
+    out+="$(awk -v a="${CPU_BEFORE[idx]}" -v b="$(proc_ticks "$p")" -v hz="$HZ" -v t0="$CPU_T_BEFORE" -v t1="$t1" \
+      'BEGIN { printf "%.0f", (b - a) / hz / (t1 - t0) * 100 }')/"
+    idx=$((idx + 1))
+  done
+  local box
+  box=$(box_ticks | awk -v before="$CPU_BOX_BEFORE" 'BEGIN { split(before, a, " ") } { printf "%.0f", 100 * (1 - ($2 - a[2]) / ($1 - a[1])) }')
+  echo "cpu=${out%/} box=$box"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1. Throughput
+# ---------------------------------------------------------------------------------------------------------------
+RUN=0
+# run_wrk SYSTEM TARGET(leader|follower) MEMBER CONNS SECONDS RECORD(yes|no)
+run_wrk() {
+  local sys=$1 role=$2 m=$3 c=$4 d=$5 rec=$6 url mode line pids cpu
+  RUN=$((RUN + 1))
+  if [ "$sys" = ours ]; then url=${OURS_URL[m]}; mode=consul; pids=("${OURS_PID[m]}"); else url=${ETCD_URL[m]}; mode=etcd; pids=("${ETCD_PID[m]}"); fi
+  local o
+  for o in 0 1 2; do
+    [ "$o" = "$m" ] && continue
+    if [ "$sys" = ours ]; then pids+=("${OURS_PID[o]}"); else pids+=("${ETCD_PID[o]}"); fi
+  done
+  cpu_start "${pids[@]}"
+  bg_run "$WORK/out" timeout $((d + 30)) wrk -t1 -c"$c" -d"${d}s" --timeout 5s -s "$LUA" "$url" -- "$mode" "r$RUN-$sys-$role-c$c" || true
+  line=$(grep '^WRKRESULT' "$WORK/out" || true)
+  cpu=$(cpu_stop "${pids[@]}")
+  [ -n "$line" ] || die "wrk against $url printed no result"
+  local lnow lchg=no
+  lnow=$(leader_now "$sys")
+  if { [ "$role" = leader ] && [ "$lnow" != "$m" ]; } || { [ "$role" = follower ] && [ "$lnow" = "$m" ]; }; then
+    lchg=yes
+    say "  NOTE: the $sys leader changed during this run (now member $((lnow + 1))); the figure is flagged"
+    await_ready "$sys"
+  fi
+  if [ "$rec" = yes ]; then
+    # every acknowledged PUT must be in the store: count the keys under this run's prefix, read one value back
+    local chk
+    chk=$(timeout 60 python3 "$PY" check --system "$sys" --url "$url" --prefix "r$RUN-$sys-$role-c$c" 2>/dev/null | grep '^RESULT' || true)
+    chk=${chk#RESULT }
+    echo "tput sys=$sys role=$role conns=$c ${line#WRKRESULT } $cpu leader_changed=$lchg ${chk:-stored_keys=0 value_ok=unknown}" >>"$RESULTS"
+    say "  $sys $role c=$c: $(sed -E 's/.*rps=([^ ]+) p50_ms=([^ ]+) p99_ms=([^ ]+).*non2xx=([^ ]+).*/\1 req\/s, p50 \2 ms, p99 \3 ms, non-2xx \4/' <<<"$line"); $cpu (CPU% target/other/other, box busy%)"
+  else
+    WARM_RPS=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")
+    echo "warmup sys=$sys role=$role conns=$c slice_s=$d ${line#WRKRESULT }" >>"$RESULTS"
+  fi
+}
+
+# warm_up SYSTEM ROLE MEMBER MIN_S MAX_S: 10 s slices at 16 connections until MIN_S, then while a slice gains >10%
+warm_up() {
+  local sys=$1 role=$2 m=$3 min=$4 max=$5 t=0 prev=0 rates=""
+  while [ "$t" -lt "$max" ]; do
+    run_wrk "$sys" "$role" "$m" 16 10 no
+    t=$((t + 10)); rates+=" $WARM_RPS"
+    if [ "$t" -ge "$min" ] && [ $((WARM_RPS * 10)) -le $((prev * 11)) ]; then break; fi
+    prev=$WARM_RPS
+  done
+  say "  warm-up $sys $role: ${t}s at 16 connections; req/s per 10 s slice:$rates"
+}
+
+follower_of() { echo $(((LEADER + 1) % 3)); }
+
+if phase tput; then
+say "1. KV PUT throughput (wrk, ${DURATION}s per run, 100-byte values, distinct keys)"
+await_ready ours
+OL=$LEADER; OF1=$(follower_of)
+say " ours: leader s$((OL + 1)), follower s$((OF1 + 1)); JVM warm-up on the leader (${WARMUP}-${WARMUP_MAX}s)"
+warm_up ours leader "$OL" "$WARMUP" "$WARMUP_MAX"
+await_ready ours
+OL=$LEADER; OF1=$(follower_of)
+for c in $CONNS; do run_wrk ours leader "$OL" "$c" "$DURATION" yes; done
+await_ready ours
+OL=$LEADER; OF1=$(follower_of)
+warm_up ours follower "$OF1" 20 20
+for c in $CONNS; do run_wrk ours follower "$OF1" "$c" "$DURATION" yes; done
+
+await_ready etcd
+EL=$LEADER; EF1=$(follower_of)
+say " etcd: leader e$((EL + 1)), follower e$((EF1 + 1))"
+run_wrk etcd leader "$EL" 16 5 no
+say "  warm-up etcd leader: 5s at 16 connections: $WARM_RPS req/s"
+for c in $CONNS; do run_wrk etcd leader "$EL" "$c" "$DURATION" yes; done
+await_ready etcd
+EL=$LEADER; EF1=$(follower_of)
+for c in $CONNS; do run_wrk etcd follower "$EF1" "$c" "$DURATION" yes; done
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2. Watch wake latency
+# ---------------------------------------------------------------------------------------------------------------
+run_watch() {  # SYSTEM WATCH-MEMBER WRITE-MEMBER SAMPLES PLACEMENT
+  local sys=$1 w=$2 p=$3 n=$4 place=$5 out urls
+  if [ "$sys" = ours ]; then urls=("${OURS_URL[@]}"); else urls=("${ETCD_URL[@]}"); fi
+  bg_run "$WORK/out" timeout 200 python3 "$PY" watch --system "$sys" --watch "${urls[w]}" --write "${urls[p]}" --samples "$n" --max-seconds 150 || true
+  out=$(grep '^RESULT' "$WORK/out" || true)
+  [ -n "$out" ] || die "watch benchmark for $sys printed no result"
+  local lnow
+  lnow=$(leader_now "$sys")
+  if { [ "$place" = watcher-on-follower ] && [ "$lnow" != "$p" ]; } || { [ "$place" = watcher-on-leader ] && [ "$lnow" != "$w" ]; }; then
+    if [ "${6:-}" != retry ]; then
+      say "  NOTE: the $sys leader changed during the watch run (now member $((lnow + 1))); measuring again"
+      await_ready "$sys"
+      if [ "$place" = watcher-on-follower ]; then run_watch "$sys" "$(follower_of)" "$LEADER" "$n" "$place" retry
+      else run_watch "$sys" "$LEADER" "$(follower_of)" "$n" "$place" retry; fi
+      return
+    fi
+    out+=" leader_changed=yes"
+  fi
+  echo "watch sys=$sys place=$place ${out#RESULT }" >>"$RESULTS"
+  say "  $sys $place: ${out#RESULT }"
+}
+phase watch && say "2. watch wake latency (PUT acknowledged -> watcher woken)"
+phase watch && for sys in ours etcd; do
+  await_ready "$sys"
+  run_watch "$sys" "$(follower_of)" "$LEADER" "$WATCH_SAMPLES" watcher-on-follower
+  run_watch "$sys" "$LEADER" "$(follower_of)" 50 watcher-on-leader
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. Leader kill
+# ---------------------------------------------------------------------------------------------------------------
+phase failover && say "3. leader kill: SIGKILL the leader while writing to a survivor; $FAILOVER_REPS repetitions each"
+phase failover && for sys in ours etcd; do
+  for rep in $(seq 1 "$FAILOVER_REPS"); do
+    await_ready "$sys"
+    L=$LEADER; W=$(follower_of)
+    survivors=()
+    for o in 0 1 2; do [ "$o" = "$L" ] || survivors+=("$WORK/logs/$([ "$sys" = ours ] && echo ours-s || echo etcd-e)$((o + 1)).log"); done
+    if [ "$sys" = ours ]; then pid=${OURS_PID[L]}; url=${OURS_URL[W]}; expect="$WORK/ours/s$((L + 1))"
+    else pid=${ETCD_PID[L]}; url=${ETCD_URL[W]}; expect="$WORK/etcd/e$((L + 1))"; fi
+    bg_run "$WORK/out" timeout 90 python3 "$PY" failover --system "$sys" --write "$url" --kill-pid "$pid" --expect "$expect" --max-seconds 60 --logs "${survivors[@]}" || true
+    out=$(grep '^RESULT' "$WORK/out" || true)
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done  # gone (bash reaps it)
+    [ -n "$out" ] || die "failover run for $sys printed no result"
+    echo "failover sys=$sys rep=$rep killed=$((L + 1)) writer=$((W + 1)) ${out#RESULT }" >>"$RESULTS"
+    say "  $sys rep $rep: killed member $((L + 1)) (PID $pid), writing to member $((W + 1)): ${out#RESULT }"
+    if [ "$sys" = ours ]; then start_ours "$L"; else start_etcd "$L"; fi
+  done
+  await_ready "$sys"
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+# Server logs: warnings and errors (what the lead engineer should look at)
+# ---------------------------------------------------------------------------------------------------------------
+say "server logs: warnings/errors"
+for f in "$WORK"/logs/ours-*.log "$WORK"/logs/etcd-*.log; do
+  b=$(basename "$f" .log)
+  if [[ $b == ours-* ]]; then
+    nw=$(grep -c -E ' (WARN|WARNING) ' "$f" || true); ne=$(grep -c -E ' ERROR |Exception' "$f" || true)
+  else
+    nw=$(grep -c '"level":"warn"' "$f" || true); ne=$(grep -c -E '"level":"(error|fatal|panic)"' "$f" || true)
+  fi
+  echo "log name=$b warn=$nw error=$ne" >>"$RESULTS"
+done
+kills=0; phase failover && kills=$FAILOVER_REPS
+won=$(cat "$WORK"/logs/ours-*.log | grep -c -E 'LeaderElection[0-9]*\] INFO .*Raft leader is now' || true)
+lost=$(cat "$WORK"/logs/ours-*.log | grep -c 'Lost leadership' || true)
+pauses=$(cat "$WORK"/logs/ours-*.log | grep -c 'JvmPauseMonitor.*Detected pause' || true)
+echo "elections sys=ours won=$won stepdowns=$lost jvm_pauses=$pauses expected=$((1 + kills))" >>"$RESULTS"
+won=$(cat "$WORK"/logs/etcd-*.log | grep -c 'became leader at term' || true)
+slow=$(cat "$WORK"/logs/etcd-*.log | grep -c 'leader failed to send out heartbeat on time' || true)
+echo "elections sys=etcd won=$won slow_heartbeats=$slow expected=$((1 + kills))" >>"$RESULTS"
+# GC pauses of our servers (all JVM runs), and the state snapshots they took
+if [ "$GC_LOG" = 1 ]; then
+  cat "$WORK"/logs/gc-*.log 2>/dev/null | awk '/Pause/ { v = $NF; sub(/ms$/, "", v); n++; t += v; if (v > m) m = v; if (v >= 50) big++ }
+    END { printf "gc sys=ours pauses=%d total_ms=%.0f max_ms=%.1f over_50ms=%d\n", n, t, m, big }' >>"$RESULTS"
+fi
+for d in "$WORK"/ours/s*/raft/*/sm; do
+  [ -d "$d" ] || continue
+  f=$(ls -t "$d"/snapshot.* 2>/dev/null | grep -v '\.md5$' | head -1 || true)
+  [ -n "$f" ] && echo "snapshot sys=ours server=$(basename "$(dirname "$(dirname "$(dirname "$d")")")") file=$(basename "$f") bytes=$(stat -c %s "$f")" >>"$RESULTS"
+done
+{
+  echo "--- ours: most frequent WARN/ERROR lines (timestamps and numbers stripped) ---"
+  cat "$WORK"/logs/ours-*.log | grep -E ' (WARN|WARNING|ERROR) ' | sed -E 's/^[0-9TZ:.+-]+ //; s/\[[^]]*\] //; s/group-[0-9A-F]+/group/g; s/[0-9]+/N/g' | cut -c1-200 | sort | uniq -c | sort -rn | head -8 || true
+  echo "--- etcd: most frequent warnings ---"
+  cat "$WORK"/logs/etcd-*.log | grep -E '"level":"(warn|error)"' | sed -E 's/.*"msg":"([^"]*)".*/\1/' | sort | uniq -c | sort -rn | head -8 || true
+} >"$WORK/logtop.txt"
+
+say "done in $((SECONDS - T0)) s"
+if ! python3 "$PY" summary "$RESULTS" "$WORK/logtop.txt"; then
+  KEEP=1
+  die "could not print the summary; raw results are in $RESULTS"
+fi

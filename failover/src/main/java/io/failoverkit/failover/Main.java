@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 /** failover: the HA manager for MySQL and Redis masters. */
 @Command(name = "failover", mixinStandardHelpOptions = true, version = "failover 0.1.0",
         description = "Failover manager for Redis (MySQL comes next) masters: status, watch, drill.",
-        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.DrillCmd.class})
+        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.DrillCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -118,6 +118,24 @@ public final class Main implements Runnable {
                     });
             m.run(System.nanoTime() + TimeUnit.SECONDS.toNanos(maxRuntime));
             return 0;
+        }
+    }
+
+    @Command(name = "promote", mixinStandardHelpOptions = true,
+            description = "Switchover when the master is alive (no acknowledged write lost), failover when it is dead.")
+    static final class PromoteCmd extends ClusterOptions implements Callable<Integer> {
+        @Option(names = "--to", paramLabel = "HOST:PORT", description = "The replica to promote (default: the most advanced).") String to;
+        @Option(names = "--dry-run", description = "Print the plan; change nothing.") boolean dryRun;
+        @Option(names = "--force", description = "Go on past a failing before hook, or promote --to a replica that is not the most advanced.") boolean force;
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterDefinition c = cluster();
+            io.failoverkit.failover.watch.Promote.Result r = io.failoverkit.failover.watch.Promote.run(c, new DiscoveryClient(discovery),
+                    new RedisServers(c.detection().timeoutMs(), c.password()), to, dryRun, force);
+            for (Timeline.Step s : r.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
+            System.out.println((r.success() ? "OK: " : "FAILED: ") + r.message());
+            return r.success() ? 0 : 1;
         }
     }
 

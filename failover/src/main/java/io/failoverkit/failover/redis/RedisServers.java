@@ -85,6 +85,19 @@ public final class RedisServers {
         }
     }
 
+    /** CLIENT PAUSE ms WRITE: clients' writes wait (they are not refused) while the replicas catch up. */
+    public void pauseWrites(String address, long millis) {
+        try (Jedis j = connect(address)) {
+            j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "PAUSE", Long.toString(millis), "WRITE");
+        }
+    }
+
+    public void unpause(String address) {
+        try (Jedis j = connect(address)) {
+            j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "UNPAUSE");
+        }
+    }
+
     static Map<String, String> parse(String info) {
         Map<String, String> out = new HashMap<>();
         for (String line : info.split("\r?\n")) {

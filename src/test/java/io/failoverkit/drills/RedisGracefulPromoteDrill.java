@@ -1,0 +1,87 @@
+package io.failoverkit.drills;
+
+import io.failoverkit.discovery.agent.Agent;
+import io.failoverkit.discovery.config.AgentConfig;
+import io.failoverkit.failover.act.Catalog;
+import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.discovery.DiscoveryClient;
+import io.failoverkit.failover.drill.RedisLab;
+import io.failoverkit.failover.drill.WriterProbe;
+import io.failoverkit.failover.redis.RedisServers;
+import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.watch.Promote;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Planned maintenance: an operator moves the Redis master with `failover promote` while the application writes.
+ * No acknowledged write may be lost, the old master must end up a replica of the new one, and DNS must follow.
+ */
+class RedisGracefulPromoteDrill {
+    @TempDir Path dir;
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
+    }
+
+    @Test
+    void switchoverUnderWritesLosesNoAcknowledgedWrite() throws Exception {
+        AgentConfig cfg = new AgentConfig();
+        cfg.dev = true;
+        cfg.nodeName = "promote-discovery";
+        cfg.httpPort = freePort();
+        cfg.dnsPort = freePort();
+        cfg.serverPort = freePort();
+        cfg.serfLanPort = freePort();
+        cfg.validate();
+        Agent agent = Agent.start(cfg);
+        try (RedisLab lab = new RedisLab(dir, 2)) {
+            ClusterDefinition cluster = new ClusterDefinition("promo-redis", "redis", lab.addresses(), null, null, null, null, null, null, 0);
+            DiscoveryClient discovery = new DiscoveryClient("127.0.0.1:" + agent.httpPort());
+            RedisServers redis = new RedisServers(500, null);
+            String master = lab.servers.get(0).address();
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+                new Catalog(discovery, "promo-redis").register(master, List.of(lab.servers.get(1).address(), lab.servers.get(2).address()));
+                return lab.servers.stream().skip(1).map(s -> redis.observe(s.address())).allMatch(InstanceState::masterLinkUp);
+            });
+
+            Promote.Result dry = Promote.run(cluster, discovery, redis, null, true, false);
+            assertThat(dry.success()).isTrue();
+            assertThat(dry.message()).contains("dry run").contains(master);
+            assertThat(redis.observe(master).isMaster()).as("a dry run changes nothing").isTrue();
+
+            WriterProbe probe = new WriterProbe("promo-redis", agent.dnsPort(), "promo:counter", Duration.ofSeconds(60));
+            Thread writer = Thread.ofPlatform().start(probe);
+            await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().size() > 30);
+            Promote.Result r = Promote.run(cluster, discovery, redis, null, false, false);
+            r.timeline().steps().forEach(s -> System.out.printf("%d %-16s %s%n", s.atMillis(), s.name(), s.detail()));
+            assertThat(r.success()).as(r.message()).isTrue();
+            await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().stream().anyMatch(a -> !a.address().equals(master)));
+            Thread.sleep(500);
+            probe.stop();
+            writer.join(5000);
+
+            List<WriterProbe.Ack> acks = probe.acks();
+            long lastOld = acks.stream().filter(a -> a.address().equals(master)).mapToLong(WriterProbe.Ack::value).max().orElseThrow();
+            WriterProbe.Ack firstNew = acks.stream().filter(a -> !a.address().equals(master)).findFirst().orElseThrow();
+            System.out.printf("switchover: last write on the old master %d, first on the new %d (gap %d ms)%n", lastOld, firstNew.value(),
+                    firstNew.atMillis() - acks.stream().filter(a -> a.address().equals(master)).mapToLong(WriterProbe.Ack::atMillis).max().orElseThrow());
+            assertThat(firstNew.value()).as("no acknowledged write lost").isEqualTo(lastOld + 1);
+            InstanceState old = redis.observe(master);
+            assertThat(old.isReplica()).isTrue();
+            assertThat(old.masterAddress()).isEqualTo(firstNew.address());
+            assertThat(new Catalog(discovery, "promo-redis").masters()).containsExactly(firstNew.address());
+        } finally {
+            agent.close();
+        }
+    }
+}

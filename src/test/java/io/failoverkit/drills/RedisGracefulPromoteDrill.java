@@ -1,7 +1,6 @@
 package io.failoverkit.drills;
 
 import io.failoverkit.discovery.agent.Agent;
-import io.failoverkit.discovery.config.AgentConfig;
 import io.failoverkit.failover.act.Catalog;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.discovery.DiscoveryClient;
@@ -13,8 +12,6 @@ import io.failoverkit.failover.watch.Promote;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -29,21 +26,10 @@ import static org.awaitility.Awaitility.await;
 class RedisGracefulPromoteDrill {
     @TempDir Path dir;
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
-    }
 
     @Test
     void switchoverUnderWritesLosesNoAcknowledgedWrite() throws Exception {
-        AgentConfig cfg = new AgentConfig();
-        cfg.dev = true;
-        cfg.nodeName = "promote-discovery";
-        cfg.httpPort = freePort();
-        cfg.dnsPort = freePort();
-        cfg.serverPort = freePort();
-        cfg.serfLanPort = freePort();
-        cfg.validate();
-        Agent agent = Agent.start(cfg);
+        Agent agent = DiscoveryLab.start("promote-discovery");
         try (RedisLab lab = new RedisLab(dir, 2)) {
             ClusterDefinition cluster = new ClusterDefinition("promo-redis", "redis", lab.addresses(), null, null, null, null, null, null, 0);
             DiscoveryClient discovery = new DiscoveryClient("127.0.0.1:" + agent.httpPort());

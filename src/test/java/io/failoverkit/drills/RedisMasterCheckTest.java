@@ -1,14 +1,11 @@
 package io.failoverkit.drills;
 
 import io.failoverkit.discovery.agent.Agent;
-import io.failoverkit.discovery.config.AgentConfig;
 import io.failoverkit.failover.discovery.DiscoveryClient;
 import io.failoverkit.failover.drill.RedisLab;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -18,9 +15,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RedisMasterCheckTest {
     @TempDir Path dir;
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
-    }
 
     private static int check(int redisPort, int dnsPort) {
         return io.failoverkit.checks.Main.commandLine().execute("redis-master", "--port=" + redisPort, "--service=cache", "--dns=127.0.0.1:" + dnsPort);
@@ -28,15 +22,7 @@ class RedisMasterCheckTest {
 
     @Test
     void exitCodesFollowTheMastersStateAndWhatDnsSays() throws Exception {
-        AgentConfig cfg = new AgentConfig();
-        cfg.dev = true;
-        cfg.nodeName = "check-discovery";
-        cfg.httpPort = freePort();
-        cfg.dnsPort = freePort();
-        cfg.serverPort = freePort();
-        cfg.serfLanPort = freePort();
-        cfg.validate();
-        Agent agent = Agent.start(cfg);
+        Agent agent = DiscoveryLab.start("check-discovery");
         try (RedisLab lab = new RedisLab(dir, 1)) {
             DiscoveryClient d = new DiscoveryClient("127.0.0.1:" + agent.httpPort());
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).ignoreExceptions()
@@ -50,7 +36,7 @@ class RedisMasterCheckTest {
             assertThat(check(replica, dns)).as("a replica is never OK as master").isEqualTo(2);
             d.register("other", "127.0.0.2", "cache-o", "cache", List.of("master"), master);
             assertThat(check(master, dns)).as("two masters in DNS: split brain").isEqualTo(2);
-            assertThat(check(freePort(), dns)).as("not running").isEqualTo(2);
+            assertThat(check(DiscoveryLab.freePort(), dns)).as("not running").isEqualTo(2);
         } finally {
             agent.close();
         }

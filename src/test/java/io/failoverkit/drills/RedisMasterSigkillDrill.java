@@ -1,14 +1,11 @@
 package io.failoverkit.drills;
 
 import io.failoverkit.discovery.agent.Agent;
-import io.failoverkit.discovery.config.AgentConfig;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.drill.RedisKillDrill;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -21,21 +18,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RedisMasterSigkillDrill {
     @TempDir Path dir;
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
-    }
 
     @Test
     void masterKilledUnderWritesNewMasterTakesWritesAndTheReturningOldMasterIsDemoted() throws Exception {
-        AgentConfig cfg = new AgentConfig();
-        cfg.dev = true;
-        cfg.nodeName = "drill-discovery";
-        cfg.httpPort = freePort();
-        cfg.dnsPort = freePort();
-        cfg.serverPort = freePort();
-        cfg.serfLanPort = freePort();
-        cfg.validate();
-        Agent discovery = Agent.start(cfg);
+        Agent discovery = DiscoveryLab.start("drill-discovery");
         try {
             RedisKillDrill.Report r = RedisKillDrill.run("127.0.0.1:" + discovery.httpPort(), discovery.dnsPort(), dir);
             for (Timeline.Step s : r.timeline()) System.out.printf("%d %-22s %s%n", s.atMillis(), s.name(), s.detail());

@@ -7,7 +7,6 @@ import io.failoverkit.discovery.dns.DnsResolver;
 import io.failoverkit.discovery.dns.DnsServer;
 import io.failoverkit.discovery.dns.DnsView;
 import io.failoverkit.discovery.http.HttpApi;
-import io.failoverkit.discovery.state.Model;
 import io.failoverkit.discovery.leader.Reconciler;
 import io.failoverkit.discovery.leader.SessionTimers;
 import io.failoverkit.discovery.raft.RaftNode;
@@ -86,11 +85,7 @@ public final class Agent implements AutoCloseable {
         local.onChange(checks::sync);
         this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, this::serverHttpForAgent);
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
-        DnsView view = config.server ? new DnsView() {
-            @Override public Model.Node node(String name) { return store.node(name).value(); }
-            @Override public List<StateStore.Instance> instances(String service, String tag) { return store.serviceInstances(service, tag).value(); }
-            @Override public boolean ready() { return store != null; }
-        } : DnsView.remote(this::anyServerHttp);
+        DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp);
         this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter), config.clientAddr, config.dnsPort,
                 config.server ? 2 : 1, !config.server);
         timer.scheduleWithFixedDelay(this::antiEntropyTick, 200, 1000, TimeUnit.MILLISECONDS);

@@ -17,11 +17,9 @@ public interface DnsView {
     /** A client agent's view: a server's state over HTTP. */
     static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server); }
 
-    /** A view over this server's own replicated state: answers from local state, as Consul's allow_stale. */
-    static DnsView of(StateStore store) {
-        return new DnsView() {
-            @Override public Model.Node node(String name) { return store.node(name).value(); }
-            @Override public List<StateStore.Instance> instances(String service, String tag) { return store.serviceInstances(service, tag).value(); }
-        };
-    }
+    /**
+     * A view over this server's own replicated state (null until the server joined its Raft group): answers from
+     * local state, as Consul's allow_stale.
+     */
+    static DnsView local(java.util.function.Supplier<StateStore> store) { return new CachingDnsView(store); }
 }

@@ -48,6 +48,8 @@ public final class StateStore {
     private final HashMap<String, Long> lockDelayUntilMillis = new HashMap<>();
     private final EnumMap<Table, Long> tableIndex = new EnumMap<>(Table.class);
     private long lastIndex;
+    /** Bumped by every change to nodes, services or checks: lets readers (DNS) keep derived views until it moves. */
+    private volatile long catalogGeneration;
 
     public StateStore(Executor watchExecutor) {
         this.watches = new Watches(watchExecutor);
@@ -75,6 +77,9 @@ public final class StateStore {
             }
             for (Table t : changes.tables) tableIndex.put(t, index);
             lastIndex = Math.max(lastIndex, index);
+            if (changes.tables.contains(Table.NODES) || changes.tables.contains(Table.SERVICES) || changes.tables.contains(Table.CHECKS)) {
+                catalogGeneration++;
+            }
         } finally {
             lock.writeLock().unlock();
         }
@@ -92,6 +97,10 @@ public final class StateStore {
             case Command.SessionDestroy c -> sessionDestroy(index, c, changes);
             case Command.Batch b -> ApplyResult.refused(400, "nested batch", index);
         };
+    }
+
+    public long catalogGeneration() {
+        return catalogGeneration;
     }
 
     public long lastIndex() {
@@ -521,6 +530,7 @@ public final class StateStore {
             lockDelayUntilMillis.putAll(img.lockDelays());
             tableIndex.putAll(img.tableIndex());
             lastIndex = img.lastIndex();
+            catalogGeneration++;
         } finally {
             lock.writeLock().unlock();
         }

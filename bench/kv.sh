@@ -407,8 +407,9 @@ slow=$(cat "$WORK"/logs/etcd-*.log | grep -c 'leader failed to send out heartbea
 echo "elections sys=etcd won=$won slow_heartbeats=$slow expected=$((1 + kills))" >>"$RESULTS"
 # GC pauses of our servers (all JVM runs), and the state snapshots they took
 if [ "$GC_LOG" = 1 ]; then
-  cat "$WORK"/logs/gc-*.log 2>/dev/null | awk '/Pause/ { v = $NF; sub(/ms$/, "", v); n++; t += v; if (v > m) m = v; if (v >= 50) big++ }
-    END { printf "gc sys=ours pauses=%d total_ms=%.0f max_ms=%.1f over_50ms=%d\n", n, t, m, big }' >>"$RESULTS"
+  # G1/Parallel/Serial log each stop-the-world pause as "... Pause ... 12.345ms"; ZGC and Shenandoah do not at -Xlog:gc
+  cat "$WORK"/logs/gc-*.log 2>/dev/null | awk '/Using / && !c { c = substr($0, index($0, "Using ") + 6); gsub(/ /, "_", c) } / Pause .*ms$/ { v = $NF; sub(/ms$/, "", v); n++; t += v; if (v > m) m = v; if (v >= 50) big++ }
+    END { printf "gc sys=ours collector=%s pauses=%d total_ms=%.0f max_ms=%.1f over_50ms=%d\n", c ? c : "?", n, t, m, big }' >>"$RESULTS"
 fi
 for d in "$WORK"/ours/s*/raft/*/sm; do
   [ -d "$d" ] || continue

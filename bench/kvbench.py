@@ -612,8 +612,13 @@ def cmd_summary(a):
         w("   Leader elections over the whole run: " + "; ".join(parts))
     gc = [r for r in rows if r["kind"] == "gc"]
     if gc:
-        r = gc[0]
-        w(f"   ours GC (all three JVMs, whole run): {r['pauses']} pauses, {r['total_ms']} ms in total, longest {r['max_ms']} ms, {r['over_50ms']} of 50 ms or more")
+        r = dict(gc[0])
+        r["collector"] = r.get("collector", "?").replace("_", " ")
+        if int(r["pauses"]) == 0:
+            w(f"   ours GC: collector {r.get('collector', '?')}; no stop-the-world pause lines in -Xlog:gc (concurrent collector)")
+        else:
+            w(f"   ours GC ({r.get('collector', '?')}, all three JVMs, whole run): {r['pauses']} stop-the-world pauses, {r['total_ms']} ms in total, "
+              f"longest {r['max_ms']} ms, {r['over_50ms']} of 50 ms or more")
     snaps = [r for r in rows if r["kind"] == "snapshot"]
     if snaps:
         w("   ours latest Raft snapshots: " + ", ".join(

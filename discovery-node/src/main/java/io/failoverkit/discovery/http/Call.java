@@ -61,6 +61,12 @@ public final class Call {
 
     public String rawQuery() { return request.getHttpURI().getQuery(); }
 
+    /** The request's path as sent (still encoded), with its /v1 prefix: what a forwarded request asks for. */
+    public String rawPath() { return request.getHttpURI().getPath(); }
+
+    /** True when another agent forwarded this request here (it must not be forwarded again). */
+    public boolean forwarded() { return request.getHeaders().get(Forwarder.FORWARDED_HEADER) != null; }
+
     public String header(String name) { return request.getHeaders().get(name); }
 
     /** The body, at most {@link #MAX_BODY} bytes (larger: 413, nothing applied). */

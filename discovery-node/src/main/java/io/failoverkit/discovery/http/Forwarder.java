@@ -13,6 +13,7 @@ import java.util.Optional;
  * the answer. Asynchronous, so a forwarded blocking query holds no thread here either.
  */
 final class Forwarder {
+    static final String FORWARDED_HEADER = "X-Failoverkit-Forwarded";
     private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact", "Content-Type");
     private final HttpClient http = HttpClient.newBuilder()
             .connectTimeout(Duration.ofSeconds(2))
@@ -29,6 +30,7 @@ final class Forwarder {
         HttpRequest.Builder req = HttpRequest.newBuilder(uri)
                 .timeout(ServerSide.MAX_WAIT.plusMinutes(1))
                 .method(call.method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        req.header(FORWARDED_HEADER, "1");
         String ct = call.header("Content-Type");
         if (ct != null) req.header("Content-Type", ct);
         http.sendAsync(req.build(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {

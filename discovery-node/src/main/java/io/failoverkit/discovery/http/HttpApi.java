@@ -72,7 +72,7 @@ public final class HttpApi implements AutoCloseable {
 
     /** Turns on the server-side endpoints (KV, catalog, health, sessions, status) over this server's Raft node. */
     public void serve(StateStore store, RaftNode raft, SessionTimers timers, Supplier<Optional<String>> leaderHttp) {
-        ServerSide side = new ServerSide(store, raft, agent.nodeName(), agent.config().datacenter, timer, executor);
+        ServerSide side = new ServerSide(store, raft, agent.nodeName(), agent.config().datacenter, timer, executor, forwarder, leaderHttp);
         routes = new Routes(new KvEndpoint(side), new CatalogEndpoint(side), new HealthEndpoint(side),
                 new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side));
     }

@@ -34,7 +34,13 @@ final class ServerSide {
     private final ScheduledExecutorService timer;
     private final Executor executor;
 
-    ServerSide(StateStore store, RaftNode raft, String nodeName, String datacenter, ScheduledExecutorService timer, Executor executor) {
+    private final Forwarder forwarder;
+    private final Supplier<java.util.Optional<String>> leaderHttp;
+
+    ServerSide(StateStore store, RaftNode raft, String nodeName, String datacenter, ScheduledExecutorService timer, Executor executor,
+               Forwarder forwarder, Supplier<java.util.Optional<String>> leaderHttp) {
+        this.forwarder = forwarder;
+        this.leaderHttp = leaderHttp;
         this.store = store;
         this.raft = raft;
         this.nodeName = nodeName;
@@ -63,6 +69,16 @@ final class ServerSide {
         boolean stale = call.has("stale");
         boolean consistent = call.has("consistent");
         if (stale && consistent) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
+        if (!stale && !call.forwarded() && !raft.isLeader()) {
+            // As Consul: a read that is not ?stale is answered by the leader, blocking queries included, so a watcher
+            // on a follower wakes as soon as the leader applies a write (a follower learns of commits only with the
+            // next heartbeat). Without a known leader, fall through to the barrier, which reports it.
+            java.util.Optional<String> leader = leaderHttp.get();
+            if (leader.isPresent()) {
+                forwarder.forward(call, leader, call.rawPath(), null);
+                return;
+            }
+        }
         CompletableFuture<Void> ready = stale || (!consistent && raft.isLeader()) ? CompletableFuture.completedFuture(null) : raft.readBarrier(timer);
         // Consul adds up to wait/16 of jitter so that many watchers do not return at once.
         long waitMillis = wait.toMillis() + ThreadLocalRandom.current().nextLong(wait.toMillis() / 16 + 1);

@@ -49,6 +49,9 @@ public final class Main implements Runnable {
         System.setProperty("org.slf4j.simpleLogger.log.org.apache.ratis", "warn");
         System.setProperty("org.slf4j.simpleLogger.log.org.eclipse.jetty", "warn");
         System.setProperty("org.slf4j.simpleLogger.log.org.apache.ratis.thirdparty", "error");
+        // The Ratis client logs every retried request (NotLeader during an election) as an ERROR with a stack trace;
+        // our own write path reports what finally failed, once, with the reason.
+        System.setProperty("org.slf4j.simpleLogger.log.org.apache.ratis.client.impl.OrderedAsync", "off");
     }
 
     @Command(name = "agent", mixinStandardHelpOptions = true, description = "Runs an agent (server with -server, else client).")

@@ -44,6 +44,8 @@
 # Cleans up on exit, error or Ctrl-C: only the processes it started (by recorded PID, checked against their command
 # line) and its own temp dir. Only 127.0.0.1 traffic. Bounded: every wait loop has a limit.
 set -Eeuo pipefail
+# shellcheck source=bench/lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -78,24 +80,9 @@ CHILD=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM ERR
-  local p i alive=()
   if [ "$CHILD" != 0 ] && kill -0 "$CHILD" 2>/dev/null; then kill -TERM "$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
   if [ "$OUR_POLICY" = 1 ]; then rm -f /usr/sbin/policy-rc.d 2>/dev/null || sudo rm -f /usr/sbin/policy-rc.d || true; fi
-  for p in "${STARTED_PIDS[@]}"; do
-    # only a PID that is still ours: alive and with a command line naming a file inside $WORK (guards against reuse)
-    if kill -0 "$p" 2>/dev/null && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$WORK/"; then
-      kill -TERM "$p" 2>/dev/null || true
-      alive+=("$p")
-    fi
-  done
-  for i in $(seq 1 50); do  # up to 5 s for a clean stop, then SIGKILL
-    local still=()
-    for p in "${alive[@]}"; do kill -0 "$p" 2>/dev/null && still+=("$p"); done
-    alive=("${still[@]}")
-    [ ${#alive[@]} -eq 0 ] && break
-    sleep 0.1
-  done
-  for p in "${alive[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  stop_own_pids "$WORK" "${STARTED_PIDS[@]}"
   if [ "$KEEP" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
   exit "$rc"
 }

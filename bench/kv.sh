@@ -26,6 +26,8 @@
 # Note: on a Debian with systemd, installing etcd-server also starts the distribution's etcd service on
 # 127.0.0.1:2379/2380; this script neither uses nor touches it (it picks free ports in 20000-32000).
 set -Eeuo pipefail
+# shellcheck source=bench/lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -89,24 +91,8 @@ STARTED_PIDS=()   # every server process this script started (also the ones alre
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  local p alive=()
   if [ "$CHILD" != 0 ] && kill -0 "$CHILD" 2>/dev/null; then kill -TERM "$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
-  for p in "${STARTED_PIDS[@]}"; do
-    # only a PID that is still ours: alive and running with a data dir inside $WORK (guards against PID reuse)
-    if kill -0 "$p" 2>/dev/null && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$WORK/"; then
-      kill -TERM "$p" 2>/dev/null || true
-      alive+=("$p")
-    fi
-  done
-  local i
-  for i in $(seq 1 50); do  # up to 5 s for a clean stop, then SIGKILL
-    local still=()
-    for p in "${alive[@]}"; do kill -0 "$p" 2>/dev/null && still+=("$p"); done
-    alive=("${still[@]}")
-    [ ${#alive[@]} -eq 0 ] && break
-    sleep 0.1
-  done
-  for p in "${alive[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  stop_own_pids "$WORK" "${STARTED_PIDS[@]}"
   if [ "$KEEP" = 1 ]; then
     say "kept $WORK (data dirs, logs/, results.txt)"
   else

@@ -4,7 +4,7 @@ import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.failover.act.Catalog;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.discovery.DiscoveryClient;
-import io.failoverkit.failover.drill.RedisLab;
+import io.failoverkit.failover.drill.LocalRedisLab;
 import io.failoverkit.failover.drill.WriterProbe;
 import io.failoverkit.failover.redis.RedisServers;
 import io.failoverkit.failover.topology.InstanceState;
@@ -30,7 +30,7 @@ class RedisGracefulPromoteDrill {
     @Test
     void switchoverUnderWritesLosesNoAcknowledgedWrite() throws Exception {
         Agent agent = DiscoveryLab.start("promote-discovery");
-        try (RedisLab lab = new RedisLab(dir, 2)) {
+        try (LocalRedisLab lab = new LocalRedisLab(dir, 2)) {
             ClusterDefinition cluster = new ClusterDefinition("promo-redis", "redis", lab.addresses(), null, null, null, null, null, null, 0);
             DiscoveryClient discovery = new DiscoveryClient("127.0.0.1:" + agent.httpPort());
             RedisServers redis = new RedisServers(500, null);

@@ -2,7 +2,7 @@ package io.failoverkit.drills;
 
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.failover.discovery.DiscoveryClient;
-import io.failoverkit.failover.drill.RedisLab;
+import io.failoverkit.failover.drill.LocalRedisLab;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,7 +23,7 @@ class RedisMasterCheckTest {
     @Test
     void exitCodesFollowTheMastersStateAndWhatDnsSays() throws Exception {
         Agent agent = DiscoveryLab.start("check-discovery");
-        try (RedisLab lab = new RedisLab(dir, 1)) {
+        try (LocalRedisLab lab = new LocalRedisLab(dir, 1)) {
             DiscoveryClient d = new DiscoveryClient("127.0.0.1:" + agent.httpPort());
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).ignoreExceptions()
                     .until(() -> { d.put("ready", "1"); return true; });

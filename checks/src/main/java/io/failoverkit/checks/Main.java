@@ -81,7 +81,7 @@ public final class Main implements Runnable {
             List<String> masters = resolve("master." + service + ".service.consul.", dns);
             if (masters.size() > 1) return report(CRITICAL, "CRITICAL: DNS names " + masters.size() + " masters for " + service + " " + masters + ": split brain");
             if (masters.isEmpty()) return report(WARNING, "WARNING: redis " + host + ":" + port + " is master but DNS names no master for " + service);
-            return report(OK, "OK: redis " + host + ":" + port + " is master (offset " + s.offset() + ", " + s.connectedReplicas() + " replicas); DNS names " + masters.get(0));
+            return report(OK, "OK: redis " + host + ":" + port + " is master (" + s.position().text() + ", " + s.connectedReplicas() + " replicas); DNS names " + masters.get(0));
         }
 
         private static int report(int code, String line) {

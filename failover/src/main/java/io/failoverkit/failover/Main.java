@@ -7,7 +7,7 @@ import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.discovery.DiscoveryClient;
 import io.failoverkit.failover.drill.RedisKillDrill;
-import io.failoverkit.failover.redis.RedisServers;
+import io.failoverkit.failover.inst.Kinds;
 import io.failoverkit.failover.topology.InstanceState;
 import io.failoverkit.failover.topology.Topology;
 import io.failoverkit.failover.watch.Manager;
@@ -79,7 +79,7 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
-            Topology t = new RedisServers(c.detection().timeoutMs(), c.password()).observeAll(c.members());
+            Topology t = Kinds.open(c).observeAll(c.members());
             DiscoveryClient d = new DiscoveryClient(discovery);
             EpochStore.Read epoch = new EpochStore(d, c.name()).read();
             List<String> catalogMasters = new io.failoverkit.failover.act.Catalog(d, c.service()).masters();
@@ -96,8 +96,10 @@ public final class Main implements Runnable {
                 long masterOffset = t.masters().stream().mapToLong(InstanceState::offset).max().orElse(-1);
                 for (InstanceState i : t.instances()) {
                     String lag = i.isReplica() && masterOffset >= 0 ? Long.toString(masterOffset - i.offset()) : "-";
-                    System.out.printf("  %-22s %-8s %s%n", i.address(), i.reachable() ? i.role().name().toLowerCase() : "DOWN",
-                            i.reachable() ? "offset " + i.offset() + (i.isReplica() ? " of " + i.masterAddress() + " link " + (i.masterLinkUp() ? "up" : "DOWN") + " lag " + lag : "")
+                    String role = !i.reachable() ? "DOWN" : i.role() == InstanceState.Role.MASTER && !i.writable() ? "read-only" : i.role().name().toLowerCase();
+                    System.out.printf("  %-22s %-9s %s%n", i.address(), role,
+                            i.reachable() ? i.position().text() + (i.isReplica() ? " of " + i.masterAddress() + " link " + (i.masterLinkUp() ? "up" : "DOWN") + " lag " + lag : "")
+                                    + (i.detail().isEmpty() ? "" : " " + i.detail())
                                     : i.error());
                 }
             }
@@ -112,7 +114,7 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
-            Manager m = new Manager(c, new DiscoveryClient(discovery), new RedisServers(c.detection().timeoutMs(), c.password()),
+            Manager m = new Manager(c, new DiscoveryClient(discovery), Kinds.open(c),
                     InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid(), outcome -> {
                         for (Timeline.Step s : outcome.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
                     });
@@ -132,7 +134,7 @@ public final class Main implements Runnable {
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
             io.failoverkit.failover.watch.Promote.Result r = io.failoverkit.failover.watch.Promote.run(c, new DiscoveryClient(discovery),
-                    new RedisServers(c.detection().timeoutMs(), c.password()), to, dryRun, force);
+                    Kinds.open(c), to, dryRun, force);
             for (Timeline.Step s : r.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
             System.out.println((r.success() ? "OK: " : "FAILED: ") + r.message());
             return r.success() ? 0 : 1;

@@ -3,7 +3,7 @@ package io.failoverkit.failover.act;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.decide.Action;
 import io.failoverkit.failover.decide.StoredState;
-import io.failoverkit.failover.redis.RedisServers;
+import io.failoverkit.failover.inst.Servers;
 import io.failoverkit.failover.topology.InstanceState;
 
 import java.io.IOException;
@@ -21,14 +21,14 @@ public final class FailoverRun {
     public record Outcome(boolean success, String message, Timeline timeline, long epoch) {}
 
     private final ClusterDefinition cluster;
-    private final RedisServers redis;
+    private final Servers servers;
     private final Catalog catalog;
     private final EpochStore epochs;
     private final BooleanSupplier stillLeader;
 
-    public FailoverRun(ClusterDefinition cluster, RedisServers redis, Catalog catalog, EpochStore epochs, BooleanSupplier stillLeader) {
+    public FailoverRun(ClusterDefinition cluster, Servers servers, Catalog catalog, EpochStore epochs, BooleanSupplier stillLeader) {
         this.cluster = cluster;
-        this.redis = redis;
+        this.servers = servers;
         this.catalog = catalog;
         this.epochs = epochs;
         this.stillLeader = stillLeader;
@@ -61,10 +61,10 @@ public final class FailoverRun {
             timeline.add("master deregistered", "before hook done: master." + cluster.service() + " no longer answers " + f.oldMaster());
         }
 
-        InstanceState old = redis.observe(f.oldMaster());
+        InstanceState old = servers.observe(f.oldMaster());
         if (old.reachable()) {
             try {
-                redis.fence(f.oldMaster(), f.candidate());
+                servers.fence(f.oldMaster(), f.candidate());
                 timeline.add("fenced", f.oldMaster() + " made a replica of " + f.candidate() + ", its clients disconnected");
             } catch (RuntimeException e) {
                 return fail(timeline, "could not fence reachable old master " + f.oldMaster() + ": " + e.getMessage() + "; not promoting (two masters would take writes)", epoch);
@@ -84,7 +84,7 @@ public final class FailoverRun {
         timeline.add("epoch", "epoch " + epoch + " names " + f.candidate());
 
         try {
-            redis.promote(f.candidate());
+            servers.promote(f.candidate());
         } catch (RuntimeException e) {
             return fail(timeline, "promoting " + f.candidate() + " failed: " + e.getMessage(), epoch);
         }
@@ -92,7 +92,7 @@ public final class FailoverRun {
         List<String> failedRepoints = new ArrayList<>();
         for (String other : f.others()) {
             try {
-                redis.repoint(other, f.candidate());
+                servers.repoint(other, f.candidate());
             } catch (RuntimeException e) {
                 failedRepoints.add(other + " (" + e.getMessage() + ")");
             }

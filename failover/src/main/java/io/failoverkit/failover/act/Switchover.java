@@ -2,11 +2,13 @@ package io.failoverkit.failover.act;
 
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.decide.StoredState;
-import io.failoverkit.failover.redis.RedisServers;
+import io.failoverkit.failover.inst.Servers;
 import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.topology.Position;
 import io.failoverkit.failover.topology.Topology;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,22 +21,22 @@ import java.util.List;
 public final class Switchover {
     public static final long PAUSE_MILLIS = 5000;
 
-    public record Plan(String master, String candidate, List<String> others, long masterOffset, long candidateOffset) {
+    public record Plan(String master, String candidate, List<String> others, Position masterPosition, Position candidatePosition) {
         public String describe() {
-            return "switchover: pause writes on " + master + " (offset " + masterOffset + "), wait for " + candidate + " (offset "
-                    + candidateOffset + ") to reach it, promote " + candidate + ", make " + master + " its replica, re-point " + others
+            return "switchover: stop writes on " + master + " (" + masterPosition.text() + "), wait for " + candidate + " ("
+                    + candidatePosition.text() + ") to reach it, promote " + candidate + ", make " + master + " its replica, re-point " + others
                     + ", bump the epoch, register " + candidate + " as master." ;
         }
     }
 
     private final ClusterDefinition cluster;
-    private final RedisServers redis;
+    private final Servers servers;
     private final Catalog catalog;
     private final EpochStore epochs;
 
-    public Switchover(ClusterDefinition cluster, RedisServers redis, Catalog catalog, EpochStore epochs) {
+    public Switchover(ClusterDefinition cluster, Servers servers, Catalog catalog, EpochStore epochs) {
         this.cluster = cluster;
-        this.redis = redis;
+        this.servers = servers;
         this.catalog = catalog;
         this.epochs = epochs;
     }
@@ -57,7 +59,7 @@ public final class Switchover {
         }
         if (!candidate.masterLinkUp()) throw new IllegalStateException(candidate.address() + " has lost its link to " + master + ": it cannot catch up");
         List<String> others = replicas.stream().map(InstanceState::address).filter(a -> !a.equals(candidate.address())).toList();
-        return new Plan(master, candidate.address(), others, masters.get(0).offset(), candidate.offset());
+        return new Plan(master, candidate.address(), others, masters.get(0).position(), candidate.position());
     }
 
     public FailoverRun.Outcome run(Plan p, Timeline timeline) {
@@ -69,40 +71,41 @@ public final class Switchover {
             return fail(timeline, "could not read the epoch: " + e.getMessage(), 0);
         }
         long epoch = before.state().epoch() + 1;
-        redis.pauseWrites(p.master(), PAUSE_MILLIS);
-        timeline.add("writes paused", p.master() + " holds client writes for at most " + PAUSE_MILLIS + " ms");
-        long target = redis.observe(p.master()).offset();
+        servers.stopWrites(p.master(), Duration.ofMillis(PAUSE_MILLIS));
+        timeline.add("writes stopped", p.master() + " acknowledges no write for at most " + PAUSE_MILLIS + " ms");
+        Position target = servers.observe(p.master()).position();
         long deadline = System.nanoTime() + (PAUSE_MILLIS - 1000) * 1_000_000L;
-        long caughtUp = -1;
+        Position caughtUp = null;
         while (System.nanoTime() < deadline) {
-            InstanceState c = redis.observe(p.candidate());
-            if (c.offset() >= target) { caughtUp = c.offset(); break; }
+            InstanceState c = servers.drain(p.candidate(), Duration.ofMillis(200));
+            if (c.reachable() && c.position().covers(target)) { caughtUp = c.position(); break; }
             try { Thread.sleep(5); } catch (InterruptedException e) { Thread.currentThread().interrupt(); break; }
         }
-        if (caughtUp < 0) {
-            redis.unpause(p.master());
-            return fail(timeline, p.candidate() + " did not reach offset " + target + " in time; writes resumed on " + p.master() + ", nothing changed", epoch);
+        if (caughtUp == null) {
+            servers.resumeWrites(p.master());
+            return fail(timeline, p.candidate() + " did not reach " + target.text() + " in time; writes resumed on " + p.master() + ", nothing changed", epoch);
         }
-        timeline.add("caught up", p.candidate() + " at offset " + caughtUp + " = master's " + target);
+        timeline.add("caught up", p.candidate() + " at " + caughtUp.text() + ", covering the master's " + target.text());
         try {
             catalog.deregisterMaster();
             if (!epochs.bump(before, new StoredState(epoch, p.candidate(), 0, true), timeline.asRecords(), "switchover by an operator")) {
-                redis.unpause(p.master());
+                servers.resumeWrites(p.master());
                 return fail(timeline, "another manager changed the epoch meanwhile; writes resumed, nothing changed", epoch);
             }
         } catch (IOException e) {
-            redis.unpause(p.master());
+            servers.resumeWrites(p.master());
             return fail(timeline, "discovery node failed before the switch (" + e.getMessage() + "); writes resumed on " + p.master(), epoch);
         }
         timeline.add("epoch", "epoch " + epoch + " names " + p.candidate());
-        redis.promote(p.candidate());
+        servers.promote(p.candidate());
         timeline.add("promoted", p.candidate() + " is master");
-        redis.fence(p.master(), p.candidate());
-        redis.unpause(p.master());
+        servers.fence(p.master(), p.candidate());
+        servers.repoint(p.master(), p.candidate());
+        servers.afterSwitchover(p.master());
         timeline.add("fenced", p.master() + " is a replica of " + p.candidate() + "; its paused clients are released and disconnected");
         List<String> failed = new ArrayList<>();
         for (String o : p.others()) {
-            try { redis.repoint(o, p.candidate()); } catch (RuntimeException e) { failed.add(o + " (" + e.getMessage() + ")"); }
+            try { servers.repoint(o, p.candidate()); } catch (RuntimeException e) { failed.add(o + " (" + e.getMessage() + ")"); }
         }
         List<String> replicas = new ArrayList<>(p.others());
         replicas.add(p.master());

@@ -68,14 +68,15 @@ public final class Decide {
                 .thenComparingInt(r -> cluster.promotion().priority().getOrDefault(r.address(), 0))
                 .thenComparing(InstanceState::address, Comparator.reverseOrder());
         InstanceState candidate = allowed.stream().max(best).orElseThrow();
-        long mostAdvanced = replicas.stream().mapToLong(InstanceState::offset).max().orElse(-1);
-        if (candidate.offset() < mostAdvanced) {
-            return new Action.Refuse("the most advanced replica (offset " + mostAdvanced + ") is never-promote; promoting "
-                    + candidate.address() + " (offset " + candidate.offset() + ") would lose writes; promote by hand with --force");
+        List<InstanceState> notCovered = replicas.stream().filter(r -> !candidate.position().covers(r.position())).toList();
+        if (!notCovered.isEmpty()) {
+            return new Action.Refuse("no allowed candidate holds every write the reachable replicas hold: " + candidate.address() + " ("
+                    + candidate.position().text() + ") lacks some of " + notCovered.stream().map(r -> r.address() + " (" + r.position().text() + ")").toList()
+                    + "; promoting it would lose writes; promote by hand with --force");
         }
         List<String> others = replicas.stream().map(InstanceState::address).filter(a -> !a.equals(candidate.address())).toList();
         return new Action.Failover(master, candidate.address(), others, "master " + master + " unreachable " + masterFailures
-                + " times and every reachable replica lost its link; promoting " + candidate.address() + " at offset " + candidate.offset());
+                + " times and every reachable replica lost its link; promoting " + candidate.address() + " at " + candidate.position().text());
     }
 
     private static List<String> addresses(List<InstanceState> list) {

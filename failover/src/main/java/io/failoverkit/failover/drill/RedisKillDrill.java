@@ -25,9 +25,17 @@ public final class RedisKillDrill {
 
     private RedisKillDrill() {}
 
+    /** Runs on a fresh local-process lab in {@code workDir}. */
     public static Report run(String discoveryHttp, int dnsPort, Path workDir) throws Exception {
+        try (RedisLab lab = new LocalRedisLab(workDir, 2)) {
+            return run(discoveryHttp, dnsPort, lab);
+        }
+    }
+
+    /** Runs on {@code lab} (a master and two replicas, just started); the caller closes the lab. */
+    public static Report run(String discoveryHttp, int dnsPort, RedisLab lab) throws Exception {
         String service = "drill-redis";
-        try (RedisLab lab = new RedisLab(workDir, 2)) {
+        {
             ClusterDefinition cluster = new ClusterDefinition(service, "redis", lab.addresses(), service, null, null, null, null, null, 0);
             DiscoveryClient discovery = new DiscoveryClient(discoveryHttp);
             RedisServers redis = new RedisServers(cluster.detection().timeoutMs(), null);
@@ -36,7 +44,7 @@ public final class RedisKillDrill {
             Thread managerThread = Thread.ofPlatform().name("drill-manager").start(() -> {
                 try { manager.run(System.nanoTime() + Duration.ofMinutes(3).toNanos()); } catch (InterruptedException ignored) { }
             });
-            RedisLab.Server master = lab.servers.get(0);
+            RedisLab.Instance master = lab.instances().get(0);
             WriterProbe probe = new WriterProbe(service, dnsPort, "drill:counter", Duration.ofMinutes(2));
             Thread probeThread = null;
             try {
@@ -44,7 +52,7 @@ public final class RedisKillDrill {
                     return fail("DNS never named " + master.address() + " master (is the manager holding its lock?)", master.address());
                 }
                 // The drill measures a failover, not an initial sync: start once every replica holds the master's data.
-                if (!waitFor(Duration.ofSeconds(30), () -> lab.servers.stream().skip(1).map(s -> redis.observe(s.address())).allMatch(i -> i.isReplica() && i.masterLinkUp()))) {
+                if (!waitFor(Duration.ofSeconds(30), () -> lab.instances().stream().skip(1).map(s -> redis.observe(s.address())).allMatch(i -> i.isReplica() && i.masterLinkUp()))) {
                     return fail("the replicas did not finish their initial sync within 30 s", master.address());
                 }
                 probeThread = Thread.ofPlatform().name("writer-probe").start(probe);

@@ -1,102 +1,32 @@
 package io.failoverkit.failover.drill;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Real redis-server processes (Debian's) on loopback for drills: one master and replicas, each with its own port and
- * directory. Only the processes started here are ever signalled, by their PID.
+ * Redis servers for a drill, wherever they run (local processes, containers): the first instance starts as master,
+ * the others as its replicas. A drill only ever signals instances of its own lab.
  */
-public final class RedisLab implements AutoCloseable {
-    public final class Server {
-        public final int port;
-        final Path dir;
-        Process process;
+public interface RedisLab extends AutoCloseable {
+    interface Instance {
+        String address();
 
-        Server(int port, Path dir) {
-            this.port = port;
-            this.dir = dir;
-        }
+        /** SIGKILL: the server dies at once, with whatever it had not replicated. */
+        void kill() throws Exception;
 
-        public String address() { return "127.0.0.1:" + port; }
+        /** SIGSTOP: the server stops answering but keeps its connections open (a hung host, a long GC, a frozen VM). */
+        void freeze() throws Exception;
 
-        public long pid() { return process.pid(); }
+        /** SIGCONT after {@link #freeze}. */
+        void thaw() throws Exception;
 
-        public boolean running() { return process != null && process.isAlive(); }
-
-        /** Starts it (again) on the same port and directory, as a master or as a replica of {@code replicaOf}. */
-        public void start(String replicaOf) throws IOException {
-            List<String> cmd = new ArrayList<>(List.of(redisServer, "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", dir.toString(),
-                    "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", dir.resolve("redis.log").toString(),
-                    "--repl-ping-replica-period", "1", "--repl-timeout", "5"));
-            if (replicaOf != null) {
-                int colon = replicaOf.lastIndexOf(':');
-                cmd.addAll(List.of("--replicaof", replicaOf.substring(0, colon), replicaOf.substring(colon + 1)));
-            }
-            process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
-            awaitListening(port);
-        }
-
-        /** SIGKILL. */
-        public void kill() throws InterruptedException {
-            process.destroyForcibly();
-            process.waitFor(10, TimeUnit.SECONDS);
-        }
-
-        /** SIGSTOP / SIGCONT through kill(1), on this process's PID only. */
-        public void signal(String sig) throws IOException, InterruptedException {
-            new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start().waitFor(5, TimeUnit.SECONDS);
-        }
+        /** Starts it again on the same address, as a master (null) or as a replica of {@code replicaOf}. */
+        void start(String replicaOf) throws Exception;
     }
 
-    private final String redisServer;
-    public final List<Server> servers = new ArrayList<>();
+    List<? extends Instance> instances();
 
-    /** A master and {@code replicas} replicas, started and replicating. */
-    public RedisLab(Path workDir, int replicas) throws IOException {
-        this.redisServer = findRedisServer();
-        for (int i = 0; i <= replicas; i++) {
-            Path dir = Files.createDirectories(workDir.resolve("redis-" + i));
-            servers.add(new Server(freePort(), dir));
-        }
-        servers.get(0).start(null);
-        for (int i = 1; i <= replicas; i++) servers.get(i).start(servers.get(0).address());
-    }
-
-    public List<String> addresses() { return servers.stream().map(Server::address).toList(); }
-
-    static String findRedisServer() throws IOException {
-        for (String p : List.of("/usr/bin/redis-server", "/usr/local/bin/redis-server")) if (Files.isExecutable(Path.of(p))) return p;
-        throw new IOException("redis-server not found: install Debian's redis-server (bin/setup does)");
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    static void awaitListening(int port) throws IOException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            try (Socket s = new Socket("127.0.0.1", port)) {
-                return;
-            } catch (IOException e) {
-                try { Thread.sleep(20); } catch (InterruptedException ie) { Thread.currentThread().interrupt(); throw new IOException(ie); }
-            }
-        }
-        throw new IOException("redis-server did not listen on " + port + " within 10 s");
-    }
+    default List<String> addresses() { return instances().stream().map(Instance::address).toList(); }
 
     @Override
-    public void close() throws InterruptedException {
-        for (Server s : servers) if (s.process != null && s.process.isAlive()) s.kill();
-    }
+    void close() throws Exception;
 }

@@ -8,7 +8,7 @@ import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.decide.Action;
 import io.failoverkit.failover.decide.Decide;
 import io.failoverkit.failover.discovery.DiscoveryClient;
-import io.failoverkit.failover.redis.RedisServers;
+import io.failoverkit.failover.inst.Servers;
 import io.failoverkit.failover.topology.InstanceState;
 import io.failoverkit.failover.topology.Topology;
 import org.slf4j.Logger;
@@ -31,7 +31,7 @@ public final class Manager {
 
     private final ClusterDefinition cluster;
     private final DiscoveryClient discovery;
-    private final RedisServers redis;
+    private final Servers servers;
     private final Catalog catalog;
     private final EpochStore epochs;
     private final String identity;
@@ -41,10 +41,10 @@ public final class Manager {
     private int masterFailures;
     private String lastLogged;
 
-    public Manager(ClusterDefinition cluster, DiscoveryClient discovery, RedisServers redis, String identity, Consumer<FailoverRun.Outcome> onFailover) {
+    public Manager(ClusterDefinition cluster, DiscoveryClient discovery, Servers servers, String identity, Consumer<FailoverRun.Outcome> onFailover) {
         this.cluster = cluster;
         this.discovery = discovery;
-        this.redis = redis;
+        this.servers = servers;
         this.catalog = new Catalog(discovery, cluster.service());
         this.epochs = new EpochStore(discovery, cluster.name());
         this.identity = identity;
@@ -73,7 +73,7 @@ public final class Manager {
     /** One cycle: keep or take the lock; if held, observe, decide and act. */
     public void cycle() {
         if (!holdLock()) return;
-        Topology topology = redis.observeAll(cluster.members());
+        Topology topology = servers.observeAll(cluster.members());
         EpochStore.Read stored;
         try {
             stored = epochs.read();
@@ -97,7 +97,7 @@ public final class Manager {
             case Action.Failover f -> {
                 Timeline t = new Timeline(cluster.name());
                 t.add("detected", "master " + f.oldMaster() + " unreachable " + masterFailures + " times in a row, confirmed by the replicas");
-                FailoverRun.Outcome outcome = new FailoverRun(cluster, redis, catalog, epochs, this::isLeader).run(f, t, false);
+                FailoverRun.Outcome outcome = new FailoverRun(cluster, servers, catalog, epochs, this::isLeader).run(f, t, false);
                 masterFailures = 0;
                 onFailover.accept(outcome);
             }
@@ -108,7 +108,7 @@ public final class Manager {
         if (!isLeader()) return;
         LOG.warn("[{}] {}: demoting {} to a replica of {}", cluster.name(), d.reason(), d.instance(), d.master());
         try {
-            redis.fence(d.instance(), d.master());
+            servers.fence(d.instance(), d.master());
         } catch (RuntimeException e) {
             LOG.error("[{}] could not demote {}: {}", cluster.name(), d.instance(), e.getMessage());
         }

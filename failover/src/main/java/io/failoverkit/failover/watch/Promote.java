@@ -9,7 +9,7 @@ import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.decide.Action;
 import io.failoverkit.failover.decide.Decide;
 import io.failoverkit.failover.discovery.DiscoveryClient;
-import io.failoverkit.failover.redis.RedisServers;
+import io.failoverkit.failover.inst.Servers;
 import io.failoverkit.failover.topology.Topology;
 
 import java.io.IOException;
@@ -25,13 +25,13 @@ public final class Promote {
 
     private Promote() {}
 
-    public static Result run(ClusterDefinition cluster, DiscoveryClient discovery, RedisServers redis, String to, boolean dryRun, boolean force) throws IOException {
-        Topology t = redis.observeAll(cluster.members());
+    public static Result run(ClusterDefinition cluster, DiscoveryClient discovery, Servers servers, String to, boolean dryRun, boolean force) throws IOException {
+        Topology t = servers.observeAll(cluster.members());
         Catalog catalog = new Catalog(discovery, cluster.service());
         EpochStore epochs = new EpochStore(discovery, cluster.name());
         Timeline timeline = new Timeline(cluster.name());
         boolean masterAlive = t.masters().size() == 1;
-        Switchover switchover = new Switchover(cluster, redis, catalog, epochs);
+        Switchover switchover = new Switchover(cluster, servers, catalog, epochs);
         Switchover.Plan plan = null;
         Action.Failover failover = null;
         if (masterAlive) {
@@ -59,7 +59,7 @@ public final class Promote {
             if (!discovery.acquire(epochs.lockKey(), session, "failover promote")) return new Result(false, "could not take " + epochs.lockKey(), timeline);
             long validUntil = System.nanoTime() + Duration.ofSeconds(15).toNanos();
             FailoverRun.Outcome o = plan != null ? switchover.run(plan, timeline)
-                    : new FailoverRun(cluster, redis, catalog, epochs, () -> System.nanoTime() < validUntil).run(failover, timeline, force);
+                    : new FailoverRun(cluster, servers, catalog, epochs, () -> System.nanoTime() < validUntil).run(failover, timeline, force);
             return new Result(o.success(), o.message(), timeline);
         } finally {
             try { discovery.release(epochs.lockKey(), session); } finally { discovery.destroySession(session); }

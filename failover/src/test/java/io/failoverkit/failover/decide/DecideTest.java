@@ -2,6 +2,7 @@ package io.failoverkit.failover.decide;
 
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.topology.Position;
 import io.failoverkit.failover.topology.InstanceState.Role;
 import io.failoverkit.failover.topology.Topology;
 import org.junit.jupiter.api.Test;
@@ -20,9 +21,9 @@ class DecideTest {
             null, new ClusterDefinition.Promotion(Map.of(), List.of()), null, 600);
     private static final StoredState EPOCH_1 = new StoredState(1, M, 0, true);
 
-    private static InstanceState master(String a) { return new InstanceState(a, true, null, Role.MASTER, null, false, 1000, 2, true); }
-    private static InstanceState replica(String a, boolean linkUp, long offset) { return new InstanceState(a, true, null, Role.REPLICA, M, linkUp, offset, 0, true); }
-    private static InstanceState neverSynced(String a) { return new InstanceState(a, true, null, Role.REPLICA, M, false, 1, 0, false); }
+    private static InstanceState master(String a) { return new InstanceState(a, true, null, Role.MASTER, true, null, false, new Position.Offset(1000), 2, true, ""); }
+    private static InstanceState replica(String a, boolean linkUp, long offset) { return new InstanceState(a, true, null, Role.REPLICA, false, M, linkUp, new Position.Offset(offset), 0, true, ""); }
+    private static InstanceState neverSynced(String a) { return new InstanceState(a, true, null, Role.REPLICA, false, M, false, new Position.Offset(1), 0, false, ""); }
     private static InstanceState down(String a) { return InstanceState.unreachable(a, "connection refused"); }
 
     @Test

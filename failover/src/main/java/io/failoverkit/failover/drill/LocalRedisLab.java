@@ -1,0 +1,112 @@
+package io.failoverkit.failover.drill;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Real redis-server processes (Debian's) on loopback for drills: one master and replicas, each with its own port and
+ * directory. Only the processes started here are ever signalled, by their PID.
+ */
+public final class LocalRedisLab implements RedisLab {
+    public final class Server implements RedisLab.Instance {
+        public final int port;
+        final Path dir;
+        Process process;
+
+        Server(int port, Path dir) {
+            this.port = port;
+            this.dir = dir;
+        }
+
+        @Override
+        public String address() { return "127.0.0.1:" + port; }
+
+        public long pid() { return process.pid(); }
+
+        public boolean running() { return process != null && process.isAlive(); }
+
+        @Override
+        public void start(String replicaOf) throws IOException {
+            List<String> cmd = new ArrayList<>(List.of(redisServer, "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", dir.toString(),
+                    "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", dir.resolve("redis.log").toString(),
+                    "--repl-ping-replica-period", "1", "--repl-timeout", "5"));
+            if (replicaOf != null) {
+                int colon = replicaOf.lastIndexOf(':');
+                cmd.addAll(List.of("--replicaof", replicaOf.substring(0, colon), replicaOf.substring(colon + 1)));
+            }
+            process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
+            awaitListening(port);
+        }
+
+        @Override
+        public void kill() throws InterruptedException {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+
+        @Override
+        public void freeze() throws IOException, InterruptedException { signal("STOP"); }
+
+        @Override
+        public void thaw() throws IOException, InterruptedException { signal("CONT"); }
+
+        private void thaw0() { try { signal("CONT"); } catch (Exception ignored) { } }
+
+        /** kill(1) on this process's PID only. */
+        private void signal(String sig) throws IOException, InterruptedException {
+            new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private final String redisServer;
+    public final List<Server> servers = new ArrayList<>();
+
+    /** A master and {@code replicas} replicas, started and replicating. */
+    public LocalRedisLab(Path workDir, int replicas) throws IOException {
+        this.redisServer = findRedisServer();
+        for (int i = 0; i <= replicas; i++) {
+            Path dir = Files.createDirectories(workDir.resolve("redis-" + i));
+            servers.add(new Server(freePort(), dir));
+        }
+        servers.get(0).start(null);
+        for (int i = 1; i <= replicas; i++) servers.get(i).start(servers.get(0).address());
+    }
+
+    @Override
+    public List<Server> instances() { return servers; }
+
+    static String findRedisServer() throws IOException {
+        for (String p : List.of("/usr/bin/redis-server", "/usr/local/bin/redis-server")) if (Files.isExecutable(Path.of(p))) return p;
+        throw new IOException("redis-server not found: install Debian's redis-server (bin/setup does)");
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    static void awaitListening(int port) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            try (Socket s = new Socket("127.0.0.1", port)) {
+                return;
+            } catch (IOException e) {
+                try { Thread.sleep(20); } catch (InterruptedException ie) { Thread.currentThread().interrupt(); throw new IOException(ie); }
+            }
+        }
+        throw new IOException("redis-server did not listen on " + port + " within 10 s");
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (Server s : servers) if (s.process != null && s.process.isAlive()) { s.thaw0(); s.kill(); }
+    }
+}

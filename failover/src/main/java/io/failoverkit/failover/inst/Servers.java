@@ -1,0 +1,52 @@
+package io.failoverkit.failover.inst;
+
+import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.topology.Topology;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How failoverkit reads and changes the servers of one kind (orchestrator's "inst" side): observe, promote,
+ * re-point, fence, stop and resume writes. Implementations hold no decision logic; every call is bounded by the
+ * cluster's timeout so a frozen server costs one timeout, never a stuck manager. Calls that change a server throw
+ * {@link RuntimeException} with a message fit for the timeline when they fail.
+ */
+public interface Servers extends AutoCloseable {
+    InstanceState observe(String address);
+
+    default Topology observeAll(List<String> members) {
+        return new Topology(members.parallelStream().map(this::observe).toList());
+    }
+
+    /**
+     * Makes the candidate ready to be compared and promoted: a MySQL replica applies what it already received (its
+     * relay log) within {@code max}. Returns the state after that. Redis applies as it receives: nothing to wait for.
+     */
+    default InstanceState drain(String candidate, Duration max) { return observe(candidate); }
+
+    /** The instance stops replicating and takes writes. */
+    void promote(String address);
+
+    /** The instance becomes (or stays) a read-only replica of {@code master}. */
+    void repoint(String address, String master);
+
+    /**
+     * Fences an old master so that it cannot acknowledge another write, and disconnects its clients. {@code newMaster}
+     * is where it should replicate from when that is safe for the kind (Redis: always; MySQL: it is made read-only and
+     * left for `failover rejoin`, since it may hold transactions the new master lacks).
+     */
+    void fence(String address, String newMaster);
+
+    /** For a switchover: the master stops acknowledging writes for at most {@code max} (Redis pauses them, MySQL refuses them). */
+    void stopWrites(String master, Duration max);
+
+    /** Undoes {@link #stopWrites} when a switchover is abandoned. */
+    void resumeWrites(String master);
+
+    /** Called on the old master after a switchover, once the candidate took over: releases what {@link #stopWrites} held. */
+    default void afterSwitchover(String oldMaster) {}
+
+    @Override
+    default void close() {}
+}

@@ -16,7 +16,7 @@ import java.util.Map;
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record ClusterDefinition(String name, String kind, List<String> members, String service, String passwordFile, String passwordEnv,
-                                Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds) {
+                                Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds, Fencing fencing) {
 
     /** The master is dead after {@code failures} observations in a row, {@code intervalMs} apart, each within {@code timeoutMs}. */
     public record Detection(long intervalMs, int failures, int timeoutMs) {
@@ -31,6 +31,19 @@ public record ClusterDefinition(String name, String kind, List<String> members, 
     /** User scripts run after the built-in before/after actions, with FAILOVER_* environment variables. */
     public record Hooks(List<String> before, List<String> after, long timeoutMs) {
         public static final Hooks DEFAULT = new Hooks(List.of(), List.of(), 10_000);
+    }
+
+    /**
+     * How the servers themselves refuse writes once cut off (Redis: min-replicas-max-lag, with min-replicas-to-write
+     * 1 while the master has a live replica). {@code maxLagSeconds} 0 turns it off.
+     */
+    public record Fencing(int maxLagSeconds) {
+        public static final Fencing DEFAULT = new Fencing(2);
+    }
+
+    public ClusterDefinition(String name, String kind, List<String> members, String service, String passwordFile, String passwordEnv,
+                             Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds) {
+        this(name, kind, members, service, passwordFile, passwordEnv, detection, promotion, hooks, blockPeriodSeconds, null);
     }
 
     public ClusterDefinition {
@@ -51,6 +64,8 @@ public record ClusterDefinition(String name, String kind, List<String> members, 
         if (hooks == null) hooks = Hooks.DEFAULT;
         if (blockPeriodSeconds < 0) throw new IllegalArgumentException("blockPeriodSeconds must not be negative");
         if (blockPeriodSeconds == 0) blockPeriodSeconds = 3600;
+        if (fencing == null) fencing = Fencing.DEFAULT;
+        if (fencing.maxLagSeconds() < 0) throw new IllegalArgumentException("fencing.maxLagSeconds must not be negative (0 turns it off)");
     }
 
     /** The password, read from the file or environment variable the definition names; null when none. */

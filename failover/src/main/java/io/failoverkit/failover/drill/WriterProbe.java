@@ -40,7 +40,7 @@ public final class WriterProbe implements Runnable {
     public void stop() { stop = true; }
 
     /** The master's host:port as DNS answers it now (SRV target's A record and the SRV port), or null. */
-    String resolve() {
+    public String resolve() {
         try {
             SimpleResolver r = new SimpleResolver("127.0.0.1");
             r.setPort(dnsPort);

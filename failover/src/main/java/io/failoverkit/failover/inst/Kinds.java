@@ -11,7 +11,7 @@ public final class Kinds {
 
     public static Servers open(ClusterDefinition c) throws IOException {
         return switch (c.kind()) {
-            case "redis" -> new RedisServers(c.detection().timeoutMs(), c.password());
+            case "redis" -> new RedisServers(c.detection().timeoutMs(), c.password(), c.fencing().maxLagSeconds(), java.util.function.UnaryOperator.identity());
             default -> throw new IOException("cluster kind \"" + c.kind() + "\" is not supported yet");
         };
     }

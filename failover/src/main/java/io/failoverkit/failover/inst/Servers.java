@@ -44,6 +44,13 @@ public interface Servers extends AutoCloseable {
     /** Undoes {@link #stopWrites} when a switchover is abandoned. */
     void resumeWrites(String master);
 
+    /**
+     * Called by the manager on every healthy cycle: keeps the kind's own safety settings on the master (Redis:
+     * min-replicas-to-write so a frozen master cannot take writes after it resumes). Returns what it changed, for the
+     * log, or null when nothing changed; never throws (a failure is returned as text).
+     */
+    default String guard(Topology topology, String master) { return null; }
+
     /** Called on the old master after a switchover, once the candidate took over: releases what {@link #stopWrites} held. */
     default void afterSwitchover(String oldMaster) {}
 

@@ -9,8 +9,14 @@ import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
 
+import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.topology.Topology;
+
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 import java.util.Map;
 
 /**
@@ -19,16 +25,44 @@ import java.util.Map;
  * timeout, never a stuck manager. Nothing here decides anything.
  */
 public final class RedisServers implements Servers {
+    /**
+     * A replica whose master sent nothing for this long has lost its master even if the TCP link still looks up: a
+     * frozen (SIGSTOP) master keeps its connections open, and Redis itself only drops the link after repl-timeout
+     * (60 s by default). failoverkit sets repl-ping-replica-period to 1 s on masters it manages, so a live master is
+     * never silent for 3 s.
+     */
+    public static final int SILENT_SECONDS = 3;
+    /** repl-ping-replica-period on managed masters (Redis's default is 10 s). */
+    static final int PING_PERIOD_SECONDS = 1;
+    private static final long GUARD_RECHECK_NANOS = 10_000_000_000L;
+
     private final JedisClientConfig config;
+    private final UnaryOperator<String> route;
+    private final int maxLagSeconds;
+    private final Map<String, Guard> guarded = new ConcurrentHashMap<>();
+
+    private record Guard(int minReplicas, long checkedAtNanos) {}
 
     public RedisServers(int timeoutMillis, String password) {
+        this(timeoutMillis, password, ClusterDefinition.Fencing.DEFAULT.maxLagSeconds(), UnaryOperator.identity());
+    }
+
+    /**
+     * @param maxLagSeconds min-replicas-max-lag set on masters (0: failoverkit leaves min-replicas-* alone)
+     * @param route         maps a member's address to the address this manager dials (identity but in drills that put
+     *                      a fault proxy between the manager and one server; replicas still use the real address)
+     */
+    public RedisServers(int timeoutMillis, String password, int maxLagSeconds, UnaryOperator<String> route) {
         DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder().connectionTimeoutMillis(timeoutMillis).socketTimeoutMillis(timeoutMillis)
                 .clientName("failoverkit");
         if (password != null) b.password(password);
         this.config = b.build();
+        this.route = route;
+        this.maxLagSeconds = maxLagSeconds;
     }
 
-    private Jedis connect(String address) {
+    private Jedis connect(String member) {
+        String address = route.apply(member);
         int colon = address.lastIndexOf(':');
         return new Jedis(new HostAndPort(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))), config);
     }
@@ -40,16 +74,21 @@ public final class RedisServers implements Servers {
             if (role.equals("master")) {
                 return new InstanceState(address, true, null, Role.MASTER, true, null, false,
                         new Position.Offset(Long.parseLong(info.getOrDefault("master_repl_offset", "0"))),
-                        Integer.parseInt(info.getOrDefault("connected_slaves", "0")), true, "");
+                        Integer.parseInt(info.getOrDefault("connected_slaves", "0")), true,
+                        info.containsKey("min_slaves_good_slaves") ? "good replicas " + info.get("min_slaves_good_slaves") : "");
             }
             if (role.equals("slave")) {
                 String master = info.get("master_host") + ":" + info.get("master_port");
-                boolean linkUp = "up".equals(info.get("master_link_status"));
+                int lastIo = Integer.parseInt(info.getOrDefault("master_last_io_seconds_ago", "-1"));
+                // Up only if the master was heard from recently: a frozen master leaves the link "up" for repl-timeout.
+                boolean tcpUp = "up".equals(info.get("master_link_status"));
+                boolean linkUp = tcpUp && lastIo >= 0 && lastIo < SILENT_SECONDS;
                 // Down since -1 with the link down: it never completed a sync, so it has no data set to promote.
-                boolean synced = linkUp || (!"-1".equals(info.getOrDefault("master_link_down_since_seconds", "-1"))
+                boolean synced = tcpUp || (!"-1".equals(info.getOrDefault("master_link_down_since_seconds", "-1"))
                         && "0".equals(info.getOrDefault("master_sync_in_progress", "0")));
                 return new InstanceState(address, true, null, Role.REPLICA, false, master, linkUp,
-                        new Position.Offset(Long.parseLong(info.getOrDefault("slave_repl_offset", "-1"))), 0, synced, "");
+                        new Position.Offset(Long.parseLong(info.getOrDefault("slave_repl_offset", "-1"))), 0, synced,
+                        "link " + info.getOrDefault("master_link_status", "?") + ", last heard " + lastIo + " s ago");
             }
             return new InstanceState(address, true, null, Role.UNKNOWN, false, null, false, Position.Offset.UNKNOWN, 0, false, "");
         } catch (RuntimeException e) {
@@ -57,11 +96,54 @@ public final class RedisServers implements Servers {
         }
     }
 
-    /** REPLICAOF NO ONE: the instance becomes a master and takes writes. */
+    /**
+     * REPLICAOF NO ONE: the instance becomes a master and takes writes. It takes writes without a replica until the
+     * next {@link #guard} (the manager's next cycle) sees one connected: its replicas are being re-pointed, and a
+     * cluster whose only other member is the dead master must still take writes.
+     */
     @Override
     public void promote(String address) {
         try (Jedis j = connect(address)) {
+            if (maxLagSeconds > 0) j.configSet("min-replicas-to-write", "0");
             j.replicaofNoOne();
+        }
+        guarded.remove(address);
+    }
+
+    /**
+     * Keeps a healthy master unable to acknowledge writes once it is cut off from its replicas: min-replicas-to-write 1
+     * with min-replicas-max-lag while it has a replica with a live link (a master frozen, then resumed after a
+     * failover, finds no replica acknowledging and refuses writes with NOREPLICAS instead of taking writes that are
+     * lost), 0 when it has none (then nothing could fail over to a replica anyway). Also repl-ping-replica-period 1 s,
+     * so replicas notice a silent master within {@link #SILENT_SECONDS}. Checked every 10 s, or at once when the
+     * number of live replicas crosses zero.
+     */
+    @Override
+    public String guard(Topology topology, String master) {
+        if (maxLagSeconds <= 0) return null;
+        int want = topology.replicasOf(master).stream().anyMatch(InstanceState::masterLinkUp) ? 1 : 0;
+        Guard g = guarded.get(master);
+        long now = System.nanoTime();
+        if (g != null && g.minReplicas == want && now - g.checkedAtNanos < GUARD_RECHECK_NANOS) return null;
+        List<String> changed = new java.util.ArrayList<>();
+        try (Jedis j = connect(master)) {
+            setIfDifferent(j, "repl-ping-replica-period", Integer.toString(PING_PERIOD_SECONDS), changed);
+            setIfDifferent(j, "min-replicas-max-lag", Integer.toString(maxLagSeconds), changed);
+            setIfDifferent(j, "min-replicas-to-write", Integer.toString(want), changed);
+        } catch (RuntimeException e) {
+            guarded.remove(master);
+            return "could not set write fencing on " + master + ": " + e.getMessage();
+        }
+        guarded.put(master, new Guard(want, now));
+        return changed.isEmpty() ? null : master + ": " + String.join(", ", changed)
+                + (want == 0 ? " (no live replica: a frozen master could not be fenced by Redis itself)" : "");
+    }
+
+    private static void setIfDifferent(Jedis j, String name, String value, List<String> changed) {
+        Map<String, String> now = j.configGet(name);
+        if (!value.equals(now.get(name))) {
+            j.configSet(name, value);
+            changed.add(name + " " + now.get(name) + " -> " + value);
         }
     }
 

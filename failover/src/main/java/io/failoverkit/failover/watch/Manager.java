@@ -90,6 +90,8 @@ public final class Manager {
             case Action.Healthy h -> {
                 if (stored.state().epoch() == 0) recordFirstEpoch(stored, h.master());
                 ensureCatalog(h.master(), topology);
+                String guarded = servers.guard(topology, h.master());
+                if (guarded != null) LOG.info("[{}] write fencing: {}", cluster.name(), guarded);
             }
             case Action.Wait w -> log(w.reason());
             case Action.Refuse r -> log("NOT failing over: " + r.reason());

@@ -87,8 +87,13 @@ public final class DiscoveryClient {
         return ok("PUT", "/v1/kv/" + enc(key) + "?release=" + session, new byte[0]).body().strip().equals("true");
     }
 
-    public String createSession(String name, Duration ttl) throws IOException {
-        String body = JSON.writeValueAsString(Map.of("Name", name, "TTL", ttl.toSeconds() + "s", "LockDelay", "0s", "Behavior", "release"));
+    /**
+     * A session whose locks are released when it ends. {@code lockDelay}: after the session is invalidated (destroyed,
+     * its node failed), nobody may acquire its locks for this long (Consul's lock-delay): a holder that has not yet
+     * noticed keeps acting until its own validity ends, so the delay must cover that validity.
+     */
+    public String createSession(String name, Duration ttl, Duration lockDelay) throws IOException {
+        String body = JSON.writeValueAsString(Map.of("Name", name, "TTL", ttl.toSeconds() + "s", "LockDelay", lockDelay.toMillis() + "ms", "Behavior", "release"));
         return JSON.readTree(ok("PUT", "/v1/session/create", body.getBytes(StandardCharsets.UTF_8)).body()).get("ID").asText();
     }
 

@@ -143,7 +143,9 @@ public final class Manager {
     private boolean holdLock() {
         try {
             if (session == null) {
-                session = discovery.createSession("failover-manager " + cluster.name() + " " + identity, SESSION_TTL);
+                // Lock delay = the validity this manager gives itself after a renewal (TTL/2): if the session is
+                // invalidated behind its back, nobody else takes the lock before it has certainly stopped acting.
+                session = discovery.createSession("failover-manager " + cluster.name() + " " + identity, SESSION_TTL, SESSION_TTL.dividedBy(2));
                 validUntilNanos = 0;
             }
             long renewedAt = System.nanoTime();

@@ -50,7 +50,7 @@ public final class Promote {
             failover = to == null ? f : new Action.Failover(f.oldMaster(), to, f.others().stream().filter(o -> !o.equals(to)).toList(), f.reason() + "; operator chose " + to);
             if (dryRun) return new Result(true, "dry run, nothing changed. Plan: failover: " + failover.reason(), timeline);
         }
-        String session = discovery.createSession("failover promote " + cluster.name(), Duration.ofSeconds(30));
+        String session = discovery.createSession("failover promote " + cluster.name(), Duration.ofSeconds(30), Duration.ofSeconds(15));
         try {
             Optional<DiscoveryClient.KvEntry> lock = discovery.get(epochs.lockKey());
             if (lock.isPresent() && lock.get().session() != null && !lock.get().session().isEmpty()) {

@@ -19,7 +19,18 @@ final class DiscoveryLab {
         cfg.serverPort = freePort();
         cfg.serfLanPort = freePort();
         cfg.validate();
-        return Agent.start(cfg);
+        Agent agent = Agent.start(cfg);
+        // Ready when it has elected itself leader: writes before that get 500 "No cluster leader".
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            java.net.http.HttpResponse<String> leader = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + cfg.httpPort + "/v1/status/leader")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (leader.statusCode() == 200 && leader.body().matches("\"[^\"]+\"")) return agent;
+            Thread.sleep(20);
+        }
+        agent.close();
+        throw new IllegalStateException("the discovery node elected no leader within 30 s");
     }
 
     static int freePort() throws Exception {

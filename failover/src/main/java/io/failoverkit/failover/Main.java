@@ -24,13 +24,14 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /** failover: the HA manager for MySQL and Redis masters. */
 @Command(name = "failover", mixinStandardHelpOptions = true, version = "failover 0.1.0",
         description = "Failover manager for Redis (MySQL comes next) masters: status, watch, drill.",
-        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.DrillCmd.class})
+        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.DrillCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -54,18 +55,43 @@ public final class Main implements Runnable {
             ex.getCommandLine().usage(ex.getCommandLine().getErr());
             return EX_USAGE;
         });
+        // An operational failure (discovery node or server unreachable) is a message and exit 1, not a stack trace.
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable t = ex instanceof java.io.UncheckedIOException u ? u.getCause() : ex;
+            if (t instanceof IOException) {
+                cmd.getErr().println("failover: " + t.getMessage());
+            } else {
+                ex.printStackTrace(cmd.getErr());
+            }
+            return 1;
+        });
         return cl;
     }
 
     /** Options of the commands that manage a defined cluster. */
     static class ClusterOptions {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-        @Option(names = "--cluster", required = true, paramLabel = "FILE", description = "The cluster definition (JSON).") Path clusterFile;
+        @Option(names = "--cluster", required = true, paramLabel = "FILE|kv:NAME",
+                description = "The cluster definition: a JSON or YAML (.yaml/.yml) file, or kv:NAME for the one stored with `failover define`.") String clusterRef;
         @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address (default 127.0.0.1:8500).") String discovery = "127.0.0.1:8500";
 
         ClusterDefinition cluster() {
             try {
-                return ClusterDefinition.read(clusterFile);
+                if (clusterRef.startsWith("kv:")) {
+                    String name = clusterRef.substring(3);
+                    if (!name.matches("[A-Za-z0-9][A-Za-z0-9_-]*")) throw new CommandLine.ParameterException(spec.commandLine(), "--cluster kv:NAME needs a cluster name");
+                    Optional<DiscoveryClient.KvEntry> stored;
+                    try {
+                        stored = new DiscoveryClient(discovery).get(ClusterDefinition.kvKey(name));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(new IOException("cannot read the definition of " + name + " from the discovery node at " + discovery + ": " + e.getMessage(), e));
+                    }
+                    DiscoveryClient.KvEntry e = stored
+                            .orElseThrow(() -> new CommandLine.ParameterException(spec.commandLine(), "no definition stored for cluster " + name
+                                    + " (key " + ClusterDefinition.kvKey(name) + "); store one with `failover define --file FILE`"));
+                    return ClusterDefinition.parse(e.text(), false, "kv:" + ClusterDefinition.kvKey(name));
+                }
+                return ClusterDefinition.read(Path.of(clusterRef));
             } catch (IOException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "bad cluster definition: " + e.getMessage());
             }
@@ -138,6 +164,44 @@ public final class Main implements Runnable {
             for (Timeline.Step s : r.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
             System.out.println((r.success() ? "OK: " : "FAILED: ") + r.message());
             return r.success() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "ack", mixinStandardHelpOptions = true,
+            description = "Acknowledges the last automatic failover: lifts the anti-flapping block, so the next confirmed master death fails over at once.")
+    static final class AckCmd extends ClusterOptions implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            ClusterDefinition c = cluster();
+            EpochStore epochs = new EpochStore(new DiscoveryClient(discovery), c.name());
+            String by = System.getProperty("user.name", "?") + "@" + InetAddress.getLocalHost().getHostName();
+            if (epochs.acknowledge(by)) {
+                System.out.printf("OK: epoch %d of %s acknowledged by %s; automatic failover is armed again%n", epochs.read().state().epoch(), c.name(), by);
+            } else {
+                System.out.printf("nothing to acknowledge: epoch %d of %s is not blocking failovers%n", epochs.read().state().epoch(), c.name());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "define", mixinStandardHelpOptions = true,
+            description = "Validates a cluster definition file and stores it in the discovery KV (failover/<name>/definition), for --cluster kv:NAME.")
+    static final class DefineCmd implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = "--file", required = true, paramLabel = "FILE", description = "JSON or YAML (.yaml/.yml) definition.") Path file;
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address (default 127.0.0.1:8500).") String discovery = "127.0.0.1:8500";
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterDefinition c;
+            try {
+                c = ClusterDefinition.read(file);
+            } catch (IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "bad cluster definition: " + e.getMessage());
+            }
+            new DiscoveryClient(discovery).put(ClusterDefinition.kvKey(c.name()), c.toJson());
+            System.out.printf("OK: %s stored at %s; use --cluster kv:%s%n", c.name(), ClusterDefinition.kvKey(c.name()), c.name());
+            return 0;
         }
     }
 

@@ -37,6 +37,29 @@ public final class EpochStore {
                 n.path("acknowledged").asBoolean(true)), e.get().modifyIndex());
     }
 
+    /**
+     * An operator acknowledges the last automatic failover: the anti-flapping block is lifted, so the next confirmed
+     * master death fails over again at once. The epoch document keeps its timeline; the audit gets a record.
+     * Returns false when there is nothing to acknowledge.
+     */
+    public boolean acknowledge(String by) throws IOException {
+        for (int attempt = 0; attempt < 5; attempt++) {
+            Optional<DiscoveryClient.KvEntry> e = discovery.get(epochKey());
+            if (e.isEmpty()) return false;
+            com.fasterxml.jackson.databind.node.ObjectNode doc = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(e.get().value());
+            if (doc.path("acknowledged").asBoolean(true)) return false;
+            doc.put("acknowledged", true);
+            doc.put("acknowledgedBy", by);
+            doc.put("acknowledgedAtMillis", System.currentTimeMillis());
+            if (discovery.cas(epochKey(), JSON.writeValueAsString(doc), e.get().modifyIndex())) {
+                discovery.put("failover/" + cluster + "/audit/" + doc.path("epoch").asLong() + "-ack", JSON.writeValueAsString(Map.of(
+                        "epoch", doc.path("epoch").asLong(), "acknowledgedBy", by, "atMillis", doc.path("acknowledgedAtMillis").asLong())));
+                return true;
+            }
+        }
+        throw new IOException("the epoch kept changing while acknowledging; try again");
+    }
+
     /** Writes the next epoch if nobody else did since {@code previous} was read; false when someone did. */
     public boolean bump(Read previous, StoredState next, Object timeline, String reason) throws IOException {
         Map<String, Object> doc = new LinkedHashMap<>();

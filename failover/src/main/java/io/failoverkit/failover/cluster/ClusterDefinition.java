@@ -3,6 +3,7 @@ package io.failoverkit.failover.cluster;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -79,13 +80,44 @@ public record ClusterDefinition(String name, String kind, List<String> members, 
         return null;
     }
 
+    /** Reads a definition file: YAML when it ends in .yaml or .yml, JSON otherwise. */
     public static ClusterDefinition read(Path file) throws IOException {
+        String name = file.getFileName().toString();
+        boolean yaml = name.endsWith(".yaml") || name.endsWith(".yml");
+        return parse(Files.readString(file), yaml, file.toString());
+    }
+
+    /**
+     * Parses a definition (JSON, or YAML when {@code yaml}); {@code origin} names where it came from in errors. A
+     * definition never holds a password: it names a file or an environment variable, so it can be stored in the
+     * discovery KV and shown in logs.
+     */
+    public static ClusterDefinition parse(String text, boolean yaml, String origin) throws IOException {
+        ObjectMapper mapper = (yaml ? new ObjectMapper(new YAMLFactory()) : new ObjectMapper()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         try {
-            return new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).readValue(file.toFile(), ClusterDefinition.class);
+            com.fasterxml.jackson.databind.JsonNode tree = mapper.readTree(text);
+            if (tree == null || !tree.isObject()) throw new IOException(origin + ": a cluster definition must be an object");
+            for (String secret : List.of("password", "Password", "pass", "secret")) {
+                if (tree.has(secret)) throw new IOException(origin + ": \"" + secret + "\" is not allowed: a definition never holds a password; "
+                        + "name a file (passwordFile) or an environment variable (passwordEnv)");
+            }
+            return mapper.treeToValue(tree, ClusterDefinition.class);
         } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
-            throw new IOException(file + ": " + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()), e);
-        } catch (IOException e) {
-            throw new IOException(file + ": " + e.getMessage(), e);
+            throw new IOException(origin + ": " + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()), e);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new IOException(origin + ": " + e.getOriginalMessage(), e);
         }
     }
+
+    /** The definition as JSON, as stored in the discovery KV. */
+    public String toJson() {
+        try {
+            return new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(this);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The KV key a stored definition lives under. */
+    public static String kvKey(String cluster) { return "failover/" + cluster + "/definition"; }
 }

@@ -79,6 +79,10 @@ public final class DiscoveryClient {
         return ok("PUT", "/v1/kv/" + enc(key) + "?cas=" + modifyIndex, value.getBytes(StandardCharsets.UTF_8)).body().strip().equals("true");
     }
 
+    public void delete(String key) throws IOException {
+        ok("DELETE", "/v1/kv/" + enc(key), null);
+    }
+
     public boolean acquire(String key, String session, String value) throws IOException {
         return ok("PUT", "/v1/kv/" + enc(key) + "?acquire=" + session, value.getBytes(StandardCharsets.UTF_8)).body().strip().equals("true");
     }

@@ -74,6 +74,14 @@ public final class Manager {
     public void cycle() {
         if (!holdLock()) return;
         Topology topology = servers.observeAll(cluster.members());
+        try {
+            if (Promote.serveRequest(cluster, discovery, servers, topology, this::isLeader)) {
+                masterFailures = 0;
+                return;
+            }
+        } catch (IOException e) {
+            log("cannot serve a promote request: " + e.getMessage());
+        }
         EpochStore.Read stored;
         try {
             stored = epochs.read();

@@ -98,4 +98,28 @@ class FailoverCliTest {
         assertThat(run("status", "--cluster", dir.resolve("missing.json").toString()).exit()).isEqualTo(64);
         assertThat(run("frobnicate").exit()).isEqualTo(64);
     }
+
+    @Test
+    void statusIsCriticalOnSplitBrainAndOnACatalogThatContradictsTheEpoch() throws Exception {
+        try (LocalRedisLab lab = new LocalRedisLab(dir.resolve("redis"), 1)) {
+            String master = lab.addresses().get(0), replica = lab.addresses().get(1);
+            Path def = Files.writeString(dir.resolve("split.json"), "{\"name\":\"split-redis\",\"kind\":\"redis\",\"members\":[\"" + master + "\",\"" + replica + "\"]}");
+            DiscoveryClient d = new DiscoveryClient(http);
+            EpochStore epochs = new EpochStore(d, "split-redis");
+            assertThat(epochs.bump(epochs.read(), new StoredState(1, master, 0, true), List.of(), "test")).isTrue();
+            new io.failoverkit.failover.act.Catalog(d, "split-redis").register(master, List.of(replica));
+            Run healthy = run("status", "--cluster", def.toString(), "--discovery", http);
+            assertThat(healthy.exit()).as(healthy.out()).isZero();
+
+            new io.failoverkit.failover.act.Catalog(d, "split-redis").register(replica, List.of(master));
+            Run contradicts = run("status", "--cluster", def.toString(), "--discovery", http);
+            assertThat(contradicts.exit()).isEqualTo(2);
+            assertThat(contradicts.out()).contains("CRITICAL: the catalog names [" + replica + "] but epoch 1 names " + master);
+
+            new io.failoverkit.failover.redis.RedisServers(1000, null).promote(replica);
+            Run twoMasters = run("status", "--cluster", def.toString(), "--discovery", http);
+            assertThat(twoMasters.exit()).isEqualTo(2);
+            assertThat(twoMasters.out()).contains("CRITICAL: writable masters");
+        }
+    }
 }

@@ -129,7 +129,16 @@ public final class Main implements Runnable {
                                     : i.error());
                 }
             }
-            return t.masters().size() > 1 || catalogMasters.size() > 1 ? 2 : 0;
+            // Split brain as nagios CRITICAL: two writable instances, or a catalog that does not name the epoch's master.
+            List<String> problems = new java.util.ArrayList<>();
+            if (t.masters().size() > 1) problems.add("writable masters: " + t.masters().stream().map(InstanceState::address).toList());
+            if (catalogMasters.size() > 1) problems.add("the catalog names " + catalogMasters.size() + " masters " + catalogMasters);
+            String epochMaster = epoch.state().master();
+            if (epochMaster != null && !catalogMasters.isEmpty() && !catalogMasters.equals(List.of(epochMaster))) {
+                problems.add("the catalog names " + catalogMasters + " but epoch " + epoch.state().epoch() + " names " + epochMaster);
+            }
+            if (!json) for (String p : problems) System.out.println("CRITICAL: " + p);
+            return problems.isEmpty() ? 0 : 2;
         }
     }
 

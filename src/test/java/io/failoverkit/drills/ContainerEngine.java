@@ -1,0 +1,101 @@
+package io.failoverkit.drills;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.transport.DockerHttpClient;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import org.junit.jupiter.api.Assumptions;
+import org.testcontainers.DockerClientFactory;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The Docker engine and the lab images for the container drills.
+ *
+ * <p>Images: {@code failoverkit.lab.redis.image} / {@code FAILOVERKIT_LAB_REDIS_IMAGE} and
+ * {@code failoverkit.lab.mariadb.image} / {@code FAILOVERKIT_LAB_MARIADB_IMAGE}, both defaulting to the image
+ * {@code bin/lab-images} builds locally from Debian packages ({@code FAILOVERKIT_LAB_IMAGE}, default
+ * {@value #LAB_IMAGE}). Where a registry is reachable, {@code -Dfailoverkit.lab.redis.image=redis:7.4} works as well.
+ *
+ * <p>Engine API version: Testcontainers 2 asks for API 1.44 unless told otherwise, which engines older than Docker 25
+ * (Debian 12's docker.io is 20.10, API 1.41) refuse. Unless {@code DOCKER_API_VERSION} or {@code api.version} is set,
+ * the engine's own version is read from its unversioned {@code /version} endpoint and used when it is older, as the
+ * docker CLI negotiates; newer engines keep Testcontainers' default. So plain {@code mvn} works on both.
+ *
+ * <p>Without an engine or the local image the drills skip with the reason, except under {@code CI=true}, where that
+ * is a failure: CI must run them.
+ */
+final class ContainerEngine {
+    static final String LAB_IMAGE = "failoverkit-lab/debian:bookworm";
+    private static final int[] TESTCONTAINERS_DEFAULT_API = {1, 44};
+
+    private ContainerEngine() {}
+
+    static String redisImage() { return setting("failoverkit.lab.redis.image", "FAILOVERKIT_LAB_REDIS_IMAGE", labImage()); }
+
+    static String mariaDbImage() { return setting("failoverkit.lab.mariadb.image", "FAILOVERKIT_LAB_MARIADB_IMAGE", labImage()); }
+
+    static String labImage() { return setting("failoverkit.lab.image", "FAILOVERKIT_LAB_IMAGE", LAB_IMAGE); }
+
+    /** The engine's client, after checking that the engine answers and that {@code image} can be had; else skip or fail. */
+    static synchronized DockerClient require(String image) {
+        String engineProblem = negotiateApiVersion();
+        if (engineProblem == null && !DockerClientFactory.instance().isDockerAvailable()) {
+            engineProblem = "Testcontainers found no usable Docker engine";
+        }
+        if (engineProblem != null) unavailable(engineProblem + " (bin/test starts one: dockerd --bridge=none --iptables=false --ip6tables=false)");
+        DockerClient docker = DockerClientFactory.instance().client();
+        if (image.equals(labImage())) {
+            try {
+                docker.inspectImageCmd(image).exec();
+            } catch (NotFoundException e) {
+                unavailable("the lab image " + image + " is not built: run bin/lab-images (bin/test does)");
+            }
+        }
+        return docker;
+    }
+
+    private static void unavailable(String reason) {
+        if ("true".equals(System.getenv("CI"))) throw new IllegalStateException("container drill cannot run under CI: " + reason);
+        Assumptions.abort("container drill skipped: " + reason);
+    }
+
+    /** Null when the engine answered (and api.version is set if it needs an older API than Testcontainers' default); else why not. */
+    private static String negotiateApiVersion() {
+        String host = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
+        if (host.startsWith("unix://") && !Files.exists(Path.of(host.substring("unix://".length())))) {
+            return "no Docker engine socket at " + host;
+        }
+        if (System.getenv("DOCKER_API_VERSION") != null || System.getProperty("api.version") != null) return null;
+        try (DockerHttpClient http = new ZerodepDockerHttpClient.Builder().dockerHost(URI.create(host))
+                .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofSeconds(10)).build();
+             DockerHttpClient.Response response = http.execute(DockerHttpClient.Request.builder()
+                     .method(DockerHttpClient.Request.Method.GET).path("/version").build());
+             InputStream body = response.getBody()) {
+            if (response.getStatusCode() != 200) return "the Docker engine at " + host + " answered /version with HTTP " + response.getStatusCode();
+            String api = new ObjectMapper().readTree(body).path("ApiVersion").asText("");
+            if (api.isEmpty()) return "the Docker engine at " + host + " did not report its API version";
+            if (olderThan(api, TESTCONTAINERS_DEFAULT_API)) System.setProperty("api.version", api);
+            return null;
+        } catch (Exception e) {
+            return "the Docker engine at " + host + " does not answer: " + e;
+        }
+    }
+
+    static boolean olderThan(String api, int[] than) {
+        String[] parts = api.split("\\.");
+        int major = Integer.parseInt(parts[0]), minor = parts.length > 1 ? Integer.parseInt(parts[1]) : 0;
+        return major < than[0] || (major == than[0] && minor < than[1]);
+    }
+
+    private static String setting(String property, String env, String fallback) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) v = System.getenv(env);
+        return v == null || v.isBlank() ? fallback : v;
+    }
+}

@@ -1,0 +1,161 @@
+package io.failoverkit.drills;
+
+import com.github.dockerjava.api.DockerClient;
+import io.failoverkit.failover.drill.RedisLab;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.output.OutputFrame;
+import org.testcontainers.containers.wait.strategy.Wait;
+import org.testcontainers.utility.DockerImageName;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Redis servers for drills, one container each, from {@link ContainerEngine#redisImage()} (the local lab image by
+ * default, {@code redis:7.4} where it can be pulled): host networking, redis-server bound to 127.0.0.1 on a port the
+ * test picked, with the flags of {@link io.failoverkit.failover.drill.LocalRedisLab}. The command is the same for
+ * both images: {@code redis-server} is found on the image's PATH (/usr/bin in Debian's package, /usr/local/bin in the
+ * official image, whose entrypoint recognises it and drops to the redis user).
+ *
+ * <p>Signals go through the Docker API to the container's PID 1, which is redis-server itself (no shell, no init):
+ * kill = SIGKILL, freeze = SIGSTOP, thaw = SIGCONT. Freezing by signal rather than {@code docker pause} (the cgroup
+ * freezer) keeps the drill identical to the local lab's, and a stopped container can still be killed, which the engine
+ * refuses for a paused one. Starting again is a new container on the same port (Redis keeps no data here anyway).
+ * Each container's output goes to {@code workDir/redis-N/container.log}.
+ */
+final class ContainerRedisLab implements RedisLab {
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+    final class Server implements RedisLab.Instance {
+        final int port;
+        private final Path log;
+        private GenericContainer<?> container;
+
+        Server(int port, Path log) {
+            this.port = port;
+            this.log = log;
+        }
+
+        @Override
+        public String address() { return "127.0.0.1:" + port; }
+
+        String containerId() { return container == null ? null : container.getContainerId(); }
+
+        @Override
+        public void start(String replicaOf) {
+            remove();
+            List<String> cmd = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", "/tmp",
+                    "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", "",
+                    "--repl-ping-replica-period", "1", "--repl-timeout", "5"));
+            if (replicaOf != null) {
+                int colon = replicaOf.lastIndexOf(':');
+                cmd.addAll(List.of("--replicaof", replicaOf.substring(0, colon), replicaOf.substring(colon + 1)));
+            }
+            GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image))
+                    .withNetworkMode("host")
+                    .withCommand(cmd.toArray(String[]::new))
+                    .withLogConsumer(this::append)
+                    .waitingFor(Wait.forLogMessage(".*Ready to accept connections.*\\s*", 1).withStartupTimeout(START_TIMEOUT));
+            container = c;
+            c.start();
+        }
+
+        @Override
+        public void kill() throws InterruptedException {
+            signal("KILL");
+            awaitExit();
+        }
+
+        @Override
+        public void freeze() { signal("STOP"); }
+
+        @Override
+        public void thaw() { signal("CONT"); }
+
+        private void signal(String signal) {
+            if (container == null) throw new IllegalStateException(address() + " has no container");
+            docker.killContainerCmd(container.getContainerId()).withSignal(signal).exec();
+        }
+
+        private void awaitExit() throws InterruptedException {
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (System.nanoTime() < deadline) {
+                Boolean running = docker.inspectContainerCmd(container.getContainerId()).exec().getState().getRunning();
+                if (!Boolean.TRUE.equals(running)) return;
+                Thread.sleep(20);
+            }
+            throw new IllegalStateException(address() + ": container " + container.getContainerId() + " still running 10 s after SIGKILL");
+        }
+
+        /** Removes this server's container, whatever its state (a frozen one is thawed first so it can stop). */
+        private void remove() {
+            if (container == null) return;
+            try {
+                if (container.isRunning()) signal("CONT");
+            } catch (RuntimeException ignored) {
+                // it may have exited meanwhile
+            }
+            container.stop();
+            container = null;
+        }
+
+        private void append(OutputFrame frame) {
+            try {
+                Files.writeString(log, frame.getUtf8String(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    private final String image;
+    private final DockerClient docker;
+    private final List<Server> servers = new ArrayList<>();
+
+    /** A master and {@code replicas} replicas in containers, started and replicating; skips or fails as {@link ContainerEngine#require} says. */
+    ContainerRedisLab(Path workDir, int replicas) throws IOException {
+        this.image = ContainerEngine.redisImage();
+        this.docker = ContainerEngine.require(image);
+        for (int i = 0; i <= replicas; i++) {
+            Path dir = Files.createDirectories(workDir.resolve("redis-" + i));
+            servers.add(new Server(freePort(), dir.resolve("container.log")));
+        }
+        try {
+            servers.get(0).start(null);
+            for (int i = 1; i <= replicas; i++) servers.get(i).start(servers.get(0).address());
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    @Override
+    public List<Server> instances() { return servers; }
+
+    @Override
+    public void close() {
+        RuntimeException first = null;
+        for (Server s : servers) {
+            try {
+                s.remove();
+            } catch (RuntimeException e) {
+                if (first == null) first = e; else first.addSuppressed(e);
+            }
+        }
+        if (first != null) throw first;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+}

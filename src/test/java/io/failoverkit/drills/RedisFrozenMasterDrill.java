@@ -6,11 +6,13 @@ import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.discovery.DiscoveryClient;
 import io.failoverkit.failover.drill.LocalRedisLab;
+import io.failoverkit.failover.drill.RedisLab;
 import io.failoverkit.failover.drill.WriterProbe;
 import io.failoverkit.failover.redis.RedisServers;
 import io.failoverkit.failover.topology.InstanceState;
 import io.failoverkit.failover.watch.Manager;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
@@ -80,92 +82,97 @@ class RedisFrozenMasterDrill {
         }
     }
 
-    @Test
-    void frozenMasterResumesWithoutAcknowledgingAWriteAndBecomesAReplica() throws Exception {
-        Agent discoveryNode = DiscoveryLab.start("frozen-discovery");
+    /** On local redis-server processes, and with each server in its own container (SIGSTOP through the Docker API). */
+    @ParameterizedTest(name = "on {0}")
+    @ValueSource(strings = {"processes", "containers"})
+    void frozenMasterResumesWithoutAcknowledgingAWriteAndBecomesAReplica(String where) throws Exception {
         List<FailoverRun.Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
-        try (LocalRedisLab lab = new LocalRedisLab(dir, 2)) {
-            String service = "frozen-redis";
-            ClusterDefinition cluster = new ClusterDefinition(service, "redis", lab.addresses(), service, null, null, null, null, null, 0);
-            DiscoveryClient discovery = new DiscoveryClient("127.0.0.1:" + discoveryNode.httpPort());
-            RedisServers redis = new RedisServers(cluster.detection().timeoutMs(), null);
-            Manager manager = new Manager(cluster, discovery, redis, "frozen-manager", outcomes::add);
-            Thread managerThread = Thread.ofPlatform().name("frozen-manager").start(() -> {
-                try { manager.run(System.nanoTime() + Duration.ofMinutes(2).toNanos()); } catch (InterruptedException ignored) { }
-            });
-            LocalRedisLab.Server master = lab.servers.get(0);
-            WriterProbe probe = new WriterProbe(service, discoveryNode.dnsPort(), "drill:counter", Duration.ofSeconds(90));
-            StaleClient stale = new StaleClient(master.address(), 2000);
-            StaleClient patient = new StaleClient(master.address(), 30_000);
-            Thread probeThread = null, staleThread = null, patientThread = null;
+        try (RedisLab lab = where.equals("processes") ? new LocalRedisLab(dir, 2) : new ContainerRedisLab(dir, 2)) {
+            Agent discoveryNode = DiscoveryLab.start("frozen-discovery");
             try {
-                // The manager has taken charge: DNS names the master, the replicas are synced, and write fencing is set.
-                await().atMost(Duration.ofSeconds(30)).until(() -> master.address().equals(probe.resolve())
-                        && lab.servers.stream().skip(1).map(s -> redis.observe(s.address())).allMatch(InstanceState::masterLinkUp)
-                        && "1".equals(config(master.address(), "min-replicas-to-write")));
-                assertThat(config(master.address(), "min-replicas-max-lag")).isEqualTo("2");
-                probeThread = Thread.ofPlatform().name("writer-probe").start(probe);
-                staleThread = Thread.ofPlatform().name("stale-client").start(stale);
-                patientThread = Thread.ofPlatform().name("patient-client").start(patient);
-                await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().size() > 20 && stale.replies.size() > 20 && patient.replies.size() > 20);
-
-                long frozenAt = System.currentTimeMillis();
-                master.freeze();
-                await().atMost(Duration.ofSeconds(14)).until(() -> !outcomes.isEmpty());
-                FailoverRun.Outcome outcome = outcomes.get(0);
-                outcome.timeline().steps().forEach(s -> System.out.printf("%d %-22s %s%n", s.atMillis() - frozenAt, s.name(), s.detail()));
-                assertThat(outcome.success()).as(outcome.message()).isTrue();
-                long promotedAt = outcome.timeline().steps().stream().filter(s -> s.name().equals("promoted")).mapToLong(Timeline.Step::atMillis).findFirst().orElseThrow();
-                long sleep = frozenAt + 15_000 - System.currentTimeMillis();
-                if (sleep > 0) Thread.sleep(sleep);
-                long resumedAt = System.currentTimeMillis();
-                master.thaw();
-
-                String newMaster = outcome.timeline().steps().stream().filter(s -> s.name().equals("promoted")).findFirst().orElseThrow().detail().split(" ")[0];
-                await().atMost(Duration.ofSeconds(10)).until(() -> {
-                    InstanceState s = redis.observe(master.address());
-                    return s.isReplica() && newMaster.equals(s.masterAddress());
+                String service = "frozen-redis";
+                ClusterDefinition cluster = new ClusterDefinition(service, "redis", lab.addresses(), service, null, null, null, null, null, 0);
+                DiscoveryClient discovery = new DiscoveryClient("127.0.0.1:" + discoveryNode.httpPort());
+                RedisServers redis = new RedisServers(cluster.detection().timeoutMs(), null);
+                Manager manager = new Manager(cluster, discovery, redis, "frozen-manager", outcomes::add);
+                Thread managerThread = Thread.ofPlatform().name("frozen-manager").start(() -> {
+                    try { manager.run(System.nanoTime() + Duration.ofMinutes(2).toNanos()); } catch (InterruptedException ignored) { }
                 });
-                long demotedAt = System.currentTimeMillis();
-                Thread.sleep(1000);
-                stale.stop = true;
-                patient.stop = true;
-                probe.stop();
-                staleThread.join(35_000);
-                patientThread.join(35_000);
-                probeThread.join(5000);
+                RedisLab.Instance master = lab.instances().get(0);
+                WriterProbe probe = new WriterProbe(service, discoveryNode.dnsPort(), "drill:counter", Duration.ofSeconds(90));
+                StaleClient stale = new StaleClient(master.address(), 2000);
+                StaleClient patient = new StaleClient(master.address(), 30_000);
+                Thread probeThread = null, staleThread = null, patientThread = null;
+                try {
+                    // The manager has taken charge: DNS names the master, the replicas are synced, and write fencing is set.
+                    await().atMost(Duration.ofSeconds(30)).until(() -> master.address().equals(probe.resolve())
+                            && lab.instances().stream().skip(1).map(s -> redis.observe(s.address())).allMatch(InstanceState::masterLinkUp)
+                            && "1".equals(config(master.address(), "min-replicas-to-write")));
+                    assertThat(config(master.address(), "min-replicas-max-lag")).isEqualTo("2");
+                    probeThread = Thread.ofPlatform().name("writer-probe").start(probe);
+                    staleThread = Thread.ofPlatform().name("stale-client").start(stale);
+                    patientThread = Thread.ofPlatform().name("patient-client").start(patient);
+                    await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().size() > 20 && stale.replies.size() > 20 && patient.replies.size() > 20);
 
-                List<StaleClient.Reply> lateAcks = stale.replies.stream().filter(r -> r.acknowledged() && r.atMillis() > promotedAt).toList();
-                List<StaleClient.Reply> afterResume = stale.replies.stream().filter(r -> r.atMillis() >= resumedAt).toList();
-                List<StaleClient.Reply> patientLate = patient.replies.stream().filter(r -> r.acknowledged() && r.atMillis() > promotedAt).toList();
-                System.out.printf("patient client (30 s timeout): acknowledged after the promotion: %s%n",
-                        patientLate.stream().map(r -> "sent at " + (r.sentAtMillis() - frozenAt) + " ms, answered at " + (r.atMillis() - frozenAt) + " ms").toList());
-                System.out.printf("frozen at 0; promoted %d ms; resumed %d ms; old master a replica of %s %d ms after resuming%n",
-                        promotedAt - frozenAt, resumedAt - frozenAt, newMaster, demotedAt - resumedAt);
-                System.out.printf("stale client: %d replies after resuming, of which acknowledged after the promotion: %d; first ones: %s%n",
-                        afterResume.size(), lateAcks.size(), afterResume.stream().limit(3).map(r -> (r.acknowledged() ? "OK " : "ERR ") + r.text()).toList());
-                assertThat(afterResume).as("the stale client was answered after the old master resumed").isNotEmpty();
-                assertThat(lateAcks).as("writes acknowledged by the old master after the new master took over (all lost)").isEmpty();
-                assertThat(patientLate).as("only a request the old master received before it froze may still be answered").allMatch(r -> r.sentAtMillis() <= frozenAt + 50);
-                assertThat(patientLate).as("at most the one request in flight on that connection").hasSizeLessThanOrEqualTo(1);
-                assertThat(patient.replies.stream().filter(r -> r.acknowledged() && r.sentAtMillis() > promotedAt).toList())
-                        .as("writes sent after the promotion and acknowledged by the old master").isEmpty();
-                assertThat(probe.acks().stream().filter(a -> a.address().equals(master.address()) && a.atMillis() > promotedAt).toList())
-                        .as("DNS clients' writes acknowledged by the old master after the promotion").isEmpty();
-                assertThat(probe.acks().stream().anyMatch(a -> a.address().equals(newMaster))).isTrue();
-                assertThat(outcomes).as("exactly one failover").hasSize(1);
+                    long frozenAt = System.currentTimeMillis();
+                    master.freeze();
+                    await().atMost(Duration.ofSeconds(14)).until(() -> !outcomes.isEmpty());
+                    FailoverRun.Outcome outcome = outcomes.get(0);
+                    outcome.timeline().steps().forEach(s -> System.out.printf("%d %-22s %s%n", s.atMillis() - frozenAt, s.name(), s.detail()));
+                    assertThat(outcome.success()).as(outcome.message()).isTrue();
+                    long promotedAt = outcome.timeline().steps().stream().filter(s -> s.name().equals("promoted")).mapToLong(Timeline.Step::atMillis).findFirst().orElseThrow();
+                    long sleep = frozenAt + 15_000 - System.currentTimeMillis();
+                    if (sleep > 0) Thread.sleep(sleep);
+                    long resumedAt = System.currentTimeMillis();
+                    master.thaw();
+
+                    String newMaster = outcome.timeline().steps().stream().filter(s -> s.name().equals("promoted")).findFirst().orElseThrow().detail().split(" ")[0];
+                    await().atMost(Duration.ofSeconds(10)).until(() -> {
+                        InstanceState s = redis.observe(master.address());
+                        return s.isReplica() && newMaster.equals(s.masterAddress());
+                    });
+                    long demotedAt = System.currentTimeMillis();
+                    Thread.sleep(1000);
+                    stale.stop = true;
+                    patient.stop = true;
+                    probe.stop();
+                    staleThread.join(35_000);
+                    patientThread.join(35_000);
+                    probeThread.join(5000);
+
+                    List<StaleClient.Reply> lateAcks = stale.replies.stream().filter(r -> r.acknowledged() && r.atMillis() > promotedAt).toList();
+                    List<StaleClient.Reply> afterResume = stale.replies.stream().filter(r -> r.atMillis() >= resumedAt).toList();
+                    List<StaleClient.Reply> patientLate = patient.replies.stream().filter(r -> r.acknowledged() && r.atMillis() > promotedAt).toList();
+                    System.out.printf("patient client (30 s timeout): acknowledged after the promotion: %s%n",
+                            patientLate.stream().map(r -> "sent at " + (r.sentAtMillis() - frozenAt) + " ms, answered at " + (r.atMillis() - frozenAt) + " ms").toList());
+                    System.out.printf("frozen at 0; promoted %d ms; resumed %d ms; old master a replica of %s %d ms after resuming%n",
+                            promotedAt - frozenAt, resumedAt - frozenAt, newMaster, demotedAt - resumedAt);
+                    System.out.printf("stale client: %d replies after resuming, of which acknowledged after the promotion: %d; first ones: %s%n",
+                            afterResume.size(), lateAcks.size(), afterResume.stream().limit(3).map(r -> (r.acknowledged() ? "OK " : "ERR ") + r.text()).toList());
+                    assertThat(afterResume).as("the stale client was answered after the old master resumed").isNotEmpty();
+                    assertThat(lateAcks).as("writes acknowledged by the old master after the new master took over (all lost)").isEmpty();
+                    assertThat(patientLate).as("only a request already sent before the promotion (in flight while frozen) may still be answered")
+                            .allMatch(r -> r.sentAtMillis() < promotedAt);
+                    assertThat(patientLate).as("at most the one request in flight on that connection").hasSizeLessThanOrEqualTo(1);
+                    assertThat(patient.replies.stream().filter(r -> r.acknowledged() && r.sentAtMillis() > promotedAt).toList())
+                            .as("writes sent after the promotion and acknowledged by the old master").isEmpty();
+                    assertThat(probe.acks().stream().filter(a -> a.address().equals(master.address()) && a.atMillis() > promotedAt).toList())
+                            .as("DNS clients' writes acknowledged by the old master after the promotion").isEmpty();
+                    assertThat(probe.acks().stream().anyMatch(a -> a.address().equals(newMaster))).isTrue();
+                    assertThat(outcomes).as("exactly one failover").hasSize(1);
+                } finally {
+                    stale.stop = true;
+                    patient.stop = true;
+                    probe.stop();
+                    if (probeThread != null) probeThread.join(5000);
+                    if (staleThread != null) staleThread.join(35_000);
+                    if (patientThread != null) patientThread.join(35_000);
+                    managerThread.interrupt();
+                    managerThread.join(10_000);
+                }
             } finally {
-                stale.stop = true;
-                patient.stop = true;
-                probe.stop();
-                if (probeThread != null) probeThread.join(5000);
-                if (staleThread != null) staleThread.join(35_000);
-                if (patientThread != null) patientThread.join(35_000);
-                managerThread.interrupt();
-                managerThread.join(10_000);
+                discoveryNode.close();
             }
-        } finally {
-            discoveryNode.close();
         }
     }
 

@@ -16,7 +16,37 @@ import java.util.Map;
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record ClusterDefinition(String name, String kind, List<String> members, String service, String passwordFile, String passwordEnv,
-                                Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds) {
+                                Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds, MySql mysql) {
+
+    /** A cluster without MySQL settings (every Redis cluster). */
+    public ClusterDefinition(String name, String kind, List<String> members, String service, String passwordFile, String passwordEnv,
+                             Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds) {
+        this(name, kind, members, service, passwordFile, passwordEnv, detection, promotion, hooks, blockPeriodSeconds, null);
+    }
+
+    /**
+     * MySQL/MariaDB only: {@code user} is the manager's account (its password is the cluster's passwordFile /
+     * passwordEnv); replicas connect to their master as {@code replicationUser}, whose password comes from
+     * {@code replicationPasswordFile} or {@code replicationPasswordEnv}.
+     */
+    public record MySql(String user, String replicationUser, String replicationPasswordFile, String replicationPasswordEnv) {
+        public static final MySql DEFAULT = new MySql("root", "repl", null, null);
+
+        public MySql {
+            if (user == null || user.isBlank()) user = "root";
+            if (replicationUser == null || replicationUser.isBlank()) replicationUser = "repl";
+        }
+
+        public String replicationPassword() throws IOException {
+            if (replicationPasswordFile != null) return Files.readString(Path.of(replicationPasswordFile)).strip();
+            if (replicationPasswordEnv != null) {
+                String v = System.getenv(replicationPasswordEnv);
+                if (v == null) throw new IOException("environment variable " + replicationPasswordEnv + " (mysql.replicationPasswordEnv) is not set");
+                return v;
+            }
+            return null;
+        }
+    }
 
     /** The master is dead after {@code failures} observations in a row, {@code intervalMs} apart, each within {@code timeoutMs}. */
     public record Detection(long intervalMs, int failures, int timeoutMs) {
@@ -51,6 +81,8 @@ public record ClusterDefinition(String name, String kind, List<String> members, 
         if (hooks == null) hooks = Hooks.DEFAULT;
         if (blockPeriodSeconds < 0) throw new IllegalArgumentException("blockPeriodSeconds must not be negative");
         if (blockPeriodSeconds == 0) blockPeriodSeconds = 3600;
+        if (mysql == null && "mysql".equals(kind)) mysql = MySql.DEFAULT;
+        if (mysql != null && !"mysql".equals(kind)) throw new IllegalArgumentException("\"mysql\" settings are for kind \"mysql\" only");
     }
 
     /** The password, read from the file or environment variable the definition names; null when none. */

@@ -68,6 +68,10 @@ public final class Decide {
                 .thenComparingInt(r -> cluster.promotion().priority().getOrDefault(r.address(), 0))
                 .thenComparing(InstanceState::address, Comparator.reverseOrder());
         InstanceState candidate = allowed.stream().max(best).orElseThrow();
+        if (candidate.position().blocker() != null) {
+            return new Action.Refuse("master " + master + " is dead but the best candidate " + candidate.address() + " must not be promoted: "
+                    + candidate.position().blocker() + "; an operator must check it (failover promote --to ... --force)");
+        }
         List<InstanceState> notCovered = replicas.stream().filter(r -> !candidate.position().covers(r.position())).toList();
         if (!notCovered.isEmpty()) {
             return new Action.Refuse("no allowed candidate holds every write the reachable replicas hold: " + candidate.address() + " ("

@@ -42,7 +42,7 @@ public final class Promote {
             }
             if (dryRun) return new Result(true, "dry run, nothing changed. Plan: " + plan.describe(), timeline);
         } else {
-            Action a = Decide.decide(cluster, t, epochs.read().state(), Integer.MAX_VALUE, System.currentTimeMillis());
+            Action a = Decide.decide(cluster, servers.drainAll(t, Duration.ofSeconds(10)), epochs.read().state(), Integer.MAX_VALUE, System.currentTimeMillis());
             if (!(a instanceof Action.Failover f)) return new Result(false, "no failover: " + a.reason(), timeline);
             if (to != null && !to.equals(f.candidate()) && !force) {
                 return new Result(false, "the most advanced replica is " + f.candidate() + ", not " + to + "; use --force to promote " + to + " anyway", timeline);

@@ -50,8 +50,12 @@ public final class LocalMariaDbLab implements MariaDbLab {
                     "--gtid-strict-mode=1", "--slave-net-timeout=2", "--innodb-buffer-pool-size=64M", "--max-connections=200",
                     "--read-only=" + (readOnly ? 1 : 0)));
             if (semiSync) {
-                cmd.addAll(List.of("--rpl-semi-sync-master-enabled=1", "--rpl-semi-sync-slave-enabled=1", "--rpl-semi-sync-master-timeout=2000",
-                        "--rpl-semi-sync-master-wait-point=AFTER_SYNC", "--rpl-semi-sync-master-wait-no-slave=0"));
+                // The master side only on the primary (failoverkit turns it on when it promotes, off when it re-points): a
+                // replica with it on would wait for acknowledgements of what it applies. wait_no_slave stays ON, so a
+                // primary that lost its replicas still waits the timeout before acknowledging (then falls back to async).
+                // The primary's is turned on once its replicas are attached (the lab's setup would wait the timeout).
+                cmd.addAll(List.of("--rpl-semi-sync-master-enabled=0", "--rpl-semi-sync-slave-enabled=1",
+                        "--rpl-semi-sync-master-timeout=2000", "--rpl-semi-sync-master-wait-point=AFTER_SYNC"));
             }
             cmd.addAll(extra);
             process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile())).start();
@@ -166,6 +170,11 @@ public final class LocalMariaDbLab implements MariaDbLab {
             for (int i = 1; i <= replicas; i++) {
                 servers.get(i).start(true, List.of());
                 servers.get(i).replicate(primary);
+            }
+            if (semiSync) {
+                try (Connection c = primary.connect(ROOT); Statement s = c.createStatement()) {
+                    s.execute("SET GLOBAL rpl_semi_sync_master_enabled=1");
+                }
             }
         } catch (IOException | SQLException | RuntimeException e) {
             close();

@@ -351,15 +351,43 @@ public final class MySqlServers implements Servers {
         return observe(candidate);
     }
 
-    /** Replication stopped and forgotten, then writable. */
+    /**
+     * Replication stopped and forgotten, then writable. A cluster running semi-sync (the replica side is on here) gets
+     * the master side on: the new primary waits for a replica's acknowledgement as the old one did.
+     */
     @Override
     public void promote(String address) {
         change(address, "promote", (c, f) -> {
             exec(c, f.stopReplica());
             exec(c, f.resetReplicaAll());
+            String master = semiSyncSwitch(c, true);
+            if (master != null) exec(c, "SET GLOBAL " + master + "=1");
             for (String s : f.setWritable()) exec(c, s);
             return null;
         });
+    }
+
+    /**
+     * The semi-sync master-side variable to change on a server whose replica side is on (promote), or whose master
+     * side is on (re-point: a replica with the master side on would wait for acknowledgements of what it applies);
+     * null when there is nothing to change. Both the master/slave and the source/replica names are recognised.
+     */
+    private static String semiSyncSwitch(Connection c, boolean promoting) throws SQLException {
+        Map<String, String> v = new HashMap<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%enabled'")) {
+            while (rs.next()) v.put(rs.getString(1).toLowerCase(), rs.getString(2));
+        }
+        return semiSyncSwitch(v, promoting);
+    }
+
+    static String semiSyncSwitch(Map<String, String> v, boolean promoting) {
+        String masterVar = v.containsKey("rpl_semi_sync_source_enabled") ? "rpl_semi_sync_source_enabled"
+                : v.containsKey("rpl_semi_sync_master_enabled") ? "rpl_semi_sync_master_enabled" : null;
+        if (masterVar == null) return null;
+        boolean masterOn = "ON".equalsIgnoreCase(v.get(masterVar));
+        if (!promoting) return masterOn ? masterVar : null;
+        boolean replicaOn = "ON".equalsIgnoreCase(first(v, "rpl_semi_sync_replica_enabled", "rpl_semi_sync_slave_enabled"));
+        return replicaOn && !masterOn ? masterVar : null;
     }
 
     /** Read-only first, then replicating from {@code master} with GTID auto-positioning. A former master is demoted (its GTIDs kept). */
@@ -371,18 +399,23 @@ public final class MySqlServers implements Servers {
             boolean wasMaster = replicaStatus(c, f).isEmpty();
             exec(c, f.stopReplica());
             exec(c, f.changeSource(master.substring(0, colon), Integer.parseInt(master.substring(colon + 1)), replicationUser, replicationPassword, wasMaster));
+            String semiMaster = semiSyncSwitch(c, false);
+            if (semiMaster != null) exec(c, "SET GLOBAL " + semiMaster + "=0");
             exec(c, f.startReplica());
             return null;
         });
     }
 
     /**
-     * Read-only (super_read_only on MySQL) before anything else, then every client connection killed so none keeps an
-     * open transaction. It is not re-pointed: it may hold transactions the new master lacks (failover rejoin checks).
+     * Client connections killed, read-only (super_read_only on MySQL), and killed again, before anything else. Killed
+     * first because SET GLOBAL read_only waits for commits in flight, and a commit of a thawed old primary waits for a
+     * semi-sync acknowledgement that will not come: killed, its client gets an error instead of an acknowledgement.
+     * It is not re-pointed: it may hold transactions the new master lacks (`failover rejoin` checks).
      */
     @Override
     public void fence(String address, String newMaster) {
         change(address, "fence", (c, f) -> {
+            killClients(c, f);
             for (String s : f.setReadOnly()) exec(c, s);
             killClients(c, f);
             return null;

@@ -276,6 +276,21 @@ public final class MySqlServers implements Servers {
         return errant.isEmpty() ? null : String.join(",", errant);
     }
 
+    /** A replica's threads and lag as `checks mysql-replica` reads them; {@code lagSeconds} null when unknown (IO thread down). */
+    public record ReplicaHealth(boolean replica, String master, boolean ioRunning, boolean sqlRunning, Long lagSeconds, String ioError, String sqlError, String flavor) {}
+
+    /** The replica threads' state of {@code address}; throws when it cannot be reached. */
+    public ReplicaHealth replicaHealth(String address) throws SQLException {
+        return with(address, timeoutMs, (c, f) -> {
+            Map<String, String> st = replicaStatus(c, f);
+            if (st.isEmpty()) return new ReplicaHealth(false, null, false, false, null, "", "", f.describe());
+            String lag = st.get(f.column("Seconds_Behind_Source"));
+            return new ReplicaHealth(true, st.get(f.column("Source_Host")) + ":" + st.get(f.column("Source_Port")),
+                    "Yes".equalsIgnoreCase(st.get(f.column("Replica_IO_Running"))), "Yes".equalsIgnoreCase(st.get(f.column("Replica_SQL_Running"))),
+                    lag == null || lag.isBlank() ? null : Long.parseLong(lag), st.getOrDefault("Last_IO_Error", ""), st.getOrDefault("Last_SQL_Error", ""), f.describe());
+        });
+    }
+
     /** The replica status row as column name to text; empty when the server replicates from nobody. */
     static Map<String, String> replicaStatus(Connection c, Flavor f) throws SQLException {
         Map<String, String> out = new LinkedHashMap<>();

@@ -116,6 +116,15 @@ public final class LocalMariaDbLab implements MariaDbLab {
             start(true, List.of("--skip-slave-start", "--init-rpl-role=SLAVE"));
         }
 
+        /**
+         * Starts a killed instance read-only but with its normal crash recovery: unlike {@link #restartFenced}, a
+         * binlog tail no replica received is kept (so it may have diverged from the new primary).
+         */
+        public void restartReadOnlyKeepingBinlog() throws IOException {
+            if (running()) throw new IllegalStateException(address() + " is still running");
+            start(true, List.of("--skip-slave-start"));
+        }
+
         /** kill(1) on this process's PID only. */
         private void signal(String sig) throws IOException, InterruptedException {
             new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start().waitFor(5, TimeUnit.SECONDS);

@@ -478,13 +478,18 @@ public final class MySqlServers implements Servers {
         InstanceState me = observe(address);
         if (!me.reachable()) return new RejoinResult(false, address + " is unreachable: " + me.error());
         if (me.isMaster()) return new RejoinResult(false, address + " is writable: fence it first (it could be taking writes); not rejoining");
+        String masterBinlogState = change(master, "read the master's binlog state", (c, f) -> {
+            if (!f.mariadb()) return null;
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT @@GLOBAL.gtid_binlog_state")) {
+                rs.next();
+                return rs.getString(1);
+            }
+        });
         String diverged = change(address, "divergence check", (c, f) -> {
             if (f.mariadb()) {
                 try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT @@GLOBAL.gtid_binlog_pos")) {
                     rs.next();
-                    GtidSet mine = GtidSet.parseMariaDb(rs.getString(1));
-                    GtidSet extra = mine.minus((GtidSet) m.position());
-                    return extra.isEmpty() ? null : "its binlog goes past the master's in " + extra.gtidText();
+                    return mariaDbDiverged(rs.getString(1), masterBinlogState);
                 }
             }
             GtidSet extra = ((GtidSet) me.position()).minus((GtidSet) m.position());
@@ -519,6 +524,28 @@ public final class MySqlServers implements Servers {
             try { Thread.sleep(100); } catch (InterruptedException e) { Thread.currentThread().interrupt(); break; }
         }
         return new RejoinResult(false, address + " did not catch up with " + master + " within " + max.toSeconds() + " s: " + last);
+    }
+
+    /**
+     * MariaDB: the old primary's last GTID of each domain (gtid_binlog_pos, d-s-n) must be in the master's binlog. The
+     * master's gtid_binlog_state lists the last GTID of every (domain, server) pair it logged; with gtid_strict_mode
+     * it holds d-s-n when it has some d-s-m with m >= n. Same sequence numbers from different servers (each side
+     * wrote after the split) are exactly the divergence a comparison of sequence numbers alone would miss.
+     */
+    static String mariaDbDiverged(String oldBinlogPos, String masterBinlogState) {
+        Map<String, Long> masterLast = new HashMap<>();
+        for (String part : masterBinlogState == null ? new String[0] : masterBinlogState.split(",")) {
+            String[] f = part.strip().split("-");
+            if (f.length == 3) masterLast.merge(f[0] + "-" + f[1], Long.parseLong(f[2]), Math::max);
+        }
+        List<String> missing = new ArrayList<>();
+        for (String part : oldBinlogPos == null ? new String[0] : oldBinlogPos.split(",")) {
+            String[] f = part.strip().split("-");
+            if (f.length != 3) continue;
+            Long have = masterLast.get(f[0] + "-" + f[1]);
+            if (have == null || have < Long.parseLong(f[2])) missing.add(part.strip());
+        }
+        return missing.isEmpty() ? null : "its last transactions " + missing + " are not in the master's binlog (master's state: " + masterBinlogState + ")";
     }
 
     private static void exec(Connection c, String sql) throws SQLException {

@@ -170,6 +170,7 @@ public final class Main implements Runnable {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
         @Option(names = "--kind", paramLabel = "KIND", description = "redis or mysql (MariaDB processes); default: all kinds.") String kind;
         @Option(names = "--no-semi-sync", description = "mysql: asynchronous replication (acknowledged rows can be lost; the drill reports how many).") boolean noSemiSync;
+        @Option(names = "--repeat", paramLabel = "N", description = "mysql: run the SIGKILL drill N times (fresh servers each time), one RESULT line per run (default 1).") int repeat = 1;
 
         @Override
         public Integer call() throws Exception {
@@ -186,16 +187,21 @@ public final class Main implements Runnable {
                     System.out.println(r.success() ? "PASS: " + r.message() : "FAIL: " + r.message());
                     ok &= r.success();
                 }
-                if (kind == null || kind.equals("mysql")) {
-                    System.out.println("drill mysql: MariaDB primary SIGKILL under inserts through master." + MySqlKillDrill.SERVICE + ".service.consul, semi-sync "
-                            + (noSemiSync ? "off" : "on"));
-                    MySqlKillDrill.Report r = MySqlKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("mysql"), !noSemiSync);
+                if (repeat < 1 || repeat > 100) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be 1..100");
+                for (int run = 1; (kind == null || kind.equals("mysql")) && run <= repeat; run++) {
+                    String name = repeat == 1 ? MySqlKillDrill.SERVICE : MySqlKillDrill.SERVICE + "-" + run;
+                    System.out.println("drill mysql: MariaDB primary SIGKILL under inserts through master." + name + ".service.consul, semi-sync "
+                            + (noSemiSync ? "off" : "on") + (repeat == 1 ? "" : " (run " + run + "/" + repeat + ")"));
+                    MySqlKillDrill.Report r = MySqlKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("mysql-" + run), !noSemiSync, name);
                     MySqlKillDrill.lines(r.timeline()).forEach(l -> System.out.println("  " + l));
                     System.out.printf("  kill -> first write on the new primary: %d ms; rows acknowledged %d, lost %d %s; two writable primaries for %d ms%n",
                             r.killToFirstWriteMillis(), r.acknowledged(), r.lostAcknowledged().size(), r.lostAcknowledged().isEmpty() ? "" : r.lostAcknowledged(),
                             r.twoWritableMillis());
                     System.out.println("  old primary back read-only, rejoin: " + r.rejoinMessage());
                     System.out.println(r.success() ? "PASS: " + r.message() : "FAIL: " + r.message());
+                    System.out.printf("RESULT kind=mysql semi_sync=%s kill_to_first_write_ms=%d acknowledged=%d lost=%d two_writable_ms=%d rejoined=%s success=%s%n",
+                            r.semiSync() ? "on" : "off", r.killToFirstWriteMillis(), r.acknowledged(), r.lostAcknowledged().size(), r.twoWritableMillis(),
+                            r.oldMasterRejoined(), r.success());
                     ok &= r.success();
                 }
                 return ok ? 0 : 1;

@@ -38,9 +38,19 @@ public final class MySqlKillDrill {
 
     /** Runs on a fresh local-process lab in {@code workDir}. */
     public static Report run(String discoveryHttp, int dnsPort, Path workDir, boolean semiSync) throws Exception {
+        return run(discoveryHttp, dnsPort, workDir, semiSync, SERVICE);
+    }
+
+    /** Runs on a fresh local-process lab in {@code workDir}, as cluster and service {@code name} (one per run on a shared discovery node). */
+    public static Report run(String discoveryHttp, int dnsPort, Path workDir, boolean semiSync, String name) throws Exception {
         try (MariaDbLab lab = new LocalMariaDbLab(workDir, 2, semiSync)) {
-            return run(discoveryHttp, dnsPort, lab);
+            return run(discoveryHttp, dnsPort, lab, name);
         }
+    }
+
+    /** Runs on {@code lab} (a primary and two replicas, just started); the caller closes the lab. */
+    public static Report run(String discoveryHttp, int dnsPort, MariaDbLab lab) throws Exception {
+        return run(discoveryHttp, dnsPort, lab, SERVICE);
     }
 
     /** The cluster definition a drill uses for {@code lab}. */
@@ -53,9 +63,8 @@ public final class MySqlKillDrill {
         return new MySqlServers(cluster.detection().timeoutMs(), lab.admin().user(), lab.admin().password(), lab.replication().user(), lab.replication().password());
     }
 
-    /** Runs on {@code lab} (a primary and two replicas, just started); the caller closes the lab. */
-    public static Report run(String discoveryHttp, int dnsPort, MariaDbLab lab) throws Exception {
-        ClusterDefinition cluster = cluster(SERVICE, lab);
+    static Report run(String discoveryHttp, int dnsPort, MariaDbLab lab, String name) throws Exception {
+        ClusterDefinition cluster = cluster(name, lab);
         DiscoveryClient discovery = new DiscoveryClient(discoveryHttp);
         MariaDbLab.Instance master = lab.instances().get(0);
         try (MySqlServers mysql = servers(cluster, lab)) {
@@ -64,7 +73,7 @@ public final class MySqlKillDrill {
             Thread managerThread = Thread.ofPlatform().name("drill-manager").start(() -> {
                 try { manager.run(System.nanoTime() + Duration.ofMinutes(3).toNanos()); } catch (InterruptedException ignored) { }
             });
-            SqlWriterProbe probe = new SqlWriterProbe(SERVICE, dnsPort, lab.application(), Duration.ofMinutes(2));
+            SqlWriterProbe probe = new SqlWriterProbe(name, dnsPort, lab.application(), Duration.ofMinutes(2));
             Thread probeThread = null;
             WritableWatch watch = null;
             try {

@@ -200,6 +200,9 @@ public final class MySqlServers implements Servers {
         return out;
     }
 
+    /** For tests of {@link #markErrant}: what observe learns from @@server_uuid. */
+    void rememberServerUuid(String address, String uuid) { serverUuids.put(address, uuid); }
+
     private static InstanceState withPosition(InstanceState s, Position p) {
         return new InstanceState(s.address(), s.reachable(), s.error(), s.role(), s.writable(), s.masterAddress(), s.masterLinkUp(), p,
                 s.connectedReplicas(), s.synced(), s.detail());

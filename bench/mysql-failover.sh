@@ -12,7 +12,7 @@
 # MHA is (mha4mysql-manager 0.58) but needs SSH to every host and predates MariaDB 10.11's GTID handling, so it is
 # not run here. The ratio printed is against the issue's 5 s target.
 # Settings are failoverkit's defaults (detection: 3 failures 300 ms apart, 250 ms timeout) and the lab's replication
-# settings (slave_net_timeout=2, heartbeat 0.5 s, connect retry 1 s; semi-sync AFTER_SYNC, 2 s timeout).
+# settings (slave_net_timeout=2, heartbeat 0.5 s, connect retry 1 s; semi-sync AFTER_SYNC, 5 s timeout).
 # Everything it starts is stopped by the drill itself (by PID); its temp files are under one directory, removed at exit.
 set -Eeuo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

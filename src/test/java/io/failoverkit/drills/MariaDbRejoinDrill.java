@@ -64,6 +64,11 @@ class MariaDbRejoinDrill {
                          "mysql": {"user": "%s", "replicationUser": "%s", "replicationPasswordFile": "%s"}}
                         """.formatted(lab.addresses().stream().map(a -> "\"" + a + "\"").toList(), dir.resolve("admin.pw"), lab.admin().user(),
                         lab.replication().user(), dir.resolve("repl.pw")));
+                Run status = run("status", "--cluster=" + clusterFile, "--discovery=127.0.0.1:" + agent.httpPort());
+                System.out.println(status.out);
+                assertThat(status.code).isZero();
+                assertThat(status.out).contains("epoch 2 names " + next.address()).contains("read-only").contains("gtid 0-2-9")
+                        .contains("io=Yes sql=Yes").contains("semi-sync off").contains("MariaDB 10.");
                 String[] args = {"rejoin", "--cluster=" + clusterFile, "--discovery=127.0.0.1:" + agent.httpPort(), "--instance=" + old.address(), "--timeout=15"};
                 Run diverged = run(args);
                 System.out.println("diverged rejoin: " + diverged.out);

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * Debian's mariadbd as local processes on loopback: a primary and GTID replicas, each with its own datadir, port and
  * socket (never 3306, never the system instance). One datadir is made with mariadb-install-db and copied for each
  * instance. Replication is tuned for fast detection (slave_net_timeout=2, heartbeat 0.5 s, connect retry 1 s), and
- * optionally semi-synchronous (AFTER_SYNC, 2 s timeout). Only the processes started here are ever signalled, by PID.
+ * optionally semi-synchronous (AFTER_SYNC, 5 s timeout). Only the processes started here are ever signalled, by PID.
  */
 public final class LocalMariaDbLab implements MariaDbLab {
     public final class Server implements MariaDbLab.Instance {
@@ -55,7 +55,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
                 // primary that lost its replicas still waits the timeout before acknowledging (then falls back to async).
                 // The primary's is turned on once its replicas are attached (the lab's setup would wait the timeout).
                 cmd.addAll(List.of("--rpl-semi-sync-master-enabled=0", "--rpl-semi-sync-slave-enabled=1",
-                        "--rpl-semi-sync-master-timeout=2000", "--rpl-semi-sync-master-wait-point=AFTER_SYNC"));
+                        "--rpl-semi-sync-master-timeout=" + SEMI_SYNC_TIMEOUT_MS, "--rpl-semi-sync-master-wait-point=AFTER_SYNC"));
             }
             cmd.addAll(extra);
             process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile())).start();
@@ -132,6 +132,12 @@ public final class LocalMariaDbLab implements MariaDbLab {
     }
 
     private static final Account ROOT = new Account("root", null);
+    /**
+     * How long a primary waits for a replica's acknowledgement before it falls back to async. It is also the margin
+     * the manager has to fence a thawed old primary before that primary can acknowledge a write: generous for a
+     * loaded CI machine; it costs nothing while a replica acknowledges.
+     */
+    public static final int SEMI_SYNC_TIMEOUT_MS = 5000;
 
     private final String mariadbd;
     private final boolean semiSync;

@@ -47,7 +47,10 @@ public final class Decide {
         // Confirmation: the replicas that can be reached must all have lost their link to the master.
         List<InstanceState> replicas = topology.instances().stream().filter(InstanceState::isReplica).toList();
         if (replicas.isEmpty()) return new Action.Refuse("master " + master + " unreachable but no replica can be reached to confirm or promote");
-        List<InstanceState> stillLinked = replicas.stream().filter(r -> master.equals(r.masterAddress()) && r.masterLinkUp()).toList();
+        // A replica linked to an address that is no member may name the master differently (a hostname, another IP):
+        // it counts as still linked, so a manager cut off from the master never takes that for a death.
+        List<InstanceState> stillLinked = replicas.stream().filter(r -> r.masterLinkUp()
+                && (master.equals(r.masterAddress()) || !cluster.members().contains(r.masterAddress()))).toList();
         if (!stillLinked.isEmpty()) {
             return new Action.Refuse("master " + master + " unreachable from this manager, but replicas " + addresses(stillLinked)
                     + " still replicate from it: this manager is cut off, not the master dead; no failover");

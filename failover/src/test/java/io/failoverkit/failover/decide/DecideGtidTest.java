@@ -45,6 +45,15 @@ class DecideGtidTest {
     }
 
     @Test
+    void aReplicaNamingItsMasterByAnotherNameStillConfirmsItIsAlive() {
+        InstanceState viaHostname = new InstanceState(R1, true, null, Role.REPLICA, false, "db1.example:3307", true, GtidSet.parseMariaDb("0-1-5"), 0, true, "");
+        Action a = Decide.decide(CLUSTER, new Topology(List.of(InstanceState.unreachable(M, "timeout"), viaHostname,
+                replica(R2, GtidSet.parseMariaDb("0-1-5")))), EPOCH_1, 10, 0);
+        assertThat(a).isInstanceOf(Action.Refuse.class);
+        assertThat(a.reason()).contains("cut off");
+    }
+
+    @Test
     void gtidOffIsRefusedClearly() {
         Action a = Decide.decide(CLUSTER, new Topology(List.of(InstanceState.unreachable(M, "refused"),
                 replica(R1, GtidSet.parseMySql(U + ":1-5").withBlocker("gtid_mode is OFF, not ON: failoverkit needs GTID replication")),

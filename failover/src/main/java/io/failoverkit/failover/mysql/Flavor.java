@@ -66,6 +66,11 @@ public record Flavor(Kind kind, int major, int minor, int patch, String version)
                 : "SELECT @@GLOBAL.gtid_executed, @@GLOBAL.server_uuid, @@GLOBAL.gtid_mode, @@GLOBAL.enforce_gtid_consistency";
     }
 
+    /** How long a replica's IO thread waits on its master (also its connect timeout): renamed in MySQL 8.0.26. */
+    public String netTimeoutQuery() {
+        return !mariadb() && atLeast(8, 0, 26) ? "SELECT @@GLOBAL.replica_net_timeout" : "SELECT @@GLOBAL.slave_net_timeout";
+    }
+
     /** Read-only for every client (MySQL's super_read_only also stops users with SUPER / CONNECTION_ADMIN). */
     public List<String> setReadOnly() {
         return mariadb() ? List.of("SET GLOBAL read_only=1") : List.of("SET GLOBAL super_read_only=1");

@@ -130,7 +130,7 @@ public final class MySqlServers implements Servers {
             if (networkMillis != timeoutMs) c.setNetworkTimeout(networkTimeouts, networkMillis);
             Flavor f = flavor(c);
             T out = work.run(c, f);
-            if (networkMillis != timeoutMs) c.setNetworkTimeout(networkTimeouts, timeoutMs);
+            if (c.getNetworkTimeout() != timeoutMs) c.setNetworkTimeout(networkTimeouts, timeoutMs);
             c.close();
             return out;
         } catch (SQLException | RuntimeException e) {
@@ -139,9 +139,20 @@ public final class MySqlServers implements Servers {
         }
     }
 
+    /**
+     * A change: its socket timeout covers STOP SLAVE, which waits for an IO thread blocked connecting to a frozen
+     * master; that connect gives up only after slave_net_timeout (2 s in the drills, 60 s by default).
+     */
     private <T> T change(String address, String what, SqlWork<T> work) {
         try {
-            return with(address, Math.max(10_000, timeoutMs), work);
+            return with(address, Math.max(10_000, timeoutMs), (c, f) -> {
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.netTimeoutQuery())) {
+                    rs.next();
+                    long netTimeoutSeconds = rs.getLong(1);
+                    c.setNetworkTimeout(networkTimeouts, (int) Math.min(600_000, Math.max(10_000, (netTimeoutSeconds + 5) * 1000)));
+                }
+                return work.run(c, f);
+            });
         } catch (SQLException e) {
             throw new IllegalStateException(what + " on " + address + " failed: " + e.getMessage(), e);
         }

@@ -40,6 +40,7 @@ class FlavorTest {
         assertThat(f.column("Seconds_Behind_Source")).isEqualTo("Seconds_Behind_Master");
         assertThat(f.setReadOnly()).containsExactly("SET GLOBAL read_only=1");
         assertThat(f.waitForGtid()).isEqualTo("SELECT MASTER_GTID_WAIT(?, ?)");
+        assertThat(f.netTimeoutQuery()).isEqualTo("SELECT @@GLOBAL.slave_net_timeout");
         assertThat(f.changeSource("10.0.0.1", 3307, "repl", "p'w\\d", false)).isEqualTo(
                 "CHANGE MASTER TO MASTER_HOST='10.0.0.1', MASTER_PORT=3307, MASTER_USER='repl', MASTER_PASSWORD='p''w\\\\d', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1");
         assertThat(f.changeSource("h", 1, "r", null, true)).contains("MASTER_DEMOTE_TO_SLAVE=1").doesNotContain("PASSWORD");
@@ -57,6 +58,7 @@ class FlavorTest {
         assertThat(f.setWritable()).containsExactly("SET GLOBAL super_read_only=0", "SET GLOBAL read_only=0");
         assertThat(f.positionQuery()).contains("gtid_executed").contains("gtid_mode");
         assertThat(f.waitForGtid()).isEqualTo("SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)");
+        assertThat(f.netTimeoutQuery()).isEqualTo("SELECT @@GLOBAL.replica_net_timeout");
         assertThat(f.changeSource("db2", 3306, "repl", "pw", true)).isEqualTo(
                 "CHANGE REPLICATION SOURCE TO SOURCE_HOST='db2', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1, SOURCE_CONNECT_RETRY=1");
         assertThat(f.changeSource("db2", 3306, "repl", "pw", true)).doesNotContain("MASTER_");

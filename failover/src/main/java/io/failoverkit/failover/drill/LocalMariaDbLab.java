@@ -173,8 +173,9 @@ public final class LocalMariaDbLab implements MariaDbLab {
             Server primary = servers.get(0);
             primary.start(false, List.of());
             try (Connection c = primary.connect(ROOT); Statement s = c.createStatement()) {
-                s.execute("CREATE USER 'failoverkit'@'127.0.0.1' IDENTIFIED BY '" + admin.password() + "'");
-                s.execute("GRANT ALL PRIVILEGES ON *.* TO 'failoverkit'@'127.0.0.1' WITH GRANT OPTION");
+                // The manager's account from any loopback address: a drill may bind the manager to its own (127.0.0.2).
+                s.execute("CREATE USER 'failoverkit'@'127.0.0.%' IDENTIFIED BY '" + admin.password() + "'");
+                s.execute("GRANT ALL PRIVILEGES ON *.* TO 'failoverkit'@'127.0.0.%' WITH GRANT OPTION");
                 s.execute("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY '" + replication.password() + "'");
                 s.execute("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SLAVE MONITOR, BINLOG MONITOR ON *.* TO 'repl'@'127.0.0.1'");
                 s.execute("CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY '" + application.password() + "'");

@@ -44,6 +44,7 @@ public final class MySqlServers implements Servers {
     private final String password;
     private final String replicationUser;
     private final String replicationPassword;
+    private final Map<String, String> driverProperties;
     private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
     private final Map<String, String> serverUuids = new ConcurrentHashMap<>();
     private final ExecutorService observers = Executors.newCachedThreadPool(r -> {
@@ -58,11 +59,17 @@ public final class MySqlServers implements Servers {
     });
 
     public MySqlServers(int timeoutMs, String user, String password, String replicationUser, String replicationPassword) {
+        this(timeoutMs, user, password, replicationUser, replicationPassword, Map.of());
+    }
+
+    /** {@code driverProperties}: extra Connector/J properties for every connection (e.g. localSocketAddress, sslMode). */
+    public MySqlServers(int timeoutMs, String user, String password, String replicationUser, String replicationPassword, Map<String, String> driverProperties) {
         this.timeoutMs = Math.max(timeoutMs, 250);
         this.user = user;
         this.password = password;
         this.replicationUser = replicationUser;
         this.replicationPassword = replicationPassword;
+        this.driverProperties = Map.copyOf(driverProperties);
     }
 
     private HikariDataSource pool(String address) {
@@ -77,6 +84,7 @@ public final class MySqlServers implements Servers {
             c.addDataSourceProperty("socketTimeout", Integer.toString(timeoutMs));
             c.addDataSourceProperty("connectionAttributes", "program_name:failoverkit");
             c.addDataSourceProperty("allowMultiQueries", "false");
+            driverProperties.forEach(c::addDataSourceProperty);
             c.setMaximumPoolSize(3);
             c.setMinimumIdle(1);
             c.setConnectionTimeout(timeoutMs);
@@ -111,6 +119,7 @@ public final class MySqlServers implements Servers {
         if (password != null) p.setProperty("password", password);
         p.setProperty("connectTimeout", Integer.toString(timeoutMs));
         p.setProperty("socketTimeout", Integer.toString(timeoutMs));
+        driverProperties.forEach(p::setProperty);
         return DriverManager.getConnection("jdbc:mysql://" + address.substring(0, colon) + ":" + address.substring(colon + 1) + "/", p);
     }
 

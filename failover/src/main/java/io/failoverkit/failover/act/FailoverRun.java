@@ -73,7 +73,7 @@ public final class FailoverRun {
                 return fail(timeline, "could not fence reachable old master " + f.oldMaster() + ": " + e.getMessage() + "; not promoting (two masters would take writes)", epoch);
             }
         } else {
-            timeline.add("fence deferred", f.oldMaster() + " unreachable (" + old.error() + "); it is demoted when it returns (epoch " + epoch + " names the new master)");
+            timeline.add("fence deferred", f.oldMaster() + " unreachable (" + old.error() + "); it is fenced when it returns (epoch " + epoch + " names the new master)");
         }
 
         // Whatever the candidate received from the old master is applied before it takes writes (a MySQL relay log).

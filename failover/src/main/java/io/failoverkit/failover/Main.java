@@ -6,6 +6,7 @@ import io.failoverkit.failover.act.EpochStore;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.discovery.DiscoveryClient;
+import io.failoverkit.failover.drill.MySqlKillDrill;
 import io.failoverkit.failover.drill.RedisKillDrill;
 import io.failoverkit.failover.inst.Kinds;
 import io.failoverkit.failover.topology.InstanceState;
@@ -30,8 +31,8 @@ import java.util.concurrent.TimeUnit;
 
 /** failover: the HA manager for MySQL and Redis masters. */
 @Command(name = "failover", mixinStandardHelpOptions = true, version = "failover 0.1.0",
-        description = "Failover manager for Redis (MySQL comes next) masters: status, watch, drill.",
-        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.DrillCmd.class})
+        description = "Failover manager for MySQL/MariaDB and Redis masters: status, watch, promote, ack, define, rejoin, drill.",
+        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -214,24 +215,69 @@ public final class Main implements Runnable {
         }
     }
 
-    @Command(name = "drill", mixinStandardHelpOptions = true,
-            description = "Runs the failover drills on a local lab (redis-server processes and a discovery node on loopback) and prints their timelines.")
-    static final class DrillCmd implements Callable<Integer> {
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-        @Option(names = "--kind", paramLabel = "KIND", description = "redis (mysql comes with its issue); default: all kinds.") String kind;
+    @Command(name = "rejoin", mixinStandardHelpOptions = true,
+            description = "MySQL: makes a fenced old primary a replica of the epoch's master again; refuses when it diverged (it must then be rebuilt).")
+    static final class RejoinCmd extends ClusterOptions implements Callable<Integer> {
+        @Option(names = "--instance", required = true, paramLabel = "HOST:PORT", description = "The fenced old primary to rejoin.") String instance;
+        @Option(names = "--timeout", paramLabel = "SECONDS", description = "How long it may take to catch up (default 60).") long timeoutSeconds = 60;
 
         @Override
         public Integer call() throws Exception {
-            if (kind != null && !kind.equals("redis")) throw new CommandLine.ParameterException(spec.commandLine(), "--kind must be redis (mysql is not built yet)");
+            ClusterDefinition c = cluster();
+            if (!c.kind().equals("mysql")) throw new CommandLine.ParameterException(spec.commandLine(), "rejoin is for mysql clusters (a returning Redis master is demoted by the manager)");
+            if (!c.members().contains(instance)) throw new CommandLine.ParameterException(spec.commandLine(), instance + " is not a member of " + c.name() + " " + c.members());
+            String master = new EpochStore(new DiscoveryClient(discovery), c.name()).read().state().master();
+            if (master == null) { System.out.println("FAILED: no epoch names a master for " + c.name() + "; nothing to rejoin to"); return 1; }
+            if (master.equals(instance)) { System.out.println("FAILED: " + instance + " is the epoch's master; it cannot rejoin itself"); return 1; }
+            try (io.failoverkit.failover.mysql.MySqlServers servers = (io.failoverkit.failover.mysql.MySqlServers) Kinds.open(c)) {
+                io.failoverkit.failover.mysql.MySqlServers.RejoinResult r = servers.rejoin(instance, master, java.time.Duration.ofSeconds(timeoutSeconds));
+                System.out.println((r.joined() ? "OK: " : "FAILED: ") + r.message());
+                return r.joined() ? 0 : 1;
+            }
+        }
+    }
+
+    @Command(name = "drill", mixinStandardHelpOptions = true,
+            description = "Runs the failover drills on a local lab (redis-server / mariadbd processes and a discovery node on loopback) and prints their timelines.")
+    static final class DrillCmd implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = "--kind", paramLabel = "KIND", description = "redis or mysql (MariaDB processes); default: all kinds.") String kind;
+        @Option(names = "--no-semi-sync", description = "mysql: asynchronous replication (acknowledged rows can be lost; the drill reports how many).") boolean noSemiSync;
+        @Option(names = "--repeat", paramLabel = "N", description = "mysql: run the SIGKILL drill N times (fresh servers each time), one RESULT line per run (default 1).") int repeat = 1;
+
+        @Override
+        public Integer call() throws Exception {
+            if (kind != null && !kind.equals("redis") && !kind.equals("mysql")) throw new CommandLine.ParameterException(spec.commandLine(), "--kind must be redis or mysql");
             Path work = Files.createTempDirectory("failover-drill");
+            boolean ok = true;
             try (DiscoveryProcess discovery = DiscoveryProcess.start(work.resolve("discovery"))) {
-                System.out.println("drill redis: master SIGKILL under writes through master.drill-redis.service.consul");
-                RedisKillDrill.Report r = RedisKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("redis"));
-                for (Timeline.Step s : r.timeline()) System.out.printf("  %s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
-                System.out.printf("  kill -> first write on the new master: %d ms; acknowledged writes lost: %d; old master demoted on return: %s%n",
-                        r.killToFirstWriteMillis(), r.lostAcknowledged(), r.oldMasterDemoted());
-                System.out.println(r.success() ? "PASS: " + r.message() : "FAIL: " + r.message());
-                return r.success() ? 0 : 1;
+                if (kind == null || kind.equals("redis")) {
+                    System.out.println("drill redis: master SIGKILL under writes through master.drill-redis.service.consul");
+                    RedisKillDrill.Report r = RedisKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("redis"));
+                    for (Timeline.Step s : r.timeline()) System.out.printf("  %s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
+                    System.out.printf("  kill -> first write on the new master: %d ms; acknowledged writes lost: %d; old master demoted on return: %s%n",
+                            r.killToFirstWriteMillis(), r.lostAcknowledged(), r.oldMasterDemoted());
+                    System.out.println(r.success() ? "PASS: " + r.message() : "FAIL: " + r.message());
+                    ok &= r.success();
+                }
+                if (repeat < 1 || repeat > 100) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be 1..100");
+                for (int run = 1; (kind == null || kind.equals("mysql")) && run <= repeat; run++) {
+                    String name = repeat == 1 ? MySqlKillDrill.SERVICE : MySqlKillDrill.SERVICE + "-" + run;
+                    System.out.println("drill mysql: MariaDB primary SIGKILL under inserts through master." + name + ".service.consul, semi-sync "
+                            + (noSemiSync ? "off" : "on") + (repeat == 1 ? "" : " (run " + run + "/" + repeat + ")"));
+                    MySqlKillDrill.Report r = MySqlKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("mysql-" + run), !noSemiSync, name);
+                    MySqlKillDrill.lines(r.timeline()).forEach(l -> System.out.println("  " + l));
+                    System.out.printf("  kill -> first write on the new primary: %d ms; rows acknowledged %d, lost %d %s; two writable primaries for %d ms%n",
+                            r.killToFirstWriteMillis(), r.acknowledged(), r.lostAcknowledged().size(), r.lostAcknowledged().isEmpty() ? "" : r.lostAcknowledged(),
+                            r.twoWritableMillis());
+                    System.out.println("  old primary back read-only, rejoin: " + r.rejoinMessage());
+                    System.out.println(r.success() ? "PASS: " + r.message() : "FAIL: " + r.message());
+                    System.out.printf("RESULT kind=mysql semi_sync=%s kill_to_first_write_ms=%d acknowledged=%d lost=%d two_writable_ms=%d rejoined=%s success=%s%n",
+                            r.semiSync() ? "on" : "off", r.killToFirstWriteMillis(), r.acknowledged(), r.lostAcknowledged().size(), r.twoWritableMillis(),
+                            r.oldMasterRejoined(), r.success());
+                    ok &= r.success();
+                }
+                return ok ? 0 : 1;
             }
         }
     }

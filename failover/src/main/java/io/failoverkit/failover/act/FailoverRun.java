@@ -18,6 +18,8 @@ import java.util.function.BooleanSupplier;
  * and reports the failover as failed, never as a success; before each change it checks the lock is still held.
  */
 public final class FailoverRun {
+    static final java.time.Duration DRAIN_MAX = java.time.Duration.ofSeconds(10);
+
     public record Outcome(boolean success, String message, Timeline timeline, long epoch) {}
 
     private final ClusterDefinition cluster;
@@ -65,13 +67,19 @@ public final class FailoverRun {
         if (old.reachable()) {
             try {
                 servers.fence(f.oldMaster(), f.candidate());
-                timeline.add("fenced", f.oldMaster() + " made a replica of " + f.candidate() + ", its clients disconnected");
+                timeline.add("fenced", f.oldMaster() + " no longer takes writes (" + cluster.kind() + ": "
+                        + ("mysql".equals(cluster.kind()) ? "read-only, left for failover rejoin" : "a replica of " + f.candidate()) + "), its clients disconnected");
             } catch (RuntimeException e) {
                 return fail(timeline, "could not fence reachable old master " + f.oldMaster() + ": " + e.getMessage() + "; not promoting (two masters would take writes)", epoch);
             }
         } else {
-            timeline.add("fence deferred", f.oldMaster() + " unreachable (" + old.error() + "); it is demoted when it returns (epoch " + epoch + " names the new master)");
+            timeline.add("fence deferred", f.oldMaster() + " unreachable (" + old.error() + "); it is fenced when it returns (epoch " + epoch + " names the new master)");
         }
+
+        // Whatever the candidate received from the old master is applied before it takes writes (a MySQL relay log).
+        InstanceState drained = servers.drain(f.candidate(), DRAIN_MAX);
+        if (!drained.reachable()) return fail(timeline, "candidate " + f.candidate() + " became unreachable: " + drained.error() + "; not promoting", epoch);
+        timeline.add("caught up", f.candidate() + " applied what it received: " + drained.position().text());
 
         if (!stillLeader.getAsBoolean()) return fail(timeline, "lost the manager lock before promoting", epoch);
         try {

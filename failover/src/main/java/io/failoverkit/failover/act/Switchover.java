@@ -58,6 +58,7 @@ public final class Switchover {
                     .orElseThrow(() -> new IllegalStateException("no replica of " + master + " with a live link may be promoted"));
         }
         if (!candidate.masterLinkUp()) throw new IllegalStateException(candidate.address() + " has lost its link to " + master + ": it cannot catch up");
+        if (candidate.position().blocker() != null) throw new IllegalStateException(candidate.address() + " must not be promoted: " + candidate.position().blocker());
         List<String> others = replicas.stream().map(InstanceState::address).filter(a -> !a.equals(candidate.address())).toList();
         return new Plan(master, candidate.address(), others, masters.get(0).position(), candidate.position());
     }

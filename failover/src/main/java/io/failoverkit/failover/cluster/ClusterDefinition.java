@@ -17,7 +17,43 @@ import java.util.Map;
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record ClusterDefinition(String name, String kind, List<String> members, String service, String passwordFile, String passwordEnv,
-                                Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds, Fencing fencing) {
+                                Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds, MySql mysql, Fencing fencing) {
+
+    /** A cluster without MySQL settings (every Redis cluster). */
+    public ClusterDefinition(String name, String kind, List<String> members, String service, String passwordFile, String passwordEnv,
+                             Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds) {
+        this(name, kind, members, service, passwordFile, passwordEnv, detection, promotion, hooks, blockPeriodSeconds, null, null);
+    }
+
+    /** A MySQL cluster with default fencing. */
+    public ClusterDefinition(String name, String kind, List<String> members, String service, String passwordFile, String passwordEnv,
+                             Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds, MySql mysql) {
+        this(name, kind, members, service, passwordFile, passwordEnv, detection, promotion, hooks, blockPeriodSeconds, mysql, null);
+    }
+
+    /**
+     * MySQL/MariaDB only: {@code user} is the manager's account (its password is the cluster's passwordFile /
+     * passwordEnv); replicas connect to their master as {@code replicationUser}, whose password comes from
+     * {@code replicationPasswordFile} or {@code replicationPasswordEnv}.
+     */
+    public record MySql(String user, String replicationUser, String replicationPasswordFile, String replicationPasswordEnv) {
+        public static final MySql DEFAULT = new MySql("root", "repl", null, null);
+
+        public MySql {
+            if (user == null || user.isBlank()) user = "root";
+            if (replicationUser == null || replicationUser.isBlank()) replicationUser = "repl";
+        }
+
+        public String replicationPassword() throws IOException {
+            if (replicationPasswordFile != null) return Files.readString(Path.of(replicationPasswordFile)).strip();
+            if (replicationPasswordEnv != null) {
+                String v = System.getenv(replicationPasswordEnv);
+                if (v == null) throw new IOException("environment variable " + replicationPasswordEnv + " (mysql.replicationPasswordEnv) is not set");
+                return v;
+            }
+            return null;
+        }
+    }
 
     /** The master is dead after {@code failures} observations in a row, {@code intervalMs} apart, each within {@code timeoutMs}. */
     public record Detection(long intervalMs, int failures, int timeoutMs) {
@@ -42,11 +78,6 @@ public record ClusterDefinition(String name, String kind, List<String> members, 
         public static final Fencing DEFAULT = new Fencing(2);
     }
 
-    public ClusterDefinition(String name, String kind, List<String> members, String service, String passwordFile, String passwordEnv,
-                             Detection detection, Promotion promotion, Hooks hooks, long blockPeriodSeconds) {
-        this(name, kind, members, service, passwordFile, passwordEnv, detection, promotion, hooks, blockPeriodSeconds, null);
-    }
-
     public ClusterDefinition {
         if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9_-]*")) throw new IllegalArgumentException("cluster \"name\" must be letters, digits, '-' or '_'");
         if (!"redis".equals(kind) && !"mysql".equals(kind)) throw new IllegalArgumentException("cluster \"kind\" must be \"redis\" or \"mysql\"");
@@ -67,6 +98,8 @@ public record ClusterDefinition(String name, String kind, List<String> members, 
         if (blockPeriodSeconds == 0) blockPeriodSeconds = 3600;
         if (fencing == null) fencing = Fencing.DEFAULT;
         if (fencing.maxLagSeconds() < 0) throw new IllegalArgumentException("fencing.maxLagSeconds must not be negative (0 turns it off)");
+        if (mysql == null && "mysql".equals(kind)) mysql = MySql.DEFAULT;
+        if (mysql != null && !"mysql".equals(kind)) throw new IllegalArgumentException("\"mysql\" settings are for kind \"mysql\" only");
     }
 
     /** The password, read from the file or environment variable the definition names; null when none. */

@@ -47,7 +47,10 @@ public final class Decide {
         // Confirmation: the replicas that can be reached must all have lost their link to the master.
         List<InstanceState> replicas = topology.instances().stream().filter(InstanceState::isReplica).toList();
         if (replicas.isEmpty()) return new Action.Refuse("master " + master + " unreachable but no replica can be reached to confirm or promote");
-        List<InstanceState> stillLinked = replicas.stream().filter(r -> master.equals(r.masterAddress()) && r.masterLinkUp()).toList();
+        // A replica linked to an address that is no member may name the master differently (a hostname, another IP):
+        // it counts as still linked, so a manager cut off from the master never takes that for a death.
+        List<InstanceState> stillLinked = replicas.stream().filter(r -> r.masterLinkUp()
+                && (master.equals(r.masterAddress()) || !cluster.members().contains(r.masterAddress()))).toList();
         if (!stillLinked.isEmpty()) {
             return new Action.Refuse("master " + master + " unreachable from this manager, but replicas " + addresses(stillLinked)
                     + " still replicate from it: this manager is cut off, not the master dead; no failover");
@@ -68,6 +71,10 @@ public final class Decide {
                 .thenComparingInt(r -> cluster.promotion().priority().getOrDefault(r.address(), 0))
                 .thenComparing(InstanceState::address, Comparator.reverseOrder());
         InstanceState candidate = allowed.stream().max(best).orElseThrow();
+        if (candidate.position().blocker() != null) {
+            return new Action.Refuse("master " + master + " is dead but the best candidate " + candidate.address() + " must not be promoted: "
+                    + candidate.position().blocker() + "; an operator must check it (failover promote --to ... --force)");
+        }
         List<InstanceState> notCovered = replicas.stream().filter(r -> !candidate.position().covers(r.position())).toList();
         if (!notCovered.isEmpty()) {
             return new Action.Refuse("no allowed candidate holds every write the reachable replicas hold: " + candidate.address() + " ("

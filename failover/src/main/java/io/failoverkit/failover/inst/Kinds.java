@@ -12,6 +12,8 @@ public final class Kinds {
     public static Servers open(ClusterDefinition c) throws IOException {
         return switch (c.kind()) {
             case "redis" -> new RedisServers(c.detection().timeoutMs(), c.password(), c.fencing().maxLagSeconds(), java.util.function.UnaryOperator.identity());
+            case "mysql" -> new io.failoverkit.failover.mysql.MySqlServers(c.detection().timeoutMs(), c.mysql().user(), c.password(),
+                    c.mysql().replicationUser(), c.mysql().replicationPassword());
             default -> throw new IOException("cluster kind \"" + c.kind() + "\" is not supported yet");
         };
     }

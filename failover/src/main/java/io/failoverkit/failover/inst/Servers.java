@@ -25,6 +25,11 @@ public interface Servers extends AutoCloseable {
      */
     default InstanceState drain(String candidate, Duration max) { return observe(candidate); }
 
+    /** {@link #drain} on every replica of {@code t} at once, so that candidates are compared on what they will hold. */
+    default Topology drainAll(Topology t, Duration max) {
+        return new Topology(t.instances().parallelStream().map(i -> i.isReplica() ? drain(i.address(), max) : i).toList());
+    }
+
     /** The instance stops replicating and takes writes. */
     void promote(String address);
 

@@ -13,6 +13,12 @@ public interface Position {
 
     String text();
 
+    /**
+     * Why this data set must not be promoted, found when it was observed (a MySQL replica's errant transactions, GTID
+     * off), or null. {@code decide} refuses such a candidate unless an operator forces it.
+     */
+    default String blocker() { return null; }
+
     /** A Redis replication offset (master_repl_offset / slave_repl_offset). */
     record Offset(long value) implements Position {
         public static final Offset UNKNOWN = new Offset(-1);

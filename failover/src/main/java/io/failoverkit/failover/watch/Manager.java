@@ -28,6 +28,8 @@ import java.util.function.Consumer;
 public final class Manager {
     private static final Logger LOG = LoggerFactory.getLogger(Manager.class);
     static final Duration SESSION_TTL = Duration.ofSeconds(10);
+    /** How long a replica may take to apply what it already received before the candidates are compared. */
+    static final Duration DRAIN_MAX = Duration.ofSeconds(10);
 
     private final ClusterDefinition cluster;
     private final DiscoveryClient discovery;
@@ -104,7 +106,13 @@ public final class Manager {
             case Action.Wait w -> log(w.reason());
             case Action.Refuse r -> log("NOT failing over: " + r.reason());
             case Action.Demote d -> demote(d);
-            case Action.Failover f -> {
+            case Action.Failover first -> {
+                // Compare the candidates on what they will hold: a MySQL replica first applies its relay log.
+                Action again = Decide.decide(cluster, servers.drainAll(topology, DRAIN_MAX), stored.state(), masterFailures, System.currentTimeMillis());
+                if (!(again instanceof Action.Failover f)) {
+                    log("NOT failing over once the replicas applied what they received: " + again.reason());
+                    return;
+                }
                 Timeline t = new Timeline(cluster.name());
                 t.add("detected", "master " + f.oldMaster() + " unreachable " + masterFailures + " times in a row, confirmed by the replicas");
                 FailoverRun.Outcome outcome = new FailoverRun(cluster, servers, catalog, epochs, this::isLeader).run(f, t, false);

@@ -84,6 +84,8 @@ public final class Promote {
                 return Optional.empty();
             }
         }
+        // The master is dead: each replica applies what it received before they are compared (MySQL relay logs).
+        t = servers.drainAll(t, Duration.ofSeconds(10));
         Action a = Decide.decide(cluster, t, epochs.read().state(), Integer.MAX_VALUE, 0);
         if (a instanceof Action.Failover f) {
             if (to != null && !to.equals(f.candidate()) && !force) {

@@ -1,0 +1,256 @@
+package io.failoverkit.failover.drill;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Debian's mariadbd as local processes on loopback: a primary and GTID replicas, each with its own datadir, port and
+ * socket (never 3306, never the system instance). One datadir is made with mariadb-install-db and copied for each
+ * instance. Replication is tuned for fast detection (slave_net_timeout=2, heartbeat 0.5 s, connect retry 1 s), and
+ * optionally semi-synchronous (AFTER_SYNC, 5 s timeout). Only the processes started here are ever signalled, by PID.
+ */
+public final class LocalMariaDbLab implements MariaDbLab {
+    public final class Server implements MariaDbLab.Instance {
+        public final int port;
+        public final int serverId;
+        final Path dir;
+        Process process;
+
+        Server(int port, int serverId, Path dir) {
+            this.port = port;
+            this.serverId = serverId;
+            this.dir = dir;
+        }
+
+        @Override
+        public String address() { return "127.0.0.1:" + port; }
+
+        public long pid() { return process.pid(); }
+
+        public boolean running() { return process != null && process.isAlive(); }
+
+        void start(boolean readOnly, List<String> extra) throws IOException {
+            List<String> cmd = new ArrayList<>(List.of(mariadbd, "--no-defaults", "--user=root", "--datadir=" + dir.resolve("data"),
+                    "--port=" + port, "--socket=" + dir.resolve("mysqld.sock"), "--pid-file=" + dir.resolve("mysqld.pid"),
+                    "--log-error=" + dir.resolve("error.log"), "--bind-address=127.0.0.1", "--skip-name-resolve",
+                    "--server-id=" + serverId, "--log-bin=mysql-bin", "--relay-log=relay-bin", "--log-slave-updates", "--binlog-format=ROW",
+                    "--gtid-strict-mode=1", "--slave-net-timeout=2", "--innodb-buffer-pool-size=64M", "--max-connections=200",
+                    "--read-only=" + (readOnly ? 1 : 0)));
+            if (semiSync) {
+                // The master side only on the primary (failoverkit turns it on when it promotes, off when it re-points): a
+                // replica with it on would wait for acknowledgements of what it applies. wait_no_slave stays ON, so a
+                // primary that lost its replicas still waits the timeout before acknowledging (then falls back to async).
+                // The primary's is turned on once its replicas are attached (the lab's setup would wait the timeout).
+                cmd.addAll(List.of("--rpl-semi-sync-master-enabled=0", "--rpl-semi-sync-slave-enabled=1",
+                        "--rpl-semi-sync-master-timeout=" + SEMI_SYNC_TIMEOUT_MS, "--rpl-semi-sync-master-wait-point=AFTER_SYNC"));
+            }
+            cmd.addAll(extra);
+            process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile())).start();
+            awaitReady();
+        }
+
+        private void awaitReady() throws IOException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            SQLException last = null;
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) throw new IOException("mariadbd on port " + port + " exited; see " + dir.resolve("error.log"));
+                try (Connection c = connect(ROOT)) {
+                    return;
+                } catch (SQLException e) {
+                    last = e;
+                    try { Thread.sleep(50); } catch (InterruptedException ie) { Thread.currentThread().interrupt(); throw new IOException(ie); }
+                }
+            }
+            throw new IOException("mariadbd on port " + port + " did not accept connections within 60 s: " + (last == null ? "" : last.getMessage()));
+        }
+
+        Connection connect(Account a) throws SQLException {
+            Properties p = new Properties();
+            p.setProperty("user", a.user());
+            if (a.password() != null) p.setProperty("password", a.password());
+            p.setProperty("connectTimeout", "1000");
+            p.setProperty("socketTimeout", "10000");
+            return DriverManager.getConnection("jdbc:mysql://127.0.0.1:" + port + "/", p);
+        }
+
+        @Override
+        public Connection admin() throws SQLException { return connect(admin); }
+
+        /** Makes this server a GTID replica of {@code master} with the lab's fast-detection settings. */
+        void replicate(Server master) throws SQLException {
+            try (Connection c = connect(ROOT); Statement s = c.createStatement()) {
+                s.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" + master.port + ", MASTER_USER='" + replication.user()
+                        + "', MASTER_PASSWORD='" + replication.password() + "', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.5");
+                s.execute("START SLAVE");
+            }
+        }
+
+        @Override
+        public void kill() throws InterruptedException {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+
+        @Override
+        public void freeze() throws IOException, InterruptedException { signal("STOP"); }
+
+        @Override
+        public void thaw() throws IOException, InterruptedException { signal("CONT"); }
+
+        @Override
+        public void restartFenced() throws IOException {
+            if (running()) throw new IllegalStateException(address() + " is still running");
+            start(true, List.of("--skip-slave-start", "--init-rpl-role=SLAVE"));
+        }
+
+        /**
+         * Starts a killed instance read-only but with its normal crash recovery: unlike {@link #restartFenced}, a
+         * binlog tail no replica received is kept (so it may have diverged from the new primary).
+         */
+        public void restartReadOnlyKeepingBinlog() throws IOException {
+            if (running()) throw new IllegalStateException(address() + " is still running");
+            start(true, List.of("--skip-slave-start"));
+        }
+
+        /** kill(1) on this process's PID only. */
+        private void signal(String sig) throws IOException, InterruptedException {
+            new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private static final Account ROOT = new Account("root", null);
+    /**
+     * How long a primary waits for a replica's acknowledgement before it falls back to async. It is also the margin
+     * the manager has to fence a thawed old primary before that primary can acknowledge a write: generous for a
+     * loaded CI machine; it costs nothing while a replica acknowledges.
+     */
+    public static final int SEMI_SYNC_TIMEOUT_MS = 5000;
+
+    private final String mariadbd;
+    private final boolean semiSync;
+    private final Account admin = new Account("failoverkit", secret());
+    private final Account replication = new Account("repl", secret());
+    private final Account application = new Account("app", secret());
+    public final List<Server> servers = new ArrayList<>();
+
+    /** A primary and {@code replicas} GTID replicas, started, replicating, with the accounts and the drill table in place. */
+    public LocalMariaDbLab(Path workDir, int replicas, boolean semiSync) throws IOException, SQLException {
+        this.mariadbd = find("mariadbd", "/usr/sbin/mariadbd", "/usr/bin/mariadbd");
+        this.semiSync = semiSync;
+        String installDb = find("mariadb-install-db", "/usr/bin/mariadb-install-db", "/usr/sbin/mariadb-install-db");
+        Path template = workDir.toAbsolutePath().resolve("template");
+        Process install = new ProcessBuilder(installDb, "--no-defaults", "--datadir=" + template, "--user=root", "--auth-root-authentication-method=normal",
+                "--skip-test-db", "--skip-name-resolve", "--innodb-log-file-size=16M", "--innodb-buffer-pool-size=64M")
+                .redirectErrorStream(true).redirectOutput(Files.createDirectories(workDir).resolve("install-db.log").toFile()).start();
+        try {
+            if (!install.waitFor(120, TimeUnit.SECONDS) || install.exitValue() != 0) {
+                install.destroyForcibly();
+                throw new IOException("mariadb-install-db failed; see " + workDir.resolve("install-db.log"));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+        try {
+            for (int i = 0; i <= replicas; i++) {
+                Path dir = Files.createDirectories(workDir.toAbsolutePath().resolve("mariadb-" + i));
+                copy(template, dir.resolve("data"));
+                servers.add(new Server(freePort(), i + 1, dir));
+            }
+            Server primary = servers.get(0);
+            primary.start(false, List.of());
+            try (Connection c = primary.connect(ROOT); Statement s = c.createStatement()) {
+                // The manager's account from any loopback address: a drill may bind the manager to its own (127.0.0.2).
+                s.execute("CREATE USER 'failoverkit'@'127.0.0.%' IDENTIFIED BY '" + admin.password() + "'");
+                s.execute("GRANT ALL PRIVILEGES ON *.* TO 'failoverkit'@'127.0.0.%' WITH GRANT OPTION");
+                s.execute("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY '" + replication.password() + "'");
+                s.execute("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SLAVE MONITOR, BINLOG MONITOR ON *.* TO 'repl'@'127.0.0.1'");
+                s.execute("CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY '" + application.password() + "'");
+                s.execute("CREATE DATABASE drill");
+                s.execute("CREATE TABLE drill.probe (seq BIGINT PRIMARY KEY, at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB");
+                s.execute("GRANT SELECT, INSERT ON drill.* TO 'app'@'127.0.0.1'");
+            }
+            for (int i = 1; i <= replicas; i++) {
+                servers.get(i).start(true, List.of());
+                servers.get(i).replicate(primary);
+            }
+            if (semiSync) {
+                try (Connection c = primary.connect(ROOT); Statement s = c.createStatement()) {
+                    s.execute("SET GLOBAL rpl_semi_sync_master_enabled=1");
+                }
+            }
+        } catch (IOException | SQLException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private static void copy(Path from, Path to) throws IOException {
+        try (var files = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else Files.copy(p, target);
+            }
+        }
+    }
+
+    private static String secret() {
+        byte[] b = new byte[12];
+        new SecureRandom().nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    @Override
+    public List<Server> instances() { return servers; }
+
+    @Override
+    public Account admin() { return admin; }
+
+    @Override
+    public Account replication() { return replication; }
+
+    @Override
+    public Account application() { return application; }
+
+    @Override
+    public boolean semiSync() { return semiSync; }
+
+    static String find(String name, String... paths) throws IOException {
+        for (String p : paths) if (Files.isExecutable(Path.of(p))) return p;
+        throw new IOException(name + " not found: install Debian's mariadb-server (bin/setup does)");
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Server s : servers) {
+            if (s.process != null && s.process.isAlive()) {
+                try {
+                    s.thaw();
+                    s.kill();
+                } catch (Exception ignored) {
+                    s.process.destroyForcibly();
+                }
+            }
+        }
+    }
+}

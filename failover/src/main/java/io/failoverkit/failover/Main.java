@@ -46,6 +46,7 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+        System.setProperty("org.slf4j.simpleLogger.log.com.zaxxer.hikari", "warn"); // pool start/stop lines drown the timelines
         System.exit(commandLine().execute(args));
     }
 

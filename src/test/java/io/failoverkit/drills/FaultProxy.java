@@ -8,21 +8,28 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A TCP fault proxy on loopback for drills: forwards connections to one target until {@link #partition()}, after
- * which it behaves like a network that drops every packet: connections already open stop carrying bytes (what is
- * sent is swallowed, nothing comes back), and new connections are accepted but never reach the target. Peers see
- * timeouts, not resets, exactly as across a real partition. {@link #heal()} closes the swallowed connections and
- * forwards again. Only loopback; every thread ends when the proxy is closed.
+ * A TCP fault proxy on loopback for drills: forwards connections to one target until it is partitioned, for every
+ * client ({@link #partition()}) or for the clients of one source address only ({@link #partitionFrom}: a manager
+ * bound to its own loopback address, while replicas and the application go on through the same proxy). A partitioned
+ * connection behaves as across a network that drops every packet: open connections stop carrying bytes (what is sent
+ * is swallowed, nothing comes back) and new ones are accepted but never reach the target. Peers see timeouts, not
+ * resets. {@link #heal()} closes the swallowed connections and forwards again. Only loopback; every thread ends when
+ * the proxy is closed.
  */
 final class FaultProxy implements AutoCloseable {
+    private record Link(Socket client, Socket upstream) {}
+
     private final ServerSocket listener;
     private final String targetHost;
     private final int targetPort;
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    private volatile boolean partitioned;
+    private final List<Link> links = new CopyOnWriteArrayList<>();
+    private final Set<String> cutSources = ConcurrentHashMap.newKeySet();
+    private volatile boolean cutAll;
     private volatile boolean closed;
 
     FaultProxy(String target) throws IOException {
@@ -35,51 +42,65 @@ final class FaultProxy implements AutoCloseable {
 
     String address() { return "127.0.0.1:" + listener.getLocalPort(); }
 
-    void partition() { partitioned = true; }
+    /** Every client is cut off. */
+    void partition() { cutAll = true; }
+
+    /** Clients connecting from {@code sourceIp} are cut off; the others are forwarded as before. */
+    void partitionFrom(String sourceIp) { cutSources.add(sourceIp); }
 
     void heal() {
-        partitioned = false;
-        for (Socket s : sockets) closeQuietly(s);
-        sockets.clear();
+        for (Link l : links) if (isCut(l.client())) close(l);
+        cutAll = false;
+        cutSources.clear();
+    }
+
+    private boolean isCut(Socket client) {
+        return cutAll || cutSources.contains(client.getInetAddress().getHostAddress());
     }
 
     private void accept() {
         while (!closed) {
             try {
                 Socket client = listener.accept();
-                sockets.add(client);
-                if (partitioned) {
-                    Thread.ofVirtual().start(() -> pump(client, null));
+                if (isCut(client)) {
+                    Link l = new Link(client, null);
+                    links.add(l);
+                    Thread.ofVirtual().start(() -> pump(l, client, null));
                     continue;
                 }
                 Socket upstream = new Socket();
                 upstream.connect(new InetSocketAddress(targetHost, targetPort), 1000);
-                sockets.add(upstream);
-                Thread.ofVirtual().start(() -> pump(client, upstream));
-                Thread.ofVirtual().start(() -> pump(upstream, client));
+                Link l = new Link(client, upstream);
+                links.add(l);
+                Thread.ofVirtual().start(() -> pump(l, client, upstream));
+                Thread.ofVirtual().start(() -> pump(l, upstream, client));
             } catch (IOException e) {
                 if (closed) return;
             }
         }
     }
 
-    /** Copies from one socket to the other while not partitioned; swallows the bytes while partitioned. */
-    private void pump(Socket from, Socket to) {
+    /** Copies bytes from one side to the other while the link's client is not cut off; swallows them while it is. */
+    private void pump(Link link, Socket from, Socket to) {
         byte[] buf = new byte[16 * 1024];
         try (InputStream in = from.getInputStream()) {
             OutputStream out = to == null ? null : to.getOutputStream();
             int n;
             while ((n = in.read(buf)) >= 0) {
-                if (!partitioned && out != null) out.write(buf, 0, n);
+                if (out != null && !isCut(link.client())) out.write(buf, 0, n);
             }
         } catch (IOException ignored) {
             // either side closed
         } finally {
-            if (!partitioned) {
-                closeQuietly(from);
-                if (to != null) closeQuietly(to);
-            }
+            // A cut link stays open (silent) until heal(); otherwise one side closing closes the other.
+            if (!isCut(link.client())) close(link);
         }
+    }
+
+    private void close(Link l) {
+        links.remove(l);
+        closeQuietly(l.client());
+        if (l.upstream() != null) closeQuietly(l.upstream());
     }
 
     private static void closeQuietly(Socket s) {
@@ -90,6 +111,6 @@ final class FaultProxy implements AutoCloseable {
     public void close() throws IOException {
         closed = true;
         listener.close();
-        for (Socket s : sockets) closeQuietly(s);
+        for (Link l : links) close(l);
     }
 }

@@ -35,7 +35,7 @@ class MariaDbManagerPartitionDrill {
     void aManagerCutOffFromThePrimaryAloneDoesNotFailOver() throws Exception {
         Agent agent = DiscoveryLab.start("partition-discovery");
         try (LocalMariaDbLab lab = new LocalMariaDbLab(dir.resolve("lab"), 2, false);
-             SourcePartitionProxy proxy = new SourcePartitionProxy(lab.servers.get(0).port)) {
+             FaultProxy proxy = new FaultProxy(lab.servers.get(0).address())) {
             DiscoveryClient discovery = new DiscoveryClient("127.0.0.1:" + agent.httpPort());
             await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> { discovery.put("ready", "1"); return true; });
             String primary = proxy.address();
@@ -66,7 +66,7 @@ class MariaDbManagerPartitionDrill {
                     long epochBefore = epochs.read().state().epoch();
 
                     long cutAt = System.currentTimeMillis();
-                    proxy.cutOff("127.0.0.2");
+                    proxy.partitionFrom("127.0.0.2");
                     await().atMost(Duration.ofSeconds(5)).until(() -> !managerSide.observe(primary).reachable());
                     // Far longer than detection (3 failures 300 ms apart) plus the replicas' slave_net_timeout (2 s).
                     Thread.sleep(8000);

@@ -54,6 +54,7 @@ public final class DnsResolver {
     private final String datacenter;
     private final Recursor recursor;
     private final SOARecord soa;
+    private final AnswerCache cache;
 
     public DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter) {
         this(view, config, domain, datacenter, UdpRecursor.of(config.recursors));
@@ -68,13 +69,61 @@ public final class DnsResolver {
             this.domain = Name.fromString(domain.endsWith(".") ? domain : domain + ".");
             this.soa = new SOARecord(this.domain, DClass.IN, config.soaMinTtl, Name.fromString("ns", this.domain),
                     Name.fromString("hostmaster", this.domain), 1, config.soaRefresh, config.soaRetry, config.soaExpire, config.soaMinTtl);
+            this.cache = new AnswerCache(this.domain.toWire());
         } catch (TextParseException e) {
             throw new IllegalArgumentException("invalid DNS domain \"" + domain + "\": " + e.getMessage(), e);
         }
     }
 
+    /**
+     * Writes the answer to {@code query} into {@code out} (from its position; flipped for sending); false when there
+     * is nothing sensible to send back (fewer than 12 bytes).
+     */
+    public boolean answer(byte[] query, int length, boolean tcp, java.nio.ByteBuffer out) {
+        long generation = view.generation();
+        AnswerCache.Query parsed = generation >= 0 ? cache.parse(query, length, tcp) : null;
+        if (parsed != null) {
+            {
+                AnswerCache.Template t = cache.get(generation, parsed);
+                if (t != null) {
+                    AnswerCache.write(t, query, out);
+                    out.flip();
+                    return true;
+                }
+                byte[] a = fullAnswer(query, length, tcp);
+                cache.put(generation, parsed, query, a);
+                out.put(a).flip();
+                return true;
+            }
+        }
+        byte[] a = fullAnswer(query, length, tcp);
+        if (a == null) return false;
+        out.put(a).flip();
+        return true;
+    }
+
     /** The answer to {@code query}, or null when there is nothing sensible to send back (fewer than 12 bytes). */
     public byte[] answer(byte[] query, int length, boolean tcp) {
+        long generation = view.generation();
+        AnswerCache.Query parsed = generation >= 0 ? cache.parse(query, length, tcp) : null;
+        if (parsed != null) {
+            {
+                AnswerCache.Template t = cache.get(generation, parsed);
+                if (t != null) {
+                    java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(t.length());
+                    AnswerCache.write(t, query, out);
+                    return out.array();
+                }
+                byte[] a = fullAnswer(query, length, tcp);
+                cache.put(generation, parsed, query, a);
+                return a;
+            }
+        }
+        return fullAnswer(query, length, tcp);
+    }
+
+    /** The answer made by the full path (dnsjava), never from the cache. */
+    byte[] fullAnswer(byte[] query, int length, boolean tcp) {
         if (length < Header.LENGTH) return null;
         Message q;
         try {

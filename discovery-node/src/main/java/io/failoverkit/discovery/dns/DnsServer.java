@@ -27,7 +27,7 @@ public final class DnsServer implements AutoCloseable {
     private static final int TCP_IDLE_MS = 10_000;
 
     private final DnsResolver resolver;
-    private final DatagramChannel udp;
+    private final List<DatagramChannel> udp = new ArrayList<>();
     private final ServerSocket tcp;
     private final List<Thread> readers = new ArrayList<>();
     private final boolean offload;
@@ -37,14 +37,27 @@ public final class DnsServer implements AutoCloseable {
     public DnsServer(DnsResolver resolver, String host, int port, int udpReaders, boolean offload) throws IOException {
         this.resolver = resolver;
         this.offload = offload;
-        this.udp = DatagramChannel.open();
-        udp.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-        udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
-        udp.bind(new InetSocketAddress(host, port));
+        udpReaders = Integer.getInteger("failoverkit.dns.udpReaders", udpReaders);
+        boolean reusePort = Boolean.getBoolean("failoverkit.dns.reusePort") && udpReaders > 1;
+        InetSocketAddress bind = new InetSocketAddress(host, port);
+        int channels = reusePort ? udpReaders : 1;
+        for (int i = 0; i < channels; i++) {
+            DatagramChannel ch = bind.getAddress() instanceof java.net.Inet4Address && !Boolean.getBoolean("failoverkit.dns.dualStack")
+                    ? DatagramChannel.open(java.net.StandardProtocolFamily.INET) : DatagramChannel.open();
+            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            if (reusePort) ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+            ch.bind(bind);
+            if (i == 0) bind = new InetSocketAddress(bind.getAddress(), ((InetSocketAddress) ch.getLocalAddress()).getPort());
+            udp.add(ch);
+        }
         this.tcp = new ServerSocket();
         tcp.setReuseAddress(true);
-        tcp.bind(new InetSocketAddress(host, ((InetSocketAddress) udp.getLocalAddress()).getPort()), 128);
-        for (int i = 0; i < udpReaders; i++) readers.add(Thread.ofPlatform().daemon().name("dns-udp-" + i).start(this::udpLoop));
+        tcp.bind(bind, 128);
+        for (int i = 0; i < udpReaders; i++) {
+            DatagramChannel ch = udp.get(i % channels);
+            readers.add(Thread.ofPlatform().daemon().name("dns-udp-" + i).start(() -> udpLoop(ch)));
+        }
         Thread.ofVirtual().name("dns-tcp-accept").start(this::tcpAccept);
     }
 
@@ -52,18 +65,24 @@ public final class DnsServer implements AutoCloseable {
         return tcp.getLocalPort();
     }
 
-    private void udpLoop() {
-        ByteBuffer in = ByteBuffer.allocate(65535);
+    private void udpLoop(DatagramChannel udp) {
+        ByteBuffer in = ByteBuffer.allocateDirect(65535);
+        ByteBuffer out = ByteBuffer.allocateDirect(65535);
+        byte[] query = new byte[65535];
         while (!closed) {
             try {
                 in.clear();
                 SocketAddress from = udp.receive(in);
                 if (from == null) continue;
+                int length = in.position();
                 if (offload) {
-                    byte[] query = java.util.Arrays.copyOf(in.array(), in.position());
-                    Thread.ofVirtual().start(() -> answerUdp(query, query.length, from));
+                    byte[] copy = new byte[length];
+                    in.get(0, copy, 0, length);
+                    Thread.ofVirtual().start(() -> answerUdp(udp, copy, copy.length, from));
                 } else {
-                    answerUdp(in.array(), in.position(), from);
+                    in.get(0, query, 0, length);
+                    out.clear();
+                    if (resolver.answer(query, length, false, out)) udp.send(out, from);
                 }
             } catch (IOException e) {
                 if (!closed) LOG.debug("dns udp: {}", e.getMessage());
@@ -73,7 +92,7 @@ public final class DnsServer implements AutoCloseable {
         }
     }
 
-    private void answerUdp(byte[] query, int length, SocketAddress from) {
+    private void answerUdp(DatagramChannel udp, byte[] query, int length, SocketAddress from) {
         byte[] out = resolver.answer(query, length, false);
         if (out == null) return;
         try {
@@ -118,7 +137,7 @@ public final class DnsServer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         closed = true;
-        udp.close();
+        for (DatagramChannel ch : udp) ch.close();
         tcp.close();
     }
 }

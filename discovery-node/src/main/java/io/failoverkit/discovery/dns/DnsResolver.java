@@ -122,6 +122,13 @@ public final class DnsResolver {
         return fullAnswer(query, length, tcp);
     }
 
+    /** Whether the answer to {@code query} would come from the cache now (for tests). */
+    boolean cached(byte[] query, int length, boolean tcp) {
+        long generation = view.generation();
+        AnswerCache.Query parsed = generation >= 0 ? cache.parse(query, length, tcp) : null;
+        return parsed != null && cache.get(generation, parsed) != null;
+    }
+
     /** The answer made by the full path (dnsjava), never from the cache. */
     byte[] fullAnswer(byte[] query, int length, boolean tcp) {
         if (length < Header.LENGTH) return null;

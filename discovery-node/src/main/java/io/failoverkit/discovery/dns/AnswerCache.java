@@ -51,6 +51,9 @@ final class AnswerCache {
     static final class Query {
         final Key key = new Key(255 + 7);
         int questionEnd;
+        /** The generation read before the lookup, and the cached answer found (null: none). */
+        long generation;
+        Template template;
     }
 
     private final byte[] domainWire;  // lower case
@@ -147,11 +150,12 @@ final class AnswerCache {
     }
 
     /**
-     * Remembers {@code wire}, the full path's answer to {@code query} (read in generation {@code generation}, read
-     * before the data), when it may be reused; returns whether it was taken.
+     * Remembers {@code wire}, the full path's answer to {@code query} (made after {@code query.generation} was read),
+     * when it may be reused; returns whether it was taken.
      */
-    boolean put(long generation, Query query, byte[] query0, byte[] wire) {
-        Template t = template(query0, query.questionEnd, wire);
+    boolean put(Query query, byte[] queryBytes, byte[] wire) {
+        long generation = query.generation;
+        Template t = template(queryBytes, query.questionEnd, wire);
         if (t == null) return false;
         Generation g = current;
         if (g.id() != generation) {

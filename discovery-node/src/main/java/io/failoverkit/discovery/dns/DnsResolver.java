@@ -80,53 +80,50 @@ public final class DnsResolver {
      * is nothing sensible to send back (fewer than 12 bytes).
      */
     public boolean answer(byte[] query, int length, boolean tcp, java.nio.ByteBuffer out) {
-        long generation = view.generation();
-        AnswerCache.Query parsed = generation >= 0 ? cache.parse(query, length, tcp) : null;
-        if (parsed != null) {
-            {
-                AnswerCache.Template t = cache.get(generation, parsed);
-                if (t != null) {
-                    AnswerCache.write(t, query, out);
-                    out.flip();
-                    return true;
-                }
-                byte[] a = fullAnswer(query, length, tcp);
-                cache.put(generation, parsed, query, a);
-                out.put(a).flip();
-                return true;
-            }
+        AnswerCache.Query parsed = lookup(query, length, tcp);
+        if (parsed != null && parsed.template != null) {
+            AnswerCache.write(parsed.template, query, out);
+            out.flip();
+            return true;
         }
         byte[] a = fullAnswer(query, length, tcp);
         if (a == null) return false;
+        if (parsed != null) cache.put(parsed, query, a);
         out.put(a).flip();
         return true;
     }
 
     /** The answer to {@code query}, or null when there is nothing sensible to send back (fewer than 12 bytes). */
     public byte[] answer(byte[] query, int length, boolean tcp) {
-        long generation = view.generation();
-        AnswerCache.Query parsed = generation >= 0 ? cache.parse(query, length, tcp) : null;
-        if (parsed != null) {
-            {
-                AnswerCache.Template t = cache.get(generation, parsed);
-                if (t != null) {
-                    java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(t.length());
-                    AnswerCache.write(t, query, out);
-                    return out.array();
-                }
-                byte[] a = fullAnswer(query, length, tcp);
-                cache.put(generation, parsed, query, a);
-                return a;
-            }
+        AnswerCache.Query parsed = lookup(query, length, tcp);
+        if (parsed != null && parsed.template != null) {
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(parsed.template.length());
+            AnswerCache.write(parsed.template, query, out);
+            return out.array();
         }
-        return fullAnswer(query, length, tcp);
+        byte[] a = fullAnswer(query, length, tcp);
+        if (parsed != null && a != null) cache.put(parsed, query, a);
+        return a;
+    }
+
+    /**
+     * The query parsed for the answer cache, with the cached answer when there is one; null when the query's answer
+     * may not be reused (not the common shape, or a view without generations). The generation is read first.
+     */
+    private AnswerCache.Query lookup(byte[] query, int length, boolean tcp) {
+        long generation = view.generation();
+        if (generation < 0) return null;
+        AnswerCache.Query parsed = cache.parse(query, length, tcp);
+        if (parsed == null) return null;
+        parsed.generation = generation;
+        parsed.template = cache.get(generation, parsed);
+        return parsed;
     }
 
     /** Whether the answer to {@code query} would come from the cache now (for tests). */
     boolean cached(byte[] query, int length, boolean tcp) {
-        long generation = view.generation();
-        AnswerCache.Query parsed = generation >= 0 ? cache.parse(query, length, tcp) : null;
-        return parsed != null && cache.get(generation, parsed) != null;
+        AnswerCache.Query parsed = lookup(query, length, tcp);
+        return parsed != null && parsed.template != null;
     }
 
     /** The answer made by the full path (dnsjava), never from the cache. */

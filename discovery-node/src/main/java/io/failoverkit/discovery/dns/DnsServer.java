@@ -7,10 +7,12 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
@@ -33,19 +35,22 @@ public final class DnsServer implements AutoCloseable {
     private final boolean offload;
     private volatile boolean closed;
 
-    /** {@code offload}: answer each UDP query on its own virtual thread (when answering may block, as on a client agent). */
+    /**
+     * {@code udpReaders}: threads answering UDP queries inline, each on a socket of its own (SO_REUSEPORT: the kernel
+     * spreads the clients over them) when there are several, since readers sharing one channel would take turns on its
+     * lock, with a futex hand-off per query. An IPv4 address gets an IPv4 socket (no IPv6 mapping on every packet).
+     * {@code offload}: answer each UDP query on its own virtual thread (when answering may block, as on a client agent).
+     */
     public DnsServer(DnsResolver resolver, String host, int port, int udpReaders, boolean offload) throws IOException {
         this.resolver = resolver;
         this.offload = offload;
-        udpReaders = Integer.getInteger("failoverkit.dns.udpReaders", udpReaders);
-        boolean reusePort = Boolean.getBoolean("failoverkit.dns.reusePort") && udpReaders > 1;
+        if (udpReaders < 1) throw new IllegalArgumentException("udpReaders must be at least 1, not " + udpReaders);
         InetSocketAddress bind = new InetSocketAddress(host, port);
-        int channels = reusePort ? udpReaders : 1;
-        for (int i = 0; i < channels; i++) {
-            DatagramChannel ch = bind.getAddress() instanceof java.net.Inet4Address && !Boolean.getBoolean("failoverkit.dns.dualStack")
-                    ? DatagramChannel.open(java.net.StandardProtocolFamily.INET) : DatagramChannel.open();
+        for (int i = 0; i < udpReaders; i++) {
+            DatagramChannel ch = bind.getAddress() instanceof Inet4Address
+                    ? DatagramChannel.open(StandardProtocolFamily.INET) : DatagramChannel.open();
             ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            if (reusePort) ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            if (udpReaders > 1) ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
             ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
             ch.bind(bind);
             if (i == 0) bind = new InetSocketAddress(bind.getAddress(), ((InetSocketAddress) ch.getLocalAddress()).getPort());
@@ -55,7 +60,7 @@ public final class DnsServer implements AutoCloseable {
         tcp.setReuseAddress(true);
         tcp.bind(bind, 128);
         for (int i = 0; i < udpReaders; i++) {
-            DatagramChannel ch = udp.get(i % channels);
+            DatagramChannel ch = udp.get(i);
             readers.add(Thread.ofPlatform().daemon().name("dns-udp-" + i).start(() -> udpLoop(ch)));
         }
         Thread.ofVirtual().name("dns-tcp-accept").start(this::tcpAccept);

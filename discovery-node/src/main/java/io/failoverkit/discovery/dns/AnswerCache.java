@@ -17,8 +17,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * not be rotated safely, goes through the full path each time.
  */
 final class AnswerCache {
-    /** Cached answers per generation; when full, the cache starts over (clients may ask for any number of names). */
+    /**
+     * Cached answers per generation, and their bytes in all; when either is reached, the cache starts over (clients
+     * may ask for any number of names, with any EDNS0 size).
+     */
     static final int MAX_ENTRIES = 16_384;
+    static final long MAX_BYTES = 8L << 20;
     private static final int TYPE_A = 1, TYPE_TXT = 16, TYPE_AAAA = 28, TYPE_SRV = 33, TYPE_OPT = 41, TYPE_SOA = 6;
 
     /** One cached answer: the full wire bytes (with the first asker's question), and where its answer records lie. */
@@ -45,7 +49,9 @@ final class AnswerCache {
         }
     }
 
-    private record Generation(long id, ConcurrentHashMap<Key, Template> answers) {}
+    private record Generation(long id, ConcurrentHashMap<Key, Template> answers, java.util.concurrent.atomic.AtomicLong bytes) {
+        Generation(long id) { this(id, new ConcurrentHashMap<>(), new java.util.concurrent.atomic.AtomicLong()); }
+    }
 
     /** What {@link #parse} found out about a query. */
     static final class Query {
@@ -57,7 +63,7 @@ final class AnswerCache {
     }
 
     private final byte[] domainWire;  // lower case
-    private volatile Generation current = new Generation(Long.MIN_VALUE, new ConcurrentHashMap<>());
+    private volatile Generation current = new Generation(Long.MIN_VALUE);
     private final ThreadLocal<Query> queries = ThreadLocal.withInitial(Query::new);
 
     /** {@code domainWire}: our domain in wire form (labels, ending with the root label). */
@@ -160,10 +166,14 @@ final class AnswerCache {
         Generation g = current;
         if (g.id() != generation) {
             if (g.id() > generation && g.id() != Long.MIN_VALUE) return false; // a newer generation is already cached
-            g = new Generation(generation, new ConcurrentHashMap<>());
+            g = new Generation(generation);
             current = g;
         }
-        if (g.answers().size() >= MAX_ENTRIES) g.answers().clear();
+        if (g.answers().size() >= MAX_ENTRIES || g.bytes().addAndGet(wire.length + 64) > MAX_BYTES) {
+            g = new Generation(generation);
+            g.bytes().set(wire.length + 64);
+            current = g;
+        }
         g.answers().put(query.key.copy(), t);
         return true;
     }

@@ -226,6 +226,19 @@ class DnsAnswerCacheTest {
     }
 
     @Test
+    void manyNamesAndSizesStartTheCacheOverAndAnswersStayRight() throws Exception {
+        for (int i = 0; i < AnswerCache.MAX_ENTRIES + 2_000; i++) {
+            Message m = Message.newQuery(Record.newRecord(Name.fromString("svc" + i + ".service.consul."), Type.A, DClass.IN));
+            m.addRecord(new OPTRecord(512 + i % 3000, 0, 0), Section.ADDITIONAL);
+            byte[] q = m.toWire();
+            assertThat(meaning(resolver.answer(q, q.length, false))).isEqualTo(meaning(resolver.fullAnswer(q, q.length, false)));
+        }
+        byte[] q = Message.newQuery(Record.newRecord(Name.fromString("db.service.consul."), Type.A, DClass.IN)).toWire();
+        for (int i = 0; i < 2; i++) assertThat(addresses(resolver.answer(q, q.length, false))).containsExactlyInAnyOrder("127.0.0.10", "127.0.0.11", "127.0.0.12");
+        assertThat(resolver.cached(q, q.length, false)).isTrue();
+    }
+
+    @Test
     void aCatalogChangeShowsInTheNextAnswer() throws Exception {
         byte[] q = Message.newQuery(Record.newRecord(Name.fromString("db.service.consul."), Type.A, DClass.IN)).toWire();
         for (int i = 0; i < 3; i++) assertThat(addresses(resolver.answer(q, q.length, false))).containsExactlyInAnyOrder("127.0.0.10", "127.0.0.11", "127.0.0.12");

@@ -391,11 +391,11 @@ for s in ours unbound dnsmasq ours-SRV; do
   echo "$line"
 done | tee "$WORK/medians.txt" | awk -v f="$ROW" '{printf f, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15}'
 echo
-awk '{ q[$1] = $3; a[$1] = $4; u[$1] = $5; c[$1] = $7; p50[$1] = $13; p[$1] = $14 }
+awk '{ q[$1] = $3; a[$1] = $4; u[$1] = $5; k[$1] = $6; c[$1] = $7; p50[$1] = $13; p[$1] = $14 }
      function r(x, y) { return y > 0 ? sprintf("%.2f", x / y) : "n/a" }
-     function line(n, x, y) { printf "%-14s %7s %8s %8s %8s %10s %10s\n", n, r(q[x], q[y]), r(a[x], a[y]), r(p50[x], p50[y]), r(p[x], p[y]), r(c[x], c[y]), r(u[x], u[y]) }
+     function line(n, x, y) { printf "%-14s %7s %8s %8s %8s %10s %10s %10s\n", n, r(q[x], q[y]), r(a[x], a[y]), r(p50[x], p50[y]), r(p[x], p[y]), r(c[x], c[y]), r(u[x], u[y]), r(k[x], k[y]) }
      END {
-       printf "%-14s %7s %8s %8s %8s %10s %10s\n", "ratio (medians)", "q/s", "avg lat", "p50 lat", "p99 lat", "CPU us/q", "usr us/q"
+       printf "%-14s %7s %8s %8s %8s %10s %10s %10s\n", "ratio (medians)", "q/s", "avg lat", "p50 lat", "p99 lat", "CPU us/q", "usr us/q", "sys us/q"
        line("ours/unbound", "ours", "unbound"); line("ours/dnsmasq", "ours", "dnsmasq"); line("ours SRV/A", "ours-SRV", "ours")
      }' "$WORK/medians.txt"
 awk -v t="$OURS_IDLE_TICKS" -v s="$OURS_IDLE_S" -v hz="$HZ" 'BEGIN { if (s > 0) printf "\nours at rest (background: Raft, timers, GC) while the others were measured: %.1f%% of a core\n", 100 * t / hz / s }'

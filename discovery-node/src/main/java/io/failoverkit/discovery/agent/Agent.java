@@ -87,7 +87,7 @@ public final class Agent implements AutoCloseable {
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
         DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp);
         this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter), config.clientAddr, config.dnsPort,
-                config.server ? 2 : 1, !config.server);
+                config.server ? Math.max(1, Runtime.getRuntime().availableProcessors() / 2) : 1, !config.server);
         timer.scheduleWithFixedDelay(this::antiEntropyTick, 200, 1000, TimeUnit.MILLISECONDS);
         if (config.server) Thread.ofPlatform().name("bootstrap").daemon().start(this::bootstrap);
         LOG.info("agent {} ({}) started: HTTP {}:{}, DNS {}:{}, LAN {}:{}{}", config.nodeName, config.server ? "server" : "client",

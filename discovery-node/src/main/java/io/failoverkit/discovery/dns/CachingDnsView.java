@@ -31,8 +31,8 @@ final class CachingDnsView implements DnsView {
 
     @Override
     public List<StateStore.Instance> instances(String service, String tag) {
+        long generation = generation();
         StateStore s = store.get();
-        long generation = s.catalogGeneration();
         Cached c = byService.get(service);
         if (c == null || c.generation() != generation) {
             c = new Cached(generation, List.copyOf(s.serviceInstances(service, null).value()));
@@ -41,6 +41,22 @@ final class CachingDnsView implements DnsView {
         }
         if (tag == null) return c.instances();
         return c.instances().stream().filter(i -> i.service().tags().stream().anyMatch(t -> t.equalsIgnoreCase(tag))).toList();
+    }
+
+    /** The store last seen, and how many times it was replaced (the generation restarts with a new store). */
+    private volatile StateStore lastStore;
+    private volatile long storeEpoch;
+
+    @Override
+    public long generation() {
+        StateStore s = store.get();
+        if (s == null) return -1;
+        if (s != lastStore) {
+            synchronized (this) {
+                if (s != lastStore) { storeEpoch++; lastStore = s; }
+            }
+        }
+        return (storeEpoch << 44) + s.catalogGeneration();
     }
 
     @Override

@@ -54,6 +54,7 @@ public final class DnsResolver {
     private final String datacenter;
     private final Recursor recursor;
     private final SOARecord soa;
+    private final AnswerCache cache;
 
     public DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter) {
         this(view, config, domain, datacenter, UdpRecursor.of(config.recursors));
@@ -68,13 +69,65 @@ public final class DnsResolver {
             this.domain = Name.fromString(domain.endsWith(".") ? domain : domain + ".");
             this.soa = new SOARecord(this.domain, DClass.IN, config.soaMinTtl, Name.fromString("ns", this.domain),
                     Name.fromString("hostmaster", this.domain), 1, config.soaRefresh, config.soaRetry, config.soaExpire, config.soaMinTtl);
+            this.cache = new AnswerCache(this.domain.toWire());
         } catch (TextParseException e) {
             throw new IllegalArgumentException("invalid DNS domain \"" + domain + "\": " + e.getMessage(), e);
         }
     }
 
+    /**
+     * Writes the answer to {@code query} into {@code out} (from its position; flipped for sending); false when there
+     * is nothing sensible to send back (fewer than 12 bytes).
+     */
+    public boolean answer(byte[] query, int length, boolean tcp, java.nio.ByteBuffer out) {
+        AnswerCache.Query parsed = lookup(query, length, tcp);
+        if (parsed != null && parsed.template != null) {
+            AnswerCache.write(parsed.template, query, out);
+            out.flip();
+            return true;
+        }
+        byte[] a = fullAnswer(query, length, tcp);
+        if (a == null) return false;
+        if (parsed != null) cache.put(parsed, query, a);
+        out.put(a).flip();
+        return true;
+    }
+
     /** The answer to {@code query}, or null when there is nothing sensible to send back (fewer than 12 bytes). */
     public byte[] answer(byte[] query, int length, boolean tcp) {
+        AnswerCache.Query parsed = lookup(query, length, tcp);
+        if (parsed != null && parsed.template != null) {
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(parsed.template.length());
+            AnswerCache.write(parsed.template, query, out);
+            return out.array();
+        }
+        byte[] a = fullAnswer(query, length, tcp);
+        if (parsed != null && a != null) cache.put(parsed, query, a);
+        return a;
+    }
+
+    /**
+     * The query parsed for the answer cache, with the cached answer when there is one; null when the query's answer
+     * may not be reused (not the common shape, or a view without generations). The generation is read first.
+     */
+    private AnswerCache.Query lookup(byte[] query, int length, boolean tcp) {
+        long generation = view.generation();
+        if (generation < 0) return null;
+        AnswerCache.Query parsed = cache.parse(query, length, tcp);
+        if (parsed == null) return null;
+        parsed.generation = generation;
+        parsed.template = cache.get(generation, parsed);
+        return parsed;
+    }
+
+    /** Whether the answer to {@code query} would come from the cache now (for tests). */
+    boolean cached(byte[] query, int length, boolean tcp) {
+        AnswerCache.Query parsed = lookup(query, length, tcp);
+        return parsed != null && parsed.template != null;
+    }
+
+    /** The answer made by the full path (dnsjava), never from the cache. */
+    byte[] fullAnswer(byte[] query, int length, boolean tcp) {
         if (length < Header.LENGTH) return null;
         Message q;
         try {

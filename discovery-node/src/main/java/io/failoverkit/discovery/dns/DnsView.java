@@ -14,6 +14,12 @@ public interface DnsView {
     /** False until there is state to answer from (a server before it joined its Raft group): answers are SERVFAIL. */
     default boolean ready() { return true; }
 
+    /**
+     * A number that moves whenever anything an answer is made of may have changed (the catalog generation), read
+     * before the data: answers may be reused while it stays the same. Negative: nothing may be reused (the default).
+     */
+    default long generation() { return -1; }
+
     /** A client agent's view: a server's state over HTTP. */
     static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server); }
 

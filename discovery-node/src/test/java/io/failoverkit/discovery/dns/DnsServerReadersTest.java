@@ -1,0 +1,48 @@
+package io.failoverkit.discovery.dns;
+
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.Type;
+
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Several UDP readers, each on its own socket of one port (SO_REUSEPORT): every client is answered, whichever gets it. */
+class DnsServerReadersTest {
+    @Test
+    void everyClientIsAnsweredWhicheverReaderGetsIt() throws Exception {
+        for (int readers : new int[]{1, 3}) {
+            try (DnsServer server = new DnsServer(Queries.fixedResolver(), "127.0.0.1", 0, readers, false)) {
+                List<DatagramSocket> clients = new ArrayList<>();
+                try {
+                    for (int c = 0; c < 24; c++) {
+                        DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                        s.setSoTimeout(5_000);
+                        clients.add(s);
+                    }
+                    for (int round = 0; round < 3; round++) {
+                        for (DatagramSocket s : clients) {
+                            byte[] q = Queries.query("master.db.service.consul.", Type.A);
+                            s.send(new DatagramPacket(q, q.length, InetAddress.getLoopbackAddress(), server.port()));
+                        }
+                        for (DatagramSocket s : clients) {
+                            DatagramPacket p = new DatagramPacket(new byte[4096], 4096);
+                            s.receive(p);
+                            Message m = new Message(java.util.Arrays.copyOf(p.getData(), p.getLength()));
+                            assertThat(m.getSection(Section.ANSWER)).extracting(Record::rdataToString).as("%d readers", readers).containsExactly("127.0.0.10");
+                        }
+                    }
+                } finally {
+                    for (DatagramSocket s : clients) s.close();
+                }
+            }
+        }
+    }
+}

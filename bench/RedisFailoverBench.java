@@ -589,10 +589,10 @@ public class RedisFailoverBench {
         long freezeMs = Long.parseLong(opt.getOrDefault("freeze-ms", "15000"));
         ClusterDefinition.Detection d = ClusterDefinition.Detection.DEFAULT;
         long fkDetection = d.intervalMs() * d.failures();
-        // Sentinel's equal-detection setting: failoverkit's detection time, but not below 1000 ms. Sentinel reconnects to an
-        // instance at most once per its 1 s ping period (sentinelReconnectInstance), so with down-after < 1000 it can
-        // declare the replica it just promoted down before it has even reconnected to it, and fail over a second time:
-        // it did so in every run at 900 ms here (two failovers, ~50 acknowledged writes lost each time).
+        // Sentinel's equal-detection setting: failoverkit's detection time, but not below 1000 ms, Sentinel's ping period.
+        // At 900 ms the sentinels declared the replica they had just promoted down ~0.9 s after +switch-master and failed
+        // over a second time, in every run here (two failovers, ~50 acknowledged writes lost each time); likely because a
+        // sentinel (re)connects to an instance at most once per ping period (sentinelReconnectInstance).
         long downAfter = opt.getOrDefault("down-after", "").isEmpty() ? Math.max(fkDetection, 1000) : Long.parseLong(opt.get("down-after"));
         long typical = Long.parseLong(opt.getOrDefault("typical-down-after", "5000"));
         String sentinelBinary = opt.getOrDefault("sentinel", "/usr/bin/redis-sentinel");

@@ -19,10 +19,10 @@
 #        sentinel-D   three redis-sentinel processes, quorum 2, down-after-milliseconds D, all else Sentinel's
 #                     defaults; the application is Jedis's Sentinel client (SentineledConnectionProvider: asks the
 #                     sentinels for the master, follows +switch-master). D = 1000 ms, the equal detection
-#                     time: failoverkit's is 900 ms (3 x 300 ms), but Sentinel reconnects to an instance at most once
-#                     per its 1 s ping period, so below 1000 ms it declares the replica it has just promoted down and
-#                     fails over again (it did in every run at 900 here: two failovers, ~50 acked writes lost each;
-#                     BENCH_SENTINEL_DOWN_AFTER=900 shows it); and, for reference, a typical 5000 ms;
+#                     time: failoverkit's is 900 ms (3 x 300 ms), but at 900 the sentinels declared the replica they
+#                     had just promoted down and failed over again, in every run here (two failovers, ~50 acked
+#                     writes lost each; likely their 1 s ping/reconnect period; BENCH_SENTINEL_DOWN_AFTER=900 shows
+#                     it); and, for reference, a typical 5000 ms;
 #      both applications INCR one counter every 20 ms (a 20 ms sleep after each attempt; the Sentinel anchor
 #      used 50 ms) with 300 ms client timeouts. A sampler SETs a probe key on every instance every 10 ms (200 ms
 #      timeouts) and records when each accepts writes: the time two instances accepted writes at once is measured

@@ -199,6 +199,7 @@ say "discovery node PID $DPID: HTTP $HTTP, DNS $DNS, leader $leader"
 # ---------------------------------------------------------------------------------------------------------------
 say "drills: $RUNS kill runs per system, $FROZEN_RUNS frozen run(s) ($FREEZE_S s); per-run lines as they finish, the summary at the end"
 rc=0
+: >"$WORK/summary.txt"   # before tail opens it
 # shellcheck disable=SC2086
 "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED $JAVA_OPTS_EXTRA \
   -Dorg.slf4j.simpleLogger.showDateTime=true -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS \

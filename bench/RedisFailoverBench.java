@@ -662,6 +662,8 @@ public class RedisFailoverBench {
                 System.out.printf(fh, s, okCount(rs), mmm(rs, Result::toFirstWriteMs), mmm(rs, r -> r.staleAcksAfterTakeover()), sum(rs, Result::lost),
                         mmm(rs, r -> r.bothWritableMs()), mmm(rs, Result::oldMasterWritableAfterReturnMs), mmm(rs, Result::demotedAfterReturnMs));
             }
+            ratios("frozen failoverkit/" + sentinelEq, all.stream().filter(r -> r.scenario().equals("frozen") && r.system().equals("failoverkit")).toList(),
+                    all.stream().filter(r -> r.scenario().equals("frozen") && r.system().equals(sentinelEq)).toList());
             System.out.println("(\"acked by old\": acknowledgements by the old master after the new master's first, all of them lost: the old master resyncs from the new one)");
         }
         List<Result> fk = bySystem.get("failoverkit");
@@ -690,8 +692,8 @@ public class RedisFailoverBench {
     }
 
     static void ratios(String label, List<Result> a, List<Result> b) {
-        if (a == null || b == null) return;
-        System.out.printf(Locale.ROOT, "%-28s to first write (median) %s, after detection (median) %s, lost acked (total) %s, both writable (total) %s%n",
+        if (a == null || b == null || a.isEmpty() || b.isEmpty()) return;
+        System.out.printf(Locale.ROOT, "%-36s to first write (median) %s, after detection (median) %s, lost acked (total) %s, both writable (total) %s%n",
                 "ratio " + label + ":", ratio(median(a, Result::toFirstWriteMs), median(b, Result::toFirstWriteMs)),
                 ratio(median(a, Result::afterDetectMs), median(b, Result::afterDetectMs)),
                 ratio(total(a, Result::lost), total(b, Result::lost)), ratio(total(a, r -> r.bothWritableMs()), total(b, r -> r.bothWritableMs())));

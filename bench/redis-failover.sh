@@ -45,7 +45,8 @@
 #   BENCH_SENTINEL_TYPICAL_DOWN_AFTER (5000; 0 skips those runs), BENCH_TMPDIR (/tmp), BENCH_KEEP=1 (keep the temp
 #   dir: redis and sentinel logs and configs, the harness's log), BENCH_JAVA_OPTS (extra JVM flags for the harness).
 # Exits 1 after the summary when a run failed (no write on a new master within 30 s, the old master not a replica of
-# the application's master 30 s after its return): figures of a failed run are left out of the summary's columns.
+# the application's master 30 s after its return); the "ok" column counts them, and a run with no new master has no
+# figures in the other columns.
 # The host is shared (2 cores): failover times move by ~100 ms from run to run; the medians are the figures to quote.
 # Cleans up on exit, error or Ctrl-C: only what it started (by recorded PID, checked against its command line or
 # working directory), and its own temp dir. Only 127.0.0.1 traffic. Bounded: every wait has a limit.

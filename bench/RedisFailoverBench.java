@@ -730,7 +730,7 @@ public class RedisFailoverBench {
     static String ratio(Double a, Double b) {
         if (a == null || b == null) return "n/a";
         if (b == 0) return a == 0 ? "0/0 (both zero)" : "n/a (" + Math.round(a) + " vs 0)";
-        return String.format(Locale.ROOT, "%.2f", a / b);
+        return String.format(Locale.ROOT, a / b < 0.01 && a > 0 ? "%.4f" : "%.2f", a / b);
     }
 
     static String verdict(boolean met, Double figure) {

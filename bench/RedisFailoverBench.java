@@ -69,6 +69,12 @@ public class RedisFailoverBench {
     interface Contender extends AutoCloseable {
         String label();
 
+        /**
+         * Whether the lab's servers start with the config failoverkit asks for (RedisLab.RECOMMENDED_CONFIG:
+         * min-replicas-to-write 1, min-replicas-max-lag 2). Sentinel runs on Redis's defaults, as in the issue's anchor.
+         */
+        default boolean recommendedConfig() { return false; }
+
         /** Starts the HA machinery on a fresh lab (a master and two replicas); returns once it watches them. */
         void start(LocalRedisLab lab, String tag) throws Exception;
 
@@ -87,6 +93,9 @@ public class RedisFailoverBench {
 
     /** failoverkit: the Manager's HA loop against the discovery node, the application on DNS; as RedisKillDrill sets it up. */
     static final class FailoverkitContender implements Contender {
+        @Override
+        public boolean recommendedConfig() { return true; }
+
         private final String discoveryHttp;
         private final int dnsPort;
         private final AtomicReference<FailoverRun.Outcome> outcome = new AtomicReference<>();
@@ -473,7 +482,7 @@ public class RedisFailoverBench {
         Sampler sampler = null;
         List<Writer> writers = new ArrayList<>();
         List<Thread> writerThreads = new ArrayList<>();
-        try (LocalRedisLab lab = new LocalRedisLab(dir, 2); c) {
+        try (LocalRedisLab lab = new LocalRedisLab(dir, 2, c.recommendedConfig()); c) {
             for (LocalRedisLab.Server s : lab.instances()) recordPid(s.pid());
             LocalRedisLab.Server master = lab.instances().get(0);
             String old = master.address();

@@ -55,6 +55,7 @@ final class ContainerRedisLab implements RedisLab {
             List<String> cmd = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", "/tmp",
                     "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", "",
                     "--repl-ping-replica-period", "1", "--repl-timeout", "5"));
+            cmd.addAll(RedisLab.RECOMMENDED_CONFIG);
             if (replicaOf != null) {
                 int colon = replicaOf.lastIndexOf(':');
                 cmd.addAll(List.of("--replicaof", replicaOf.substring(0, colon), replicaOf.substring(colon + 1)));

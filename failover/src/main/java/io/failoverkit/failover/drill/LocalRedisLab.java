@@ -37,6 +37,7 @@ public final class LocalRedisLab implements RedisLab {
             List<String> cmd = new ArrayList<>(List.of(redisServer, "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", dir.toString(),
                     "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", dir.resolve("redis.log").toString(),
                     "--repl-ping-replica-period", "1", "--repl-timeout", "5"));
+            if (recommendedConfig) cmd.addAll(RedisLab.RECOMMENDED_CONFIG);
             if (replicaOf != null) {
                 int colon = replicaOf.lastIndexOf(':');
                 cmd.addAll(List.of("--replicaof", replicaOf.substring(0, colon), replicaOf.substring(colon + 1)));
@@ -66,10 +67,20 @@ public final class LocalRedisLab implements RedisLab {
     }
 
     private final String redisServer;
+    private final boolean recommendedConfig;
     public final List<Server> servers = new ArrayList<>();
 
     /** A master and {@code replicas} replicas, started and replicating. */
     public LocalRedisLab(Path workDir, int replicas) throws IOException {
+        this(workDir, replicas, true);
+    }
+
+    /**
+     * @param recommendedConfig start every server with {@link RedisLab#RECOMMENDED_CONFIG} (what failoverkit asks of
+     *                          each Redis's config file); false: Redis's defaults (for comparing with Sentinel as commonly run)
+     */
+    public LocalRedisLab(Path workDir, int replicas, boolean recommendedConfig) throws IOException {
+        this.recommendedConfig = recommendedConfig;
         this.redisServer = findRedisServer();
         for (int i = 0; i <= replicas; i++) {
             Path dir = Files.createDirectories(workDir.resolve("redis-" + i));

@@ -7,6 +7,14 @@ import java.util.List;
  * the others as its replicas. A drill only ever signals instances of its own lab.
  */
 public interface RedisLab extends AutoCloseable {
+    /**
+     * What failoverkit asks every managed Redis to start with (its config file): a server that (re)starts as a master
+     * refuses writes until a replica is attached, so an old master that returns after a failover cannot take a write
+     * before the manager demotes it. The manager lowers min-replicas-to-write to 0 on a healthy master that has no
+     * live replica, and keeps max-lag and the ping period on every master it guards.
+     */
+    List<String> RECOMMENDED_CONFIG = List.of("--min-replicas-to-write", "1", "--min-replicas-max-lag", "2");
+
     interface Instance {
         String address();
 

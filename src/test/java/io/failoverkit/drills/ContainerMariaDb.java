@@ -89,10 +89,15 @@ final class ContainerMariaDb implements AutoCloseable {
         signal("KILL");
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {
-            if (!Boolean.TRUE.equals(docker.inspectContainerCmd(container.getContainerId()).exec().getState().getRunning())) return;
+            if (!running()) return;
             Thread.sleep(20);
         }
         throw new IllegalStateException(address() + ": mariadbd still running 10 s after SIGKILL");
+    }
+
+    /** Whether mariadbd is running (a frozen one is still running). */
+    boolean running() {
+        return container != null && Boolean.TRUE.equals(docker.inspectContainerCmd(container.getContainerId()).exec().getState().getRunning());
     }
 
     void freeze() { signal("STOP"); }

@@ -5,6 +5,7 @@ import io.failoverkit.failover.act.FailoverRun;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.discovery.DiscoveryClient;
 import io.failoverkit.failover.drill.LocalMariaDbLab;
+import io.failoverkit.failover.drill.MariaDbLab;
 import io.failoverkit.failover.drill.MySqlKillDrill;
 import io.failoverkit.failover.drill.SqlWriterProbe;
 import io.failoverkit.failover.mysql.MySqlServers;
@@ -19,13 +20,18 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The MySQL drills' common setup: a real discovery node, a MariaDB primary with two GTID replicas as local processes,
- * the servers seen through failoverkit, and (when started) a manager holding the cluster's lock and a writer probe
+ * The MySQL drills' common setup: a real discovery node, a MariaDB primary with two GTID replicas (as local processes,
+ * or each in its own container with {@link #on}), the servers seen through failoverkit, and (when started) a manager holding the cluster's lock and a writer probe
  * inserting through DNS. Closes everything it started.
  */
-final class MariaDbDrillSetup implements AutoCloseable {
+final class MariaDbDrillSetup<L extends MariaDbLab> implements AutoCloseable {
+    /** Starts the lab (a primary and two replicas); called once the discovery node runs. */
+    interface LabStart<L extends MariaDbLab> {
+        L start() throws Exception;
+    }
+
     final Agent agent;
-    final LocalMariaDbLab lab;
+    final L lab;
     /** The cluster the manager will watch; a drill may change its rules before {@link #startManager}. */
     ClusterDefinition cluster;
     final DiscoveryClient discovery;
@@ -35,10 +41,24 @@ final class MariaDbDrillSetup implements AutoCloseable {
     private Thread managerThread;
     private Thread probeThread;
 
-    MariaDbDrillSetup(String name, Path dir, boolean semiSync) throws Exception {
+    /** On local mariadbd processes. */
+    static MariaDbDrillSetup<LocalMariaDbLab> local(String name, Path dir, boolean semiSync) throws Exception {
+        return new MariaDbDrillSetup<>(name, () -> new LocalMariaDbLab(dir, 2, semiSync));
+    }
+
+    /** On "processes" (local mariadbd) or "containers" ({@link ContainerMariaDbLab}; skips or fails as {@link ContainerEngine#require} says). */
+    static MariaDbDrillSetup<MariaDbLab> on(String where, String name, Path dir, boolean semiSync) throws Exception {
+        return switch (where) {
+            case "processes" -> new MariaDbDrillSetup<>(name, () -> new LocalMariaDbLab(dir, 2, semiSync));
+            case "containers" -> new MariaDbDrillSetup<>(name, () -> new ContainerMariaDbLab(dir, 2, semiSync));
+            default -> throw new IllegalArgumentException("where: processes or containers, not " + where);
+        };
+    }
+
+    private MariaDbDrillSetup(String name, LabStart<L> labStart) throws Exception {
         agent = DiscoveryLab.start(name + "-discovery");
         try {
-            lab = new LocalMariaDbLab(dir, 2, semiSync);
+            lab = labStart.start();
         } catch (Exception e) {
             agent.close();
             throw e;
@@ -53,7 +73,7 @@ final class MariaDbDrillSetup implements AutoCloseable {
                 .allMatch(i -> i.isReplica() && i.masterLinkUp() && i.position().covers(mysql.observe(primary).position())));
     }
 
-    String primary() { return lab.servers.get(0).address(); }
+    String primary() { return lab.instances().get(0).address(); }
 
     void startManager() {
         Manager manager = new Manager(cluster, discovery, mysql, "drill-manager", outcome::set);

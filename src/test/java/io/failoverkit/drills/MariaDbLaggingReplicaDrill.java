@@ -30,7 +30,7 @@ class MariaDbLaggingReplicaDrill {
 
     @Test
     void aReplicaWithItsSqlThreadStoppedIsNeverPromotedOverAnUpToDateOne() throws Exception {
-        try (MariaDbDrillSetup s = new MariaDbDrillSetup("lagging-mysql", dir, true)) {
+        try (MariaDbDrillSetup<LocalMariaDbLab> s = MariaDbDrillSetup.local("lagging-mysql", dir, true)) {
             LocalMariaDbLab.Server primary = s.lab.servers.get(0);
             LocalMariaDbLab.Server lagging = s.lab.servers.get(1);
             LocalMariaDbLab.Server upToDate = s.lab.servers.get(2);

@@ -1,12 +1,13 @@
 package io.failoverkit.drills;
 
 import io.failoverkit.failover.act.Timeline;
-import io.failoverkit.failover.drill.LocalMariaDbLab;
+import io.failoverkit.failover.drill.MariaDbLab;
 import io.failoverkit.failover.drill.MySqlKillDrill;
 import io.failoverkit.failover.drill.SqlWriterProbe;
 import io.failoverkit.failover.drill.WritableWatch;
 import io.failoverkit.failover.topology.InstanceState;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -33,10 +34,12 @@ import static org.awaitility.Awaitility.await;
 class MariaDbPrimaryFrozenDrill {
     @TempDir Path dir;
 
-    @Test
-    void frozenPrimaryIsReplacedAndOnThawFencedBeforeAcknowledgingAnyWrite() throws Exception {
-        try (MariaDbDrillSetup s = new MariaDbDrillSetup("frozen-mysql", dir, true)) {
-            LocalMariaDbLab.Server old = s.lab.servers.get(0);
+    /** On local mariadbd processes, and with each server in its own container (SIGSTOP through the Docker API). */
+    @ParameterizedTest(name = "on {0}")
+    @ValueSource(strings = {"processes", "containers"})
+    void frozenPrimaryIsReplacedAndOnThawFencedBeforeAcknowledgingAnyWrite(String where) throws Exception {
+        try (MariaDbDrillSetup<MariaDbLab> s = MariaDbDrillSetup.on(where, "frozen-mysql", dir, true)) {
+            MariaDbLab.Instance old = s.lab.instances().get(0);
             s.startManager();
             s.startProbe(30);
             // An application instance that keeps its connection instead of following DNS.
@@ -83,7 +86,7 @@ class MariaDbPrimaryFrozenDrill {
                 String newPrimary = s.outcome.get().timeline().steps().stream().filter(st -> st.name().equals("promoted")).findFirst().orElseThrow().detail().split(" ")[0];
                 Set<Long> present = MySqlKillDrill.rows(s.lab, newPrimary);
                 List<Long> lost = acks.stream().map(SqlWriterProbe.Ack::seq).filter(q -> !present.contains(q)).toList();
-                System.out.printf("frozen primary fenced %d ms after thaw; two writable (sampled) for %d ms; probe rows %d, lost %s%n",
+                System.out.printf("on " + where + ": frozen primary fenced %d ms after thaw; two writable (sampled) for %d ms; probe rows %d, lost %s%n",
                         fencedAfter, watch.twoWritableMillis(), acks.size(), lost);
 
                 assertThat(staleAcked).as("writes the thawed old primary acknowledged: " + staleResults).isZero();

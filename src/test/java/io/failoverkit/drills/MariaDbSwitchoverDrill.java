@@ -1,6 +1,7 @@
 package io.failoverkit.drills;
 
 import io.failoverkit.failover.act.Catalog;
+import io.failoverkit.failover.drill.LocalMariaDbLab;
 import io.failoverkit.failover.drill.MySqlKillDrill;
 import io.failoverkit.failover.drill.SqlWriterProbe;
 import io.failoverkit.failover.topology.InstanceState;
@@ -26,7 +27,7 @@ class MariaDbSwitchoverDrill {
 
     @Test
     void switchoverUnderInsertsLosesNoRowAndTheOldPrimaryReplicatesFromTheNew() throws Exception {
-        try (MariaDbDrillSetup s = new MariaDbDrillSetup("switch-mysql", dir, false)) {
+        try (MariaDbDrillSetup<LocalMariaDbLab> s = MariaDbDrillSetup.local("switch-mysql", dir, false)) {
             String old = s.primary();
             new Catalog(s.discovery, s.cluster.service()).register(old, List.of(s.lab.servers.get(1).address(), s.lab.servers.get(2).address()));
 

@@ -5,22 +5,18 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Debian's mariadbd as local processes on loopback: a primary and GTID replicas, each with its own datadir, port and
  * socket (never 3306, never the system instance). One datadir is made with mariadb-install-db and copied for each
- * instance. Replication is tuned for fast detection (slave_net_timeout=2, heartbeat 0.5 s, connect retry 1 s), and
- * optionally semi-synchronous (AFTER_SYNC, 5 s timeout). Only the processes started here are ever signalled, by PID.
+ * instance. Flags, accounts and replication are {@link MariaDbLabRecipe}'s: tuned for fast detection
+ * (slave_net_timeout=2, heartbeat 0.5 s, connect retry 1 s), optionally semi-synchronous (AFTER_SYNC, 5 s timeout). Only the processes started here are ever signalled, by PID.
  */
 public final class LocalMariaDbLab implements MariaDbLab {
     public final class Server implements MariaDbLab.Instance {
@@ -46,17 +42,8 @@ public final class LocalMariaDbLab implements MariaDbLab {
             List<String> cmd = new ArrayList<>(List.of(mariadbd, "--no-defaults", "--user=root", "--datadir=" + dir.resolve("data"),
                     "--port=" + port, "--socket=" + dir.resolve("mysqld.sock"), "--pid-file=" + dir.resolve("mysqld.pid"),
                     "--log-error=" + dir.resolve("error.log"), "--bind-address=127.0.0.1", "--skip-name-resolve",
-                    "--server-id=" + serverId, "--log-bin=mysql-bin", "--relay-log=relay-bin", "--log-slave-updates", "--binlog-format=ROW",
-                    "--gtid-strict-mode=1", "--slave-net-timeout=2", "--innodb-buffer-pool-size=64M", "--max-connections=200",
-                    "--read-only=" + (readOnly ? 1 : 0)));
-            if (semiSync) {
-                // The master side only on the primary (failoverkit turns it on when it promotes, off when it re-points): a
-                // replica with it on would wait for acknowledgements of what it applies. wait_no_slave stays ON, so a
-                // primary that lost its replicas still waits the timeout before acknowledging (then falls back to async).
-                // The primary's is turned on once its replicas are attached (the lab's setup would wait the timeout).
-                cmd.addAll(List.of("--rpl-semi-sync-master-enabled=0", "--rpl-semi-sync-slave-enabled=1",
-                        "--rpl-semi-sync-master-timeout=" + SEMI_SYNC_TIMEOUT_MS, "--rpl-semi-sync-master-wait-point=AFTER_SYNC"));
-            }
+                    "--server-id=" + serverId));
+            cmd.addAll(MariaDbLabRecipe.serverFlags(readOnly, semiSync));
             cmd.addAll(extra);
             process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile())).start();
             awaitReady();
@@ -77,25 +64,14 @@ public final class LocalMariaDbLab implements MariaDbLab {
             throw new IOException("mariadbd on port " + port + " did not accept connections within 60 s: " + (last == null ? "" : last.getMessage()));
         }
 
-        Connection connect(Account a) throws SQLException {
-            Properties p = new Properties();
-            p.setProperty("user", a.user());
-            if (a.password() != null) p.setProperty("password", a.password());
-            p.setProperty("connectTimeout", "1000");
-            p.setProperty("socketTimeout", "10000");
-            return DriverManager.getConnection("jdbc:mysql://127.0.0.1:" + port + "/", p);
-        }
+        Connection connect(Account a) throws SQLException { return MariaDbLabRecipe.connect(address(), a); }
 
         @Override
-        public Connection admin() throws SQLException { return connect(admin); }
+        public Connection admin() throws SQLException { return connect(accounts.admin()); }
 
         /** Makes this server a GTID replica of {@code master} with the lab's fast-detection settings. */
         void replicate(Server master) throws SQLException {
-            try (Connection c = connect(ROOT); Statement s = c.createStatement()) {
-                s.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" + master.port + ", MASTER_USER='" + replication.user()
-                        + "', MASTER_PASSWORD='" + replication.password() + "', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.5");
-                s.execute("START SLAVE");
-            }
+            execute(MariaDbLabRecipe.replicate(master.port, accounts.replication()));
         }
 
         @Override
@@ -113,7 +89,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
         @Override
         public void restartFenced() throws IOException {
             if (running()) throw new IllegalStateException(address() + " is still running");
-            start(true, List.of("--skip-slave-start", "--init-rpl-role=SLAVE"));
+            start(true, MariaDbLabRecipe.FENCED_RESTART);
         }
 
         /**
@@ -122,7 +98,13 @@ public final class LocalMariaDbLab implements MariaDbLab {
          */
         public void restartReadOnlyKeepingBinlog() throws IOException {
             if (running()) throw new IllegalStateException(address() + " is still running");
-            start(true, List.of("--skip-slave-start"));
+            start(true, MariaDbLabRecipe.KEEP_BINLOG_RESTART);
+        }
+
+        private void execute(List<String> statements) throws SQLException {
+            try (Connection c = connect(ROOT); Statement s = c.createStatement()) {
+                for (String sql : statements) s.execute(sql);
+            }
         }
 
         /** kill(1) on this process's PID only. */
@@ -132,18 +114,10 @@ public final class LocalMariaDbLab implements MariaDbLab {
     }
 
     private static final Account ROOT = new Account("root", null);
-    /**
-     * How long a primary waits for a replica's acknowledgement before it falls back to async. It is also the margin
-     * the manager has to fence a thawed old primary before that primary can acknowledge a write: generous for a
-     * loaded CI machine; it costs nothing while a replica acknowledges.
-     */
-    public static final int SEMI_SYNC_TIMEOUT_MS = 5000;
 
     private final String mariadbd;
     private final boolean semiSync;
-    private final Account admin = new Account("failoverkit", secret());
-    private final Account replication = new Account("repl", secret());
-    private final Account application = new Account("app", secret());
+    private final MariaDbLabRecipe.Accounts accounts = MariaDbLabRecipe.Accounts.fresh();
     public final List<Server> servers = new ArrayList<>();
 
     /** A primary and {@code replicas} GTID replicas, started, replicating, with the accounts and the drill table in place. */
@@ -172,26 +146,12 @@ public final class LocalMariaDbLab implements MariaDbLab {
             }
             Server primary = servers.get(0);
             primary.start(false, List.of());
-            try (Connection c = primary.connect(ROOT); Statement s = c.createStatement()) {
-                // The manager's account from any loopback address: a drill may bind the manager to its own (127.0.0.2).
-                s.execute("CREATE USER 'failoverkit'@'127.0.0.%' IDENTIFIED BY '" + admin.password() + "'");
-                s.execute("GRANT ALL PRIVILEGES ON *.* TO 'failoverkit'@'127.0.0.%' WITH GRANT OPTION");
-                s.execute("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY '" + replication.password() + "'");
-                s.execute("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SLAVE MONITOR, BINLOG MONITOR ON *.* TO 'repl'@'127.0.0.1'");
-                s.execute("CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY '" + application.password() + "'");
-                s.execute("CREATE DATABASE drill");
-                s.execute("CREATE TABLE drill.probe (seq BIGINT PRIMARY KEY, at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB");
-                s.execute("GRANT SELECT, INSERT ON drill.* TO 'app'@'127.0.0.1'");
-            }
+            primary.execute(MariaDbLabRecipe.primarySetup(accounts));
             for (int i = 1; i <= replicas; i++) {
                 servers.get(i).start(true, List.of());
                 servers.get(i).replicate(primary);
             }
-            if (semiSync) {
-                try (Connection c = primary.connect(ROOT); Statement s = c.createStatement()) {
-                    s.execute("SET GLOBAL rpl_semi_sync_master_enabled=1");
-                }
-            }
+            if (semiSync) primary.execute(List.of(MariaDbLabRecipe.PRIMARY_SEMI_SYNC_ON));
         } catch (IOException | SQLException | RuntimeException e) {
             close();
             throw e;
@@ -208,23 +168,17 @@ public final class LocalMariaDbLab implements MariaDbLab {
         }
     }
 
-    private static String secret() {
-        byte[] b = new byte[12];
-        new SecureRandom().nextBytes(b);
-        return HexFormat.of().formatHex(b);
-    }
-
     @Override
     public List<Server> instances() { return servers; }
 
     @Override
-    public Account admin() { return admin; }
+    public Account admin() { return accounts.admin(); }
 
     @Override
-    public Account replication() { return replication; }
+    public Account replication() { return accounts.replication(); }
 
     @Override
-    public Account application() { return application; }
+    public Account application() { return accounts.application(); }
 
     @Override
     public boolean semiSync() { return semiSync; }

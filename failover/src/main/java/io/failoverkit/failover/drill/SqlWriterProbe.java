@@ -1,12 +1,5 @@
 package io.failoverkit.failover.drill;
 
-import org.xbill.DNS.ARecord;
-import org.xbill.DNS.Lookup;
-import org.xbill.DNS.Record;
-import org.xbill.DNS.SRVRecord;
-import org.xbill.DNS.SimpleResolver;
-import org.xbill.DNS.Type;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -26,8 +19,7 @@ import java.util.Properties;
 public final class SqlWriterProbe implements Runnable {
     public record Ack(long atMillis, String address, long seq) {}
 
-    private final String name;
-    private final int dnsPort;
+    private final MasterResolver master;
     private final MariaDbLab.Account account;
     private final long deadlineNanos;
     private final List<Ack> acks = new ArrayList<>();
@@ -36,8 +28,7 @@ public final class SqlWriterProbe implements Runnable {
     private volatile String lastError = "";
 
     public SqlWriterProbe(String service, int dnsPort, MariaDbLab.Account account, Duration maxRun) {
-        this.name = "master." + service + ".service.consul.";
-        this.dnsPort = dnsPort;
+        this.master = new MasterResolver(service, dnsPort);
         this.account = account;
         this.deadlineNanos = System.nanoTime() + maxRun.toNanos();
     }
@@ -48,30 +39,8 @@ public final class SqlWriterProbe implements Runnable {
 
     public void stop() { stop = true; }
 
-    /** The primary's host:port as our DNS names it now (the SRV target's A record and the SRV port), or null. */
-    public static String resolve(String name, int dnsPort) {
-        try {
-            SimpleResolver r = new SimpleResolver("127.0.0.1");
-            r.setPort(dnsPort);
-            r.setTimeout(Duration.ofMillis(500));
-            Lookup l = new Lookup(name, Type.SRV);
-            l.setResolver(r);
-            l.setCache(null);
-            Record[] srv = l.run();
-            if (srv == null || srv.length != 1) return null;
-            SRVRecord s = (SRVRecord) srv[0];
-            Lookup a = new Lookup(s.getTarget(), Type.A);
-            a.setResolver(r);
-            a.setCache(null);
-            Record[] addrs = a.run();
-            if (addrs == null || addrs.length == 0) return null;
-            return ((ARecord) addrs[0]).getAddress().getHostAddress() + ":" + s.getPort();
-        } catch (Exception e) {
-            return null;
-        }
-    }
-
-    public String resolve() { return resolve(name, dnsPort); }
+    /** The primary's host:port as our DNS names it now (see {@link MasterResolver}), or null. */
+    public String resolve() { return master.resolve(); }
 
     @Override
     public void run() {

@@ -1,10 +1,5 @@
 package io.failoverkit.failover.drill;
 
-import org.xbill.DNS.ARecord;
-import org.xbill.DNS.Lookup;
-import org.xbill.DNS.Record;
-import org.xbill.DNS.SimpleResolver;
-import org.xbill.DNS.Type;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
@@ -21,16 +16,14 @@ import java.util.List;
 public final class WriterProbe implements Runnable {
     public record Ack(long atMillis, String address, long value) {}
 
-    private final String name;
-    private final int dnsPort;
+    private final MasterResolver master;
     private final String key;
     private final List<Ack> acks = new ArrayList<>();
     private final long deadlineNanos;
     private volatile boolean stop;
 
     public WriterProbe(String service, int dnsPort, String key, Duration maxRun) {
-        this.name = "master." + service + ".service.consul.";
-        this.dnsPort = dnsPort;
+        this.master = new MasterResolver(service, dnsPort);
         this.key = key;
         this.deadlineNanos = System.nanoTime() + maxRun.toNanos();
     }
@@ -39,28 +32,8 @@ public final class WriterProbe implements Runnable {
 
     public void stop() { stop = true; }
 
-    /** The master's host:port as DNS answers it now (SRV target's A record and the SRV port), or null. */
-    public String resolve() {
-        try {
-            SimpleResolver r = new SimpleResolver("127.0.0.1");
-            r.setPort(dnsPort);
-            r.setTimeout(Duration.ofMillis(500));
-            Lookup l = new Lookup(name, Type.SRV);
-            l.setResolver(r);
-            l.setCache(null);
-            Record[] srv = l.run();
-            if (srv == null || srv.length != 1) return null;
-            org.xbill.DNS.SRVRecord s = (org.xbill.DNS.SRVRecord) srv[0];
-            Lookup a = new Lookup(s.getTarget(), Type.A);
-            a.setResolver(r);
-            a.setCache(null);
-            Record[] addrs = a.run();
-            if (addrs == null || addrs.length == 0) return null;
-            return ((ARecord) addrs[0]).getAddress().getHostAddress() + ":" + s.getPort();
-        } catch (Exception e) {
-            return null;
-        }
-    }
+    /** The master's host:port as DNS answers it now (see {@link MasterResolver}), or null. */
+    public String resolve() { return master.resolve(); }
 
     @Override
     public void run() {

@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -495,6 +496,12 @@ public final class MySqlServers implements Servers {
      * Makes a fenced old master a replica of {@code master} again, unless it diverged: when it holds transactions the
      * master lacks it is left read-only and untouched, and must be rebuilt from a copy of the master.
      */
+    /**
+     * Client errors a replica's IO thread reports when it cannot reach its master or loses the connection (can't
+     * connect, server gone, lost during the handshake): it retries them by itself, so a rejoin keeps waiting.
+     */
+    private static final Set<String> IO_CONNECTION_ERRORS = Set.of("2003", "2006", "2013");
+
     public RejoinResult rejoin(String address, String master, Duration max) {
         InstanceState m = observe(master);
         if (!m.isMaster()) return new RejoinResult(false, master + " is not a writable master (" + (m.reachable() ? m.detail() : m.error()) + "); not rejoining");
@@ -529,7 +536,8 @@ public final class MySqlServers implements Servers {
             String problem = change(address, "rejoin check", (c, f) -> {
                 Map<String, String> st = replicaStatus(c, f);
                 String errno = st.getOrDefault("Last_IO_Errno", "0");
-                if (!"0".equals(errno)) return "error " + errno + ": " + st.get("Last_IO_Error");
+                // A connection that failed or dropped is retried by the IO thread (MASTER_CONNECT_RETRY): not divergence.
+                if (!"0".equals(errno) && !IO_CONNECTION_ERRORS.contains(errno)) return "error " + errno + ": " + st.get("Last_IO_Error");
                 String sqlErrno = st.getOrDefault("Last_SQL_Errno", "0");
                 if (!"0".equals(sqlErrno)) return "error " + sqlErrno + ": " + st.get("Last_SQL_Error");
                 return null;

@@ -109,19 +109,6 @@ bg_run() {  # OUTFILE COMMAND...: runs COMMAND with stdout+stderr to OUTFILE; re
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 APT_UPDATED=0
-apt_install() {
-  say "installing with apt-get: $*"
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    # Keep the packages' own services (unbound on 127.0.0.1:53) from starting during the install.
-    printf '#!/bin/sh\n# written by failoverkit bench/dns.sh for the duration of an apt-get install\nexit 101\n' >"$WORK/policy-rc.d"
-    chmod 755 "$WORK/policy-rc.d"
-    $SUDO cp "$WORK/policy-rc.d" /usr/sbin/policy-rc.d
-    OUR_POLICY=1
-  fi
-  [ "$APT_UPDATED" = 1 ] || { $SUDO apt-get update -qq; APT_UPDATED=1; }
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$WORK/logs/apt.log" 2>&1 || { tail -20 "$WORK/logs/apt.log"; die "apt-get install $* failed"; }
-  if [ "$OUR_POLICY" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; OUR_POLICY=0; fi
-}
 need=()
 command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
 UNBOUND_NEW=0

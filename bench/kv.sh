@@ -53,26 +53,30 @@ die() { say "ERROR: $*"; exit 1; }
 # ---------------------------------------------------------------------------------------------------------------
 # Tools
 # ---------------------------------------------------------------------------------------------------------------
-apt_install() {
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  say "installing with apt-get: $*"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
-}
+# apt_install is bench/lib.sh's (services kept from starting during the install: etcd-server would start a system
+# etcd on 2379). It needs a work dir before this script's own exists: a small one, removed right after.
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+APT_UPDATED=0
+OUR_POLICY=0
+trap '[ "$OUR_POLICY" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
-[ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+if [ ${#need[@]} -gt 0 ]; then
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/kvbench-apt.XXXXXX")
+  apt_install "${need[@]}"
+  rm -rf "$WORK"
+fi
 
 JAVA_HOME=$("$ROOT/bin/java-home") || die "no JDK >= 21 (see bin/java-home)"
 export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
 JAR="$ROOT/discovery-node/target/discovery-node.jar"
 if [ ! -f "$JAR" ] || [ ! -d "$ROOT/discovery-node/target/lib" ]; then
-  command -v mvn >/dev/null 2>&1 || apt_install maven
   say "building $JAR"
   (cd "$ROOT" && mvn -q -B -DskipTests package)
 fi

@@ -20,3 +20,21 @@ stop_own_pids() {
   done
   for p in "${alive[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 }
+
+# apt_install PKG...: installs Debian packages quietly, keeping their own services from starting during the install
+# (a temporary /usr/sbin/policy-rc.d that exits 101, only when there is none already; removed right after). Needs
+# from the caller: WORK (a temp dir with logs/), say and die functions, and the variables SUDO ("" or "sudo"),
+# APT_UPDATED (0/1) and OUR_POLICY (0/1, which the caller's cleanup reads to remove a policy-rc.d left by a crash).
+apt_install() {
+  say "installing with apt-get: $*"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# written by a failoverkit bench script for the duration of an apt-get install\nexit 101\n' >"$WORK/policy-rc.d"
+    chmod 755 "$WORK/policy-rc.d"
+    $SUDO cp "$WORK/policy-rc.d" /usr/sbin/policy-rc.d
+    OUR_POLICY=1
+  fi
+  [ "$APT_UPDATED" = 1 ] || { $SUDO apt-get update -qq; APT_UPDATED=1; }
+  mkdir -p "$WORK/logs"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$WORK/logs/apt.log" 2>&1 || { tail -20 "$WORK/logs/apt.log"; die "apt-get install $* failed"; }
+  if [ "$OUR_POLICY" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; OUR_POLICY=0; fi
+}

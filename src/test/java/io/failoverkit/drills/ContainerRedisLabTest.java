@@ -26,7 +26,12 @@ class ContainerRedisLabTest {
         try (ContainerRedisLab lab = new ContainerRedisLab(dir, 1)) {
             ContainerRedisLab.Server master = lab.instances().get(0), replica = lab.instances().get(1);
             try (Jedis m = client(master); Jedis r = client(replica)) {
-                m.set("lab:key", "written on the master");
+                // The lab starts servers with min-replicas-to-write 1 (RedisLab.RECOMMENDED_CONFIG): the master takes writes
+                // once its replica is attached and acknowledging.
+                assertThat(within(Duration.ofSeconds(10), () -> {
+                    try { return "OK".equals(m.set("lab:key", "written on the master")); }
+                    catch (redis.clients.jedis.exceptions.JedisDataException e) { return false; }
+                })).as("the master takes a write once its replica is attached").isTrue();
                 assertThat(within(Duration.ofSeconds(10), () -> "written on the master".equals(r.get("lab:key")))).as("replicated").isTrue();
             }
 

@@ -93,6 +93,33 @@ final class ContainerEngine {
         return major < than[0] || (major == than[0] && minor < than[1]);
     }
 
+    /** Sends {@code signal} (KILL, STOP, CONT) to the container's PID 1, the server itself in the labs' images. */
+    static void signal(DockerClient docker, org.testcontainers.containers.GenericContainer<?> container, String what, String signal) {
+        if (container == null) throw new IllegalStateException(what + " has no container");
+        docker.killContainerCmd(container.getContainerId()).withSignal(signal).exec();
+    }
+
+    /** Stops and removes a lab container whatever its state: a frozen one is thawed first so that it can stop. */
+    static void remove(DockerClient docker, org.testcontainers.containers.GenericContainer<?> container) {
+        try {
+            if (container.isRunning()) signal(docker, container, "container", "CONT");
+        } catch (RuntimeException ignored) {
+            // it may have exited meanwhile
+        }
+        container.stop();
+    }
+
+    /** A log consumer appending the container's output to {@code log}. */
+    static java.util.function.Consumer<org.testcontainers.containers.output.OutputFrame> appendTo(java.nio.file.Path log) {
+        return frame -> {
+            try {
+                java.nio.file.Files.writeString(log, frame.getUtf8String(), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+    }
+
     private static String setting(String property, String env, String fallback) {
         String v = System.getProperty(property);
         if (v == null || v.isBlank()) v = System.getenv(env);

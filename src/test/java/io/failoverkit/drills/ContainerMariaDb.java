@@ -5,16 +5,12 @@ import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Volume;
 import org.testcontainers.containers.Container.ExecResult;
 import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.output.OutputFrame;
 import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.images.builder.Transferable;
 import org.testcontainers.utility.DockerImageName;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -78,7 +74,7 @@ final class ContainerMariaDb implements AutoCloseable {
                 .withNetworkMode("host")
                 .withCreateContainerCmdModifier(create -> create.getHostConfig().withBinds(new Bind(volume, new Volume(DATA))))
                 .withCommand(cmd.toArray(String[]::new))
-                .withLogConsumer(this::append)
+                .withLogConsumer(ContainerEngine.appendTo(log))
                 .waitingFor(Wait.forLogMessage(".*ready for connections.*\\s*", 1).withStartupTimeout(Duration.ofSeconds(90)));
         container = c;
         c.start();
@@ -128,29 +124,14 @@ final class ContainerMariaDb implements AutoCloseable {
         return status;
     }
 
-    private void signal(String signal) {
-        if (container == null) throw new IllegalStateException(address() + " has no container");
-        docker.killContainerCmd(container.getContainerId()).withSignal(signal).exec();
-    }
+    private void signal(String signal) { ContainerEngine.signal(docker, container, address(), signal); }
 
     private void remove() {
         if (container == null) return;
-        try {
-            if (container.isRunning()) signal("CONT");
-        } catch (RuntimeException ignored) {
-            // it may have exited meanwhile
-        }
-        container.stop();
+        ContainerEngine.remove(docker, container);
         container = null;
     }
 
-    private void append(OutputFrame frame) {
-        try {
-            Files.writeString(log, frame.getUtf8String(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 
     /** Removes the container and the datadir's volume. */
     @Override

@@ -3,17 +3,14 @@ package io.failoverkit.drills;
 import com.github.dockerjava.api.DockerClient;
 import io.failoverkit.failover.drill.RedisLab;
 import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.output.OutputFrame;
 import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.utility.DockerImageName;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,7 +60,7 @@ final class ContainerRedisLab implements RedisLab {
             GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image))
                     .withNetworkMode("host")
                     .withCommand(cmd.toArray(String[]::new))
-                    .withLogConsumer(this::append)
+                    .withLogConsumer(ContainerEngine.appendTo(log))
                     .waitingFor(Wait.forLogMessage(".*Ready to accept connections.*\\s*", 1).withStartupTimeout(START_TIMEOUT));
             container = c;
             c.start();
@@ -81,10 +78,7 @@ final class ContainerRedisLab implements RedisLab {
         @Override
         public void thaw() { signal("CONT"); }
 
-        private void signal(String signal) {
-            if (container == null) throw new IllegalStateException(address() + " has no container");
-            docker.killContainerCmd(container.getContainerId()).withSignal(signal).exec();
-        }
+        private void signal(String signal) { ContainerEngine.signal(docker, container, address(), signal); }
 
         private void awaitExit() throws InterruptedException {
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -99,22 +93,10 @@ final class ContainerRedisLab implements RedisLab {
         /** Removes this server's container, whatever its state (a frozen one is thawed first so it can stop). */
         private void remove() {
             if (container == null) return;
-            try {
-                if (container.isRunning()) signal("CONT");
-            } catch (RuntimeException ignored) {
-                // it may have exited meanwhile
-            }
-            container.stop();
+            ContainerEngine.remove(docker, container);
             container = null;
         }
 
-        private void append(OutputFrame frame) {
-            try {
-                Files.writeString(log, frame.getUtf8String(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
     }
 
     private final String image;

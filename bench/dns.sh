@@ -148,21 +148,6 @@ say "jar $(sha256sum "$JAR" | cut -c1-12) built $(date -r "$JAR" '+%F %T'); mach
 # ---------------------------------------------------------------------------------------------------------------
 # Ports, data files
 # ---------------------------------------------------------------------------------------------------------------
-used_ports() {  # every local port in use (TCP or UDP, v4 or v6), one per line, decimal
-  cat /proc/net/tcp /proc/net/udp /proc/net/tcp6 /proc/net/udp6 2>/dev/null \
-    | awk '$2 ~ /:/ { n = split($2, a, ":"); print a[n] }' | sort -u | while read -r h; do echo $((16#$h)); done
-}
-pick_ports() {  # N: N consecutive free ports in 20000-32000
-  local n=$1 base p ok used
-  used=$(used_ports)
-  for _ in $(seq 1 100); do
-    base=$((20000 + RANDOM % 12000 - n))
-    ok=1
-    for ((p = base; p < base + n; p++)); do grep -qx "$p" <<<"$used" && { ok=0; break; }; done
-    if [ "$ok" = 1 ]; then seq "$base" $((base + n - 1)) | tr '\n' ' '; return 0; fi
-  done
-  die "no $n free consecutive ports found"
-}
 read -r -a P <<<"$(pick_ports 6)"
 [ ${#P[@]} -eq 6 ] || die "could not pick free ports"
 OURS_HTTP=${P[0]} OURS_DNS=${P[1]} OURS_SERVER=${P[2]} OURS_SERF=${P[3]} UNBOUND_PORT=${P[4]} DNSMASQ_PORT=${P[5]}

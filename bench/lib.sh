@@ -38,3 +38,20 @@ apt_install() {
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$WORK/logs/apt.log" 2>&1 || { tail -20 "$WORK/logs/apt.log"; die "apt-get install $* failed"; }
   if [ "$OUR_POLICY" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; OUR_POLICY=0; fi
 }
+
+# used_ports: every local port in use (TCP or UDP, v4 or v6), one per line. pick_ports N: N consecutive free ones.
+used_ports() {  # every local port in use (TCP or UDP, v4 or v6), one per line, decimal
+  cat /proc/net/tcp /proc/net/udp /proc/net/tcp6 /proc/net/udp6 2>/dev/null \
+    | awk '$2 ~ /:/ { n = split($2, a, ":"); print a[n] }' | sort -u | while read -r h; do echo $((16#$h)); done
+}
+pick_ports() {  # N: N consecutive free ports in 20000-32000, on one line (die from the caller)
+  local n=$1 base p ok used
+  used=$(used_ports)
+  for _ in $(seq 1 100); do
+    base=$((20000 + RANDOM % 12000 - n))
+    ok=1
+    for ((p = base; p < base + n; p++)); do grep -qx "$p" <<<"$used" && { ok=0; break; }; done
+    if [ "$ok" = 1 ]; then seq "$base" $((base + n - 1)) | tr '\n' ' '; return 0; fi
+  done
+  die "no $n free consecutive ports found"
+}

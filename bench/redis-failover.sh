@@ -151,21 +151,6 @@ say "failover.jar $(sha256sum "$FJAR" | cut -c1-12) built $(date -r "$FJAR" '+%F
 # ---------------------------------------------------------------------------------------------------------------
 # The discovery node (as `bin/failover drill` starts it: agent -dev on free loopback ports)
 # ---------------------------------------------------------------------------------------------------------------
-used_ports() {
-  cat /proc/net/tcp /proc/net/udp /proc/net/tcp6 /proc/net/udp6 2>/dev/null \
-    | awk '$2 ~ /:/ { n = split($2, a, ":"); print a[n] }' | sort -u | while read -r h; do echo $((16#$h)); done
-}
-pick_ports() {  # N: N consecutive free ports in 20000-32000 (the harness picks the Redis and Sentinel ports itself)
-  local n=$1 base p ok used
-  used=$(used_ports)
-  for _ in $(seq 1 100); do
-    base=$((20000 + RANDOM % 12000 - n))
-    ok=1
-    for ((p = base; p < base + n; p++)); do grep -qx "$p" <<<"$used" && { ok=0; break; }; done
-    if [ "$ok" = 1 ]; then seq "$base" $((base + n - 1)) | tr '\n' ' '; return 0; fi
-  done
-  die "no $n free consecutive ports found"
-}
 read -r -a P <<<"$(pick_ports 4)"
 [ ${#P[@]} -eq 4 ] || die "could not pick free ports"
 HTTP=${P[0]} DNS=${P[1]}

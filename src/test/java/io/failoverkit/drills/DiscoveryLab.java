@@ -3,8 +3,6 @@ package io.failoverkit.drills;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.discovery.config.AgentConfig;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 
 /** A real discovery node (`agent -dev`) in the drill's JVM, on free loopback ports: HTTP for the manager, DNS for the application. */
 final class DiscoveryLab {
@@ -33,7 +31,5 @@ final class DiscoveryLab {
         throw new IllegalStateException("the discovery node elected no leader within 30 s");
     }
 
-    static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
-    }
+    static int freePort() throws Exception { return io.failoverkit.failover.drill.LocalProcesses.freePort(); }
 }

@@ -7,6 +7,7 @@ import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.discovery.DiscoveryClient;
 import io.failoverkit.failover.drill.MySqlKillDrill;
+import io.failoverkit.failover.drill.LocalProcesses;
 import io.failoverkit.failover.drill.RedisKillDrill;
 import io.failoverkit.failover.inst.Kinds;
 import io.failoverkit.failover.topology.InstanceState;
@@ -18,7 +19,6 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -301,7 +301,7 @@ public final class Main implements Runnable {
             String home = System.getenv("FAILOVERKIT_HOME");
             if (home == null) throw new IOException("FAILOVERKIT_HOME is not set: run drills through bin/failover");
             Files.createDirectories(dir);
-            int http = freePort(), dns = freePort(), server = freePort(), serf = freePort();
+            int http = LocalProcesses.freePort(), dns = LocalProcesses.freePort(), server = LocalProcesses.freePort(), serf = LocalProcesses.freePort();
             Process p = new ProcessBuilder(Path.of(home, "bin", "discovery-node").toString(), "agent", "-dev", "-node=drill-discovery",
                     "-http-port=" + http, "-dns-port=" + dns, "-server-port=" + server, "-serf-lan-port=" + serf)
                     .redirectErrorStream(true).redirectOutput(dir.resolve("discovery-node.log").toFile()).start();
@@ -319,9 +319,6 @@ public final class Main implements Runnable {
             throw new IOException("discovery-node did not start within 120 s; see " + dir.resolve("discovery-node.log"));
         }
 
-        static int freePort() throws IOException {
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
-        }
 
         @Override
         public void close() throws InterruptedException {

@@ -97,14 +97,7 @@ public final class FailoverRun {
             return fail(timeline, "promoting " + f.candidate() + " failed: " + e.getMessage(), epoch);
         }
         timeline.add("promoted", f.candidate() + " is master");
-        List<String> failedRepoints = new ArrayList<>();
-        for (String other : f.others()) {
-            try {
-                servers.repoint(other, f.candidate());
-            } catch (RuntimeException e) {
-                failedRepoints.add(other + " (" + e.getMessage() + ")");
-            }
-        }
+        List<String> failedRepoints = repointAll(servers, f.others(), f.candidate());
         timeline.add("replicas re-pointed", f.others() + (failedRepoints.isEmpty() ? "" : ", failed: " + failedRepoints));
 
         List<String> replicas = new ArrayList<>(f.others());
@@ -122,7 +115,21 @@ public final class FailoverRun {
         return new Outcome(true, "failover to " + f.candidate() + " done (epoch " + epoch + ")", timeline, epoch);
     }
 
-    private static Outcome fail(Timeline timeline, String message, long epoch) {
+    /** Re-points each of {@code others} to {@code master}; returns the ones that failed, with why (one failure does not stop the rest). */
+    static List<String> repointAll(Servers servers, List<String> others, String master) {
+        List<String> failed = new ArrayList<>();
+        for (String other : others) {
+            try {
+                servers.repoint(other, master);
+            } catch (RuntimeException e) {
+                failed.add(other + " (" + e.getMessage() + ")");
+            }
+        }
+        return failed;
+    }
+
+    /** Ends a run as failed: the message goes on the timeline as its last step. */
+    static Outcome fail(Timeline timeline, String message, long epoch) {
         timeline.add("FAILED", message);
         return new Outcome(false, message, timeline, epoch);
     }

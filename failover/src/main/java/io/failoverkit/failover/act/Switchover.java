@@ -104,10 +104,7 @@ public final class Switchover {
         servers.repoint(p.master(), p.candidate());
         servers.afterSwitchover(p.master());
         timeline.add("fenced", p.master() + " is a replica of " + p.candidate() + "; its paused clients are released and disconnected");
-        List<String> failed = new ArrayList<>();
-        for (String o : p.others()) {
-            try { servers.repoint(o, p.candidate()); } catch (RuntimeException e) { failed.add(o + " (" + e.getMessage() + ")"); }
-        }
+        List<String> failed = FailoverRun.repointAll(servers, p.others(), p.candidate());
         List<String> replicas = new ArrayList<>(p.others());
         replicas.add(p.master());
         try {
@@ -120,8 +117,5 @@ public final class Switchover {
         return new FailoverRun.Outcome(true, "switchover to " + p.candidate() + " done (epoch " + epoch + ")", timeline, epoch);
     }
 
-    private static FailoverRun.Outcome fail(Timeline t, String message, long epoch) {
-        t.add("FAILED", message);
-        return new FailoverRun.Outcome(false, message, t, epoch);
-    }
+    private static FailoverRun.Outcome fail(Timeline t, String message, long epoch) { return FailoverRun.fail(t, message, epoch); }
 }

@@ -1,8 +1,6 @@
 package io.failoverkit.failover.drill;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -75,10 +73,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
         }
 
         @Override
-        public void kill() throws InterruptedException {
-            process.destroyForcibly();
-            process.waitFor(10, TimeUnit.SECONDS);
-        }
+        public void kill() throws InterruptedException { LocalProcesses.kill(process); }
 
         @Override
         public void freeze() throws IOException, InterruptedException { signal("STOP"); }
@@ -107,10 +102,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
             }
         }
 
-        /** kill(1) on this process's PID only. */
-        private void signal(String sig) throws IOException, InterruptedException {
-            new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start().waitFor(5, TimeUnit.SECONDS);
-        }
+        private void signal(String sig) throws IOException, InterruptedException { LocalProcesses.signal(process, sig); }
     }
 
     private static final Account ROOT = new Account("root", null);
@@ -142,7 +134,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
             for (int i = 0; i <= replicas; i++) {
                 Path dir = Files.createDirectories(workDir.toAbsolutePath().resolve("mariadb-" + i));
                 copy(template, dir.resolve("data"));
-                servers.add(new Server(freePort(), i + 1, dir));
+                servers.add(new Server(LocalProcesses.freePort(), i + 1, dir));
             }
             Server primary = servers.get(0);
             primary.start(false, List.of());
@@ -186,12 +178,6 @@ public final class LocalMariaDbLab implements MariaDbLab {
     static String find(String name, String... paths) throws IOException {
         for (String p : paths) if (Files.isExecutable(Path.of(p))) return p;
         throw new IOException(name + " not found: install Debian's mariadb-server (bin/setup does)");
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     @Override

@@ -1,8 +1,6 @@
 package io.failoverkit.failover.drill;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,10 +45,7 @@ public final class LocalRedisLab implements RedisLab {
         }
 
         @Override
-        public void kill() throws InterruptedException {
-            process.destroyForcibly();
-            process.waitFor(10, TimeUnit.SECONDS);
-        }
+        public void kill() throws InterruptedException { LocalProcesses.kill(process); }
 
         @Override
         public void freeze() throws IOException, InterruptedException { signal("STOP"); }
@@ -60,10 +55,7 @@ public final class LocalRedisLab implements RedisLab {
 
         private void thaw0() { try { signal("CONT"); } catch (Exception ignored) { } }
 
-        /** kill(1) on this process's PID only. */
-        private void signal(String sig) throws IOException, InterruptedException {
-            new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start().waitFor(5, TimeUnit.SECONDS);
-        }
+        private void signal(String sig) throws IOException, InterruptedException { LocalProcesses.signal(process, sig); }
     }
 
     private final String redisServer;
@@ -84,7 +76,7 @@ public final class LocalRedisLab implements RedisLab {
         this.redisServer = findRedisServer();
         for (int i = 0; i <= replicas; i++) {
             Path dir = Files.createDirectories(workDir.resolve("redis-" + i));
-            servers.add(new Server(freePort(), dir));
+            servers.add(new Server(LocalProcesses.freePort(), dir));
         }
         servers.get(0).start(null);
         for (int i = 1; i <= replicas; i++) servers.get(i).start(servers.get(0).address());
@@ -96,12 +88,6 @@ public final class LocalRedisLab implements RedisLab {
     static String findRedisServer() throws IOException {
         for (String p : List.of("/usr/bin/redis-server", "/usr/local/bin/redis-server")) if (Files.isExecutable(Path.of(p))) return p;
         throw new IOException("redis-server not found: install Debian's redis-server (bin/setup does)");
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     static void awaitListening(int port) throws IOException {

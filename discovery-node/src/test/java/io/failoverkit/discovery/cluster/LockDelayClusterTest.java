@@ -108,6 +108,23 @@ class LockDelayClusterTest {
         List<Attempt> attempts = acquireUntilHeld(cluster.servers, next);
         assertNoAcquireInsideTheDelay(attempts, destroySentAt);
         assertThat(a.http().get("/v1/kv/" + KEY + "?consistent").json().get(0).get("Session").asText()).isEqualTo(next);
+
+        // The epoch write as a manager makes it, sent to a follower: forwarded, one entry, checked against the lock.
+        String epochTxn = "[{\"KV\": {\"Verb\": \"check-session\", \"Key\": \"" + KEY + "\", \"Session\": \"%s\"}},"
+                + " {\"KV\": {\"Verb\": \"cas\", \"Key\": \"failover/c1/epoch\", \"Index\": 0, \"Value\": \"MQ==\"}}]";
+        Http.Reply lost = a.http().put("/v1/txn", String.format(epochTxn, holder));
+        assertThat(lost.status()).as(lost.body()).isEqualTo(409);
+        Http.Reply written = a.http().put("/v1/txn", String.format(epochTxn, next));
+        assertThat(written.status()).as(written.body()).isEqualTo(200);
+        long index = written.json().get("Results").get(1).get("KV").get("ModifyIndex").asLong();
+        assertThat(index).isEqualTo(written.index());
+        for (AgentProcess s : cluster.servers) {
+            for (String mode : List.of("", "?consistent")) {
+                Http.Reply read = s.http().put("/v1/txn" + mode, "[{\"KV\": {\"Verb\": \"get\", \"Key\": \"failover/c1/epoch\"}}]");
+                assertThat(read.status()).as(s.name + mode + ": " + read.body()).isEqualTo(200);
+                assertThat(read.json().get("Results").get(0).get("KV").get("ModifyIndex").asLong()).as(s.name + mode).isEqualTo(index);
+            }
+        }
     }
 
     @Test

@@ -142,7 +142,7 @@ public final class HttpApi implements AutoCloseable {
                 throw HttpError.badRequest("request body is not valid JSON: " + e.getMessage());
             }
         }
-        forwarder.forward(call, agent.anyServerHttp(), path, body);
+        forwarder.forward(call, agent.anyServerHttp(), path, body, Forwarder.FROM_CLIENT_AGENT);
     }
 
     @Override

@@ -157,12 +157,13 @@ final class ServerSide {
 
     /**
      * For a write that the leader must check before proposing (lock-delay lives in each server's memory): passes the
-     * call, with its body, to the leader and returns true, unless this server leads, the call was forwarded here
-     * already, or no leader is known. In those cases this server checks its own lock-delay stamps, which are never
+     * call, with its body, to the leader and returns true, unless this server leads, another server forwarded the
+     * call here already, or no leader is known. In those cases this server checks its own lock-delay stamps, which are never
      * earlier than the leader's, and apply refuses what a check could not have seen (see {@link Command.KvPut}).
      */
     boolean forwardToLeader(Call call, byte[] body) {
-        if (raft.isLeader() || call.forwarded()) return false;
+        // A client agent's hop may go on to the leader; a server's hop never goes further (no forwarding loops).
+        if (raft.isLeader() || call.forwardedByServer()) return false;
         java.util.Optional<String> leader = leaderHttp.get();
         if (leader.isEmpty()) return false;
         forwarder.forward(call, leader, call.rawPath(), body);

@@ -25,8 +25,10 @@ public final class LockDelays {
     /** A session invalidation released {@code key}: nobody acquires it for {@code delayNanos} from now. */
     void released(String key, long delayNanos) {
         if (delayNanos <= 0) return;
-        long until = nanoClock.getAsLong() + delayNanos;
-        notBefore.merge(key, until, (a, b) -> a - b > 0 ? a : b);
+        long now = nanoClock.getAsLong();
+        // Keys nobody asks about again would stay: drop the expired ones now and then.
+        if (notBefore.size() > 4096) notBefore.values().removeIf(until -> until - now <= 0);
+        notBefore.merge(key, now + delayNanos, (a, b) -> a - b > 0 ? a : b);
     }
 
     /** How long {@code key} is still held back by lock-delay on this server (zero when it may be acquired). */

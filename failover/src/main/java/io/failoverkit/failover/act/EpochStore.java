@@ -7,6 +7,7 @@ import io.failoverkit.failover.discovery.DiscoveryClient;
 
 import java.io.IOException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -62,6 +63,40 @@ public final class EpochStore {
 
     /** Writes the next epoch if nobody else did since {@code previous} was read; false when someone did. */
     public boolean bump(Read previous, StoredState next, Object timeline, String reason) throws IOException {
+        Map<String, Object> doc = document(next, timeline, reason);
+        boolean ok = discovery.cas(epochKey(), JSON.writeValueAsString(doc), previous.modifyIndex());
+        if (ok) discovery.put("failover/" + cluster + "/audit/" + next.epoch(), JSON.writeValueAsString(doc));
+        return ok;
+    }
+
+    /** Whether {@link #bump(Read, StoredState, Object, String, String)} wrote the epoch, and if not, why. */
+    public record Bump(boolean written, String why) {}
+
+    /**
+     * Writes the next epoch only while this manager holds the lock: one transaction checks that {@code session} still
+     * holds {@code failover/<cluster>/leader}, sets the epoch if its modify index is still the one {@code previous}
+     * was read at, and writes the audit record, all or nothing. A manager whose session was invalidated (its lock
+     * released, maybe taken by another) cannot write an epoch, however fresh its read.
+     */
+    public Bump bump(Read previous, StoredState next, Object timeline, String reason, String session) throws IOException {
+        byte[] doc = JSON.writeValueAsBytes(document(next, timeline, reason));
+        DiscoveryClient.TxnResult r = discovery.txn(List.of(
+                DiscoveryClient.TxnOp.checkSession(lockKey(), session),
+                DiscoveryClient.TxnOp.cas(epochKey(), doc, previous.modifyIndex()),
+                DiscoveryClient.TxnOp.set("failover/" + cluster + "/audit/" + next.epoch(), doc)));
+        if (r.applied()) return new Bump(true, "epoch " + next.epoch() + " written");
+        List<String> why = new java.util.ArrayList<>();
+        for (DiscoveryClient.TxnError e : r.errors()) {
+            why.add(switch (e.opIndex()) {
+                case 0 -> "this manager's session " + session + " no longer holds " + lockKey() + " (" + e.what() + ")";
+                case 1 -> "the epoch changed since it was read at index " + previous.modifyIndex() + " (" + e.what() + ")";
+                default -> "the audit record failed (" + e.what() + ")";
+            });
+        }
+        return new Bump(false, "epoch " + next.epoch() + " not written: " + String.join("; ", why));
+    }
+
+    private static Map<String, Object> document(StoredState next, Object timeline, String reason) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("epoch", next.epoch());
         doc.put("master", next.master());
@@ -69,8 +104,6 @@ public final class EpochStore {
         doc.put("acknowledged", next.acknowledged());
         doc.put("reason", reason);
         doc.put("timeline", timeline);
-        boolean ok = discovery.cas(epochKey(), JSON.writeValueAsString(doc), previous.modifyIndex());
-        if (ok) discovery.put("failover/" + cluster + "/audit/" + next.epoch(), JSON.writeValueAsString(doc));
-        return ok;
+        return doc;
     }
 }

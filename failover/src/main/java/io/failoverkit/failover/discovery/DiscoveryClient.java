@@ -91,6 +91,56 @@ public final class DiscoveryClient {
         return ok("PUT", "/v1/kv/" + enc(key) + "?release=" + session, new byte[0]).body().strip().equals("true");
     }
 
+    /** One KV operation of a Consul transaction (/v1/txn): a verb, its key, and what the verb needs. */
+    public record TxnOp(String verb, String key, byte[] value, long index, String session) {
+        public static TxnOp set(String key, byte[] value) { return new TxnOp("set", key, value, 0, null); }
+        /** Sets the key only if its modify index is still {@code index} (0: only if it does not exist). */
+        public static TxnOp cas(String key, byte[] value, long index) { return new TxnOp("cas", key, value, index, null); }
+        public static TxnOp get(String key) { return new TxnOp("get", key, null, 0, null); }
+        /** Fails the transaction unless {@code session} holds the lock on {@code key}. */
+        public static TxnOp checkSession(String key, String session) { return new TxnOp("check-session", key, null, 0, session); }
+        public static TxnOp checkIndex(String key, long index) { return new TxnOp("check-index", key, null, index, null); }
+    }
+
+    /** Why one operation made a transaction roll back. */
+    public record TxnError(int opIndex, String what) {}
+
+    /** A transaction's outcome: applied (with the entries its operations returned) or rolled back (with why). */
+    public record TxnResult(boolean applied, List<KvEntry> results, List<TxnError> errors) {}
+
+    /**
+     * Runs operations as one transaction: all applied, or none (the discovery node answers 409 with one error per
+     * failing operation, returned here, not thrown). Bad input or an unreachable node throws.
+     */
+    public TxnResult txn(List<TxnOp> ops) throws IOException {
+        List<Map<String, Object>> body = new ArrayList<>();
+        for (TxnOp op : ops) {
+            Map<String, Object> kv = new LinkedHashMap<>();
+            kv.put("Verb", op.verb());
+            kv.put("Key", op.key());
+            if (op.value() != null) kv.put("Value", Base64.getEncoder().encodeToString(op.value()));
+            if (op.index() != 0) kv.put("Index", op.index());
+            if (op.session() != null) kv.put("Session", op.session());
+            body.add(Map.of("KV", kv));
+        }
+        HttpResponse<String> r = send("PUT", "/v1/txn", JSON.writeValueAsBytes(body));
+        if (r.statusCode() != 200 && r.statusCode() != 409) throw new IOException("PUT /v1/txn: HTTP " + r.statusCode() + " " + r.body().strip());
+        JsonNode answer = JSON.readTree(r.body());
+        if (r.statusCode() == 409) {
+            List<TxnError> errors = new ArrayList<>();
+            answer.path("Errors").forEach(e -> errors.add(new TxnError(e.path("OpIndex").asInt(), e.path("What").asText())));
+            return new TxnResult(false, List.of(), errors);
+        }
+        List<KvEntry> results = new ArrayList<>();
+        for (JsonNode res : answer.path("Results")) {
+            JsonNode e = res.path("KV");
+            if (e.isMissingNode() || e.isNull()) continue;
+            byte[] value = e.path("Value").isTextual() ? Base64.getDecoder().decode(e.get("Value").asText()) : null;
+            results.add(new KvEntry(e.path("Key").asText(), value, e.path("ModifyIndex").asLong(), e.path("Session").asText(null)));
+        }
+        return new TxnResult(true, results, List.of());
+    }
+
     /**
      * A session whose locks are released when it ends. {@code lockDelay}: after the session is invalidated (destroyed,
      * its node failed), nobody may acquire its locks for this long (Consul's lock-delay): a holder that has not yet

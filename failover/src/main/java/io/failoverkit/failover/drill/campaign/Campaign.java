@@ -48,6 +48,8 @@ public final class Campaign {
      * draws: a SIGKILLed manager's session expiring (TTL 10 s) plus its lock delay (5 s), then detection and a failover.
      */
     public static final Duration CONVERGE_BOUND = Duration.ofSeconds(40);
+    /** How long after convergence the manager must be seen cycling with the lock: a lock taken over after TTL (10 s) plus lock delay (5 s). */
+    public static final Duration MANAGER_CYCLE_BOUND = Duration.ofSeconds(25);
     /** The timeline steps a finished failover ends with (success, failure, rollback). */
     public static final Set<String> TERMINAL_STEPS = Set.of("dns moved", "FAILED", "rolled back", "done");
 
@@ -162,13 +164,13 @@ public final class Campaign {
                 v.add(new Violation(Invariant.NO_SINGLE_MASTER, "not one writable master named by DNS within " + CONVERGE_BOUND.toSeconds()
                         + " s of the last fault: DNS names " + writer.resolve() + ", writable " + sampler.writableNow() + ", last write error: " + writer.lastError()));
             }
+            // A manager started during the run first waits out its predecessor's session (TTL + lock delay).
             long c1 = k.manager.cycles();
-            Thread.sleep(1500);
-            long c2 = k.manager.cycles();
-            loopAlive = k.manager.alive() && c2 > c1;
+            loopAlive = waitFor(MANAGER_CYCLE_BOUND, () -> k.manager.alive() && k.manager.cycles() >= c1 + 3);
             if (!loopAlive) {
-                v.add(new Violation(Invariant.MANAGER_LOOP, (k.manager.alive() ? "the manager process runs but did not cycle for 1.5 s (cycles " + c1 + " -> " + c2 + ")"
-                        : "the manager process is gone") + "; see " + k.manager.log()));
+                v.add(new Violation(Invariant.MANAGER_LOOP, (k.manager.alive() ? "the manager process runs but did not cycle with the lock for "
+                        + MANAGER_CYCLE_BOUND.toSeconds() + " s (cycles " + c1 + " -> " + k.manager.cycles() + ")" : "the manager process is gone")
+                        + "; see " + k.manager.log()));
             }
         } finally {
             writer.stop();
@@ -386,7 +388,7 @@ public final class Campaign {
         long deadline = System.nanoTime() + max.toNanos();
         while (System.nanoTime() < deadline) {
             if (condition.getAsBoolean()) return true;
-            Thread.sleep(100);
+            Thread.sleep(200);
         }
         return condition.getAsBoolean();
     }

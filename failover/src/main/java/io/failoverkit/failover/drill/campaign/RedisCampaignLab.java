@@ -110,7 +110,18 @@ final class RedisCampaignLab implements CampaignLab {
             if (s.running()) s.thaw();
             else if (!m.equals(master)) s.start(master);
         }
-        return byMember.get(master).running();
+        if (!byMember.get(master).running()) return false;
+        for (String m : members) {
+            if (m.equals(master)) continue;
+            var st = direct.observe(m);
+            if (st.reachable() && !(st.isReplica() && master.equals(st.masterAddress()))) {
+                // Left over from the last run (checked before this restore): set it right as an operator would.
+                System.out.println("    restore: " + m + " is " + st.role() + (st.masterAddress() == null ? "" : " of " + st.masterAddress())
+                        + ", not a replica of " + master + "; re-pointing it by hand");
+                direct.repoint(m, master);
+            }
+        }
+        return true;
     }
 
     @Override

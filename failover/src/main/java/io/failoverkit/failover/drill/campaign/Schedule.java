@@ -52,7 +52,8 @@ public record Schedule(long seed, String kind, FaultType fault, List<Step> steps
                 String replica = "replica " + r.nextInt(2);
                 s.add(new Step(t, "stop-sql-thread", replica));
                 s.add(new Step(t + r.nextLong(300, 1500), "sigkill", "master"));
-                s.add(new Step(t + r.nextLong(2000, 6000), "start-sql-thread", replica));
+                // Restarted before the manager's drain limit (10 s) or after it: a candidate that cannot apply its relay log in time.
+                s.add(new Step(t + (r.nextBoolean() ? r.nextLong(2000, 6000) : r.nextLong(12_000, 15_000)), "start-sql-thread", replica));
             }
             case MANAGER_SIGKILL -> {
                 s.add(new Step(t, "sigkill", "manager"));

@@ -75,6 +75,7 @@ public final class Campaign {
         int generation;
         CampaignLab lab;
         ManagerHandle manager;
+        GuardSet guards;
 
         KindState(String kind) { this.kind = kind; }
     }
@@ -248,15 +249,15 @@ public final class Campaign {
             case "cut manager master" -> lab.cutManager(master);
             case "cut replicas master" -> lab.cutReplicas(master);
             case "cut manager+replicas master" -> { lab.cutManager(master); lab.cutReplicas(master); }
-            case "heal master" -> lab.healAll();
+            case "cut manager+replicas+discovery master" -> { lab.cutManager(master); lab.cutReplicas(master); k.guards.cut(master); }
+            case "heal master" -> { lab.healAll(); if (k.guards != null) k.guards.healAll(); }
             case "stop-sql-thread replica" -> lab.stopSqlThread(target);
             case "start-sql-thread replica" -> lab.startSqlThread(target);
             case "sigkill manager" -> k.manager.kill();
             case "start manager" -> k.manager.start();
             case "sigkill discovery leader" -> discovery.killLeader();
             case "restart discovery leader" -> discovery.restartDead();
-            default -> throw new IllegalStateException("no such step: " + step.text()
-                    + (step.action().contains("discovery") ? " (the guard's fault needs `failover guard`)" : ""));
+            default -> throw new IllegalStateException("no such step: " + step.text());
         }
     }
 
@@ -272,6 +273,10 @@ public final class Campaign {
             if (k.lab == null) build(k);
             CampaignLab lab = k.lab;
             lab.healAll();
+            if (k.guards != null) {
+                k.guards.healAll();
+                k.guards.startDead();
+            }
             k.manager.start();
             String master = null;
             try {
@@ -316,11 +321,14 @@ public final class Campaign {
         List<String> args = new ArrayList<>(List.of(k.kind, name, discovery.http()));
         args.addAll(k.lab.managerArgs());
         k.manager = new ManagerHandle(args, k.lab.managerEnv(), dir);
+        if (options.withGuard()) k.guards = new GuardSet(k.lab, discovery.http(), dir);
         out.printf("  lab %s: %s, built in %d ms%n", name, k.lab.members(), (System.nanoTime() - t) / 1_000_000);
     }
 
     private void dispose(KindState k) {
         try { if (k.manager != null) k.manager.close(); } catch (Exception ignored) { }
+        try { if (k.guards != null) k.guards.close(); } catch (Exception ignored) { }
+        k.guards = null;
         try { if (k.lab != null) k.lab.close(); } catch (Exception ignored) { }
         k.lab = null;
         k.manager = null;

@@ -23,7 +23,10 @@ public enum FaultType {
     MANAGER_SIGKILL,
     /** The discovery cluster's Raft leader SIGKILLed and restarted (optionally the master SIGKILLed meanwhile). */
     DISCOVERY_LEADER_SIGKILL,
-    /** The host of the master's `failover guard` cut off from the discovery cluster (needs the guard; behind a flag). */
+    /**
+     * The master's host cut off from the manager, its replicas and the discovery cluster (its guard included), its
+     * clients still connected: its `failover guard` must fence it (needs the guard; behind a flag).
+     */
     GUARD_HOST_CUT;
 
     /** The faults that apply to {@code kind} (redis or mysql); the guard's only when asked for. */

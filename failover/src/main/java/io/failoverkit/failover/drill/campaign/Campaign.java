@@ -364,7 +364,7 @@ public final class Campaign {
 
     private void printSummary(List<RunResult> results) {
         out.println();
-        out.printf("%-26s %5s %10s %28s%n", "fault", "runs", "violations", "time to writable min/median/max ms");
+        out.printf("%-26s %5s %10s %28s  %s%n", "fault", "runs", "violations", "time to writable min/median/max ms", "runs per invariant violated");
         Map<FaultType, List<RunResult>> byFault = new EnumMap<>(FaultType.class);
         for (RunResult r : results) byFault.computeIfAbsent(r.schedule().fault(), f -> new ArrayList<>()).add(r);
         for (Map.Entry<FaultType, List<RunResult>> e : byFault.entrySet()) {
@@ -372,7 +372,9 @@ public final class Campaign {
             long bad = rs.stream().filter(r -> !r.violations().isEmpty()).count();
             long[] t = rs.stream().mapToLong(RunResult::timeToWritableMillis).filter(x -> x >= 0).sorted().toArray();
             String times = t.length == 0 ? "-" : t[0] + " / " + t[t.length / 2] + " / " + t[t.length - 1];
-            out.printf("%-26s %5d %10d %28s%n", e.getKey(), rs.size(), bad, times);
+            Map<Invariant, Long> which = new EnumMap<>(Invariant.class);
+            for (RunResult r : rs) r.violations().stream().map(Violation::invariant).distinct().forEach(i -> which.merge(i, 1L, Long::sum));
+            out.printf("%-26s %5d %10d %28s  %s%n", e.getKey(), rs.size(), bad, times, which.isEmpty() ? "" : which);
             out.printf("RESULT fault=%s runs=%d violations=%d ttw_min_ms=%s ttw_median_ms=%s ttw_max_ms=%s%n", e.getKey(), rs.size(), bad,
                     t.length == 0 ? "-" : t[0], t.length == 0 ? "-" : t[t.length / 2], t.length == 0 ? "-" : t[t.length - 1]);
         }

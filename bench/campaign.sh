@@ -55,5 +55,5 @@ status=0
 [ -s "$WORK/campaign.log" ] || { tail -20 "$WORK/stderr.log"; die "the campaign printed nothing"; }
 
 say "summary (seed $SEED, $RUNS runs, $((SECONDS - T0)) s in all):"
-sed -n '/^fault  /,$p' "$WORK/campaign.log" | grep -v '^RESULT fault=' || true
+sed -n '/^fault  /,/^violations by invariant/p' "$WORK/campaign.log" | grep -v '^RESULT fault=' || true
 exit "$status"

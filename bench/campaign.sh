@@ -15,7 +15,8 @@
 # A failing run replays with `bin/failover drill --campaign --kind K --seed S --runs 1` (the seed is on its line).
 #
 # Knobs (environment): BENCH_RUNS (200), BENCH_SEED (default: random, printed), BENCH_KIND (redis|mysql; default
-#   both), BENCH_DISCOVERY_SERVERS (3 or 1), BENCH_TMPDIR (/tmp), BENCH_KEEP=1 (keep the log).
+#   both), BENCH_DISCOVERY_SERVERS (3 or 1), BENCH_TMPDIR (/tmp), BENCH_KEEP=1 (keep the log and the labs' server and
+#   manager logs).
 # Exits with the campaign's status: 0 only with zero violations.
 # Cleans up on exit: the campaign stops only what it started (its child processes, by handle); this script removes
 # its own temp dir. Only 127.0.0.1 traffic (and 127.0.0.2 as the manager's source address). Bounded waits only.
@@ -47,6 +48,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The campaign's own work dir (labs, logs) goes under WORK, so it is removed with it.
+export FAILOVERKIT_JAVA_OPTS="${FAILOVERKIT_JAVA_OPTS:-} -Djava.io.tmpdir=$WORK"
 args=(drill --campaign --runs "$RUNS" --seed "$SEED" --discovery-servers "$DISCOVERY_SERVERS")
 [ -z "$KIND" ] || args+=(--kind "$KIND")
 say "bin/failover ${args[*]} (log: $WORK/campaign.log)"

@@ -325,13 +325,23 @@ public final class Campaign {
         out.printf("  lab %s: %s, built in %d ms%n", name, k.lab.members(), (System.nanoTime() - t) / 1_000_000);
     }
 
+    /** Stops a kind's lab and its processes, and removes its directory (MariaDB data dirs take ~400 MB a lab). */
     private void dispose(KindState k) {
         try { if (k.manager != null) k.manager.close(); } catch (Exception ignored) { }
         try { if (k.guards != null) k.guards.close(); } catch (Exception ignored) { }
         k.guards = null;
         try { if (k.lab != null) k.lab.close(); } catch (Exception ignored) { }
+        if (k.lab != null) deleteTree(options.workDir().resolve(k.lab.name()));
         k.lab = null;
         k.manager = null;
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: a leftover temp dir
+        }
     }
 
     /** Each epoch after {@code since}: its audit record's timeline must end in a terminal step. */

@@ -306,7 +306,7 @@ public final class Campaign {
             } catch (Exception e) {
                 out.println("    restore: " + lab.name() + " failed (" + e + "); rebuilding");
             }
-            dispose(k);
+            dispose(k, true);
         }
         return null;
     }
@@ -325,13 +325,16 @@ public final class Campaign {
         out.printf("  lab %s: %s, built in %d ms%n", name, k.lab.members(), (System.nanoTime() - t) / 1_000_000);
     }
 
-    /** Stops a kind's lab and its processes, and removes its directory (MariaDB data dirs take ~400 MB a lab). */
-    private void dispose(KindState k) {
+    /**
+     * Stops a kind's lab and its processes; a lab being rebuilt also loses its directory (MariaDB data dirs take
+     * ~400 MB a lab), the last one is kept with its server and manager logs.
+     */
+    private void dispose(KindState k, boolean delete) {
         try { if (k.manager != null) k.manager.close(); } catch (Exception ignored) { }
         try { if (k.guards != null) k.guards.close(); } catch (Exception ignored) { }
         k.guards = null;
         try { if (k.lab != null) k.lab.close(); } catch (Exception ignored) { }
-        if (k.lab != null) deleteTree(options.workDir().resolve(k.lab.name()));
+        if (k.lab != null && delete) deleteTree(options.workDir().resolve(k.lab.name()));
         k.lab = null;
         k.manager = null;
     }
@@ -414,7 +417,7 @@ public final class Campaign {
     }
 
     private void close() {
-        for (KindState k : kinds.values()) dispose(k);
+        for (KindState k : kinds.values()) dispose(k, false);
         try { if (discovery != null) discovery.close(); } catch (InterruptedException ignored) { Thread.currentThread().interrupt(); }
     }
 }

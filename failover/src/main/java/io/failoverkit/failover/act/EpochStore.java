@@ -3,7 +3,7 @@ package io.failoverkit.failover.act;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.failover.decide.StoredState;
-import io.failoverkit.failover.discovery.DiscoveryClient;
+import io.failoverkit.failover.discovery.Discovery;
 
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -16,10 +16,10 @@ import java.util.Optional;
  */
 public final class EpochStore {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final DiscoveryClient discovery;
+    private final Discovery discovery;
     private final String cluster;
 
-    public EpochStore(DiscoveryClient discovery, String cluster) {
+    public EpochStore(Discovery discovery, String cluster) {
         this.discovery = discovery;
         this.cluster = cluster;
     }
@@ -30,7 +30,7 @@ public final class EpochStore {
     public record Read(StoredState state, long modifyIndex) {}
 
     public Read read() throws IOException {
-        Optional<DiscoveryClient.KvEntry> e = discovery.get(epochKey());
+        Optional<Discovery.KvEntry> e = discovery.get(epochKey());
         if (e.isEmpty()) return new Read(StoredState.NONE, 0);
         JsonNode n = JSON.readTree(e.get().value());
         return new Read(new StoredState(n.path("epoch").asLong(), n.path("master").asText(null), n.path("lastFailoverMillis").asLong(),
@@ -44,7 +44,7 @@ public final class EpochStore {
      */
     public boolean acknowledge(String by) throws IOException {
         for (int attempt = 0; attempt < 5; attempt++) {
-            Optional<DiscoveryClient.KvEntry> e = discovery.get(epochKey());
+            Optional<Discovery.KvEntry> e = discovery.get(epochKey());
             if (e.isEmpty()) return false;
             com.fasterxml.jackson.databind.node.ObjectNode doc = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(e.get().value());
             if (doc.path("acknowledged").asBoolean(true)) return false;

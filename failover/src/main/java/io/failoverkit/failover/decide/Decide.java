@@ -44,7 +44,23 @@ public final class Decide {
                     + " (" + m.map(Decide::describe).orElse("not a member") + "); not promoting anything: an operator must check");
         }
         if (m.isPresent() && m.get().isReplica()) {
-            return new Action.Refuse("epoch master " + master + " runs as a replica of " + m.get().masterAddress() + "; an operator must check");
+            String upstream = m.get().masterAddress();
+            if (masters.isEmpty() && stored.master() != null && cluster.members().contains(upstream) && !upstream.equals(master)) {
+                // A failover that moved the epoch but never promoted its candidate (its manager died or lost the lock
+                // in between): nobody takes writes. Decide as if the epoch still named the master it replicates from;
+                // finishing that failover is no new one, so its block period does not hold it.
+                Action a = decide(cluster, topology, new StoredState(stored.epoch(), upstream, 0, true), trigger, nowMillis);
+                String prefix = "epoch " + stored.epoch() + " names " + master + ", which was never promoted (it replicates from " + upstream + "); ";
+                return switch (a) {
+                    case Action.Failover f -> new Action.Failover(f.oldMaster(), f.candidate(), f.others(), prefix + f.reason(), f.trigger());
+                    case Action.Reopen r -> new Action.Reopen(r.master(), prefix + r.reason());
+                    case Action.Wait w -> new Action.Wait(prefix + w.reason());
+                    case Action.Refuse r -> new Action.Refuse(prefix + r.reason());
+                    case Action.Healthy h -> new Action.Refuse(prefix + "but " + h.master() + " is up; an operator must check");
+                    case Action.Demote d -> new Action.Refuse(prefix + d.reason() + "; an operator must check");
+                };
+            }
+            return new Action.Refuse("epoch master " + master + " runs as a replica of " + upstream + "; an operator must check");
         }
         boolean readOnly = m.isPresent() && m.get().reachable() && m.get().role() == InstanceState.Role.MASTER;
         String problem = readOnly

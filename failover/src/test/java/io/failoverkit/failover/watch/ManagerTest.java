@@ -304,4 +304,21 @@ class ManagerTest {
         assertThat(other.isLeader()).isFalse();
         assertThat(s.calls).isEmpty();
     }
+
+    // Hole 9: a run that moved the epoch but never promoted (its manager lost the lock) is repaired by the next cycle.
+    @Test
+    void anEpochNamingAReplicaThatWasNeverPromotedIsRepaired() throws Exception {
+        FakeServers s = FakeServers.cluster(true, M, R1, R2);
+        Manager m = manager(cluster("redis", List.of()), s);
+        m.cycle();
+        s.kill(M);
+        EpochStore.Read e = epochs().read();
+        epochs().bump(e, new io.failoverkit.failover.decide.StoredState(2, R1, System.currentTimeMillis(), false), List.of(), "test: half-done");
+        assertThat(m.cycle()).startsWith("epoch 2 names " + R1 + ", which was never promoted (it replicates from " + M + ")")
+                .contains("(1/3)");
+        m.cycle();
+        assertThat(m.cycle()).isEqualTo("failover to " + R1 + " done (epoch 3)");
+        assertThat(s.writers()).containsExactly(R1);
+        assertThat(s.violations).isEmpty();
+    }
 }

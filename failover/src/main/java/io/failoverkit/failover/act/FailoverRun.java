@@ -68,6 +68,9 @@ public final class FailoverRun {
     private record Steps(String oldMaster, String candidate, List<String> others, String reason, Trigger trigger, Switchover.Plan switchover,
                          boolean force) {
         String kind() { return switchover != null ? "switchover" : "failover"; }
+
+        /** The reason with who asked, said once (Decide's reasons already name the trigger). */
+        String why() { return reason.contains(trigger.describe()) ? reason : trigger.describe() + ": " + reason; }
     }
 
     /** What the run changed so far, for the rollback. */
@@ -84,7 +87,7 @@ public final class FailoverRun {
         Attempts.Attempt attempt = null;
         Outcome outcome;
         try {
-            timeline.add("decided", s.kind() + ", " + s.trigger().describe() + ": " + s.reason());
+            timeline.add("decided", s.kind() + ", " + s.why());
             try {
                 p.before = epochs.read();
             } catch (IOException e) {
@@ -122,7 +125,7 @@ public final class FailoverRun {
         env.put("FAILOVER_OLD_MASTER", s.oldMaster());
         env.put("FAILOVER_NEW_MASTER", s.candidate());
         env.put("FAILOVER_EPOCH", Long.toString(epoch));
-        env.put("FAILOVER_REASON", s.trigger().describe() + ": " + s.reason());
+        env.put("FAILOVER_REASON", s.why());
         return env;
     }
 
@@ -178,7 +181,7 @@ public final class FailoverRun {
         boolean blocks = s.switchover() == null && automatic;
         StoredState next = new StoredState(epoch, s.candidate(), s.switchover() == null ? System.currentTimeMillis() : 0, !blocks);
         try {
-            if (!epochs.bump(p.before, next, timeline.asRecords(), s.trigger().describe() + ": " + s.reason())) {
+            if (!epochs.bump(p.before, next, timeline.asRecords(), s.why())) {
                 return rollback(s, timeline, p, "another manager changed the epoch meanwhile; not promoting");
             }
         } catch (IOException e) {

@@ -96,7 +96,8 @@ public final class FailoverRun {
             long epoch = p.before.state().epoch() + 1;
             if (!stillLeader.getAsBoolean()) return fail(timeline, "lost the manager lock before acting; nothing changed", epoch);
             try {
-                attempt = attempts.begin(p.before.state().epoch(), s.oldMaster(), s.candidate(), s.trigger().describe());
+                attempt = attempts.begin(p.before.state().epoch(), s.oldMaster(), s.candidate(), s.trigger().describe(),
+                        s.trigger() instanceof Trigger.Detected);
             } catch (IOException e) {
                 return fail(timeline, "could not register the attempt: " + e.getMessage() + "; nothing changed", epoch);
             }

@@ -73,7 +73,7 @@ public final class RedisServers implements Servers {
             String role = info.getOrDefault("role", "");
             if (role.equals("master")) {
                 // A master the manager fenced (see fence) refuses every write: it is not writable, whatever INFO says.
-                boolean fenced = FENCED_MIN_REPLICAS.equals(j.configGet("min-replicas-to-write").get("min-replicas-to-write"));
+                boolean fenced = fenced(j);
                 return new InstanceState(address, true, null, Role.MASTER, !fenced, null, false,
                         new Position.Offset(Long.parseLong(info.getOrDefault("master_repl_offset", "0"))),
                         Integer.parseInt(info.getOrDefault("connected_slaves", "0")), true,
@@ -219,6 +219,15 @@ public final class RedisServers implements Servers {
     public void unpause(String address) {
         try (Jedis j = connect(address)) {
             j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "UNPAUSE");
+        }
+    }
+
+    /** Whether the manager's fence is on; a server where CONFIG is renamed away cannot have been fenced by it. */
+    private static boolean fenced(Jedis j) {
+        try {
+            return FENCED_MIN_REPLICAS.equals(j.configGet("min-replicas-to-write").get("min-replicas-to-write"));
+        } catch (redis.clients.jedis.exceptions.JedisDataException e) {
+            return false;
         }
     }
 

@@ -155,7 +155,8 @@ public final class Manager {
     private String failover(Action.Failover first, EpochStore.Read stored, Topology topology) {
         try {
             Optional<Attempts.Attempt> last = attempts.last();
-            if (last.isPresent() && last.get().unsuccessful()) {
+            // An operator's failed switchover does not hold back the failover of a master that dies afterwards.
+            if (last.isPresent() && last.get().automatic() && last.get().unsuccessful()) {
                 Attempts.Attempt a = last.get();
                 Duration backoff = timings.backoffAfter(a.failuresSoFar());
                 long ageMillis = Math.max(0, System.currentTimeMillis() - a.endedAtMillis());

@@ -185,6 +185,12 @@ class ManagerTest {
         assertThat(discovery.text("failover/foo/promote-result/r2")).contains("\"success\":false");
         assertThat(discovery.text(Promote.requestKey(NAME))).isNull();
         assertThat(m.cycle()).isEqualTo("master " + M + " is up");
+        // The operator's failed switchover does not hold back the failover of a master that dies afterwards.
+        s.heal("promote");
+        s.kill(M);
+        m.cycle();
+        m.cycle();
+        assertThat(m.cycle()).isEqualTo("failover to " + R1 + " done (epoch 4)");
     }
 
     @Test

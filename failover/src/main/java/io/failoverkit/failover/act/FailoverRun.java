@@ -174,6 +174,12 @@ public final class FailoverRun {
             if (!drained.reachable()) {
                 return rollback(s, timeline, p, "candidate " + s.candidate() + " became unreachable: " + drained.error() + "; not promoting");
             }
+            if (drained.position().blocker() != null && !s.force()) {
+                // The servers found, while draining, why this data set must not be promoted (e.g. it could not apply
+                // what it received in time): refuse rather than promote a candidate that lacks acknowledged writes.
+                return rollback(s, timeline, p, "candidate " + s.candidate() + " must not be promoted: " + drained.position().blocker()
+                        + "; not promoting (failover promote --force to override)");
+            }
             timeline.add("caught up", s.candidate() + " applied what it received: " + drained.position().text());
         }
 

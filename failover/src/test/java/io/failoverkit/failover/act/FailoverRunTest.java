@@ -96,4 +96,17 @@ class FailoverRunTest {
         assertThat(new Attempts(discovery, "foo").last()).hasValueSatisfying(a -> assertThat(a.state()).isEqualTo("failed"));
         assertThat(epochs.read().state().epoch()).isEqualTo(1);
     }
+
+    @Test
+    void aCandidateTheDrainFoundUnfitIsNotPromotedUnlessForced() throws Exception {
+        FakeServers s = FakeServers.cluster(false, M, R1, R2);
+        s.kill(M);
+        s.drainBlocker = "relay log not applied within 10 s";
+        FailoverRun.Outcome o = run(s, () -> true).run(failover(), new Timeline("foo"), false);
+        assertThat(o.message()).startsWith("candidate " + R1 + " must not be promoted: relay log not applied within 10 s");
+        assertThat(s.calls).doesNotContain("promote " + R1);
+        assertThat(epochs.read().state().epoch()).isEqualTo(1);
+        FailoverRun.Outcome forced = run(s, () -> true).run(failover(), new Timeline("foo"), true);
+        assertThat(forced.success()).as(forced.message()).isTrue();
+    }
 }

@@ -46,6 +46,8 @@ public final class FakeServers implements Servers {
     public volatile boolean throwEverywhere;
     /** How long a drain takes (a MySQL replica applying a long relay log). */
     public volatile Duration drainTime = Duration.ZERO;
+    /** When set, a drain reports this reason not to promote (a MySQL replica that could not apply its relay log in time). */
+    public volatile String drainBlocker;
     /** The candidate reaches the master's offset in a switchover only when true. */
     public volatile boolean replicasFollow = true;
 
@@ -157,7 +159,11 @@ public final class FakeServers implements Servers {
         }
         synchronized (this) {
             if (replicasFollow) follow();
-            return observe(candidate);
+            InstanceState i = observe(candidate);
+            if (drainBlocker == null || !i.reachable()) return i;
+            Position blocked = new Blocked(i.position().rank(), drainBlocker);
+            return new InstanceState(i.address(), true, null, i.role(), i.writable(), i.masterAddress(), i.masterLinkUp(), blocked,
+                    i.connectedReplicas(), i.synced(), i.detail());
         }
     }
 
@@ -231,5 +237,12 @@ public final class FakeServers implements Servers {
     /** The instances that take writes now. */
     public synchronized List<String> writers() {
         return nodes.values().stream().filter(Node::takesWrites).map(n -> n.address).toList();
+    }
+
+    /** An offset the servers found a reason not to promote. */
+    private record Blocked(long rank, String blocker) implements Position {
+        @Override public boolean covers(Position other) { return other.rank() <= rank; }
+
+        @Override public String text() { return "offset " + rank + " (blocked)"; }
     }
 }

@@ -106,7 +106,7 @@ public final class Manager {
         Topology topology = servers.observeAll(cluster.members());
         Optional<Promote.Result> served;
         try {
-            served = lease.renewedDuring(() -> Promote.serveRequest(cluster, discovery, servers, topology, this::isLeader, timings));
+            served = Promote.serveRequest(cluster, discovery, servers, topology, lease, timings);
         } catch (RuntimeException e) {
             served = Optional.empty();
             log("cannot serve a promote request: " + e);

@@ -175,8 +175,7 @@ public final class Promote {
      * Called by the lock-holding manager each cycle: carries out a pending operator request, writes its result (always,
      * a failure included), and removes the request. Returns the result when it handled one (the cycle ends there).
      */
-    static Optional<Result> serveRequest(ClusterDefinition cluster, Discovery discovery, Servers servers, Topology t, BooleanSupplier stillLeader,
-                                         Timings timings) {
+    static Optional<Result> serveRequest(ClusterDefinition cluster, Discovery discovery, Servers servers, Topology t, Lease lease, Timings timings) {
         Optional<Discovery.KvEntry> pending;
         JsonNode req;
         try {
@@ -196,10 +195,17 @@ public final class Promote {
         String id = req.path("id").asText();
         Timeline timeline = new Timeline(cluster.name());
         Result r;
+        String to = req.hasNonNull("to") ? req.get("to").asText() : null;
+        boolean force = req.path("force").asBoolean();
         try {
-            r = execute(cluster, discovery, servers, t, req.hasNonNull("to") ? req.get("to").asText() : null, req.path("force").asBoolean(),
-                    timeline, stillLeader, timings);
-        } catch (IOException | RuntimeException e) {
+            r = lease.renewedDuring(() -> {
+                try {
+                    return execute(cluster, discovery, servers, t, to, force, timeline, lease::valid, timings);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (RuntimeException e) {
             timeline.add("FAILED", "the manager could not carry the request out: " + e);
             r = new Result(false, "the manager could not carry the request out: " + e, timeline);
         }

@@ -31,8 +31,8 @@ import java.util.concurrent.TimeUnit;
 
 /** failover: the HA manager for MySQL and Redis masters. */
 @Command(name = "failover", mixinStandardHelpOptions = true, version = "failover 0.1.0",
-        description = "Failover manager for MySQL/MariaDB and Redis masters: status, watch, promote, ack, define, rejoin, drill.",
-        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class})
+        description = "Failover manager for MySQL/MariaDB and Redis masters: status, watch, promote, ack, define, rejoin, drill, guard.",
+        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class, Main.GuardCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -234,6 +234,42 @@ public final class Main implements Runnable {
                 io.failoverkit.failover.mysql.MySqlServers.RejoinResult r = servers.rejoin(instance, master, java.time.Duration.ofSeconds(timeoutSeconds));
                 System.out.println((r.joined() ? "OK: " : "FAILED: ") + r.message());
                 return r.joined() ? 0 : 1;
+            }
+        }
+    }
+
+    @Command(name = "guard", mixinStandardHelpOptions = true,
+            description = "Runs beside a database instance: stops its writes when the cluster's epoch cannot confirm, within the grace, that it is the master.")
+    static final class GuardCmd extends ClusterOptions implements Callable<Integer> {
+        @Option(names = "--instance", required = true, paramLabel = "HOST:PORT", description = "This host's instance, as the cluster's members name it.") String instance;
+        @Option(names = "--local", paramLabel = "HOST:PORT", description = "Where to dial the instance (default: --instance).") String local;
+        @Option(names = "--interval-ms", description = "Epoch read every (default 100).") long intervalMs = io.failoverkit.failover.guard.GuardTiming.DEFAULT.intervalMs();
+        @Option(names = "--timeout-ms", description = "Each read's bound (default 150).") long timeoutMs = io.failoverkit.failover.guard.GuardTiming.DEFAULT.timeoutMs();
+        @Option(names = "--grace-ms", description = "Unconfirmed this long, a writable instance is fenced (default 250).") long graceMs = io.failoverkit.failover.guard.GuardTiming.DEFAULT.graceMs();
+        @Option(names = "--once", description = "One check (0 confirmed master or replica, 1 no epoch yet, 2 fenced or unconfirmed, 3 unknown).") boolean once;
+        @Option(names = "--max-runtime", paramLabel = "SECONDS", description = "Stop after this long (default: run until stopped).") long maxRuntime = Long.MAX_VALUE / 2_000_000_000L;
+
+        @Override
+        public Integer call() throws Exception {
+            // --discovery may list several servers (a,b,c): the first serves a kv: definition, all serve the epoch.
+            List<String> servers = List.of(discovery.split(","));
+            String all = discovery;
+            discovery = servers.get(0);
+            ClusterDefinition c = cluster();
+            discovery = all;
+            if (!c.members().contains(instance)) throw new CommandLine.ParameterException(spec.commandLine(), instance + " is not a member of " + c.name() + " " + c.members());
+            io.failoverkit.failover.guard.GuardTiming timing = new io.failoverkit.failover.guard.GuardTiming(intervalMs, timeoutMs, graceMs);
+            String problem = timing.problem(c);
+            if (problem != null) throw new CommandLine.ParameterException(spec.commandLine(), "refusing to guard: " + problem);
+            try (io.failoverkit.failover.guard.Guard g = io.failoverkit.failover.guard.Guard.forCluster(c, instance, local == null ? instance : local, servers, timing)) {
+                System.out.println("guard " + c.name() + " " + instance + ": " + timing.relation(c));
+                if (once) {
+                    io.failoverkit.failover.guard.Verdict v = g.once();
+                    System.out.println(v.getClass().getSimpleName().toUpperCase() + ": " + v.reason());
+                    return v.exitCode();
+                }
+                g.run(System.nanoTime() + TimeUnit.SECONDS.toNanos(maxRuntime));
+                return 0;
             }
         }
     }

@@ -166,7 +166,9 @@ public final class RedisServers implements Servers {
      * min-replicas-to-write no server can satisfy: a fenced master refuses every write (NOREPLICAS) for as long as it
      * is set, with no time limit (CLIENT PAUSE has one), while its replicas keep replicating from it.
      */
-    static final String FENCED_MIN_REPLICAS = "1000000";
+    public static final String FENCED_MIN_REPLICAS = "1000000";
+    /** min-replicas-max-lag set by a fence where it was 0, so that the unsatisfiable min-replicas-to-write applies. */
+    public static final int FENCE_MAX_LAG_SECONDS = 10;
 
     /**
      * Fences an old master before anything is promoted: writes refused (unsatisfiable min-replicas-to-write), then its
@@ -176,6 +178,10 @@ public final class RedisServers implements Servers {
     @Override
     public void fence(String address) {
         try (Jedis j = connect(address)) {
+            // Redis applies min-replicas-to-write only while min-replicas-max-lag is not 0 (fencing.maxLagSeconds 0).
+            if ("0".equals(j.configGet("min-replicas-max-lag").get("min-replicas-max-lag"))) {
+                j.configSet("min-replicas-max-lag", Integer.toString(FENCE_MAX_LAG_SECONDS));
+            }
             j.configSet("min-replicas-to-write", FENCED_MIN_REPLICAS);
             j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "KILL", "TYPE", "normal", "SKIPME", "yes");
         }

@@ -80,7 +80,7 @@ class MariaDbRejoinDrill {
                 assertThat(MySqlKillDrill.rows(lab, next.address())).doesNotContain(1L);
 
                 // The other replica, as an old primary with nothing the new one lacks, rejoins.
-                exec(other, "SET GLOBAL read_only=1");
+                mysql.stopWrites(other.address(), Duration.ofSeconds(5)); // read_only needs READ ONLY ADMIN: the manager's account has it
                 Run clean = run("rejoin", "--cluster=" + clusterFile, "--discovery=127.0.0.1:" + agent.httpPort(), "--instance=" + next.address());
                 assertThat(clean.code).as("the epoch's master cannot rejoin: " + clean.out).isEqualTo(1);
                 Run ok = run("rejoin", "--cluster=" + clusterFile, "--discovery=127.0.0.1:" + agent.httpPort(), "--instance=" + other.address());

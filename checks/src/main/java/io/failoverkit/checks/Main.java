@@ -66,7 +66,7 @@ public final class Main implements Runnable {
     static class MySqlOptions {
         @Option(names = "--host", defaultValue = "127.0.0.1", description = "MySQL/MariaDB host (default 127.0.0.1).") String host;
         @Option(names = "--port", required = true, description = "MySQL/MariaDB port.") int port;
-        @Option(names = "--user", defaultValue = "root", description = "Account to connect as (default root; needs REPLICATION CLIENT / SLAVE MONITOR and PROCESS).") String user;
+        @Option(names = "--user", defaultValue = "failoverkit", description = "Account to connect as (default failoverkit, the manager's account; needs REPLICATION CLIENT / SLAVE MONITOR and PROCESS).") String user;
         @Option(names = "--password-file", description = "File holding the password.") java.nio.file.Path passwordFile;
         @Option(names = "--password-env", description = "Environment variable holding the password.") String passwordEnv;
         @Option(names = "--timeout-ms", defaultValue = "1000") int timeoutMs;

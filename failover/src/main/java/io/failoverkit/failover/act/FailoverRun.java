@@ -79,7 +79,13 @@ public final class FailoverRun {
         // Whatever the candidate received from the old master is applied before it takes writes (a MySQL relay log).
         InstanceState drained = servers.drain(f.candidate(), DRAIN_MAX);
         if (!drained.reachable()) return fail(timeline, "candidate " + f.candidate() + " became unreachable: " + drained.error() + "; not promoting", epoch);
-        timeline.add("caught up", f.candidate() + " applied what it received: " + drained.position().text());
+        // Issue 9 hole 1 (mysql/): a candidate that has not applied what it received is not caught up.
+        if (drained.position().blocker() != null) {
+            if (!force) return fail(timeline, "candidate " + f.candidate() + " is not ready: " + drained.position().blocker() + "; not promoting", epoch);
+            timeline.add("NOT caught up (forced on)", f.candidate() + ": " + drained.position().blocker());
+        } else {
+            timeline.add("caught up", f.candidate() + " applied what it received: " + drained.position().text());
+        }
 
         if (!stillLeader.getAsBoolean()) return fail(timeline, "lost the manager lock before promoting", epoch);
         try {
@@ -92,7 +98,7 @@ public final class FailoverRun {
         timeline.add("epoch", "epoch " + epoch + " names " + f.candidate());
 
         try {
-            servers.promote(f.candidate());
+            servers.promote(f.candidate(), force); // issue 9 hole 1: force reaches the kind's own refusal
         } catch (RuntimeException e) {
             return fail(timeline, "promoting " + f.candidate() + " failed: " + e.getMessage(), epoch);
         }

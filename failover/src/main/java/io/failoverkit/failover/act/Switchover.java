@@ -79,7 +79,8 @@ public final class Switchover {
         Position caughtUp = null;
         while (System.nanoTime() < deadline) {
             InstanceState c = servers.drain(p.candidate(), Duration.ofMillis(200));
-            if (c.reachable() && c.position().covers(target)) { caughtUp = c.position(); break; }
+            // Issue 9 hole 1: a blocker means received but not applied, and promote would refuse.
+            if (c.reachable() && c.position().blocker() == null && c.position().covers(target)) { caughtUp = c.position(); break; }
             try { Thread.sleep(5); } catch (InterruptedException e) { Thread.currentThread().interrupt(); break; }
         }
         if (caughtUp == null) {

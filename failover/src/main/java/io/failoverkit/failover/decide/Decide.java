@@ -2,6 +2,7 @@ package io.failoverkit.failover.decide;
 
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.topology.SemiSync;
 import io.failoverkit.failover.topology.Topology;
 
 import java.util.Comparator;
@@ -20,6 +21,11 @@ public final class Decide {
      * @param nowMillis      the manager's clock, for the anti-flapping block only
      */
     public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, int masterFailures, long nowMillis) {
+        return decide(cluster, topology, stored, null, masterFailures, nowMillis);
+    }
+
+    /** @param semiSync who could acknowledge the master's commits, as recorded while it was healthy (null: not known) */
+    public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, SemiSync semiSync, int masterFailures, long nowMillis) {
         List<InstanceState> masters = topology.masters();
         String master = stored.master() != null ? stored.master() : masters.size() == 1 ? masters.get(0).address() : null;
 
@@ -61,6 +67,9 @@ public final class Decide {
                     + (nowMillis - stored.lastFailoverMillis()) / 1000 + " s ago, within the " + cluster.blockPeriodSeconds()
                     + " s block period; acknowledge it (failover ack) or promote by hand");
         }
+        // Issue 9 hole 2: every replica that may hold an acknowledged commit must be among those compared.
+        Optional<String> unacknowledgeable = SemiSyncRule.refusal(semiSync, master, topology);
+        if (unacknowledgeable.isPresent()) return new Action.Refuse("master " + master + " is dead but " + unacknowledgeable.get());
         List<InstanceState> synced = replicas.stream().filter(InstanceState::synced).toList();
         if (synced.isEmpty()) {
             return new Action.Refuse("master " + master + " is dead but no reachable replica ever completed a sync with it: promoting one would lose every write");
@@ -83,7 +92,8 @@ public final class Decide {
         }
         List<String> others = replicas.stream().map(InstanceState::address).filter(a -> !a.equals(candidate.address())).toList();
         return new Action.Failover(master, candidate.address(), others, "master " + master + " unreachable " + masterFailures
-                + " times and every reachable replica lost its link; promoting " + candidate.address() + " at " + candidate.position().text());
+                + " times and every reachable replica lost its link; promoting " + candidate.address() + " at " + candidate.position().text()
+                + SemiSyncRule.warning(semiSync, master).map(w -> "; " + w).orElse(""));
     }
 
     private static List<String> addresses(List<InstanceState> list) {

@@ -65,7 +65,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
         Connection connect(Account a) throws SQLException { return MariaDbLabRecipe.connect(address(), a); }
 
         @Override
-        public Connection admin() throws SQLException { return connect(accounts.admin()); }
+        public Connection admin() throws SQLException { return connect(accounts.operator()); }
 
         /** Makes this server a GTID replica of {@code master} with the lab's fast-detection settings. */
         void replicate(Server master) throws SQLException {
@@ -165,6 +165,9 @@ public final class LocalMariaDbLab implements MariaDbLab {
 
     @Override
     public Account admin() { return accounts.admin(); }
+
+    @Override
+    public Account operator() { return accounts.operator(); }
 
     @Override
     public Account replication() { return accounts.replication(); }

@@ -100,6 +100,7 @@ public final class Manager {
             case Action.Healthy h -> {
                 if (stored.state().epoch() == 0) recordFirstEpoch(stored, h.master());
                 ensureCatalog(h.master(), topology);
+                SemiSyncRecorder.record(discovery, cluster, servers, topology, h.master()); // issue 9 hole 2
                 String guarded = servers.guard(topology, h.master());
                 if (guarded != null) LOG.info("[{}] write fencing: {}", cluster.name(), guarded);
             }
@@ -108,7 +109,8 @@ public final class Manager {
             case Action.Demote d -> demote(d);
             case Action.Failover first -> {
                 // Compare the candidates on what they will hold: a MySQL replica first applies its relay log.
-                Action again = Decide.decide(cluster, servers.drainAll(topology, DRAIN_MAX), stored.state(), masterFailures, System.currentTimeMillis());
+                Action again = Decide.decide(cluster, servers.drainAll(topology, DRAIN_MAX), stored.state(),
+                        SemiSyncRecorder.readOrNull(discovery, cluster.name()), masterFailures, System.currentTimeMillis()); // issue 9 hole 2
                 if (!(again instanceof Action.Failover f)) {
                     log("NOT failing over once the replicas applied what they received: " + again.reason());
                     return;

@@ -49,7 +49,7 @@ public final class Promote {
         Timeline timeline = new Timeline(cluster.name());
         if (dryRun) {
             Topology t = servers.observeAll(cluster.members());
-            return plan(cluster, servers, t, epochs, to, force, timeline)
+            return plan(cluster, discovery, servers, t, epochs, to, force, timeline)
                     .map(p -> new Result(true, "dry run, nothing changed. Plan: " + p.describe(), timeline))
                     .orElseGet(() -> new Result(false, timeline.steps().isEmpty() ? "no plan" : timeline.steps().getLast().detail(), timeline));
         }
@@ -71,7 +71,7 @@ public final class Promote {
     }
 
     /** A plan for the current topology: a switchover if the master is alive, else a failover; empty (reason on the timeline) if none. */
-    private static Optional<Plan> plan(ClusterDefinition cluster, Servers servers, Topology t, EpochStore epochs, String to, boolean force, Timeline timeline) throws IOException {
+    private static Optional<Plan> plan(ClusterDefinition cluster, DiscoveryClient discovery, Servers servers, Topology t, EpochStore epochs, String to, boolean force, Timeline timeline) throws IOException {
         if (to != null && !cluster.members().contains(to)) {
             timeline.add("refused", to + " is not a member of " + cluster.name() + " " + cluster.members());
             return Optional.empty();
@@ -86,7 +86,7 @@ public final class Promote {
         }
         // The master is dead: each replica applies what it received before they are compared (MySQL relay logs).
         t = servers.drainAll(t, Duration.ofSeconds(10));
-        Action a = Decide.decide(cluster, t, epochs.read().state(), Integer.MAX_VALUE, 0);
+        Action a = Decide.decide(cluster, t, epochs.read().state(), SemiSyncRecorder.readOrNull(discovery, cluster.name()) /* issue 9 hole 2 */, Integer.MAX_VALUE, 0);
         if (a instanceof Action.Failover f) {
             if (to != null && !to.equals(f.candidate()) && !force) {
                 timeline.add("refused", "the most advanced replica is " + f.candidate() + ", not " + to + "; use --force to promote " + to + " anyway");
@@ -120,7 +120,7 @@ public final class Promote {
                           Timeline timeline, BooleanSupplier stillLeader) throws IOException {
         EpochStore epochs = new EpochStore(discovery, cluster.name());
         Catalog catalog = new Catalog(discovery, cluster.service());
-        Optional<Plan> plan = plan(cluster, servers, t, epochs, to, force, timeline);
+        Optional<Plan> plan = plan(cluster, discovery, servers, t, epochs, to, force, timeline);
         if (plan.isEmpty()) return new Result(false, timeline.steps().getLast().detail(), timeline);
         FailoverRun.Outcome o = plan.get().switchover() != null
                 ? new Switchover(cluster, servers, catalog, epochs).run(plan.get().switchover(), timeline)

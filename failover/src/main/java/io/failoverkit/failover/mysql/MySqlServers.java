@@ -433,7 +433,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     // --- changing ---------------------------------------------------------------------------------------------
 
     /** What {@link #applyRelayLog} did: the SQL thread it started (or null), why the relay log may not be applied, what was received. */
-    private record Applied(String started, String problem, String received) {}
+    record Applied(String started, String problem, String received) {}
 
     /**
      * Applies what the replica already received (its relay log) within {@code max}, then reports whether it did. A

@@ -67,6 +67,9 @@ public final class LocalMariaDbLab implements MariaDbLab {
         @Override
         public Connection admin() throws SQLException { return connect(accounts.operator()); }
 
+        /** Root, for a drill that creates accounts of its own (a fence locks root too: use it before fencing). */
+        public Connection root() throws SQLException { return connect(ROOT); }
+
         /** Makes this server a GTID replica of {@code master} with the lab's fast-detection settings. */
         void replicate(Server master) throws SQLException {
             execute(MariaDbLabRecipe.replicate(master.port, accounts.replication()));

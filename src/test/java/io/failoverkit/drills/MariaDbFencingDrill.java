@@ -50,6 +50,7 @@ class MariaDbFencingDrill {
                     st.execute("SET DEFAULT ROLE writer FOR 'viarole'@'127.0.0.1'");
                 }
                 await().atMost(Duration.ofSeconds(30)).until(() -> mysql.observe(replica.address()).position().covers(mysql.observe(primary.address()).position()));
+                String gtidBefore;
                 try (Connection open = MariaDbLabRecipe.connect(primary.address(), BYPASS)) {
                     insert(open, 1);
 
@@ -63,7 +64,7 @@ class MariaDbFencingDrill {
                     assertThat(readOnlyOnly.writable()).as("someone can still write: " + readOnlyOnly.detail()).isTrue();
                     assertThat(readOnlyOnly.detail()).contains("rwadmin@127.0.0.1").contains("viarole@127.0.0.1").contains("root@");
 
-                    String gtidBefore = binlogPos(lab, primary);
+                    gtidBefore = binlogPos(lab, primary);
                     mysql.fence(primary.address(), replica.address());
                     InstanceState fenced = mysql.observe(primary.address());
                     System.out.println("fenced: " + fenced.detail());

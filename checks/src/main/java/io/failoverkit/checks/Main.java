@@ -93,13 +93,19 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             InstanceState s;
+            boolean readOnly;
             try (io.failoverkit.failover.mysql.MySqlServers servers = servers()) {
                 s = servers.observe(address());
+                // `writable` means anyone could write (MariaDB: read_only does not stop READ ONLY ADMIN); a master
+                // for applications must also have read_only off.
+                readOnly = s.reachable() && servers.readOnly(address());
             }
             String a = "mysql " + address();
             if (!s.reachable()) return report(CRITICAL, "CRITICAL: " + a + " is not running or not reachable: " + s.error());
             if (s.isReplica()) return report(CRITICAL, "CRITICAL: " + a + " replicates from " + s.masterAddress() + ", not a master");
-            if (!s.writable()) return report(CRITICAL, "CRITICAL: " + a + " replicates from nobody but is read-only (fenced or not promoted): " + s.detail());
+            if (!s.writable() || readOnly) {
+                return report(CRITICAL, "CRITICAL: " + a + " replicates from nobody but is read-only (fenced or not promoted): " + s.detail());
+            }
             List<String> masters = resolve("master." + service + ".service.consul.", dns);
             if (masters.size() > 1) return report(CRITICAL, "CRITICAL: DNS names " + masters.size() + " masters for " + service + " " + masters + ": split brain");
             if (masters.isEmpty()) return report(WARNING, "WARNING: " + a + " is master but DNS names no master for " + service);

@@ -315,6 +315,19 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
         return errant.isEmpty() ? null : String.join(",", errant);
     }
 
+    /**
+     * Whether read_only (super_read_only on MySQL) is on: applications without READ ONLY ADMIN cannot write. Not the
+     * same as not {@code writable}: on MariaDB an account that bypasses read_only may still write. Throws when unreachable.
+     */
+    public boolean readOnly(String address) throws SQLException {
+        return with(address, timeoutMs, (c, f) -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.readOnlyQuery())) {
+                rs.next();
+                return rs.getInt(1) != 0;
+            }
+        });
+    }
+
     /** A replica's threads and lag as `checks mysql-replica` reads them; {@code lagSeconds} null when unknown (IO thread down). */
     public record ReplicaHealth(boolean replica, String master, boolean ioRunning, boolean sqlRunning, Long lagSeconds, String ioError, String sqlError, String flavor) {}
 
@@ -682,12 +695,12 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
         InstanceState me = observe(address);
         if (!me.reachable()) return new RejoinResult(false, address + " is unreachable: " + me.error());
         // read_only itself, not `writable`: accounts that bypass it are unlocked by the re-point anyway.
-        boolean readOnly = change(address, "read read_only", (c, f) -> {
-            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.readOnlyQuery())) {
-                rs.next();
-                return rs.getInt(1) != 0;
-            }
-        });
+        boolean readOnly;
+        try {
+            readOnly = readOnly(address);
+        } catch (SQLException e) {
+            return new RejoinResult(false, address + " is unreachable: " + e.getMessage());
+        }
         if (me.isMaster() && !readOnly) return new RejoinResult(false, address + " is writable: fence it first (it could be taking writes); not rejoining");
         String masterBinlogState = change(master, "read the master's binlog state", (c, f) -> {
             if (!f.mariadb()) return null;

@@ -55,6 +55,8 @@ public final class LocalMariaDbLab implements MariaDbLab {
                 try (Connection c = connect(ROOT)) {
                     return;
                 } catch (SQLException e) {
+                    // 4151: root is locked (a fence locked it before this restart): the server answered, so it is up.
+                    if (e.getErrorCode() == 4151) return;
                     last = e;
                     try { Thread.sleep(50); } catch (InterruptedException ie) { Thread.currentThread().interrupt(); throw new IOException(ie); }
                 }

@@ -641,7 +641,15 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
         if (todo.isEmpty()) return List.of();
         exec(c, "SET SESSION sql_log_bin=0");
         try {
-            for (ReadOnlyBypass.Account a : todo) exec(c, "ALTER USER " + a.sql() + (lock ? " ACCOUNT LOCK" : " ACCOUNT UNLOCK"));
+            for (ReadOnlyBypass.Account a : todo) {
+                try {
+                    exec(c, "ALTER USER " + a.sql() + (lock ? " ACCOUNT LOCK" : " ACCOUNT UNLOCK"));
+                } catch (SQLException e) {
+                    // 1396: the server did not load this account (so nobody can log in with it); anything else fails the fence.
+                    if (e.getErrorCode() != 1396) throw e;
+                    LOG.warn("{} {}: not loaded by the server ({}), skipped", lock ? "locking" : "unlocking", a.display(), e.getMessage());
+                }
+            }
         } finally {
             exec(c, "SET SESSION sql_log_bin=1");
         }

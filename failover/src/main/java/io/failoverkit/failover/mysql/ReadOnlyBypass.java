@@ -76,14 +76,32 @@ final class ReadOnlyBypass {
         return out;
     }
 
+    /**
+     * True for an account the server does not load: with skip_name_resolve, accounts whose host is a name (not an IP
+     * pattern, not localhost) are ignored at startup ("entry ignored in --skip-name-resolve mode"): nobody can log in
+     * with them, and ALTER USER fails on them.
+     */
+    static boolean ignoredByServer(String host, boolean skipNameResolve) {
+        if (!skipNameResolve || host == null || host.isEmpty() || host.equals("localhost")) return false;
+        boolean ipv4Pattern = host.matches("[0-9.%_/]+");
+        boolean ipv6Pattern = host.contains(":") && host.matches("[0-9A-Fa-f:.%_/]+");
+        return !ipv4Pattern && !ipv6Pattern;
+    }
+
     /** The accounts of the server behind {@code c} that can write through read_only (locked or not). */
     static List<Account> read(Connection c, Flavor f, Set<String> exempt) throws SQLException {
         List<Account> rows = new ArrayList<>();
         List<RoleGrant> grants = new ArrayList<>();
         try (Statement s = c.createStatement()) {
+            boolean skipNameResolve;
+            try (ResultSet rs = s.executeQuery("SELECT @@GLOBAL.skip_name_resolve+0")) {
+                rs.next();
+                skipNameResolve = rs.getInt(1) != 0;
+            }
             try (ResultSet rs = s.executeQuery("SELECT User, Host, JSON_VALUE(Priv, '$.access'), JSON_VALUE(Priv, '$.account_locked'),"
                     + " JSON_VALUE(Priv, '$.is_role'), JSON_VALUE(Priv, '$.version_id') FROM mysql.global_priv")) {
                 while (rs.next()) {
+                    if (ignoredByServer(rs.getString(2), skipNameResolve) && !"1".equals(rs.getString(5)) && !"true".equals(rs.getString(5))) continue;
                     String access = rs.getString(3);
                     String version = rs.getString(6);
                     rows.add(new Account(rs.getString(1), rs.getString(2), access == null ? BigInteger.ZERO : new BigInteger(access),

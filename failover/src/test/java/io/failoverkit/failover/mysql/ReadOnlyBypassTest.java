@@ -51,4 +51,15 @@ class ReadOnlyBypassTest {
         assertThat(out.get(0).locked()).isTrue();
         assertThat(out.get(0).sql()).isEqualTo("'root'@'127.0.0.1'");
     }
+
+    @Test
+    void accountsWithHostNamesAreIgnoredBySkipNameResolveAndSoCannotWrite() {
+        assertThat(ReadOnlyBypass.ignoredByServer("vm", true)).as("mariadb-install-db's root@<hostname>").isTrue();
+        assertThat(ReadOnlyBypass.ignoredByServer("db", true)).isTrue();
+        assertThat(ReadOnlyBypass.ignoredByServer("%.example.com", true)).isTrue();
+        assertThat(ReadOnlyBypass.ignoredByServer("vm", false)).isFalse();
+        for (String ip : new String[]{"localhost", "%", "127.0.0.1", "10.0.0.%", "10.0.0.0/255.255.255.0", "::1", "fe80::1", ""}) {
+            assertThat(ReadOnlyBypass.ignoredByServer(ip, true)).as(ip).isFalse();
+        }
+    }
 }

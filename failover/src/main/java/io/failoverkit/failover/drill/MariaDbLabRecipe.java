@@ -46,11 +46,12 @@ public final class MariaDbLabRecipe {
     /**
      * What failoverkit's manager needs on MariaDB 10.11 and nothing more (the README lists the same): read replication
      * and binlog state and every session, change replication and read_only, kill sessions, and lock the accounts that
-     * bypass read_only on a fenced server (CREATE USER, BINLOG ADMIN for sql_log_bin=0, SELECT on the two grant tables).
+     * bypass read_only on a fenced server (CREATE USER, BINLOG ADMIN for sql_log_bin=0, SELECT on the two grant tables);
+     * RESET SLAVE ALL needs RELOAD.
      */
     public static List<String> managerGrants(String account) {
         return List.of("GRANT SLAVE MONITOR, BINLOG MONITOR, PROCESS, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, READ_ONLY ADMIN,"
-                        + " CONNECTION ADMIN, BINLOG ADMIN, CREATE USER ON *.* TO " + account,
+                        + " CONNECTION ADMIN, BINLOG ADMIN, CREATE USER, RELOAD ON *.* TO " + account,
                 "GRANT SELECT ON mysql.global_priv TO " + account,
                 "GRANT SELECT ON mysql.roles_mapping TO " + account);
     }

@@ -133,7 +133,8 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     private void discard(String address, Connection c) {
         if (c == null) return;
         try { pool(address).evictConnection(c); } catch (RuntimeException ignored) { }
-        try { c.close(); } catch (SQLException ignored) { }
+        // Evicted, HikariCP's proxy may throw on close (its connection already gone): the caller's error is what matters.
+        try { c.close(); } catch (SQLException | RuntimeException ignored) { }
     }
 
     @FunctionalInterface

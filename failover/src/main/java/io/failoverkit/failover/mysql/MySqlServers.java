@@ -480,6 +480,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
             } else {
                 exec(c, f.startSqlThread());
                 started = "its SQL thread was stopped without an error: started it to apply the relay log";
+                LOG.warn("{}: {} (received {})", c.getMetaData().getURL(), started, st.get(f.receivedColumn()));
             }
         }
         String received = clean(st.get(f.receivedColumn()));

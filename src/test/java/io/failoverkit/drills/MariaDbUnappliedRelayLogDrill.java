@@ -4,6 +4,7 @@ import io.failoverkit.failover.drill.LocalMariaDbLab;
 import io.failoverkit.failover.drill.MySqlKillDrill;
 import io.failoverkit.failover.drill.SqlWriterProbe;
 import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.watch.Promote;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,6 +64,38 @@ class MariaDbUnappliedRelayLogDrill {
                 InstanceState bn = s.observe(b.address());
                 return bn.isReplica() && a.address().equals(bn.masterAddress()) && bn.masterLinkUp() && bn.position().covers(s.observe(a.address()).position());
             });
+        }
+    }
+
+    @Test
+    void aSqlThreadStoppedByAnErrorIsNotRestartedAndTheFailoverIsRefusedSayingWhy() throws Exception {
+        try (MariaDbDrillSetup<LocalMariaDbLab> s = MariaDbDrillSetup.local("sqlerror-mysql", dir, true)) {
+            LocalMariaDbLab.Server primary = s.lab.servers.get(0), a = s.lab.servers.get(1), b = s.lab.servers.get(2);
+            s.startManager();
+            s.startProbe(20);
+            // A row written on A alone (not binlogged) that the probe will write too: A's SQL thread stops on a
+            // duplicate key (1062) when it gets there, while its IO thread keeps receiving and acknowledging.
+            long conflict = s.probe.acks().stream().mapToLong(SqlWriterProbe.Ack::seq).max().orElse(0) + 30;
+            try (Connection c = a.root(); Statement st = c.createStatement()) {
+                st.execute("SET SESSION sql_log_bin=0");
+                st.execute("INSERT INTO drill.probe (seq) VALUES (" + conflict + ")");
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> s.observe(a.address()).detail().contains("sql=No"));
+            exec(b, "STOP SLAVE IO_THREAD");
+            long bStopped = System.currentTimeMillis();
+            await().atMost(Duration.ofSeconds(20)).until(() -> s.probe.acks().stream().filter(x -> x.atMillis() > bStopped).count() >= 20);
+            primary.kill();
+
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+                Promote.Result r = Promote.run(s.cluster, s.discovery, s.mysql, null, true, false);
+                System.out.println("dry run: " + r.message());
+                return !r.success() && r.message().contains(a.address()) && r.message().contains("error 1062") && r.message().contains("received");
+            });
+            await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(30)).until(() -> s.outcome.get() == null
+                    && !s.observe(a.address()).writable() && !s.observe(b.address()).writable());
+            InstanceState ao = s.observe(a.address());
+            System.out.println("A after: " + ao.detail());
+            assertThat(ao.detail()).as("a SQL thread stopped by an error is not restarted blindly").contains("sql=No");
         }
     }
 

@@ -672,21 +672,47 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
         }
     }
 
-    /** Switchover: the master refuses writes (read-only) until the candidate took over or {@link #resumeWrites}. */
+    /**
+     * Switchover: the master refuses writes (read-only) until the candidate took over or {@link #resumeWrites}. On
+     * MariaDB the accounts that bypass read_only are locked and their sessions killed too, or they could still commit
+     * after the candidate's target position was taken.
+     */
     @Override
     public void stopWrites(String master, Duration max) {
         change(master, "stop writes", (c, f) -> {
             for (String s : f.setReadOnly()) exec(c, s);
+            List<String> locked = setBypassLocked(c, f, true);
+            if (!locked.isEmpty()) {
+                killSessionsOf(c, f, locked.stream().map(a -> a.substring(0, a.lastIndexOf('@'))).collect(java.util.stream.Collectors.toSet()));
+                LOG.warn("stopped writes on {}: locked the accounts that bypass read_only {} until the switchover ends", master, locked);
+            }
             return null;
         });
     }
 
+    /** Undoes {@link #stopWrites}: writable again, and on MariaDB the accounts it locked unlocked. */
     @Override
     public void resumeWrites(String master) {
         change(master, "resume writes", (c, f) -> {
             for (String s : f.setWritable()) exec(c, s);
+            setBypassLocked(c, f, false);
             return null;
         });
+    }
+
+    /** Kills the client sessions of {@code users} (never replication or system threads, nor this connection). */
+    private static void killSessionsOf(Connection c, Flavor f, Set<String> users) throws SQLException {
+        List<Long> ids = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.clientConnections().replace("SELECT ID FROM", "SELECT ID, USER FROM"))) {
+            while (rs.next()) if (users.contains(rs.getString(2))) ids.add(rs.getLong(1));
+        }
+        for (long id : ids) {
+            try {
+                exec(c, "KILL CONNECTION " + id);
+            } catch (SQLException e) {
+                if (e.getErrorCode() != 1094) throw e; // 1094: gone meanwhile
+            }
+        }
     }
 
     /**

@@ -71,7 +71,8 @@ class MariaDbRejoinDrill {
                 Run status = run("status", "--cluster=" + clusterFile, "--discovery=127.0.0.1:" + agent.httpPort());
                 System.out.println(status.out);
                 assertThat(status.code).isZero();
-                assertThat(status.out).contains("epoch 2 names " + next.address()).contains("read-only").contains("gtid 0-2-14") // 9 before the lab set up a least-privileged manager (5 more setup statements)
+                // 14 GTIDs: the lab's setup (least-privileged manager and operator accounts, drill table) and the rows.
+                assertThat(status.out).contains("epoch 2 names " + next.address()).contains("read-only").contains("gtid 0-2-14")
                         .contains("io=Yes sql=Yes").contains("semi-sync off").contains("MariaDB 10.");
                 String[] args = {"rejoin", "--cluster=" + clusterFile, "--discovery=127.0.0.1:" + agent.httpPort(), "--instance=" + old.address(), "--timeout=15"};
                 Run diverged = run(args);

@@ -59,7 +59,7 @@ final class ContainerMariaDbLab implements MariaDbLab {
         }
 
         @Override
-        public Connection admin() throws SQLException { return MariaDbLabRecipe.connect(address(), accounts.admin()); }
+        public Connection admin() throws SQLException { return MariaDbLabRecipe.connect(address(), accounts.operator()); }
     }
 
     private final boolean semiSync;
@@ -109,6 +109,9 @@ final class ContainerMariaDbLab implements MariaDbLab {
 
     @Override
     public Account admin() { return accounts.admin(); }
+
+    @Override
+    public Account operator() { return accounts.operator(); }
 
     @Override
     public Account replication() { return accounts.replication(); }

@@ -66,7 +66,7 @@ public final class Main implements Runnable {
     static class MySqlOptions {
         @Option(names = "--host", defaultValue = "127.0.0.1", description = "MySQL/MariaDB host (default 127.0.0.1).") String host;
         @Option(names = "--port", required = true, description = "MySQL/MariaDB port.") int port;
-        @Option(names = "--user", defaultValue = "root", description = "Account to connect as (default root; needs REPLICATION CLIENT / SLAVE MONITOR and PROCESS).") String user;
+        @Option(names = "--user", defaultValue = "failoverkit", description = "Account to connect as (default failoverkit, the manager's account; needs REPLICATION CLIENT / SLAVE MONITOR and PROCESS).") String user;
         @Option(names = "--password-file", description = "File holding the password.") java.nio.file.Path passwordFile;
         @Option(names = "--password-env", description = "Environment variable holding the password.") String passwordEnv;
         @Option(names = "--timeout-ms", defaultValue = "1000") int timeoutMs;
@@ -93,13 +93,19 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             InstanceState s;
+            boolean readOnly;
             try (io.failoverkit.failover.mysql.MySqlServers servers = servers()) {
                 s = servers.observe(address());
+                // `writable` means anyone could write (MariaDB: read_only does not stop READ ONLY ADMIN); a master
+                // for applications must also have read_only off.
+                readOnly = s.reachable() && servers.readOnly(address());
             }
             String a = "mysql " + address();
             if (!s.reachable()) return report(CRITICAL, "CRITICAL: " + a + " is not running or not reachable: " + s.error());
             if (s.isReplica()) return report(CRITICAL, "CRITICAL: " + a + " replicates from " + s.masterAddress() + ", not a master");
-            if (!s.writable()) return report(CRITICAL, "CRITICAL: " + a + " replicates from nobody but is read-only (fenced or not promoted): " + s.detail());
+            if (!s.writable() || readOnly) {
+                return report(CRITICAL, "CRITICAL: " + a + " replicates from nobody but is read-only (fenced or not promoted): " + s.detail());
+            }
             List<String> masters = resolve("master." + service + ".service.consul.", dns);
             if (masters.size() > 1) return report(CRITICAL, "CRITICAL: DNS names " + masters.size() + " masters for " + service + " " + masters + ": split brain");
             if (masters.isEmpty()) return report(WARNING, "WARNING: " + a + " is master but DNS names no master for " + service);

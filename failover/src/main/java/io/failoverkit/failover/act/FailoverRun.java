@@ -189,13 +189,17 @@ public final class FailoverRun {
             if (!drained.reachable()) {
                 return rollback(s, timeline, p, "candidate " + s.candidate() + " became unreachable: " + drained.error() + "; not promoting");
             }
-            if (drained.position().blocker() != null && !s.force()) {
+            if (drained.position().blocker() != null) {
                 // The servers found, while draining, why this data set must not be promoted (e.g. it could not apply
                 // what it received in time): refuse rather than promote a candidate that lacks acknowledged writes.
-                return rollback(s, timeline, p, "candidate " + s.candidate() + " must not be promoted: " + drained.position().blocker()
-                        + "; not promoting (failover promote --force to override)");
+                if (!s.force()) {
+                    return rollback(s, timeline, p, "candidate " + s.candidate() + " must not be promoted: " + drained.position().blocker()
+                            + "; not promoting (failover promote --force to override)");
+                }
+                timeline.add("NOT caught up (forced on)", s.candidate() + ": " + drained.position().blocker());
+            } else {
+                timeline.add("caught up", s.candidate() + " applied what it received: " + drained.position().text());
             }
-            timeline.add("caught up", s.candidate() + " applied what it received: " + drained.position().text());
         }
 
         if (!lock.valid()) return rollback(s, timeline, p, "lost the manager lock before writing the epoch");
@@ -213,7 +217,7 @@ public final class FailoverRun {
 
         if (!lock.valid()) return rollback(s, timeline, p, "lost the manager lock before promoting " + s.candidate());
         try {
-            servers.promote(s.candidate());
+            servers.promote(s.candidate(), s.force()); // forced, the kind's own refusal (unapplied relay log) is overridden too
         } catch (RuntimeException e) {
             return rollback(s, timeline, p, "promoting " + s.candidate() + " failed: " + e.getMessage());
         }
@@ -267,7 +271,7 @@ public final class FailoverRun {
         Position caughtUp = null;
         while (caughtUp == null && System.nanoTime() < deadline) {
             InstanceState c = servers.drain(s.candidate(), java.time.Duration.ofMillis(200));
-            if (c.reachable() && c.position().covers(target)) {
+            if (c.reachable() && c.position().blocker() == null && c.position().covers(target)) { // a blocker: received, not applied
                 caughtUp = c.position();
             } else {
                 try {

@@ -37,10 +37,10 @@ public record ClusterDefinition(String name, String kind, List<String> members, 
      * {@code replicationPasswordFile} or {@code replicationPasswordEnv}.
      */
     public record MySql(String user, String replicationUser, String replicationPasswordFile, String replicationPasswordEnv) {
-        public static final MySql DEFAULT = new MySql("root", "repl", null, null);
+        public static final MySql DEFAULT = new MySql("failoverkit", "repl", null, null);
 
         public MySql {
-            if (user == null || user.isBlank()) user = "root";
+            if (user == null || user.isBlank()) user = "failoverkit"; // least privileged, as the README grants it; never root
             if (replicationUser == null || replicationUser.isBlank()) replicationUser = "repl";
         }
 

@@ -2,6 +2,7 @@ package io.failoverkit.failover.decide;
 
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.topology.SemiSync;
 import io.failoverkit.failover.topology.Topology;
 
 import java.util.Comparator;
@@ -22,6 +23,12 @@ public final class Decide {
      * @param nowMillis the manager's clock, for the anti-flapping block only
      */
     public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, Trigger trigger, long nowMillis) {
+        return decide(cluster, topology, stored, null, trigger, nowMillis);
+    }
+
+    /** @param semiSync who could acknowledge the master's commits, as recorded while it was healthy (null: not known) */
+    public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, SemiSync semiSync, Trigger trigger,
+                                long nowMillis) {
         List<InstanceState> masters = topology.masters();
         String master = stored.master() != null ? stored.master() : masters.size() == 1 ? masters.get(0).address() : null;
 
@@ -49,7 +56,7 @@ public final class Decide {
                 // A failover that moved the epoch but never promoted its candidate (its manager died or lost the lock
                 // in between): nobody takes writes. Decide as if the epoch still named the master it replicates from;
                 // finishing that failover is no new one, so its block period does not hold it.
-                Action a = decide(cluster, topology, new StoredState(stored.epoch(), upstream, 0, true), trigger, nowMillis);
+                Action a = decide(cluster, topology, new StoredState(stored.epoch(), upstream, 0, true), semiSync, trigger, nowMillis);
                 String prefix = "epoch " + stored.epoch() + " names " + master + ", which was never promoted (it replicates from " + upstream + "); ";
                 return switch (a) {
                     case Action.Failover f -> new Action.Failover(f.oldMaster(), f.candidate(), f.others(), prefix + f.reason(), f.trigger());
@@ -83,7 +90,8 @@ public final class Decide {
                         + "): it takes writes again");
             }
             if (replicas.isEmpty()) return new Action.Refuse(why + "; no replica can be reached to promote");
-            return choose(cluster, master, old, replicas, why + (ahead.isEmpty() ? "" : "; replicas " + addresses(ahead) + " hold writes it lacks"), trigger);
+            return choose(cluster, topology, semiSync, master, old, replicas,
+                    why + (ahead.isEmpty() ? "" : "; replicas " + addresses(ahead) + " hold writes it lacks"), trigger);
         }
         // Confirmation: the replicas that can be reached must all have lost their link to the master.
         if (replicas.isEmpty()) return new Action.Refuse("master " + master + " unreachable but no replica can be reached to confirm or promote");
@@ -104,15 +112,18 @@ public final class Decide {
                         + " s block period; acknowledge it (failover ack) or promote by hand");
             }
         }
-        return choose(cluster, master, null, replicas, why + " and every reachable replica lost its link", trigger);
+        return choose(cluster, topology, semiSync, master, null, replicas, why + " and every reachable replica lost its link", trigger);
     }
 
     /**
      * The most advanced allowed replica, if it holds every write of the reachable replicas and of the old master when it
      * can be read ({@code old}, a read-only master); else a refusal saying why.
      */
-    private static Action choose(ClusterDefinition cluster, String master, InstanceState old, List<InstanceState> replicas, String why,
-                                 Trigger trigger) {
+    private static Action choose(ClusterDefinition cluster, Topology topology, SemiSync semiSync, String master, InstanceState old,
+                                 List<InstanceState> replicas, String why, Trigger trigger) {
+        // Every replica that may hold an acknowledged commit must be among those compared (semi-sync, issue 9 hole 2).
+        Optional<String> unacknowledgeable = SemiSyncRule.refusal(semiSync, master, topology);
+        if (unacknowledgeable.isPresent()) return new Action.Refuse(why + "; but " + unacknowledgeable.get());
         List<InstanceState> synced = replicas.stream().filter(InstanceState::synced).toList();
         if (synced.isEmpty()) {
             return new Action.Refuse(why + "; but no reachable replica ever completed a sync with it: promoting one would lose every write");
@@ -137,7 +148,7 @@ public final class Decide {
         }
         List<String> others = replicas.stream().map(InstanceState::address).filter(a -> !a.equals(candidate.address())).toList();
         return new Action.Failover(master, candidate.address(), others, why + "; promoting " + candidate.address() + " at "
-                + candidate.position().text(), trigger);
+                + candidate.position().text() + SemiSyncRule.warning(semiSync, master).map(w -> "; " + w).orElse(""), trigger);
     }
 
     private static String describe(InstanceState i) {

@@ -55,6 +55,8 @@ public final class LocalMariaDbLab implements MariaDbLab {
                 try (Connection c = connect(ROOT)) {
                     return;
                 } catch (SQLException e) {
+                    // 4151: root is locked (a fence locked it before this restart): the server answered, so it is up.
+                    if (e.getErrorCode() == 4151) return;
                     last = e;
                     try { Thread.sleep(50); } catch (InterruptedException ie) { Thread.currentThread().interrupt(); throw new IOException(ie); }
                 }
@@ -65,7 +67,10 @@ public final class LocalMariaDbLab implements MariaDbLab {
         Connection connect(Account a) throws SQLException { return MariaDbLabRecipe.connect(address(), a); }
 
         @Override
-        public Connection admin() throws SQLException { return connect(accounts.admin()); }
+        public Connection admin() throws SQLException { return connect(accounts.operator()); }
+
+        /** Root, for a drill that creates accounts of its own (a fence locks root too: use it before fencing). */
+        public Connection root() throws SQLException { return connect(ROOT); }
 
         /** Makes this server a GTID replica of {@code master} with the lab's fast-detection settings. */
         void replicate(Server master) throws SQLException {
@@ -165,6 +170,9 @@ public final class LocalMariaDbLab implements MariaDbLab {
 
     @Override
     public Account admin() { return accounts.admin(); }
+
+    @Override
+    public Account operator() { return accounts.operator(); }
 
     @Override
     public Account replication() { return accounts.replication(); }

@@ -32,13 +32,19 @@ public interface MariaDbLab extends AutoCloseable {
          */
         void restartFenced() throws Exception;
 
-        /** An admin connection (for the drill's own checks; replicated writes through it need sql_log_bin=0). */
+        /**
+         * The drill's operator connection for its own checks: every privilege but READ ONLY ADMIN (so read_only stops
+         * its writes and a fence does not lock it); replicated writes through it need sql_log_bin=0.
+         */
         Connection admin() throws SQLException;
     }
 
     List<? extends Instance> instances();
 
+    /** The manager's account: least privileged (see {@link MariaDbLabRecipe#managerGrants}). */
     Account admin();
+
+    Account operator();
 
     Account replication();
 

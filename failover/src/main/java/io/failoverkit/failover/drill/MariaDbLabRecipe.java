@@ -32,12 +32,28 @@ public final class MariaDbLabRecipe {
     /** Turns semi-sync on for the primary once its replicas are attached (before, the lab's own setup would wait the timeout). */
     public static final String PRIMARY_SEMI_SYNC_ON = "SET GLOBAL rpl_semi_sync_master_enabled=1";
 
-    /** The manager's, the replication and the application account, with fresh random passwords. */
-    public record Accounts(MariaDbLab.Account admin, MariaDbLab.Account replication, MariaDbLab.Account application) {
+    /**
+     * The manager's (least privileged, as the README documents), the replication, the application account, and the
+     * drill's own operator account for its checks, with fresh random passwords.
+     */
+    public record Accounts(MariaDbLab.Account admin, MariaDbLab.Account replication, MariaDbLab.Account application, MariaDbLab.Account operator) {
         public static Accounts fresh() {
             return new Accounts(new MariaDbLab.Account("failoverkit", secret()), new MariaDbLab.Account("repl", secret()),
-                    new MariaDbLab.Account("app", secret()));
+                    new MariaDbLab.Account("app", secret()), new MariaDbLab.Account("drill", secret()));
         }
+    }
+
+    /**
+     * What failoverkit's manager needs on MariaDB 10.11 and nothing more (the README lists the same): read replication
+     * and binlog state and every session, change replication and read_only, kill sessions, and lock the accounts that
+     * bypass read_only on a fenced server (CREATE USER, BINLOG ADMIN for sql_log_bin=0, SELECT on the two grant tables);
+     * RESET SLAVE ALL needs RELOAD.
+     */
+    public static List<String> managerGrants(String account) {
+        return List.of("GRANT SLAVE MONITOR, BINLOG MONITOR, PROCESS, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, READ_ONLY ADMIN,"
+                        + " CONNECTION ADMIN, BINLOG ADMIN, CREATE USER, RELOAD ON *.* TO " + account,
+                "GRANT SELECT ON mysql.global_priv TO " + account,
+                "GRANT SELECT ON mysql.roles_mapping TO " + account);
     }
 
     private MariaDbLabRecipe() {}
@@ -64,17 +80,23 @@ public final class MariaDbLabRecipe {
     /** Run as root on the new primary: the accounts (replicated to the replicas from its binlog) and the drill table. */
     public static List<String> primarySetup(Accounts a) {
         String admin = "'" + a.admin().user() + "'@'127.0.0.%'", repl = "'" + a.replication().user() + "'@'127.0.0.1'",
-                app = "'" + a.application().user() + "'@'127.0.0.1'";
-        return List.of(
+                app = "'" + a.application().user() + "'@'127.0.0.1'", operator = "'" + a.operator().user() + "'@'127.0.0.1'";
+        List<String> out = new ArrayList<>(List.of(
                 // The manager's account from any loopback address: a drill may bind the manager to its own (127.0.0.2).
-                "CREATE USER " + admin + " IDENTIFIED BY '" + a.admin().password() + "'",
-                "GRANT ALL PRIVILEGES ON *.* TO " + admin + " WITH GRANT OPTION",
+                "CREATE USER " + admin + " IDENTIFIED BY '" + a.admin().password() + "'"));
+        out.addAll(managerGrants(admin));
+        out.addAll(List.of(
+                // The drill's checks: everything but READ ONLY ADMIN, so a fence leaves it alone and read_only stops it.
+                "CREATE USER " + operator + " IDENTIFIED BY '" + a.operator().password() + "'",
+                "GRANT ALL PRIVILEGES ON *.* TO " + operator,
+                "REVOKE READ_ONLY ADMIN ON *.* FROM " + operator,
                 "CREATE USER " + repl + " IDENTIFIED BY '" + a.replication().password() + "'",
                 "GRANT REPLICATION SLAVE, REPLICATION CLIENT, SLAVE MONITOR, BINLOG MONITOR ON *.* TO " + repl,
                 "CREATE USER " + app + " IDENTIFIED BY '" + a.application().password() + "'",
                 "CREATE DATABASE drill",
                 "CREATE TABLE drill.probe (seq BIGINT PRIMARY KEY, at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB",
-                "GRANT SELECT, INSERT ON drill.* TO " + app);
+                "GRANT SELECT, INSERT ON drill.* TO " + app));
+        return out;
     }
 
     /** Run as root on a replica: a GTID replica of the primary on 127.0.0.1:{@code masterPort} with the lab's fast-detection settings. */

@@ -110,15 +110,26 @@ public final class MySqlKillDrill {
                     return s.isReplica() && newMaster.equals(s.masterAddress()) && s.masterLinkUp();
                 });
 
-                // The old primary comes back read-only, as an operator would start it, and is rejoined.
-                master.restartFenced();
-                MySqlServers.RejoinResult rejoin = mysql.rejoin(master.address(), newMaster, Duration.ofSeconds(20));
+                // The failover's window ends here. The old primary comes back read-only, as an operator would start it; on
+                // MariaDB its accounts that bypass read_only could still write, so the manager fences it (locks them)
+                // before it is rejoined (which unlocks them).
                 long twoWritable = watch.twoWritableMillis();
+                master.restartFenced();
+                long restartedAt = System.currentTimeMillis();
+                boolean fenced = waitFor(Duration.ofSeconds(20), () -> {
+                    InstanceState s = mysql.observe(master.address());
+                    return s.reachable() && !s.writable();
+                });
+                long fencedAfter = System.currentTimeMillis() - restartedAt;
+                MySqlServers.RejoinResult rejoin = fenced ? mysql.rejoin(master.address(), newMaster, Duration.ofSeconds(20))
+                        : new MySqlServers.RejoinResult(false, "the manager did not fence the restarted old primary within 20 s: "
+                        + mysql.observe(master.address()).detail());
                 FailoverRun.Outcome o = outcome.get();
                 boolean ok = o != null && o.success() && otherFollows && (!lab.semiSync() || (lost.isEmpty() && rejoin.joined())) && twoWritable == 0;
                 String message = (o == null ? "no failover outcome" : o.message()) + "; " + acks.size() + " rows acknowledged, " + lost.size() + " lost"
                         + (otherFollows ? "; the other replica follows " + newMaster : "; the other replica does NOT follow " + newMaster)
-                        + "; rejoin: " + rejoin.message() + (twoWritable > 0 ? "; TWO WRITABLE PRIMARIES for " + twoWritable + " ms" : "");
+                        + "; rejoin: " + rejoin.message() + (fenced ? " (fenced by the manager " + fencedAfter + " ms after its restart)" : "")
+                        + (twoWritable > 0 ? "; TWO WRITABLE PRIMARIES for " + twoWritable + " ms" : "");
                 return new Report(ok, message, lab.semiSync(), master.address(), newMaster, firstNew.atMillis() - killedAt, acks.size(), lost,
                         twoWritable, otherFollows, rejoin.joined(), rejoin.message(), o == null ? List.of() : o.timeline().steps());
             } finally {

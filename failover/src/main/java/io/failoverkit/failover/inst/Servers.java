@@ -56,6 +56,12 @@ public interface Servers extends AutoCloseable {
     /** The instance stops replicating and takes writes. */
     void promote(String address);
 
+    /**
+     * {@link #promote(String)}; {@code force} (an operator's --force) lets a kind go on where it would refuse to lose
+     * data, e.g. a MySQL replica whose relay log was received but not applied. Kinds with nothing to refuse ignore it.
+     */
+    default void promote(String address, boolean force) { promote(address); }
+
     /** The instance becomes (or stays) a read-only replica of {@code master}. */
     void repoint(String address, String master);
 

@@ -60,6 +60,14 @@ public record Flavor(Kind kind, int major, int minor, int patch, String version)
 
     public String resetReplicaAll() { return mariadb() ? "RESET SLAVE ALL" : "RESET REPLICA ALL"; }
 
+    /** Starts only the applier, to apply a relay log that was received but not applied (the IO thread is left alone). */
+    public String startSqlThread() { return mariadb() ? "START SLAVE SQL_THREAD" : "START REPLICA SQL_THREAD"; }
+
+    public String startIoThread() { return mariadb() ? "START SLAVE IO_THREAD" : "START REPLICA IO_THREAD"; }
+
+    /** The replica-status column with the GTIDs the IO thread received (written to the relay log), applied or not. */
+    public String receivedColumn() { return mariadb() ? "Gtid_IO_Pos" : "Retrieved_Gtid_Set"; }
+
     /** The global variable(s) holding the executed GTID set. */
     public String positionQuery() {
         return mariadb() ? "SELECT @@GLOBAL.gtid_current_pos, @@GLOBAL.gtid_binlog_pos, @@GLOBAL.gtid_slave_pos, @@GLOBAL.server_id, @@GLOBAL.log_bin+0"
@@ -69,6 +77,14 @@ public record Flavor(Kind kind, int major, int minor, int patch, String version)
     /** How long a replica's IO thread waits on its master (also its connect timeout): renamed in MySQL 8.0.26. */
     public String netTimeoutQuery() {
         return !mariadb() && atLeast(8, 0, 26) ? "SELECT @@GLOBAL.replica_net_timeout" : "SELECT @@GLOBAL.slave_net_timeout";
+    }
+
+    /**
+     * Whether anyone but replication may still write: MySQL's super_read_only stops every user; MariaDB's read_only
+     * does not stop users holding READ ONLY ADMIN (or SUPER before 10.11), which {@link ReadOnlyBypass} finds.
+     */
+    public String readOnlyQuery() {
+        return mariadb() ? "SELECT @@GLOBAL.read_only+0" : "SELECT @@GLOBAL.super_read_only+0";
     }
 
     /** Read-only for every client (MySQL's super_read_only also stops users with SUPER / CONNECTION_ADMIN). */
@@ -84,6 +100,17 @@ public record Flavor(Kind kind, int major, int minor, int patch, String version)
     public String waitForGtid() { return mariadb() ? "SELECT MASTER_GTID_WAIT(?, ?)" : "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)"; }
 
     public boolean waitSucceeded(long result) { return result == 0; }
+
+    /**
+     * What the wait's result means, or null when everything was applied. MariaDB's MASTER_GTID_WAIT: 0 applied, -1
+     * timeout, NULL an error (e.g. a malformed position); MySQL's WAIT_FOR_EXECUTED_GTID_SET: 0 applied, 1 timeout.
+     */
+    public String waitProblem(Long result, double seconds) {
+        if (result == null) return (mariadb() ? "MASTER_GTID_WAIT" : "WAIT_FOR_EXECUTED_GTID_SET") + " returned NULL (an error)";
+        if (result == 0) return null;
+        boolean timeout = mariadb() ? result == -1 : result == 1;
+        return timeout ? "not applied within " + seconds + " s" : "the wait returned " + result;
+    }
 
     /** A replica-status column under this flavor's name: MariaDB and MySQL before 8.0.22 say Slave/Master, later MySQL says Replica/Source. */
     public String column(String modern) {

@@ -2,7 +2,9 @@ package io.failoverkit.failover.mysql;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.failoverkit.failover.inst.AcknowledgingReplicas;
 import io.failoverkit.failover.inst.Servers;
+import io.failoverkit.failover.topology.SemiSync;
 import io.failoverkit.failover.topology.GtidSet;
 import io.failoverkit.failover.topology.InstanceState;
 import io.failoverkit.failover.topology.InstanceState.Role;
@@ -22,6 +24,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,7 +39,8 @@ import java.util.concurrent.TimeUnit;
  * both a connect and a socket timeout, because a frozen (SIGSTOPped) server still accepts TCP connections and only
  * the socket timeout ends the wait. A connection that failed is evicted from its pool at once. Nothing here decides.
  */
-public final class MySqlServers implements Servers {
+public final class MySqlServers implements Servers, AcknowledgingReplicas {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MySqlServers.class);
     /** What {@link #rejoin} found. */
     public record RejoinResult(boolean joined, String message) {}
 
@@ -48,6 +52,8 @@ public final class MySqlServers implements Servers {
     private final Map<String, String> driverProperties;
     private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
     private final Map<String, String> serverUuids = new ConcurrentHashMap<>();
+    /** Each member's semi-sync variables and status as last observed; absent when the last observation failed (unknown). */
+    private final Map<String, Map<String, String>> semiSyncSeen = new ConcurrentHashMap<>();
     private final ExecutorService observers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "mysql-observe");
         t.setDaemon(true);
@@ -127,7 +133,8 @@ public final class MySqlServers implements Servers {
     private void discard(String address, Connection c) {
         if (c == null) return;
         try { pool(address).evictConnection(c); } catch (RuntimeException ignored) { }
-        try { c.close(); } catch (SQLException ignored) { }
+        // Evicted, HikariCP's proxy may throw on close (its connection already gone): the caller's error is what matters.
+        try { c.close(); } catch (SQLException | RuntimeException ignored) { }
     }
 
     @FunctionalInterface
@@ -182,6 +189,7 @@ public final class MySqlServers implements Servers {
         try {
             return with(address, timeoutMs, (c, f) -> observe(address, c, f));
         } catch (SQLException | RuntimeException e) {
+            semiSyncSeen.remove(address);
             return InstanceState.unreachable(address, e.getMessage() == null ? e.getClass().getSimpleName() : firstLine(e.getMessage()));
         }
     }
@@ -236,9 +244,9 @@ public final class MySqlServers implements Servers {
         GtidSet position;
         String blocker = unsupported;
         try (Statement s = c.createStatement()) {
-            try (ResultSet rs = s.executeQuery(f.mariadb() ? "SELECT @@GLOBAL.read_only+0" : "SELECT @@GLOBAL.read_only+0, @@GLOBAL.super_read_only+0")) {
+            try (ResultSet rs = s.executeQuery(f.readOnlyQuery())) {
                 rs.next();
-                readOnly = rs.getInt(1) != 0 || (!f.mariadb() && rs.getInt(2) != 0);
+                readOnly = rs.getInt(1) != 0;
             }
             try (ResultSet rs = s.executeQuery(f.positionQuery())) {
                 rs.next();
@@ -262,10 +270,18 @@ public final class MySqlServers implements Servers {
             }
         }
         if (blocker != null) position = position.withBlocker(blocker);
-        String semi = semiSync(c);
+        Map<String, String> semiVars = semiSyncVars(c);
+        semiSyncSeen.put(address, semiVars);
+        String semi = describeSemiSync(semiVars);
         String detail = f.describe() + " read_only=" + (readOnly ? 1 : 0) + (semi.isEmpty() ? "" : " " + semi)
                 + (blocker != null ? " NOT PROMOTABLE: " + blocker : "");
         if (status.isEmpty()) {
+            // Hole 3: on MariaDB read_only does not stop READ ONLY ADMIN holders: unless they are locked, someone can still write.
+            String bypass = readOnly ? unlockedBypass(c, f) : null;
+            if (bypass != null) {
+                readOnly = false;
+                detail += " WRITABLE DESPITE read_only: " + bypass;
+            }
             int replicas;
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.connectedReplicas())) {
                 rs.next();
@@ -300,6 +316,19 @@ public final class MySqlServers implements Servers {
         return errant.isEmpty() ? null : String.join(",", errant);
     }
 
+    /**
+     * Whether read_only (super_read_only on MySQL) is on: applications without READ ONLY ADMIN cannot write. Not the
+     * same as not {@code writable}: on MariaDB an account that bypasses read_only may still write. Throws when unreachable.
+     */
+    public boolean readOnly(String address) throws SQLException {
+        return with(address, timeoutMs, (c, f) -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.readOnlyQuery())) {
+                rs.next();
+                return rs.getInt(1) != 0;
+            }
+        });
+    }
+
     /** A replica's threads and lag as `checks mysql-replica` reads them; {@code lagSeconds} null when unknown (IO thread down). */
     public record ReplicaHealth(boolean replica, String master, boolean ioRunning, boolean sqlRunning, Long lagSeconds, String ioError, String sqlError, String flavor) {}
 
@@ -326,8 +355,32 @@ public final class MySqlServers implements Servers {
         return out;
     }
 
-    /** Semi-sync as configured and as it is now: "semi-sync master=ON status=OFF (FELL BACK TO ASYNC ...)". */
-    static String semiSync(Connection c) throws SQLException {
+    /**
+     * MariaDB, a read-only server replicating from nobody: why someone could still write on it (accounts that bypass
+     * read_only and are not locked), or null when nobody can. When the accounts cannot be read, it says so: not
+     * knowing counts as writable, so a split-brain check is never fooled by read_only alone.
+     */
+    private String unlockedBypass(Connection c, Flavor f) {
+        if (!f.mariadb()) return null;
+        try {
+            List<String> open = ReadOnlyBypass.read(c, f, exemptUsers()).stream().filter(a -> !a.locked()).map(ReadOnlyBypass.Account::display).toList();
+            return open.isEmpty() ? null : "accounts " + open + " bypass it (READ ONLY ADMIN" + (f.atLeast(10, 11, 0) ? "" : " or SUPER") + ") and are not locked";
+        } catch (SQLException e) {
+            return "cannot read which accounts bypass it (" + firstLine(String.valueOf(e.getMessage()))
+                    + "; grant the manager SELECT ON mysql.global_priv and mysql.roles_mapping)";
+        }
+    }
+
+    /** Accounts never locked by a fence: the manager's own (it fences) and replication's (it writes no data). */
+    private Set<String> exemptUsers() {
+        Set<String> exempt = new java.util.HashSet<>();
+        exempt.add(user);
+        if (replicationUser != null) exempt.add(replicationUser);
+        return exempt;
+    }
+
+    /** The semi-sync variables and status (lower-case names), empty when the server has no semi-sync. */
+    static Map<String, String> semiSyncVars(Connection c) throws SQLException {
         Map<String, String> vars = new HashMap<>();
         try (Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%enabled'")) {
@@ -337,7 +390,7 @@ public final class MySqlServers implements Servers {
                 while (rs.next()) vars.put(rs.getString(1).toLowerCase(), rs.getString(2));
             }
         }
-        return describeSemiSync(vars);
+        return vars;
     }
 
     /** Pure: the semi-sync report from the server's variables and status (both the master/slave and source/replica names). */
@@ -361,49 +414,161 @@ public final class MySqlServers implements Servers {
         return String.join(" ", parts);
     }
 
+    /** Who can acknowledge {@code master}'s commits, from the semi-sync settings of the observation of {@code t}. */
+    @Override
+    public Optional<SemiSync> semiSync(Topology t, String master, long nowMillis) {
+        return semiSync(Map.copyOf(semiSyncSeen), t, master, nowMillis);
+    }
+
+    /**
+     * Pure: an acknowledger is a replica of {@code master} (or of an address that is no member: it may name the master
+     * differently) with its replica side on, or a member whose settings are unknown (unreachable): it could acknowledge.
+     */
+    static Optional<SemiSync> semiSync(Map<String, Map<String, String>> seen, Topology t, String master, long nowMillis) {
+        Map<String, String> m = seen.get(master);
+        if (m == null) return Optional.empty();
+        boolean enabled = "ON".equalsIgnoreCase(first(m, "rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled"));
+        boolean active = enabled && "ON".equalsIgnoreCase(first(m, "rpl_semi_sync_source_status", "rpl_semi_sync_master_status"));
+        List<String> ackers = new ArrayList<>();
+        for (InstanceState i : t.instances()) {
+            if (i.address().equals(master)) continue;
+            Map<String, String> v = i.reachable() ? seen.get(i.address()) : null;
+            boolean replicaOfMaster = i.isReplica() && (master.equals(i.masterAddress()) || t.get(i.masterAddress()).isEmpty());
+            boolean on = v != null && "ON".equalsIgnoreCase(first(v, "rpl_semi_sync_replica_enabled", "rpl_semi_sync_slave_enabled"));
+            if (v == null || (replicaOfMaster && on)) ackers.add(i.address());
+        }
+        return Optional.of(new SemiSync(master, enabled, active, ackers, nowMillis));
+    }
+
     private static String first(Map<String, String> v, String a, String b) {
         return v.containsKey(a) ? v.get(a) : v.get(b);
     }
 
     // --- changing ---------------------------------------------------------------------------------------------
 
-    /** Applies what the replica already received (its relay log) within {@code max}; a stopped SQL thread applies nothing, so it is not waited for. */
+    /** What {@link #applyRelayLog} did: the SQL thread it started (or null), why the relay log may not be applied, what was received. */
+    record Applied(String started, String problem, String received) {}
+
+    /**
+     * Applies what the replica already received (its relay log) within {@code max}, then reports whether it did. A
+     * SQL thread stopped without an error (an operator's STOP SLAVE SQL_THREAD) is started first, as MHA and
+     * orchestrator apply relay logs before choosing; one stopped by an error is not restarted blindly. A replica that
+     * still has not applied everything it received is not caught up: its position becomes what it holds, executed or
+     * only received (so no candidate that lacks those transactions covers it), with a blocker saying so (so decide
+     * refuses to promote it unless forced).
+     */
     @Override
     public InstanceState drain(String candidate, Duration max) {
+        Applied applied;
         try {
-            with(candidate, (int) Math.min(Integer.MAX_VALUE, max.toMillis() + timeoutMs), (c, f) -> {
-                Map<String, String> st = replicaStatus(c, f);
-                if (st.isEmpty() || !"Yes".equalsIgnoreCase(st.get(f.column("Replica_SQL_Running")))) return null;
-                String received = f.mariadb() ? st.get("Gtid_IO_Pos") : st.get("Retrieved_Gtid_Set");
-                if (received == null || received.isBlank()) return null;
-                try (PreparedStatement ps = c.prepareStatement(f.waitForGtid())) {
-                    ps.setString(1, received.replace("\n", ""));
-                    if (f.mariadb()) ps.setDouble(2, max.toMillis() / 1000.0);
-                    else ps.setLong(2, Math.max(1, max.toSeconds()));
-                    try (ResultSet rs = ps.executeQuery()) { rs.next(); }
-                }
-                return null;
-            });
+            applied = with(candidate, (int) Math.min(Integer.MAX_VALUE, max.toMillis() + timeoutMs + 1000), (c, f) -> applyRelayLog(c, f, max));
         } catch (SQLException | RuntimeException e) {
             return InstanceState.unreachable(candidate, firstLine(String.valueOf(e.getMessage())));
         }
-        return observe(candidate);
+        return notCaughtUp(observe(candidate), applied);
     }
 
+    private Applied applyRelayLog(Connection c, Flavor f, Duration max) throws SQLException {
+        Map<String, String> st = replicaStatus(c, f);
+        if (st.isEmpty()) return new Applied(null, null, null);
+        String started = null;
+        String problem = null;
+        if (!"Yes".equalsIgnoreCase(st.get(f.column("Replica_SQL_Running")))) {
+            String errno = st.getOrDefault("Last_SQL_Errno", "0");
+            if (errno != null && !errno.isBlank() && !"0".equals(errno)) {
+                problem = "its SQL thread stopped with error " + errno + " (" + st.get("Last_SQL_Error") + "), not restarted: an operator must look";
+            } else {
+                exec(c, f.startSqlThread());
+                started = "its SQL thread was stopped without an error: started it to apply the relay log";
+                LOG.warn("{}: {} (received {})", c.getMetaData().getURL(), started, st.get(f.receivedColumn()));
+            }
+        }
+        String received = clean(st.get(f.receivedColumn()));
+        if (problem == null && received != null) {
+            try (PreparedStatement ps = c.prepareStatement(f.waitForGtid())) {
+                ps.setString(1, received);
+                if (f.mariadb()) ps.setDouble(2, max.toMillis() / 1000.0);
+                else ps.setLong(2, Math.max(1, max.toSeconds()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    long r = rs.getLong(1);
+                    problem = f.waitProblem(rs.wasNull() ? null : r, max.toMillis() / 1000.0);
+                }
+            }
+        }
+        // Read again: the IO thread may have received more meanwhile (a switchover's master until it stopped writes).
+        return new Applied(started, problem, clean(replicaStatus(c, f).get(f.receivedColumn())));
+    }
+
+    private static String clean(String gtids) {
+        return gtids == null || gtids.isBlank() ? null : gtids.replace("\n", "").replace("\r", "").strip();
+    }
+
+    /** The observed state, marked not caught up when it holds received transactions it has not applied. */
+    static InstanceState notCaughtUp(InstanceState s, Applied applied) {
+        if (!s.reachable() || applied.received() == null || !(s.position() instanceof GtidSet executed)) return s;
+        String detail = applied.started() == null ? s.detail() : s.detail() + " (" + applied.started() + ")";
+        GtidSet received = executed.flavor() == GtidSet.Flavor.MARIADB ? GtidSet.parseMariaDb(applied.received()) : GtidSet.parseMySql(applied.received());
+        GtidSet missing = received.minus(executed);
+        if (missing.isEmpty()) return withDetail(s, detail);
+        String why = "received " + received.gtidText() + " but applied only " + executed.gtidText()
+                + (applied.problem() == null ? "" : " (" + applied.problem() + ")")
+                + ": its relay log holds transactions no other data set may have (with semi-sync, acknowledged to clients)";
+        String blocker = executed.blocker() == null ? why : executed.blocker() + "; " + why;
+        InstanceState out = withPosition(s, executed.union(received).withBlocker(blocker));
+        return withDetail(out, detail + " NOT CAUGHT UP: " + why);
+    }
+
+    private static InstanceState withDetail(InstanceState s, String detail) {
+        return new InstanceState(s.address(), s.reachable(), s.error(), s.role(), s.writable(), s.masterAddress(), s.masterLinkUp(), s.position(),
+                s.connectedReplicas(), s.synced(), detail);
+    }
+
+    /** Promotes unless it would throw away a relay log that was received but not applied (see {@link #promote(String, boolean)}). */
+    @Override
+    public void promote(String address) { promote(address, false); }
+
     /**
-     * Replication stopped and forgotten, then writable. A cluster running semi-sync (the replica side is on here) gets
-     * the master side on: the new primary waits for a replica's acknowledgement as the old one did.
+     * Replication stopped and forgotten, then writable. RESET SLAVE ALL deletes the relay log: a replica whose executed
+     * set does not cover what it received would lose those transactions, so it is refused (its threads left as they
+     * were) unless {@code force}, when the loss is logged. A cluster running semi-sync (the replica side is on here)
+     * gets the master side on: the new primary waits for a replica's acknowledgement as the old one did.
      */
     @Override
-    public void promote(String address) {
+    public void promote(String address, boolean force) {
         change(address, "promote", (c, f) -> {
+            Map<String, String> before = replicaStatus(c, f);
             exec(c, f.stopReplica());
+            if (!before.isEmpty()) {
+                String unapplied = unapplied(c, f);
+                if (unapplied != null && !force) {
+                    if ("Yes".equalsIgnoreCase(before.get(f.column("Replica_IO_Running")))) exec(c, f.startIoThread());
+                    if ("Yes".equalsIgnoreCase(before.get(f.column("Replica_SQL_Running")))) exec(c, f.startSqlThread());
+                    throw new IllegalStateException("refusing to promote " + address + ": " + unapplied
+                            + "; RESET SLAVE ALL would delete that relay log. Let it apply (START SLAVE SQL_THREAD, fix its error) or force the promotion to accept the loss");
+                }
+                if (unapplied != null) LOG.warn("promoting {} FORCED: {}; that relay log is deleted", address, unapplied);
+            }
             exec(c, f.resetReplicaAll());
             String master = semiSyncSwitch(c, true);
             if (master != null) exec(c, "SET GLOBAL " + master + "=1");
             for (String s : f.setWritable()) exec(c, s);
             return null;
         });
+    }
+
+    /** With replication stopped: what was received but not executed, as text, or null when nothing is missing. */
+    private static String unapplied(Connection c, Flavor f) throws SQLException {
+        String received = clean(replicaStatus(c, f).get(f.receivedColumn()));
+        if (received == null) return null;
+        String executedText;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.positionQuery())) {
+            rs.next();
+            executedText = rs.getString(1);
+        }
+        GtidSet executed = f.parseGtid(executedText);
+        GtidSet missing = f.parseGtid(received).minus(executed);
+        return missing.isEmpty() ? null : "it received " + received + " but executed only " + executed.gtidText() + " (missing " + missing.gtidText() + ")";
     }
 
     /**
@@ -441,6 +606,9 @@ public final class MySqlServers implements Servers {
             String semiMaster = semiSyncSwitch(c, false);
             if (semiMaster != null) exec(c, "SET GLOBAL " + semiMaster + "=0");
             exec(c, f.startReplica());
+            // A fenced old master becomes an ordinary replica: the accounts its fence locked may log in again.
+            List<String> unlocked = wasMaster ? setBypassLocked(c, f, false) : List.of();
+            if (!unlocked.isEmpty()) LOG.info("{} replicates from {}: unlocked {}", address, master, unlocked);
             return null;
         });
     }
@@ -449,6 +617,8 @@ public final class MySqlServers implements Servers {
      * Client connections killed, read-only (super_read_only on MySQL), and killed again, before anything else. Killed
      * first because SET GLOBAL read_only waits for commits in flight, and a commit of a thawed old primary waits for a
      * semi-sync acknowledgement that will not come: killed, its client gets an error instead of an acknowledgement.
+     * On MariaDB read_only does not stop accounts holding READ ONLY ADMIN (SUPER before 10.11): those are locked
+     * (not binlogged) before the second kill, so nobody can write; a re-point of this server unlocks them.
      * It is not re-pointed: it may hold transactions the new master lacks (`failover rejoin` checks).
      */
     @Override
@@ -456,7 +626,9 @@ public final class MySqlServers implements Servers {
         change(address, "fence", (c, f) -> {
             killClients(c, f);
             for (String s : f.setReadOnly()) exec(c, s);
+            List<String> locked = setBypassLocked(c, f, true);
             killClients(c, f);
+            if (!locked.isEmpty()) LOG.warn("fenced {}: locked the accounts that bypass read_only {} (a re-point or failover rejoin unlocks them)", address, locked);
             return null;
         });
     }
@@ -468,6 +640,31 @@ public final class MySqlServers implements Servers {
     @Override
     public void demote(String address, String newMaster, boolean covered) {
         if (covered) repoint(address, newMaster);
+    }
+
+    /**
+     * MariaDB: locks (or unlocks) the accounts that can write through read_only, except the manager's and the
+     * replication account; with sql_log_bin=0, so the change stays on this server and adds no GTID. Returns them.
+     */
+    private List<String> setBypassLocked(Connection c, Flavor f, boolean lock) throws SQLException {
+        if (!f.mariadb()) return List.of();
+        List<ReadOnlyBypass.Account> todo = ReadOnlyBypass.read(c, f, exemptUsers()).stream().filter(a -> a.locked() != lock).toList();
+        if (todo.isEmpty()) return List.of();
+        exec(c, "SET SESSION sql_log_bin=0");
+        try {
+            for (ReadOnlyBypass.Account a : todo) {
+                try {
+                    exec(c, "ALTER USER " + a.sql() + (lock ? " ACCOUNT LOCK" : " ACCOUNT UNLOCK"));
+                } catch (SQLException e) {
+                    // 1396: the server did not load this account (so nobody can log in with it); anything else fails the fence.
+                    if (e.getErrorCode() != 1396) throw e;
+                    LOG.warn("{} {}: not loaded by the server ({}), skipped", lock ? "locking" : "unlocking", a.display(), e.getMessage());
+                }
+            }
+        } finally {
+            exec(c, "SET SESSION sql_log_bin=1");
+        }
+        return todo.stream().map(ReadOnlyBypass.Account::display).toList();
     }
 
     private static void killClients(Connection c, Flavor f) throws SQLException {
@@ -484,21 +681,47 @@ public final class MySqlServers implements Servers {
         }
     }
 
-    /** Switchover: the master refuses writes (read-only) until the candidate took over or {@link #resumeWrites}. */
+    /**
+     * Switchover: the master refuses writes (read-only) until the candidate took over or {@link #resumeWrites}. On
+     * MariaDB the accounts that bypass read_only are locked and their sessions killed too, or they could still commit
+     * after the candidate's target position was taken.
+     */
     @Override
     public void stopWrites(String master, Duration max) {
         change(master, "stop writes", (c, f) -> {
             for (String s : f.setReadOnly()) exec(c, s);
+            List<String> locked = setBypassLocked(c, f, true);
+            if (!locked.isEmpty()) {
+                killSessionsOf(c, f, locked.stream().map(a -> a.substring(0, a.lastIndexOf('@'))).collect(java.util.stream.Collectors.toSet()));
+                LOG.warn("stopped writes on {}: locked the accounts that bypass read_only {} until the switchover ends", master, locked);
+            }
             return null;
         });
     }
 
+    /** Undoes {@link #stopWrites}: writable again, and on MariaDB the accounts it locked unlocked. */
     @Override
     public void resumeWrites(String master) {
         change(master, "resume writes", (c, f) -> {
             for (String s : f.setWritable()) exec(c, s);
+            setBypassLocked(c, f, false);
             return null;
         });
+    }
+
+    /** Kills the client sessions of {@code users} (never replication or system threads, nor this connection). */
+    private static void killSessionsOf(Connection c, Flavor f, Set<String> users) throws SQLException {
+        List<Long> ids = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.clientConnections().replace("SELECT ID FROM", "SELECT ID, USER FROM"))) {
+            while (rs.next()) if (users.contains(rs.getString(2))) ids.add(rs.getLong(1));
+        }
+        for (long id : ids) {
+            try {
+                exec(c, "KILL CONNECTION " + id);
+            } catch (SQLException e) {
+                if (e.getErrorCode() != 1094) throw e; // 1094: gone meanwhile
+            }
+        }
     }
 
     /**
@@ -516,7 +739,14 @@ public final class MySqlServers implements Servers {
         if (!m.isMaster()) return new RejoinResult(false, master + " is not a writable master (" + (m.reachable() ? m.detail() : m.error()) + "); not rejoining");
         InstanceState me = observe(address);
         if (!me.reachable()) return new RejoinResult(false, address + " is unreachable: " + me.error());
-        if (me.isMaster()) return new RejoinResult(false, address + " is writable: fence it first (it could be taking writes); not rejoining");
+        // read_only itself, not `writable`: accounts that bypass it are unlocked by the re-point anyway.
+        boolean readOnly;
+        try {
+            readOnly = readOnly(address);
+        } catch (SQLException e) {
+            return new RejoinResult(false, address + " is unreachable: " + e.getMessage());
+        }
+        if (me.isMaster() && !readOnly) return new RejoinResult(false, address + " is writable: fence it first (it could be taking writes); not rejoining");
         String masterBinlogState = change(master, "read the master's binlog state", (c, f) -> {
             if (!f.mariadb()) return null;
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT @@GLOBAL.gtid_binlog_state")) {

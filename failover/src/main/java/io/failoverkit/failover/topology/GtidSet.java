@@ -160,6 +160,28 @@ public final class GtidSet implements Position {
         return new GtidSet(flavor, out, serverIds, null);
     }
 
+    /**
+     * Every transaction of either set (a replica's executed set with what it received but did not apply). MariaDB:
+     * per domain the higher sequence, with that GTID's server id. Sets of different flavors cannot be joined.
+     */
+    public GtidSet union(GtidSet other) {
+        if (other.flavor != flavor) throw new IllegalArgumentException("cannot join a " + flavor + " GTID set with a " + other.flavor + " one");
+        Map<String, List<long[]>> out = new TreeMap<>();
+        Map<String, Long> servers = new TreeMap<>(serverIds);
+        for (GtidSet g : List.of(this, other)) {
+            g.intervals.forEach((k, v) -> { List<long[]> l = out.computeIfAbsent(k, x -> new ArrayList<>()); for (long[] iv : v) add(l, iv[0], iv[1]); });
+        }
+        if (flavor == Flavor.MARIADB) {
+            other.serverIds.forEach((k, id) -> {
+                long mine = last(intervals.get(k)), theirs = last(other.intervals.get(k));
+                if (theirs > mine || !servers.containsKey(k)) servers.put(k, id);
+            });
+        }
+        return new GtidSet(flavor, out, servers, blocker);
+    }
+
+    private static long last(List<long[]> l) { return l == null || l.isEmpty() ? 0 : l.get(l.size() - 1)[1]; }
+
     /** The transactions of this set whose source is {@code source} (a MySQL server_uuid), for errant-transaction checks. */
     public GtidSet onlySource(String source) {
         Map<String, List<long[]>> out = new TreeMap<>();

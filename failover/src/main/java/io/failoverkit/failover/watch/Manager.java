@@ -146,6 +146,7 @@ public final class Manager {
         } catch (IOException e) {
             return log("master " + h.master() + " is up, but the catalog cannot be updated: " + e.getMessage());
         }
+        SemiSyncRecorder.record(discovery, cluster, servers, topology, h.master());
         String guarded = servers.guard(topology, h.master());
         if (guarded != null) LOG.info("[{}] write fencing: {}", cluster.name(), guarded);
         lastLogged = null;
@@ -173,7 +174,7 @@ public final class Manager {
         FailoverRun.Outcome outcome = lease.renewedDuring(() -> {
             // Compare the candidates on what they will hold: a MySQL replica first applies its relay log.
             Action again = Decide.decide(cluster, servers.drainAll(topology, timings.drainLimit()), stored.state(),
-                    new Trigger.Detected(masterFailures), System.currentTimeMillis());
+                    SemiSyncRecorder.readOrNull(discovery, cluster.name()), new Trigger.Detected(masterFailures), System.currentTimeMillis());
             if (!(again instanceof Action.Failover f)) return null;
             Timeline t = new Timeline(cluster.name());
             t.add("detected", first.reason());

@@ -52,7 +52,7 @@ public final class Promote {
         Timeline timeline = new Timeline(cluster.name());
         if (dryRun) {
             Topology t = servers.observeAll(cluster.members());
-            return plan(cluster, servers, t, epochs, to, force, timeline, Timings.of(cluster))
+            return plan(cluster, discovery, servers, t, epochs, to, force, timeline, Timings.of(cluster))
                     .map(p -> new Result(true, "dry run, nothing changed. Plan: " + p.describe(), timeline))
                     .orElseGet(() -> new Result(false, timeline.steps().isEmpty() ? "no plan" : timeline.steps().getLast().detail(), timeline));
         }
@@ -79,7 +79,7 @@ public final class Promote {
     }
 
     /** A plan for the current topology: a switchover if the master is alive, else a failover; empty (reason on the timeline) if none. */
-    private static Optional<Plan> plan(ClusterDefinition cluster, Servers servers, Topology t, EpochStore epochs, String to, boolean force, Timeline timeline,
+    private static Optional<Plan> plan(ClusterDefinition cluster, Discovery discovery, Servers servers, Topology t, EpochStore epochs, String to, boolean force, Timeline timeline,
                                        Timings timings) throws IOException {
         if (to != null && !cluster.members().contains(to)) {
             timeline.add("refused", to + " is not a member of " + cluster.name() + " " + cluster.members());
@@ -95,7 +95,8 @@ public final class Promote {
         }
         // The master is dead: each replica applies what it received before they are compared (MySQL relay logs).
         t = servers.drainAll(t, timings.drainLimit());
-        Action a = Decide.decide(cluster, t, epochs.read().state(), new Trigger.Requested("failover promote"), System.currentTimeMillis());
+        Action a = Decide.decide(cluster, t, epochs.read().state(), SemiSyncRecorder.readOrNull(discovery, cluster.name()),
+                new Trigger.Requested("failover promote"), System.currentTimeMillis());
         if (a instanceof Action.Failover f) {
             if (to != null && !to.equals(f.candidate()) && !force) {
                 timeline.add("refused", "the most advanced replica is " + f.candidate() + ", not " + to + "; use --force to promote " + to + " anyway");
@@ -130,7 +131,7 @@ public final class Promote {
                           Timeline timeline, LockHold lock, Timings timings) throws IOException {
         EpochStore epochs = new EpochStore(discovery, cluster.name());
         Catalog catalog = new Catalog(discovery, cluster.service());
-        Optional<Plan> plan = plan(cluster, servers, t, epochs, to, force, timeline, timings);
+        Optional<Plan> plan = plan(cluster, discovery, servers, t, epochs, to, force, timeline, timings);
         if (plan.isEmpty()) return new Result(false, timeline.steps().getLast().detail(), timeline);
         FailoverRun run = new FailoverRun(cluster, servers, catalog, epochs, new Attempts(discovery, cluster.name()), timings, lock);
         FailoverRun.Outcome o = plan.get().switchover() != null

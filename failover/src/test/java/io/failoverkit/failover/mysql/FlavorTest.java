@@ -77,4 +77,28 @@ class FlavorTest {
         String q = Flavor.parse("8.4.0").clientConnections();
         assertThat(q).contains("ID <> CONNECTION_ID()").contains("'Binlog Dump GTID'").contains("'system user'");
     }
+
+    @Test
+    void drainingAndPromotingStatementsFollowTheManuals() {
+        Flavor maria = Flavor.parse("10.11.19-MariaDB");
+        assertThat(maria.startSqlThread()).isEqualTo("START SLAVE SQL_THREAD");
+        assertThat(maria.startIoThread()).isEqualTo("START SLAVE IO_THREAD");
+        assertThat(maria.receivedColumn()).isEqualTo("Gtid_IO_Pos");
+        // MASTER_GTID_WAIT: 0 applied, -1 timed out, NULL an error.
+        assertThat(maria.waitProblem(0L, 10)).isNull();
+        assertThat(maria.waitProblem(-1L, 10)).contains("not applied within 10.0 s");
+        assertThat(maria.waitProblem(null, 10)).contains("MASTER_GTID_WAIT returned NULL");
+        assertThat(maria.readOnlyQuery()).isEqualTo("SELECT @@GLOBAL.read_only+0");
+
+        Flavor mysql = Flavor.parse("8.4.3");
+        assertThat(mysql.startSqlThread()).isEqualTo("START REPLICA SQL_THREAD");
+        assertThat(mysql.startIoThread()).isEqualTo("START REPLICA IO_THREAD");
+        assertThat(mysql.receivedColumn()).isEqualTo("Retrieved_Gtid_Set");
+        // WAIT_FOR_EXECUTED_GTID_SET: 0 applied, 1 timed out.
+        assertThat(mysql.waitProblem(0L, 10)).isNull();
+        assertThat(mysql.waitProblem(1L, 10)).contains("not applied within");
+        assertThat(mysql.waitProblem(null, 10)).contains("WAIT_FOR_EXECUTED_GTID_SET returned NULL");
+        // Writable unless super_read_only: read_only alone lets SUPER / CONNECTION_ADMIN holders write.
+        assertThat(mysql.readOnlyQuery()).isEqualTo("SELECT @@GLOBAL.super_read_only+0");
+    }
 }

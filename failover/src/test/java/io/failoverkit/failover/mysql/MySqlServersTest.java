@@ -75,4 +75,63 @@ class MySqlServersTest {
             assertThat(dead.get(2).position().blocker()).contains(replicaUuid);
         }
     }
+
+    // --- issue 9 hole 1: a replica that has not applied what it received is not caught up -----------------------
+
+    private static InstanceState replicaAt(GtidSet p) {
+        return new InstanceState("r:1", true, null, Role.REPLICA, false, "m:1", false, p, 0, true, "io=No sql=No");
+    }
+
+    @Test
+    void aReplicaThatReceivedMoreThanItAppliedIsBlockedAndHoldsWhatItReceived() {
+        InstanceState s = MySqlServers.notCaughtUp(replicaAt(GtidSet.parseMariaDb("0-1-20")),
+                new MySqlServers.Applied(null, "not applied within 10.0 s", "0-1-25"));
+        assertThat(s.position().blocker()).contains("received 0-1-25 but applied only 0-1-20").contains("not applied within 10.0 s");
+        assertThat(s.position().covers(GtidSet.parseMariaDb("0-1-25"))).as("no candidate lacking 21-25 covers it").isTrue();
+        assertThat(s.detail()).contains("NOT CAUGHT UP");
+    }
+
+    @Test
+    void aCaughtUpReplicaIsUnchangedAndAStartedSqlThreadIsSaid() {
+        InstanceState before = replicaAt(GtidSet.parseMariaDb("0-1-25"));
+        InstanceState s = MySqlServers.notCaughtUp(before, new MySqlServers.Applied("its SQL thread was stopped without an error: started it", null, "0-1-25"));
+        assertThat(s.position().blocker()).isNull();
+        assertThat(s.position()).isEqualTo(before.position());
+        assertThat(s.detail()).contains("started it");
+        assertThat(MySqlServers.notCaughtUp(before, new MySqlServers.Applied(null, null, null))).isEqualTo(before);
+    }
+
+    @Test
+    void mySqlUnappliedIsTheRetrievedSetMinusTheExecutedOneAndErrantBlockersAreKept() {
+        String u = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+        InstanceState errant = replicaAt(GtidSet.parseMySql(u + ":1-10").withBlocker("errant transactions x"));
+        InstanceState s = MySqlServers.notCaughtUp(errant, new MySqlServers.Applied(null, "SQL thread stopped with error 1062", u + ":5-12"));
+        assertThat(s.position().blocker()).startsWith("errant transactions x; received " + u + ":5-12 but applied only " + u + ":1-10");
+        assertThat(((GtidSet) s.position()).gtidText()).isEqualTo(u + ":1-12");
+    }
+
+    // --- issue 9 hole 2: who can acknowledge the master's commits --------------------------------------------------
+
+    @Test
+    void acknowledgersAreReplicasOfTheMasterWithTheReplicaSideOnOrMembersWhoseSettingIsUnknown() {
+        InstanceState master = new InstanceState("m:1", true, null, Role.MASTER, true, null, false, GtidSet.parseMariaDb("0-1-5"), 2, true, "");
+        InstanceState on = new InstanceState("r:1", true, null, Role.REPLICA, false, "m:1", true, GtidSet.parseMariaDb("0-1-5"), 0, true, "");
+        InstanceState off = new InstanceState("r:2", true, null, Role.REPLICA, false, "m:1", true, GtidSet.parseMariaDb("0-1-5"), 0, true, "");
+        InstanceState down = InstanceState.unreachable("r:3", "timeout");
+        InstanceState fencedOld = new InstanceState("r:4", true, null, Role.MASTER, false, null, false, GtidSet.parseMariaDb("0-1-4"), 0, true, "");
+        Map<String, Map<String, String>> seen = Map.of(
+                "m:1", Map.of("rpl_semi_sync_master_enabled", "ON", "rpl_semi_sync_master_status", "ON"),
+                "r:1", Map.of("rpl_semi_sync_slave_enabled", "ON"), "r:2", Map.of("rpl_semi_sync_slave_enabled", "OFF"),
+                "r:4", Map.of("rpl_semi_sync_slave_enabled", "ON"));
+        var t = new io.failoverkit.failover.topology.Topology(List.of(master, on, off, down, fencedOld));
+        var s = MySqlServers.semiSync(seen, t, "m:1", 42).orElseThrow();
+        assertThat(s.enabled()).isTrue();
+        assertThat(s.active()).isTrue();
+        assertThat(s.ackers()).containsExactly("r:1", "r:3");
+        assertThat(s.updatedAtMillis()).isEqualTo(42);
+        var fellBack = MySqlServers.semiSync(Map.of("m:1", Map.of("rpl_semi_sync_source_enabled", "ON", "rpl_semi_sync_source_status", "OFF")), t, "m:1", 1).orElseThrow();
+        assertThat(fellBack.enabled()).isTrue();
+        assertThat(fellBack.active()).isFalse();
+        assertThat(MySqlServers.semiSync(Map.of(), t, "m:1", 1)).as("the master's own settings unknown").isEmpty();
+    }
 }

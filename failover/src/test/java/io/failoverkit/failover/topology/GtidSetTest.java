@@ -74,4 +74,16 @@ class GtidSetTest {
         assertThatThrownBy(() -> GtidSet.parseMariaDb("0-1")).hasMessageContaining("domain-server-sequence");
         assertThatThrownBy(() -> GtidSet.parseMariaDb("0-1-5,0-2-6")).hasMessageContaining("twice");
     }
+
+    @Test
+    void unionHoldsBothSetsAndKeepsTheBlocker() {
+        String u = "3e11fa47-71ca-11e1-9e33-c80aa9429562", v = "6f5c9a3e-1b2c-11ef-8a4b-0242ac120002";
+        GtidSet a = GtidSet.parseMySql(u + ":1-10").withBlocker("b");
+        GtidSet joined = a.union(GtidSet.parseMySql(u + ":8-12," + v + ":1"));
+        assertThat(joined.gtidText()).isEqualTo(u + ":1-12," + v + ":1");
+        assertThat(joined.blocker()).isEqualTo("b");
+        GtidSet maria = GtidSet.parseMariaDb("0-1-20,1-2-5").union(GtidSet.parseMariaDb("0-3-25"));
+        assertThat(maria.gtidText()).isEqualTo("0-3-25,1-2-5");
+        assertThat(GtidSet.parseMariaDb("0-1-20").union(GtidSet.parseMariaDb("0-3-2")).gtidText()).isEqualTo("0-1-20");
+    }
 }

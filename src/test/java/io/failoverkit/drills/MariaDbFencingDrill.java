@@ -65,7 +65,7 @@ class MariaDbFencingDrill {
                     assertThat(readOnlyOnly.detail()).contains("rwadmin@127.0.0.1").contains("viarole@127.0.0.1").contains("root@");
 
                     gtidBefore = binlogPos(lab, primary);
-                    mysql.fence(primary.address(), replica.address());
+                    mysql.fence(primary.address());
                     InstanceState fenced = mysql.observe(primary.address());
                     System.out.println("fenced: " + fenced.detail());
                     assertThat(fenced.reachable()).isTrue();

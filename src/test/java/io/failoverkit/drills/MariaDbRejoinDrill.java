@@ -59,7 +59,7 @@ class MariaDbRejoinDrill {
                 // read_only alone does not stop root (READ ONLY ADMIN): until fenced, it counts as writable (issue 9 hole 3).
                 assertThat(mysql.observe(old.address()).writable()).isTrue();
                 // As the manager does when an old primary comes back: fenced, its accounts that bypass read_only locked.
-                mysql.fence(old.address(), next.address());
+                mysql.fence(old.address());
                 Path clusterFile = dir.resolve("cluster.json");
                 Files.writeString(dir.resolve("admin.pw"), lab.admin().password());
                 Files.writeString(dir.resolve("repl.pw"), lab.replication().password());

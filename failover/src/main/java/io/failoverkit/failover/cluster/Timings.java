@@ -42,6 +42,8 @@ public record Timings(Duration detectionInterval, int failures, Duration observe
                       Duration switchoverPause, Duration catchUpWait, Duration retryBackoff, Duration retryBackoffMax) {
     /** Clock-rate difference and invalidation latency allowance between the manager and the discovery leader. */
     public static final Duration MARGIN = Duration.ofSeconds(2);
+    /** The longest one MySQL change may take: MySqlServers sets it as each change's socket timeout. */
+    public static final Duration MYSQL_STEP_LIMIT = Duration.ofSeconds(10);
 
     public Timings {
         require(renewEvery.multipliedBy(2).compareTo(validity) <= 0, "2 x renewEvery (" + renewEvery + ") must be <= validity (" + validity + ")");
@@ -63,13 +65,13 @@ public record Timings(Duration detectionInterval, int failures, Duration observe
 
     /**
      * The timings of a cluster. {@code stepLimit} is what one destructive server call can take for the kind: a Redis
-     * call is bounded by the cluster's timeout (connect + command); a MySQL change by MySqlServers' change timeout
-     * (at least 10 s: STOP REPLICA can wait for an IO thread stuck connecting to a frozen master).
+     * call is bounded by the cluster's timeout (connect + command); a MySQL change by {@link #MYSQL_STEP_LIMIT}, the
+     * socket timeout MySqlServers sets on every change.
      */
     public static Timings of(ClusterDefinition c) {
         Duration interval = Duration.ofMillis(c.detection().intervalMs());
         Duration timeout = Duration.ofMillis(c.detection().timeoutMs());
-        Duration step = "mysql".equals(c.kind()) ? Duration.ofSeconds(10) : max(Duration.ofSeconds(1), timeout.multipliedBy(2));
+        Duration step = "mysql".equals(c.kind()) ? MYSQL_STEP_LIMIT : max(Duration.ofSeconds(1), timeout.multipliedBy(2));
         Duration validity = Duration.ofSeconds(3);
         Duration lockDelay = max(Duration.ofSeconds(10), validity.plus(step).plus(MARGIN));
         Duration detection = interval.multipliedBy(c.detection().failures());

@@ -3,6 +3,7 @@ package io.failoverkit.failover.mysql;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.failoverkit.failover.inst.AcknowledgingReplicas;
+import io.failoverkit.failover.cluster.Timings;
 import io.failoverkit.failover.inst.Servers;
 import io.failoverkit.failover.topology.SemiSync;
 import io.failoverkit.failover.topology.GtidSet;
@@ -52,6 +53,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     private final Map<String, String> driverProperties;
     private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
     private final Map<String, String> serverUuids = new ConcurrentHashMap<>();
+    private final Set<String> slowNetTimeoutWarned = ConcurrentHashMap.newKeySet();
     /** Each member's semi-sync variables and status as last observed; absent when the last observation failed (unknown). */
     private final Map<String, Map<String, String>> semiSyncSeen = new ConcurrentHashMap<>();
     private final ExecutorService observers = Executors.newCachedThreadPool(r -> {
@@ -157,16 +159,24 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     }
 
     /**
-     * A change: its socket timeout covers STOP SLAVE, which waits for an IO thread blocked connecting to a frozen
-     * master; that connect gives up only after slave_net_timeout (2 s in the drills, 60 s by default).
+     * A change: its socket timeout is the failover's step limit ({@link Timings#MYSQL_STEP_LIMIT}), which the lock's
+     * lock-delay is sized for: a change still running after it could overlap another manager's. STOP SLAVE waits for
+     * an IO thread blocked connecting to a frozen master, which gives up only after slave_net_timeout (2 s in the
+     * drills, 60 s by default): with a slave_net_timeout over 5 s such a STOP SLAVE can outlast the step, and the
+     * change fails (the run rolls back) instead of running on beyond the lock. Set slave_net_timeout low.
      */
     private <T> T change(String address, String what, SqlWork<T> work) {
+        int stepMs = (int) Timings.MYSQL_STEP_LIMIT.toMillis();
         try {
-            return with(address, Math.max(10_000, timeoutMs), (c, f) -> {
+            return with(address, Math.max(stepMs, timeoutMs), (c, f) -> {
                 try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.netTimeoutQuery())) {
                     rs.next();
                     long netTimeoutSeconds = rs.getLong(1);
-                    c.setNetworkTimeout(networkTimeouts, (int) Math.min(600_000, Math.max(10_000, (netTimeoutSeconds + 5) * 1000)));
+                    if ((netTimeoutSeconds + 5) * 1000 > stepMs && slowNetTimeoutWarned.add(address)) {
+                        LOG.warn("{}: slave_net_timeout {} s: a STOP SLAVE waiting for a frozen master's connect can outlast the"
+                                + " {} ms step limit and fail the failover; set it to 5 s or less", address, netTimeoutSeconds, stepMs);
+                    }
+                    c.setNetworkTimeout(networkTimeouts, stepMs);
                 }
                 return work.run(c, f);
             });

@@ -20,6 +20,15 @@ public final class Decide {
      * @param nowMillis      the manager's clock, for the anti-flapping block only
      */
     public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, int masterFailures, long nowMillis) {
+        return decide(cluster, topology, stored, masterFailures, nowMillis, null);
+    }
+
+    /**
+     * As above, with {@code history}: the master's last healthy replication history as the manager recorded it (null:
+     * none), so that a master that came back with less is never followed (issue 9, hole 4; see {@link Regression}).
+     */
+    public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, int masterFailures, long nowMillis,
+                                MasterHistory history) {
         List<InstanceState> masters = topology.masters();
         String master = stored.master() != null ? stored.master() : masters.size() == 1 ? masters.get(0).address() : null;
 
@@ -35,6 +44,10 @@ public final class Decide {
         if (master == null) {
             return new Action.Refuse("no master: none of " + cluster.members() + " is a master and no epoch names one");
         }
+        // Issue 9, hole 4: before the master is taken as healthy (or as a replica an operator must check), its history.
+        // Not held back by the block period: following a regressed master loses the data set for good.
+        Action regressed = Regression.judge(cluster, topology, master, history);
+        if (regressed != null) return regressed;
         Optional<InstanceState> m = topology.get(master);
         if (m.isPresent() && m.get().isMaster()) return new Action.Healthy(master, "master " + master + " is up");
         if (m.isPresent() && m.get().isReplica()) {

@@ -38,6 +38,7 @@ public final class Manager {
     private final EpochStore epochs;
     private final String identity;
     private final Consumer<FailoverRun.Outcome> onFailover;
+    private final HistoryKeeper history; // issue 9, hole 4
     private String session;
     private long validUntilNanos;
     private int masterFailures;
@@ -51,6 +52,7 @@ public final class Manager {
         this.epochs = new EpochStore(discovery, cluster.name());
         this.identity = identity;
         this.onFailover = onFailover;
+        this.history = new HistoryKeeper(new io.failoverkit.failover.act.HistoryStore(discovery, cluster.name()), cluster.name());
     }
 
     /** True while this manager holds the lock and its session is certainly still valid (renewed within the TTL, with margin). */
@@ -65,7 +67,7 @@ public final class Manager {
                 long start = System.nanoTime();
                 cycle();
                 long sleep = cluster.detection().intervalMs() - (System.nanoTime() - start) / 1_000_000;
-                if (sleep > 0) Thread.sleep(sleep);
+                if (sleep > 0) servers.awaitNextCycle(Duration.ofMillis(sleep)); // issue 9, hole 4: early when the master restarted
             }
         } finally {
             resign();
@@ -95,17 +97,27 @@ public final class Manager {
                 : topology.masters().size() == 1 ? topology.masters().get(0).address() : null;
         Optional<InstanceState> m = master == null ? Optional.empty() : topology.get(master);
         masterFailures = m.isPresent() && !m.get().reachable() ? masterFailures + 1 : 0;
-        Action action = Decide.decide(cluster, topology, stored.state(), masterFailures, System.currentTimeMillis());
+        Action action = Decide.decide(cluster, topology, stored.state(), masterFailures, System.currentTimeMillis(), history.recorded());
         switch (action) {
             case Action.Healthy h -> {
                 if (stored.state().epoch() == 0) recordFirstEpoch(stored, h.master());
                 ensureCatalog(h.master(), topology);
+                history.healthy(topology.get(h.master()).orElseThrow()); // issue 9, hole 4
                 String guarded = servers.guard(topology, h.master());
                 if (guarded != null) LOG.info("[{}] write fencing: {}", cluster.name(), guarded);
             }
             case Action.Wait w -> log(w.reason());
             case Action.Refuse r -> log("NOT failing over: " + r.reason());
             case Action.Demote d -> demote(d);
+            // Issue 9, hole 4: a master that came back with a regressed history is fenced at once, then failed over.
+            case Action.FenceRegressed r -> {
+                if (!isLeader()) return;
+                FailoverRun.Outcome outcome = RegressionResponse.fenceThenFailOver(r, cluster, servers, catalog, epochs, this::isLeader,
+                        () -> Decide.decide(cluster, servers.observeAll(cluster.members()), stored.state(), 0, System.currentTimeMillis(), history.recorded()));
+                masterFailures = 0;
+                onFailover.accept(outcome);
+            }
+            case Action.DataLost l -> history.dataLost(l.reason());
             case Action.Failover first -> {
                 // Compare the candidates on what they will hold: a MySQL replica first applies its relay log.
                 Action again = Decide.decide(cluster, servers.drainAll(topology, DRAIN_MAX), stored.state(), masterFailures, System.currentTimeMillis());

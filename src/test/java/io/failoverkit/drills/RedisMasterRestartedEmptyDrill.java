@@ -162,6 +162,84 @@ class RedisMasterRestartedEmptyDrill {
         }
     }
 
+    /**
+     * The race lost for sure: no manager runs while the master restarts empty and both replicas resync from it. A
+     * manager started afterwards knows the master's history from the KV (recorded by the one before), reports the loss
+     * (log, KV, `failover status` CRITICAL), changes nothing (no failover, epoch unchanged, write fencing at 1), and
+     * follows the master as it is only once an operator ran `failover ack`.
+     */
+    @org.junit.jupiter.api.Test
+    void aLossFoundAfterTheFactIsReportedAndTheEmptyMasterNotFollowedUntilAcknowledged() throws Exception {
+        String service = "restart-empty-lost";
+        List<FailoverRun.Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
+        try (LocalRedisLab lab = new LocalRedisLab(dir, 2)) {
+            ClusterDefinition cluster = new ClusterDefinition(service, "redis", lab.addresses(), service, null, null, null, null, null, 0);
+            String http = "127.0.0.1:" + discoveryNode.httpPort();
+            DiscoveryClient discovery = new DiscoveryClient(http);
+            RedisServers probe = new RedisServers(1000, null);
+            LocalRedisLab.Server master = lab.servers.get(0);
+            HistoryStore history = new HistoryStore(discovery, service);
+            await().atMost(Duration.ofSeconds(30)).until(() -> lab.servers.stream().skip(1).map(s -> probe.observe(s.address()))
+                    .allMatch(InstanceState::masterLinkUp));
+            try (Jedis j = jedis(master.address())) {
+                Pipeline p = j.pipelined();
+                for (int i = 1; i <= KEYS; i++) p.set("key:" + i, "value:" + i);
+                p.sync();
+                assertThat(j.waitReplicas(2, 10_000)).isEqualTo(2);
+            }
+            long offsetWithKeys = probe.observe(master.address()).offset();
+            RedisServers first = new RedisServers(cluster.detection().timeoutMs(), null);
+            Thread firstManager = Thread.ofPlatform().start(() -> {
+                try { new Manager(cluster, discovery, first, "first", outcomes::add).run(System.nanoTime() + Duration.ofMinutes(1).toNanos()); }
+                catch (InterruptedException ignored) { }
+            });
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> history.read().history() != null
+                    && history.read().history().offset() >= offsetWithKeys);
+            firstManager.interrupt();
+            firstManager.join(10_000);
+            first.close();
+
+            master.kill();
+            Thread.sleep(50);
+            master.start(null);
+            await().atMost(Duration.ofSeconds(30)).until(() -> lab.servers.stream().skip(1).allMatch(s -> probe.observe(s.address()).masterLinkUp()
+                    && keysOn(s.address()) == 0));
+
+            RedisServers second = new RedisServers(cluster.detection().timeoutMs(), null);
+            Thread secondManager = Thread.ofPlatform().start(() -> {
+                try { new Manager(cluster, discovery, second, "second", outcomes::add).run(System.nanoTime() + Duration.ofMinutes(2).toNanos()); }
+                catch (InterruptedException ignored) { }
+            });
+            try {
+                await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> history.read().dataLost() != null);
+                Thread.sleep(1500);
+                String lost = history.read().dataLost();
+                System.out.println("reported: " + lost);
+                assertThat(lost).startsWith("data set lost: master restarted empty and the replicas resynced from it; restore from backup");
+                assertThat(outcomes).as("no failover: nothing holds the data").isEmpty();
+                assertThat(new EpochStore(discovery, service).read().state().master()).isEqualTo(master.address());
+                assertThat(config(master.address(), "min-replicas-to-write")).isEqualTo("1");
+                Path def = dir.resolve(service + ".json");
+                java.nio.file.Files.writeString(def, cluster.toJson());
+                FailoverCliTest.Run status = FailoverCliTest.run("status", "--cluster", def.toString(), "--discovery", http);
+                assertThat(status.exit()).as(status.out()).isEqualTo(2);
+                assertThat(status.out()).contains("CRITICAL: data set lost");
+
+                FailoverCliTest.Run ack = FailoverCliTest.run("ack", "--cluster", def.toString(), "--discovery", http);
+                assertThat(ack.out()).contains("data-set loss of " + service + " acknowledged");
+                // Acknowledged: the manager follows the master as it is now, and records its new history.
+                String newRun = ((io.failoverkit.failover.topology.ReplicationHistory) probe.observe(master.address()).position()).runId();
+                await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> history.read().dataLost() == null
+                        && history.read().history() != null && newRun.equals(history.read().history().runId()));
+                assertThat(FailoverCliTest.run("status", "--cluster", def.toString(), "--discovery", http).exit()).isZero();
+            } finally {
+                secondManager.interrupt();
+                secondManager.join(10_000);
+                second.close();
+            }
+        }
+    }
+
     private static long stepAfter(List<FailoverRun.Outcome> outcomes, String step, long since) {
         return outcomes.stream().flatMap(o -> o.timeline().steps().stream()).filter(s -> s.name().equals(step))
                 .mapToLong(s -> s.atMillis() - since).findFirst().orElse(-1);

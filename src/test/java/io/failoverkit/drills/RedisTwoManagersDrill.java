@@ -94,8 +94,8 @@ class RedisTwoManagersDrill {
                 assertThat(both).as("samples where both managers considered themselves the lock holder").isZero();
                 assertThat(holderStoppedMs).as("the old holder stopped acting before the lock was held again").isBetween(0L, nextLeaderMs);
                 assertThat(discovery.get(epochs.lockKey()).orElseThrow().session()).as("a new session holds the lock").isNotEqualTo(lock.session());
-                System.out.printf("session of %s destroyed: it stopped acting %d ms later; %s holds the lock %d ms later (lock delay 5 s)%n",
-                        holder, holderStoppedMs, next, nextLeaderMs);
+                System.out.printf("session of %s destroyed: it stopped acting %d ms later; %s holds the lock %d ms later (lock delay %d s)%n",
+                        holder, holderStoppedMs, next, nextLeaderMs, io.failoverkit.failover.cluster.Timings.of(cluster).lockDelay().toSeconds());
                 String nextLeader = next;
                 String notLeader = next.equals(holder) ? other : holder;
                 await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> managers.get(nextLeader).isLeader() && !managers.get(notLeader).isLeader());

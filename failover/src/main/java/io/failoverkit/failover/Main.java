@@ -251,9 +251,15 @@ public final class Main implements Runnable {
         @Option(names = "--kind", paramLabel = "KIND", description = "redis or mysql (MariaDB processes); default: all kinds.") String kind;
         @Option(names = "--no-semi-sync", description = "mysql: asynchronous replication (acknowledged rows can be lost; the drill reports how many).") boolean noSemiSync;
         @Option(names = "--repeat", paramLabel = "N", description = "mysql: run the SIGKILL drill N times (fresh servers each time), one RESULT line per run (default 1).") int repeat = 1;
+        @Option(names = "--campaign", description = "The seeded fault campaign instead of the SIGKILL drills: --runs runs, each one fault drawn from its seed; exit 0 only with no violation.") boolean campaign;
+        @Option(names = "--runs", paramLabel = "N", description = "--campaign: runs in all, alternating the kinds (default 20).") int runs = 20;
+        @Option(names = "--seed", paramLabel = "S", description = "--campaign: run i uses seed S+i; replay one with --kind K --seed S+i --runs 1 (default: random).") Long seed;
+        @Option(names = "--discovery-servers", paramLabel = "N", description = "--campaign: discovery servers, 3 (default) or 1.") int discoveryServers = 3;
+        @Option(names = "--with-guard", description = "--campaign: also cut the master's guard host off (needs `failover guard`).") boolean withGuard;
 
         @Override
         public Integer call() throws Exception {
+            if (campaign) return campaign();
             if (kind != null && !kind.equals("redis") && !kind.equals("mysql")) throw new CommandLine.ParameterException(spec.commandLine(), "--kind must be redis or mysql");
             Path work = Files.createTempDirectory("failover-drill");
             boolean ok = true;
@@ -286,6 +292,20 @@ public final class Main implements Runnable {
                 }
                 return ok ? 0 : 1;
             }
+        }
+
+        private int campaign() throws Exception {
+            if (kind != null && !kind.equals("redis") && !kind.equals("mysql")) throw new CommandLine.ParameterException(spec.commandLine(), "--kind must be redis or mysql");
+            if (runs < 1 || runs > 10_000) throw new CommandLine.ParameterException(spec.commandLine(), "--runs must be 1..10000");
+            if (discoveryServers != 1 && discoveryServers != 3) throw new CommandLine.ParameterException(spec.commandLine(), "--discovery-servers must be 1 or 3");
+            if (withGuard && !commandLine().getSubcommands().containsKey("guard")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--with-guard needs the `failover guard` command, which this build lacks");
+            }
+            long s = seed != null ? seed : new java.util.SplittableRandom().nextLong(1, 1_000_000_000L);
+            List<String> kinds = kind == null ? List.of("redis", "mysql") : List.of(kind);
+            var results = io.failoverkit.failover.drill.campaign.Campaign.run(new io.failoverkit.failover.drill.campaign.Campaign.Options(runs, s, kinds,
+                    discoveryServers, withGuard, Files.createTempDirectory("failover-campaign")), System.out);
+            return results.stream().allMatch(r -> r.violations().isEmpty()) ? 0 : 1;
         }
     }
 

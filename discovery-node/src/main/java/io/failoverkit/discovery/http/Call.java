@@ -67,6 +67,12 @@ public final class Call {
     /** True when another agent forwarded this request here (it must not be forwarded again). */
     public boolean forwarded() { return request.getHeaders().get(Forwarder.FORWARDED_HEADER) != null; }
 
+    /** True when another server forwarded this request here (a client agent's hop does not count). */
+    public boolean forwardedByServer() {
+        String hop = request.getHeaders().get(Forwarder.FORWARDED_HEADER);
+        return hop != null && !hop.equals(Forwarder.FROM_CLIENT_AGENT);
+    }
+
     public String header(String name) { return request.getHeaders().get(name); }
 
     /** The body, at most {@link #MAX_BODY} bytes (larger: 413, nothing applied). */

@@ -14,6 +14,8 @@ import java.util.Optional;
  */
 final class Forwarder {
     static final String FORWARDED_HEADER = "X-Failoverkit-Forwarded";
+    /** The header's value on a client agent's hop to a server, which may still pass the call on to the leader. */
+    static final String FROM_CLIENT_AGENT = "client";
     private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact", "Content-Type");
     private final HttpClient http = HttpClient.newBuilder()
             .connectTimeout(Duration.ofSeconds(2))
@@ -21,6 +23,11 @@ final class Forwarder {
             .build();
 
     void forward(Call call, Optional<String> target, String pathWithPrefix, byte[] body) {
+        forward(call, target, pathWithPrefix, body, "1");
+    }
+
+    /** As {@link #forward(Call, Optional, String, byte[])}, marking the hop as {@code hop} (see {@link #FROM_CLIENT_AGENT}). */
+    void forward(Call call, Optional<String> target, String pathWithPrefix, byte[] body, String hop) {
         if (target.isEmpty()) {
             call.text(500, "No known Consul servers (this agent has not joined a cluster with a server yet)");
             return;
@@ -30,7 +37,7 @@ final class Forwarder {
         HttpRequest.Builder req = HttpRequest.newBuilder(uri)
                 .timeout(ServerSide.MAX_WAIT.plusMinutes(1))
                 .method(call.method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
-        req.header(FORWARDED_HEADER, "1");
+        req.header(FORWARDED_HEADER, hop);
         String ct = call.header("Content-Type");
         if (ct != null) req.header("Content-Type", ct);
         http.sendAsync(req.build(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {

@@ -42,7 +42,8 @@ public final class HttpApi implements AutoCloseable {
     private volatile Routes routes;
 
     /** The server-side endpoints, present once this server has joined its Raft group. */
-    private record Routes(KvEndpoint kv, CatalogEndpoint catalog, HealthEndpoint health, SessionEndpoint session, StatusEndpoint status) {}
+    private record Routes(KvEndpoint kv, CatalogEndpoint catalog, HealthEndpoint health, SessionEndpoint session, StatusEndpoint status,
+                          TxnEndpoint txn) {}
 
     public HttpApi(Agent agent, String host, int port, ScheduledExecutorService timer) throws Exception {
         this.agent = agent;
@@ -74,7 +75,7 @@ public final class HttpApi implements AutoCloseable {
     public void serve(StateStore store, RaftNode raft, SessionTimers timers, Supplier<Optional<String>> leaderHttp) {
         ServerSide side = new ServerSide(store, raft, agent.nodeName(), agent.config().datacenter, timer, executor, forwarder, leaderHttp);
         routes = new Routes(new KvEndpoint(side), new CatalogEndpoint(side), new HealthEndpoint(side),
-                new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side));
+                new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side), new TxnEndpoint(side));
     }
 
     public int port() {
@@ -104,7 +105,7 @@ public final class HttpApi implements AutoCloseable {
             new AgentEndpoint(agent).handle(call.withPath(sub));
             return;
         }
-        if (!java.util.Set.of("kv", "catalog", "health", "session", "status").contains(group)) {
+        if (!java.util.Set.of("kv", "catalog", "health", "session", "status", "txn").contains(group)) {
             throw HttpError.notFound("unknown endpoint " + path);
         }
         Routes r = routes;
@@ -122,6 +123,7 @@ public final class HttpApi implements AutoCloseable {
             case "catalog" -> r.catalog.handle(c);
             case "health" -> r.health.handle(c);
             case "session" -> r.session.handle(c);
+            case "txn" -> r.txn.handle(c);
             default -> r.status.handle(c);
         }
     }
@@ -140,7 +142,7 @@ public final class HttpApi implements AutoCloseable {
                 throw HttpError.badRequest("request body is not valid JSON: " + e.getMessage());
             }
         }
-        forwarder.forward(call, agent.anyServerHttp(), path, body);
+        forwarder.forward(call, agent.anyServerHttp(), path, body, Forwarder.FROM_CLIENT_AGENT);
     }
 
     @Override

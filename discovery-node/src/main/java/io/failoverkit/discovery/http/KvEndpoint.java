@@ -62,8 +62,18 @@ final class KvEndpoint {
         String acquire = emptyToError(call, "acquire");
         String release = emptyToError(call, "release");
         byte[] value = call.body();
-        server.write(call, new Command.KvPut(key, value, flags, cas, acquire, release, System.currentTimeMillis()),
-                r -> call.json(200, r.value()));
+        Long checkedAt = null;
+        if (acquire != null) {
+            // Lock-delay is checked by the leader, before proposing, as Consul does: apply reads no clock.
+            if (server.forwardToLeader(call, value)) return;
+            checkedAt = server.store.lastIndex();
+            if (server.store.lockDelays().remaining(key).isPositive()) {
+                call.header("X-Consul-Index", Long.toString(checkedAt));
+                call.json(200, false);
+                return;
+            }
+        }
+        server.write(call, new Command.KvPut(key, value, flags, cas, acquire, release, checkedAt), r -> call.json(200, r.value()));
     }
 
     private static String emptyToError(Call call, String p) {

@@ -133,6 +133,43 @@ final class ServerSide {
         }
     }
 
+    /**
+     * Serves a read that cannot block (a read-only transaction) with the consistency asked for, as {@link #read}
+     * does: forwarded to the leader (with its body) unless ?stale, behind a read barrier when ?consistent.
+     */
+    <T> void readOnce(Call call, byte[] body, Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
+        boolean stale = call.has("stale");
+        boolean consistent = call.has("consistent");
+        if (stale && consistent) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
+        if (!stale && !call.forwarded() && !raft.isLeader()) {
+            java.util.Optional<String> leader = leaderHttp.get();
+            if (leader.isPresent()) {
+                forwarder.forward(call, leader, call.rawPath(), body);
+                return;
+            }
+        }
+        CompletableFuture<Void> ready = stale || (!consistent && raft.isLeader()) ? CompletableFuture.completedFuture(null) : raft.readBarrier(timer);
+        ready.whenCompleteAsync((ok, err) -> {
+            if (err != null) call.text(500, "No cluster leader (" + rootMessage(err) + ")");
+            else respond(call, query.get(), render);
+        }, executor);
+    }
+
+    /**
+     * For a write that the leader must check before proposing (lock-delay lives in each server's memory): passes the
+     * call, with its body, to the leader and returns true, unless this server leads, another server forwarded the
+     * call here already, or no leader is known. In those cases this server checks its own lock-delay stamps, which are never
+     * earlier than the leader's, and apply refuses what a check could not have seen (see {@link Command.KvPut}).
+     */
+    boolean forwardToLeader(Call call, byte[] body) {
+        // A client agent's hop may go on to the leader; a server's hop never goes further (no forwarding loops).
+        if (raft.isLeader() || call.forwardedByServer()) return false;
+        java.util.Optional<String> leader = leaderHttp.get();
+        if (leader.isEmpty()) return false;
+        forwarder.forward(call, leader, call.rawPath(), body);
+        return true;
+    }
+
     /** Proposes a write; answers with what apply returned (refusals as their 4xx), or 500 when Raft failed. */
     void write(Call call, Command command, Consumer<ApplyResult> onOk) {
         raft.propose(command).whenCompleteAsync((result, err) -> {

@@ -147,7 +147,7 @@ public final class RaftNode implements AutoCloseable {
             Pending p;
             while (batch.size() < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES && (p = queue.poll()) != null) {
                 batch.add(p);
-                bytes += 256 + (p.command() instanceof Command.KvPut put && put.value() != null ? put.value().length : 0);
+                bytes += 256 + valueBytes(p.command());
             }
             if (batch.isEmpty()) {
                 inFlight.decrementAndGet();
@@ -155,6 +155,15 @@ public final class RaftNode implements AutoCloseable {
             }
             send(batch);
         }
+    }
+
+    /** The values a command carries, which dominate its entry's size (the batch limit counts them). */
+    private static long valueBytes(Command c) {
+        return switch (c) {
+            case Command.KvPut put -> put.value() == null ? 0 : put.value().length;
+            case Command.Txn txn -> txn.ops().stream().mapToLong(op -> 64 + (op.value() == null ? 0 : op.value().length)).sum();
+            default -> 0;
+        };
     }
 
     private void send(List<Pending> batch) {

@@ -9,6 +9,9 @@ import java.util.List;
  * Every change to the replicated state is one of these, proposed through Raft and applied by {@link StateStore#apply}.
  * Commands are validated and normalized before they are proposed; apply only decides what depends on the state.
  * Wall-clock time enters only as {@code nowMillis} chosen by the proposer, so apply is deterministic on every server.
+ * Lock-delay is not decided here: the server that proposes an acquire checks its own in-memory {@link LockDelays}
+ * first and records in {@code lockCheckedIndex} how far its state had been applied when it checked; apply refuses an
+ * acquire of a key that an invalidation released after that index (the check could not have seen it).
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "op")
 @JsonSubTypes({
@@ -19,11 +22,16 @@ import java.util.List;
         @JsonSubTypes.Type(value = Command.SessionCreate.class, name = "session-create"),
         @JsonSubTypes.Type(value = Command.SessionDestroy.class, name = "session-destroy"),
         @JsonSubTypes.Type(value = Command.Batch.class, name = "batch"),
+        @JsonSubTypes.Type(value = Command.Txn.class, name = "txn"),
 })
 public sealed interface Command {
 
-    /** PUT /v1/kv: {@code cas} null means unconditional; {@code acquire}/{@code release} name a session. */
-    record KvPut(String key, byte[] value, long flags, Long cas, String acquire, String release, long nowMillis) implements Command {}
+    /**
+     * PUT /v1/kv: {@code cas} null means unconditional; {@code acquire}/{@code release} name a session.
+     * {@code lockCheckedIndex}: for an acquire, the applied index at which the proposer checked lock-delay (null: not
+     * checked, so a key released by an invalidation is refused).
+     */
+    record KvPut(String key, byte[] value, long flags, Long cas, String acquire, String release, Long lockCheckedIndex) implements Command {}
 
     /** DELETE /v1/kv: {@code cas} null means unconditional. */
     record KvDelete(String key, boolean recurse, Long cas) implements Command {}
@@ -41,6 +49,12 @@ public sealed interface Command {
      * with the entry's index. Never nested.
      */
     record Batch(List<Command> commands) implements Command {}
+
+    /**
+     * /v1/txn with at least one write: every operation applied, or none (the first failing check or write makes the
+     * whole entry a no-op, with one error per failing operation). {@code lockCheckedIndex} as for {@link KvPut}.
+     */
+    record Txn(List<TxnOp> ops, Long lockCheckedIndex) implements Command {}
 
     /** Destroy (by an operator) or invalidate (TTL lapsed, proposed by the leader). */
     record SessionDestroy(String id, String reason, long nowMillis) implements Command {}

@@ -45,14 +45,30 @@ public final class StateStore {
     private final TreeMap<String, KvEntry> kvs = new TreeMap<>();
     private final TreeMap<String, Long> tombstones = new TreeMap<>();
     private final TreeMap<String, Session> sessions = new TreeMap<>();
-    private final HashMap<String, Long> lockDelayUntilMillis = new HashMap<>();
+    /**
+     * Keys released by a session invalidation with a lock-delay, and the entry that released them: replicated (no
+     * clock in it), so apply can refuse an acquire that was checked against {@link #lockDelays} before the release.
+     * Cleared by the next acquire of the key.
+     */
+    private final HashMap<String, LockRelease> lockReleases = new HashMap<>();
+    /** This server's own lock-delay clock (not replicated): stamped when a release is applied or loaded. */
+    private final LockDelays lockDelays;
     private final EnumMap<Table, Long> tableIndex = new EnumMap<>(Table.class);
     private long lastIndex;
     /** Bumped by every change to nodes, services or checks: lets readers (DNS) keep derived views until it moves. */
     private volatile long catalogGeneration;
 
+    /** A key released by a session invalidation at Raft index {@code index}, with the session's lock-delay. */
+    record LockRelease(@JsonProperty("index") long index, @JsonProperty("delayNanos") long delayNanos) {}
+
     public StateStore(Executor watchExecutor) {
+        this(watchExecutor, System::nanoTime);
+    }
+
+    /** With the monotonic clock lock-delay is measured on (tests pass their own). */
+    public StateStore(Executor watchExecutor, java.util.function.LongSupplier nanoClock) {
         this.watches = new Watches(watchExecutor);
+        this.lockDelays = new LockDelays(nanoClock);
         for (Table t : Table.values()) tableIndex.put(t, 0L);
     }
 
@@ -95,8 +111,23 @@ public final class StateStore {
             case Command.Deregister c -> deregister(index, c, changes);
             case Command.SessionCreate c -> sessionCreate(index, c, changes);
             case Command.SessionDestroy c -> sessionDestroy(index, c, changes);
+            case Command.Txn c -> ApplyResult.ok(txn(index, c.ops(), c.lockCheckedIndex(), changes), index);
             case Command.Batch b -> ApplyResult.refused(400, "nested batch", index);
         };
+    }
+
+    /**
+     * True when an invalidation released {@code key} after the proposer checked lock-delay (at {@code checkedIndex}):
+     * the proposer could not have seen that release, so the acquire must not go through.
+     */
+    private boolean releasedAfter(String key, Long checkedIndex) {
+        LockRelease r = lockReleases.get(key);
+        return r != null && (checkedIndex == null || r.index() > checkedIndex);
+    }
+
+    /** This server's lock-delay clock, for the server that proposes an acquire. */
+    public LockDelays lockDelays() {
+        return lockDelays;
     }
 
     public long catalogGeneration() {
@@ -122,11 +153,11 @@ public final class StateStore {
                 return ApplyResult.refused(400, "invalid session \"" + c.acquire() + "\": it does not exist or was invalidated", index);
             }
             if (session != null && !session.equals(c.acquire())) return ApplyResult.ok(false, index);
-            Long until = lockDelayUntilMillis.get(c.key());
-            if (session == null && until != null && c.nowMillis() < until) return ApplyResult.ok(false, index);
+            if (session == null && releasedAfter(c.key(), c.lockCheckedIndex())) return ApplyResult.ok(false, index);
             if (session == null) {
                 lockIndex++;
                 session = c.acquire();
+                lockReleases.remove(c.key());
             }
         } else if (c.release() != null) {
             if (!c.release().equals(session)) return ApplyResult.ok(false, index);
@@ -138,6 +169,41 @@ public final class StateStore {
         ch.tables.add(Table.KVS);
         ch.keys.add(c.key());
         return ApplyResult.ok(true, index);
+    }
+
+    /** A transaction with writes: applied whole when no operation failed, else nothing changes. */
+    private TxnOutcome txn(long index, List<TxnOp> ops, Long lockCheckedIndex, Changes ch) {
+        TxnRun run = new TxnRun(kvs, sessions::containsKey, this::releasedAfter, index);
+        TxnOutcome outcome = run.run(ops, lockCheckedIndex);
+        if (!outcome.applied()) return outcome;
+        run.writes.forEach((key, entry) -> {
+            if (entry.isPresent()) {
+                kvs.put(key, entry.get());
+                tombstones.remove(key);
+            } else if (kvs.remove(key) != null) {
+                tombstones.put(key, index);
+            }
+            ch.tables.add(Table.KVS);
+            ch.keys.add(key);
+        });
+        run.acquired.forEach(lockReleases::remove);
+        return outcome;
+    }
+
+    /**
+     * A transaction of reads and checks only, against the local state (the caller chose the consistency), with the
+     * KV table's index to report.
+     */
+    public Read<TxnOutcome> txnRead(List<TxnOp> ops) {
+        lock.readLock().lock();
+        try {
+            if (ops.stream().anyMatch(op -> op.verb().writes())) throw new IllegalArgumentException("a read-only transaction cannot write");
+            long observed = tableIndex.get(Table.KVS);
+            TxnOutcome outcome = new TxnRun(kvs, sessions::containsKey, this::releasedAfter, 0).run(ops, null);
+            return new Read<>(outcome, Math.max(1, observed), observed);
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     private ApplyResult kvDelete(long index, Command.KvDelete c, Changes ch) {
@@ -215,7 +281,7 @@ public final class StateStore {
             if (!filled.sameContent(old)) {
                 nodeChecks.put(k.checkId(), filled.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.CHECKS);
-                if (Model.CRITICAL.equals(filled.status())) invalidateSessionsOfCheck(index, incoming.node(), k.checkId(), c.nowMillis(), ch);
+                if (Model.CRITICAL.equals(filled.status())) invalidateSessionsOfCheck(index, incoming.node(), k.checkId(), ch);
             }
         }
         return ApplyResult.ok(true, index);
@@ -232,7 +298,7 @@ public final class StateStore {
             }
             if (checks.remove(c.node()) != null) ch.tables.add(Table.CHECKS);
             for (Session s : List.copyOf(sessions.values())) {
-                if (s.node().equals(c.node())) invalidateSession(index, s.id(), c.nowMillis(), ch);
+                if (s.node().equals(c.node())) invalidateSession(index, s.id(), ch);
             }
             return ApplyResult.ok(true, index);
         }
@@ -245,19 +311,19 @@ public final class StateStore {
             TreeMap<String, Check> nodeChecks = checks.get(c.node());
             if (nodeChecks != null) {
                 for (Check k : List.copyOf(nodeChecks.values())) {
-                    if (k.serviceId().equals(c.serviceId())) removeCheck(index, c.node(), k.checkId(), c.nowMillis(), ch);
+                    if (k.serviceId().equals(c.serviceId())) removeCheck(index, c.node(), k.checkId(), ch);
                 }
             }
         }
-        if (c.checkId() != null) removeCheck(index, c.node(), c.checkId(), c.nowMillis(), ch);
+        if (c.checkId() != null) removeCheck(index, c.node(), c.checkId(), ch);
         return ApplyResult.ok(true, index);
     }
 
-    private void removeCheck(long index, String node, String checkId, long now, Changes ch) {
+    private void removeCheck(long index, String node, String checkId, Changes ch) {
         TreeMap<String, Check> nodeChecks = checks.get(node);
         if (nodeChecks != null && nodeChecks.remove(checkId) != null) {
             ch.tables.add(Table.CHECKS);
-            invalidateSessionsOfCheck(index, node, checkId, now, ch);
+            invalidateSessionsOfCheck(index, node, checkId, ch);
         }
     }
 
@@ -287,18 +353,18 @@ public final class StateStore {
     }
 
     private ApplyResult sessionDestroy(long index, Command.SessionDestroy c, Changes ch) {
-        invalidateSession(index, c.id(), c.nowMillis(), ch);
+        invalidateSession(index, c.id(), ch);
         return ApplyResult.ok(true, index);
     }
 
-    private void invalidateSessionsOfCheck(long index, String node, String checkId, long now, Changes ch) {
+    private void invalidateSessionsOfCheck(long index, String node, String checkId, Changes ch) {
         for (Session s : List.copyOf(sessions.values())) {
-            if (s.node().equals(node) && s.checks().contains(checkId)) invalidateSession(index, s.id(), now, ch);
+            if (s.node().equals(node) && s.checks().contains(checkId)) invalidateSession(index, s.id(), ch);
         }
     }
 
     /** Releases (or deletes, per Behavior) every key the session holds, with the session's lock-delay. */
-    private void invalidateSession(long index, String id, long now, Changes ch) {
+    private void invalidateSession(long index, String id, Changes ch) {
         Session s = sessions.remove(id);
         if (s == null) return;
         ch.tables.add(Table.SESSIONS);
@@ -311,7 +377,10 @@ public final class StateStore {
                 ch.tables.add(Table.KVS);
                 ch.keys.add(e.key());
             }
-            if (s.lockDelayNanos() > 0) lockDelayUntilMillis.put(e.key(), now + s.lockDelayNanos() / 1_000_000);
+            if (s.lockDelayNanos() > 0) {
+                lockReleases.put(e.key(), new LockRelease(index, s.lockDelayNanos()));
+                lockDelays.released(e.key(), s.lockDelayNanos());
+            }
         }
     }
 
@@ -494,7 +563,7 @@ public final class StateStore {
             @JsonProperty("kvs") List<KvEntry> kvs,
             @JsonProperty("tombstones") Map<String, Long> tombstones,
             @JsonProperty("sessions") List<Session> sessions,
-            @JsonProperty("lockDelays") Map<String, Long> lockDelays,
+            @JsonProperty("lockReleases") Map<String, LockRelease> lockReleases,
             @JsonProperty("tableIndex") Map<Table, Long> tableIndex,
             @JsonProperty("lastIndex") long lastIndex) {}
 
@@ -506,7 +575,7 @@ public final class StateStore {
             List<Check> allChecks = new ArrayList<>();
             checks.values().forEach(m -> allChecks.addAll(m.values()));
             Json.MAPPER.writeValue(out, new Image(List.copyOf(nodes.values()), svc, allChecks, List.copyOf(kvs.values()),
-                    new TreeMap<>(tombstones), List.copyOf(sessions.values()), new HashMap<>(lockDelayUntilMillis), new EnumMap<>(tableIndex), lastIndex));
+                    new TreeMap<>(tombstones), List.copyOf(sessions.values()), new TreeMap<>(lockReleases), new EnumMap<>(tableIndex), lastIndex));
         } finally {
             lock.readLock().unlock();
         }
@@ -516,7 +585,7 @@ public final class StateStore {
         Image img = Json.MAPPER.readValue(in, Image.class);
         lock.writeLock().lock();
         try {
-            nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockDelayUntilMillis.clear();
+            nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockReleases.clear();
             img.nodes().forEach(n -> nodes.put(n.node(), n));
             nodesByServiceName.clear();
             img.services().forEach((n, list) -> list.forEach(s -> {
@@ -527,7 +596,11 @@ public final class StateStore {
             img.kvs().forEach(e -> kvs.put(e.key(), e));
             tombstones.putAll(img.tombstones());
             img.sessions().forEach(s -> sessions.put(s.id(), s));
-            lockDelayUntilMillis.putAll(img.lockDelays());
+            if (img.lockReleases() != null) {
+                lockReleases.putAll(img.lockReleases());
+                // The releases' own moments are not known here: hold each key a full delay from now (only longer).
+                lockReleases.forEach((k, r) -> lockDelays.released(k, r.delayNanos()));
+            }
             tableIndex.putAll(img.tableIndex());
             lastIndex = img.lastIndex();
             catalogGeneration++;

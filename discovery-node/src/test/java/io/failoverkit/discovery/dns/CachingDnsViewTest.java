@@ -36,7 +36,7 @@ class CachingDnsViewTest {
         assertThat(view.instances("db", null)).filteredOn(i -> i.checks().get(0).status().equals(Model.CRITICAL)).hasSize(1);
         store.apply(++index, new Command.Deregister("a", null, null, 0));
         assertThat(view.instances("db", null)).extracting(i -> i.node().node()).containsExactly("b");
-        store.apply(++index, new Command.KvPut("k", new byte[0], 0, null, null, null, 0));
+        store.apply(++index, new Command.KvPut("k", new byte[0], 0, null, null, null, null));
         assertThat(view.instances("db", null)).as("a KV write leaves the catalog view alone").hasSize(1);
     }
 }

@@ -9,10 +9,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The state machine's rules, applied directly, index by index, as Raft would apply them. */
 class StateStoreTest {
-    private final StateStore store = new StateStore(Runnable::run);
+    /** The store's monotonic clock for lock-delay, in nanoseconds, moved by the tests. */
+    private final long[] clock = {1_000_000_000L};
+    private final StateStore store = new StateStore(Runnable::run, () -> clock[0]);
     private long index;
 
-    private ApplyResult apply(Command c) { return store.apply(++index, c).get(0); }
+    private ApplyResult apply(Command c) {
+        log.add(c);
+        return store.apply(++index, c).get(0);
+    }
 
     private void registerNode(String node, String serfStatus) {
         registerNode(node, serfStatus, 0);
@@ -29,19 +34,20 @@ class StateStoreTest {
         return id;
     }
 
-    private ApplyResult acquire(String key, String session, long now) {
-        return apply(new Command.KvPut(key, "v".getBytes(), 0, null, session, null, now));
+    /** An acquire as a server proposes it after checking lock-delay with its state applied up to {@code checkedIndex}. */
+    private ApplyResult acquire(String key, String session, long checkedIndex) {
+        return apply(new Command.KvPut(key, "v".getBytes(), 0, null, session, null, checkedIndex));
     }
 
     @Test
     void casZeroCreatesOnlyAndCasIndexMustMatch() {
-        assertThat(apply(new Command.KvPut("k", "a".getBytes(), 0, 0L, null, null, 0)).value()).isEqualTo(true);
-        assertThat(apply(new Command.KvPut("k", "b".getBytes(), 0, 0L, null, null, 0)).value()).isEqualTo(false);
+        assertThat(apply(new Command.KvPut("k", "a".getBytes(), 0, 0L, null, null, null)).value()).isEqualTo(true);
+        assertThat(apply(new Command.KvPut("k", "b".getBytes(), 0, 0L, null, null, null)).value()).isEqualTo(false);
         long modify = store.kvGet("k").value().modifyIndex();
-        assertThat(apply(new Command.KvPut("k", "c".getBytes(), 0, modify + 5, null, null, 0)).value()).isEqualTo(false);
-        assertThat(apply(new Command.KvPut("k", "c".getBytes(), 0, modify, null, null, 0)).value()).isEqualTo(true);
+        assertThat(apply(new Command.KvPut("k", "c".getBytes(), 0, modify + 5, null, null, null)).value()).isEqualTo(false);
+        assertThat(apply(new Command.KvPut("k", "c".getBytes(), 0, modify, null, null, null)).value()).isEqualTo(true);
         assertThat(new String(store.kvGet("k").value().value())).isEqualTo("c");
-        assertThat(apply(new Command.KvPut("missing", "x".getBytes(), 0, 3L, null, null, 0)).value()).as("cas on a missing key").isEqualTo(false);
+        assertThat(apply(new Command.KvPut("missing", "x".getBytes(), 0, 3L, null, null, null)).value()).as("cas on a missing key").isEqualTo(false);
         assertThat(store.kvGet("missing").value()).isNull();
     }
 
@@ -51,26 +57,123 @@ class StateStoreTest {
         registerNode("n2", Model.PASSING);
         String s1 = session("n1", "release", 15_000);
         String s2 = session("n2", "release", 0);
-        assertThat(acquire("lock", s1, 1_000).value()).isEqualTo(true);
-        assertThat(acquire("lock", s2, 1_000).value()).as("held by another session").isEqualTo(false);
+        assertThat(acquire("lock", s1, index).value()).isEqualTo(true);
+        assertThat(acquire("lock", s2, index).value()).as("held by another session").isEqualTo(false);
         assertThat(store.kvGet("lock").value().lockIndex()).isEqualTo(1);
 
+        long beforeRelease = index;
         registerNode("n1", Model.CRITICAL, 1_000);
+        long released = index;
         assertThat(store.session(s1)).isNull();
         assertThat(store.kvGet("lock").value().session()).isNull();
-        assertThat(acquire("lock", s2, 1_000 + 14_999).value()).as("within the 15 s lock-delay").isEqualTo(false);
-        assertThat(acquire("lock", s2, 1_000 + 15_001).value()).as("after the lock-delay").isEqualTo(true);
+        // This server's own clock holds the key for the full delay from the moment it applied the release.
+        assertThat(store.lockDelays().remaining("lock")).isEqualTo(java.time.Duration.ofSeconds(15));
+        clock[0] += 14_999_000_000L;
+        assertThat(store.lockDelays().remaining("lock")).as("within the 15 s lock-delay").isPositive();
+        // An acquire checked before the release was applied cannot have seen its delay: apply refuses it.
+        assertThat(acquire("lock", s2, beforeRelease).value()).as("checked before the release").isEqualTo(false);
+        clock[0] += 2_000_000L;
+        assertThat(store.lockDelays().remaining("lock")).as("after the lock-delay").isZero();
+        assertThat(acquire("lock", s2, released).value()).as("checked after the release, once the delay ended").isEqualTo(true);
         assertThat(store.kvGet("lock").value().lockIndex()).isEqualTo(2);
+    }
+
+    @Test
+    void applyReadsNoClockSoServersWithDifferentClocksAgree() {
+        // Two servers apply the same log; their clocks are an hour apart and move differently while they do.
+        long[] otherClock = {clock[0] + 3_600_000_000_000L};
+        StateStore other = new StateStore(Runnable::run, () -> otherClock[0]);
+        registerNode("n1", Model.PASSING);
+        registerNode("n2", Model.PASSING);
+        String s1 = session("n1", "release", 10_000);
+        String s2 = session("n2", "release", 0);
+        acquire("lock", s1, index);
+        long beforeRelease = index;
+        apply(new Command.SessionDestroy(s1, "destroyed", 0));
+        List<Command> tail = List.of(
+                new Command.KvPut("lock", "v".getBytes(), 0, null, s2, null, beforeRelease),
+                new Command.KvPut("lock", "v".getBytes(), 0, null, s2, null, index));
+        // The other server replays the log an hour later by its clock, then both apply the tail.
+        replayInto(other);
+        assertThat(other.lockDelays().remaining("lock")).as("each server measures the delay on its own clock").isPositive();
+        List<List<ApplyResult>> outcomes = new java.util.ArrayList<>();
+        for (StateStore st : List.of(store, other)) {
+            long i = index;
+            List<ApplyResult> rs = new java.util.ArrayList<>();
+            for (Command c : tail) rs.add(st.apply(++i, c).get(0));
+            outcomes.add(rs);
+        }
+        assertThat(outcomes.get(0)).extracting(ApplyResult::value).containsExactly(false, true);
+        assertThat(outcomes.get(1)).as("the same outcome on the other server").isEqualTo(outcomes.get(0));
+        assertThat(other.kvGet("lock").value()).isEqualTo(store.kvGet("lock").value());
+    }
+
+    @Test
+    void aSnapshotKeepsTheReleasesAndTheLoadingServerHoldsThemAFullDelay() throws Exception {
+        registerNode("n1", Model.PASSING);
+        registerNode("n2", Model.PASSING);
+        String s1 = session("n1", "release", 5_000);
+        String s2 = session("n2", "release", 0);
+        acquire("lock", s1, index);
+        long beforeRelease = index;
+        apply(new Command.SessionDestroy(s1, "destroyed", 0));
+        java.io.ByteArrayOutputStream image = new java.io.ByteArrayOutputStream();
+        store.writeSnapshot(image);
+
+        long[] laterClock = {42};
+        StateStore loaded = new StateStore(Runnable::run, () -> laterClock[0]);
+        loaded.loadSnapshot(new java.io.ByteArrayInputStream(image.toByteArray()));
+        assertThat(loaded.lockDelays().remaining("lock")).as("the release's moment is unknown: a full delay from the load")
+                .isEqualTo(java.time.Duration.ofSeconds(5));
+        assertThat(loaded.apply(index + 1, new Command.KvPut("lock", "v".getBytes(), 0, null, s2, null, beforeRelease)).get(0).value())
+                .as("an acquire checked before the release, applied after a snapshot load").isEqualTo(false);
+    }
+
+    @Test
+    void aTransactionIsOneEntryAppliedWholeOrNotAtAll() {
+        registerNode("n1", Model.PASSING);
+        String s1 = session("n1", "release", 0);
+        apply(new Command.KvPut("epoch", "1".getBytes(), 0, null, null, null, null));
+        long epochIndex = index;
+        acquire("leader", s1, index);
+        List<TxnOp> bump = List.of(
+                new TxnOp(TxnOp.Verb.CHECK_SESSION, "leader", null, 0, 0, s1),
+                new TxnOp(TxnOp.Verb.CAS, "epoch", "2".getBytes(), 0, epochIndex, null),
+                new TxnOp(TxnOp.Verb.SET, "audit/2", "a".getBytes(), 7, 0, null));
+        TxnOutcome ok = (TxnOutcome) apply(new Command.Txn(bump, index)).value();
+        assertThat(ok.errors()).isNull();
+        assertThat(ok.results()).hasSize(3);
+        assertThat(store.kvGet("epoch").value().modifyIndex()).as("every key written has the entry's index").isEqualTo(index);
+        assertThat(store.kvGet("audit/2").value().modifyIndex()).isEqualTo(index);
+        assertThat(store.kvGet("audit/2").value().flags()).isEqualTo(7);
+
+        // The same again: the CAS index is stale now, and the session check fails once the session is gone.
+        apply(new Command.SessionDestroy(s1, "destroyed", 0));
+        long kvIndex = store.kvList("").index();
+        TxnOutcome refused = (TxnOutcome) apply(new Command.Txn(List.of(
+                new TxnOp(TxnOp.Verb.SET, "audit/3", "a".getBytes(), 0, 0, null),
+                bump.get(0), bump.get(1)), index)).value();
+        assertThat(refused.results()).isNull();
+        assertThat(refused.errors()).extracting(TxnOutcome.Error::opIndex).containsExactly(1, 2);
+        assertThat(store.kvGet("audit/3").value()).as("the set before the failing check is rolled back").isNull();
+        assertThat(store.kvList("").index()).as("nothing changed").isEqualTo(kvIndex);
+    }
+
+    private final List<Command> log = new java.util.ArrayList<>();
+
+    private void replayInto(StateStore other) {
+        long i = 0;
+        for (Command c : log) other.apply(++i, c);
     }
 
     @Test
     void behaviorDeleteRemovesHeldKeysAndAnInvalidSessionIsRefused() {
         registerNode("n1", Model.PASSING);
         String s = session("n1", "delete", 0);
-        assertThat(acquire("ephemeral", s, 0).value()).isEqualTo(true);
+        assertThat(acquire("ephemeral", s, index).value()).isEqualTo(true);
         apply(new Command.SessionDestroy(s, "destroyed", 0));
         assertThat(store.kvGet("ephemeral").value()).isNull();
-        ApplyResult r = acquire("ephemeral", s, 0);
+        ApplyResult r = acquire("ephemeral", s, index);
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.error()).contains(s);
         assertThat(store.kvGet("ephemeral").value()).as("a refused acquire changes nothing").isNull();
@@ -93,7 +196,7 @@ class StateStoreTest {
         long nodesIndex = store.nodes().index();
         registerNode("n1", Model.PASSING);
         assertThat(store.nodes().index()).as("same content, same index").isEqualTo(nodesIndex);
-        apply(new Command.KvPut("a", "1".getBytes(), 0, null, null, null, 0));
+        apply(new Command.KvPut("a", "1".getBytes(), 0, null, null, null, null));
         assertThat(store.kvGet("a").index()).isEqualTo(index);
         apply(new Command.KvDelete("a", false, null));
         assertThat(store.kvGet("a").index()).as("a deleted key reports its delete index").isEqualTo(index);
@@ -105,7 +208,7 @@ class StateStoreTest {
         registerNode("n1", Model.PASSING);
         String s = session("n1", "release", 1000);
         acquire("held", s, 0);
-        apply(new Command.KvPut("plain", new byte[]{0, 1, 2}, 42, null, null, null, 0));
+        apply(new Command.KvPut("plain", new byte[]{0, 1, 2}, 42, null, null, null, null));
         var out = new java.io.ByteArrayOutputStream();
         store.writeSnapshot(out);
         StateStore copy = new StateStore(Runnable::run);
@@ -138,9 +241,9 @@ class StateStoreTest {
     void aBatchAppliesInOrderWithOneIndexAndOneResultEach() {
         long at = ++index;
         List<ApplyResult> results = store.apply(at, new Command.Batch(List.of(
-                new Command.KvPut("b", "1".getBytes(), 0, 0L, null, null, 0),
-                new Command.KvPut("b", "2".getBytes(), 0, 0L, null, null, 0),
-                new Command.KvPut("c", "3".getBytes(), 0, null, null, null, 0))));
+                new Command.KvPut("b", "1".getBytes(), 0, 0L, null, null, null),
+                new Command.KvPut("b", "2".getBytes(), 0, 0L, null, null, null),
+                new Command.KvPut("c", "3".getBytes(), 0, null, null, null, null))));
         assertThat(results).extracting(ApplyResult::value).containsExactly(true, false, true);
         assertThat(store.kvGet("b").value().modifyIndex()).isEqualTo(at);
         assertThat(store.kvGet("c").value().modifyIndex()).isEqualTo(at);

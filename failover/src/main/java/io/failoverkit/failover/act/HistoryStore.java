@@ -3,6 +3,7 @@ package io.failoverkit.failover.act;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.failover.decide.MasterHistory;
+import io.failoverkit.failover.discovery.Discovery;
 import io.failoverkit.failover.discovery.DiscoveryClient;
 
 import java.io.IOException;
@@ -18,10 +19,10 @@ import java.util.Optional;
  */
 public final class HistoryStore {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final DiscoveryClient discovery;
+    private final Discovery discovery;
     private final String cluster;
 
-    public HistoryStore(DiscoveryClient discovery, String cluster) {
+    public HistoryStore(Discovery discovery, String cluster) {
         this.discovery = discovery;
         this.cluster = cluster;
     }

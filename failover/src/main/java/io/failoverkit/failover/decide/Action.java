@@ -15,8 +15,21 @@ public sealed interface Action {
     /** A failover would be needed but is not safe or not allowed: do nothing, report loudly. */
     record Refuse(String reason) implements Action {}
 
-    /** Promote {@code candidate}, re-point {@code others} to it, fence {@code oldMaster} when it can be reached. */
-    record Failover(String oldMaster, String candidate, List<String> others, String reason) implements Action {}
+    /**
+     * Promote {@code candidate}, re-point {@code others} to it, fence {@code oldMaster} when it can be reached (before the
+     * promotion) and demote it after. {@code trigger} says who asked.
+     */
+    record Failover(String oldMaster, String candidate, List<String> others, String reason, Trigger trigger) implements Action {
+        public Failover(String oldMaster, String candidate, List<String> others, String reason) {
+            this(oldMaster, candidate, others, reason, new Trigger.Detected(0));
+        }
+    }
+
+    /**
+     * No instance takes writes, but the epoch's master is reachable and still holds every write its replicas hold (a
+     * read-only master, or the state an aborted failover leaves): it takes writes again.
+     */
+    record Reopen(String master, String reason) implements Action {}
 
     /** Split brain: {@code instance} takes writes but is not the epoch's master; make it a replica of {@code master}. */
     record Demote(String instance, String master, String reason) implements Action {}

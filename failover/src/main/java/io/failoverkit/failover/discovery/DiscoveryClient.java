@@ -22,7 +22,7 @@ import java.util.Optional;
  * failover's only way to the discovery node: Consul's HTTP API, so it works as well against a real Consul.
  * Every call throws {@link IOException} with what failed; nothing is retried here (the HA loop decides).
  */
-public final class DiscoveryClient {
+public final class DiscoveryClient implements Discovery {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final String base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -31,13 +31,6 @@ public final class DiscoveryClient {
         this.base = hostPort.startsWith("http") ? hostPort : "http://" + hostPort;
     }
 
-    /** A KV entry as read: its value and the indexes a CAS or lock needs. */
-    public record KvEntry(String key, byte[] value, long modifyIndex, String session) {
-        public String text() { return value == null ? "" : new String(value, StandardCharsets.UTF_8); }
-    }
-
-    /** A service instance as the catalog has it. */
-    public record Instance(String node, String address, String serviceId, String service, List<String> tags, int port) {}
 
     private HttpResponse<String> send(String method, String path, byte[] body) throws IOException {
         HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
@@ -61,6 +54,7 @@ public final class DiscoveryClient {
     }
 
     /** Reads a key with ?consistent (the leader's read index), as lock and epoch reads must. */
+    @Override
     public Optional<KvEntry> get(String key) throws IOException {
         HttpResponse<String> r = send("GET", "/v1/kv/" + enc(key) + "?consistent", null);
         if (r.statusCode() == 404) return Optional.empty();
@@ -70,25 +64,60 @@ public final class DiscoveryClient {
         return Optional.of(new KvEntry(e.get("Key").asText(), value, e.get("ModifyIndex").asLong(), e.path("Session").asText(null)));
     }
 
+    @Override
     public void put(String key, String value) throws IOException {
         if (!ok("PUT", "/v1/kv/" + enc(key), value.getBytes(StandardCharsets.UTF_8)).body().strip().equals("true")) throw new IOException("PUT " + key + " refused");
     }
 
     /** Check-and-set: true when the key still had {@code modifyIndex} (0: did not exist) and now holds the value. */
+    @Override
     public boolean cas(String key, String value, long modifyIndex) throws IOException {
         return ok("PUT", "/v1/kv/" + enc(key) + "?cas=" + modifyIndex, value.getBytes(StandardCharsets.UTF_8)).body().strip().equals("true");
     }
 
+    @Override
     public void delete(String key) throws IOException {
         ok("DELETE", "/v1/kv/" + enc(key), null);
     }
 
+    @Override
     public boolean acquire(String key, String session, String value) throws IOException {
         return ok("PUT", "/v1/kv/" + enc(key) + "?acquire=" + session, value.getBytes(StandardCharsets.UTF_8)).body().strip().equals("true");
     }
 
+    @Override
     public boolean release(String key, String session) throws IOException {
         return ok("PUT", "/v1/kv/" + enc(key) + "?release=" + session, new byte[0]).body().strip().equals("true");
+    }
+
+    @Override
+    public TxnResult txn(List<TxnOp> ops) throws IOException {
+        List<Map<String, Object>> body = new ArrayList<>();
+        for (TxnOp op : ops) {
+            Map<String, Object> kv = new LinkedHashMap<>();
+            kv.put("Verb", op.verb());
+            kv.put("Key", op.key());
+            if (op.value() != null) kv.put("Value", Base64.getEncoder().encodeToString(op.value()));
+            if (op.index() != 0) kv.put("Index", op.index());
+            if (op.session() != null) kv.put("Session", op.session());
+            body.add(Map.of("KV", kv));
+        }
+        HttpResponse<String> r = send("PUT", "/v1/txn", JSON.writeValueAsBytes(body));
+        if (r.statusCode() != 200 && r.statusCode() != 409) throw new IOException("PUT /v1/txn: HTTP " + r.statusCode() + " " + r.body().strip());
+        JsonNode answer = JSON.readTree(r.body());
+        if (r.statusCode() == 409) {
+            List<TxnError> errors = new ArrayList<>();
+            answer.path("Errors").forEach(e -> errors.add(new TxnError(e.path("OpIndex").asInt(), e.path("What").asText())));
+            return new TxnResult(false, List.of(), errors);
+        }
+        List<KvEntry> results = new ArrayList<>();
+        for (JsonNode res : answer.path("Results")) {
+            JsonNode e = res.path("KV");
+            if (e.isMissingNode() || e.isNull()) continue;
+            byte[] value = e.path("Value").isTextual() ? Base64.getDecoder().decode(e.get("Value").asText()) : null;
+            results.add(new KvEntry(e.path("Key").asText(), value, e.path("ModifyIndex").asLong(), e.path("Session").asText(null)));
+        }
+        return new TxnResult(true, results, List.of());
     }
 
     /**
@@ -96,12 +125,14 @@ public final class DiscoveryClient {
      * its node failed), nobody may acquire its locks for this long (Consul's lock-delay): a holder that has not yet
      * noticed keeps acting until its own validity ends, so the delay must cover that validity.
      */
+    @Override
     public String createSession(String name, Duration ttl, Duration lockDelay) throws IOException {
         String body = JSON.writeValueAsString(Map.of("Name", name, "TTL", ttl.toSeconds() + "s", "LockDelay", lockDelay.toMillis() + "ms", "Behavior", "release"));
         return JSON.readTree(ok("PUT", "/v1/session/create", body.getBytes(StandardCharsets.UTF_8)).body()).get("ID").asText();
     }
 
     /** Renews a session; false when it no longer exists (the lock it held is gone). */
+    @Override
     public boolean renewSession(String id) throws IOException {
         HttpResponse<String> r = send("PUT", "/v1/session/renew/" + id, null);
         if (r.statusCode() == 404) return false;
@@ -109,11 +140,13 @@ public final class DiscoveryClient {
         return true;
     }
 
+    @Override
     public void destroySession(String id) throws IOException {
         ok("PUT", "/v1/session/destroy/" + id, null);
     }
 
-    public void register(String node, String address, String serviceId, String service, List<String> tags, int port) throws IOException {
+    @Override
+    public void register(String node, String address, String serviceId, String service, List<String> tags, int port, Check check) throws IOException {
         Map<String, Object> svc = new LinkedHashMap<>();
         svc.put("ID", serviceId);
         svc.put("Service", service);
@@ -124,14 +157,26 @@ public final class DiscoveryClient {
         body.put("Node", node);
         body.put("Address", address);
         body.put("Service", svc);
+        if (check != null) {
+            // A catalog check on this instance: Consul's DNS leaves out instances whose check is critical.
+            Map<String, Object> chk = new LinkedHashMap<>();
+            chk.put("Node", node);
+            chk.put("CheckID", check.checkId());
+            chk.put("Name", check.checkId());
+            chk.put("Status", check.status());
+            chk.put("Output", check.output());
+            chk.put("ServiceID", serviceId);
+            body.put("Check", chk);
+        }
         ok("PUT", "/v1/catalog/register", JSON.writeValueAsBytes(body));
     }
 
+    @Override
     public void deregisterService(String node, String serviceId) throws IOException {
         ok("PUT", "/v1/catalog/deregister", JSON.writeValueAsBytes(Map.of("Node", node, "ServiceID", serviceId)));
     }
 
-    /** The catalog's instances of a service, optionally with a tag (health is not filtered). */
+    @Override
     public List<Instance> instances(String service, String tag) throws IOException {
         String path = "/v1/catalog/service/" + enc(service) + "?consistent" + (tag == null ? "" : "&tag=" + enc(tag));
         List<Instance> out = new ArrayList<>();
@@ -141,6 +186,26 @@ public final class DiscoveryClient {
             String addr = e.path("ServiceAddress").asText("");
             out.add(new Instance(e.get("Node").asText(), addr.isEmpty() ? e.get("Address").asText() : addr, e.get("ServiceID").asText(),
                     e.get("ServiceName").asText(), tags, e.path("ServicePort").asInt()));
+        }
+        return out;
+    }
+
+    @Override
+    public List<Health> health(String service) throws IOException {
+        List<Health> out = new ArrayList<>();
+        for (JsonNode e : JSON.readTree(ok("GET", "/v1/health/service/" + enc(service) + "?consistent", null).body())) {
+            JsonNode n = e.path("Node");
+            JsonNode s = e.path("Service");
+            List<String> tags = new ArrayList<>();
+            s.path("Tags").forEach(t -> tags.add(t.asText()));
+            String addr = s.path("Address").asText("");
+            String status = Check.PASSING;
+            for (JsonNode c : e.path("Checks")) {
+                String st = c.path("Status").asText(Check.PASSING);
+                if (Check.CRITICAL.equals(st) || ("warning".equals(st) && !Check.CRITICAL.equals(status))) status = st;
+            }
+            out.add(new Health(new Instance(n.path("Node").asText(), addr.isEmpty() ? n.path("Address").asText() : addr, s.path("ID").asText(),
+                    s.path("Service").asText(), tags, s.path("Port").asInt()), status));
         }
         return out;
     }

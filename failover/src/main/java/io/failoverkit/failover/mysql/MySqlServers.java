@@ -452,13 +452,22 @@ public final class MySqlServers implements Servers {
      * It is not re-pointed: it may hold transactions the new master lacks (`failover rejoin` checks).
      */
     @Override
-    public void fence(String address, String newMaster) {
+    public void fence(String address) {
         change(address, "fence", (c, f) -> {
             killClients(c, f);
             for (String s : f.setReadOnly()) exec(c, s);
             killClients(c, f);
             return null;
         });
+    }
+
+    /**
+     * After the new master was promoted: a covered old master (a switchover waited for the candidate to hold all of
+     * it) replicates from it at once; any other stays fenced, read-only, for `failover rejoin` to check.
+     */
+    @Override
+    public void demote(String address, String newMaster, boolean covered) {
+        if (covered) repoint(address, newMaster);
     }
 
     private static void killClients(Connection c, Flavor f) throws SQLException {

@@ -85,9 +85,12 @@ public final class RedisServers implements Servers {
                     info.get("master_replid"), info.get("master_replid2"),
                     Long.parseLong(info.getOrDefault("second_repl_offset", "-1")) - 1, runId);
             if (role.equals("master")) {
-                return new InstanceState(address, true, null, Role.MASTER, true, null, false, history,
+                // A master the manager fenced (see fence) refuses every write: it is not writable, whatever INFO says.
+                boolean fenced = fenced(j);
+                return new InstanceState(address, true, null, Role.MASTER, !fenced, null, false, history,
                         Integer.parseInt(info.getOrDefault("connected_slaves", "0")), true,
-                        info.containsKey("min_slaves_good_slaves") ? "good replicas " + info.get("min_slaves_good_slaves") : "");
+                        (fenced ? "FENCED (min-replicas-to-write " + FENCED_MIN_REPLICAS + ") " : "")
+                                + (info.containsKey("min_slaves_good_slaves") ? "good replicas " + info.get("min_slaves_good_slaves") : ""));
             }
             if (role.equals("slave")) {
                 String master = info.get("master_host") + ":" + info.get("master_port");
@@ -117,7 +120,10 @@ public final class RedisServers implements Servers {
     @Override
     public void promote(String address) {
         try (Jedis j = connect(address)) {
-            if (maxLagSeconds > 0) j.configSet("min-replicas-to-write", "0");
+            // 0 also clears a fence left on it (a former master fenced, then promoted again).
+            if (maxLagSeconds > 0 || FENCED_MIN_REPLICAS.equals(j.configGet("min-replicas-to-write").get("min-replicas-to-write"))) {
+                j.configSet("min-replicas-to-write", "0");
+            }
             j.replicaofNoOne();
         }
         guarded.remove(address);
@@ -208,15 +214,37 @@ public final class RedisServers implements Servers {
     }
 
     /**
-     * Fences an old master: makes it a replica of the new one (read-only from that moment), then disconnects its
-     * normal clients so none keeps writing through an old connection.
+     * min-replicas-to-write no server can satisfy: a fenced master refuses every write (NOREPLICAS) for as long as it
+     * is set, with no time limit (CLIENT PAUSE has one), while its replicas keep replicating from it.
+     */
+    static final String FENCED_MIN_REPLICAS = "1000000";
+
+    /**
+     * Fences an old master before anything is promoted: writes refused (unsatisfiable min-replicas-to-write), then its
+     * normal clients disconnected so none keeps a connection it wrote through. It stays a master: its replicas, and
+     * the candidate, keep replicating from it until the candidate is promoted.
      */
     @Override
-    public void fence(String address, String newMaster) {
-        repoint(address, newMaster);
+    public void fence(String address) {
         try (Jedis j = connect(address)) {
+            j.configSet("min-replicas-to-write", FENCED_MIN_REPLICAS);
             j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "KILL", "TYPE", "normal", "SKIPME", "yes");
         }
+        guarded.remove(address);
+    }
+
+    /**
+     * After the new master was promoted: REPLICAOF it (a Redis replica discards what its new master lacks, covered or
+     * not), then its paused clients are released and disconnected, so they reconnect and find the new master.
+     */
+    @Override
+    public void demote(String address, String newMaster, boolean covered) {
+        repoint(address, newMaster);
+        try (Jedis j = connect(address)) {
+            j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "UNPAUSE");
+            j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "KILL", "TYPE", "normal", "SKIPME", "yes");
+        }
+        guarded.remove(address);
     }
 
     /** CLIENT PAUSE ms WRITE: clients' writes wait (they are not refused) while the replicas catch up. */
@@ -227,16 +255,30 @@ public final class RedisServers implements Servers {
         }
     }
 
+    /** Undoes {@link #stopWrites} and {@link #fence}: unpaused, and min-replicas-to-write back to what the guard keeps. */
     @Override
-    public void resumeWrites(String address) { unpause(address); }
-
-    /** The fenced old master's paused clients are released: they were disconnected, and retry on the new master. */
-    @Override
-    public void afterSwitchover(String oldMaster) { unpause(oldMaster); }
+    public void resumeWrites(String address) {
+        try (Jedis j = connect(address)) {
+            if (FENCED_MIN_REPLICAS.equals(j.configGet("min-replicas-to-write").get("min-replicas-to-write"))) {
+                j.configSet("min-replicas-to-write", "0");
+            }
+            j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "UNPAUSE");
+        }
+        guarded.remove(address); // the next guard() sets min-replicas-to-write from the replicas it sees
+    }
 
     public void unpause(String address) {
         try (Jedis j = connect(address)) {
             j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "UNPAUSE");
+        }
+    }
+
+    /** Whether the manager's fence is on; a server where CONFIG is renamed away cannot have been fenced by it. */
+    private static boolean fenced(Jedis j) {
+        try {
+            return FENCED_MIN_REPLICAS.equals(j.configGet("min-replicas-to-write").get("min-replicas-to-write"));
+        } catch (redis.clients.jedis.exceptions.JedisDataException e) {
+            return false;
         }
     }
 

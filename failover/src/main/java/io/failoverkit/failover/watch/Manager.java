@@ -1,13 +1,17 @@
 package io.failoverkit.failover.watch;
 
+import io.failoverkit.failover.act.Attempts;
 import io.failoverkit.failover.act.Catalog;
 import io.failoverkit.failover.act.EpochStore;
 import io.failoverkit.failover.act.FailoverRun;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.cluster.Timings;
 import io.failoverkit.failover.decide.Action;
 import io.failoverkit.failover.decide.Decide;
-import io.failoverkit.failover.discovery.DiscoveryClient;
+import io.failoverkit.failover.decide.StoredState;
+import io.failoverkit.failover.decide.Trigger;
+import io.failoverkit.failover.discovery.Discovery;
 import io.failoverkit.failover.inst.Servers;
 import io.failoverkit.failover.topology.InstanceState;
 import io.failoverkit.failover.topology.Topology;
@@ -23,131 +27,248 @@ import java.util.function.Consumer;
 /**
  * The HA loop of `failover watch`: holds the cluster's lock through a discovery session, and while it holds it,
  * observes → decides → acts, once per detection interval. A manager that cannot renew its session stops acting
- * before the session's TTL can lapse; only the lock holder ever changes a server.
+ * before the session's TTL can lapse; only the lock holder ever changes a server. {@link #cycle} returns the sentence
+ * it logs (as Patroni's HA cycle does), so each branch is specified by a test; neither a cycle nor the loop ends on an
+ * exception.
  */
 public final class Manager {
     private static final Logger LOG = LoggerFactory.getLogger(Manager.class);
-    static final Duration SESSION_TTL = Duration.ofSeconds(10);
-    /** How long a replica may take to apply what it already received before the candidates are compared. */
-    static final Duration DRAIN_MAX = Duration.ofSeconds(10);
 
     private final ClusterDefinition cluster;
-    private final DiscoveryClient discovery;
+    private final Discovery discovery;
     private final Servers servers;
     private final Catalog catalog;
     private final EpochStore epochs;
-    private final String identity;
+    private final Attempts attempts;
+    private final Timings timings;
+    private final Lease lease;
     private final Consumer<FailoverRun.Outcome> onFailover;
     private final HistoryKeeper history; // issue 9, hole 4
-    private String session;
-    private long validUntilNanos;
     private int masterFailures;
     private String lastLogged;
 
-    public Manager(ClusterDefinition cluster, DiscoveryClient discovery, Servers servers, String identity, Consumer<FailoverRun.Outcome> onFailover) {
+    public Manager(ClusterDefinition cluster, Discovery discovery, Servers servers, String identity, Consumer<FailoverRun.Outcome> onFailover) {
+        this(cluster, discovery, servers, identity, onFailover, Timings.of(cluster));
+    }
+
+    public Manager(ClusterDefinition cluster, Discovery discovery, Servers servers, String identity, Consumer<FailoverRun.Outcome> onFailover,
+                   Timings timings) {
         this.cluster = cluster;
         this.discovery = discovery;
         this.servers = servers;
         this.catalog = new Catalog(discovery, cluster.service());
         this.epochs = new EpochStore(discovery, cluster.name());
-        this.identity = identity;
+        this.attempts = new Attempts(discovery, cluster.name());
+        this.timings = timings;
+        this.lease = new Lease(discovery, epochs.lockKey(), "failover-manager " + cluster.name() + " " + identity, identity, timings);
         this.onFailover = onFailover;
         this.history = new HistoryKeeper(new io.failoverkit.failover.act.HistoryStore(discovery, cluster.name()), cluster.name());
     }
 
-    /** True while this manager holds the lock and its session is certainly still valid (renewed within the TTL, with margin). */
+    /** True while this manager holds the lock and its session is certainly still valid (see {@link Timings}). */
     public boolean isLeader() {
-        return session != null && System.nanoTime() < validUntilNanos;
+        return lease.valid();
     }
 
-    /** Runs cycles until {@code deadline} (System.nanoTime) or interruption. */
+    /** Runs cycles until {@code deadline} (System.nanoTime) or interruption; a cycle that fails is logged and the loop goes on. */
     public void run(long deadlineNanos) throws InterruptedException {
         try {
             while (System.nanoTime() < deadlineNanos && !Thread.currentThread().isInterrupted()) {
                 long start = System.nanoTime();
-                cycle();
+                try {
+                    cycle();
+                } catch (RuntimeException | Error e) {
+                    if (e instanceof VirtualMachineError) throw e;
+                    LOG.error("[{}] cycle failed, going on: {}", cluster.name(), e.toString(), e);
+                }
                 long sleep = cluster.detection().intervalMs() - (System.nanoTime() - start) / 1_000_000;
                 if (sleep > 0) servers.awaitNextCycle(Duration.ofMillis(sleep)); // issue 9, hole 4: early when the master restarted
             }
         } finally {
-            resign();
+            lease.close();
         }
     }
 
-    /** One cycle: keep or take the lock; if held, observe, decide and act. */
-    public void cycle() {
-        if (!holdLock()) return;
-        Topology topology = servers.observeAll(cluster.members());
+    /** One cycle: keep or take the lock; if held, observe, decide and act. Returns what it did, as logged; never throws. */
+    public String cycle() {
         try {
-            if (Promote.serveRequest(cluster, discovery, servers, topology, this::isLeader)) {
-                masterFailures = 0;
-                return;
-            }
+            return cycleOnce();
+        } catch (RuntimeException e) {
+            LOG.error("[{}] cycle failed, going on: {}", cluster.name(), e.toString(), e);
+            return log("cycle failed, going on: " + e);
+        }
+    }
+
+    private String cycleOnce() {
+        try {
+            if (!lease.hold()) return log("not the lock holder: " + epochs.lockKey() + " is held by another session; not acting");
         } catch (IOException e) {
-            log("cannot serve a promote request: " + e.getMessage());
+            if (!isLeader()) return log("discovery unreachable, not acting: " + e.getMessage());
+        }
+        Topology topology = servers.observeAll(cluster.members());
+        Optional<Promote.Result> served;
+        try {
+            served = Promote.serveRequest(cluster, discovery, servers, topology, lease, timings);
+        } catch (RuntimeException e) {
+            served = Optional.empty();
+            log("cannot serve a promote request: " + e);
+        }
+        if (served.isPresent()) {
+            masterFailures = 0;
+            return log("promote request served: " + (served.get().success() ? "" : "FAILED: ") + served.get().message());
         }
         EpochStore.Read stored;
         try {
             stored = epochs.read();
         } catch (IOException e) {
-            log("cannot read the epoch, not acting: " + e.getMessage());
-            return;
+            return log("cannot read the epoch, not acting: " + e.getMessage());
         }
         String master = stored.state().master() != null ? stored.state().master()
                 : topology.masters().size() == 1 ? topology.masters().get(0).address() : null;
         Optional<InstanceState> m = master == null ? Optional.empty() : topology.get(master);
-        masterFailures = m.isPresent() && !m.get().reachable() ? masterFailures + 1 : 0;
-        Action action = Decide.decide(cluster, topology, stored.state(), masterFailures, System.currentTimeMillis(), history.recorded());
-        switch (action) {
-            case Action.Healthy h -> {
-                if (stored.state().epoch() == 0) recordFirstEpoch(stored, h.master());
-                ensureCatalog(h.master(), topology);
-                history.healthy(topology.get(h.master()).orElseThrow()); // issue 9, hole 4
-                String guarded = servers.guard(topology, h.master());
-                if (guarded != null) LOG.info("[{}] write fencing: {}", cluster.name(), guarded);
-            }
+        // A death and "no writable master" (a read-only or fenced master, nobody else writable) are confirmed alike.
+        boolean noWritableMaster = master != null && !(m.isPresent() && m.get().isMaster()) && topology.masters().isEmpty();
+        masterFailures = noWritableMaster ? masterFailures + 1 : 0;
+        Action action = Decide.decide(cluster, topology, stored.state(), new Trigger.Detected(masterFailures), System.currentTimeMillis(),
+                history.recorded());
+        return switch (action) {
+            case Action.Healthy h -> healthy(h, stored, topology);
             case Action.Wait w -> log(w.reason());
             case Action.Refuse r -> log("NOT failing over: " + r.reason());
             case Action.Demote d -> demote(d);
-            // Issue 9, hole 4: a master that came back with a regressed history is fenced at once, then failed over.
-            case Action.FenceRegressed r -> {
-                if (!isLeader()) return;
-                FailoverRun.Outcome outcome = RegressionResponse.fenceThenFailOver(r, cluster, servers, catalog, epochs, this::isLeader,
-                        () -> Decide.decide(cluster, servers.observeAll(cluster.members()), stored.state(), 0, System.currentTimeMillis(), history.recorded()));
-                masterFailures = 0;
-                onFailover.accept(outcome);
+            case Action.Reopen r -> reopen(r, stored);
+            case Action.Failover first -> failover(first, stored, topology);
+            case Action.FenceRegressed r -> fenceRegressed(r, stored); // issue 9, hole 4
+            case Action.DataLost l -> {
+                history.dataLost(l.reason());
+                yield l.reason();
             }
-            case Action.DataLost l -> history.dataLost(l.reason());
-            case Action.Failover first -> {
-                // Compare the candidates on what they will hold: a MySQL replica first applies its relay log.
-                Action again = Decide.decide(cluster, servers.drainAll(topology, DRAIN_MAX), stored.state(), masterFailures, System.currentTimeMillis());
-                if (!(again instanceof Action.Failover f)) {
-                    log("NOT failing over once the replicas applied what they received: " + again.reason());
-                    return;
-                }
-                Timeline t = new Timeline(cluster.name());
-                t.add("detected", "master " + f.oldMaster() + " unreachable " + masterFailures + " times in a row, confirmed by the replicas");
-                FailoverRun.Outcome outcome = new FailoverRun(cluster, servers, catalog, epochs, this::isLeader).run(f, t, false);
-                masterFailures = 0;
-                onFailover.accept(outcome);
-            }
-        }
+        };
     }
 
-    private void demote(Action.Demote d) {
-        if (!isLeader()) return;
+    private String healthy(Action.Healthy h, EpochStore.Read stored, Topology topology) {
+        if (stored.state().epoch() == 0) recordFirstEpoch(stored, h.master());
+        try {
+            List<String> changes = catalog.sync(h.master(), topology);
+            if (!changes.isEmpty()) LOG.info("[{}] catalog: {}", cluster.name(), String.join("; ", changes));
+        } catch (IOException e) {
+            return log("master " + h.master() + " is up, but the catalog cannot be updated: " + e.getMessage());
+        }
+        history.healthy(topology.get(h.master()).orElseThrow()); // issue 9, hole 4
+        String guarded = servers.guard(topology, h.master());
+        if (guarded != null) LOG.info("[{}] write fencing: {}", cluster.name(), guarded);
+        lastLogged = null;
+        return h.reason();
+    }
+
+    private String failover(Action.Failover first, EpochStore.Read stored, Topology topology) {
+        try {
+            Optional<Attempts.Attempt> last = attempts.last();
+            // An operator's failed switchover does not hold back the failover of a master that dies afterwards.
+            if (last.isPresent() && last.get().automatic() && last.get().unsuccessful()) {
+                Attempts.Attempt a = last.get();
+                Duration backoff = timings.backoffAfter(a.failuresSoFar());
+                long ageMillis = Math.max(0, System.currentTimeMillis() - a.endedAtMillis());
+                if (ageMillis < backoff.toMillis()) {
+                    return log("NOT failing over yet: attempt " + a.id() + " (" + a.oldMaster() + " -> " + a.candidate() + ") "
+                            + (Attempts.Attempt.RUNNING.equals(a.state()) ? "never finished (its manager stopped)" : "failed: " + a.message())
+                            + "; " + a.failuresSoFar() + " failed attempt(s) in a row, next one in " + (backoff.toMillis() - ageMillis + 999) / 1000
+                            + " s (hooks are not re-run before then; `failover promote` tries at once)");
+                }
+            }
+        } catch (IOException e) {
+            return log("cannot read the last failover attempt, not acting: " + e.getMessage());
+        }
+        FailoverRun.Outcome outcome = lease.renewedDuring(() -> {
+            // Compare the candidates on what they will hold: a MySQL replica first applies its relay log.
+            Action again = Decide.decide(cluster, servers.drainAll(topology, timings.drainLimit()), stored.state(),
+                    new Trigger.Detected(masterFailures), System.currentTimeMillis());
+            if (!(again instanceof Action.Failover f)) return null;
+            Timeline t = new Timeline(cluster.name());
+            t.add("detected", first.reason());
+            return new FailoverRun(cluster, servers, catalog, epochs, attempts, timings, lease).run(f, t, false);
+        });
+        masterFailures = 0;
+        if (outcome == null) return log("NOT failing over once the replicas applied what they received: no candidate left");
+        onFailover.accept(outcome);
+        return log((outcome.success() ? "" : "FAILED: ") + outcome.message());
+    }
+
+    /** Issue 9, hole 4: the regressed master is fenced at once, then the holder is failed over to through the usual run. */
+    private String fenceRegressed(Action.FenceRegressed r, EpochStore.Read stored) {
+        if (!isLeader()) return log("lost the lock before fencing " + r.instance());
+        FailoverRun.Outcome outcome = lease.renewedDuring(() -> RegressionResponse.fenceThenFailOver(r, cluster, servers, this::isLeader,
+                () -> Decide.decide(cluster, servers.observeAll(cluster.members()), stored.state(), new Trigger.Detected(0),
+                        System.currentTimeMillis(), history.recorded()),
+                (f, t) -> new FailoverRun(cluster, servers, catalog, epochs, attempts, timings, lease).run(f, t, false)));
+        masterFailures = 0;
+        onFailover.accept(outcome);
+        return log((outcome.success() ? "" : "FAILED: ") + outcome.message());
+    }
+
+    private String demote(Action.Demote d) {
+        if (!isLeader()) return log("lost the lock before demoting " + d.instance());
         LOG.warn("[{}] {}: demoting {} to a replica of {}", cluster.name(), d.reason(), d.instance(), d.master());
         try {
-            servers.fence(d.instance(), d.master());
+            servers.fence(d.instance());
+            servers.demote(d.instance(), d.master(), false);
         } catch (RuntimeException e) {
-            LOG.error("[{}] could not demote {}: {}", cluster.name(), d.instance(), e.getMessage());
+            return log("could not demote " + d.instance() + ": " + e.getMessage());
         }
+        return log(d.reason() + ": fenced and demoted " + d.instance());
+    }
+
+    /** No writable master, but the epoch's master holds every write: it takes writes again, on the timeline and in the audit. */
+    private String reopen(Action.Reopen r, EpochStore.Read stored) {
+        Timeline t = new Timeline(cluster.name());
+        t.add("decided", r.reason());
+        long epoch = stored.state().epoch() + 1;
+        FailoverRun.Outcome outcome;
+        java.util.concurrent.atomic.AtomicBoolean epochWritten = new java.util.concurrent.atomic.AtomicBoolean();
+        if (!isLeader()) {
+            outcome = new FailoverRun.Outcome(false, "lost the lock before re-opening " + r.master(), t, epoch);
+        } else {
+            outcome = lease.renewedDuring(() -> {
+                try {
+                    StoredState s = stored.state();
+                    StoredState next = new StoredState(epoch, r.master(), s.lastFailoverMillis(), s.acknowledged());
+                    EpochStore.Bump bump = epochs.bump(stored, next, t.asRecords(), r.reason(), lease.session());
+                    if (!bump.written()) return fail(t, bump.why() + "; not re-opening", epoch);
+                    epochWritten.set(true);
+                    t.add("epoch", "epoch " + epoch + " names " + r.master() + " again");
+                    if (!isLeader()) return fail(t, "lost the lock before re-opening " + r.master(), epoch);
+                    servers.resumeWrites(r.master());
+                    t.add("writes resumed", r.master() + " takes writes again");
+                    catalog.registerMaster(r.master());
+                    t.add("dns moved", "master." + cluster.service() + " answers " + r.master());
+                    return new FailoverRun.Outcome(true, "re-opened " + r.master() + " (epoch " + epoch + ")", t, epoch);
+                } catch (IOException | RuntimeException e) {
+                    return fail(t, "re-opening " + r.master() + " failed: " + e.getMessage(), epoch);
+                }
+            });
+        }
+        masterFailures = 0;
+        if (epochWritten.get()) {
+            try {
+                epochs.completeAudit(epoch, outcome.timeline().asRecords(), outcome.success(), outcome.message());
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("[{}] could not complete the audit record of epoch {}: {}", cluster.name(), epoch, e.getMessage());
+            }
+        }
+        onFailover.accept(outcome);
+        return log((outcome.success() ? "" : "FAILED: ") + outcome.message());
+    }
+
+    private static FailoverRun.Outcome fail(Timeline t, String message, long epoch) {
+        t.add("FAILED", message);
+        return new FailoverRun.Outcome(false, message, t, epoch);
     }
 
     /** The first time a manager sees the cluster healthy, epoch 1 names its master: later failovers need to know whose death they confirm. */
     private void recordFirstEpoch(EpochStore.Read stored, String master) {
         try {
-            if (epochs.bump(stored, new io.failoverkit.failover.decide.StoredState(1, master, 0, true), List.of(), "first observation of a healthy master")) {
+            StoredState first = new StoredState(1, master, 0, true);
+            if (epochs.bump(stored, first, List.of(), "first observation of a healthy master", lease.session()).written()) {
                 LOG.info("[{}] epoch 1 names {} master", cluster.name(), master);
             }
         } catch (IOException e) {
@@ -155,63 +276,10 @@ public final class Manager {
         }
     }
 
-    /** A healthy master: the catalog names it master (after a manager restart, or on first start). */
-    private void ensureCatalog(String master, Topology topology) {
-        try {
-            List<String> listed = catalog.masters();
-            if (listed.size() == 1 && listed.get(0).equals(master)) return;
-            List<String> replicas = cluster.members().stream().filter(a -> !a.equals(master)).toList();
-            catalog.register(master, replicas);
-            LOG.info("[{}] catalog now names {} master (was {})", cluster.name(), master, listed);
-        } catch (IOException e) {
-            log("cannot update the catalog: " + e.getMessage());
-        }
-    }
-
-    private boolean holdLock() {
-        try {
-            if (session == null) {
-                // Lock delay = the validity this manager gives itself after a renewal (TTL/2): if the session is
-                // invalidated behind its back, nobody else takes the lock before it has certainly stopped acting.
-                session = discovery.createSession("failover-manager " + cluster.name() + " " + identity, SESSION_TTL, SESSION_TTL.dividedBy(2));
-                validUntilNanos = 0;
-            }
-            long renewedAt = System.nanoTime();
-            if (!discovery.renewSession(session)) {
-                LOG.warn("[{}] session lost: stopping acting", cluster.name());
-                session = null;
-                validUntilNanos = 0;
-                return false;
-            }
-            Optional<DiscoveryClient.KvEntry> lock = discovery.get(epochs.lockKey());
-            boolean mine = lock.isPresent() && session.equals(lock.get().session());
-            if (!mine && (lock.isEmpty() || lock.get().session() == null)) mine = discovery.acquire(epochs.lockKey(), session, identity);
-            if (!mine) {
-                validUntilNanos = 0;
-                return false;
-            }
-            // Act only within TTL/2 of the last successful renewal: the server cannot have invalidated it before TTL.
-            validUntilNanos = renewedAt + SESSION_TTL.toNanos() / 2;
-            return true;
-        } catch (IOException e) {
-            log("discovery unreachable, not acting: " + e.getMessage());
-            return isLeader();
-        }
-    }
-
-    private void resign() {
-        if (session == null) return;
-        try {
-            discovery.release(epochs.lockKey(), session);
-            discovery.destroySession(session);
-        } catch (IOException e) {
-            LOG.debug("resign: {}", e.getMessage());
-        }
-        session = null;
-    }
-
-    private void log(String message) {
+    /** Logs a message unless it repeats the last one; returns it. */
+    private String log(String message) {
         if (!message.equals(lastLogged)) LOG.info("[{}] {}", cluster.name(), message);
         lastLogged = message;
+        return message;
     }
 }

@@ -1,13 +1,12 @@
 package io.failoverkit.failover.watch;
 
-import io.failoverkit.failover.act.Catalog;
-import io.failoverkit.failover.act.EpochStore;
 import io.failoverkit.failover.act.FailoverRun;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.decide.Action;
 import io.failoverkit.failover.inst.Servers;
 
+import java.util.function.BiFunction;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -26,9 +25,11 @@ final class RegressionResponse {
 
     /**
      * @param decideAgain observes every member again and decides with the same stored state and history
+     * @param runFailover the usual failover run (FailoverRun), on the given timeline
      */
-    static FailoverRun.Outcome fenceThenFailOver(Action.FenceRegressed first, ClusterDefinition cluster, Servers servers, Catalog catalog,
-                                                 EpochStore epochs, BooleanSupplier isLeader, Supplier<Action> decideAgain) {
+    static FailoverRun.Outcome fenceThenFailOver(Action.FenceRegressed first, ClusterDefinition cluster, Servers servers,
+                                                 BooleanSupplier isLeader, Supplier<Action> decideAgain,
+                                                 BiFunction<Action.Failover, Timeline, FailoverRun.Outcome> runFailover) {
         Timeline t = new Timeline(cluster.name());
         t.add("detected", first.reason());
         Action.FenceRegressed f = first;
@@ -53,7 +54,7 @@ final class RegressionResponse {
             f = g;
         }
         if (f.failover() == null) return failed(t, "fenced, but not failing over: " + f.reason());
-        return new FailoverRun(cluster, servers, catalog, epochs, isLeader).run(f.failover(), t, false);
+        return runFailover.apply(f.failover(), t);
     }
 
     private static FailoverRun.Outcome failed(Timeline t, String message) {

@@ -24,7 +24,7 @@ class DecideGtidTest {
     void theCandidateMustHoldEveryTransactionOfTheOthersNotJustMoreOfThem() {
         // R1 has more transactions, but R2 has one R1 lacks: promoting either loses a transaction.
         Action a = Decide.decide(CLUSTER, new Topology(List.of(InstanceState.unreachable(M, "refused"),
-                replica(R1, GtidSet.parseMySql(U + ":1-100")), replica(R2, GtidSet.parseMySql(U + ":1-90," + V + ":1")))), EPOCH_1, 3, 0);
+                replica(R1, GtidSet.parseMySql(U + ":1-100")), replica(R2, GtidSet.parseMySql(U + ":1-90," + V + ":1")))), EPOCH_1, new Trigger.Detected(3), 0);
         assertThat(a).isInstanceOf(Action.Refuse.class);
         assertThat(a.reason()).contains("lacks").contains(V);
     }
@@ -32,14 +32,14 @@ class DecideGtidTest {
     @Test
     void theMostAdvancedMariaDbReplicaIsPromoted() {
         Action a = Decide.decide(CLUSTER, new Topology(List.of(InstanceState.unreachable(M, "refused"),
-                replica(R1, GtidSet.parseMariaDb("0-1-99")), replica(R2, GtidSet.parseMariaDb("0-1-100")))), EPOCH_1, 3, 0);
+                replica(R1, GtidSet.parseMariaDb("0-1-99")), replica(R2, GtidSet.parseMariaDb("0-1-100")))), EPOCH_1, new Trigger.Detected(3), 0);
         assertThat(a).isInstanceOfSatisfying(Action.Failover.class, f -> assertThat(f.candidate()).isEqualTo(R2));
     }
 
     @Test
     void aCandidateWithErrantTransactionsIsRefusedWithTheReason() {
         Action a = Decide.decide(CLUSTER, new Topology(List.of(InstanceState.unreachable(M, "refused"),
-                replica(R1, GtidSet.parseMariaDb("0-1-99")), replica(R2, GtidSet.parseMariaDb("0-3-100").withBlocker("errant transactions 0-3-100")))), EPOCH_1, 3, 0);
+                replica(R1, GtidSet.parseMariaDb("0-1-99")), replica(R2, GtidSet.parseMariaDb("0-3-100").withBlocker("errant transactions 0-3-100")))), EPOCH_1, new Trigger.Detected(3), 0);
         assertThat(a).isInstanceOf(Action.Refuse.class);
         assertThat(a.reason()).contains(R2).contains("errant transactions 0-3-100");
     }
@@ -48,7 +48,7 @@ class DecideGtidTest {
     void aReplicaNamingItsMasterByAnotherNameStillConfirmsItIsAlive() {
         InstanceState viaHostname = new InstanceState(R1, true, null, Role.REPLICA, false, "db1.example:3307", true, GtidSet.parseMariaDb("0-1-5"), 0, true, "");
         Action a = Decide.decide(CLUSTER, new Topology(List.of(InstanceState.unreachable(M, "timeout"), viaHostname,
-                replica(R2, GtidSet.parseMariaDb("0-1-5")))), EPOCH_1, 10, 0);
+                replica(R2, GtidSet.parseMariaDb("0-1-5")))), EPOCH_1, new Trigger.Detected(10), 0);
         assertThat(a).isInstanceOf(Action.Refuse.class);
         assertThat(a.reason()).contains("cut off");
     }
@@ -57,7 +57,7 @@ class DecideGtidTest {
     void gtidOffIsRefusedClearly() {
         Action a = Decide.decide(CLUSTER, new Topology(List.of(InstanceState.unreachable(M, "refused"),
                 replica(R1, GtidSet.parseMySql(U + ":1-5").withBlocker("gtid_mode is OFF, not ON: failoverkit needs GTID replication")),
-                replica(R2, GtidSet.parseMySql(U + ":1-5").withBlocker("gtid_mode is OFF, not ON: failoverkit needs GTID replication")))), EPOCH_1, 3, 0);
+                replica(R2, GtidSet.parseMySql(U + ":1-5").withBlocker("gtid_mode is OFF, not ON: failoverkit needs GTID replication")))), EPOCH_1, new Trigger.Detected(3), 0);
         assertThat(a).isInstanceOf(Action.Refuse.class);
         assertThat(a.reason()).contains("gtid_mode is OFF");
     }

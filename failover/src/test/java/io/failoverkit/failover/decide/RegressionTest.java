@@ -51,7 +51,7 @@ class RegressionTest {
     private static final InstanceState RESTARTED_EMPTY = master(M, fresh(X2, 60, RUN2));
 
     private static Action decide(MasterHistory recorded, InstanceState... instances) {
-        return Decide.decide(CLUSTER, new Topology(List.of(instances)), EPOCH_1, 0, 0, recorded);
+        return Decide.decide(CLUSTER, new Topology(List.of(instances)), EPOCH_1, new Trigger.Detected(0), 0, recorded);
     }
 
     @Test
@@ -148,7 +148,7 @@ class RegressionTest {
     @Test
     void theBlockPeriodDoesNotHoldItBack() {
         StoredState justFailedOver = new StoredState(2, M, 1_000, false);
-        Action a = Decide.decide(CLUSTER, new Topology(List.of(RESTARTED_EMPTY, holding(R1, 1), holding(R2, 100_000))), justFailedOver, 0, 2_000, RECORDED);
+        Action a = Decide.decide(CLUSTER, new Topology(List.of(RESTARTED_EMPTY, holding(R1, 1), holding(R2, 100_000))), justFailedOver, new Trigger.Detected(0), 2_000, RECORDED);
         assertThat(a).isInstanceOf(Action.FenceRegressed.class);
     }
 
@@ -156,7 +156,7 @@ class RegressionTest {
     void holdersMarkedNeverPromoteAreFencedToButNotPromoted() {
         ClusterDefinition never = new ClusterDefinition("foo-redis", "redis", List.of(M, R1, R2), null, null, null, null,
                 new ClusterDefinition.Promotion(Map.of(), List.of(R1, R2)), null, 600);
-        Action a = Decide.decide(never, new Topology(List.of(RESTARTED_EMPTY, holding(R1, 100_000), holding(R2, 90_000))), EPOCH_1, 0, 0, RECORDED);
+        Action a = Decide.decide(never, new Topology(List.of(RESTARTED_EMPTY, holding(R1, 100_000), holding(R2, 90_000))), EPOCH_1, new Trigger.Detected(0), 0, RECORDED);
         assertThat(a).isInstanceOfSatisfying(Action.FenceRegressed.class, f -> {
             assertThat(f.holder()).isEqualTo(R1);
             assertThat(f.failover()).isNull();
@@ -178,7 +178,7 @@ class RegressionTest {
         ReplicationHistory promoted = new ReplicationHistory(50_000, X2, X1, 49_000, "run-r1");
         InstanceState oldMaster = replica(M, R1, false, fresh(X1, 49_100, RUN1));
         Action a = Decide.decide(CLUSTER, new Topology(List.of(master(R1, promoted), oldMaster, replica(R2, R1, true, fresh(X2, 50_000, "r2")))),
-                new StoredState(2, R1, 0, true), 0, 0, null);
+                new StoredState(2, R1, 0, true), new Trigger.Detected(0), 0, null);
         assertThat(a).isInstanceOf(Action.Healthy.class);
     }
 
@@ -187,7 +187,7 @@ class RegressionTest {
         // The record still describes the old master after a failover until the new one is seen healthy.
         ReplicationHistory promoted = new ReplicationHistory(100_100, X2, X1, 100_000, "run-r2");
         Action a = Decide.decide(CLUSTER, new Topology(List.of(master(R2, promoted), replica(R1, R2, true, fresh(X2, 100_100, "r1")),
-                replica(M, R2, true, fresh(X2, 100_100, RUN2)))), new StoredState(2, R2, 0, true), 0, 0, RECORDED);
+                replica(M, R2, true, fresh(X2, 100_100, RUN2)))), new StoredState(2, R2, 0, true), new Trigger.Detected(0), 0, RECORDED);
         assertThat(a).isInstanceOf(Action.Healthy.class);
     }
 

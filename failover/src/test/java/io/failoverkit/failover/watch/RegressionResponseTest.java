@@ -23,6 +23,9 @@ class RegressionResponseTest {
     private static final ClusterDefinition CLUSTER = new ClusterDefinition("foo-redis", "redis", List.of(M, R1, R2), null, null, null,
             null, null, null, 600);
 
+    private static final java.util.function.BiFunction<Action.Failover, Timeline, FailoverRun.Outcome> NO_FAILOVER =
+            (f, t) -> { throw new AssertionError("no failover expected: " + f); };
+
     /** Records every fence; every other verb fails the test. */
     static final class FencingOnly implements Servers {
         final List<String> fences = new ArrayList<>();
@@ -31,7 +34,8 @@ class RegressionResponseTest {
         @Override public InstanceState observe(String address) { throw new AssertionError("observe " + address); }
         @Override public void promote(String address) { throw new AssertionError("promote " + address); }
         @Override public void repoint(String address, String master) { throw new AssertionError("repoint " + address); }
-        @Override public void fence(String address, String newMaster) { throw new AssertionError("fence " + address); }
+        @Override public void fence(String address) { throw new AssertionError("fence " + address); }
+        @Override public void demote(String address, String newMaster, boolean covered) { throw new AssertionError("demote " + address); }
         @Override public void stopWrites(String master, Duration max) { throw new AssertionError("stopWrites"); }
         @Override public void resumeWrites(String master) { throw new AssertionError("resumeWrites"); }
         @Override public void fenceRegressed(String address, String holder) {
@@ -49,7 +53,7 @@ class RegressionResponseTest {
     void theFenceFollowsTheHolderWhenAFullSyncEmptiedItMeanwhileAndStopsWhenNothingIsLeft() {
         FencingOnly servers = new FencingOnly();
         List<Action> next = new ArrayList<>(List.of(fenceTo(R1, true), new Action.DataLost(M, "data set lost: ...")));
-        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R2, true), CLUSTER, servers, null, null, () -> true, () -> next.remove(0));
+        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R2, true), CLUSTER, servers, () -> true, () -> next.remove(0), NO_FAILOVER);
         assertThat(servers.fences).containsExactly(M + "->" + R2, M + "->" + R1);
         assertThat(o.success()).isFalse();
         assertThat(o.message()).contains("not failing over", "data set lost");
@@ -60,8 +64,8 @@ class RegressionResponseTest {
     void theFenceIsRetriedABoundedNumberOfTimes() {
         FencingOnly servers = new FencingOnly();
         AtomicInteger n = new AtomicInteger();
-        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R2, true), CLUSTER, servers, null, null, () -> true,
-                () -> fenceTo(n.incrementAndGet() % 2 == 1 ? R1 : R2, true));
+        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R2, true), CLUSTER, servers, () -> true,
+                () -> fenceTo(n.incrementAndGet() % 2 == 1 ? R1 : R2, true), NO_FAILOVER);
         assertThat(servers.fences).hasSize(RegressionResponse.MAX_FENCE_ROUNDS);
         assertThat(o.success()).isFalse();
     }
@@ -69,7 +73,7 @@ class RegressionResponseTest {
     @Test
     void withNoPromotableHolderItFencesAndSaysSo() {
         FencingOnly servers = new FencingOnly();
-        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R1, false), CLUSTER, servers, null, null, () -> true, () -> fenceTo(R1, false));
+        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R1, false), CLUSTER, servers, () -> true, () -> fenceTo(R1, false), NO_FAILOVER);
         assertThat(servers.fences).containsExactly(M + "->" + R1);
         assertThat(o.success()).isFalse();
         assertThat(o.message()).contains("fenced, but not failing over");
@@ -78,8 +82,8 @@ class RegressionResponseTest {
     @Test
     void aManagerThatLostTheLockChangesNothing() {
         FencingOnly servers = new FencingOnly();
-        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R1, true), CLUSTER, servers, null, null, () -> false,
-                () -> { throw new AssertionError("no second look without the lock"); });
+        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R1, true), CLUSTER, servers, () -> false,
+                () -> { throw new AssertionError("no second look without the lock"); }, NO_FAILOVER);
         assertThat(servers.fences).isEmpty();
         assertThat(o.message()).contains("lost the manager lock");
     }
@@ -88,8 +92,8 @@ class RegressionResponseTest {
     void aFailedFenceIsOnTheTimelineAndTheNextLookDecides() {
         FencingOnly servers = new FencingOnly();
         servers.failWith = new IllegalStateException("connection reset");
-        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R1, true), CLUSTER, servers, null, null, () -> true,
-                () -> new Action.Wait("master " + M + " unreachable (1/3)"));
+        FailoverRun.Outcome o = RegressionResponse.fenceThenFailOver(fenceTo(R1, true), CLUSTER, servers, () -> true,
+                () -> new Action.Wait("master " + M + " unreachable (1/3)"), NO_FAILOVER);
         assertThat(o.timeline().steps()).extracting(Timeline.Step::name).containsExactly("detected", "fence failed", "FAILED");
         assertThat(o.message()).contains("unreachable");
     }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# bench/txn.sh — latency of the epoch write as one /v1/txn (check-session + cas + audit set) against a single KV PUT
+# and against the old two-request epoch write (PUT ?cas, then PUT of the audit), on one discovery node (agent -dev,
+# fsync'ing, 127.0.0.1 only), measured by bench/TxnLatencyBench.java (see its header).
+#
+#   bash bench/txn.sh           # about a minute; BENCH_ROUNDS (2000) and BENCH_WARMUP (2000) set the sample sizes
+#
+# Builds the jars if they are older than the sources (mvn package into this tree's target/ dirs), stops only the
+# processes it started (by PID) and removes its temp dir on exit.
+set -Eeuo pipefail
+# shellcheck source=bench/lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+ROUNDS=${BENCH_ROUNDS:-2000}
+WARMUP=${BENCH_WARMUP:-2000}
+T0=$SECONDS
+say() { printf '[txn.sh %4ss] %s\n' "$((SECONDS - T0))" "$*"; }
+die() { say "ERROR: $*"; exit 1; }
+[[ "$ROUNDS" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ && "$ROUNDS" -ge 10 ]] || die "BENCH_ROUNDS (>= 10) and BENCH_WARMUP must be whole numbers"
+
+WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/txnbench.XXXXXX")
+mkdir -p "$WORK/logs" "$WORK/dist"
+STARTED_PIDS=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM ERR
+  stop_own_pids "$WORK" "${STARTED_PIDS[@]}"
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT
+trap 'say "terminated"; exit 143' TERM
+
+JAVA_HOME=$("$ROOT/bin/java-home") || die "no JDK >= 21 (see bin/java-home)"
+export JAVA_HOME
+JAVA="$JAVA_HOME/bin/java"
+FJAR="$ROOT/failover/target/failover.jar" DJAR="$ROOT/discovery-node/target/discovery-node.jar"
+stale=0
+for jar in "$FJAR" "$DJAR"; do
+  if [ ! -f "$jar" ] || [ -n "$(find "$ROOT"/*/src/main "$ROOT"/*/pom.xml "$ROOT/pom.xml" -newer "$jar" -print -quit 2>/dev/null)" ]; then stale=1; fi
+done
+if [ "$stale" = 1 ]; then
+  say "building the failover and discovery-node jars (mvn package into this tree's target/ dirs)"
+  (cd "$ROOT" && mvn -q -B -o -DskipTests -pl failover,discovery-node -am package) >"$WORK/logs/build.log" 2>&1 || { tail -30 "$WORK/logs/build.log"; die "build failed"; }
+fi
+mkdir -p "$WORK/dist/failover" "$WORK/dist/discovery-node"
+cp "$FJAR" "$WORK/dist/failover/failover.jar"; cp -r "$ROOT/failover/target/lib" "$WORK/dist/failover/lib"
+cp "$DJAR" "$WORK/dist/discovery-node/discovery-node.jar"; cp -r "$ROOT/discovery-node/target/lib" "$WORK/dist/discovery-node/lib"
+cp "$HERE/TxnLatencyBench.java" "$WORK/dist/TxnLatencyBench.java"
+say "$("$JAVA" -version 2>&1 | head -1); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); temp dir $WORK"
+
+read -r -a P <<<"$(pick_ports 4)"
+[ ${#P[@]} -eq 4 ] || die "could not pick free ports"
+"$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -jar "$WORK/dist/discovery-node/discovery-node.jar" \
+  agent -dev -node=txn-bench -data-dir="$WORK/data" -http-port="${P[0]}" -dns-port="${P[1]}" -server-port="${P[2]}" -serf-lan-port="${P[3]}" \
+  >"$WORK/logs/discovery-node.log" 2>&1 &
+STARTED_PIDS+=("$!")
+leader=""
+for _ in $(seq 1 240); do
+  kill -0 "${STARTED_PIDS[0]}" 2>/dev/null || { tail -20 "$WORK/logs/discovery-node.log"; die "discovery-node exited (log above)"; }
+  leader=$(curl -s -m 2 "http://127.0.0.1:${P[0]}/v1/status/leader" 2>/dev/null || true)
+  [[ "$leader" == '"'*:*'"' ]] && break
+  sleep 0.5
+done
+[[ "$leader" == '"'*:*'"' ]] || die "the discovery node has no leader after 120 s"
+say "discovery node PID ${STARTED_PIDS[0]} on HTTP ${P[0]}; measuring"
+"$JAVA" -cp "$WORK/dist/failover/failover.jar:$WORK/dist/failover/lib/*" "$WORK/dist/TxnLatencyBench.java" \
+  --discovery-http="127.0.0.1:${P[0]}" --rounds="$ROUNDS" --warmup="$WARMUP" 2>"$WORK/logs/harness.log" || { tail -20 "$WORK/logs/harness.log"; die "harness failed"; }
+say "done; load average now $(cut -d' ' -f1-3 /proc/loadavg)"

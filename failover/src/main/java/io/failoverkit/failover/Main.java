@@ -139,6 +139,9 @@ public final class Main implements Runnable {
             if (epochMaster != null && !catalogMasters.isEmpty() && !catalogMasters.equals(List.of(epochMaster))) {
                 problems.add("the catalog names " + catalogMasters + " but epoch " + epoch.state().epoch() + " names " + epochMaster);
             }
+            // Issue 9, hole 4: a data-set loss the manager found stays CRITICAL until `failover ack` clears it.
+            String dataLost = new io.failoverkit.failover.act.HistoryStore(d, c.name()).read().dataLost();
+            if (dataLost != null) problems.add(dataLost);
             if (!json) for (String p : problems) System.out.println("CRITICAL: " + p);
             return problems.isEmpty() ? 0 : 2;
         }
@@ -186,6 +189,9 @@ public final class Main implements Runnable {
             ClusterDefinition c = cluster();
             EpochStore epochs = new EpochStore(new DiscoveryClient(discovery), c.name());
             String by = System.getProperty("user.name", "?") + "@" + InetAddress.getLocalHost().getHostName();
+            // Issue 9, hole 4: acknowledging also accepts a data-set loss the manager reported.
+            String dataLost = new io.failoverkit.failover.act.HistoryStore(new DiscoveryClient(discovery), c.name()).clearDataLost(by);
+            if (dataLost != null) System.out.printf("OK: data-set loss of %s acknowledged by %s; the manager follows the master as it is now (was: %s)%n", c.name(), by, dataLost);
             if (epochs.acknowledge(by)) {
                 System.out.printf("OK: epoch %d of %s acknowledged by %s; automatic failover is armed again%n", epochs.read().state().epoch(), c.name(), by);
             } else {

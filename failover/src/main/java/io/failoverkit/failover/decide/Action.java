@@ -33,4 +33,16 @@ public sealed interface Action {
 
     /** Split brain: {@code instance} takes writes but is not the epoch's master; make it a replica of {@code master}. */
     record Demote(String instance, String master, String reason) implements Action {}
+
+    // Issue 9, hole 4 (a Redis master restarted empty inside the detection window); decided by Regression.
+
+    /**
+     * The master came back with a regressed replication history (restarted empty, or from an old file): make
+     * {@code instance} a replica of {@code holder}, which still holds the data, before the replicas resync from it and
+     * empty themselves; then run {@code failover} to the holder (null when no holder may be promoted: an operator must).
+     */
+    record FenceRegressed(String instance, String holder, Failover failover, String reason) implements Action {}
+
+    /** The master's history regressed and no reachable member holds the old data set any more: report, never follow. */
+    record DataLost(String master, String reason) implements Action {}
 }

@@ -23,12 +23,29 @@ public final class Decide {
      * @param nowMillis the manager's clock, for the anti-flapping block only
      */
     public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, Trigger trigger, long nowMillis) {
-        return decide(cluster, topology, stored, null, trigger, nowMillis);
+        return decide(cluster, topology, stored, null, trigger, nowMillis, null);
     }
 
     /** @param semiSync who could acknowledge the master's commits, as recorded while it was healthy (null: not known) */
     public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, SemiSync semiSync, Trigger trigger,
                                 long nowMillis) {
+        return decide(cluster, topology, stored, semiSync, trigger, nowMillis, null);
+    }
+
+    /** With the master's recorded history only (see below). */
+    public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, Trigger trigger, long nowMillis,
+                                MasterHistory history) {
+        return decide(cluster, topology, stored, null, trigger, nowMillis, history);
+    }
+
+    /**
+     * What the manager recorded while the master was healthy joins what it observes now: {@code semiSync}, who could
+     * acknowledge the master's commits (null: not known; issue 9 hole 2, see {@link SemiSyncRule}), and {@code history},
+     * the master's last healthy replication history (null: none), so that a master that came back with less is never
+     * followed (issue 9 hole 4, see {@link Regression}).
+     */
+    public static Action decide(ClusterDefinition cluster, Topology topology, StoredState stored, SemiSync semiSync, Trigger trigger,
+                                long nowMillis, MasterHistory history) {
         List<InstanceState> masters = topology.masters();
         String master = stored.master() != null ? stored.master() : masters.size() == 1 ? masters.get(0).address() : null;
 
@@ -44,6 +61,10 @@ public final class Decide {
         if (master == null) {
             return new Action.Refuse("no master: none of " + cluster.members() + " is a master and no epoch names one");
         }
+        // Issue 9, hole 4: before the master is taken as healthy (or as a replica an operator must check), its history.
+        // Not held back by the block period: following a regressed master loses the data set for good.
+        Action regressed = Regression.judge(cluster, topology, master, history);
+        if (regressed != null) return regressed;
         Optional<InstanceState> m = topology.get(master);
         if (m.isPresent() && m.get().isMaster()) return new Action.Healthy(master, "master " + master + " is up");
         if (masters.size() == 1) {
@@ -56,7 +77,7 @@ public final class Decide {
                 // A failover that moved the epoch but never promoted its candidate (its manager died or lost the lock
                 // in between): nobody takes writes. Decide as if the epoch still named the master it replicates from;
                 // finishing that failover is no new one, so its block period does not hold it.
-                Action a = decide(cluster, topology, new StoredState(stored.epoch(), upstream, 0, true), semiSync, trigger, nowMillis);
+                Action a = decide(cluster, topology, new StoredState(stored.epoch(), upstream, 0, true), semiSync, trigger, nowMillis, history);
                 String prefix = "epoch " + stored.epoch() + " names " + master + ", which was never promoted (it replicates from " + upstream + "); ";
                 return switch (a) {
                     case Action.Failover f -> new Action.Failover(f.oldMaster(), f.candidate(), f.others(), prefix + f.reason(), f.trigger());
@@ -65,6 +86,8 @@ public final class Decide {
                     case Action.Refuse r -> new Action.Refuse(prefix + r.reason());
                     case Action.Healthy h -> new Action.Refuse(prefix + "but " + h.master() + " is up; an operator must check");
                     case Action.Demote d -> new Action.Refuse(prefix + d.reason() + "; an operator must check");
+                    case Action.FenceRegressed r -> r;
+                    case Action.DataLost l -> l;
                 };
             }
             return new Action.Refuse("epoch master " + master + " runs as a replica of " + upstream + "; an operator must check");

@@ -36,6 +36,7 @@ public final class LocalRedisLab implements RedisLab {
                     "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", dir.resolve("redis.log").toString(),
                     "--repl-ping-replica-period", "1", "--repl-timeout", "5"));
             if (recommendedConfig) cmd.addAll(RedisLab.RECOMMENDED_CONFIG);
+            cmd.addAll(extraArgs);
             if (replicaOf != null) {
                 int colon = replicaOf.lastIndexOf(':');
                 cmd.addAll(List.of("--replicaof", replicaOf.substring(0, colon), replicaOf.substring(colon + 1)));
@@ -60,6 +61,7 @@ public final class LocalRedisLab implements RedisLab {
 
     private final String redisServer;
     private final boolean recommendedConfig;
+    private final List<String> extraArgs;
     public final List<Server> servers = new ArrayList<>();
 
     /** A master and {@code replicas} replicas, started and replicating. */
@@ -72,7 +74,13 @@ public final class LocalRedisLab implements RedisLab {
      *                          each Redis's config file); false: Redis's defaults (for comparing with Sentinel as commonly run)
      */
     public LocalRedisLab(Path workDir, int replicas, boolean recommendedConfig) throws IOException {
+        this(workDir, replicas, recommendedConfig, List.of());
+    }
+
+    /** @param extraArgs more redis-server options for every server, e.g. {@code --repl-diskless-sync no} */
+    public LocalRedisLab(Path workDir, int replicas, boolean recommendedConfig, List<String> extraArgs) throws IOException {
         this.recommendedConfig = recommendedConfig;
+        this.extraArgs = List.copyOf(extraArgs);
         this.redisServer = findRedisServer();
         for (int i = 0; i <= replicas; i++) {
             Path dir = Files.createDirectories(workDir.resolve("redis-" + i));

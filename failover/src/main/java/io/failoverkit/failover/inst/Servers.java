@@ -95,6 +95,19 @@ public interface Servers extends AutoCloseable {
      */
     default String guard(Topology topology, String master) { return null; }
 
+    /**
+     * Waits up to {@code max} before the manager's next cycle; returns early when the kind noticed something the
+     * manager should observe at once (Redis: the master came back from a restart; issue 9, hole 4).
+     */
+    default void awaitNextCycle(Duration max) throws InterruptedException { Thread.sleep(max.toMillis()); }
+
+    /**
+     * Fences a master whose replication history regressed (it came back from a restart with less than it had; issue 9,
+     * hole 4) so that it can neither take writes nor hand its replicas its data set: it becomes a replica of
+     * {@code holder}, the member that still holds the data (default: {@link #fence}). Throws like {@link #fence}.
+     */
+    default void fenceRegressed(String address, String holder) { fence(address); }
+
     @Override
     default void close() {}
 }

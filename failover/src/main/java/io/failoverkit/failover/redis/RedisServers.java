@@ -3,6 +3,7 @@ package io.failoverkit.failover.redis;
 import io.failoverkit.failover.inst.Servers;
 import io.failoverkit.failover.topology.InstanceState;
 import io.failoverkit.failover.topology.Position;
+import io.failoverkit.failover.topology.ReplicationHistory;
 import io.failoverkit.failover.topology.InstanceState.Role;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
@@ -16,6 +17,8 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import java.util.Map;
 
@@ -43,6 +46,10 @@ public final class RedisServers implements Servers {
 
     private record Guard(int minReplicas, long checkedAtNanos) {}
 
+    /** Issue 9, hole 4: released by {@link RestartWatch} when the guarded master answers again after its connection dropped. */
+    private final Semaphore wake = new Semaphore(0);
+    private RestartWatch restartWatch;
+
     public RedisServers(int timeoutMillis, String password) {
         this(timeoutMillis, password, ClusterDefinition.Fencing.DEFAULT.maxLagSeconds(), UnaryOperator.identity());
     }
@@ -69,13 +76,18 @@ public final class RedisServers implements Servers {
 
     public InstanceState observe(String address) {
         try (Jedis j = connect(address)) {
+            String runId = parse(j.info("server")).get("run_id");
             Map<String, String> info = parse(j.info("replication"));
             String role = info.getOrDefault("role", "");
+            // Issue 9, hole 4: which stream the data set belongs to and which process serves it, on every role, so a
+            // master that restarted with less than it had is recognised (decide.Regression).
+            ReplicationHistory history = new ReplicationHistory(Long.parseLong(info.getOrDefault("master_repl_offset", "0")),
+                    info.get("master_replid"), info.get("master_replid2"),
+                    Long.parseLong(info.getOrDefault("second_repl_offset", "-1")) - 1, runId);
             if (role.equals("master")) {
                 // A master the manager fenced (see fence) refuses every write: it is not writable, whatever INFO says.
                 boolean fenced = fenced(j);
-                return new InstanceState(address, true, null, Role.MASTER, !fenced, null, false,
-                        new Position.Offset(Long.parseLong(info.getOrDefault("master_repl_offset", "0"))),
+                return new InstanceState(address, true, null, Role.MASTER, !fenced, null, false, history,
                         Integer.parseInt(info.getOrDefault("connected_slaves", "0")), true,
                         (fenced ? "FENCED (min-replicas-to-write " + FENCED_MIN_REPLICAS + ") " : "")
                                 + (info.containsKey("min_slaves_good_slaves") ? "good replicas " + info.get("min_slaves_good_slaves") : ""));
@@ -89,8 +101,9 @@ public final class RedisServers implements Servers {
                 // Down since -1 with the link down: it never completed a sync, so it has no data set to promote.
                 boolean synced = tcpUp || (!"-1".equals(info.getOrDefault("master_link_down_since_seconds", "-1"))
                         && "0".equals(info.getOrDefault("master_sync_in_progress", "0")));
-                return new InstanceState(address, true, null, Role.REPLICA, false, master, linkUp,
-                        new Position.Offset(Long.parseLong(info.getOrDefault("slave_repl_offset", "-1"))), 0, synced,
+                // master_repl_offset, not slave_repl_offset: the latter falls to 1 while a full sync is pending, though
+                // the replica still holds its whole data set (it is replaced only once the new one has arrived).
+                return new InstanceState(address, true, null, Role.REPLICA, false, master, linkUp, history, 0, synced,
                         "link " + info.getOrDefault("master_link_status", "?") + ", last heard " + lastIo + " s ago");
             }
             return new InstanceState(address, true, null, Role.UNKNOWN, false, null, false, Position.Offset.UNKNOWN, 0, false, "");
@@ -126,6 +139,7 @@ public final class RedisServers implements Servers {
      */
     @Override
     public String guard(Topology topology, String master) {
+        watchRestarts(master);
         if (maxLagSeconds <= 0) return null;
         int want = topology.replicasOf(master).stream().anyMatch(InstanceState::masterLinkUp) ? 1 : 0;
         Guard g = guarded.get(master);
@@ -143,6 +157,43 @@ public final class RedisServers implements Servers {
         guarded.put(master, new Guard(want, now));
         return changed.isEmpty() ? null : master + ": " + String.join(", ", changed)
                 + (want == 0 ? " (no live replica: a frozen master could not be fenced by Redis itself)" : "");
+    }
+
+    /** Keeps one {@link RestartWatch} on the master the manager guards (the latest one). */
+    private synchronized void watchRestarts(String master) {
+        RestartWatch w = restartWatch;
+        if (w != null && w.address.equals(master) && w.alive()) return;
+        if (w != null) w.close();
+        restartWatch = new RestartWatch(master, () -> connect(master), wake::release);
+    }
+
+    /** Sleeps until the next cycle, or less: the guarded master came back from a restart and must be looked at now. */
+    @Override
+    public void awaitNextCycle(Duration max) throws InterruptedException {
+        if (wake.tryAcquire(max.toNanos(), TimeUnit.NANOSECONDS)) wake.drainPermits();
+    }
+
+    /**
+     * Issue 9, hole 4: the master came back with a regressed history. REPLICAOF {@code holder} first: from then on it
+     * answers its replicas' PSYNC with -NOMASTERLINK (a replica whose own link is down serves no sync), so they keep
+     * their data; then CLIENT KILL TYPE replica ends the full syncs it had already accepted (Redis keeps its replicas
+     * across REPLICAOF and would still send them its data set once the diskless-sync delay or its BGSAVE is over),
+     * and TYPE normal its clients.
+     */
+    @Override
+    public void fenceRegressed(String address, String holder) {
+        int colon = holder.lastIndexOf(':');
+        try (Jedis j = connect(address)) {
+            j.replicaof(holder.substring(0, colon), Integer.parseInt(holder.substring(colon + 1)));
+            j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "KILL", "TYPE", "replica");
+            j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "KILL", "TYPE", "normal", "SKIPME", "yes");
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (restartWatch != null) restartWatch.close();
+        restartWatch = null;
     }
 
     private static void setIfDifferent(Jedis j, String name, String value, List<String> changed) {

@@ -43,6 +43,7 @@ public final class Manager {
     private final Timings timings;
     private final Lease lease;
     private final Consumer<FailoverRun.Outcome> onFailover;
+    private final HistoryKeeper history; // issue 9, hole 4
     private int masterFailures;
     private String lastLogged;
 
@@ -61,6 +62,7 @@ public final class Manager {
         this.timings = timings;
         this.lease = new Lease(discovery, epochs.lockKey(), "failover-manager " + cluster.name() + " " + identity, identity, timings);
         this.onFailover = onFailover;
+        this.history = new HistoryKeeper(new io.failoverkit.failover.act.HistoryStore(discovery, cluster.name()), cluster.name());
     }
 
     /** True while this manager holds the lock and its session is certainly still valid (see {@link Timings}). */
@@ -80,7 +82,7 @@ public final class Manager {
                     LOG.error("[{}] cycle failed, going on: {}", cluster.name(), e.toString(), e);
                 }
                 long sleep = cluster.detection().intervalMs() - (System.nanoTime() - start) / 1_000_000;
-                if (sleep > 0) Thread.sleep(sleep);
+                if (sleep > 0) servers.awaitNextCycle(Duration.ofMillis(sleep)); // issue 9, hole 4: early when the master restarted
             }
         } finally {
             lease.close();
@@ -127,7 +129,8 @@ public final class Manager {
         // A death and "no writable master" (a read-only or fenced master, nobody else writable) are confirmed alike.
         boolean noWritableMaster = master != null && !(m.isPresent() && m.get().isMaster()) && topology.masters().isEmpty();
         masterFailures = noWritableMaster ? masterFailures + 1 : 0;
-        Action action = Decide.decide(cluster, topology, stored.state(), new Trigger.Detected(masterFailures), System.currentTimeMillis());
+        Action action = Decide.decide(cluster, topology, stored.state(), new Trigger.Detected(masterFailures), System.currentTimeMillis(),
+                history.recorded());
         return switch (action) {
             case Action.Healthy h -> healthy(h, stored, topology);
             case Action.Wait w -> log(w.reason());
@@ -135,6 +138,11 @@ public final class Manager {
             case Action.Demote d -> demote(d);
             case Action.Reopen r -> reopen(r, stored);
             case Action.Failover first -> failover(first, stored, topology);
+            case Action.FenceRegressed r -> fenceRegressed(r, stored); // issue 9, hole 4
+            case Action.DataLost l -> {
+                history.dataLost(l.reason());
+                yield l.reason();
+            }
         };
     }
 
@@ -147,6 +155,7 @@ public final class Manager {
             return log("master " + h.master() + " is up, but the catalog cannot be updated: " + e.getMessage());
         }
         SemiSyncRecorder.record(discovery, cluster, servers, topology, h.master());
+        history.healthy(topology.get(h.master()).orElseThrow()); // issue 9, hole 4
         String guarded = servers.guard(topology, h.master());
         if (guarded != null) LOG.info("[{}] write fencing: {}", cluster.name(), guarded);
         lastLogged = null;
@@ -174,7 +183,8 @@ public final class Manager {
         FailoverRun.Outcome outcome = lease.renewedDuring(() -> {
             // Compare the candidates on what they will hold: a MySQL replica first applies its relay log.
             Action again = Decide.decide(cluster, servers.drainAll(topology, timings.drainLimit()), stored.state(),
-                    SemiSyncRecorder.readOrNull(discovery, cluster.name()), new Trigger.Detected(masterFailures), System.currentTimeMillis());
+                    SemiSyncRecorder.readOrNull(discovery, cluster.name()), new Trigger.Detected(masterFailures), System.currentTimeMillis(),
+                    history.recorded());
             if (!(again instanceof Action.Failover f)) return null;
             Timeline t = new Timeline(cluster.name());
             t.add("detected", first.reason());
@@ -182,6 +192,18 @@ public final class Manager {
         });
         masterFailures = 0;
         if (outcome == null) return log("NOT failing over once the replicas applied what they received: no candidate left");
+        onFailover.accept(outcome);
+        return log((outcome.success() ? "" : "FAILED: ") + outcome.message());
+    }
+
+    /** Issue 9, hole 4: the regressed master is fenced at once, then the holder is failed over to through the usual run. */
+    private String fenceRegressed(Action.FenceRegressed r, EpochStore.Read stored) {
+        if (!isLeader()) return log("lost the lock before fencing " + r.instance());
+        FailoverRun.Outcome outcome = lease.renewedDuring(() -> RegressionResponse.fenceThenFailOver(r, cluster, servers, this::isLeader,
+                () -> Decide.decide(cluster, servers.observeAll(cluster.members()), stored.state(), new Trigger.Detected(0),
+                        System.currentTimeMillis(), history.recorded()),
+                (f, t) -> new FailoverRun(cluster, servers, catalog, epochs, attempts, timings, lease).run(f, t, false)));
+        masterFailures = 0;
         onFailover.accept(outcome);
         return log((outcome.success() ? "" : "FAILED: ") + outcome.message());
     }

@@ -15,7 +15,8 @@
 # A failing run replays with `bin/failover drill --campaign --kind K --seed S --runs 1` (the seed is on its line).
 #
 # Knobs (environment): BENCH_RUNS (200), BENCH_SEED (default: random, printed), BENCH_KIND (redis|mysql; default
-#   both), BENCH_DISCOVERY_SERVERS (3 or 1), BENCH_TMPDIR (/tmp), BENCH_KEEP=1 (keep the log and the labs' server and
+#   both), BENCH_DISCOVERY_SERVERS (3 or 1), BENCH_WITH_GUARD (1: a `failover guard` beside every member, as the
+#   README asks of a deployment, and the guard host's cut among the faults; 0: without), BENCH_TMPDIR (/tmp), BENCH_KEEP=1 (keep the log and the labs' server and
 #   manager logs).
 # Exits with the campaign's status: 0 only with zero violations.
 # Cleans up on exit: the campaign stops only what it started (its child processes, by handle); this script removes
@@ -30,6 +31,7 @@ RUNS=${BENCH_RUNS:-200}
 SEED=${BENCH_SEED:-$((RANDOM * 32768 + RANDOM))}
 KIND=${BENCH_KIND:-}
 DISCOVERY_SERVERS=${BENCH_DISCOVERY_SERVERS:-3}
+WITH_GUARD=${BENCH_WITH_GUARD:-1}
 TMPBASE=${BENCH_TMPDIR:-/tmp}
 KEEP=${BENCH_KEEP:-0}
 
@@ -51,6 +53,7 @@ trap cleanup EXIT
 # The campaign's own work dir (labs, logs) goes under WORK, so it is removed with it.
 export FAILOVERKIT_JAVA_OPTS="${FAILOVERKIT_JAVA_OPTS:-} -Djava.io.tmpdir=$WORK"
 args=(drill --campaign --runs "$RUNS" --seed "$SEED" --discovery-servers "$DISCOVERY_SERVERS")
+[ "$WITH_GUARD" = 1 ] && args+=(--with-guard)
 [ -z "$KIND" ] || args+=(--kind "$KIND")
 say "bin/failover ${args[*]} (log: $WORK/campaign.log)"
 status=0

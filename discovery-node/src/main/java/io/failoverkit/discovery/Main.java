@@ -111,25 +111,42 @@ public final class Main implements Runnable {
             } catch (IllegalArgumentException | java.io.IOException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
+            // The handler goes in before the agent starts: the JVM's default for SIGHUP is to exit, and an operator (or a
+            // test) may send one as soon as the agent answers, which can be before Agent.start has returned.
+            java.util.concurrent.atomic.AtomicReference<Agent> started = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean hupWhileStarting = new java.util.concurrent.atomic.AtomicBoolean();
+            installReloadSignal(started, hupWhileStarting);
             Agent agent = Agent.start(cfg);
+            started.set(agent);
+            if (hupWhileStarting.getAndSet(false)) reload(agent);
             Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "shutdown"));
-            installReloadSignal(agent);
             agent.awaitStop();
             agent.close();
             return 0;
         }
 
-        private static void installReloadSignal(Agent agent) {
+        private static void installReloadSignal(java.util.concurrent.atomic.AtomicReference<Agent> started,
+                                                java.util.concurrent.atomic.AtomicBoolean hupWhileStarting) {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
-                    try {
-                        agent.reload();
-                    } catch (Exception e) {
-                        org.slf4j.LoggerFactory.getLogger(Main.class).error("reload failed, previous configuration kept: {}", e.getMessage());
+                    Agent agent = started.get();
+                    if (agent == null) {
+                        hupWhileStarting.set(true); // reloaded once the agent is up, by whichever side sees both
+                        agent = started.get();
+                        if (agent == null || !hupWhileStarting.getAndSet(false)) return;
                     }
+                    reload(agent);
                 });
             } catch (IllegalArgumentException e) {
                 org.slf4j.LoggerFactory.getLogger(Main.class).warn("SIGHUP reload not available here: {}", e.getMessage());
+            }
+        }
+
+        private static void reload(Agent agent) {
+            try {
+                agent.reload();
+            } catch (Exception e) {
+                org.slf4j.LoggerFactory.getLogger(Main.class).error("reload failed, previous configuration kept: {}", e.getMessage());
             }
         }
     }

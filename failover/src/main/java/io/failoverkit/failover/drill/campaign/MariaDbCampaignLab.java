@@ -89,7 +89,7 @@ final class MariaDbCampaignLab implements CampaignLab {
         try {
             Connection c = samplers.get(member);
             if (c == null) {
-                c = connect(real(member), lab.admin(), 200);
+                c = connect(real(member), lab.operator(), 200);
                 samplers.put(member, c);
             }
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT @@global.read_only")) {
@@ -111,7 +111,7 @@ final class MariaDbCampaignLab implements CampaignLab {
     @Override public void startSqlThread(String member) throws Exception { admin(member, "START SLAVE SQL_THREAD"); }
 
     private void admin(String member, String sql) throws SQLException {
-        try (Connection c = connect(real(member), lab.admin(), 5000); Statement s = c.createStatement()) {
+        try (Connection c = connect(real(member), lab.operator(), 5000); Statement s = c.createStatement()) {
             s.execute(sql);
         }
     }
@@ -181,7 +181,7 @@ final class MariaDbCampaignLab implements CampaignLab {
         Set<Long> present = new HashSet<>();
         if (ids.isEmpty()) return present;
         long min = ids.stream().mapToLong(Long::longValue).min().orElseThrow(), max = ids.stream().mapToLong(Long::longValue).max().orElseThrow();
-        try (Connection c = connect(real(member), lab.admin(), 10_000);
+        try (Connection c = connect(real(member), lab.operator(), 10_000);
              PreparedStatement s = c.prepareStatement("SELECT seq FROM drill.probe WHERE seq BETWEEN ? AND ?")) {
             s.setLong(1, min);
             s.setLong(2, max);

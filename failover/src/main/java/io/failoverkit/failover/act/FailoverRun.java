@@ -219,7 +219,16 @@ public final class FailoverRun {
         try {
             servers.promote(s.candidate(), s.force()); // forced, the kind's own refusal (unapplied relay log) is overridden too
         } catch (RuntimeException e) {
-            return rollback(s, timeline, p, "promoting " + s.candidate() + " failed: " + e.getMessage());
+            // The call may have failed after it took effect (the reply lost, a timeout after REPLICAOF NO ONE or
+            // read_only=0): rolling back then would make the old master writable beside a promoted candidate.
+            InstanceState c = servers.observe(s.candidate());
+            if (!c.reachable()) {
+                return fail(timeline, "promoting " + s.candidate() + " failed (" + e.getMessage() + ") and it cannot be observed ("
+                        + c.error() + "): whether it took writes is unknown, so nothing is rolled back; the epoch names it, "
+                        + s.oldMaster() + " stays fenced and the next cycle repairs from what it sees", epoch);
+            }
+            if (c.role() != InstanceState.Role.MASTER) return rollback(s, timeline, p, "promoting " + s.candidate() + " failed: " + e.getMessage());
+            timeline.add("promote call failed, but it took effect", s.candidate() + " is a master (" + e.getMessage() + "); going on");
         }
         timeline.add("promoted", s.candidate() + " is master");
 

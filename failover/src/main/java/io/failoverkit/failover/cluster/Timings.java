@@ -17,6 +17,9 @@ import java.time.Duration;
  * <li>{@code 2 * renewEvery <= validity}: one lost renewal does not stop an action.</li>
  * <li>{@code validity < sessionTtl}: the discovery servers never invalidate a session less than TTL after its
  * renewal, so the session certainly exists while the manager believes it holds the lock.</li>
+ * <li>{@code 2 * observeTimeout + renewEvery <= validity}: each cycle renews, then observes every member; a frozen
+ * member costs a connect and a command, each up to the timeout; the failover that follows must start within the
+ * validity, or a slow detection timeout would make every confirmed death end in "lost the lock before acting".</li>
  * <li>{@code validity + stepLimit + MARGIN <= lockDelay}: a session may also be invalidated behind the holder's back
  * (destroyed, its check failed) at any moment after its last renewal; the holder then stops starting steps at the
  * latest at {@code T + validity}, finishes the step it started within {@code stepLimit}, and nobody else acquires
@@ -57,6 +60,9 @@ public record Timings(Duration detectionInterval, int failures, Duration observe
                 + ") must be >= detectionInterval x failures (" + detectionInterval.multipliedBy(failures) + ")");
         require(retryBackoffMax.compareTo(retryBackoff) >= 0, "retryBackoffMax must be >= retryBackoff");
         require(observeTimeout.compareTo(stepLimit) <= 0, "observeTimeout (" + observeTimeout + ") must be <= stepLimit (" + stepLimit + ")");
+        require(observeTimeout.multipliedBy(2).plus(renewEvery).compareTo(validity) <= 0, "2 x observeTimeout (" + observeTimeout
+                + ") + renewEvery (" + renewEvery + ") must be <= validity (" + validity + "): a cycle observes a frozen master"
+                + " (connect + command, each within the timeout) after renewing, and must still hold the lock to act on what it saw");
     }
 
     private static void require(boolean ok, String relation) {

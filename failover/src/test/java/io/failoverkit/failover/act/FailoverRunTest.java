@@ -140,4 +140,27 @@ class FailoverRunTest {
         String audit = discovery.text("failover/foo/audit/2");
         assertThat(audit).contains("\"outcome\"").contains("\"success\":true").contains("dns moved");
     }
+
+    @Test
+    void aPromoteThatFailsAfterItTookEffectIsNotRolledBackToTheDeadMaster() throws Exception {
+        FakeServers s = FakeServers.cluster(true, M, R1, R2);
+        s.kill(M);
+        s.promoteFailsAfterEffect.add(R1);
+        FailoverRun.Outcome o = run(s, () -> true).run(failover(), new Timeline("foo"), false);
+        assertThat(o.timeline().steps()).extracting(Timeline.Step::name).contains("promote call failed, but it took effect");
+        assertThat(s.writers()).containsExactly(R1);
+        assertThat(epochs.read().state().master()).as("the epoch keeps naming the promoted candidate").isEqualTo(R1);
+        assertThat(s.violations).isEmpty();
+    }
+
+    @Test
+    void aSwitchoverWhosePromoteFailsAfterItTookEffectNeverResumesTheOldMaster() throws Exception {
+        FakeServers s = FakeServers.cluster(true, M, R1, R2);
+        s.promoteFailsAfterEffect.add(R1);
+        Switchover.Plan plan = Switchover.plan(CLUSTER, s.observeAll(CLUSTER.members()), R1);
+        run(s, () -> true).switchover(plan, new Timeline("foo"), new Trigger.Requested("test"));
+        assertThat(s.violations).as("never two writable").isEmpty();
+        assertThat(s.writers()).containsExactly(R1);
+        assertThat(epochs.read().state().master()).isEqualTo(R1);
+    }
 }

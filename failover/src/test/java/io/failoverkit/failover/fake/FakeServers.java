@@ -44,6 +44,8 @@ public final class FakeServers implements Servers {
     public final List<String> violations = new ArrayList<>();
     /** Thrown from every method when set: a server library gone mad. */
     public volatile boolean throwEverywhere;
+    /** Addresses whose promote takes effect, then throws (the reply lost, a timeout after the change). */
+    public final Set<String> promoteFailsAfterEffect = new HashSet<>();
     /** How long a drain takes (a MySQL replica applying a long relay log). */
     public volatile Duration drainTime = Duration.ZERO;
     /** When set, a drain reports this reason not to promote (a MySQL replica that could not apply its relay log in time). */
@@ -177,6 +179,7 @@ public final class FakeServers implements Servers {
         n.fenced = false;
         n.paused = false;
         checkPromises("promote " + address);
+        if (promoteFailsAfterEffect.contains(address)) throw new IllegalStateException("promote on " + address + ": read timed out (injected, after it took effect)");
     }
 
     @Override

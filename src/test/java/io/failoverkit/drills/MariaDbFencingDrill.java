@@ -61,7 +61,8 @@ class MariaDbFencingDrill {
                     insert(open, 2);
                     InstanceState readOnlyOnly = mysql.observe(primary.address());
                     System.out.println("read_only=1 only: " + readOnlyOnly.detail());
-                    assertThat(readOnlyOnly.writable()).as("someone can still write: " + readOnlyOnly.detail()).isTrue();
+                    assertThat(readOnlyOnly.writable()).as("the application cannot write").isFalse();
+                    assertThat(readOnlyOnly.isMaster()).as("someone can still write: " + readOnlyOnly.detail()).isTrue();
                     assertThat(readOnlyOnly.detail()).contains("rwadmin@127.0.0.1").contains("viarole@127.0.0.1").contains("root@");
 
                     gtidBefore = binlogPos(lab, primary);
@@ -70,7 +71,7 @@ class MariaDbFencingDrill {
                     System.out.println("fenced: " + fenced.detail());
                     assertThat(fenced.reachable()).isTrue();
                     assertThat(fenced.role()).isEqualTo(InstanceState.Role.MASTER);
-                    assertThat(fenced.writable()).as(fenced.detail()).isFalse();
+                    assertThat(fenced.isMaster()).as("nobody can write: " + fenced.detail()).isFalse();
                     assertThatThrownBy(() -> insert(open, 3)).as("the bypassing session was killed").isInstanceOf(SQLException.class);
                 }
                 assertThatThrownBy(() -> MariaDbLabRecipe.connect(primary.address(), BYPASS).close()).as("READ ONLY ADMIN account locked")

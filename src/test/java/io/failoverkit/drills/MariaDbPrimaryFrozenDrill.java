@@ -79,7 +79,7 @@ class MariaDbPrimaryFrozenDrill {
                 System.out.println("stale client after thaw: " + staleResults);
                 await().atMost(Duration.ofSeconds(10)).until(() -> {
                     InstanceState o = s.observe(old.address());
-                    return o.reachable() && !o.writable();
+                    return o.reachable() && !o.isMaster(); // fenced: nobody, not even an admin, can write
                 });
                 long fencedAfter = System.currentTimeMillis() - thawedAt;
                 List<SqlWriterProbe.Ack> acks = s.stopProbe();
@@ -96,7 +96,7 @@ class MariaDbPrimaryFrozenDrill {
                 assertThat(s.outcome.get().timeline().steps()).extracting(Timeline.Step::name).contains("fence deferred", "promoted", "dns moved");
                 InstanceState o = s.observe(old.address());
                 assertThat(o.role()).as("the old primary is left fenced, not replicating, for failover rejoin").isEqualTo(InstanceState.Role.MASTER);
-                assertThat(o.writable()).isFalse();
+                assertThat(o.isMaster()).as("fenced: nobody can write").isFalse();
             }
         }
     }

@@ -57,7 +57,9 @@ class MariaDbRejoinDrill {
                 old.restartReadOnlyKeepingBinlog();
                 assertThat(MySqlKillDrill.rows(lab, old.address())).contains(1L);
                 // read_only alone does not stop root (READ ONLY ADMIN): until fenced, it counts as writable (issue 9 hole 3).
-                assertThat(mysql.observe(old.address()).writable()).isTrue();
+                InstanceState restarted = mysql.observe(old.address());
+                assertThat(restarted.writable()).as("read-only for the application").isFalse();
+                assertThat(restarted.isMaster()).as("but a master an admin can still write to").isTrue();
                 // As the manager does when an old primary comes back: fenced, its accounts that bypass read_only locked.
                 mysql.fence(old.address());
                 Path clusterFile = dir.resolve("cluster.json");
@@ -80,7 +82,7 @@ class MariaDbRejoinDrill {
                 assertThat(diverged.code).isEqualTo(1);
                 assertThat(diverged.out).contains("DIVERGED").contains("Rebuild");
                 InstanceState o = mysql.observe(old.address());
-                assertThat(o.writable()).as("left read-only").isFalse();
+                assertThat(o.isMaster()).as("left fenced: nobody can write").isFalse();
                 assertThat(o.masterLinkUp()).as("not replicating").isFalse();
                 assertThat(MySqlKillDrill.rows(lab, next.address())).doesNotContain(1L);
 

@@ -66,9 +66,12 @@ public final class Decide {
         Action regressed = Regression.judge(cluster, topology, master, history);
         if (regressed != null) return regressed;
         Optional<InstanceState> m = topology.get(master);
-        if (m.isPresent() && m.get().isMaster()) return new Action.Healthy(master, "master " + master + " is up");
-        if (masters.size() == 1) {
-            return new Action.Refuse(masters.get(0).address() + " takes writes but epoch " + stored.epoch() + " names " + master
+        if (m.isPresent() && m.get().servesWrites()) return new Action.Healthy(master, "master " + master + " is up");
+        // The epoch's master may still be writable by admins only (MariaDB read_only): that is no master for the
+        // application, and no split brain either; it goes the read-only way below.
+        List<InstanceState> others = masters.stream().filter(x -> !x.address().equals(master)).toList();
+        if (others.size() == 1) {
+            return new Action.Refuse(others.get(0).address() + " takes writes but epoch " + stored.epoch() + " names " + master
                     + " (" + m.map(Decide::describe).orElse("not a member") + "); not promoting anything: an operator must check");
         }
         if (m.isPresent() && m.get().isReplica()) {

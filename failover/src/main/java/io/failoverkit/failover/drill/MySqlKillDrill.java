@@ -118,7 +118,7 @@ public final class MySqlKillDrill {
                 long restartedAt = System.currentTimeMillis();
                 boolean fenced = waitFor(Duration.ofSeconds(20), () -> {
                     InstanceState s = mysql.observe(master.address());
-                    return s.reachable() && !s.writable();
+                    return s.reachable() && !s.isMaster(); // fenced: nobody, not even an admin account, can write
                 });
                 long fencedAfter = System.currentTimeMillis() - restartedAt;
                 MySqlServers.RejoinResult rejoin = fenced ? mysql.rejoin(master.address(), newMaster, Duration.ofSeconds(20))

@@ -244,7 +244,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
 
     private static InstanceState withPosition(InstanceState s, Position p) {
         return new InstanceState(s.address(), s.reachable(), s.error(), s.role(), s.writable(), s.masterAddress(), s.masterLinkUp(), p,
-                s.connectedReplicas(), s.synced(), s.detail());
+                s.connectedReplicas(), s.synced(), s.detail(), s.writableByAdmins());
     }
 
     private InstanceState observe(String address, Connection c, Flavor f) throws SQLException {
@@ -288,16 +288,13 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
         if (status.isEmpty()) {
             // Hole 3: on MariaDB read_only does not stop READ ONLY ADMIN holders: unless they are locked, someone can still write.
             String bypass = readOnly ? unlockedBypass(c, f) : null;
-            if (bypass != null) {
-                readOnly = false;
-                detail += " WRITABLE DESPITE read_only: " + bypass;
-            }
+            if (bypass != null) detail += " WRITABLE DESPITE read_only: " + bypass;
             int replicas;
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.connectedReplicas())) {
                 rs.next();
                 replicas = rs.getInt(1);
             }
-            return new InstanceState(address, true, null, Role.MASTER, !readOnly, null, false, position, replicas, true, detail);
+            return new InstanceState(address, true, null, Role.MASTER, !readOnly, null, false, position, replicas, true, detail, bypass != null);
         }
         String io = status.getOrDefault(f.column("Replica_IO_Running"), "");
         String sql = status.getOrDefault(f.column("Replica_SQL_Running"), "");
@@ -531,7 +528,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
 
     private static InstanceState withDetail(InstanceState s, String detail) {
         return new InstanceState(s.address(), s.reachable(), s.error(), s.role(), s.writable(), s.masterAddress(), s.masterLinkUp(), s.position(),
-                s.connectedReplicas(), s.synced(), detail);
+                s.connectedReplicas(), s.synced(), detail, s.writableByAdmins());
     }
 
     /** Promotes unless it would throw away a relay log that was received but not applied (see {@link #promote(String, boolean)}). */

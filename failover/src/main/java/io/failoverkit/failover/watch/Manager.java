@@ -127,7 +127,8 @@ public final class Manager {
                 : topology.masters().size() == 1 ? topology.masters().get(0).address() : null;
         Optional<InstanceState> m = master == null ? Optional.empty() : topology.get(master);
         // A death and "no writable master" (a read-only or fenced master, nobody else writable) are confirmed alike.
-        boolean noWritableMaster = master != null && !(m.isPresent() && m.get().isMaster()) && topology.masters().isEmpty();
+        boolean noWritableMaster = master != null && !(m.isPresent() && m.get().servesWrites())
+                && topology.masters().stream().allMatch(x -> x.address().equals(master));
         masterFailures = noWritableMaster ? masterFailures + 1 : 0;
         Action action = Decide.decide(cluster, topology, stored.state(), new Trigger.Detected(masterFailures), System.currentTimeMillis(),
                 history.recorded());

@@ -162,6 +162,18 @@ class DecideTest {
     }
 
     @Test
+    void aMariaDbMasterReadOnlyForTheApplicationButWritableByAnAdminIsNotHealthyAndIsReopened() {
+        InstanceState adminOnly = new InstanceState(M, true, null, Role.MASTER, false, null, false, new Position.Offset(1000), 2, true,
+                "read_only=1 WRITABLE DESPITE read_only: root@localhost", true);
+        Topology t = new Topology(List.of(adminOnly, replica(R1, true, 1000), replica(R2, true, 990)));
+        assertThat(Decide.decide(CLUSTER, t, EPOCH_1, new Trigger.Detected(1), 0))
+                .as("the application cannot write: not healthy, counted like a death").isInstanceOf(Action.Wait.class);
+        Action a = Decide.decide(CLUSTER, t, EPOCH_1, new Trigger.Detected(3), 0);
+        assertThat(a).isInstanceOfSatisfying(Action.Reopen.class, r -> assertThat(r.master()).isEqualTo(M));
+        assertThat(t.masters()).as("still a master for split-brain counting").extracting(InstanceState::address).containsExactly(M);
+    }
+
+    @Test
     void aReadOnlyMasterBehindItsReplicasFailsOverToOneThatHoldsEverything() {
         Topology t = new Topology(List.of(readOnlyMaster(M, 900), replica(R1, true, 1000), replica(R2, true, 990)));
         Action a = Decide.decide(CLUSTER, t, EPOCH_1, new Trigger.Detected(3), 0);

@@ -141,7 +141,10 @@ public final class RedisServers implements Servers {
     public String guard(Topology topology, String master) {
         watchRestarts(master);
         if (maxLagSeconds <= 0) return null;
-        int want = topology.replicasOf(master).stream().anyMatch(InstanceState::masterLinkUp) ? 1 : 0;
+        // A live replica as the manager sees it, or as the master itself does: a cut between the manager and the
+        // replicas alone must not take the master's own protection away.
+        boolean masterSeesOne = topology.get(master).map(m -> m.connectedReplicas() > 0).orElse(false);
+        int want = masterSeesOne || topology.replicasOf(master).stream().anyMatch(InstanceState::masterLinkUp) ? 1 : 0;
         Guard g = guarded.get(master);
         long now = System.nanoTime();
         if (g != null && g.minReplicas == want && now - g.checkedAtNanos < GUARD_RECHECK_NANOS) return null;

@@ -14,6 +14,7 @@ import io.failoverkit.failover.decide.Trigger;
 import io.failoverkit.failover.discovery.Discovery;
 import io.failoverkit.failover.inst.Servers;
 import io.failoverkit.failover.topology.InstanceState;
+import io.failoverkit.failover.topology.SemiSync;
 import io.failoverkit.failover.topology.Topology;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -181,11 +182,18 @@ public final class Manager {
         } catch (IOException e) {
             return log("cannot read the last failover attempt, not acting: " + e.getMessage());
         }
+        SemiSync semiSync;
+        try {
+            semiSync = SemiSyncRecorder.read(discovery, cluster.name()).orElse(null);
+        } catch (IOException | RuntimeException e) {
+            // Fail closed: without the record, an acknowledger that cannot be reached would not be required.
+            return log("NOT failing over: cannot read the semi-sync record (" + e.getMessage() + "); who may hold acknowledged"
+                    + " commits is unknown, trying again next cycle");
+        }
         FailoverRun.Outcome outcome = lease.renewedDuring(() -> {
             // Compare the candidates on what they will hold: a MySQL replica first applies its relay log.
             Action again = Decide.decide(cluster, servers.drainAll(topology, timings.drainLimit()), stored.state(),
-                    SemiSyncRecorder.readOrNull(discovery, cluster.name()), new Trigger.Detected(masterFailures), System.currentTimeMillis(),
-                    history.recorded());
+                    semiSync, new Trigger.Detected(masterFailures), System.currentTimeMillis(), history.recorded());
             if (!(again instanceof Action.Failover f)) return null;
             Timeline t = new Timeline(cluster.name());
             t.add("detected", first.reason());

@@ -95,7 +95,7 @@ public final class Promote {
         }
         // The master is dead: each replica applies what it received before they are compared (MySQL relay logs).
         t = servers.drainAll(t, timings.drainLimit());
-        Action a = Decide.decide(cluster, t, epochs.read().state(), SemiSyncRecorder.readOrNull(discovery, cluster.name()),
+        Action a = Decide.decide(cluster, t, epochs.read().state(), SemiSyncRecorder.read(discovery, cluster.name()).orElse(null),
                 new Trigger.Requested("failover promote"), System.currentTimeMillis());
         if (a instanceof Action.Failover f) {
             if (to != null && !to.equals(f.candidate()) && !force) {

@@ -53,16 +53,6 @@ public final class SemiSyncRecorder {
         return Optional.of(fromJson(e.get().text()));
     }
 
-    /** {@link #read}, for a decision: a record that cannot be read is reported and treated as unknown (null). */
-    public static SemiSync readOrNull(Discovery discovery, String cluster) {
-        try {
-            return read(discovery, cluster).orElse(null);
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("[{}] cannot read the semi-sync record: {}", cluster, e.getMessage());
-            return null;
-        }
-    }
-
     static String toJson(SemiSync s) throws IOException {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("master", s.master());

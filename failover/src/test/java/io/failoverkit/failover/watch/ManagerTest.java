@@ -89,6 +89,21 @@ class ManagerTest {
         assertThat(m.cycle()).isEqualTo("master " + R1 + " is up");
     }
 
+    @Test
+    void anUnreadableSemiSyncRecordHoldsTheFailoverBackInsteadOfDroppingTheAcknowledgerRule() throws Exception {
+        FakeServers s = FakeServers.cluster(true, M, R1, R2);
+        Manager m = manager(cluster("redis", List.of()), s);
+        m.cycle();
+        discovery.put(SemiSyncRecorder.key(NAME), "{not json");
+        s.kill(M);
+        m.cycle();
+        m.cycle();
+        assertThat(m.cycle()).startsWith("NOT failing over: cannot read the semi-sync record");
+        assertThat(s.writers()).isEmpty();
+        discovery.delete(SemiSyncRecorder.key(NAME));
+        assertThat(m.cycle()).isEqualTo("failover to " + R1 + " done (epoch 2)");
+    }
+
     // Hole 9: the loop never dies from an exception.
     @Test
     void serversThatThrowFromEveryMethodNeverEndTheCycleOrTheLoop() throws Exception {

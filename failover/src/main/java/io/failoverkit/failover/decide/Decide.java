@@ -70,6 +70,15 @@ public final class Decide {
         // The epoch's master may still be writable by admins only (MariaDB read_only): that is no master for the
         // application, and no split brain either; it goes the read-only way below.
         List<InstanceState> others = masters.stream().filter(x -> !x.address().equals(master)).toList();
+        if (others.size() == 1 && stored.master() != null && m.isPresent() && m.get().isReplica()
+                && others.get(0).address().equals(m.get().masterAddress()) && others.get(0).servesWrites()) {
+            // A run wrote the epoch and died (or lost the lock) before promoting, and the old master, unreachable
+            // then, came back writable: its candidate still replicates from it, so it holds everything. The epoch
+            // names the one writable master again rather than leaving the cluster without a master in DNS.
+            String upstream = others.get(0).address();
+            return new Action.Reopen(upstream, "epoch " + stored.epoch() + " names " + master + ", which was never promoted and still"
+                    + " replicates from " + upstream + ", the one writable master: the epoch names " + upstream + " again");
+        }
         if (others.size() == 1) {
             return new Action.Refuse(others.get(0).address() + " takes writes but epoch " + stored.epoch() + " names " + master
                     + " (" + m.map(Decide::describe).orElse("not a member") + "); not promoting anything: an operator must check");

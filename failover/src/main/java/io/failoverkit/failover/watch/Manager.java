@@ -222,6 +222,7 @@ public final class Manager {
         LOG.warn("[{}] {}: demoting {} to a replica of {}", cluster.name(), d.reason(), d.instance(), d.master());
         try {
             servers.fence(d.instance());
+            if (!isLeader()) return log("fenced " + d.instance() + " but lost the lock before demoting it; the next holder demotes it");
             servers.demote(d.instance(), d.master(), false);
         } catch (RuntimeException e) {
             return log("could not demote " + d.instance() + ": " + e.getMessage());

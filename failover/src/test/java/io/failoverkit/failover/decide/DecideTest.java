@@ -174,6 +174,15 @@ class DecideTest {
     }
 
     @Test
+    void anEpochNamingANeverPromotedReplicaOfTheOneWritableMasterNamesThatMasterAgain() {
+        Topology t = new Topology(List.of(master(M), replica(R1, true, 1000), replica(R2, true, 990)));
+        StoredState epoch2 = new StoredState(2, R1, 1, false);
+        Action a = Decide.decide(CLUSTER, t, epoch2, new Trigger.Detected(0), 0);
+        assertThat(a).isInstanceOfSatisfying(Action.Reopen.class, r -> assertThat(r.master()).isEqualTo(M));
+        assertThat(a.reason()).contains("never promoted");
+    }
+
+    @Test
     void aReadOnlyMasterBehindItsReplicasFailsOverToOneThatHoldsEverything() {
         Topology t = new Topology(List.of(readOnlyMaster(M, 900), replica(R1, true, 1000), replica(R2, true, 990)));
         Action a = Decide.decide(CLUSTER, t, EPOCH_1, new Trigger.Detected(3), 0);

@@ -128,7 +128,7 @@ public final class Main implements Runnable {
         private static void installReloadSignal(java.util.concurrent.atomic.AtomicReference<Agent> started,
                                                 java.util.concurrent.atomic.AtomicBoolean hupWhileStarting) {
             try {
-                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+                sun.misc.SignalHandler previous = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
                     Agent agent = started.get();
                     if (agent == null) {
                         hupWhileStarting.set(true); // reloaded once the agent is up, by whichever side sees both
@@ -137,6 +137,11 @@ public final class Main implements Runnable {
                     }
                     reload(agent);
                 });
+                if (previous == sun.misc.SignalHandler.SIG_IGN) {
+                    // Inherited as ignored (started under nohup): the JVM keeps ignoring it, the handler never runs.
+                    org.slf4j.LoggerFactory.getLogger(Main.class).warn("SIGHUP is ignored by this process (started under nohup?):"
+                            + " reload with `discovery-node reload` or PUT /v1/agent/reload instead");
+                }
             } catch (IllegalArgumentException e) {
                 org.slf4j.LoggerFactory.getLogger(Main.class).warn("SIGHUP reload not available here: {}", e.getMessage());
             }

@@ -42,6 +42,9 @@ public final class AgentProcess implements AutoCloseable {
         if (process != null && process.isAlive()) throw new IllegalStateException(name + " is already running");
         Files.createDirectories(log.getParent());
         List<String> cmd = new ArrayList<>();
+        // As an operator's agent starts: SIGHUP not ignored, even when this test runs under nohup (the JVM inherits an
+        // ignored SIGHUP and then never installs the agent's reload handler). env execs java, so the PID is the agent's.
+        cmd.addAll(List.of("env", "--default-signal=HUP"));
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--sun-misc-unsafe-memory-access=allow");
         cmd.add("--enable-native-access=ALL-UNNAMED");

@@ -29,12 +29,12 @@ class ReloadSignalTest {
             Files.writeString(conf.resolve("b.json"), "{\"service\": {\"name\": \"second\", \"port\": 2}}");
             Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(agent.pid())).start();
             assertThat(hup.waitFor()).isZero();
-            await().atMost(Duration.ofSeconds(60)).until(() -> agent.http().get("/v1/catalog/services").json().has("second"));
+            await().atMost(Duration.ofSeconds(15)).until(() -> agent.http().get("/v1/catalog/services").json().has("second"));
 
             Files.delete(conf.resolve("a.json"));
             int code = Main.commandLine().execute("reload", "-http-addr=127.0.0.1:" + agent.httpPort);
             assertThat(code).isZero();
-            await().atMost(Duration.ofSeconds(60)).until(() -> !agent.http().get("/v1/catalog/services").json().has("first"));
+            await().atMost(Duration.ofSeconds(15)).until(() -> !agent.http().get("/v1/catalog/services").json().has("first"));
             assertThat(agent.isRunning()).isTrue();
         } finally {
             agent.close();

@@ -106,7 +106,15 @@ public final class Campaign {
         for (int i = 0; i < options.runs(); i++) {
             String kind = options.kinds().get(i % options.kinds().size());
             Schedule s = Schedule.draw(options.seed() + i, kind, FaultType.forKind(kind, options.withGuard()));
-            RunResult r = runOne(i, s);
+            RunResult r;
+            try {
+                r = runOne(i, s);
+            } catch (Exception | AssertionError e) {
+                // The harness itself failed (a fault step, a restore): loud, counted, and the campaign goes on; the next
+                // run of this kind restores the lab (or rebuilds it) first.
+                r = new RunResult(s, List.of(new Violation(Invariant.LAB, "the run's harness failed: " + e)), -1, 0,
+                        "run " + (i + 1) + "/" + options.runs() + " seed=" + s.seed() + " kind=" + kind + " fault=" + s.fault() + ": HARNESS ERROR " + e);
+            }
             results.add(r);
             out.println(r.line());
             if (!r.violations().isEmpty()) {
@@ -252,7 +260,14 @@ public final class Campaign {
             case "cut manager+replicas+discovery master" -> { lab.cutManager(master); lab.cutReplicas(master); k.guards.cut(master); }
             case "heal master" -> { lab.healAll(); if (k.guards != null) k.guards.healAll(); }
             case "stop-sql-thread replica" -> lab.stopSqlThread(target);
-            case "start-sql-thread replica" -> lab.startSqlThread(target);
+            case "start-sql-thread replica" -> {
+                try {
+                    lab.startSqlThread(target);
+                } catch (java.sql.SQLException e) {
+                    // The manager applied its relay log (starting the thread) and may have promoted or re-pointed it since.
+                    out.println("    start-sql-thread on " + target + ": " + e.getMessage() + " (promoted or re-pointed meanwhile)");
+                }
+            }
             case "sigkill manager" -> k.manager.kill();
             case "start manager" -> k.manager.start();
             case "sigkill discovery leader" -> discovery.killLeader();

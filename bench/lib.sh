@@ -55,3 +55,25 @@ pick_ports() {  # N: N consecutive free ports in 20000-32000, on one line (die f
   done
   die "no $n free consecutive ports found"
 }
+
+# private_jars: JAVA_HOME and JAVA from bin/java-home; the failover and discovery-node jars built when missing or older
+# than the sources (mvn package into this tree's target/ dirs, never install), then copied with their lib/ dirs to
+# WORK/dist/{failover,discovery-node}, so that a rebuild of the tree while the bench runs cannot change them. Needs
+# ROOT, WORK (with logs/), say and die from the caller.
+private_jars() {
+  JAVA_HOME=$("$ROOT/bin/java-home") || die "no JDK >= 21 (see bin/java-home)"
+  export JAVA_HOME
+  JAVA="$JAVA_HOME/bin/java"
+  local fjar="$ROOT/failover/target/failover.jar" djar="$ROOT/discovery-node/target/discovery-node.jar" jar stale=0
+  for jar in "$fjar" "$djar"; do
+    if [ ! -f "$jar" ] || [ -n "$(find "$ROOT"/*/src/main "$ROOT"/*/pom.xml "$ROOT/pom.xml" -newer "$jar" -print -quit 2>/dev/null)" ]; then stale=1; fi
+  done
+  if [ "$stale" = 1 ]; then
+    say "building the failover and discovery-node jars (mvn package into this tree's target/ dirs)"
+    (cd "$ROOT" && mvn -q -B -DskipTests -pl failover,discovery-node -am package) >"$WORK/logs/build.log" 2>&1 \
+      || { tail -30 "$WORK/logs/build.log"; die "build failed"; }
+  fi
+  mkdir -p "$WORK/dist/failover" "$WORK/dist/discovery-node"
+  cp "$fjar" "$WORK/dist/failover/failover.jar"; cp -r "$ROOT/failover/target/lib" "$WORK/dist/failover/lib"
+  cp "$djar" "$WORK/dist/discovery-node/discovery-node.jar"; cp -r "$ROOT/discovery-node/target/lib" "$WORK/dist/discovery-node/lib"
+}

@@ -126,27 +126,12 @@ need=()
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
 
-JAVA_HOME=$("$ROOT/bin/java-home") || die "no JDK >= 21 (see bin/java-home)"
-export JAVA_HOME
-JAVA="$JAVA_HOME/bin/java"
-FJAR="$ROOT/failover/target/failover.jar" DJAR="$ROOT/discovery-node/target/discovery-node.jar"
-stale=0
-for jar in "$FJAR" "$DJAR"; do
-  if [ ! -f "$jar" ] || [ -n "$(find "$ROOT"/*/src/main "$ROOT"/*/pom.xml "$ROOT/pom.xml" -newer "$jar" -print -quit 2>/dev/null)" ]; then stale=1; fi
-done
-if [ "$stale" = 1 ]; then
-  command -v mvn >/dev/null 2>&1 || apt_install maven
-  say "building the failover and discovery-node jars (mvn package into this tree's target/ dirs)"
-  (cd "$ROOT" && mvn -q -B -DskipTests -pl failover,discovery-node -am package) >"$WORK/logs/build.log" 2>&1 || { tail -30 "$WORK/logs/build.log"; die "build failed"; }
-fi
-# Private copies: the jars in target/ may be rebuilt while this runs.
-mkdir -p "$WORK/dist/failover" "$WORK/dist/discovery-node"
-cp "$FJAR" "$WORK/dist/failover/failover.jar"; cp -r "$ROOT/failover/target/lib" "$WORK/dist/failover/lib"
-cp "$DJAR" "$WORK/dist/discovery-node/discovery-node.jar"; cp -r "$ROOT/discovery-node/target/lib" "$WORK/dist/discovery-node/lib"
+command -v mvn >/dev/null 2>&1 || apt_install maven
+private_jars
 cp "$HERE/RedisFailoverBench.java" "$WORK/dist/RedisFailoverBench.java"
 
 say "$(/usr/bin/redis-server --version | awk '{print $1, $2, $3}'); redis-sentinel $(dpkg-query -W -f='${Version}' redis-sentinel 2>/dev/null || echo '?'); $("$JAVA" -version 2>&1 | head -1)"
-say "failover.jar $(sha256sum "$FJAR" | cut -c1-12) built $(date -r "$FJAR" '+%F %T'); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); temp dir $WORK"
+say "failover.jar $(sha256sum "$WORK/dist/failover/failover.jar" | cut -c1-12) built $(date -r "$ROOT/failover/target/failover.jar" '+%F %T'); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); temp dir $WORK"
 
 # ---------------------------------------------------------------------------------------------------------------
 # The discovery node (as `bin/failover drill` starts it: agent -dev on free loopback ports)

@@ -33,21 +33,7 @@ trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT
 trap 'say "terminated"; exit 143' TERM
 
-JAVA_HOME=$("$ROOT/bin/java-home") || die "no JDK >= 21 (see bin/java-home)"
-export JAVA_HOME
-JAVA="$JAVA_HOME/bin/java"
-FJAR="$ROOT/failover/target/failover.jar" DJAR="$ROOT/discovery-node/target/discovery-node.jar"
-stale=0
-for jar in "$FJAR" "$DJAR"; do
-  if [ ! -f "$jar" ] || [ -n "$(find "$ROOT"/*/src/main "$ROOT"/*/pom.xml "$ROOT/pom.xml" -newer "$jar" -print -quit 2>/dev/null)" ]; then stale=1; fi
-done
-if [ "$stale" = 1 ]; then
-  say "building the failover and discovery-node jars (mvn package into this tree's target/ dirs)"
-  (cd "$ROOT" && mvn -q -B -o -DskipTests -pl failover,discovery-node -am package) >"$WORK/logs/build.log" 2>&1 || { tail -30 "$WORK/logs/build.log"; die "build failed"; }
-fi
-mkdir -p "$WORK/dist/failover" "$WORK/dist/discovery-node"
-cp "$FJAR" "$WORK/dist/failover/failover.jar"; cp -r "$ROOT/failover/target/lib" "$WORK/dist/failover/lib"
-cp "$DJAR" "$WORK/dist/discovery-node/discovery-node.jar"; cp -r "$ROOT/discovery-node/target/lib" "$WORK/dist/discovery-node/lib"
+private_jars
 cp "$HERE/TxnLatencyBench.java" "$WORK/dist/TxnLatencyBench.java"
 say "$("$JAVA" -version 2>&1 | head -1); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); temp dir $WORK"
 

@@ -66,20 +66,8 @@ final class ServerSide {
             }
         }
         if (wait.compareTo(MAX_WAIT) > 0) wait = MAX_WAIT;
-        boolean stale = call.has("stale");
-        boolean consistent = call.has("consistent");
-        if (stale && consistent) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
-        if (!stale && !call.forwarded() && !raft.isLeader()) {
-            // As Consul: a read that is not ?stale is answered by the leader, blocking queries included, so a watcher
-            // on a follower wakes as soon as the leader applies a write (a follower learns of commits only with the
-            // next heartbeat). Without a known leader, fall through to the barrier, which reports it.
-            java.util.Optional<String> leader = leaderHttp.get();
-            if (leader.isPresent()) {
-                forwarder.forward(call, leader, call.rawPath(), null);
-                return;
-            }
-        }
-        CompletableFuture<Void> ready = stale || (!consistent && raft.isLeader()) ? CompletableFuture.completedFuture(null) : raft.readBarrier(timer);
+        if (forwardedToLeader(call, null)) return;
+        CompletableFuture<Void> ready = readyFor(call);
         // Consul adds up to wait/16 of jitter so that many watchers do not return at once.
         long waitMillis = wait.toMillis() + ThreadLocalRandom.current().nextLong(wait.toMillis() / 16 + 1);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);
@@ -134,22 +122,33 @@ final class ServerSide {
     }
 
     /**
+     * A read that is not ?stale is answered by the leader, as Consul does, blocking queries included, so a watcher on a
+     * follower wakes as soon as the leader applies a write (a follower learns of commits only with the next heartbeat).
+     * True when the call went to the leader; without a known leader it stays here and the read barrier reports it.
+     */
+    private boolean forwardedToLeader(Call call, byte[] body) {
+        boolean stale = call.has("stale");
+        if (stale && call.has("consistent")) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
+        if (stale || call.forwarded() || raft.isLeader()) return false;
+        java.util.Optional<String> leader = leaderHttp.get();
+        if (leader.isEmpty()) return false;
+        forwarder.forward(call, leader, call.rawPath(), body);
+        return true;
+    }
+
+    /** When this server may answer: at once for ?stale and on the leader by default, after a read barrier otherwise. */
+    private CompletableFuture<Void> readyFor(Call call) {
+        boolean local = call.has("stale") || (!call.has("consistent") && raft.isLeader());
+        return local ? CompletableFuture.completedFuture(null) : raft.readBarrier(timer);
+    }
+
+    /**
      * Serves a read that cannot block (a read-only transaction) with the consistency asked for, as {@link #read}
      * does: forwarded to the leader (with its body) unless ?stale, behind a read barrier when ?consistent.
      */
     <T> void readOnce(Call call, byte[] body, Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
-        boolean stale = call.has("stale");
-        boolean consistent = call.has("consistent");
-        if (stale && consistent) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
-        if (!stale && !call.forwarded() && !raft.isLeader()) {
-            java.util.Optional<String> leader = leaderHttp.get();
-            if (leader.isPresent()) {
-                forwarder.forward(call, leader, call.rawPath(), body);
-                return;
-            }
-        }
-        CompletableFuture<Void> ready = stale || (!consistent && raft.isLeader()) ? CompletableFuture.completedFuture(null) : raft.readBarrier(timer);
-        ready.whenCompleteAsync((ok, err) -> {
+        if (forwardedToLeader(call, body)) return;
+        readyFor(call).whenCompleteAsync((ok, err) -> {
             if (err != null) call.text(500, "No cluster leader (" + rootMessage(err) + ")");
             else respond(call, query.get(), render);
         }, executor);

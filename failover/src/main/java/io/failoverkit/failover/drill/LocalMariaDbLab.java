@@ -38,13 +38,22 @@ public final class LocalMariaDbLab implements MariaDbLab {
 
         void start(boolean readOnly, List<String> extra) throws IOException {
             List<String> cmd = new ArrayList<>(List.of(mariadbd, "--no-defaults", "--user=root", "--datadir=" + dir.resolve("data"),
-                    "--port=" + port, "--socket=" + dir.resolve("mysqld.sock"), "--pid-file=" + dir.resolve("mysqld.pid"),
+                    "--port=" + port, "--socket=" + socketPath(), "--pid-file=" + dir.resolve("mysqld.pid"),
                     "--log-error=" + dir.resolve("error.log"), "--bind-address=127.0.0.1", "--skip-name-resolve",
                     "--server-id=" + serverId));
             cmd.addAll(MariaDbLabRecipe.serverFlags(readOnly, semiSync));
             cmd.addAll(extra);
             process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile())).start();
             awaitReady();
+        }
+
+        /**
+         * The unix socket (unused: everything connects over TCP) in the server's dir, unless that path is longer than a
+         * socket path may be (108 bytes with its NUL): mariadbd then aborts at start, so a deep work dir gets one in /tmp.
+         */
+        private String socketPath() {
+            String inDir = dir.resolve("mysqld.sock").toString();
+            return inDir.length() <= 100 ? inDir : "/tmp/failoverkit-mariadb-" + port + ".sock";
         }
 
         private void awaitReady() throws IOException {

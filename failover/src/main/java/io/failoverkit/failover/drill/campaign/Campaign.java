@@ -88,10 +88,14 @@ public final class Campaign {
     /** Runs the campaign; returns every run's result (the summary is printed). */
     public static List<RunResult> run(Options options, PrintStream out) throws Exception {
         Campaign c = new Campaign(options, out);
+        // Interrupted (Ctrl-C, SIGTERM from a bench's cleanup): the servers, managers and guards it started stop too.
+        Thread stopChildren = new Thread(c::close, "campaign-stop");
+        Runtime.getRuntime().addShutdownHook(stopChildren);
         try {
             return c.runAll();
         } finally {
             c.close();
+            try { Runtime.getRuntime().removeShutdownHook(stopChildren); } catch (IllegalStateException shuttingDown) { }
         }
     }
 
@@ -431,7 +435,7 @@ public final class Campaign {
         return condition.getAsBoolean();
     }
 
-    private void close() {
+    private synchronized void close() {
         for (KindState k : kinds.values()) dispose(k, false);
         try { if (discovery != null) discovery.close(); } catch (InterruptedException ignored) { Thread.currentThread().interrupt(); }
     }

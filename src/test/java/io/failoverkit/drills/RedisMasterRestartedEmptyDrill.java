@@ -109,7 +109,10 @@ class RedisMasterRestartedEmptyDrill {
                 await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> master.address().equals(dns.resolve())
                         && "1".equals(config(master.address(), "min-replicas-to-write"))
                         && history.read().history() != null && history.read().history().offset() >= offsetWithKeys);
-                assertThat(keysOn(lab.servers.get(1).address())).isEqualTo(KEYS);
+                // The drill's precondition, not its property: every replica holds the keys (WAIT counted both, yet a CI run
+                // under load once read 1,096 of them on a replica right after it; wait for it rather than fail the setup).
+                await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                        .until(() -> lab.servers.stream().skip(1).allMatch(r -> keysOn(r.address()) == KEYS));
 
                 master.kill();
                 Thread.sleep(50);

@@ -72,9 +72,17 @@ final class RedisCampaignLab implements CampaignLab {
             Jedis j = samplers.computeIfAbsent(member, m -> jedis(real(m), 100));
             String info = j.info("replication");
             if (!info.contains("role:master")) return false;
-            // A master with min-replicas-to-write set reports its good replicas; with none it refuses writes (NOREPLICAS).
+            // A master with min-replicas-to-write set reports its good replicas and refuses writes (NOREPLICAS) while it
+            // has fewer than that: none for the managed value 1, and always for a fence (an unsatisfiable value, set by
+            // the manager or a guard, while its replicas may still count as good).
             int at = info.indexOf("min_slaves_good_slaves:");
-            return at < 0 || !info.startsWith("0", at + "min_slaves_good_slaves:".length());
+            if (at < 0) return true;
+            int end = info.indexOf('\r', at);
+            long good = Long.parseLong(info.substring(at + "min_slaves_good_slaves:".length(), end < 0 ? info.length() : end).strip());
+            java.util.Map<String, String> conf = j.configGet("min-replicas-*");
+            long toWrite = Long.parseLong(conf.getOrDefault("min-replicas-to-write", "0"));
+            long maxLag = Long.parseLong(conf.getOrDefault("min-replicas-max-lag", "0"));
+            return toWrite == 0 || maxLag == 0 || good >= toWrite;
         } catch (RuntimeException e) {
             Jedis j = samplers.remove(member);
             if (j != null) try { j.close(); } catch (RuntimeException ignored) { }

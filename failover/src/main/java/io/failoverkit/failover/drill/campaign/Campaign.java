@@ -45,11 +45,15 @@ import java.util.function.BooleanSupplier;
 public final class Campaign {
     /**
      * Faults stop, then this long for one writable master named by DNS. It covers the slowest path a schedule
-     * draws: a SIGKILLed manager's session expiring (TTL 10 s) plus its lock delay (5 s), then detection and a failover.
+     * draws: a SIGKILLed manager's session expiring (TTL 10 s) plus its lock delay (up to 15 s), then detection and a failover.
      */
-    public static final Duration CONVERGE_BOUND = Duration.ofSeconds(40);
-    /** How long after convergence the manager must be seen cycling with the lock: a lock taken over after TTL (10 s) plus lock delay (5 s). */
-    public static final Duration MANAGER_CYCLE_BOUND = Duration.ofSeconds(25);
+    public static final Duration CONVERGE_BOUND = Duration.ofSeconds(45);
+    /**
+     * How long after convergence the manager must be seen cycling with the lock: a lock taken over after the session's
+     * TTL plus its lock delay ({@code cluster.Timings}: 10 s + 10 s for Redis, 10 s + 15 s for MySQL), plus 10 s for a
+     * loaded machine. (25 s, sized for the old 5 s lock delay, failed a MySQL manager takeover in the 200-run bench.)
+     */
+    public static final Duration MANAGER_CYCLE_BOUND = Duration.ofSeconds(35);
     /** The timeline steps a finished failover ends with (success, failure, rollback). */
     public static final Set<String> TERMINAL_STEPS = Set.of("dns moved", "FAILED", "rolled back", "done");
 

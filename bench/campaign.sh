@@ -2,7 +2,7 @@
 # bench/campaign.sh — the seeded fault campaign, long form: BENCH_RUNS runs (default 200) on the local-process labs
 # (Redis and MariaDB, alternating), each injecting one fault drawn from its seed, and the invariants checked after
 # every run (no acknowledged write lost, no 10 ms sample with two writable masters, one writable master named by DNS
-# within 40 s of the last fault, the manager loop alive, every failover's timeline complete).
+# within 45 s of the last fault, the manager loop alive, every failover's timeline complete).
 #
 #   flock /tmp/failoverkit-drills.lock bash bench/campaign.sh     # ~10-15 s a run on a loaded 2-core machine
 #

@@ -347,8 +347,9 @@ public final class UdpTcpTransport implements Transport {
             }
             switch (got) {
                 case Codec.Inbound.State st -> {
-                    PushPull mine = inbox.pushPull(from, st.pushPull()).get(remainingNanos(deadline), TimeUnit.NANOSECONDS);
-                    if (mine == null) return;
+                    CompletableFuture<PushPull> mineF = inbox.pushPull(from, st.pushPull());
+                    PushPull mine = mineF == null ? null : mineF.get(remainingNanos(deadline), TimeUnit.NANOSECONDS);
+                    if (mine == null) return; // the node declined (shutting down, too busy): close without a reply
                     out.write(Codec.encodeStream(Codec.pushPullBody(mine), options, false));
                     out.flush();
                 }

@@ -141,6 +141,16 @@ class StockSerfWireTest {
         await().atMost(WAIT).untilAsserted(() -> assertThat(Files.readString(events))
                 .contains("wire-packet:hello-packet").contains("wire-stream:hello-stream"));
 
+        // 4a. serf joins us: it dials our TCP port with its (compressed, maybe sealed) push-pull, we answer with ours
+        String rpcAddr = "127.0.0.1:" + rpc;
+        assertThat(run("/usr/bin/serf", "join", "-rpc-addr", rpcAddr, "127.0.0.1:" + myPort)).contains("Successfully joined");
+        PushPull fromSerf = inbox.pushPulls.poll(30, TimeUnit.SECONDS);
+        assertThat(fromSerf).isNotNull();
+        assertThat(fromSerf.join()).isTrue();
+        assertThat(fromSerf.nodes()).extracting(PushPull.NodeEntry::name).contains("s1");
+        assertThat(fromSerf.userState()).isNotEmpty();
+        assertThat(fromSerf.userState()[0]).isEqualTo((byte) 2);
+
         // 4. push-pull with join: serf's reply names s1 and carries Serf's user state (a messagePushPull, type 2)
         PushPull reply = transport.pushPull(serfAddr, new PushPull(true, List.of(me), new byte[0]), Duration.ofSeconds(10))
                 .get(30, TimeUnit.SECONDS);
@@ -158,7 +168,6 @@ class StockSerfWireTest {
         assertThat(serfState.keys()).contains("LTime", "StatusLTimes");
 
         // 5. serf now lists us, alive, with our tags: it probes us and the inbox acks
-        String rpcAddr = "127.0.0.1:" + rpc;
         await().atMost(WAIT).pollInterval(Duration.ofMillis(300)).untilAsserted(() ->
                 assertThat(run("/usr/bin/serf", "members", "-rpc-addr", rpcAddr, "-status", "alive", "-name", "^" + ME + "$"))
                         .contains(ME).contains("role=failoverkit").contains("127.0.0.1:" + myPort));
@@ -264,6 +273,7 @@ class StockSerfWireTest {
         final PushPull.NodeEntry me;
         final BlockingQueue<Long> acks = new LinkedBlockingQueue<>();
         final BlockingQueue<byte[]> serfMessages = new LinkedBlockingQueue<>();
+        final BlockingQueue<PushPull> pushPulls = new LinkedBlockingQueue<>();
         volatile int probesFromSerf;
 
         AckingInbox(UdpTcpTransport transport, PushPull.NodeEntry me) {
@@ -294,6 +304,7 @@ class StockSerfWireTest {
 
         @Override
         public CompletableFuture<PushPull> pushPull(InetSocketAddress from, PushPull remote) {
+            pushPulls.add(remote);
             return CompletableFuture.completedFuture(new PushPull(false, List.of(me), new byte[0]));
         }
 

@@ -4,6 +4,7 @@ import io.failoverkit.discovery.gossip.wire.Codec;
 import io.failoverkit.discovery.gossip.wire.Crypto;
 import io.failoverkit.discovery.gossip.wire.GoMsgpack;
 import io.failoverkit.discovery.gossip.wire.Keyring;
+import io.failoverkit.discovery.gossip.wire.Lzw;
 import io.failoverkit.discovery.gossip.wire.Message;
 import io.failoverkit.discovery.gossip.wire.NodeState;
 import io.failoverkit.discovery.gossip.wire.PushPull;
@@ -185,6 +186,9 @@ class StockSerfWireTest {
             String v = Long.toString(rnd.nextLong(), 36);
             many.add(new PushPull.NodeEntry("fake-" + i + "-" + v, myAddr, 1 + i, serfTags(Map.of("k", v + v)), 1, NodeState.ALIVE, VSN));
         }
+        // our own stream is compressed by our encoder (Options.compress) through a table reset too: serf must decode it
+        assertThat(Lzw.encode(Codec.pushPullBody(new PushPull(false, many, new byte[0]))).length * 8 / 12)
+                .as("codes in our compressed push-pull").isGreaterThan(4200);
         // memberlist replies with its state before merging ours: the second exchange brings the 400 back
         rawPushPull(serfAddr, new PushPull(false, many, new byte[0]), opts);
         byte[] raw = rawPushPull(serfAddr, new PushPull(false, List.of(me), new byte[0]), opts);

@@ -83,6 +83,8 @@ public final class Serf {
     private final Scheduler scheduler;
     private final Consumer<SerfEvent> events;
     private Memberlist memberlist;
+    private final Delegate delegate = new SerfDelegate();
+    private final EventListener listener = new Listener();
 
     private final LamportClock clock = new LamportClock();
     private final LamportClock eventClock = new LamportClock();
@@ -134,7 +136,7 @@ public final class Serf {
         s.clock.increment();
         s.eventClock.increment();
         s.queryClock.increment();
-        s.memberlist = Memberlist.create(config.swim(), transport, scheduler, s.new SerfDelegate(), s.new Listener());
+        s.memberlist = Memberlist.create(config.swim(), transport, scheduler, s.delegate, s.listener);
         s.memberlist.start();
         scheduler.execute(s::ensureSelf);
         s.every(config.reapInterval().toNanos(), s::reap);
@@ -142,6 +144,26 @@ public final class Serf {
         s.every(config.queueCheckInterval().toNanos(), s::checkQueues);
         return s;
     }
+
+    /**
+     * A Serf with no memberlist under it, for tests of the state machine: the test plays memberlist through
+     * {@link #delegate()} and {@link #listener()}. join, leave and setTags need a memberlist and are not for it.
+     */
+    static Serf detached(SerfConfig config, Scheduler scheduler, Consumer<SerfEvent> events) {
+        config.check();
+        checkTagsFit(config.tags());
+        Serf s = new Serf(config, scheduler, events);
+        s.clock.increment();
+        s.eventClock.increment();
+        s.queryClock.increment();
+        s.every(config.reapInterval().toNanos(), s::reap);
+        s.every(config.reconnectInterval().toNanos(), s::reconnect);
+        return s;
+    }
+
+    Delegate delegate() { return delegate; }
+
+    EventListener listener() { return listener; }
 
     /** Joins through every address given; completes with how many other nodes answered. */
     public CompletableFuture<Integer> join(List<InetSocketAddress> addresses, boolean ignoreOld) {
@@ -180,7 +202,7 @@ public final class Serf {
 
     public SerfMember localMember() {
         SerfMember m = mirror.get(name);
-        if (m != null) return m;
+        if (m != null || memberlist == null) return m;
         Node n = memberlist.localNode();
         return new SerfMember(n.name(), n.address(), tags, MemberStatus.ALIVE, n.vsn().clone());
     }
@@ -282,7 +304,7 @@ public final class Serf {
         }
         for (Scheduler.Cancellable t : timers) t.cancel();
         timers.clear();
-        memberlist.shutdown();
+        if (memberlist != null) memberlist.shutdown();
     }
 
     /**
@@ -566,7 +588,7 @@ public final class Serf {
 
     private void reconnect() {
         int failed = failedMembers.size();
-        if (failed == 0 || state != State.ALIVE) return;
+        if (failed == 0 || state != State.ALIVE || memberlist == null) return;
         // fewer attempts when few failed among many alive (Serf's throttle)
         float alive = Math.max(1, members.size() - failed - leftMembers.size());
         if (scheduler.random().nextFloat() > failed / alive) return;

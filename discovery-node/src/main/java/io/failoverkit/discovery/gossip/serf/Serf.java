@@ -202,8 +202,10 @@ public final class Serf {
 
     public SerfMember localMember() {
         SerfMember m = mirror.get(name);
-        if (m != null || memberlist == null) return m;
-        Node n = memberlist.localNode();
+        if (m != null) return m;
+        Node n = memberlist == null ? null : memberlist.localNode();
+        if (n == null) // not started yet
+            return new SerfMember(name, null, tags, MemberStatus.ALIVE, config.swim().versions().clone());
         return new SerfMember(n.name(), n.address(), tags, MemberStatus.ALIVE, n.vsn().clone());
     }
 
@@ -383,7 +385,8 @@ public final class Serf {
 
     private void ensureSelf() {
         if (members.containsKey(name) || state == State.SHUTDOWN) return;
-        handleNodeJoin(memberlist.localNode());
+        Node n = memberlist.localNode();
+        if (n != null) handleNodeJoin(n);
     }
 
     private boolean hasAliveMembers() {

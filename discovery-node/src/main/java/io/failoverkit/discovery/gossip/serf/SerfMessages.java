@@ -19,9 +19,10 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * Serf's gossip messages (serf/messages.go) and their bytes: one type byte, then the message struct as go-msgpack
- * writes it (a map keyed by the Go field names, in declaration order; strings and byte slices as msgpack "raw" with
- * no str8 header; unsigned integers in their smallest form). Decoding is lenient the way go-msgpack is (str or bin
+ * Serf's gossip messages (serf/messages.go) and their bytes: one type byte, then the message struct as the
+ * go-msgpack of Serf 0.8/0.9 writes it (a map keyed by the Go field names, sorted by name, as captured from
+ * Debian's serf agent; strings and byte slices as msgpack "raw" with no str8 header; unsigned integers in their
+ * smallest form). Decoding is lenient the way go-msgpack is (str or bin
  * for strings and bytes, nil for an empty value, unknown keys skipped, any integer width) and strict about
  * structure: a truncated or malformed message, or one that claims more elements than it has bytes, is refused
  * with a {@link MalformedException}, never an unchecked exception.
@@ -125,29 +126,29 @@ public final class SerfMessages {
                 }
                 case UserEvent m -> {
                     w.type(USER_EVENT).map(4);
+                    w.key("CC").bool(m.coalesce());
                     w.key("LTime").uint(m.ltime());
                     w.key("Name").str(m.name());
                     w.key("Payload").bytes(m.payload());
-                    w.key("CC").bool(m.coalesce());
                 }
                 case PushPull m -> {
                     w.type(PUSH_PULL).map(6);
-                    w.key("LTime").uint(m.ltime());
-                    w.key("StatusLTimes").map(m.statusLTimes().size());
-                    for (var e : m.statusLTimes().entrySet()) w.str(e.getKey()).uint(e.getValue());
-                    w.key("LeftMembers").array(m.leftMembers().size());
-                    for (String n : m.leftMembers()) w.str(n);
                     w.key("EventLTime").uint(m.eventLTime());
                     w.key("Events").array(m.events().size());
                     for (EventsAt at : m.events()) {
-                        w.map(2).key("LTime").uint(at.ltime());
-                        w.key("Events").array(at.events().size());
+                        w.map(2).key("Events").array(at.events().size());
                         for (NamedPayload p : at.events()) {
                             w.map(2).key("Name").str(p.name());
                             w.key("Payload").bytes(p.payload());
                         }
+                        w.key("LTime").uint(at.ltime());
                     }
+                    w.key("LTime").uint(m.ltime());
+                    w.key("LeftMembers").array(m.leftMembers().size());
+                    for (String n : m.leftMembers()) w.str(n);
                     w.key("QueryLTime").uint(m.queryLTime());
+                    w.key("StatusLTimes").map(m.statusLTimes().size());
+                    for (var e : m.statusLTimes().entrySet()) w.str(e.getKey()).uint(e.getValue());
                 }
                 case Unknown u -> throw new IllegalArgumentException("cannot encode a message of unknown type " + u.type());
             }

@@ -1154,10 +1154,25 @@ public final class Memberlist {
 
     /** What the transport delivers; everything hops onto the scheduler. */
     private final class Inbox implements Transport.Inbox {
+        /** Arrivals not handled yet: one scheduler task drains them all (a compound packet's parts come together). */
+        private final java.util.concurrent.ConcurrentLinkedQueue<Object[]> arrivals = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
+
         @Override
         public void packet(InetSocketAddress from, Message message) {
             if (shutdown || message == null) return;
-            onScheduler(() -> handle(from, message));
+            arrivals.add(new Object[]{from, message});
+            if (draining.compareAndSet(false, true)) onSchedulerEvenIfShutdown(this::drain);
+        }
+
+        private void drain() {
+            draining.set(false);
+            Object[] a;
+            while ((a = arrivals.poll()) != null) {
+                if (shutdown) continue;
+                Object[] arrival = a;
+                guard(() -> handle((InetSocketAddress) arrival[0], (Message) arrival[1])).run();
+            }
         }
 
         @Override

@@ -17,10 +17,12 @@ import java.util.function.IntSupplier;
  * <p>Not thread-safe: used from one scheduler.
  */
 public final class TransmitLimitedQueue<T> {
-    private static final Comparator<Entry<?>> ORDER = Comparator
-            .<Entry<?>>comparingInt(e -> e.transmits)
-            .thenComparing(e -> e.size, Comparator.reverseOrder())
-            .thenComparing(e -> e.id, Comparator.reverseOrder());
+    /** Fewer transmissions first, then larger, then newer. */
+    private static final Comparator<Entry<?>> ORDER = (a, b) -> {
+        if (a.transmits != b.transmits) return a.transmits < b.transmits ? -1 : 1;
+        if (a.size != b.size) return a.size > b.size ? -1 : 1;
+        return Long.compare(b.id, a.id);
+    };
 
     private final int retransmitMult;
     private final IntSupplier numNodes;

@@ -192,4 +192,23 @@ class SerfPoolSimTest {
         p.runFor(Duration.ofSeconds(30));
         for (int i = 0; i < 5; i++) assertThat(p.userEvents(i, "new")).as("node %d", i).isEqualTo(1);
     }
+
+    @Test
+    void aFailedMemberIsRetriedAndComesBackAfterAPartitionHeals() {
+        Pool p = new Pool(16);
+        p.start(4);
+        List<InetSocketAddress> rest = List.of(p.addrs.get(0), p.addrs.get(2), p.addrs.get(3));
+        p.net.partition(List.of(p.addrs.get(1)), rest);
+        assertThat(p.run(() -> p.allOthersSee(1, MemberStatus.FAILED), Duration.ofSeconds(60))).isTrue();
+        p.runFor(Duration.ofSeconds(30)); // reconnect interval 10 s: a few attempts, all failing
+        long attempts = p.nodes.stream().mapToLong(s -> s.stats().get("reconnect_attempts")).sum();
+        assertThat(attempts).isPositive();
+        p.net.heal();
+        assertThat(p.run(() -> p.converged(MemberStatus.ALIVE), Duration.ofSeconds(60))).isTrue();
+        for (int i : new int[]{0, 2, 3}) {
+            assertThat(p.memberEvents(i, SerfEvent.Kind.FAILED, "node-1")).as("node %d", i).isEqualTo(1);
+            assertThat(p.memberEvents(i, SerfEvent.Kind.JOIN, "node-1")).as("node %d", i).isEqualTo(2);
+            assertThat(p.memberEvents(i, SerfEvent.Kind.REAP, "node-1")).as("node %d", i).isZero();
+        }
+    }
 }

@@ -624,16 +624,35 @@ public final class Memberlist {
             case Message.Ack a -> handleAck(a);
             case Message.Nack n -> handleNack(n);
             case Message.Err e -> LOG.debug("{}: error from {}: {}", self, from, e.error());
-            case Message.Suspect s -> suspectNode(s);
+            case Message.Suspect s -> {
+                if (s.node().equals(self)) answerStale(from, s.incarnation());
+                suspectNode(s);
+            }
             case Message.Alive a -> {
                 if (a.port() == 0) a = new Message.Alive(a.incarnation(), a.node(), a.addr(), transport.advertise().getPort(), a.meta(), a.vsn());
                 aliveNode(a, null, false);
             }
-            case Message.Dead d -> deadNode(d);
+            case Message.Dead d -> {
+                if (d.node().equals(self)) answerStale(from, d.incarnation());
+                deadNode(d);
+            }
             case Message.User u -> {
                 if (delegate != null) delegate.notifyMsg(u.payload());
             }
         }
+    }
+
+    /**
+     * A suspicion or death of this node at an incarnation it has already refuted is still going round: the node that
+     * sent it (the prober, or a member forwarding it) still holds it and may not have heard the refutation (lost
+     * packets). Answer it directly with the current alive, which clears its timer. memberlist drops such stale
+     * messages silently; under heavy loss that leaves a member with a suspicion whose refutation it missed, and it
+     * declares a live node dead when the suspicion times out.
+     */
+    private void answerStale(InetSocketAddress from, long incarnation) {
+        NodeEntry me = nodeMap.get(self);
+        if (me == null || left || incarnation >= me.incarnation || from == null) return;
+        transport.sendPacket(from, List.of(new Message.Alive(me.incarnation, self, me.addr, me.port, me.meta, me.vsn)));
     }
 
     private void handlePing(InetSocketAddress from, Message.Ping p) {
@@ -786,12 +805,26 @@ public final class Memberlist {
     }
 
     private void suspectNode(Message.Suspect s) {
+        suspectNode(s, false);
+    }
+
+    /**
+     * {@code hearsay}: the suspicion comes from a push-pull (the remote holds the node suspect or dead), not from a
+     * probe of ours. It starts a suspicion as memberlist does, but it does not count as an independent confirmation
+     * of one already running: memberlist confirms it in this node's name, so two members that merely push-pulled with
+     * a suspecting one shrink everyone's timer to the minimum as if they had probed and failed themselves.
+     */
+    private void suspectNode(Message.Suspect s, boolean hearsay) {
         NodeEntry state = nodeMap.get(s.node());
         if (state == null) return;
         if (s.incarnation() < state.incarnation) return;
         Suspicion timer = suspicions.get(s.node());
         if (timer != null) {
-            if (timer.confirm(s.from())) broadcast(s.node(), s, null);
+            if (hearsay) return;
+            if (timer.confirm(s.from())) {
+                LOG.debug("{}: suspicion of {} confirmed by {}", self, s.node(), s.from());
+                broadcast(s.node(), s, null);
+            }
             return;
         }
         if (state.state != NodeState.ALIVE) return;
@@ -800,6 +833,7 @@ public final class Memberlist {
             LOG.warn("{}: refuting a suspect message from {}", self, s.from());
             return;
         }
+        LOG.debug("{}: {} suspected by {} (incarnation {})", self, s.node(), s.from(), s.incarnation());
         broadcast(s.node(), s, null);
         state.incarnation = s.incarnation();
         state.state = NodeState.SUSPECT;
@@ -860,7 +894,7 @@ public final class Memberlist {
             switch (r.state()) {
                 case ALIVE -> aliveNode(new Message.Alive(r.incarnation(), r.name(), r.addr(), r.port(), r.meta(), r.vsn()), null, false);
                 case LEFT -> deadNode(new Message.Dead(r.incarnation(), r.name(), r.name()));
-                case DEAD, SUSPECT -> suspectNode(new Message.Suspect(r.incarnation(), r.name(), self));
+                case DEAD, SUSPECT -> suspectNode(new Message.Suspect(r.incarnation(), r.name(), self), true);
             }
         }
     }

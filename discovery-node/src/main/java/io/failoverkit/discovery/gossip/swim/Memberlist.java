@@ -723,6 +723,11 @@ public final class Memberlist {
     }
 
     private void aliveNode(Message.Alive a, Runnable notify, boolean bootstrap) {
+        aliveNode(a, notify, bootstrap, false);
+    }
+
+    /** {@code quiet}: take the news without re-broadcasting it (see {@link #mergeState}). */
+    private void aliveNode(Message.Alive a, Runnable notify, boolean bootstrap, boolean quiet) {
         if (left && a.node().equals(self)) return;
         byte[] v = a.vsn() == null ? EMPTY : a.vsn();
         if (v.length >= 3) {
@@ -781,7 +786,8 @@ public final class Memberlist {
             refute(state, a.incarnation());
             LOG.warn("{}: refuting an alive message about this node (incarnation {})", self, a.incarnation());
         } else {
-            broadcast(a.node(), a, notify);
+            if (!quiet) broadcast(a.node(), a, notify);
+            else if (notify != null) notify.run();
             if (v.length >= 6) state.vsn = v;
             state.incarnation = a.incarnation();
             state.meta = a.meta() == null ? EMPTY : a.meta();
@@ -889,10 +895,19 @@ public final class Memberlist {
         w.forEach(Runnable::run);
     }
 
+    /**
+     * Merges a remote node list as memberlist does (a remote alive is an alive, a remote dead or suspect a suspicion
+     * here, a remote left a leave). One difference: a node that knew no other live member (it is joining) does not
+     * re-broadcast the nodes it learns from the remote: the pool already knows them, and at 1,000 nodes memberlist's
+     * joiner queues 1,000 alives, each sent retransmit-limit times, burying its own alive behind them. A member
+     * merging another pool's state (it knows others) re-broadcasts as memberlist, so that its side learns the other.
+     */
     private void mergeState(List<PushPull.NodeEntry> remote) {
+        boolean quiet = !anyAliveButSelf();
         for (PushPull.NodeEntry r : remote) {
             switch (r.state()) {
-                case ALIVE -> aliveNode(new Message.Alive(r.incarnation(), r.name(), r.addr(), r.port(), r.meta(), r.vsn()), null, false);
+                case ALIVE -> aliveNode(new Message.Alive(r.incarnation(), r.name(), r.addr(), r.port(), r.meta(), r.vsn()), null, false,
+                        quiet && !r.name().equals(self));
                 case LEFT -> deadNode(new Message.Dead(r.incarnation(), r.name(), r.name()));
                 case DEAD, SUSPECT -> suspectNode(new Message.Suspect(r.incarnation(), r.name(), self), true);
             }

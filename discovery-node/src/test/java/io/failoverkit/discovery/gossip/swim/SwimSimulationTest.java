@@ -208,9 +208,11 @@ class SwimSimulationTest {
             // Serf's own figures on loopback: 6.0 s at N=10, 8.35 s at N=30
             assertThat(agent.detection).isLessThanOrEqualTo(n == 10 ? 3.0 : 4.175);
             assertThat(agent.join).isLessThanOrEqualTo(lan.join * 1.1);
-            // bandwidth at rest: our packets every 500 ms against memberlist's every 1 s; Serf's acks carry ~100
-            // bytes of coordinates that ours don't, so compare against lan + that
-            assertThat(agent.bytesPerSecond).isLessThanOrEqualTo(lan.bytesPerSecond + 100 * 1.0 * 1);
+            // bandwidth at rest (UDP payload; no broadcasts are queued at rest): we ping twice as often as LAN, but
+            // Serf's every ack carries its Vivaldi coordinate (a version byte and a msgpack map of 8 + 3 float64s
+            // with their field names, ~140 bytes) and ours carry nothing, and each node sends one ack per second
+            // with LAN timings: Serf at rest = lan + 140 B/s per node
+            assertThat(agent.bytesPerSecond).isLessThanOrEqualTo(lan.bytesPerSecond + 140);
         }
     }
 
@@ -255,15 +257,16 @@ class SwimSimulationTest {
             assertThat(pool.runUntil(() -> pool.converged(n), STEP, Duration.ofSeconds(10))).isGreaterThanOrEqualTo(0);
         }
         pool.clock.runFor(Duration.ofSeconds(10));
+        List<SimPool.SimNode> live = pool.live();
         long bytes0 = 0;
-        for (SimPool.SimNode x : pool.nodes) bytes0 += pool.net.bytesSent(x.address);
+        for (SimPool.SimNode x : live) bytes0 += pool.net.bytesSent(x.address);
         pool.clock.runFor(Duration.ofSeconds(30));
         long bytes1 = 0;
-        for (SimPool.SimNode x : pool.nodes) bytes1 += pool.net.bytesSent(x.address);
-        double bps = (bytes1 - bytes0) / 30.0 / pool.nodes.size();
+        for (SimPool.SimNode x : live) bytes1 += pool.net.bytesSent(x.address);
+        double bps = (bytes1 - bytes0) / 30.0 / live.size();
         List<Double> detections = new ArrayList<>();
         for (int r = 0; r < kills; r++) {
-            SimPool.SimNode victim = pool.nodes.get(n / 2 + r * 3); // one of the original n
+            SimPool.SimNode victim = pool.nodes.get((n / 2 + r * 3) % n); // one of the original n
             victim.kill();
             long t = pool.runUntil(() -> pool.allSee(victim.name, Set.of(NodeState.DEAD)), Duration.ofMillis(10), Duration.ofSeconds(120));
             assertThat(t).as("kill %d detected", r).isGreaterThanOrEqualTo(0);

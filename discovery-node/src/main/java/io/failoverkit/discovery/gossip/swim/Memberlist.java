@@ -136,7 +136,7 @@ public final class Memberlist {
     public CompletableFuture<Integer> join(List<InetSocketAddress> addresses) {
         CompletableFuture<Integer> result = new CompletableFuture<>();
         List<InetSocketAddress> targets = List.copyOf(addresses);
-        onScheduler(() -> {
+        onSchedulerEvenIfShutdown(() -> {
             if (shutdown) {
                 result.complete(0);
                 return;
@@ -161,9 +161,11 @@ public final class Memberlist {
             pending[0] = remote.size();
             for (InetSocketAddress a : remote) {
                 PushPull local = localState(true);
-                transport.pushPull(a, local, config.streamTimeout()).whenComplete((pp, err) -> onScheduler(() -> {
+                transport.pushPull(a, local, config.streamTimeout()).whenComplete((pp, err) -> onSchedulerEvenIfShutdown(() -> {
                     try {
-                        if (err != null) {
+                        if (shutdown) {
+                            LOG.debug("{}: join {}: shut down meanwhile", self, a);
+                        } else if (err != null) {
                             LOG.debug("{}: join {} failed: {}", self, a, err.toString());
                         } else if (onlySelf(pp)) {
                             LOG.info("{}: join {}: the answer came from this node itself, not counted", self, a);
@@ -225,7 +227,7 @@ public final class Memberlist {
      */
     public CompletableFuture<Void> updateNode(Duration timeout) {
         CompletableFuture<Void> result = new CompletableFuture<>();
-        onScheduler(() -> {
+        onSchedulerEvenIfShutdown(() -> {
             NodeEntry me = nodeMap.get(self);
             if (me == null || shutdown || left) {
                 result.complete(null);
@@ -240,7 +242,7 @@ public final class Memberlist {
 
     public CompletableFuture<Void> leave(Duration timeout) {
         CompletableFuture<Void> result = new CompletableFuture<>();
-        onScheduler(() -> {
+        onSchedulerEvenIfShutdown(() -> {
             if (left || shutdown) {
                 result.complete(null);
                 return;

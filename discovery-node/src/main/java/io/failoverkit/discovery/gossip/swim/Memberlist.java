@@ -100,6 +100,7 @@ public final class Memberlist {
     private volatile int numSuspect;
     private final AtomicLong taskFailures = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
+    private final AtomicLong malformed = new AtomicLong();
 
     private Memberlist(SwimConfig config, Transport transport, Scheduler scheduler, Delegate delegate, EventListener events) {
         this.config = config.check();
@@ -619,7 +620,32 @@ public final class Memberlist {
 
     // ------------------------------------------------------------------------------------------------ handlers
 
+    /** A message whose required fields are missing (the codec should never produce one; dropped and counted). */
+    private static boolean malformed(Message m) {
+        return switch (m) {
+            case Message.Ping p -> p.node() == null || p.sourceAddr() == null;
+            case Message.IndirectPing p -> p.node() == null || p.target() == null || p.sourceAddr() == null;
+            case Message.Ack a -> false;
+            case Message.Nack n -> false;
+            case Message.Err e -> false;
+            case Message.Suspect s -> s.node() == null || s.node().isEmpty() || s.from() == null;
+            case Message.Alive a -> a.node() == null || a.node().isEmpty() || a.addr() == null;
+            case Message.Dead d -> d.node() == null || d.node().isEmpty() || d.from() == null;
+            case Message.User u -> u.payload() == null;
+        };
+    }
+
+    /** Messages dropped because a required field was missing. */
+    public long malformedMessages() {
+        return malformed.get();
+    }
+
     private void handle(InetSocketAddress from, Message m) {
+        if (malformed(m)) {
+            malformed.incrementAndGet();
+            LOG.debug("{}: dropped a malformed {} from {}", self, m.getClass().getSimpleName(), from);
+            return;
+        }
         switch (m) {
             case Message.Ping p -> handlePing(from, p);
             case Message.IndirectPing ip -> handleIndirectPing(from, ip);
@@ -918,6 +944,11 @@ public final class Memberlist {
 
     /** Merges a push-pull's remote side; false (logged) when the versions are incompatible. */
     private boolean mergeRemoteState(PushPull remote, boolean join, InetSocketAddress from) {
+        if (remote.nodes() == null || remote.nodes().stream().anyMatch(e -> e == null || e.name() == null || e.name().isEmpty() || e.state() == null)) {
+            malformed.incrementAndGet();
+            LOG.warn("{}: push-pull from {} with a malformed node list, ignored", self, from);
+            return false;
+        }
         String err = verifyProtocol(remote.nodes());
         if (err != null) {
             LOG.warn("{}: push-pull with {} refused: {}", self, from, err);
@@ -1248,7 +1279,7 @@ public final class Memberlist {
 
         @Override
         public CompletableFuture<Message.Ack> streamPing(InetSocketAddress from, Message.Ping ping) {
-            if (shutdown || ping == null || (!ping.node().isEmpty() && !ping.node().equals(self))) {
+            if (shutdown || ping == null || (ping.node() != null && !ping.node().isEmpty() && !ping.node().equals(self))) {
                 return CompletableFuture.completedFuture(null);
             }
             return CompletableFuture.completedFuture(new Message.Ack(ping.seqNo(), EMPTY));

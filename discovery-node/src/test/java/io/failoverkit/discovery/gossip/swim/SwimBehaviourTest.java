@@ -162,7 +162,11 @@ class SwimBehaviourTest {
                 new Message.Alive(5, "bad1", new byte[]{1, 2, 3}, 7946, new byte[0], SwimConfig.DEFAULT_VERSIONS),
                 new Message.Alive(5, "bad2", other, 7946, new byte[0], new byte[]{5, 1, 2, 2, 5, 5}),
                 new Message.Suspect(1, "nobody", "raw"),
-                new Message.Dead(1, "nobody", "raw")));
+                new Message.Dead(1, "nobody", "raw"),
+                // fields the codec never leaves out: dropped and counted
+                new Message.Alive(5, null, other, 7946, new byte[0], SwimConfig.DEFAULT_VERSIONS),
+                new Message.Suspect(9, "h1", null),
+                new Message.Ping(1, null, null, 0, null)));
         clock.runFor(Duration.ofSeconds(5));
         Memberlist m = hands.get(0).memberlist;
         assertThat(m.member("h1").address()).isEqualTo(original);
@@ -170,6 +174,7 @@ class SwimBehaviourTest {
         assertThat(m.conflicts()).isEqualTo(1);
         assertThat(m.member("bad1")).isNull();
         assertThat(m.member("bad2")).isNull();
+        assertThat(m.malformedMessages()).isEqualTo(3);
         assertThat(m.taskFailures()).isZero();
         assertThat(hands).allMatch(h -> h.memberlist.numAlive() == 3);
     }

@@ -198,6 +198,32 @@ class SwimSimulationTest {
     }
 
     @Test
+    void theSameSeedGivesTheSameRun() {
+        java.util.function.Supplier<String> run = () -> {
+            SimPool pool = new SimPool(4242, SwimConfig::agent);
+            pool.net.setLoss(0.2);
+            pool.grow(15, Duration.ofMillis(30));
+            pool.clock.runFor(Duration.ofSeconds(20));
+            pool.nodes.get(3).kill();
+            pool.nodes.get(5).scheduler.pause();
+            pool.clock.runFor(Duration.ofSeconds(20));
+            pool.nodes.get(5).scheduler.resume();
+            pool.clock.runFor(Duration.ofSeconds(20));
+            StringBuilder b = new StringBuilder();
+            b.append(pool.net.packetsSent()).append('/').append(pool.net.packetsLost()).append('/').append(pool.clock.eventsRun());
+            for (SimPool.SimNode n : pool.nodes) {
+                b.append(' ').append(n.name).append(':').append(n.alive());
+                for (Node m : n.memberlist.members()) b.append(',').append(m.name()).append('=').append(m.state()).append('@').append(m.incarnation());
+            }
+            b.append(pool.deaths);
+            return b.toString();
+        };
+        String first = run.get();
+        assertThat(run.get()).isEqualTo(first);
+        assertThat(first).contains("node-3=DEAD");
+    }
+
+    @Test
     void agentDetectsFailuresInLessThanHalfTheLanTime() {
         for (int n : new int[]{10, 30}) {
             Figures agent = measure(n, SwimConfig::agent, 8000 + n, 5, 5);

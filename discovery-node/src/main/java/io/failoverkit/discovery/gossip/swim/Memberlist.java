@@ -49,12 +49,25 @@ import java.util.concurrent.atomic.AtomicLong;
  * acks and gossiped to {@code gossipNodes} random nodes (recently dead ones included) every gossip interval. A
  * periodic push-pull with one random alive node repairs what gossip missed.
  *
- * <p>One addition to memberlist: a split pool must heal by itself, and memberlist alone does not once both sides
- * have quiesced (nothing is gossiped when no broadcast is queued, and push-pull only picks alive nodes). So every
- * {@code gossipToTheDeadTime / 3}, with probability (dead nodes / alive nodes), a node push-pulls with one random
- * dead (not left) node it still remembers, as Serf's reconnect does; each side then learns it was declared dead,
- * refutes, suspects the nodes the other side holds dead so that they refute too, and the refutations cross over by
- * gossip to the dead. Longer splits (the dead reaped on both sides) are Serf's reconnect's business.
+ * <p>Where it differs from memberlist, and why (each is wire-compatible: a stock memberlist peer sees only
+ * messages it knows, at moments it could have seen them):
+ * <ul>
+ *   <li>A split pool heals by itself. memberlist alone does not once both sides have quiesced (nothing is gossiped
+ *       when no broadcast is queued, and push-pull only picks alive nodes), so every {@code gossipToTheDeadTime / 3},
+ *       with probability (dead nodes / alive nodes), a node push-pulls with one random dead (not left) node it still
+ *       remembers, as Serf's reconnect does; each side then learns it was declared dead and refutes, suspects the
+ *       nodes the other side holds dead so that they refute too, and the refutations cross over by gossip to the
+ *       dead. Longer splits (the dead reaped on both sides) are Serf's reconnect's business.</li>
+ *   <li>A suspicion or death of this node at an incarnation it already refuted, when it arrives, is answered with
+ *       the current alive sent straight back to the sender ({@link #answerStale}); memberlist drops it.</li>
+ *   <li>A suspicion learned from a push-pull does not confirm a running one (memberlist confirms it in this node's
+ *       name, as if it had probed and failed itself).</li>
+ *   <li>A node joining (no other live member known) does not re-broadcast the nodes it learns from the push-pull.</li>
+ *   <li>An alive whose protocol range does not overlap this node's is ignored (logged once per node).</li>
+ *   <li>After {@link #leave} the node stops probing and push-pulling (it still answers and gossips).</li>
+ * </ul>
+ * With those, 50 nodes at 10% packet loss declare no live node dead (SwimSimulationTest); memberlist's own rules
+ * with agent() timings declared about two a run.
  */
 public final class Memberlist {
     private static final Logger LOG = LoggerFactory.getLogger(Memberlist.class);

@@ -66,8 +66,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>An alive whose protocol range does not overlap this node's is ignored (logged once per node).</li>
  *   <li>After {@link #leave} the node stops probing and push-pulling (it still answers and gossips).</li>
  * </ul>
- * With those, 50 nodes at 10% packet loss declare no live node dead (SwimSimulationTest); memberlist's own rules
- * with agent() timings declared about two a run.
+ * With those and agent()'s 6x retransmits, 50 nodes at 10% packet loss for 10 simulated minutes declare no live
+ * node dead (none in 30 seeds); with LAN's 4x retransmits, even with the changes above, about two a run did.
  */
 public final class Memberlist {
     private static final Logger LOG = LoggerFactory.getLogger(Memberlist.class);

@@ -70,6 +70,12 @@ public record SwimConfig(
      * misses a refutation declares a live node dead, and at 10% packet loss 4x let about one member in 10^3 miss one
      * (15 false deaths in 8 x 10 simulated minutes of 50 nodes; 6x: none in 30 x 10 minutes). It costs nothing at
      * rest and 1.5x the gossip while something changes.
+     *
+     * <p>Bandwidth at rest per node (memberlist's encoding, CRC included, names of ~10 bytes): a ping is ~87 bytes,
+     * our ack ~28, Serf's ~167 (its Vivaldi coordinate); two of each a second here, 230 B/s of UDP payload, against
+     * Serf's 254 (one of each). Counting 28 bytes of IP/UDP header per packet, 342 against 310: at most 10% more on
+     * the wire. Simulated (SwimSimulationTest, medians, kill to dead-everywhere): 2.3 s at N=10, 3.1-3.8 s at 30,
+     * 5.4 s at 1,000; LAN: 6.0, 7.8-8.1 and 14.4 s.
      */
     public static SwimConfig agent(String name) {
         return new SwimConfig(name, Duration.ofMillis(500), Duration.ofMillis(250), 3, 3, 6, 6,

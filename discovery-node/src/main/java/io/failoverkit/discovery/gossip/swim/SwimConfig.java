@@ -20,7 +20,7 @@ import java.time.Duration;
  *   <li>A refutation must cross the pool before the shortest suspicion ends: min (N &lt;= 10) = suspicionMult x
  *       probeInterval &gt;= 4 gossip intervals (enforced).</li>
  *   <li>Broadcasts are sent retransmitMult x ceil(log10(N + 1)) times each, to gossipNodes random nodes every
- *       gossipInterval and piggybacked on pings and acks; nothing is gossiped when nothing is queued, so the gossip
+ *       gossipInterval (one more per decade beyond 99 nodes) and piggybacked on pings and acks; nothing is gossiped when nothing is queued, so the gossip
  *       interval costs no bandwidth at rest.</li>
  *   <li>Push-pull every pushPullInterval, x (ceil(log2(N) - log2(32)) + 1) beyond 32 nodes (memberlist's
  *       pushPullScale); 0 disables it.</li>

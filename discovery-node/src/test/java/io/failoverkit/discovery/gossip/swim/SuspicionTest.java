@@ -96,6 +96,15 @@ class SuspicionTest {
     }
 
     @Test
+    void gossipFanoutGrowsByOnePerDecadeBeyondNinetyNineNodes() {
+        assertThat(Memberlist.gossipFanout(3, 1)).isEqualTo(3);
+        assertThat(Memberlist.gossipFanout(3, 99)).isEqualTo(3);
+        assertThat(Memberlist.gossipFanout(3, 100)).isEqualTo(4);
+        assertThat(Memberlist.gossipFanout(3, 999)).isEqualTo(4);
+        assertThat(Memberlist.gossipFanout(3, 1000)).isEqualTo(5);
+    }
+
+    @Test
     void pushPullIntervalScalesBeyondThirtyTwoNodes() {
         assertThat(Memberlist.pushPullScale(30 * S, 32)).isEqualTo(30 * S);
         assertThat(Memberlist.pushPullScale(30 * S, 33)).isEqualTo(60 * S);

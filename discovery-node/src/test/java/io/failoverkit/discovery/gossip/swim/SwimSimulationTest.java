@@ -245,8 +245,8 @@ class SwimSimulationTest {
     @Test
     void thousandNodesDetectAndConvergeWithinTwiceThirtyNodes() {
         long t0 = System.nanoTime();
-        Figures small = measure(30, SwimConfig::agent, 9030, 20, 5);
-        Figures large = measure(1000, SwimConfig::agent, 9030, 20, 5);
+        Figures small = measure(30, SwimConfig::agent, 9030, 20, 9);
+        Figures large = measure(1000, SwimConfig::agent, 9030, 20, 9);
         System.out.printf("agent(): N=30 detection %.2f s, join convergence %.3f s; N=1000 detection %.2f s, join convergence %.3f s (ratios %.2f, %.2f; wall %d ms)%n",
                 small.detection, small.join, large.detection, large.join, large.detection / small.detection,
                 large.join / small.join, (System.nanoTime() - t0) / 1_000_000);

@@ -74,8 +74,8 @@ public record SwimConfig(
      * <p>Bandwidth at rest per node (memberlist's encoding, CRC included, names of ~10 bytes): a ping is ~87 bytes,
      * our ack ~28, Serf's ~167 (its Vivaldi coordinate); two of each a second here, 230 B/s of UDP payload, against
      * Serf's 254 (one of each). Counting 28 bytes of IP/UDP header per packet, 342 against 310: at most 10% more on
-     * the wire. Simulated (SwimSimulationTest, medians, kill to dead-everywhere): 2.3 s at N=10, 3.1-3.8 s at 30,
-     * 5.4 s at 1,000; LAN: 6.0, 7.8-8.1 and 14.4 s.
+     * the wire. Simulated (SwimSimulationTest, medians, kill to dead-everywhere): 2.3 s at N=10, 3.2-3.5 s at 30,
+     * 5.5-5.8 s at 1,000; LAN: 6.0, 7.7-8.0 and 13.8 s.
      */
     public static SwimConfig agent(String name) {
         return new SwimConfig(name, Duration.ofMillis(500), Duration.ofMillis(250), 3, 3, 6, 6,

@@ -32,8 +32,7 @@ final class SimPool {
     final List<Declared> deaths = new ArrayList<>();
     /** Every LEFT seen. */
     final List<Declared> lefts = new ArrayList<>();
-    /** Every node an observer saw suspect (counted at the observer, on first suspicion, via members()) is not
-     * reported by memberlist's events; tests poll {@link Memberlist#member} instead. */
+    /** An observer's notifyLeave about a node (suspicions raise no event: tests poll {@link Memberlist#member}). */
     record Declared(long atNanos, String observer, String node, NodeState state) {}
 
     SimPool(long seed, Function<String, SwimConfig> config) {

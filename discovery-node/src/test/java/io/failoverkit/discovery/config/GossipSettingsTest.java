@@ -8,7 +8,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** -node-meta validated as Consul validates it; -event-handler specs as Serf reads them. */
+/** -node-meta validated as Consul validates it. */
 class GossipSettingsTest {
     @Test
     void nodeMetaFlagIsKeyColonValue() {
@@ -30,25 +30,5 @@ class GossipSettingsTest {
         assertThatThrownBy(() -> NodeMeta.validate(many)).hasMessageContaining("more than 64");
         many.remove("k64");
         NodeMeta.validate(many);
-    }
-
-    @Test
-    void eventHandlerSpecsReadAsSerfs() {
-        EventHandlerSpec all = EventHandlerSpec.parse("/usr/bin/handler.sh");
-        assertThat(all.accepts("member-join", null)).isTrue();
-        assertThat(all.accepts("user", "deploy")).isTrue();
-        EventHandlerSpec some = EventHandlerSpec.parse("member-join,member-failed,user:deploy=echo $SERF_EVENT >> /tmp/x");
-        assertThat(some.script()).isEqualTo("echo $SERF_EVENT >> /tmp/x");
-        assertThat(some.accepts("member-join", null)).isTrue();
-        assertThat(some.accepts("member-leave", null)).isFalse();
-        assertThat(some.accepts("user", "deploy")).isTrue();
-        assertThat(some.accepts("user", "restart")).isFalse();
-        assertThat(EventHandlerSpec.parse("user=cat").accepts("user", "anything")).isTrue();
-        // An '=' inside a script that has no filter list is the script's.
-        assertThat(EventHandlerSpec.parse("FOO=1 ./run.sh").script()).isEqualTo("FOO=1 ./run.sh");
-        assertThatThrownBy(() -> EventHandlerSpec.parse("member-joined=x")).hasMessageContaining("invalid event filter");
-        assertThatThrownBy(() -> EventHandlerSpec.parse("member-join:x=y")).hasMessageContaining("only user and query");
-        assertThatThrownBy(() -> EventHandlerSpec.parse("user=")).hasMessageContaining("no script");
-        assertThatThrownBy(() -> EventHandlerSpec.parse(" ")).hasMessageContaining("empty");
     }
 }

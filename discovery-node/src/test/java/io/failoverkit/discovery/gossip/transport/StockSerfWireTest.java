@@ -82,8 +82,12 @@ class StockSerfWireTest {
         int port = FreePorts.next();
         int rpc = FreePorts.next();
         Path log = Files.createTempFile("serf-s1-", ".log");
+        Path events = Files.createTempFile("serf-s1-events-", ".txt");
+        Path handler = Files.createTempFile("serf-s1-handler-", ".sh");
+        Files.writeString(handler, "#!/bin/sh\nprintf '%s:%s\\n' \"$SERF_USER_EVENT\" \"$(cat)\" >> " + events + "\n");
+        handler.toFile().setExecutable(true);
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/serf", "agent", "-node", "s1", "-bind", "127.0.0.1:" + port,
-                "-rpc-addr", "127.0.0.1:" + rpc, "-log-level", "debug"));
+                "-rpc-addr", "127.0.0.1:" + rpc, "-log-level", "debug", "-event-handler", "user=" + handler));
         if (key != null) cmd.addAll(List.of("-encrypt", key));
         serf = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         InetSocketAddress serfAddr = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
@@ -129,6 +133,14 @@ class StockSerfWireTest {
         Message.Ack tcpAck = transport.pingStream(serfAddr, ping(48, myAddr, myPort), Duration.ofSeconds(10)).get(30, TimeUnit.SECONDS);
         assertThat(tcpAck.seqNo()).isEqualTo(48);
 
+        // 3b. memberlist user messages carry Serf's messages: a Serf user event (type 3) in a packet and over a stream
+        //     runs serf's handler with its payload
+        transport.sendPacket(serfAddr, List.of(new Message.User(serfUserEvent(1, "wire-packet", "hello-packet"))));
+        transport.sendStream(serfAddr, new Message.User(serfUserEvent(2, "wire-stream", "hello-stream")), Duration.ofSeconds(10))
+                .get(30, TimeUnit.SECONDS);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(Files.readString(events))
+                .contains("wire-packet:hello-packet").contains("wire-stream:hello-stream"));
+
         // 4. push-pull with join: serf's reply names s1 and carries Serf's user state (a messagePushPull, type 2)
         PushPull reply = transport.pushPull(serfAddr, new PushPull(true, List.of(me), new byte[0]), Duration.ofSeconds(10))
                 .get(30, TimeUnit.SECONDS);
@@ -151,6 +163,9 @@ class StockSerfWireTest {
                 assertThat(run("/usr/bin/serf", "members", "-rpc-addr", rpcAddr, "-status", "alive", "-name", "^" + ME + "$"))
                         .contains(ME).contains("role=failoverkit").contains("127.0.0.1:" + myPort));
         await().atMost(WAIT).until(() -> inbox.probesFromSerf > 0);
+        // serf gossips the user events on to its new member, us, piggybacked in its packets
+        await().atMost(WAIT).until(() -> inbox.serfMessages.stream().anyMatch(b -> b.length > 0 && b[0] == 3
+                && new String(b, StandardCharsets.UTF_8).contains("wire-stream")));
 
         // 6. a push-pull over a raw socket with 400 more nodes, so that serf's reply is long: it comes compressed by Go's
         //    compress/lzw (serf compresses streams), through every code width and past a table reset (>4095 codes).
@@ -184,6 +199,18 @@ class StockSerfWireTest {
                 .toList();
         assertThat(complaints).as("serf log " + log).isEmpty();
         Files.deleteIfExists(log);
+        Files.deleteIfExists(events);
+        Files.deleteIfExists(handler);
+    }
+
+    /** Serf's messageUserEvent {LTime, Name, Payload, CC} behind its type byte 3. */
+    static byte[] serfUserEvent(long ltime, String name, String payload) {
+        byte[] m = GoMsgpack.writer().map(4).uint("LTime", ltime).str("Name", name)
+                .bytes("Payload", payload.getBytes(StandardCharsets.UTF_8)).bool("CC", false).toByteArray();
+        byte[] out = new byte[m.length + 1];
+        out[0] = 3;
+        System.arraycopy(m, 0, out, 1, m.length);
+        return out;
     }
 
     /** Sends a push-pull and reads serf's whole reply, raw (serf closes the stream after replying). */
@@ -236,6 +263,7 @@ class StockSerfWireTest {
         final UdpTcpTransport transport;
         final PushPull.NodeEntry me;
         final BlockingQueue<Long> acks = new LinkedBlockingQueue<>();
+        final BlockingQueue<byte[]> serfMessages = new LinkedBlockingQueue<>();
         volatile int probesFromSerf;
 
         AckingInbox(UdpTcpTransport transport, PushPull.NodeEntry me) {
@@ -247,6 +275,7 @@ class StockSerfWireTest {
         public void packet(InetSocketAddress from, Message message) {
             switch (message) {
                 case Message.Ack a -> acks.add(a.seqNo());
+                case Message.User u -> serfMessages.add(u.payload());
                 case Message.Ping p when p.node().equals(ME) || p.node().isEmpty() -> {
                     probesFromSerf++;
                     InetSocketAddress to = from;

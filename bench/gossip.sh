@@ -179,7 +179,7 @@ start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, re
     "$SERF" "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
   else
     local args=(agent -node="$name" -data-dir="$SIDE_DIR/data/$name" -bind=127.0.0.1 -http-port="${APORT[i]}"
-                -dns-port="${XPORT[i]}" -server-port="${YPORT[i]}" -serf-lan-port="${GPORT[i]}")
+                -dns-port="${XPORT[i]}" -server-port="${YPORT[i]}" -serf-lan-port="${GPORT[i]}" -log-level=warn)
     [ "$i" -ne 0 ] || args+=(-server -bootstrap-expect=1)
     [ "$FK_HAS_HANDLER" = 0 ] || args+=(-event-handler="$WORK/handler.sh")
     [ -z "$join" ] || args+=(-join="$join")

@@ -7,7 +7,9 @@
 # For each N and each side, one side at a time (the other side's agents are stopped), with the same steps:
 #   1. start N agents, none joined; wait until every one answers its API; settle BENCH_SETTLE s (JIT, start-up);
 #   2. join convergence: t0, then agents 2..N are told in parallel, through their API, to join agent 1's gossip
-#      address (serf: RPC "join"; ours: PUT /v1/agent/join/ADDR); time until EVERY agent lists all N members alive;
+#      address (serf: RPC "join"; ours: PUT /v1/agent/join/ADDR); time until EVERY agent lists all N members alive.
+#      Steps 1-2 run BENCH_JOINS times (3) with fresh agents (median, max): one sample swings with where the
+#      gossip ticks fall (serf N=10: 0.06 s to 0.4 s);
 #   3. bytes per agent at rest: after BENCH_QUIET_SETTLE s, a BENCH_WINDOW s (30) tcpdump capture on lo of every
 #      UDP and TCP packet to or from the side's gossip ports (one contiguous port block; TCP push-pull connections
 #      included, their ephemeral ends too); counted: IP bytes (IP + UDP/TCP headers + payload, every packet once,
@@ -36,7 +38,7 @@
 # JVMs fit on a 2-core machine). The JVMs are started BENCH_FK_START_BATCH (5) at a time, the next batch once the
 # previous one answers HTTP.
 #
-# Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
+# Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_JOINS (3), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
 #   BENCH_SETTLE (10), BENCH_QUIET_SETTLE (10), BENCH_POLL_MS (50), BENCH_TIMEOUT (s per wait, 180),
 #   BENCH_FK_JAVA_OPTS, BENCH_FK_START_BATCH, BENCH_TMPDIR (/var/tmp), BENCH_KEEP=1 (keep the temp dir: logs, handler
 #   files, captures, results).
@@ -45,6 +47,7 @@
 # package into this tree's target/, never install) and runs a private copy. All ports from pick_ports (20000-32000),
 # only 127.0.0.1. Stops only the processes it started, by PID (checked against their command line), on exit, error
 # or Ctrl-C, and removes its temp dir.
+{ # the whole script is one block: bash reads it all before running it, so an edit while it runs cannot derail it
 set -Eeuo pipefail
 # shellcheck source=bench/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
@@ -53,6 +56,7 @@ ROOT=$(dirname "$HERE")
 NS=${BENCH_NS:-10 30}
 SIDES=${BENCH_SIDES:-serf fk}
 KILLS=${BENCH_KILLS:-5}
+JOINS=${BENCH_JOINS:-3}
 EVENTS=${BENCH_EVENTS:-5}
 WINDOW=${BENCH_WINDOW:-30}
 SETTLE=${BENCH_SETTLE:-10}
@@ -65,7 +69,7 @@ KEEP=${BENCH_KEEP:-0}
 T0=$SECONDS
 say() { printf '[gossip.sh %4ss] %s\n' "$((SECONDS - T0))" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
-for v in KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH; do
+for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
 done
 for n in $NS; do [[ "$n" =~ ^[0-9]+$ && "$n" -ge 3 ]] || die "BENCH_NS: every N must be a whole number >= 3"; done
@@ -245,31 +249,37 @@ result() { cat "$WORK/results/$1-$2-$3" 2>/dev/null || echo "n/a"; }
 measure() {  # SIDE N
   local side=$1 n=$2 i out pids=() t k
   setup_side "$side" "$n"
-  say "$side N=$n: starting $n agents (gossip ports ${GPORT[0]}-${GPORT[n - 1]})"
-  if [ "$side" = serf ]; then
-    for ((i = 0; i < n; i++)); do start_agent serf "$i"; done
-  else
-    for ((i = 0; i < n; i += FK_BATCH)); do
-      local j end=$((i + FK_BATCH < n ? i + FK_BATCH : n))
-      for ((j = i; j < end; j++)); do start_agent fk "$j"; done
-      # shellcheck disable=SC2046
-      run_harness "$SIDE_DIR/up.out" wait-up $(side_args fk) --count="$end" \
-        || { tail -5 "$SIDE_DIR"/logs/*.log >&2; die "$side N=$n: agents 1..$end do not all answer"; }
-    done
-  fi
-  # shellcheck disable=SC2046
-  run_harness "$SIDE_DIR/up.out" wait-up $(side_args "$side") || { tail -5 "$SIDE_DIR"/logs/*.log >&2; die "$side N=$n: not every agent answers"; }
+  # join convergence, BENCH_JOINS times, each time with fresh agents (new processes, empty data dirs)
+  local joins=() jr
+  for ((jr = 1; jr <= JOINS; jr++)); do
+    if [ "$jr" -gt 1 ]; then stop_side "$side"; rm -rf "$SIDE_DIR/data"; mkdir -p "$SIDE_DIR/data"; fi
+    say "$side N=$n: starting $n agents (gossip ports ${GPORT[0]}-${GPORT[n - 1]}), none joined"
+    if [ "$side" = serf ]; then
+      for ((i = 0; i < n; i++)); do start_agent serf "$i"; done
+    else
+      for ((i = 0; i < n; i += FK_BATCH)); do
+        local j end=$((i + FK_BATCH < n ? i + FK_BATCH : n))
+        for ((j = i; j < end; j++)); do start_agent fk "$j"; done
+        # shellcheck disable=SC2046
+        run_harness "$SIDE_DIR/up.out" wait-up $(side_args fk) --count="$end" \
+          || { tail -5 "$SIDE_DIR"/logs/*.log >&2; die "$side N=$n: agents 1..$end do not all answer"; }
+      done
+    fi
+    # shellcheck disable=SC2046
+    run_harness "$SIDE_DIR/up.out" wait-up $(side_args "$side") || { tail -5 "$SIDE_DIR"/logs/*.log >&2; die "$side N=$n: not every agent answers"; }
+    say "$side N=$n: all $n answer; settling ${SETTLE}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    sleep "$SETTLE"
+    out="$SIDE_DIR/join-$jr.out"
+    # shellcheck disable=SC2046
+    run_harness "$out" join $(side_args "$side") || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
+    joins+=("$(kv "$out" join_s)")
+    say "$side N=$n: join $jr/$JOINS: converged after $(kv "$out" join_s) s (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms)"
+  done
+  pids=()
   for ((i = 0; i < n; i++)); do pids+=("$(agent_pid "$side" "$i")"); done
-  say "$side N=$n: all $n answer; settling ${SETTLE}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
-  sleep "$SETTLE"
-
-  # join convergence
-  out="$SIDE_DIR/join.out"
-  # shellcheck disable=SC2046
-  run_harness "$out" join $(side_args "$side") || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
-  record "$side" "$n" join "$(kv "$out" join_s)"
+  record "$side" "$n" join "$(printf '%s\n' "${joins[@]}" | median)"
+  record "$side" "$n" join_max "$(printf '%s\n' "${joins[@]}" | maxof)"
   record "$side" "$n" poll "$(kv "$out" poll_round_median_ms)/$(kv "$out" poll_round_max_ms)"
-  say "$side N=$n: join convergence $(kv "$out" join_s) s (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms)"
 
   # bytes at rest
   say "$side N=$n: quiet ${QUIET_SETTLE}s, then a ${WINDOW}s capture on lo, gossip ports only"
@@ -353,18 +363,22 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 == 0 && a != "0" || b + 0 ==
   echo "polling every ${POLL_MS} ms, all agents in parallel; poll round median/max per N below (the resolution of the join and failure figures)"
   for n in $NS; do
     echo
-    printf '%-44s %12s %12s %10s\n' "N=$n" serf failoverkit "fk/serf"
-    for m in join:"join convergence (s)" fail_med:"SIGKILL -> failed everywhere, median (s)" fail_max:"SIGKILL -> failed everywhere, max (s)" \
-             event_med:"user event -> last handler, median (s)" event_max:"user event -> last handler, max (s)" \
-             bytes:"IP bytes/s sent per agent at rest" payload:"payload bytes/s sent per agent at rest" \
-             cpu:"CPU per agent at rest (% of a core)" rss:"RSS per agent (MB)" fp:"false positives (live seen not alive)"; do
-      local_key=${m%%:*}; label=${m#*:}
-      a=$(result serf "$n" "$local_key"); b=$(result fk "$n" "$local_key")
-      printf '%-44s %12s %12s %10s\n' "$label" "$a" "$b" "$(ratio "$b" "$a")"
+    printf '%-44s %12s %12s %10s %8s\n' "N=$n" serf failoverkit "fk/serf" target
+    # metric key : label : the issue's target for the ratio fk/serf ("-": none)
+    for m in "join:join convergence, median (s):<= 1" "join_max:join convergence, max (s):-" "fail_med:SIGKILL -> failed everywhere, median (s):<= 0.5" \
+             "fail_max:SIGKILL -> failed everywhere, max (s):-" \
+             "event_med:user event -> last handler, median (s):<= 1" "event_max:user event -> last handler, max (s):-" \
+             "bytes:IP bytes/s sent per agent at rest:<= 1" "payload:payload bytes/s sent per agent at rest:-" \
+             "cpu:CPU per agent at rest (% of a core):-" "rss:RSS per agent (MB):-" "fp:false positives (live seen not alive):-"; do
+      IFS=: read -r key label target <<<"$m"
+      a=$(result serf "$n" "$key"); b=$(result fk "$n" "$key")
+      printf '%-44s %12s %12s %10s %8s\n' "$label" "$a" "$b" "$(ratio "$b" "$a")" "$target"
     done
     printf '%-44s %12s %12s\n' "poll round median/max (ms)" "$(result serf "$n" poll)" "$(result fk "$n" poll)"
   done
   echo
-  echo "kills: $KILLS per N and side (median, max); events: $EVENTS per N and side; rest window ${WINDOW}s"
+  echo "joins: $JOINS per N and side (fresh agents each time); kills: $KILLS per N and side (median, max); events: $EVENTS per N and side; rest window ${WINDOW}s"
 } | tee "$WORK/results/table.txt"
 say "done; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+exit 0
+}

@@ -1,0 +1,240 @@
+package io.failoverkit.discovery.gossip.transport;
+
+import io.failoverkit.discovery.gossip.wire.Codec;
+import io.failoverkit.discovery.gossip.wire.Crypto;
+import io.failoverkit.discovery.gossip.wire.GoMsgpack;
+import io.failoverkit.discovery.gossip.wire.Keyring;
+import io.failoverkit.discovery.gossip.wire.Message;
+import io.failoverkit.discovery.gossip.wire.NodeState;
+import io.failoverkit.discovery.gossip.wire.PushPull;
+import io.failoverkit.discovery.testing.FreePorts;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The proof that our bytes are memberlist's: a stock {@code serf agent} (/usr/bin/serf) and our {@link UdpTcpTransport}
+ * talk. We ping it over UDP (plain, LZW-compressed, with a CRC, as a compound; sealed with version 1 and version 0
+ * when encrypted) and get its acks; ping it over TCP; push-pull with join=true carrying our node, decode its reply
+ * (its node and its Serf user state, compressed by serf's LZW), and then {@code serf members} lists our node alive with
+ * our tags, because a tiny inbox answers serf's probes. Run under {@code flock /tmp/failoverkit-drills.lock}.
+ */
+@EnabledIf("serfInstalled")
+class StockSerfWireTest {
+    static final byte[] VSN = {1, 5, 2, 2, 5, 5};
+    static final String ME = "fk1";
+    static final Duration WAIT = Duration.ofSeconds(30);
+
+    private Process serf;
+    private UdpTcpTransport transport;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    static boolean serfInstalled() {
+        return new File("/usr/bin/serf").canExecute();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (transport != null) transport.close();
+        for (AutoCloseable c : closeables) c.close();
+        if (serf != null) {
+            long pid = serf.pid();
+            serf.destroy(); // SIGTERM to that PID
+            if (!serf.waitFor(10, TimeUnit.SECONDS)) serf.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        }
+    }
+
+    @Test
+    void plainSerfUnderstandsUsAndWeUnderstandIt() throws Exception {
+        exchangeWithSerf(null);
+    }
+
+    @Test
+    void encryptedSerfUnderstandsUsAndWeUnderstandIt() throws Exception {
+        String key = run("/usr/bin/serf", "keygen").trim();
+        exchangeWithSerf(key);
+    }
+
+    private void exchangeWithSerf(String key) throws Exception {
+        int port = FreePorts.next();
+        int rpc = FreePorts.next();
+        Path log = Files.createTempFile("serf-s1-", ".log");
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/serf", "agent", "-node", "s1", "-bind", "127.0.0.1:" + port,
+                "-rpc-addr", "127.0.0.1:" + rpc, "-log-level", "debug"));
+        if (key != null) cmd.addAll(List.of("-encrypt", key));
+        serf = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        InetSocketAddress serfAddr = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        await().atMost(WAIT).ignoreExceptions().until(() -> {
+            try (Socket s = new Socket()) {
+                s.connect(serfAddr, 500);
+                return true;
+            }
+        });
+
+        Keyring ring = key == null ? null : Keyring.ofBase64(key);
+        Codec.Options opts = new Codec.Options("", ring, true, false);
+        transport = new UdpTcpTransport(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), opts);
+        byte[] myAddr = transport.advertise().getAddress().getAddress();
+        int myPort = transport.port();
+        byte[] meta = serfTags(Map.of("role", "failoverkit"));
+        PushPull.NodeEntry me = new PushPull.NodeEntry(ME, myAddr, myPort, meta, 1, NodeState.ALIVE, VSN);
+        AckingInbox inbox = new AckingInbox(transport, me);
+        transport.start(inbox);
+
+        // 1. a UDP ping, as the transport frames it: serf acks with the same sequence number
+        transport.sendPacket(serfAddr, List.of(ping(42, myAddr, myPort)));
+        awaitAck(inbox, 42);
+
+        // 2. framings serf must undo: LZW compression (our encoder), a CRC, a compound of two pings;
+        //    when encrypted also a version-0 (PKCS7-padded) sealed packet
+        try (DatagramSocket raw = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            sendRaw(raw, serfAddr, seal(Codec.compress(Codec.encode(ping(43, myAddr, myPort))), ring, 1));
+            awaitAck(inbox, 43);
+            sendRaw(raw, serfAddr, seal(Codec.withCrc(Codec.encode(ping(44, myAddr, myPort))), ring, 1));
+            awaitAck(inbox, 44);
+            sendRaw(raw, serfAddr, seal(Codec.compound(List.of(Codec.encode(ping(45, myAddr, myPort)),
+                    Codec.encode(ping(46, myAddr, myPort)))), ring, 1));
+            awaitAck(inbox, 45);
+            awaitAck(inbox, 46);
+            if (ring != null) {
+                sendRaw(raw, serfAddr, seal(Codec.encode(ping(47, myAddr, myPort)), ring, 0));
+                awaitAck(inbox, 47);
+            }
+        }
+
+        // 3. a ping over TCP
+        Message.Ack tcpAck = transport.pingStream(serfAddr, ping(48, myAddr, myPort), Duration.ofSeconds(10)).get(30, TimeUnit.SECONDS);
+        assertThat(tcpAck.seqNo()).isEqualTo(48);
+
+        // 4. push-pull with join: serf's reply names s1 and carries Serf's user state (a messagePushPull, type 2)
+        PushPull reply = transport.pushPull(serfAddr, new PushPull(true, List.of(me), new byte[0]), Duration.ofSeconds(10))
+                .get(30, TimeUnit.SECONDS);
+        PushPull.NodeEntry s1 = reply.nodes().stream().filter(n -> n.name().equals("s1")).findFirst().orElseThrow();
+        assertThat(s1.state()).isEqualTo(NodeState.ALIVE);
+        assertThat(s1.port()).isEqualTo(port);
+        assertThat(s1.addr()).containsExactly(127, 0, 0, 1);
+        assertThat(s1.vsn()).hasSize(6);
+        assertThat(s1.meta()).isNotEmpty();
+        assertThat(s1.meta()[0] & 0xff).as("Serf's tag encoding: 0xFF then a map").isEqualTo(0xff);
+        assertThat(GoMsgpack.reader(s1.meta(), 1, s1.meta().length - 1).readMap().keys()).isNotNull();
+        assertThat(reply.userState()).isNotEmpty();
+        assertThat(reply.userState()[0]).as("Serf's messagePushPull type").isEqualTo((byte) 2);
+        GoMsgpack.Map serfState = GoMsgpack.reader(reply.userState(), 1, reply.userState().length - 1).readMap();
+        assertThat(serfState.keys()).contains("LTime", "StatusLTimes");
+
+        // 5. serf now lists us, alive, with our tags: it probes us and the inbox acks
+        String rpcAddr = "127.0.0.1:" + rpc;
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(300)).untilAsserted(() ->
+                assertThat(run("/usr/bin/serf", "members", "-rpc-addr", rpcAddr, "-status", "alive", "-name", "^" + ME + "$"))
+                        .contains(ME).contains("role=failoverkit").contains("127.0.0.1:" + myPort));
+        await().atMost(WAIT).until(() -> inbox.probesFromSerf > 0);
+        // nothing serf sent us was dropped as undecodable
+        assertThat(transport.droppedPackets()).as("dropped; serf log: " + log).isZero();
+        Files.deleteIfExists(log);
+    }
+
+    static Message.Ping ping(long seq, byte[] addr, int port) {
+        return new Message.Ping(seq, "s1", addr, port, ME);
+    }
+
+    static byte[] seal(byte[] msg, Keyring ring, int version) {
+        return ring == null ? msg : Crypto.encrypt(version, ring.primary(), msg, new byte[0]);
+    }
+
+    static void sendRaw(DatagramSocket s, InetSocketAddress to, byte[] b) throws IOException {
+        s.send(new DatagramPacket(b, b.length, to));
+    }
+
+    static void awaitAck(AckingInbox inbox, long seq) {
+        await().atMost(WAIT).until(() -> inbox.acks.contains(seq));
+    }
+
+    /** Serf's tag encoding (encodeTags): 0xFF, then a go-msgpack map[string]string. */
+    static byte[] serfTags(Map<String, String> tags) {
+        GoMsgpack.Writer w = GoMsgpack.writer().map(tags.size());
+        tags.forEach((k, v) -> w.str(k).str(v));
+        byte[] m = w.toByteArray();
+        byte[] out = new byte[m.length + 1];
+        out[0] = (byte) 0xff;
+        System.arraycopy(m, 0, out, 1, m.length);
+        return out;
+    }
+
+    static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        p.waitFor(30, TimeUnit.SECONDS);
+        return new String(out, StandardCharsets.UTF_8);
+    }
+
+    /** Acks pings addressed to us (over UDP and TCP), answers push-pulls with our node, records acks. */
+    static final class AckingInbox implements Transport.Inbox {
+        final UdpTcpTransport transport;
+        final PushPull.NodeEntry me;
+        final BlockingQueue<Long> acks = new LinkedBlockingQueue<>();
+        volatile int probesFromSerf;
+
+        AckingInbox(UdpTcpTransport transport, PushPull.NodeEntry me) {
+            this.transport = transport;
+            this.me = me;
+        }
+
+        @Override
+        public void packet(InetSocketAddress from, Message message) {
+            switch (message) {
+                case Message.Ack a -> acks.add(a.seqNo());
+                case Message.Ping p when p.node().equals(ME) || p.node().isEmpty() -> {
+                    probesFromSerf++;
+                    InetSocketAddress to = from;
+                    if (p.sourceAddr().length > 0 && p.sourcePort() > 0) {
+                        try {
+                            to = new InetSocketAddress(InetAddress.getByAddress(p.sourceAddr()), p.sourcePort());
+                        } catch (IOException e) {
+                            return;
+                        }
+                    }
+                    transport.sendPacket(to, List.of(new Message.Ack(p.seqNo(), new byte[0])));
+                }
+                default -> { }
+            }
+        }
+
+        @Override
+        public CompletableFuture<PushPull> pushPull(InetSocketAddress from, PushPull remote) {
+            return CompletableFuture.completedFuture(new PushPull(false, List.of(me), new byte[0]));
+        }
+
+        @Override
+        public void stream(InetSocketAddress from, Message message) {}
+
+        @Override
+        public CompletableFuture<Message.Ack> streamPing(InetSocketAddress from, Message.Ping ping) {
+            if (!ping.node().equals(ME) && !ping.node().isEmpty()) return null;
+            probesFromSerf++;
+            return CompletableFuture.completedFuture(new Message.Ack(ping.seqNo(), new byte[0]));
+        }
+    }
+}

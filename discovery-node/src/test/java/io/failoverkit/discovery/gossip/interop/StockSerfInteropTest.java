@@ -178,7 +178,7 @@ class StockSerfInteropTest {
     }
 
     /** The handler every agent runs: one line per event into EVENTS/SERF_SELF_NAME. */
-    private static Path handlerScript(Path events) throws IOException {
+    static Path handlerScript(Path events) throws IOException {
         Files.createDirectories(events);
         Path script = events.getParent().resolve("handler.sh");
         Files.writeString(script, """
@@ -191,7 +191,7 @@ class StockSerfInteropTest {
     }
 
     /** The user events an agent's handler ran, as "NAME|PAYLOAD" lines (handler file, one line per run). */
-    private static List<String> userEvents(Path handler, String agent) throws IOException {
+    static List<String> userEvents(Path handler, String agent) throws IOException {
         Path f = handler.getParent().resolve("events").resolve(agent);
         if (!Files.exists(f)) return List.of();
         List<String> out = new ArrayList<>();

@@ -73,7 +73,7 @@ for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH;
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
 done
 for n in $NS; do [[ "$n" =~ ^[0-9]+$ && "$n" -ge 3 ]] || die "BENCH_NS: every N must be a whole number >= 3"; done
-for s in $SIDES; do [[ "$s" == serf || "$s" == fk ]] || die "BENCH_SIDES: serf and/or fk"; done
+for s in $SIDES; do [[ "$s" == serf || "$s" == fk || "$s" == lib ]] || die "BENCH_SIDES: serf, fk and/or lib"; done
 
 mkdir -p "${BENCH_TMPDIR:-/var/tmp}"
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/gossipbench.XXXXXX")
@@ -135,7 +135,8 @@ fi
 mkdir -p "$WORK/dist/discovery-node" "$WORK/dist/harness"
 cp "$JAR" "$WORK/dist/discovery-node/discovery-node.jar"
 cp -r "$ROOT/discovery-node/target/lib" "$WORK/dist/discovery-node/lib"
-"$JAVA_HOME/bin/javac" -d "$WORK/dist/harness" -cp "$WORK/dist/discovery-node/lib/*" "$HERE/gossip/GossipBench.java" 2>"$WORK/logs/javac.log" \
+"$JAVA_HOME/bin/javac" -d "$WORK/dist/harness" -cp "$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
+  "$HERE/gossip/GossipBench.java" "$HERE/gossip/GossipNode.java" 2>"$WORK/logs/javac.log" \
   || { cat "$WORK/logs/javac.log" >&2; die "the harness does not compile"; }
 harness() { "$JAVA" --sun-misc-unsafe-memory-access=allow -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$WORK/dist/harness:$WORK/dist/discovery-node/lib/*" GossipBench "$@"; }
 FK_HAS_HANDLER=0
@@ -161,12 +162,12 @@ chmod 755 "$WORK/handler.sh"
 NAMES=(); GPORT=(); APORT=(); XPORT=(); YPORT=()
 setup_side() {  # SIDE N
   local side=$1 n=$2 blocks ports i
-  if [ "$side" = serf ]; then blocks=2; else blocks=4; fi
+  if [ "$side" = fk ]; then blocks=4; else blocks=2; fi
   read -r -a ports <<<"$(pick_ports $((n * blocks)))"
   [ ${#ports[@]} -eq $((n * blocks)) ] || die "could not pick free ports"
   NAMES=(); GPORT=(); APORT=(); XPORT=(); YPORT=()
   for ((i = 0; i < n; i++)); do
-    if [ "$side" = serf ]; then NAMES+=("s$((i + 1))"); else NAMES+=("f$((i + 1))"); fi
+    case $side in serf) NAMES+=("s$((i + 1))") ;; fk) NAMES+=("f$((i + 1))") ;; lib) NAMES+=("l$((i + 1))") ;; esac
     GPORT+=("${ports[i]}"); APORT+=("${ports[n + i]}")
     if [ "$side" = fk ]; then XPORT+=("${ports[2 * n + i]}"); YPORT+=("${ports[3 * n + i]}"); fi
   done
@@ -181,6 +182,12 @@ start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, re
                 -event-handler="$WORK/handler.sh" -log-level=warn)
     [ -z "$join" ] || args+=(-join="$join")
     "$SERF" "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
+  elif [ "$side" = lib ]; then
+    local args=("$name" "${GPORT[i]}" "${APORT[i]}" "$WORK/handler.sh")
+    [ -z "$join" ] || args+=("join=$join")
+    # shellcheck disable=SC2086
+    "$JAVA" $FK_JAVA_OPTS --sun-misc-unsafe-memory-access=allow -cp "$WORK/dist/harness:$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
+      GossipNode "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
   else
     local args=(agent -node="$name" -data-dir="$SIDE_DIR/data/$name" -bind=127.0.0.1 -http-port="${APORT[i]}"
                 -dns-port="${XPORT[i]}" -server-port="${YPORT[i]}" -serf-lan-port="${GPORT[i]}" -log-level=warn)
@@ -259,9 +266,9 @@ measure() {  # SIDE N
     else
       for ((i = 0; i < n; i += FK_BATCH)); do
         local j end=$((i + FK_BATCH < n ? i + FK_BATCH : n))
-        for ((j = i; j < end; j++)); do start_agent fk "$j"; done
+        for ((j = i; j < end; j++)); do start_agent "$side" "$j"; done
         # shellcheck disable=SC2046
-        run_harness "$SIDE_DIR/up.out" wait-up $(side_args fk) --count="$end" \
+        run_harness "$SIDE_DIR/up.out" wait-up $(side_args "$side") --count="$end" \
           || { tail -5 "$SIDE_DIR"/logs/*.log >&2; die "$side N=$n: agents 1..$end do not all answer"; }
       done
     fi
@@ -331,7 +338,7 @@ measure() {  # SIDE N
   record "$side" "$n" fp "$fp"
 
   # user event to last handler
-  if [ "$side" = serf ] || [ "$FK_HAS_HANDLER" = 1 ]; then
+  if [ "$side" != fk ] || [ "$FK_HAS_HANDLER" = 1 ]; then
     local evs=()
     for ((k = 1; k <= EVENTS; k++)); do
       out="$SIDE_DIR/event-$k.out"
@@ -355,26 +362,35 @@ done
 # ---------------------------------------------------------------------------------------------------------------
 # Table
 # ---------------------------------------------------------------------------------------------------------------
+HAS_LIB=0
+[[ " $SIDES " == *" lib "* ]] && HAS_LIB=1
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 == 0 && a != "0" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b}'; }
 {
   echo
   echo "gossip on 127.0.0.1, $(nproc) cores; serf: $SERF_VERSION, LAN defaults"
   echo "failoverkit: agent 1 -server -bootstrap-expect=1, the others client agents, JVM opts: $FK_JAVA_OPTS"
+  [ "$HAS_LIB" = 0 ] || echo "fk-lib: failoverkit's gossip library alone (bench/gossip/GossipNode.java: Serf + UdpTcpTransport, agent timings, one JVM per node, same JVM opts), no agent"
   echo "polling every ${POLL_MS} ms, all agents in parallel; poll round median/max per N below (the resolution of the join and failure figures)"
   for n in $NS; do
     echo
-    printf '%-44s %12s %12s %10s %8s\n' "N=$n" serf failoverkit "fk/serf" target
+    printf '%-44s %12s %12s %10s %8s' "N=$n" serf failoverkit "fk/serf" target
+    [ "$HAS_LIB" = 0 ] || printf ' %12s %10s' "fk-lib" "lib/serf"
+    echo
     # metric key : label : the issue's target for the ratio fk/serf ("-": none)
-    for m in "join:join convergence, median (s):<= 1" "join_max:join convergence, max (s):-" "fail_med:SIGKILL -> failed everywhere, median (s):<= 0.5" \
-             "fail_max:SIGKILL -> failed everywhere, max (s):-" \
+    for m in "join:join convergence, median (s):<= 1" "join_max:join convergence, max (s):-" \
+             "fail_med:SIGKILL -> failed everywhere, median (s):<= 0.5" "fail_max:SIGKILL -> failed everywhere, max (s):-" \
              "event_med:user event -> last handler, median (s):<= 1" "event_max:user event -> last handler, max (s):-" \
              "bytes:IP bytes/s sent per agent at rest:<= 1" "payload:payload bytes/s sent per agent at rest:-" \
              "cpu:CPU per agent at rest (% of a core):-" "rss:RSS per agent (MB):-" "fp:false positives (live seen not alive):-"; do
       IFS=: read -r key label target <<<"$m"
-      a=$(result serf "$n" "$key"); b=$(result fk "$n" "$key")
-      printf '%-44s %12s %12s %10s %8s\n' "$label" "$a" "$b" "$(ratio "$b" "$a")" "$target"
+      a=$(result serf "$n" "$key"); b=$(result fk "$n" "$key"); c=$(result lib "$n" "$key")
+      printf '%-44s %12s %12s %10s %8s' "$label" "$a" "$b" "$(ratio "$b" "$a")" "$target"
+      [ "$HAS_LIB" = 0 ] || printf ' %12s %10s' "$c" "$(ratio "$c" "$a")"
+      echo
     done
-    printf '%-44s %12s %12s\n' "poll round median/max (ms)" "$(result serf "$n" poll)" "$(result fk "$n" poll)"
+    printf '%-44s %12s %12s %10s %8s' "poll round median/max (ms)" "$(result serf "$n" poll)" "$(result fk "$n" poll)" "" ""
+    [ "$HAS_LIB" = 0 ] || printf ' %12s' "$(result lib "$n" poll)"
+    echo
   done
   echo
   echo "joins: $JOINS per N and side (fresh agents each time); kills: $KILLS per N and side (median, max); events: $EVENTS per N and side; rest window ${WINDOW}s"

@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -134,5 +135,36 @@ public final class SerfProcess implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         kill();
+    }
+
+    /**
+     * A handler script for serf's and our agents' {@code -event-handler}: each run appends one line to
+     * EVENTS/SERF_SELF_NAME: {@code SERF_EVENT|SERF_USER_EVENT|SERF_SELF_NAME|stdin} (stdin's newlines as spaces).
+     */
+    public static Path recordingHandler(Path events) throws IOException {
+        Files.createDirectories(events);
+        Path script = events.getParent().resolve("handler.sh");
+        Files.writeString(script, """
+                #!/bin/sh
+                payload=$(cat | tr '\\n' ' ' | sed 's/ *$//')
+                printf '%s|%s|%s|%s\\n' "$SERF_EVENT" "$SERF_USER_EVENT" "$SERF_SELF_NAME" "$payload" >>"EVENTS/$SERF_SELF_NAME"
+                """.replace("EVENTS", events.toString()));
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return script;
+    }
+
+    /** The user events that agent's {@link #recordingHandler} ran, as "NAME|PAYLOAD", one per run, in order. */
+    public static List<String> userEventsRun(Path handler, String agent) throws IOException {
+        Path f = handler.getParent().resolve("events").resolve(agent);
+        if (!Files.exists(f)) return List.of();
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(f)) {
+            String[] p = line.split("\\|", -1);
+            if (p.length == 4 && p[0].equals("user")) {
+                if (!p[2].equals(agent)) throw new AssertionError("SERF_SELF_NAME in " + agent + "'s handler was \"" + p[2] + "\"");
+                out.add(p[1] + "|" + p[3]);
+            }
+        }
+        return out;
     }
 }

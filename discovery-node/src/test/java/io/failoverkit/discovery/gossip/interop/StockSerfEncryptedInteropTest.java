@@ -32,16 +32,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The layer under {@link StockSerfInteropTest}: our {@link Serf} library itself (agent timings, over the real
- * {@link UdpTcpTransport}, in this JVM, no agent around it) in one pool with stock serf agents, plain and encrypted
- * with a {@code serf keygen} key. When this passes and StockSerfInteropTest fails, the fault is in the agent's use
- * of the library (flags, façade, HTTP, handlers), not in the gossip.
+ * Our {@link Serf} library itself (agent timings, over the real {@link UdpTcpTransport}, compression on, in this
+ * JVM, no agent around it) in one ENCRYPTED pool with stock serf agents, all with one {@code serf keygen} key (the
+ * plain pool is gossip/serf/StockSerfInteropTest's). The layer under cluster/AgentSerfInteropTest: when this passes
+ * and that fails, the fault is in the agent's use of the library (flags, façade, HTTP, handlers), not the gossip.
  *
  * Steps: our node joins serf-1; each lists the other alive with its address and tags; serf's user event reaches our
  * event consumer (name and payload), ours runs serf's handler; serf-1 SIGKILLed is seen failed by us; serf-2 joins
  * us, and our node "crashed" (shut down without a leave, its sockets closed) is seen failed by serf-2.
  */
-class StockSerfLibraryInteropTest {
+class StockSerfEncryptedInteropTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @TempDir Path dir;
@@ -52,22 +52,17 @@ class StockSerfLibraryInteropTest {
     }
 
     @Test
-    void ourSerfAndStockSerfInAPlainPool() throws Exception {
-        scenario(null);
-    }
-
-    @Test
     void ourSerfAndStockSerfInAnEncryptedPool() throws Exception {
         scenario(SerfProcess.keygen());
     }
 
     private void scenario(String key) throws Exception {
-        Path handler = StockSerfInteropTest.handlerScript(dir.resolve("events"));
+        Path handler = SerfProcess.recordingHandler(dir.resolve("events"));
         List<String> serfArgs = new ArrayList<>(List.of("-event-handler=" + handler, "-tag=interop=stock-serf"));
-        if (key != null) serfArgs.add("-encrypt=" + key);
+        serfArgs.add("-encrypt=" + key);
         SerfProcess serf1 = new SerfProcess("serf-1", serfArgs);
         SerfProcess serf2 = new SerfProcess("serf-2", serfArgs);
-        Codec.Options opts = new Codec.Options("", key == null ? null : Keyring.ofBase64(key), true, false);
+        Codec.Options opts = new Codec.Options("", Keyring.ofBase64(key), true, false);
         UdpTcpTransport transport = new UdpTcpTransport(new InetSocketAddress("127.0.0.1", FreePorts.next()), opts);
         RealScheduler scheduler = new RealScheduler("fk-lib");
         List<SerfEvent> events = new CopyOnWriteArrayList<>();
@@ -94,7 +89,7 @@ class StockSerfLibraryInteropTest {
                     .untilAsserted(() -> assertThat(userEvents(events)).contains("from-serf|payload-from-serf"));
             ours.userEvent("from-fk", "payload-from-fk".getBytes(StandardCharsets.UTF_8), false);
             await("our user event runs serf's handler").atMost(WAIT).pollInterval(Duration.ofMillis(250))
-                    .untilAsserted(() -> assertThat(StockSerfInteropTest.userEvents(handler, "serf-1")).contains("from-fk|payload-from-fk"));
+                    .untilAsserted(() -> assertThat(SerfProcess.userEventsRun(handler, "serf-1")).contains("from-fk|payload-from-fk"));
 
             serf1.kill();
             await("we see the killed serf-1 failed").atMost(WAIT).pollInterval(Duration.ofMillis(250))
@@ -112,7 +107,7 @@ class StockSerfLibraryInteropTest {
 
             // Each user event was delivered once (checked seconds after the first delivery: no duplicate came).
             assertThat(userEvents(events)).containsOnlyOnce("from-serf|payload-from-serf");
-            assertThat(StockSerfInteropTest.userEvents(handler, "serf-1")).containsOnlyOnce("from-fk|payload-from-fk");
+            assertThat(SerfProcess.userEventsRun(handler, "serf-1")).containsOnlyOnce("from-fk|payload-from-fk");
         } catch (Throwable t) {
             System.err.printf("---- serf-1 (%s):%n%s%n---- serf-2 (%s):%n%s%n---- our stats: %s, dropped packets %d%n",
                     serf1.logFile(), serf1.logTail(40), serf2.logFile(), serf2.logTail(40), fk == null ? "-" : fk.stats(), transport.droppedPackets());

@@ -1,4 +1,4 @@
-package io.failoverkit.discovery.gossip.interop;
+package io.failoverkit.discovery.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.failoverkit.discovery.testing.AgentProcess;
@@ -7,10 +7,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,7 +30,7 @@ import static org.awaitility.Awaitility.await;
  * {@code SERF_EVENT|SERF_USER_EVENT|SERF_SELF_NAME|stdin}. Waits are bounded and generous (a loaded 2-core CI box);
  * nothing is timed. The agents' logs are under target/it-logs.
  */
-class StockSerfInteropTest {
+class AgentSerfInteropTest {
     private static final Duration JOIN = Duration.ofSeconds(90);
     private static final Duration EVENT = Duration.ofSeconds(60);
     private static final Duration FAILURE = Duration.ofSeconds(90);
@@ -59,11 +57,13 @@ class StockSerfInteropTest {
 
     /**
      * The control: the same steps between two stock serf agents (encrypted). It checks this test's own harness (the
-     * serf CLI, the handler script, the waits); when it passes and a failoverkit scenario fails, the fault is ours.
+     * serf CLI, the handler script, the waits); when it passes and a failoverkit scenario fails, the fault is ours
+     * (and gossip/interop/StockSerfEncryptedInteropTest, gossip/serf/StockSerfInteropTest tell whether it is the
+     * gossip library or the agent around it).
      */
     @Test
     void controlTwoStockSerfAgentsPassTheSameSteps() throws Exception {
-        Path handler = handlerScript(dir.resolve("events"));
+        Path handler = SerfProcess.recordingHandler(dir.resolve("events"));
         List<String> args = List.of("-event-handler=" + handler, "-encrypt=" + SerfProcess.keygen());
         SerfProcess a = new SerfProcess("serf-a", args);
         SerfProcess b = new SerfProcess("serf-b", args);
@@ -78,11 +78,11 @@ class StockSerfInteropTest {
             assertThat(serfMember(a, "serf-b").path("addr").asText()).isEqualTo(b.lanAddress());
             a.event("from-a", "payload-a");
             await("a's event runs b's handler").atMost(EVENT).pollInterval(Duration.ofMillis(250))
-                    .untilAsserted(() -> assertThat(userEvents(handler, "serf-b")).contains("from-a|payload-a"));
+                    .untilAsserted(() -> assertThat(SerfProcess.userEventsRun(handler, "serf-b")).contains("from-a|payload-a"));
             b.kill();
             await("a sees the killed b failed").atMost(FAILURE).pollInterval(Duration.ofMillis(250)).ignoreExceptions()
                     .untilAsserted(() -> assertThat(a.memberStatus()).containsEntry("serf-b", "failed"));
-            assertThat(userEvents(handler, "serf-b")).containsOnlyOnce("from-a|payload-a");
+            assertThat(SerfProcess.userEventsRun(handler, "serf-b")).containsOnlyOnce("from-a|payload-a");
         } finally {
             b.close();
             a.close();
@@ -90,7 +90,7 @@ class StockSerfInteropTest {
     }
 
     private void scenario(String key) throws Exception {
-        Path handler = handlerScript(dir.resolve("events"));
+        Path handler = SerfProcess.recordingHandler(dir.resolve("events"));
         List<String> enc = key == null ? List.of() : List.of("-encrypt=" + key);
         List<String> fkArgs = new ArrayList<>(List.of("-event-handler=" + handler));
         fkArgs.addAll(enc);
@@ -146,13 +146,13 @@ class StockSerfInteropTest {
         serf.event("from-serf", "payload-from-serf");
         for (String fk : List.of("fk-server", "fk-client")) {
             await("serf's event runs " + fk + "'s handler").atMost(EVENT).pollInterval(Duration.ofMillis(250))
-                    .untilAsserted(() -> assertThat(userEvents(handler, fk)).contains("from-serf|payload-from-serf"));
+                    .untilAsserted(() -> assertThat(SerfProcess.userEventsRun(handler, fk)).contains("from-serf|payload-from-serf"));
         }
         assertThat(server.http().put("/v1/event/fire/from-fk", "payload-from-fk").status()).isEqualTo(200);
         await("failoverkit's event runs serf's handler").atMost(EVENT).pollInterval(Duration.ofMillis(250))
-                .untilAsserted(() -> assertThat(userEvents(handler, "serf-1")).contains("from-fk|payload-from-fk"));
+                .untilAsserted(() -> assertThat(SerfProcess.userEventsRun(handler, "serf-1")).contains("from-fk|payload-from-fk"));
         await("failoverkit's event runs fk-client's handler").atMost(EVENT).pollInterval(Duration.ofMillis(250))
-                .untilAsserted(() -> assertThat(userEvents(handler, "fk-client")).contains("from-fk|payload-from-fk"));
+                .untilAsserted(() -> assertThat(SerfProcess.userEventsRun(handler, "fk-client")).contains("from-fk|payload-from-fk"));
 
         // A SIGKILLed failoverkit agent is seen failed by serf (and by the other failoverkit agent).
         client.kill();
@@ -171,38 +171,10 @@ class StockSerfInteropTest {
         for (String agent : List.of("fk-server", "fk-client", "serf-1")) {
             for (String ev : List.of("from-serf|payload-from-serf", "from-fk|payload-from-fk")) {
                 if (agent.equals("fk-server") && ev.startsWith("from-fk")) continue; // not waited for: its own event
-                assertThat(userEvents(handler, agent)).as(agent + " ran " + ev).containsOnlyOnce(ev);
+                assertThat(SerfProcess.userEventsRun(handler, agent)).as(agent + " ran " + ev).containsOnlyOnce(ev);
             }
         }
         assertThat(server.isRunning()).as("fk-server survived all this").isTrue();
-    }
-
-    /** The handler every agent runs: one line per event into EVENTS/SERF_SELF_NAME. */
-    static Path handlerScript(Path events) throws IOException {
-        Files.createDirectories(events);
-        Path script = events.getParent().resolve("handler.sh");
-        Files.writeString(script, """
-                #!/bin/sh
-                payload=$(cat | tr '\\n' ' ' | sed 's/ *$//')
-                printf '%s|%s|%s|%s\\n' "$SERF_EVENT" "$SERF_USER_EVENT" "$SERF_SELF_NAME" "$payload" >>"EVENTS/$SERF_SELF_NAME"
-                """.replace("EVENTS", events.toString()));
-        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
-        return script;
-    }
-
-    /** The user events an agent's handler ran, as "NAME|PAYLOAD" lines (handler file, one line per run). */
-    static List<String> userEvents(Path handler, String agent) throws IOException {
-        Path f = handler.getParent().resolve("events").resolve(agent);
-        if (!Files.exists(f)) return List.of();
-        List<String> out = new ArrayList<>();
-        for (String line : Files.readAllLines(f)) {
-            String[] p = line.split("\\|", -1);
-            if (p.length == 4 && p[0].equals("user")) {
-                assertThat(p[2]).as("SERF_SELF_NAME in " + agent + "'s handler").isEqualTo(agent);
-                out.add(p[1] + "|" + p[3]);
-            }
-        }
-        return out;
     }
 
     /** Member name -> Consul status code (1 alive, 2 leaving, 3 left, 4 failed) from /v1/agent/members. */

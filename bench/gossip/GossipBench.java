@@ -293,17 +293,47 @@ public class GossipBench {
         return true;
     }
 
-    /** Polls until every agent lists all N alive; returns the round end at which that was first seen, or -1. */
+    /**
+     * Polls until every agent lists all N alive; returns the round end at which that was first seen, or -1. Every 5 s
+     * without convergence, and at the end when it took more than 2 s, says on stderr who still lacks what.
+     */
     double untilAllAlive(Api[] apis, long deadline) throws InterruptedException {
+        long start = System.nanoTime(), lastReport = start;
+        Round last = null;
         while (System.currentTimeMillis() < deadline) {
             long rs = System.nanoTime();
             Round r = round(apis);
+            last = r;
             boolean ok = true;
             for (Map<String, String> v : r.views) ok &= allAlive(v, -1);
-            if (ok) return r.end;
+            if (ok) {
+                if (rs - start > 2_000_000_000L) log(String.format("converged after %.1f s of polling", (rs - start) / 1e9));
+                return r.end;
+            }
+            if (rs - lastReport > 5_000_000_000L) {
+                lastReport = rs;
+                log(String.format("not converged after %.1f s: %s", (rs - start) / 1e9, lacking(r)));
+            }
             pace(rs);
         }
+        if (last != null) log("never converged: " + lacking(last));
         return -1;
+    }
+
+    /** Who does not list whom alive in that round: "viewer: name=status|missing ...". */
+    String lacking(Round r) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < names.size(); i++) {
+            Map<String, String> v = r.views.get(i);
+            if (v == null) { sb.append(names.get(i)).append(": no answer; "); continue; }
+            StringBuilder miss = new StringBuilder();
+            for (String n : names) {
+                String st = v.get(n);
+                if (!"alive".equals(st)) miss.append(' ').append(n).append('=').append(st == null ? "missing" : st);
+            }
+            if (miss.length() > 0) sb.append(names.get(i)).append(':').append(miss).append("; ");
+        }
+        return sb.toString();
     }
 
     int waitUp() throws Exception {
@@ -329,7 +359,7 @@ public class GossipBench {
         }
         double end = untilAllAlive(apis, deadline);
         for (Future<?> f : fs) {
-            try { f.get(); } catch (Exception e) { log("a join call failed: " + e.getCause()); }
+            try { f.get(); } catch (Exception e) { log("a join call failed: " + e.getCause()); System.out.println("join_call_failed=" + e.getCause()); }
         }
         printResolution();
         if (end < 0) { System.out.println("join_s=timeout"); return 1; }

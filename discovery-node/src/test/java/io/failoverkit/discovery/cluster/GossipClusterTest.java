@@ -236,6 +236,60 @@ class GossipClusterTest {
         assertThat(server.http().put("/v1/agent/force-leave/no-such-node", (String) null).status()).isEqualTo(404);
     }
 
+    // ---- an encrypted pool: key rotation with no downtime, keys kept across a restart, a wrong key kept out ----
+
+    @Test
+    void anEncryptedPoolRotatesItsKeyWithNoDowntimeAndARestartKeepsTheNewKey() throws Exception {
+        String k1 = GossipKeys.generate();
+        String k2 = GossipKeys.generate();
+        AgentProcess server = agent("ksrv", List.of("-server", "-bootstrap-expect=1", "-encrypt=" + k1));
+        server.start(List.of());
+        AgentProcess c1 = agent("kc1", List.of("-encrypt=" + k1));
+        AgentProcess c2 = agent("kc2", List.of("-encrypt=" + k1));
+        c1.start(List.of("-retry-join=" + server.lanAddress()));
+        c2.start(List.of("-retry-join=" + server.lanAddress()));
+        List<AgentProcess> all = List.of(server, c1, c2);
+        List<String> names = List.of("ksrv", "kc1", "kc2");
+        await("encrypted pool of 3").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().untilAsserted(() -> {
+            for (AgentProcess a : all) assertThat(aliveNames(a)).containsExactlyInAnyOrderElementsOf(names);
+        });
+
+        assertThat(keyring(server, "POST", k2).status()).isEqualTo(200);
+        JsonNode ring = server.http().get("/v1/operator/keyring").json().get(0);
+        assertThat(ring.get("NumNodes").asInt()).isEqualTo(3);
+        assertThat(ring.get("Keys").get(k1).asInt()).isEqualTo(3);
+        assertThat(ring.get("Keys").get(k2).asInt()).isEqualTo(3);
+        assertThat(keyring(c1, "PUT", k2).status()).as("any agent takes the request for the pool").isEqualTo(200);
+        assertThat(server.http().get("/v1/operator/keyring").json().get(0).get("PrimaryKeys").get(k2).asInt()).isEqualTo(3);
+        assertThat(keyring(server, "DELETE", k1).status()).isEqualTo(200);
+        JsonNode after = server.http().get("/v1/operator/keyring").json().get(0);
+        assertThat(after.get("Keys").size()).isEqualTo(1);
+        assertThat(after.get("Keys").get(k2).asInt()).isEqualTo(3);
+        // No downtime: nobody was ever taken for failed, and the pool still talks (on k2 only now).
+        Thread.sleep(3000);
+        for (AgentProcess a : all) assertThat(statuses(a).values()).as("as %s sees them", a.name).containsOnly(1);
+
+        // A restart keeps the keys installed at run time (serf/local.keyring wins over the -encrypt it was started with).
+        c1.kill();
+        c1.start(List.of("-retry-join=" + server.lanAddress()));
+        await("kc1 back on k2").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().untilAsserted(() -> {
+            for (AgentProcess a : all) assertThat(aliveNames(a)).containsExactlyInAnyOrderElementsOf(names);
+        });
+
+        // An agent with the old key alone cannot join: its -join fails and nothing in the pool changes.
+        long droppedBefore = server.http().get("/v1/agent/self").json().path("Stats").path("serf_lan").path("dropped_packets").asLong();
+        AgentProcess stranger = agent("kc3", List.of("-encrypt=" + k1));
+        stranger.start(List.of("-join=" + server.lanAddress()));
+        assertThat(stranger.waitFor(Duration.ofSeconds(60))).as("the agent with the wrong key gives up").isTrue();
+        assertThat(statuses(server)).doesNotContainKey("kc3");
+        assertThat(server.http().get("/v1/agent/self").json().path("Stats").path("serf_lan").path("dropped_packets").asLong())
+                .as("its attempts were dropped and counted").isGreaterThan(droppedBefore);
+    }
+
+    private static Http.Reply keyring(AgentProcess a, String method, String key) {
+        return a.http().send(method, "/v1/operator/keyring", ("{\"Key\": \"" + key + "\"}").getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(20));
+    }
+
     private static List<String> lines(Path f) throws IOException {
         return Files.exists(f) ? Files.readAllLines(f, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList() : List.of();
     }

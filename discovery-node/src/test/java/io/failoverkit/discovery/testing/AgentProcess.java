@@ -95,6 +95,18 @@ public final class AgentProcess implements AutoCloseable {
 
     public File logFile() { return log.toFile(); }
 
+    /** The last lines of this agent's log, for a failure message. */
+    public String logTail(int lines) { return tail(log, lines); }
+
+    static String tail(Path file, int lines) {
+        try {
+            List<String> all = Files.readAllLines(file, java.nio.charset.StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return "(no log at " + file + ": " + e + ")";
+        }
+    }
+
     @Override
     public void close() throws InterruptedException {
         kill();

@@ -111,6 +111,7 @@ public final class Serf {
     private final AtomicLong ignoredMessages = new AtomicLong();
     private final AtomicLong droppedEvents = new AtomicLong();
     private final AtomicLong consumerErrors = new AtomicLong();
+    private final AtomicLong reconnects = new AtomicLong();
 
     private Serf(SerfConfig config, Scheduler scheduler, Consumer<SerfEvent> events) {
         this.config = config;
@@ -312,7 +313,7 @@ public final class Serf {
     /**
      * Counters and clocks as Serf's Stats: members, failed, left, member_time, event_time, query_time, and the bad
      * input counted (malformed_messages: undecodable; ignored_messages: types this node does not handle, such as
-     * queries; dropped_events: events held back past the bound).
+     * queries; dropped_events: events held back past the bound), reconnect_attempts (joins tried to failed members).
      */
     public Map<String, Long> stats() {
         Map<String, Long> s = new LinkedHashMap<>();
@@ -331,6 +332,7 @@ public final class Serf {
         s.put("ignored_messages", ignoredMessages.get());
         s.put("dropped_events", droppedEvents.get());
         s.put("consumer_errors", consumerErrors.get());
+        s.put("reconnect_attempts", reconnects.get());
         return s;
     }
 
@@ -597,6 +599,7 @@ public final class Serf {
         if (scheduler.random().nextFloat() > failed / alive) return;
         MemberState m = failedMembers.get(scheduler.random().nextInt(failed));
         LOG.info("serf {}: attempting reconnect to {} {}", name, m.name, m.address);
+        reconnects.incrementAndGet();
         try {
             memberlist.join(List.of(m.address)).whenComplete((n, err) -> {
                 if (err != null) LOG.debug("serf {}: reconnect to {} failed: {}", name, m.name, err.toString());

@@ -1,13 +1,7 @@
 package io.failoverkit.discovery.gossip.serf;
 
-import org.msgpack.core.MessageFormat;
-import org.msgpack.core.MessagePack;
-import org.msgpack.core.MessagePacker;
-import org.msgpack.core.MessageUnpacker;
-import org.msgpack.core.buffer.ArrayBufferOutput;
+import io.failoverkit.discovery.gossip.wire.GoMsgpack;
 
-import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,12 +13,13 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * Serf's gossip messages (serf/messages.go) and their bytes: one type byte, then the message struct as go-msgpack
- * writes it (a map keyed by the Go field names, in declaration order; strings and byte slices as msgpack "raw" with
- * no str8 header; unsigned integers in their smallest form). Decoding is lenient the way go-msgpack is (str or bin
+ * Serf's gossip messages (serf/messages.go) and their bytes: one type byte, then the message struct as the
+ * go-msgpack of Serf 0.8/0.9 writes it (a map keyed by the Go field names, sorted by name, as captured from
+ * Debian's serf agent; strings and byte slices as msgpack "raw" with no str8 header; unsigned integers in their
+ * smallest form). Decoding is lenient the way go-msgpack is (str or bin
  * for strings and bytes, nil for an empty value, unknown keys skipped, any integer width) and strict about
  * structure: a truncated or malformed message, or one that claims more elements than it has bytes, is refused
- * with a {@link MalformedException}, never an unchecked exception.
+ * with a {@link MalformedException}, never an unchecked exception. The msgpack itself is {@link GoMsgpack}'s.
  *
  * <p>Only the four types Serf's membership and user events need are modelled; queries, query responses, key
  * requests and relays (types 4..9 and anything newer) decode to {@link Unknown}, which the caller counts and ignores.
@@ -34,9 +29,6 @@ public final class SerfMessages {
 
     /** Serf's messageType bytes. */
     public static final int LEAVE = 0, JOIN = 1, PUSH_PULL = 2, USER_EVENT = 3;
-
-    /** Nesting deeper than this is not a Serf message (Serf's deepest is push-pull: map, list, map, list, map). */
-    private static final int MAX_DEPTH = 8;
 
     public sealed interface SerfMessage {}
 
@@ -109,52 +101,38 @@ public final class SerfMessages {
     // ---------------------------------------------------------------- encoding
 
     public static byte[] encode(SerfMessage message) {
-        try {
-            Writer w = new Writer();
-            switch (message) {
-                case Leave m -> {
-                    w.type(LEAVE).map(3);
-                    w.key("LTime").uint(m.ltime());
-                    w.key("Node").str(m.node());
-                    w.key("Prune").bool(m.prune());
+        GoMsgpack.Writer w = GoMsgpack.writer();
+        switch (message) {
+            case Leave m -> w.encoded(new byte[]{LEAVE}).map(3)
+                    .uint("LTime", m.ltime())
+                    .str("Node", m.node())
+                    .bool("Prune", m.prune());
+            case Join m -> w.encoded(new byte[]{JOIN}).map(2)
+                    .uint("LTime", m.ltime())
+                    .str("Node", m.node());
+            case UserEvent m -> w.encoded(new byte[]{USER_EVENT}).map(4)
+                    .bool("CC", m.coalesce())
+                    .uint("LTime", m.ltime())
+                    .str("Name", m.name())
+                    .bytes("Payload", m.payload());
+            case PushPull m -> {
+                w.encoded(new byte[]{PUSH_PULL}).map(6);
+                w.uint("EventLTime", m.eventLTime());
+                w.key("Events").array(m.events().size());
+                for (EventsAt at : m.events()) {
+                    w.map(2).key("Events").array(at.events().size());
+                    for (NamedPayload p : at.events()) w.map(2).str("Name", p.name()).bytes("Payload", p.payload());
+                    w.uint("LTime", at.ltime());
                 }
-                case Join m -> {
-                    w.type(JOIN).map(2);
-                    w.key("LTime").uint(m.ltime());
-                    w.key("Node").str(m.node());
-                }
-                case UserEvent m -> {
-                    w.type(USER_EVENT).map(4);
-                    w.key("LTime").uint(m.ltime());
-                    w.key("Name").str(m.name());
-                    w.key("Payload").bytes(m.payload());
-                    w.key("CC").bool(m.coalesce());
-                }
-                case PushPull m -> {
-                    w.type(PUSH_PULL).map(6);
-                    w.key("LTime").uint(m.ltime());
-                    w.key("StatusLTimes").map(m.statusLTimes().size());
-                    for (var e : m.statusLTimes().entrySet()) w.str(e.getKey()).uint(e.getValue());
-                    w.key("LeftMembers").array(m.leftMembers().size());
-                    for (String n : m.leftMembers()) w.str(n);
-                    w.key("EventLTime").uint(m.eventLTime());
-                    w.key("Events").array(m.events().size());
-                    for (EventsAt at : m.events()) {
-                        w.map(2).key("LTime").uint(at.ltime());
-                        w.key("Events").array(at.events().size());
-                        for (NamedPayload p : at.events()) {
-                            w.map(2).key("Name").str(p.name());
-                            w.key("Payload").bytes(p.payload());
-                        }
-                    }
-                    w.key("QueryLTime").uint(m.queryLTime());
-                }
-                case Unknown u -> throw new IllegalArgumentException("cannot encode a message of unknown type " + u.type());
+                w.uint("LTime", m.ltime());
+                w.strings("LeftMembers", m.leftMembers());
+                w.uint("QueryLTime", m.queryLTime());
+                w.key("StatusLTimes").map(m.statusLTimes().size());
+                for (var e : m.statusLTimes().entrySet()) w.str(e.getKey()).uint(e.getValue());
             }
-            return w.bytes();
-        } catch (IOException e) {
-            throw new IllegalStateException("in-memory msgpack write failed", e);
+            case Unknown u -> throw new IllegalArgumentException("cannot encode a message of unknown type " + u.type());
         }
+        return w.toByteArray();
     }
 
     /**
@@ -162,19 +140,15 @@ public final class SerfMessages {
      * sets give equal bytes).
      */
     public static byte[] encodeTags(Map<String, String> tags) {
-        try {
-            Writer w = new Writer();
-            w.type(0xFF).map(tags.size());
-            for (var e : new TreeMap<>(tags).entrySet()) w.str(e.getKey()).str(e.getValue());
-            return w.bytes();
-        } catch (IOException e) {
-            throw new IllegalStateException("in-memory msgpack write failed", e);
-        }
+        GoMsgpack.Writer w = GoMsgpack.writer().encoded(new byte[]{(byte) 0xFF}).map(tags.size());
+        for (var e : new TreeMap<>(tags).entrySet()) w.str(e.getKey()).str(e.getValue());
+        return w.toByteArray();
     }
 
     /**
      * Node meta back to tags, as Serf's decodeTags: meta not starting with 0xFF is a pre-tags node's role
-     * ({"role": meta}); a tag map that does not decode gives no tags (Serf logs and goes on), never an exception.
+     * ({"role": meta}); a tag map that does not decode gives no tags (Serf logs and goes on), never an exception;
+     * a value that is not a string is skipped.
      */
     public static Map<String, String> decodeTags(byte[] meta) {
         Map<String, String> tags = new TreeMap<>();
@@ -182,212 +156,57 @@ public final class SerfMessages {
             tags.put("role", meta == null ? "" : new String(meta, StandardCharsets.UTF_8));
             return Collections.unmodifiableMap(tags);
         }
-        try (Reader r = new Reader(meta, 1)) {
-            Object v = r.value(0);
-            if (v instanceof Map<?, ?> m) {
-                for (var e : m.entrySet()) {
-                    if (e.getValue() instanceof byte[] b) tags.put((String) e.getKey(), utf8(b));
-                    else if (e.getValue() == null) tags.put((String) e.getKey(), "");
-                }
+        try {
+            GoMsgpack.Map m = GoMsgpack.reader(meta, 1, meta.length - 1).readMap();
+            for (String k : m.keys()) {
+                Object v = m.get(k);
+                if (v == null || v instanceof byte[]) tags.put(k, m.str(k));
             }
-        } catch (MalformedException | IOException | RuntimeException e) {
-            // keep what decoded; Serf does the same
+        } catch (RuntimeException e) { // WireException, or anything a hostile input provokes
+            return Map.of();
         }
         return Collections.unmodifiableMap(tags);
     }
 
     // ---------------------------------------------------------------- decoding
 
-    /** Decodes one Serf message (type byte included). */
+    /** Decodes one Serf message (type byte included); bytes after the message are ignored, as Go's decoder does. */
     public static SerfMessage decode(byte[] buf) throws MalformedException {
         if (buf == null || buf.length == 0) throw new MalformedException("empty serf message");
         int type = buf[0] & 0xFF;
         if (type > USER_EVENT) return new Unknown(type);
-        Map<String, Object> m;
-        try (Reader r = new Reader(buf, 1)) {
-            Object v = r.value(0);
-            if (!(v instanceof Map<?, ?>)) throw new MalformedException("serf message type " + type + " is not a map");
-            if (r.hasMore()) throw new MalformedException("trailing bytes after serf message type " + type);
-            @SuppressWarnings("unchecked") Map<String, Object> mm = (Map<String, Object>) v;
-            m = mm;
-        } catch (IOException | RuntimeException e) {
+        try {
+            GoMsgpack.Reader r = GoMsgpack.reader(buf, 1, buf.length - 1);
+            Object v = r.readValue();
+            if (!(v instanceof GoMsgpack.Map m)) throw new MalformedException("serf message type " + type + " is not a map");
+            return switch (type) {
+                case LEAVE -> new Leave(m.uint64("LTime"), m.str("Node"), m.bool("Prune"));
+                case JOIN -> new Join(m.uint64("LTime"), m.str("Node"));
+                case USER_EVENT -> new UserEvent(m.uint64("LTime"), m.str("Name"), m.bytes("Payload"), m.bool("CC"));
+                default -> pushPull(m);
+            };
+        } catch (RuntimeException e) { // WireException, or anything a hostile input provokes
             throw new MalformedException("undecodable serf message type " + type + ": " + e.getMessage(), e);
         }
-        return switch (type) {
-            case LEAVE -> new Leave(uint(m, "LTime"), str(m, "Node"), bool(m, "Prune"));
-            case JOIN -> new Join(uint(m, "LTime"), str(m, "Node"));
-            case USER_EVENT -> new UserEvent(uint(m, "LTime"), str(m, "Name"), bytes(m, "Payload"), bool(m, "CC"));
-            default -> pushPull(m);
-        };
     }
 
-    private static PushPull pushPull(Map<String, Object> m) throws MalformedException {
+    private static PushPull pushPull(GoMsgpack.Map m) throws MalformedException {
         Map<String, Long> status = new LinkedHashMap<>();
-        Object st = m.get("StatusLTimes");
-        if (st != null) {
-            if (!(st instanceof Map<?, ?> sm)) throw new MalformedException("StatusLTimes is not a map");
-            for (var e : sm.entrySet()) {
-                if (!(e.getValue() instanceof Long l)) throw new MalformedException("StatusLTimes value is not an integer");
-                status.put((String) e.getKey(), l);
-            }
-        }
-        List<String> left = new ArrayList<>();
-        for (Object o : list(m, "LeftMembers")) {
-            if (o == null) continue;
-            if (!(o instanceof byte[] b)) throw new MalformedException("LeftMembers entry is not a string");
-            left.add(utf8(b));
-        }
+        GoMsgpack.Map st = m.map("StatusLTimes");
+        for (String k : st.keys()) status.put(k, st.uint64(k));
         List<EventsAt> events = new ArrayList<>();
-        for (Object o : list(m, "Events")) {
+        for (Object o : m.list("Events")) {
             if (o == null) continue; // Serf sends its whole ring, empty slots as nil
-            if (!(o instanceof Map<?, ?> raw)) throw new MalformedException("Events entry is not a map");
-            @SuppressWarnings("unchecked") Map<String, Object> at = (Map<String, Object>) raw;
+            if (!(o instanceof GoMsgpack.Map at)) throw new MalformedException("Events entry is not a map");
             List<NamedPayload> named = new ArrayList<>();
-            for (Object e : list(at, "Events")) {
+            for (Object e : at.list("Events")) {
                 if (e == null) continue;
-                if (!(e instanceof Map<?, ?> er)) throw new MalformedException("user event entry is not a map");
-                @SuppressWarnings("unchecked") Map<String, Object> em = (Map<String, Object>) er;
-                named.add(new NamedPayload(str(em, "Name"), bytes(em, "Payload")));
+                if (!(e instanceof GoMsgpack.Map em)) throw new MalformedException("user event entry is not a map");
+                named.add(new NamedPayload(em.str("Name"), em.bytes("Payload")));
             }
-            events.add(new EventsAt(uint(at, "LTime"), named));
+            events.add(new EventsAt(at.uint64("LTime"), named));
         }
-        return new PushPull(uint(m, "LTime"), status, left, uint(m, "EventLTime"), events, uint(m, "QueryLTime"));
-    }
-
-    private static long uint(Map<String, Object> m, String key) throws MalformedException {
-        Object v = m.get(key);
-        if (v == null) return 0;
-        if (v instanceof Long l) return l;
-        throw new MalformedException(key + " is not an integer");
-    }
-
-    private static boolean bool(Map<String, Object> m, String key) throws MalformedException {
-        Object v = m.get(key);
-        if (v == null) return false;
-        if (v instanceof Boolean b) return b;
-        throw new MalformedException(key + " is not a bool");
-    }
-
-    private static String str(Map<String, Object> m, String key) throws MalformedException {
-        return utf8(bytes(m, key));
-    }
-
-    private static byte[] bytes(Map<String, Object> m, String key) throws MalformedException {
-        Object v = m.get(key);
-        if (v == null) return new byte[0];
-        if (v instanceof byte[] b) return b;
-        throw new MalformedException(key + " is not a string");
-    }
-
-    private static List<?> list(Map<String, Object> m, String key) throws MalformedException {
-        Object v = m.get(key);
-        if (v == null) return List.of();
-        if (v instanceof List<?> l) return l;
-        throw new MalformedException(key + " is not a list");
-    }
-
-    private static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
-    }
-
-    // ---------------------------------------------------------------- go-msgpack conventions over msgpack-core
-
-    /** Writes as go-msgpack's MsgpackHandle (WriteExt off): raw strings with no str8, uint64 as unsigned. */
-    private static final class Writer {
-        private final ArrayBufferOutput out = new ArrayBufferOutput(64);
-        private final MessagePacker p = new MessagePack.PackerConfig().withStr8FormatSupport(false).newPacker(out);
-
-        Writer type(int t) throws IOException {
-            p.writePayload(new byte[]{(byte) t});
-            return this;
-        }
-
-        Writer map(int n) throws IOException { p.packMapHeader(n); return this; }
-
-        Writer array(int n) throws IOException { p.packArrayHeader(n); return this; }
-
-        Writer key(String k) throws IOException { return str(k); }
-
-        Writer str(String s) throws IOException { return bytes(s.getBytes(StandardCharsets.UTF_8)); }
-
-        Writer bytes(byte[] b) throws IOException {
-            p.packRawStringHeader(b.length);
-            p.writePayload(b);
-            return this;
-        }
-
-        Writer uint(long v) throws IOException {
-            if (v >= 0) p.packLong(v);
-            else p.packBigInteger(new BigInteger(Long.toUnsignedString(v)));
-            return this;
-        }
-
-        Writer bool(boolean b) throws IOException { p.packBoolean(b); return this; }
-
-        byte[] bytes() throws IOException {
-            p.flush();
-            return out.toByteArray();
-        }
-    }
-
-    /**
-     * A bounded generic reader: maps (string keys) to {@link LinkedHashMap}, arrays to lists, str/bin to byte[],
-     * integers to Long (uint64 by its bits), bools, nil to null. Every length is checked against the bytes left, so a
-     * header claiming 2^32 elements fails instead of allocating.
-     */
-    private static final class Reader implements AutoCloseable {
-        private final MessageUnpacker u;
-        private final int length;
-
-        Reader(byte[] buf, int offset) {
-            this.u = MessagePack.newDefaultUnpacker(buf, offset, buf.length - offset);
-            this.length = buf.length - offset;
-        }
-
-        boolean hasMore() throws IOException { return u.hasNext(); }
-
-        private long left() { return length - u.getTotalReadBytes(); }
-
-        Object value(int depth) throws IOException, MalformedException {
-            if (depth > MAX_DEPTH) throw new MalformedException("nested too deep");
-            if (!u.hasNext()) throw new MalformedException("truncated");
-            MessageFormat f = u.getNextFormat();
-            switch (f.getValueType()) {
-                case NIL -> { u.unpackNil(); return null; }
-                case BOOLEAN -> { return u.unpackBoolean(); }
-                case INTEGER -> {
-                    if (f == MessageFormat.UINT64) return u.unpackBigInteger().longValue();
-                    return u.unpackLong();
-                }
-                case STRING -> { return payload(u.unpackRawStringHeader()); }
-                case BINARY -> { return payload(u.unpackBinaryHeader()); }
-                case ARRAY -> {
-                    int n = u.unpackArrayHeader();
-                    if (n < 0 || n > left()) throw new MalformedException("array of " + n + " with " + left() + " bytes left");
-                    List<Object> l = new ArrayList<>(n);
-                    for (int i = 0; i < n; i++) l.add(value(depth + 1));
-                    return l;
-                }
-                case MAP -> {
-                    int n = u.unpackMapHeader();
-                    if (n < 0 || 2L * n > left()) throw new MalformedException("map of " + n + " with " + left() + " bytes left");
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    for (int i = 0; i < n; i++) {
-                        Object k = value(depth + 1);
-                        if (!(k instanceof byte[] kb)) throw new MalformedException("map key is not a string");
-                        m.put(utf8(kb), value(depth + 1));
-                    }
-                    return m;
-                }
-                default -> throw new MalformedException("unexpected msgpack " + f);
-            }
-        }
-
-        private byte[] payload(int n) throws IOException, MalformedException {
-            if (n < 0 || n > left()) throw new MalformedException("string of " + n + " with " + left() + " bytes left");
-            return u.readPayload(n);
-        }
-
-        @Override public void close() throws IOException { u.close(); }
+        return new PushPull(m.uint64("LTime"), status, m.strings("LeftMembers"), m.uint64("EventLTime"), events,
+                m.uint64("QueryLTime"));
     }
 }

@@ -82,8 +82,12 @@ class StockSerfWireTest {
         int port = FreePorts.next();
         int rpc = FreePorts.next();
         Path log = Files.createTempFile("serf-s1-", ".log");
+        Path events = Files.createTempFile("serf-s1-events-", ".txt");
+        Path handler = Files.createTempFile("serf-s1-handler-", ".sh");
+        Files.writeString(handler, "#!/bin/sh\nprintf '%s:%s\\n' \"$SERF_USER_EVENT\" \"$(cat)\" >> " + events + "\n");
+        handler.toFile().setExecutable(true);
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/serf", "agent", "-node", "s1", "-bind", "127.0.0.1:" + port,
-                "-rpc-addr", "127.0.0.1:" + rpc, "-log-level", "debug"));
+                "-rpc-addr", "127.0.0.1:" + rpc, "-log-level", "debug", "-event-handler", "user=" + handler));
         if (key != null) cmd.addAll(List.of("-encrypt", key));
         serf = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         InetSocketAddress serfAddr = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
@@ -129,6 +133,14 @@ class StockSerfWireTest {
         Message.Ack tcpAck = transport.pingStream(serfAddr, ping(48, myAddr, myPort), Duration.ofSeconds(10)).get(30, TimeUnit.SECONDS);
         assertThat(tcpAck.seqNo()).isEqualTo(48);
 
+        // 3b. memberlist user messages carry Serf's messages: a Serf user event (type 3) in a packet and over a stream
+        //     runs serf's handler with its payload
+        transport.sendPacket(serfAddr, List.of(new Message.User(serfUserEvent(1, "wire-packet", "hello-packet"))));
+        transport.sendStream(serfAddr, new Message.User(serfUserEvent(2, "wire-stream", "hello-stream")), Duration.ofSeconds(10))
+                .get(30, TimeUnit.SECONDS);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(Files.readString(events))
+                .contains("wire-packet:hello-packet").contains("wire-stream:hello-stream"));
+
         // 4. push-pull with join: serf's reply names s1 and carries Serf's user state (a messagePushPull, type 2)
         PushPull reply = transport.pushPull(serfAddr, new PushPull(true, List.of(me), new byte[0]), Duration.ofSeconds(10))
                 .get(30, TimeUnit.SECONDS);
@@ -151,9 +163,65 @@ class StockSerfWireTest {
                 assertThat(run("/usr/bin/serf", "members", "-rpc-addr", rpcAddr, "-status", "alive", "-name", "^" + ME + "$"))
                         .contains(ME).contains("role=failoverkit").contains("127.0.0.1:" + myPort));
         await().atMost(WAIT).until(() -> inbox.probesFromSerf > 0);
-        // nothing serf sent us was dropped as undecodable
+        // serf gossips the user events on to its new member, us, piggybacked in its packets
+        await().atMost(WAIT).until(() -> inbox.serfMessages.stream().anyMatch(b -> b.length > 0 && b[0] == 3
+                && new String(b, StandardCharsets.UTF_8).contains("wire-stream")));
+
+        // 6. a push-pull over a raw socket with 400 more nodes, so that serf's reply is long: it comes compressed by Go's
+        //    compress/lzw (serf compresses streams), through every code width and past a table reset (>4095 codes).
+        //    Done last: serf then probes 400 more nodes and rarely us.
+        List<PushPull.NodeEntry> many = new ArrayList<>(List.of(me));
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        for (int i = 0; i < 400; i++) {
+            String v = Long.toString(rnd.nextLong(), 36);
+            many.add(new PushPull.NodeEntry("fake-" + i + "-" + v, myAddr, 1 + i, serfTags(Map.of("k", v + v)), 1, NodeState.ALIVE, VSN));
+        }
+        // memberlist replies with its state before merging ours: the second exchange brings the 400 back
+        rawPushPull(serfAddr, new PushPull(false, many, new byte[0]), opts);
+        byte[] raw = rawPushPull(serfAddr, new PushPull(false, List.of(me), new byte[0]), opts);
+        byte[] inner = raw;
+        if (ring != null) {
+            assertThat(raw[0]).as("sealed stream").isEqualTo((byte) Codec.ENCRYPT);
+            inner = Crypto.decrypt(ring.list(), java.util.Arrays.copyOfRange(raw, 5, raw.length), java.util.Arrays.copyOf(raw, 5));
+        }
+        assertThat(inner[0]).as("serf compresses its push-pull").isEqualTo((byte) Codec.COMPRESS);
+        byte[] lzw = GoMsgpack.reader(inner, 1, inner.length - 1).readMap().bytes("Buf");
+        assertThat(lzw.length * 8 / 12).as("enough codes to pass a table reset").isGreaterThan(4200);
+        PushPull big = ((Codec.Inbound.State) Codec.decodeStream(raw, opts, false)).pushPull();
+        assertThat(big.nodes().stream().map(PushPull.NodeEntry::name).toList())
+                .contains("s1", ME).containsAll(many.stream().map(PushPull.NodeEntry::name).toList());
+
+        // nothing serf sent us was dropped as undecodable, and serf complained about nothing we sent
         assertThat(transport.droppedPackets()).as("dropped; serf log: " + log).isZero();
+        List<String> complaints = Files.readAllLines(log).stream()
+                .filter(l -> l.contains("[ERR]") || l.contains("[WARN]"))
+                .filter(l -> l.matches("(?i).*(decode|decompress|checksum|decrypt|not supported|invalid|remote state|failed to receive|label).*"))
+                .toList();
+        assertThat(complaints).as("serf log " + log).isEmpty();
         Files.deleteIfExists(log);
+        Files.deleteIfExists(events);
+        Files.deleteIfExists(handler);
+    }
+
+    /** Serf's messageUserEvent {LTime, Name, Payload, CC} behind its type byte 3. */
+    static byte[] serfUserEvent(long ltime, String name, String payload) {
+        byte[] m = GoMsgpack.writer().map(4).uint("LTime", ltime).str("Name", name)
+                .bytes("Payload", payload.getBytes(StandardCharsets.UTF_8)).bool("CC", false).toByteArray();
+        byte[] out = new byte[m.length + 1];
+        out[0] = 3;
+        System.arraycopy(m, 0, out, 1, m.length);
+        return out;
+    }
+
+    /** Sends a push-pull and reads serf's whole reply, raw (serf closes the stream after replying). */
+    static byte[] rawPushPull(InetSocketAddress to, PushPull state, Codec.Options opts) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(to, 5000);
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write(Codec.encodeStream(Codec.pushPullBody(state), opts, true));
+            s.getOutputStream().flush();
+            return s.getInputStream().readAllBytes();
+        }
     }
 
     static Message.Ping ping(long seq, byte[] addr, int port) {
@@ -195,6 +263,7 @@ class StockSerfWireTest {
         final UdpTcpTransport transport;
         final PushPull.NodeEntry me;
         final BlockingQueue<Long> acks = new LinkedBlockingQueue<>();
+        final BlockingQueue<byte[]> serfMessages = new LinkedBlockingQueue<>();
         volatile int probesFromSerf;
 
         AckingInbox(UdpTcpTransport transport, PushPull.NodeEntry me) {
@@ -206,6 +275,7 @@ class StockSerfWireTest {
         public void packet(InetSocketAddress from, Message message) {
             switch (message) {
                 case Message.Ack a -> acks.add(a.seqNo());
+                case Message.User u -> serfMessages.add(u.payload());
                 case Message.Ping p when p.node().equals(ME) || p.node().isEmpty() -> {
                     probesFromSerf++;
                     InetSocketAddress to = from;

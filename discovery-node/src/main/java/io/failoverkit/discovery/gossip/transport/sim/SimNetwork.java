@@ -120,18 +120,19 @@ public final class SimNetwork {
         return packetsLost;
     }
 
-    /** A rough encoded size of one message (msgpack map keys included), as memberlist would put it in a packet. */
+    /** A rough encoded size of one message (msgpack map keys included), as memberlist would put it in a packet; within
+     * a couple of bytes of the wire codec's for the usual field sizes. */
     public static int estimateSize(Message m) {
         return switch (m) {
             case Message.Ping p -> 58 + len(p.node()) + len(p.sourceNode()) + len(p.sourceAddr());
-            case Message.IndirectPing p -> 95 + len(p.node()) + len(p.sourceNode()) + len(p.sourceAddr()) + len(p.target());
+            case Message.IndirectPing p -> 79 + len(p.node()) + len(p.sourceNode()) + len(p.sourceAddr()) + len(p.target());
             case Message.Ack a -> 24 + len(a.payload());
-            case Message.Nack n -> 14;
+            case Message.Nack n -> 13;
             case Message.Err e -> 12 + len(e.error());
-            case Message.Suspect s -> 34 + len(s.node()) + len(s.from());
-            case Message.Alive a -> 62 + len(a.node()) + len(a.addr()) + len(a.meta()) + len(a.vsn());
-            case Message.Dead d -> 31 + len(d.node()) + len(d.from());
-            case Message.User u -> 1 + len(u.payload());
+            case Message.Suspect s -> 29 + len(s.node()) + len(s.from());
+            case Message.Alive a -> 48 + len(a.node()) + len(a.addr()) + len(a.meta()) + len(a.vsn());
+            case Message.Dead d -> 29 + len(d.node()) + len(d.from());
+            case Message.User u -> 3 + len(u.payload());
         };
     }
 

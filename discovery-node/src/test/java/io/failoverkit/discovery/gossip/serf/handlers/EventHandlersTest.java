@@ -212,4 +212,28 @@ class EventHandlersTest {
                 new SerfEvent.Members(SerfEvent.Kind.UPDATE, List.of(member("b", Map.of("v", "2")))));
         assertThat(c.flush()).isEmpty();
     }
+
+    @Test
+    void acceptNeverWaitsForAScriptAndABacklogIsBounded() throws Exception {
+        Path release = dir.resolve("release");
+        String script = "while [ ! -f '" + release + "' ]; do sleep 0.05; done; cat >> '" + dir + "/log'";
+        long ran;
+        try (EventHandlers h = new EventHandlers(EventScript.parse(script), () -> SELF, CoalesceSettings.off(), WAIT, 8)) {
+            h.accept(update("first", Map.of()));
+            await().atMost(WAIT).until(() -> h.invocations() == 1); // the first script is running and blocked
+            for (int i = 0; i < 20; i++) h.accept(update("m" + i, Map.of()));
+            // every accept returned while the script is still blocked: nothing waited for it
+            assertThat(h.invocations()).isEqualTo(1);
+            assertThat(h.dropped()).isPositive();
+            Files.createFile(release);
+            await().atMost(WAIT).until(() -> h.pending() == 0);
+            assertThat(h.invocations() + h.dropped()).isEqualTo(21);
+            ran = h.invocations();
+        }
+        List<String> log = lines("log");
+        assertThat(log.getFirst()).startsWith("first\t");
+        assertThat(log).hasSize((int) ran); // what ran ran once each, in order
+        List<Integer> order = log.stream().skip(1).map(l -> Integer.parseInt(l.substring(1, l.indexOf('\t')))).toList();
+        assertThat(order).isSorted().doesNotHaveDuplicates();
+    }
 }

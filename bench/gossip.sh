@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# bench/gossip.sh — gossip membership: failoverkit's discovery-node agents against stock serf agents (Debian's serf,
+# memberlist's LAN defaults), in the same run, N agents of each on 127.0.0.1 (N = 10 and 30 by default).
+#
+#   bash bench/gossip.sh        # about 10-15 minutes; prints a table per N at the end
+#
+# For each N and each side, one side at a time (the other side's agents are stopped), with the same steps:
+#   1. start N agents, none joined; wait until every one answers its API; settle BENCH_SETTLE s (JIT, start-up);
+#   2. join convergence: t0, then agents 2..N are told in parallel, through their API, to join agent 1's gossip
+#      address (serf: RPC "join"; ours: PUT /v1/agent/join/ADDR); time until EVERY agent lists all N members alive.
+#      Steps 1-2 run BENCH_JOINS times (3) with fresh agents (median, max): one sample swings with where the
+#      gossip ticks fall (serf N=10: 0.06 s to 0.4 s);
+#   3. bytes per agent at rest: after BENCH_QUIET_SETTLE s, a BENCH_WINDOW s (30) tcpdump capture on lo of every
+#      UDP and TCP packet to or from the side's gossip ports (one contiguous port block; TCP push-pull connections
+#      included, their ephemeral ends too); counted: IP bytes (IP + UDP/TCP headers + payload, every packet once,
+#      the link header not), divided by N and by the window: the bytes each agent SENDS per second on average (each
+#      packet has one sender; what an agent sends plus what it receives is about twice this). Payload bytes too. No
+#      API polling runs during the window. CPU per agent at rest (utime+stime from /proc over the window) and RSS;
+#   4. SIGKILL to failed everywhere, BENCH_KILLS times (5): all N alive everywhere first; t0; SIGKILL one agent
+#      (never agent 1, ours' server); time until every other agent lists it failed; then it is started again (with
+#      -join to agent 1) and the pool reconverges before the next kill. Median and max. Any other member seen not
+#      alive during these waits is counted as a false positive;
+#   5. user event to last handler, BENCH_EVENTS times (5): every agent runs the same -event-handler script, which for
+#      a user event appends "NAME $(date +%s.%N)" to a file named after the agent (SERF_SELF_NAME); t0, fire through
+#      agent 1 (serf: RPC "event" with coalesce=false, as `serf event -coalesce=false`: serf's agent otherwise
+#      delays coalescable user events by its 1 s quiescent period; ours: PUT /v1/event/fire/NAME); figure = the
+#      latest handler timestamp minus t0 (handler clocks, not the polling). Median and max.
+# Membership is polled through each side's own API: serf's RPC (the protocol the serf CLI speaks, one persistent
+# connection per agent) and our HTTP /v1/agent/members; every agent in parallel, one round every BENCH_POLL_MS
+# (50 ms) or right after the previous round when it took longer; a condition is timed at the end of the round that
+# first shows it (late by at most one round). The rounds' median/max duration are printed: the resolution.
+# The measuring side is bench/gossip/GossipBench.java (compiled once into the temp dir; see its header).
+#
+# Setups: serf: `serf agent -node sI -bind 127.0.0.1:P -rpc-addr 127.0.0.1:R -event-handler H -log-level warn`.
+# Ours: agent 1 is a server (-server -bootstrap-expect=1), agents 2..N are client agents: one gossip pool of N
+# members (Consul's deployment shape); Raft is not measured. Each JVM runs with BENCH_FK_JAVA_OPTS
+# ("-Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1": small heaps, one GC thread, C1 only, so that 30
+# JVMs fit on a 2-core machine). The JVMs are started BENCH_FK_START_BATCH (5) at a time, the next batch once the
+# previous one answers HTTP.
+#
+# Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_JOINS (3), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
+#   BENCH_SETTLE (10), BENCH_QUIET_SETTLE (10), BENCH_POLL_MS (50), BENCH_TIMEOUT (s per wait, 180),
+#   BENCH_FK_JAVA_OPTS, BENCH_FK_START_BATCH, BENCH_TMPDIR (/var/tmp), BENCH_KEEP=1 (keep the temp dir: logs, handler
+#   files, captures, results).
+# Installs what it lacks with apt-get (serf, tcpdump; maven if the jar must be built); needs root (or sudo) for
+# tcpdump; without it the bytes row is skipped, said so. Builds discovery-node.jar if older than the sources (mvn
+# package into this tree's target/, never install) and runs a private copy. All ports from pick_ports (20000-32000),
+# only 127.0.0.1. Stops only the processes it started, by PID (checked against their command line), on exit, error
+# or Ctrl-C, and removes its temp dir.
+{ # the whole script is one block: bash reads it all before running it, so an edit while it runs cannot derail it
+set -Eeuo pipefail
+# shellcheck source=bench/lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+NS=${BENCH_NS:-10 30}
+SIDES=${BENCH_SIDES:-serf fk}
+KILLS=${BENCH_KILLS:-5}
+JOINS=${BENCH_JOINS:-3}
+EVENTS=${BENCH_EVENTS:-5}
+WINDOW=${BENCH_WINDOW:-30}
+SETTLE=${BENCH_SETTLE:-10}
+QUIET_SETTLE=${BENCH_QUIET_SETTLE:-10}
+POLL_MS=${BENCH_POLL_MS:-50}
+TIMEOUT=${BENCH_TIMEOUT:-180}
+FK_JAVA_OPTS=${BENCH_FK_JAVA_OPTS:--Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}
+FK_BATCH=${BENCH_FK_START_BATCH:-5}
+KEEP=${BENCH_KEEP:-0}
+T0=$SECONDS
+say() { printf '[gossip.sh %4ss] %s\n' "$((SECONDS - T0))" "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
+done
+for n in $NS; do [[ "$n" =~ ^[0-9]+$ && "$n" -ge 3 ]] || die "BENCH_NS: every N must be a whole number >= 3"; done
+for s in $SIDES; do [[ "$s" == serf || "$s" == fk || "$s" == lib ]] || die "BENCH_SIDES: serf, fk and/or lib"; done
+
+mkdir -p "${BENCH_TMPDIR:-/var/tmp}"
+WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/gossipbench.XXXXXX")
+chmod 755 "$WORK"
+mkdir -p "$WORK/logs" "$WORK/dist" "$WORK/pids" "$WORK/results"
+OUR_POLICY=0
+CHILD=0
+TCPDUMP_PID=0
+all_pids() { cat "$WORK"/pids/* 2>/dev/null || true; }
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM ERR
+  if [ "$CHILD" != 0 ] && kill -0 "$CHILD" 2>/dev/null; then kill -TERM "$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
+  if [ "$OUR_POLICY" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d || true; fi
+  if [ "$TCPDUMP_PID" != 0 ]; then $SUDO kill -INT "$TCPDUMP_PID" 2>/dev/null || true; fi
+  # shellcheck disable=SC2046
+  stop_own_pids "$WORK" $(all_pids)
+  if [ "$KEEP" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT
+trap 'say "terminated"; exit 143' TERM
+trap 'say "failed at line $LINENO: $BASH_COMMAND"' ERR
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tools, jar, harness
+# ---------------------------------------------------------------------------------------------------------------
+SUDO=""
+[ "$(id -u)" -eq 0 ] || { command -v sudo >/dev/null 2>&1 && SUDO="sudo"; }
+APT_UPDATED=0
+need=()
+[ -x /usr/bin/serf ] || need+=(serf)
+command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || need+=(tcpdump)
+JAR="$ROOT/discovery-node/target/discovery-node.jar"
+stale=0
+if [ ! -f "$JAR" ] || [ ! -d "$ROOT/discovery-node/target/lib" ] \
+   || [ -n "$(find "$ROOT"/*/src/main "$ROOT"/*/pom.xml "$ROOT/pom.xml" -newer "$JAR" -print -quit 2>/dev/null)" ]; then
+  stale=1
+  command -v mvn >/dev/null 2>&1 || need+=(maven)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ] || die "please install: ${need[*]} (needs root)"
+  apt_install "${need[@]}"
+fi
+SERF=/usr/bin/serf
+TCPDUMP=$(command -v tcpdump || echo /usr/bin/tcpdump)
+CAN_CAPTURE=1
+if [ "$(id -u)" -ne 0 ] && ! $SUDO -n true 2>/dev/null; then CAN_CAPTURE=0; say "not root and no sudo: the bytes-at-rest row is skipped (tcpdump needs CAP_NET_RAW)"; fi
+
+JAVA_HOME=$("$ROOT/bin/java-home") || die "no JDK >= 21 (see bin/java-home)"
+export JAVA_HOME
+JAVA="$JAVA_HOME/bin/java"
+if [ "$stale" = 1 ]; then
+  say "building discovery-node.jar (mvn package into this tree's target/, never install)"
+  (cd "$ROOT" && mvn -q -B -DskipTests -pl discovery-node -am package) >"$WORK/logs/build.log" 2>&1 \
+    || { tail -30 "$WORK/logs/build.log" >&2; die "build failed"; }
+fi
+mkdir -p "$WORK/dist/discovery-node" "$WORK/dist/harness"
+cp "$JAR" "$WORK/dist/discovery-node/discovery-node.jar"
+cp -r "$ROOT/discovery-node/target/lib" "$WORK/dist/discovery-node/lib"
+"$JAVA_HOME/bin/javac" -d "$WORK/dist/harness" -cp "$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
+  "$HERE/gossip/GossipBench.java" "$HERE/gossip/GossipNode.java" 2>"$WORK/logs/javac.log" \
+  || { cat "$WORK/logs/javac.log" >&2; die "the harness does not compile"; }
+harness() { "$JAVA" --sun-misc-unsafe-memory-access=allow -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$WORK/dist/harness:$WORK/dist/discovery-node/lib/*" GossipBench "$@"; }
+FK_HAS_HANDLER=0
+if "$JAVA" -jar "$WORK/dist/discovery-node/discovery-node.jar" agent -help 2>&1 | grep -q -- '-event-handler'; then FK_HAS_HANDLER=1; fi
+
+SERF_VERSION="$("$SERF" version | head -1) (Debian package $(dpkg-query -W -f='${Version}' serf 2>/dev/null || echo '?'))"
+say "serf: $SERF_VERSION; $("$JAVA" -version 2>&1 | head -1); $(nproc) cores, $(free -m | awk '/^Mem/ {print $2}') MB; load $(cut -d' ' -f1-3 /proc/loadavg); temp dir $WORK"
+[ "$FK_HAS_HANDLER" = 1 ] || say "this discovery-node has no -event-handler flag yet: our event row is skipped"
+
+# The event handler of every agent, both sides: one file per agent, one line per user event, the time it ran.
+mkdir -p "$WORK/events"
+cat >"$WORK/handler.sh" <<EOF
+#!/bin/sh
+# bench/gossip.sh's event handler: when a user event runs here, append "NAME EPOCH" to a file named after the agent.
+[ "\${SERF_EVENT:-}" = user ] || exit 0
+echo "\$SERF_USER_EVENT \$(date +%s.%N)" >>"$WORK/events/\$SERF_SELF_NAME"
+EOF
+chmod 755 "$WORK/handler.sh"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Agents. Per side and N: NAMES[i], GPORT[i] (gossip), APORT[i] (API: serf RPC / our HTTP), PIDS via $WORK/pids.
+# ---------------------------------------------------------------------------------------------------------------
+NAMES=(); GPORT=(); APORT=(); XPORT=(); YPORT=()
+setup_side() {  # SIDE N
+  local side=$1 n=$2 blocks ports i
+  if [ "$side" = fk ]; then blocks=4; else blocks=2; fi
+  read -r -a ports <<<"$(pick_ports $((n * blocks)))"
+  [ ${#ports[@]} -eq $((n * blocks)) ] || die "could not pick free ports"
+  NAMES=(); GPORT=(); APORT=(); XPORT=(); YPORT=()
+  for ((i = 0; i < n; i++)); do
+    case $side in serf) NAMES+=("s$((i + 1))") ;; fk) NAMES+=("f$((i + 1))") ;; lib) NAMES+=("l$((i + 1))") ;; esac
+    GPORT+=("${ports[i]}"); APORT+=("${ports[n + i]}")
+    if [ "$side" = fk ]; then XPORT+=("${ports[2 * n + i]}"); YPORT+=("${ports[3 * n + i]}"); fi
+  done
+  SIDE_DIR="$WORK/$side-$n"
+  mkdir -p "$SIDE_DIR/logs" "$SIDE_DIR/data"
+}
+
+start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, records its PID in $WORK/pids/SIDE-N-I
+  local side=$1 i=$2 join=${3:-} name=${NAMES[$2]} pid
+  if [ "$side" = serf ]; then
+    local args=(agent -node="$name" -bind="127.0.0.1:${GPORT[i]}" -rpc-addr="127.0.0.1:${APORT[i]}"
+                -event-handler="$WORK/handler.sh" -log-level=warn)
+    [ -z "$join" ] || args+=(-join="$join")
+    "$SERF" "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
+  elif [ "$side" = lib ]; then
+    local args=("$name" "${GPORT[i]}" "${APORT[i]}" "$WORK/handler.sh")
+    [ -z "$join" ] || args+=("join=$join")
+    # shellcheck disable=SC2086
+    "$JAVA" $FK_JAVA_OPTS --sun-misc-unsafe-memory-access=allow -cp "$WORK/dist/harness:$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
+      GossipNode "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
+  else
+    local args=(agent -node="$name" -data-dir="$SIDE_DIR/data/$name" -bind=127.0.0.1 -http-port="${APORT[i]}"
+                -dns-port="${XPORT[i]}" -server-port="${YPORT[i]}" -serf-lan-port="${GPORT[i]}" -log-level=warn)
+    [ "$i" -ne 0 ] || args+=(-server -bootstrap-expect=1)
+    [ "$FK_HAS_HANDLER" = 0 ] || args+=(-event-handler="$WORK/handler.sh")
+    [ -z "$join" ] || args+=(-join="$join")
+    # shellcheck disable=SC2086
+    "$JAVA" $FK_JAVA_OPTS --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+      -jar "$WORK/dist/discovery-node/discovery-node.jar" "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
+  fi
+  pid=$!
+  disown "$pid"  # no job-control notice when the bench SIGKILLs it; cleanup still stops it by PID
+  echo "$pid" >"$WORK/pids/$side-${#NAMES[@]}-$i"
+}
+
+agent_pid() { cat "$WORK/pids/$1-${#NAMES[@]}-$2"; }
+
+stop_side() {  # SIDE: stops this side's agents (by PID), forgets them
+  local side=$1 f pids=()
+  for f in "$WORK"/pids/"$side"-"${#NAMES[@]}"-*; do [ -e "$f" ] && pids+=("$(cat "$f")"); done
+  stop_own_pids "$WORK" "${pids[@]}"
+  rm -f "$WORK"/pids/"$side"-"${#NAMES[@]}"-*
+}
+
+side_args() {  # SIDE: the harness's description of the running side
+  local IFS=,
+  echo "--side=$1 --names=${NAMES[*]} --api-ports=${APORT[*]} --gossip-ports=${GPORT[*]} --interval=$POLL_MS --timeout=$TIMEOUT"
+}
+
+# Long steps run as background children and are waited for, so that a signal is handled at once.
+run_harness() {  # OUTFILE STEP ARGS...: stdout (key=value) to OUTFILE, stderr to the console; returns its status
+  local out=$1 rc=0
+  shift
+  harness "$@" >"$out" &
+  CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=0
+  return "$rc"
+}
+kv() { sed -n "s/^$2=//p" "$1" | tail -1; }
+
+proc_ticks() {  # PID...: utime+stime of all, in clock ticks
+  local p t=0 s
+  for p in "$@"; do
+    s=$(cut -d')' -f2 "/proc/$p/stat" 2>/dev/null) || continue
+    # fields after ") ": state(3) ... utime(14) stime(15): in the remainder, utime is field 12, stime field 13
+    t=$((t + $(awk '{print $12 + $13}' <<<"$s")))
+  done
+  echo "$t"
+}
+proc_rss_kb() {  # PID...: summed VmRSS
+  local p t=0 r
+  for p in "$@"; do r=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); t=$((t + ${r:-0})); done
+  echo "$t"
+}
+
+median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+maxof() { sort -g | tail -1; }
+
+record() { echo "$4" >"$WORK/results/$1-$2-$3"; }  # SIDE N METRIC VALUE
+result() { cat "$WORK/results/$1-$2-$3" 2>/dev/null || echo "n/a"; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# One side, one N
+# ---------------------------------------------------------------------------------------------------------------
+measure() {  # SIDE N
+  local side=$1 n=$2 i out pids=() t k
+  setup_side "$side" "$n"
+  # join convergence, BENCH_JOINS times, each time with fresh agents (new processes, empty data dirs)
+  local joins=() jr
+  for ((jr = 1; jr <= JOINS; jr++)); do
+    if [ "$jr" -gt 1 ]; then stop_side "$side"; rm -rf "$SIDE_DIR/data"; mkdir -p "$SIDE_DIR/data"; fi
+    say "$side N=$n: starting $n agents (gossip ports ${GPORT[0]}-${GPORT[n - 1]}), none joined"
+    if [ "$side" = serf ]; then
+      for ((i = 0; i < n; i++)); do start_agent serf "$i"; done
+    else
+      for ((i = 0; i < n; i += FK_BATCH)); do
+        local j end=$((i + FK_BATCH < n ? i + FK_BATCH : n))
+        for ((j = i; j < end; j++)); do start_agent "$side" "$j"; done
+        # shellcheck disable=SC2046
+        run_harness "$SIDE_DIR/up.out" wait-up $(side_args "$side") --count="$end" \
+          || { tail -5 "$SIDE_DIR"/logs/*.log >&2; die "$side N=$n: agents 1..$end do not all answer"; }
+      done
+    fi
+    # shellcheck disable=SC2046
+    run_harness "$SIDE_DIR/up.out" wait-up $(side_args "$side") || { tail -5 "$SIDE_DIR"/logs/*.log >&2; die "$side N=$n: not every agent answers"; }
+    say "$side N=$n: all $n answer; settling ${SETTLE}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    sleep "$SETTLE"
+    out="$SIDE_DIR/join-$jr.out"
+    # shellcheck disable=SC2046
+    run_harness "$out" join $(side_args "$side") || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
+    joins+=("$(kv "$out" join_s)")
+    say "$side N=$n: join $jr/$JOINS: converged after $(kv "$out" join_s) s (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms)"
+  done
+  pids=()
+  for ((i = 0; i < n; i++)); do pids+=("$(agent_pid "$side" "$i")"); done
+  record "$side" "$n" join "$(printf '%s\n' "${joins[@]}" | median)"
+  record "$side" "$n" join_max "$(printf '%s\n' "${joins[@]}" | maxof)"
+  record "$side" "$n" poll "$(kv "$out" poll_round_median_ms)/$(kv "$out" poll_round_max_ms)"
+
+  # bytes at rest
+  say "$side N=$n: quiet ${QUIET_SETTLE}s, then a ${WINDOW}s capture on lo, gossip ports only"
+  sleep "$QUIET_SETTLE"
+  local cap="$SIDE_DIR/rest.pcap" c0 c1 t0 t1 r0 r1 secs
+  if [ "$CAN_CAPTURE" = 1 ]; then
+    $SUDO "$TCPDUMP" -i lo -nn -s 128 -U -w "$cap" "(udp or tcp) and portrange ${GPORT[0]}-${GPORT[n - 1]}" 2>"$SIDE_DIR/logs/tcpdump.log" &
+    TCPDUMP_PID=$!
+    for _ in $(seq 1 100); do grep -q "listening on" "$SIDE_DIR/logs/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+    grep -q "listening on" "$SIDE_DIR/logs/tcpdump.log" || die "tcpdump did not start: $(cat "$SIDE_DIR/logs/tcpdump.log")"
+  fi
+  t0=$(date +%s.%N); c0=$(proc_ticks "${pids[@]}")
+  sleep "$WINDOW"
+  t1=$(date +%s.%N); c1=$(proc_ticks "${pids[@]}")
+  if [ "$CAN_CAPTURE" = 1 ]; then
+    $SUDO kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null || true; TCPDUMP_PID=0
+  fi
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
+  local hz; hz=$(getconf CLK_TCK)
+  record "$side" "$n" cpu "$(awk -v d=$((c1 - c0)) -v hz="$hz" -v s="$secs" -v n="$n" 'BEGIN {printf "%.2f", d / hz / s / n * 100}')"
+  record "$side" "$n" rss "$(awk -v k="$(proc_rss_kb "${pids[@]}")" -v n="$n" 'BEGIN {printf "%.0f", k / n / 1024}')"
+  if [ "$CAN_CAPTURE" = 1 ]; then
+    out="$SIDE_DIR/rest.out"
+    harness pcap --file="$cap" --seconds="$secs" --n="$n" >"$out"
+    record "$side" "$n" bytes "$(kv "$out" ip_bytes_per_s_per_agent)"
+    record "$side" "$n" payload "$(kv "$out" payload_bytes_per_s_per_agent)"
+    say "$side N=$n: at rest $(kv "$out" ip_bytes_per_s_per_agent) IP B/s per agent ($(kv "$out" udp_packets) UDP packets, $(kv "$out" tcp_packets) TCP segments in ${secs}s); CPU $(result "$side" "$n" cpu)% of a core per agent"
+  fi
+
+  # SIGKILL to failed everywhere
+  local fails=() fp=0
+  for ((k = 1; k <= KILLS; k++)); do
+    local v=$((1 + (k - 1) % (n - 1))) vpid
+    vpid=$(agent_pid "$side" "$v")
+    out="$SIDE_DIR/kill-$k.out"
+    # shellcheck disable=SC2046
+    run_harness "$out" kill $(side_args "$side") --victim="$v" --pid="$vpid" --work="$WORK" || { cat "$out" >&2; die "$side N=$n: kill $k: ${NAMES[v]} not seen failed everywhere"; }
+    fails+=("$(kv "$out" fail_s)")
+    fp=$((fp + $(kv "$out" false_positives)))
+    say "$side N=$n: kill $k/$KILLS (${NAMES[v]}): failed everywhere after $(kv "$out" fail_s) s (first agent $(kv "$out" fail_first_s) s)"
+    start_agent "$side" "$v" "127.0.0.1:${GPORT[0]}"
+    pids[v]=$(agent_pid "$side" "$v")
+    # shellcheck disable=SC2046
+    run_harness "$SIDE_DIR/rejoin-$k.out" converged $(side_args "$side") || { cat "$SIDE_DIR/rejoin-$k.out" >&2; die "$side N=$n: ${NAMES[v]} restarted but the pool does not reconverge"; }
+    sleep 3
+  done
+  record "$side" "$n" fail_med "$(printf '%s\n' "${fails[@]}" | median)"
+  record "$side" "$n" fail_max "$(printf '%s\n' "${fails[@]}" | maxof)"
+  record "$side" "$n" fp "$fp"
+
+  # user event to last handler
+  if [ "$side" != fk ] || [ "$FK_HAS_HANDLER" = 1 ]; then
+    local evs=()
+    for ((k = 1; k <= EVENTS; k++)); do
+      out="$SIDE_DIR/event-$k.out"
+      # shellcheck disable=SC2046
+      run_harness "$out" event $(side_args "$side") --name="bench-$side-$n-$k" --events-dir="$WORK/events" || { cat "$out" >&2; die "$side N=$n: event $k did not reach every handler"; }
+      evs+=("$(kv "$out" event_s)")
+      say "$side N=$n: event $k/$EVENTS: last handler after $(kv "$out" event_s) s (first $(kv "$out" event_first_s) s)"
+      sleep 1
+    done
+    record "$side" "$n" event_med "$(printf '%s\n' "${evs[@]}" | median)"
+    record "$side" "$n" event_max "$(printf '%s\n' "${evs[@]}" | maxof)"
+  fi
+  stop_side "$side"
+  say "$side N=$n: done, agents stopped"
+}
+
+for n in $NS; do
+  for side in $SIDES; do measure "$side" "$n"; done
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+# Table
+# ---------------------------------------------------------------------------------------------------------------
+HAS_LIB=0
+[[ " $SIDES " == *" lib "* ]] && HAS_LIB=1
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 == 0 && a != "0" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b}'; }
+{
+  echo
+  echo "gossip on 127.0.0.1, $(nproc) cores; serf: $SERF_VERSION, LAN defaults"
+  echo "failoverkit: agent 1 -server -bootstrap-expect=1, the others client agents, JVM opts: $FK_JAVA_OPTS"
+  [ "$HAS_LIB" = 0 ] || echo "fk-lib: failoverkit's gossip library alone (bench/gossip/GossipNode.java: Serf + UdpTcpTransport, agent timings, one JVM per node, same JVM opts), no agent"
+  echo "polling every ${POLL_MS} ms, all agents in parallel; poll round median/max per N below (the resolution of the join and failure figures)"
+  for n in $NS; do
+    echo
+    printf '%-44s %12s %12s %10s %8s' "N=$n" serf failoverkit "fk/serf" target
+    [ "$HAS_LIB" = 0 ] || printf ' %12s %10s' "fk-lib" "lib/serf"
+    echo
+    # metric key : label : the issue's target for the ratio fk/serf ("-": none)
+    for m in "join:join convergence, median (s):<= 1" "join_max:join convergence, max (s):-" \
+             "fail_med:SIGKILL -> failed everywhere, median (s):<= 0.5" "fail_max:SIGKILL -> failed everywhere, max (s):-" \
+             "event_med:user event -> last handler, median (s):<= 1" "event_max:user event -> last handler, max (s):-" \
+             "bytes:IP bytes/s sent per agent at rest:<= 1" "payload:payload bytes/s sent per agent at rest:-" \
+             "cpu:CPU per agent at rest (% of a core):-" "rss:RSS per agent (MB):-" "fp:false positives (live seen not alive):-"; do
+      IFS=: read -r key label target <<<"$m"
+      a=$(result serf "$n" "$key"); b=$(result fk "$n" "$key"); c=$(result lib "$n" "$key")
+      printf '%-44s %12s %12s %10s %8s' "$label" "$a" "$b" "$(ratio "$b" "$a")" "$target"
+      [ "$HAS_LIB" = 0 ] || printf ' %12s %10s' "$c" "$(ratio "$c" "$a")"
+      echo
+    done
+    printf '%-44s %12s %12s %10s %8s' "poll round median/max (ms)" "$(result serf "$n" poll)" "$(result fk "$n" poll)" "" ""
+    [ "$HAS_LIB" = 0 ] || printf ' %12s' "$(result lib "$n" poll)"
+    echo
+  done
+  echo
+  echo "joins: $JOINS per N and side (fresh agents each time); kills: $KILLS per N and side (median, max); events: $EVENTS per N and side; rest window ${WINDOW}s"
+} | tee "$WORK/results/table.txt"
+say "done; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+exit 0
+}

@@ -1,0 +1,214 @@
+package io.failoverkit.discovery.gossip.serf;
+
+import io.failoverkit.discovery.gossip.swim.SwimConfig;
+import io.failoverkit.discovery.gossip.transport.sim.SimClock;
+import io.failoverkit.discovery.gossip.transport.sim.SimNetwork;
+import io.failoverkit.discovery.gossip.transport.sim.SimScheduler;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Pools of Serf nodes over swim's Memberlist on the simulated network: a virtual clock and fixed seeds, so every
+ * run is the same run. Waits are bounded in virtual time.
+ */
+class SerfPoolSimTest {
+    private static final Duration STEP = Duration.ofMillis(100);
+
+    /** One simulated pool. */
+    private static final class Pool {
+        final SimClock clock = new SimClock();
+        final SimNetwork net;
+        final List<Serf> nodes = new ArrayList<>();
+        final List<List<SerfEvent>> events = new ArrayList<>();
+        final List<InetSocketAddress> addrs = new ArrayList<>();
+        final long seed;
+
+        Pool(long seed) {
+            this.seed = seed;
+            this.net = new SimNetwork(clock, seed);
+        }
+
+        static SerfConfig config(String name) {
+            return SerfConfig.defaults(SwimConfig.lan(name), Map.of("role", "node"))
+                    .withReaping(Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(120));
+        }
+
+        Serf add() {
+            int i = nodes.size();
+            String name = "node-" + i;
+            InetSocketAddress a = new InetSocketAddress("127.0.1." + (i + 1), 7946);
+            SimScheduler s = new SimScheduler(clock, name, seed * 1000 + i);
+            List<SerfEvent> log = new ArrayList<>();
+            Serf serf = Serf.create(config(name), net.attach(a, s), s, log::add);
+            nodes.add(serf);
+            events.add(log);
+            addrs.add(a);
+            return serf;
+        }
+
+        void start(int n) {
+            for (int i = 0; i < n; i++) add();
+            for (int i = 1; i < n; i++) join(i, false);
+            assertThat(run(() -> converged(MemberStatus.ALIVE), Duration.ofSeconds(60))).as("pool converged").isTrue();
+        }
+
+        int join(int i, boolean ignoreOld) {
+            CompletableFuture<Integer> f = nodes.get(i).join(List.of(addrs.get(0)), ignoreOld);
+            run(f::isDone, Duration.ofSeconds(30));
+            assertThat(f).isCompleted();
+            return f.join();
+        }
+
+        boolean run(java.util.function.BooleanSupplier done, Duration max) {
+            return clock.runUntil(done, STEP, max);
+        }
+
+        void runFor(Duration d) { clock.runFor(d); }
+
+        /** Every running node sees every node with the status. */
+        boolean converged(MemberStatus status) {
+            for (Serf s : nodes) {
+                if (s.state() == Serf.State.SHUTDOWN) continue;
+                List<SerfMember> ms = s.members();
+                if (ms.size() != nodes.size()) return false;
+                for (SerfMember m : ms) if (m.status() != status) return false;
+            }
+            return true;
+        }
+
+        boolean allOthersSee(int subject, MemberStatus status) {
+            String name = "node-" + subject;
+            for (int i = 0; i < nodes.size(); i++) {
+                if (i == subject || nodes.get(i).state() == Serf.State.SHUTDOWN) continue;
+                SerfMember m = nodes.get(i).members().stream().filter(x -> x.name().equals(name)).findFirst().orElse(null);
+                if (status == null ? m != null : m == null || m.status() != status) return false;
+            }
+            return true;
+        }
+
+        long userEvents(int node, String name) {
+            return events.get(node).stream().filter(e -> e instanceof SerfEvent.User u && u.name().equals(name)).count();
+        }
+
+        long memberEvents(int node, SerfEvent.Kind kind, String member) {
+            return events.get(node).stream().filter(e -> e instanceof SerfEvent.Members m && m.kind() == kind
+                    && m.members().stream().anyMatch(x -> x.name().equals(member))).count();
+        }
+    }
+
+    @Test
+    void aTagUpdateIsSeenByAll() {
+        Pool p = new Pool(11);
+        p.start(6);
+        p.nodes.get(3).setTags(Map.of("role", "db", "version", "2"));
+        assertThat(p.run(() -> p.nodes.stream().allMatch(s -> s.members().stream()
+                .anyMatch(m -> m.name().equals("node-3") && "2".equals(m.tags().get("version")))), Duration.ofSeconds(30))).isTrue();
+        for (int i = 0; i < 6; i++) {
+            if (i != 3) assertThat(p.memberEvents(i, SerfEvent.Kind.UPDATE, "node-3")).as("node %d", i).isGreaterThanOrEqualTo(1);
+        }
+        assertThat(p.nodes.get(0).members()).filteredOn(m -> m.name().equals("node-3")).first()
+                .extracting(SerfMember::tags).isEqualTo(Map.of("role", "db", "version", "2"));
+        assertThat(p.clock.failures()).isZero();
+    }
+
+    @Test
+    void aUserEventRunsExactlyOnceOnEachNodeDespiteLossAndRegossip() {
+        Pool p = new Pool(12);
+        p.start(10);
+        p.net.setLoss(0.10);
+        p.nodes.get(4).userEvent("deploy", "v1".getBytes(), false);
+        p.nodes.get(7).userEvent("deploy", "v2".getBytes(), false);
+        p.nodes.get(0).userEvent("restart", new byte[0], true);
+        // well past every retransmit, and two push-pull periods that carry the recent events again
+        p.runFor(Duration.ofSeconds(90));
+        for (int i = 0; i < 10; i++) {
+            assertThat(p.userEvents(i, "deploy")).as("deploy events on node %d", i).isEqualTo(2);
+            assertThat(p.userEvents(i, "restart")).as("restart events on node %d", i).isEqualTo(1);
+        }
+        assertThat(p.net.packetsLost()).isPositive();
+        assertThat(p.clock.failures()).isZero();
+    }
+
+    @Test
+    void aLeaveIsLeftEverywhere() {
+        Pool p = new Pool(13);
+        p.start(5);
+        CompletableFuture<Void> left = p.nodes.get(2).leave();
+        assertThat(p.run(left::isDone, Duration.ofSeconds(30))).isTrue();
+        assertThat(p.nodes.get(2).state()).isEqualTo(Serf.State.LEFT);
+        p.nodes.get(2).shutdown();
+        assertThat(p.run(() -> p.allOthersSee(2, MemberStatus.LEFT), Duration.ofSeconds(30))).isTrue();
+        p.runFor(Duration.ofSeconds(30));
+        for (int i = 0; i < 5; i++) {
+            if (i == 2) continue;
+            assertThat(p.memberEvents(i, SerfEvent.Kind.LEAVE, "node-2")).as("node %d", i).isEqualTo(1);
+            assertThat(p.memberEvents(i, SerfEvent.Kind.FAILED, "node-2")).as("node %d", i).isZero();
+        }
+    }
+
+    @Test
+    void aStoppedNodeIsFailedEverywhereThenReaped() {
+        Pool p = new Pool(14);
+        p.start(5);
+        p.net.kill(p.addrs.get(1));
+        assertThat(p.run(() -> p.allOthersSee(1, MemberStatus.FAILED), Duration.ofSeconds(60))).isTrue();
+        long failedAt = p.clock.nanoTime();
+        // reconnect timeout 60 s, reap pass every 5 s
+        assertThat(p.run(() -> p.allOthersSee(1, null), Duration.ofSeconds(90))).isTrue();
+        assertThat(p.clock.nanoTime() - failedAt).isGreaterThanOrEqualTo(Duration.ofSeconds(55).toNanos());
+        for (int i = 0; i < 5; i++) {
+            if (i == 1) continue;
+            assertThat(p.memberEvents(i, SerfEvent.Kind.FAILED, "node-1")).as("node %d", i).isEqualTo(1);
+            assertThat(p.memberEvents(i, SerfEvent.Kind.REAP, "node-1")).as("node %d", i).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aLateJoinerIgnoringOldEventsDoesNotReplayThemButGetsNewOnes() {
+        Pool p = new Pool(15);
+        p.start(3);
+        for (int i = 0; i < 3; i++) p.nodes.get(i).userEvent("old-" + i, new byte[0], false);
+        p.runFor(Duration.ofSeconds(60));
+        for (int i = 0; i < 3; i++) assertThat(p.userEvents(i, "old-0")).isEqualTo(1);
+
+        p.add();
+        p.add();
+        assertThat(p.join(3, true)).isEqualTo(1);   // ignores old events
+        assertThat(p.join(4, false)).isEqualTo(1);  // replays them, as Serf does (control)
+        p.runFor(Duration.ofSeconds(60));
+        for (int i = 0; i < 3; i++) {
+            assertThat(p.userEvents(3, "old-" + i)).as("ignoring joiner, old-%d", i).isZero();
+            assertThat(p.userEvents(4, "old-" + i)).as("replaying joiner, old-%d", i).isEqualTo(1);
+        }
+        p.nodes.get(1).userEvent("new", new byte[0], false);
+        p.runFor(Duration.ofSeconds(30));
+        for (int i = 0; i < 5; i++) assertThat(p.userEvents(i, "new")).as("node %d", i).isEqualTo(1);
+    }
+
+    @Test
+    void aFailedMemberIsRetriedAndComesBackAfterAPartitionHeals() {
+        Pool p = new Pool(16);
+        p.start(4);
+        List<InetSocketAddress> rest = List.of(p.addrs.get(0), p.addrs.get(2), p.addrs.get(3));
+        p.net.partition(List.of(p.addrs.get(1)), rest);
+        assertThat(p.run(() -> p.allOthersSee(1, MemberStatus.FAILED), Duration.ofSeconds(60))).isTrue();
+        p.runFor(Duration.ofSeconds(30)); // reconnect interval 10 s: a few attempts, all failing
+        long attempts = p.nodes.stream().mapToLong(s -> s.stats().get("reconnect_attempts")).sum();
+        assertThat(attempts).isPositive();
+        p.net.heal();
+        assertThat(p.run(() -> p.converged(MemberStatus.ALIVE), Duration.ofSeconds(60))).isTrue();
+        for (int i : new int[]{0, 2, 3}) {
+            assertThat(p.memberEvents(i, SerfEvent.Kind.FAILED, "node-1")).as("node %d", i).isEqualTo(1);
+            assertThat(p.memberEvents(i, SerfEvent.Kind.JOIN, "node-1")).as("node %d", i).isEqualTo(2);
+            assertThat(p.memberEvents(i, SerfEvent.Kind.REAP, "node-1")).as("node %d", i).isZero();
+        }
+    }
+}

@@ -128,7 +128,15 @@ public final class Main implements Runnable {
             java.util.concurrent.atomic.AtomicReference<Agent> started = new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicBoolean hupWhileStarting = new java.util.concurrent.atomic.AtomicBoolean();
             installReloadSignal(started, hupWhileStarting);
-            Agent agent = Agent.start(cfg);
+            Agent agent;
+            try {
+                agent = Agent.start(cfg);
+            } catch (java.io.IOException e) {
+                // A port taken, a -join nobody answered, an unreadable keyring: say so, as Consul does, without a stack trace.
+                spec.commandLine().getErr().println("==> Error starting agent: " + e.getMessage());
+                spec.commandLine().getErr().flush();
+                return 1;
+            }
             started.set(agent);
             if (hupWhileStarting.getAndSet(false)) reload(agent);
             Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "shutdown"));

@@ -31,4 +31,38 @@ class GossipSettingsTest {
         many.remove("k64");
         NodeMeta.validate(many);
     }
+
+    @Test
+    void theConfigFileTakesEncryptNodeMetaEventHandlersAndRetryIntervalAndFlagsWin(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        String key = io.failoverkit.discovery.cluster.GossipKeys.generate();
+        java.nio.file.Path f = dir.resolve("a.json");
+        java.nio.file.Files.writeString(f, "{\"encrypt\": \"" + key + "\", \"node_meta\": {\"rack\": \"r2\"}, "
+                + "\"event_handlers\": [\"user:deploy=./deploy.sh\"], \"retry_interval\": \"3s\"}");
+        AgentConfig cfg = new AgentConfig();
+        cfg.dev = true;
+        cfg.configFiles.add(f);
+        cfg.applyFiles(java.util.Set.of());
+        cfg.validate();
+        assertThat(cfg.encrypt).isEqualTo(key);
+        assertThat(cfg.nodeMeta).containsEntry("rack", "r2");
+        assertThat(cfg.eventHandlers).containsExactly("user:deploy=./deploy.sh");
+        assertThat(cfg.retryInterval).isEqualTo(java.time.Duration.ofSeconds(3));
+
+        AgentConfig flags = new AgentConfig();
+        flags.dev = true;
+        flags.configFiles.add(f);
+        flags.encrypt = "other";
+        flags.nodeMeta.put("rack", "r9");
+        flags.applyFiles(java.util.Set.of("encrypt", "node-meta"));
+        assertThat(flags.encrypt).isEqualTo("other");
+        assertThat(flags.nodeMeta).containsEntry("rack", "r9");
+        assertThatThrownBy(flags::validate).hasMessageContaining("-encrypt");
+
+        java.nio.file.Files.writeString(f, "{\"node_meta\": {\"consul-x\": \"1\"}}");
+        AgentConfig bad = new AgentConfig();
+        bad.dev = true;
+        bad.configFiles.add(f);
+        bad.applyFiles(java.util.Set.of());
+        assertThatThrownBy(bad::validate).hasMessageContaining("reserved");
+    }
 }

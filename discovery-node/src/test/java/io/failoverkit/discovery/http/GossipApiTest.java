@@ -145,6 +145,57 @@ class GossipApiTest {
         }
     }
 
+    private record Cli(int code, String out) {}
+
+    private static synchronized Cli cli(String... args) {
+        var cl = io.failoverkit.discovery.Main.commandLine();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        System.setOut(new java.io.PrintStream(out, true));
+        try {
+            cl.setErr(new java.io.PrintWriter(new java.io.StringWriter()));
+            return new Cli(cl.execute(args), out.toString());
+        } finally {
+            System.setOut(old);
+        }
+    }
+
+    @Test
+    void theCommandsTalkToARunningAgentWithConsulsColumns() throws Exception {
+        try (DevAgent a = DevAgent.start("cli-1")) {
+            String addr = "-http-addr=127.0.0.1:" + a.httpPort;
+            Cli members = cli("members", addr);
+            assertThat(members.code()).isZero();
+            List<String> lines = members.out().lines().toList();
+            assertThat(lines.get(0).split("\\s+")).containsExactly("Node", "Address", "Status", "Type", "Build", "Protocol", "DC", "Partition", "Segment");
+            assertThat(lines.get(1).split("\\s+")).containsExactly("cli-1", "127.0.0.1:" + a.agent.config().serfLanPort, "alive", "server",
+                    io.failoverkit.discovery.agent.Agent.VERSION, "2", "dc1", "default", "<all>");
+            Cli detailed = cli("members", addr, "-detailed");
+            assertThat(detailed.out().lines().findFirst().orElseThrow().split("\\s+")).containsExactly("Node", "Address", "Status", "Tags");
+            assertThat(detailed.out()).contains("role=consul").contains("dc=dc1");
+            Cli json = cli("members", addr, "-format", "json");
+            assertThat(io.failoverkit.discovery.state.Json.MAPPER.readTree(json.out()).get(0).get("Name").asText()).isEqualTo("cli-1");
+            assertThat(cli("members", addr, "-status=fail").code()).as("nothing matched").isEqualTo(2);
+            assertThat(cli("members", addr, "-status=^alive$").code()).isZero();
+
+            assertThat(cli("tags", addr, "-set", "zone=b").code()).isZero();
+            await().atMost(Duration.ofSeconds(10)).until(() -> cli("members", addr, "-detailed").out().contains("zone=b"));
+            assertThat(cli("tags", addr, "-delete", "role").code()).isEqualTo(1);
+
+            Cli ev = cli("event", addr, "-name", "deploy", "-node", "cli", "v9");
+            assertThat(ev.code()).isZero();
+            assertThat(ev.out()).startsWith("Event ID: ");
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.http.get("/v1/event/list?name=deploy").json().size() == 1);
+            assertThat(cli("event", addr, "-name", "big", "x".repeat(600)).code()).isEqualTo(1);
+
+            assertThat(cli("join", addr, "127.0.0.1:1").code()).isEqualTo(1);
+            assertThat(cli("force-leave", addr, "ghost").code()).isEqualTo(1);
+            Cli keys = cli("keyring", addr, "-list");
+            assertThat(keys.code()).isZero();
+            assertThat(keys.out()).contains("LAN:");
+        }
+    }
+
     private static Http.Reply send(DevAgent a, String method, String key) {
         return a.http.send(method, "/v1/operator/keyring", ("{\"Key\": \"" + key + "\"}").getBytes(), Duration.ofSeconds(10));
     }

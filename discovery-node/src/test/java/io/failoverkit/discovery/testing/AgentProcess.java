@@ -69,6 +69,13 @@ public final class AgentProcess implements AutoCloseable {
 
     public synchronized long pid() { return process.pid(); }
 
+    /** Waits for the process to exit by itself; true if it did within {@code d}. */
+    public boolean waitFor(java.time.Duration d) throws InterruptedException {
+        Process p;
+        synchronized (this) { p = process; }
+        return p != null && p.waitFor(d.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** SIGKILL: no shutdown hook, no flush; what Raft acknowledged must survive it. */
     public synchronized void kill() throws InterruptedException {
         if (process == null) return;

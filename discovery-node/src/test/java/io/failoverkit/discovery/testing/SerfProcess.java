@@ -158,7 +158,8 @@ public final class SerfProcess implements AutoCloseable {
         Path f = handler.getParent().resolve("events").resolve(agent);
         if (!Files.exists(f)) return List.of();
         List<String> out = new ArrayList<>();
-        for (String line : Files.readAllLines(f)) {
+        // Decoded leniently (bytes that are not UTF-8 become U+FFFD): a binary payload must show, not throw.
+        for (String line : new String(Files.readAllBytes(f), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
             String[] p = line.split("\\|", -1);
             if (p.length == 4 && p[0].equals("user")) {
                 if (!p[2].equals(agent)) throw new AssertionError("SERF_SELF_NAME in " + agent + "'s handler was \"" + p[2] + "\"");

@@ -80,6 +80,8 @@ public final class Memberlist {
     /** A user message's type byte. */
     static final int USER_MSG_OVERHEAD = 1;
     private static final byte[] EMPTY = new byte[0];
+    /** A suspicion is held back at most this often by stalls of this node (a node slow all the time still decides). */
+    static final int MAX_SUSPICION_POSTPONES = 3;
 
     private final SwimConfig config;
     private final Transport transport;
@@ -105,6 +107,7 @@ public final class Memberlist {
     private boolean probeTickPending;
     private boolean started;
     private boolean left;
+    private long stallGraceUntil = Long.MIN_VALUE;
     private final List<Runnable> leaveWaiters = new ArrayList<>();
 
     // --- published for other threads ---
@@ -115,6 +118,7 @@ public final class Memberlist {
     private final AtomicLong taskFailures = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
+    private final AtomicLong stalls = new AtomicLong();
 
     private Memberlist(SwimConfig config, Transport transport, Scheduler scheduler, Delegate delegate, EventListener events) {
         this.config = config.check();
@@ -307,9 +311,42 @@ public final class Memberlist {
     }
 
     private Scheduler.Cancellable later(long delayNanos, Runnable task) {
+        long due = scheduler.nanoTime() + Math.max(0, delayNanos);
         return scheduler.schedule(delayNanos, guard(() -> {
-            if (!shutdown) task.run();
+            if (shutdown) return;
+            noticeStall(due);
+            task.run();
         }));
+    }
+
+    /**
+     * A timer due at {@code due} runs more than a probe interval late: this node was not running (a GC pause, SIGSTOP,
+     * an overloaded box). Its overdue timers run before it reads what arrived meanwhile (acks, refutations), so for a
+     * grace of one shortest suspicion timeout from now its probes that end without an ack suspect no one and its
+     * suspicion timers wait instead of declaring death (Lifeguard's idea: a node that was itself slow doubts its view,
+     * not the others). The awareness score goes up once per stall.
+     */
+    private void noticeStall(long due) {
+        long now = scheduler.nanoTime();
+        long late = now - due;
+        if (late <= config.probeInterval().toNanos()) return;
+        long grace = suspicionTimeout(config.suspicionMult(), nodes.size(), config.probeInterval().toNanos());
+        if (now >= stallGraceUntil) {
+            stalls.incrementAndGet();
+            awareness.apply(1);
+            LOG.warn("{}: this node did not run for {} ms (paused or overloaded): for {} ms it suspects and declares no one on its own timers",
+                    self, late / 1_000_000, grace / 1_000_000);
+        }
+        stallGraceUntil = Math.max(stallGraceUntil, now + grace);
+    }
+
+    private boolean stalled() {
+        return scheduler.nanoTime() < stallGraceUntil;
+    }
+
+    /** Times this node found its own timers running more than a probe interval late (see {@link #noticeStall}). */
+    public long stalls() {
+        return stalls.get();
     }
 
     private Runnable guard(Runnable task) {
@@ -472,6 +509,13 @@ public final class Memberlist {
         if (p.done) return;
         if (p.fallbackOk) {
             LOG.warn("{}: reached {} over a stream but not over packets: the network may be misconfigured", self, p.target);
+            finishProbe(p);
+            return;
+        }
+        if (stalled()) {
+            // this node was not running: the ack may be waiting unread; no verdict (the stall raised awareness)
+            LOG.debug("{}: probe of {} ended while this node was stalled: no verdict", self, p.target);
+            p.awarenessDelta = 0;
             finishProbe(p);
             return;
         }
@@ -906,14 +950,23 @@ public final class Memberlist {
         long max = config.suspicionMaxTimeoutMult() * min;
         String name = s.node();
         int kk = k;
-        suspicions.put(name, new Suspicion(scheduler, s.from(), k, min, max, confirmations -> {
+        Suspicion[] holder = new Suspicion[1];
+        holder[0] = new Suspicion(scheduler, s.from(), k, min, max, confirmations -> {
             if (shutdown) return;
             NodeEntry st = nodeMap.get(name);
             if (st == null || st.state != NodeState.SUSPECT || st.stateChange != changeTime) return;
+            noticeStall(holder[0].dueAt());
+            if (stalled() && holder[0].postponed() < MAX_SUSPICION_POSTPONES) {
+                LOG.info("{}: the suspicion of {} ended while this node was stalled: it waits {} ms more", self, name,
+                        (stallGraceUntil - scheduler.nanoTime()) / 1_000_000);
+                holder[0].postpone(stallGraceUntil - scheduler.nanoTime());
+                return;
+            }
             suspicions.remove(name);
             LOG.info("{}: marking {} failed: suspicion timed out ({} of {} confirmations)", self, name, confirmations, kk);
             deadNode(new Message.Dead(st.incarnation, name, self));
-        }));
+        });
+        suspicions.put(name, holder[0]);
     }
 
     private void deadNode(Message.Dead d) {

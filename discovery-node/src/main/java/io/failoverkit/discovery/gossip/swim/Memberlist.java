@@ -82,6 +82,8 @@ public final class Memberlist {
     private static final byte[] EMPTY = new byte[0];
     /** A suspicion is held back at most this often by stalls of this node (a node slow all the time still decides). */
     static final int MAX_SUSPICION_POSTPONES = 3;
+    /** Messages waiting for the scheduler at most (memberlist's HandoffQueueDepth); more are dropped and counted. */
+    public static final int MAX_PENDING_ARRIVALS = 1024;
 
     private final SwimConfig config;
     private final Transport transport;
@@ -119,6 +121,7 @@ public final class Memberlist {
     private final AtomicLong conflicts = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
     private final AtomicLong stalls = new AtomicLong();
+    private final AtomicLong droppedArrivals = new AtomicLong();
 
     private Memberlist(SwimConfig config, Transport transport, Scheduler scheduler, Delegate delegate, EventListener events) {
         this.config = config.check();
@@ -1311,15 +1314,27 @@ public final class Memberlist {
         }
     }
 
+    /** Messages this node dropped because {@link #MAX_PENDING_ARRIVALS} were already waiting for the scheduler. */
+    public long droppedArrivals() {
+        return droppedArrivals.get();
+    }
+
     /** What the transport delivers; everything hops onto the scheduler. */
     private final class Inbox implements Transport.Inbox {
         /** Arrivals not handled yet: one scheduler task drains them all (a compound packet's parts come together). */
         private final java.util.concurrent.ConcurrentLinkedQueue<Object[]> arrivals = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
         private final java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
 
         @Override
         public void packet(InetSocketAddress from, Message message) {
             if (shutdown || message == null) return;
+            if (pending.incrementAndGet() > MAX_PENDING_ARRIVALS) {
+                pending.decrementAndGet();
+                if (droppedArrivals.incrementAndGet() % 1000 == 1)
+                    LOG.warn("{}: {} messages wait for the gossip thread: dropping ({} so far)", self, MAX_PENDING_ARRIVALS, droppedArrivals.get());
+                return;
+            }
             arrivals.add(new Object[]{from, message});
             if (draining.compareAndSet(false, true)) onSchedulerEvenIfShutdown(this::drain);
         }
@@ -1328,6 +1343,7 @@ public final class Memberlist {
             draining.set(false);
             Object[] a;
             while ((a = arrivals.poll()) != null) {
+                pending.decrementAndGet();
                 if (shutdown) continue;
                 Object[] arrival = a;
                 guard(() -> handle((InetSocketAddress) arrival[0], (Message) arrival[1])).run();

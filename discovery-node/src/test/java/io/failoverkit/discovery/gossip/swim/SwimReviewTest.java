@@ -1,14 +1,20 @@
 package io.failoverkit.discovery.gossip.swim;
 
 import io.failoverkit.discovery.gossip.transport.Transport;
+import io.failoverkit.discovery.gossip.transport.sim.SimClock;
 import io.failoverkit.discovery.gossip.transport.sim.SimScheduler;
+import io.failoverkit.discovery.gossip.wire.Codec;
 import io.failoverkit.discovery.gossip.wire.Message;
 import io.failoverkit.discovery.gossip.wire.NodeState;
+import io.failoverkit.discovery.gossip.wire.PushPull;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -51,5 +57,66 @@ class SwimReviewTest {
         assertThat(pool.deadObservers(x.name)).as("no one, the resumed accuser included, declared x dead").isEmpty();
         assertThat(pool.allSee(x.name, Set.of(NodeState.ALIVE))).isTrue();
         assertThat(pool.converged(10)).isTrue();
+    }
+
+    /**
+     * Packets are decoded on the transport's thread and queued for the scheduler. When the scheduler falls behind (a
+     * flood, a slow delegate, a stall) that queue must stay bounded, as memberlist's handoff queue (1,024 messages,
+     * the rest dropped and counted), or a flood of small valid messages fills the heap and takes the agent down.
+     */
+    @Test
+    void messagesWaitingForTheSchedulerAreBoundedAndTheRestDroppedAndCounted() {
+        SimClock clock = new SimClock();
+        SimScheduler scheduler = new SimScheduler(clock, "n0", 1);
+        Stub transport = new Stub(SimPool.address(0));
+        Memberlist m = Memberlist.create(SwimConfig.agent("n0"), transport, scheduler, null, null);
+        m.start();
+        clock.runFor(Duration.ofMillis(1));
+        assertThat(transport.inbox).isNotNull();
+
+        // the scheduler does not run while 100,000 pings arrive (the clock is not advanced)
+        InetSocketAddress from = SimPool.address(9);
+        byte[] addr = from.getAddress().getAddress();
+        for (int i = 1; i <= 100_000; i++) transport.inbox.packet(from, new Message.Ping(i, "n0", addr, 7946, "x"));
+        clock.runFor(Duration.ofMillis(1));
+
+        assertThat(transport.acks).as("only what the bounded queue held was handled").isBetween(1, Memberlist.MAX_PENDING_ARRIVALS);
+        assertThat(m.droppedArrivals()).isEqualTo(100_000L - transport.acks);
+        // and it goes on working afterwards
+        transport.inbox.packet(from, new Message.Ping(100_001, "n0", addr, 7946, "x"));
+        int before = transport.acks;
+        clock.runFor(Duration.ofMillis(1));
+        assertThat(transport.acks).isEqualTo(before + 1);
+        m.shutdown();
+    }
+
+    /** A transport that only records what is sent. */
+    static final class Stub implements Transport {
+        final InetSocketAddress address;
+        Inbox inbox;
+        int acks;
+
+        Stub(InetSocketAddress address) {
+            this.address = address;
+        }
+
+        @Override public InetSocketAddress advertise() { return address; }
+        @Override public void start(Inbox inbox) { this.inbox = inbox; }
+        @Override public void sendPacket(InetSocketAddress to, List<Message> messages) {
+            for (Message msg : messages) if (msg instanceof Message.Ack) acks++;
+        }
+        @Override public int packetLimit() { return 1400; }
+        @Override public int sizeOf(Message message) { return Codec.sizeOf(message); }
+        @Override public CompletableFuture<PushPull> pushPull(InetSocketAddress to, PushPull local, Duration timeout) {
+            return CompletableFuture.failedFuture(new IOException("stub"));
+        }
+        @Override public CompletableFuture<Message.Ack> pingStream(InetSocketAddress to, Message.Ping ping, Duration timeout) {
+            return CompletableFuture.failedFuture(new IOException("stub"));
+        }
+        @Override public CompletableFuture<Void> sendStream(InetSocketAddress to, Message message, Duration timeout) {
+            return CompletableFuture.failedFuture(new IOException("stub"));
+        }
+        @Override public long droppedPackets() { return 0; }
+        @Override public void close() {}
     }
 }

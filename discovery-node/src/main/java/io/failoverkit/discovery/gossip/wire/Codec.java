@@ -39,7 +39,10 @@ public final class Codec {
     public static final int MAX_PUSH_STATE_NODES = 1024 * 1024;
     public static final int MAX_USER_MSG_BYTES = 20 * 1024 * 1024;
     public static final int MAX_STREAM_DECOMPRESSED = 2 * MAX_PUSH_STATE_BYTES;
-    /** A packet carries at most 64 KiB; what it decompresses to is bounded well above anything a sender packs. */
+    /**
+     * A packet carries at most 64 KiB; what it decompresses to, all its compress frames together, is bounded well above
+     * anything a sender packs.
+     */
     public static final int MAX_PACKET_DECOMPRESSED = 1024 * 1024;
     public static final int MAX_LABEL = 255;
     /** memberlist's compoundOverhead: the per-part length in a compound message. */
@@ -341,7 +344,8 @@ public final class Codec {
             pLen -= 5;
         }
         int[] dropped = {0};
-        command(plain, pOff, pLen, sink, dropped, 0, true);
+        int[] budget = {MAX_PACKET_DECOMPRESSED};
+        command(plain, pOff, pLen, sink, dropped, budget, 0, true);
         return dropped[0];
     }
 
@@ -353,7 +357,8 @@ public final class Codec {
         return out;
     }
 
-    private static void command(byte[] buf, int off, int len, Consumer<Message> sink, int[] dropped, int depth, boolean top) {
+    /** {@code budget}: what the whole packet may still decompress to (every compress frame in it draws on it). */
+    private static void command(byte[] buf, int off, int len, Consumer<Message> sink, int[] dropped, int[] budget, int depth, boolean top) {
         if (depth > MAX_NESTING) throw new WireException("framing nested deeper than " + MAX_NESTING);
         if (len < 1) throw new WireException("missing message type byte");
         int type = buf[off] & 0xff;
@@ -373,7 +378,7 @@ public final class Codec {
                         return;
                     }
                     try {
-                        command(buf, p, lengths[i], sink, dropped, depth + 1, false);
+                        command(buf, p, lengths[i], sink, dropped, budget, depth + 1, false);
                     } catch (WireException e) {
                         dropped[0]++;
                     }
@@ -381,8 +386,9 @@ public final class Codec {
                 }
             }
             case COMPRESS -> {
-                byte[] plain = decompressMap(GoMsgpack.reader(buf, off + 1, len - 1).readMap(), MAX_PACKET_DECOMPRESSED);
-                command(plain, 0, plain.length, sink, dropped, depth + 1, false);
+                byte[] plain = decompressMap(GoMsgpack.reader(buf, off + 1, len - 1).readMap(), budget[0]);
+                budget[0] -= plain.length;
+                command(plain, 0, plain.length, sink, dropped, budget, depth + 1, false);
             }
             default -> sink.accept(decode(buf, off, len));
         }

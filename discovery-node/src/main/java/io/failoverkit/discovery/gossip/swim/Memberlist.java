@@ -80,7 +80,10 @@ public final class Memberlist {
     /** A user message's type byte. */
     static final int USER_MSG_OVERHEAD = 1;
     private static final byte[] EMPTY = new byte[0];
-    /** A suspicion is held back at most this often by stalls of this node (a node slow all the time still decides). */
+    /**
+     * A suspicion is held back at most this often by stalls of this node, and at most this many probes in a row end
+     * without a verdict (a node slow all the time still decides).
+     */
     static final int MAX_SUSPICION_POSTPONES = 3;
     /** Messages waiting for the scheduler at most (memberlist's HandoffQueueDepth); more are dropped and counted. */
     public static final int MAX_PENDING_ARRIVALS = 1024;
@@ -110,6 +113,8 @@ public final class Memberlist {
     private boolean started;
     private boolean left;
     private long stallGraceUntil = Long.MIN_VALUE;
+    /** Probes in a row left without a verdict because of a stall (at most MAX_SUSPICION_POSTPONES). */
+    private int inconclusiveProbes;
     private final List<Runnable> leaveWaiters = new ArrayList<>();
 
     // --- published for other threads ---
@@ -515,13 +520,15 @@ public final class Memberlist {
             finishProbe(p);
             return;
         }
-        if (stalled()) {
+        if (stalled() && inconclusiveProbes < MAX_SUSPICION_POSTPONES) {
             // this node was not running: the ack may be waiting unread; no verdict (the stall raised awareness)
+            inconclusiveProbes++;
             LOG.debug("{}: probe of {} ended while this node was stalled: no verdict", self, p.target);
             p.awarenessDelta = 0;
             finishProbe(p);
             return;
         }
+        inconclusiveProbes = 0;
         int delta = 0;
         if (p.expectedNacks > 0) {
             if (p.nacks < p.expectedNacks) delta += p.expectedNacks - p.nacks;
@@ -785,6 +792,7 @@ public final class Memberlist {
         if (h == null) return;
         switch (h) {
             case Probe p -> {
+                inconclusiveProbes = 0;
                 if (!p.done) finishProbe(p);
             }
             case Relay r -> {

@@ -1,7 +1,9 @@
 package io.failoverkit.discovery.gossip.swim;
 
+import io.failoverkit.discovery.gossip.transport.Scheduler;
 import io.failoverkit.discovery.gossip.transport.Transport;
 import io.failoverkit.discovery.gossip.transport.sim.SimClock;
+import io.failoverkit.discovery.gossip.transport.sim.SimNetwork;
 import io.failoverkit.discovery.gossip.transport.sim.SimScheduler;
 import io.failoverkit.discovery.gossip.wire.Codec;
 import io.failoverkit.discovery.gossip.wire.Message;
@@ -15,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.random.RandomGenerator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -88,6 +91,39 @@ class SwimReviewTest {
         clock.runFor(Duration.ofMillis(1));
         assertThat(transport.acks).isEqualTo(before + 1);
         m.shutdown();
+    }
+
+    /**
+     * The other side of the stall rule: a node that is slow all the time (every timer of it runs 600 ms late, more
+     * than a probe interval) must still declare a killed node dead. Here it is the only one left to do it.
+     */
+    @Test
+    void aNodeWhoseTimersAreAlwaysLateStillDeclaresAKilledNodeDead() {
+        SimClock clock = new SimClock();
+        SimNetwork net = new SimNetwork(clock, 21);
+        SimScheduler sa = new SimScheduler(clock, "a", 1), sc = new SimScheduler(clock, "c", 2);
+        Scheduler late = new Late(sa, 600_000_000L);
+        Memberlist a = Memberlist.create(SwimConfig.agent("a"), net.attach(SimPool.address(0), sa), late, null, null);
+        Memberlist c = Memberlist.create(SwimConfig.agent("c"), net.attach(SimPool.address(1), sc), sc, null, null);
+        a.start();
+        c.start();
+        a.join(List.of(SimPool.address(1)));
+        assertThat(clock.runUntil(() -> a.numAlive() == 2 && c.numAlive() == 2, STEP, Duration.ofSeconds(30))).isTrue();
+        clock.runFor(Duration.ofSeconds(5));
+        assertThat(a.stalls()).as("a does find itself late").isPositive();
+
+        net.kill(SimPool.address(1));
+        assertThat(clock.runUntil(() -> a.member("c").state() == NodeState.DEAD, STEP, Duration.ofSeconds(120)))
+                .as("a declares the killed c dead").isTrue();
+    }
+
+    /** Runs every timer {@code extra} nanoseconds later than asked (a node slow all the time). */
+    record Late(Scheduler inner, long extra) implements Scheduler {
+        @Override public long nanoTime() { return inner.nanoTime(); }
+        @Override public Cancellable schedule(long delayNanos, Runnable task) { return inner.schedule(delayNanos + extra, task); }
+        @Override public void execute(Runnable task) { inner.execute(task); }
+        @Override public RandomGenerator random() { return inner.random(); }
+        @Override public void shutdown() { inner.shutdown(); }
     }
 
     /** A transport that only records what is sent. */

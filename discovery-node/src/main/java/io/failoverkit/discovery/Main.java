@@ -21,7 +21,8 @@ import java.util.concurrent.Callable;
 /** discovery-node: a Consul-compatible agent. Flags are spelled as Consul's (single dash). */
 @Command(name = "discovery-node", mixinStandardHelpOptions = true, version = "discovery-node " + Agent.VERSION,
         description = "A Consul-compatible discovery agent (catalog, KV, sessions, health; HTTP API).",
-        subcommands = {Main.AgentCmd.class, Main.MembersCmd.class, Main.ReloadCmd.class, Main.LeaveCmd.class})
+        subcommands = {Main.AgentCmd.class, Main.MembersCmd.class, Main.JoinCmd.class, Main.ReloadCmd.class, Main.LeaveCmd.class,
+                Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -77,6 +78,10 @@ public final class Main implements Runnable {
         @Option(names = "-config-dir", paramLabel = "DIR", description = "A directory of *.json config files (read in name order).") List<Path> configDirs = new ArrayList<>();
         @Option(names = "-domain", paramLabel = "DOMAIN", description = "DNS domain (default consul.).") String domain;
         @Option(names = "-log-level", paramLabel = "LEVEL", description = "trace, debug, info, warn, error (default info).") String logLevel = "info";
+        @Option(names = "-retry-interval", paramLabel = "DURATION", description = "Time between -retry-join attempts (default 1s).") String retryInterval;
+        @Option(names = "-encrypt", paramLabel = "KEY", description = "Gossip encryption key: base64 of 16, 24 or 32 bytes (`discovery-node keygen` makes one). Kept in DATA-DIR/serf/local.keyring.") String encrypt;
+        @Option(names = "-node-meta", paramLabel = "KEY:VALUE", description = "Node metadata, repeatable (kept in the catalog).") List<String> nodeMeta = new ArrayList<>();
+        @Option(names = "-event-handler", paramLabel = "[FILTER,...=]SCRIPT", description = "A script run on gossip events, as serf's (filters: member-join, member-leave, member-failed, member-update, member-reap, user, user:NAME). Repeatable.") List<String> eventHandlers = new ArrayList<>();
 
         @Override
         public Integer call() throws Exception {
@@ -104,7 +109,14 @@ public final class Main implements Runnable {
             cfg.configFiles.addAll(configFiles);
             cfg.configDirs.addAll(configDirs);
             if (domain != null) cfg.domain = domain;
+            if (encrypt != null) cfg.encrypt = encrypt;
+            cfg.eventHandlers.addAll(eventHandlers);
             try {
+                if (retryInterval != null) cfg.retryInterval = io.failoverkit.discovery.config.Durations.parse(retryInterval);
+                for (String m : nodeMeta) {
+                    var e = io.failoverkit.discovery.config.NodeMeta.parseFlag(m);
+                    cfg.nodeMeta.put(e.getKey(), e.getValue());
+                }
                 cfg.applyFiles(set);
                 cfg.reloadDefinitions();
                 cfg.validate();
@@ -162,27 +174,229 @@ public final class Main implements Runnable {
         String httpAddr = System.getenv().getOrDefault("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
 
         HttpResponse<String> send(String method, String path) throws Exception {
+            return send(method, path, null);
+        }
+
+        HttpResponse<String> send(String method, String path, byte[] body) throws Exception {
             String base = httpAddr.startsWith("http") ? httpAddr : "http://" + httpAddr;
-            HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
-                    .method(method, HttpRequest.BodyPublishers.noBody()).build();
+            HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body)).build();
             return HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString());
         }
     }
 
-    @Command(name = "members", mixinStandardHelpOptions = true, description = "Lists the cluster's members as this agent sees them.")
+    @Command(name = "members", mixinStandardHelpOptions = true, description = "Lists the pool's members as this agent sees them (Consul's columns).")
     static final class MembersCmd extends HttpClientOptions implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = "-status", paramLabel = "REGEX", description = "Only members whose status (alive, leaving, left, failed) matches.") String status;
+        @Option(names = "-detailed", description = "Show every tag.") boolean detailed;
+        @Option(names = "-format", paramLabel = "FORMAT", description = "pretty (default) or json.") String format = "pretty";
+        @Option(names = "-wan", description = "Accepted for Consul's sake: there is no WAN pool (lists the LAN).") boolean wan;
+        @Option(names = "-segment", paramLabel = "SEGMENT", description = "Accepted for Consul's sake (one segment).") String segment;
+
+        private static final String[] STATUS = {"none", "alive", "leaving", "left", "failed"};
+
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> r = send("GET", "/v1/agent/members");
-            if (r.statusCode() != 200) { System.err.println(r.body()); return 1; }
-            var list = io.failoverkit.discovery.state.Json.MAPPER.readTree(r.body());
-            System.out.printf("%-20s %-22s %-8s %-7s %s%n", "Node", "Address", "Status", "Type", "DC");
-            for (var m : list) {
-                int s = m.get("Status").asInt();
-                System.out.printf("%-20s %-22s %-8s %-7s %s%n", m.get("Name").asText(), m.get("Addr").asText() + ":" + m.get("Port").asText(),
-                        s == 1 ? "alive" : s == 3 ? "left" : "failed", "consul".equals(m.path("Tags").path("role").asText()) ? "server" : "client",
-                        m.path("Tags").path("dc").asText());
+            java.util.regex.Pattern filter;
+            try {
+                filter = status == null ? null : java.util.regex.Pattern.compile(status);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "-status: invalid regular expression: " + e.getDescription());
             }
+            if (!format.equals("pretty") && !format.equals("json")) throw new CommandLine.ParameterException(spec.commandLine(), "-format must be pretty or json");
+            HttpResponse<String> r = send("GET", "/v1/agent/members");
+            if (r.statusCode() != 200) { System.err.println("Error retrieving members: " + r.body().strip()); return 1; }
+            var all = io.failoverkit.discovery.state.Json.MAPPER.readTree(r.body());
+            List<com.fasterxml.jackson.databind.JsonNode> list = new ArrayList<>();
+            for (var m : all) {
+                int s = m.path("Status").asInt();
+                String label = s >= 0 && s < STATUS.length ? STATUS[s] : "unknown";
+                if (filter == null || filter.matcher(label).find()) list.add(m);
+            }
+            list.sort(java.util.Comparator.comparing(m -> m.path("Name").asText()));
+            if (list.isEmpty()) return 2; // as Consul: nothing matched the filter
+            if (format.equals("json")) {
+                System.out.println(io.failoverkit.discovery.state.Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(list));
+                return 0;
+            }
+            List<String[]> rows = new ArrayList<>();
+            if (detailed) rows.add(new String[]{"Node", "Address", "Status", "Tags"});
+            else rows.add(new String[]{"Node", "Address", "Status", "Type", "Build", "Protocol", "DC", "Partition", "Segment"});
+            for (var m : list) {
+                int s = m.path("Status").asInt();
+                String label = s >= 0 && s < STATUS.length ? STATUS[s] : "unknown";
+                String addr = m.path("Addr").asText();
+                addr = (addr.contains(":") ? "[" + addr + "]" : addr) + ":" + m.path("Port").asText();
+                var tags = m.path("Tags");
+                if (detailed) {
+                    java.util.TreeMap<String, String> t = new java.util.TreeMap<>();
+                    tags.fields().forEachRemaining(e -> t.put(e.getKey(), e.getValue().asText()));
+                    StringBuilder sb = new StringBuilder();
+                    t.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ",").append(k).append('=').append(v));
+                    rows.add(new String[]{m.path("Name").asText(), addr, label, sb.toString()});
+                    continue;
+                }
+                String role = tags.path("role").asText();
+                String build = tags.path("build").asText();
+                if (build.isEmpty()) build = "< 0.3";
+                else if (build.contains(":")) build = build.substring(0, build.indexOf(':'));
+                String type = role.equals("consul") ? "server" : role.equals("node") ? "client" : null;
+                if (type == null) {
+                    rows.add(new String[]{m.path("Name").asText(), addr, label, "unknown", "", "", "", "", ""});
+                } else {
+                    String seg = tags.path("segment").asText();
+                    if (type.equals("server")) seg = "<all>";
+                    else if (seg.isEmpty()) seg = "<default>";
+                    rows.add(new String[]{m.path("Name").asText(), addr, label, type, build, tags.path("vsn").asText(), tags.path("dc").asText(), "default", seg});
+                }
+            }
+            printColumns(rows);
+            return 0;
+        }
+    }
+
+    /** Left-aligned columns two spaces apart, as Consul's columnize prints them. */
+    static void printColumns(List<String[]> rows) {
+        int cols = rows.get(0).length;
+        int[] w = new int[cols];
+        for (String[] r : rows) for (int i = 0; i < cols; i++) w[i] = Math.max(w[i], r[i].length());
+        for (String[] r : rows) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < cols; i++) {
+                sb.append(r[i]);
+                if (i < cols - 1) sb.append(" ".repeat(w[i] - r[i].length() + 2));
+            }
+            System.out.println(sb.toString().stripTrailing());
+        }
+    }
+
+    @Command(name = "join", mixinStandardHelpOptions = true, description = "Makes the agent join the pool through each address given.")
+    static final class JoinCmd extends HttpClientOptions implements Callable<Integer> {
+        @CommandLine.Parameters(arity = "1..*", paramLabel = "ADDRESS", description = "An agent's LAN address (host[:port]).") List<String> addresses;
+
+        @Override
+        public Integer call() throws Exception {
+            int joined = 0;
+            for (String a : addresses) {
+                HttpResponse<String> r = send("PUT", "/v1/agent/join/" + java.net.URLEncoder.encode(a, java.nio.charset.StandardCharsets.UTF_8).replace("%3A", ":"));
+                if (r.statusCode() == 200) joined++;
+                else System.err.println("Error joining address '" + a + "': " + r.body().strip());
+            }
+            if (joined == 0) return 1;
+            System.out.println("Successfully joined cluster by contacting " + joined + " nodes.");
+            return 0;
+        }
+    }
+
+    @Command(name = "force-leave", mixinStandardHelpOptions = true, description = "Moves a failed member to left (its catalog node is deregistered).")
+    static final class ForceLeaveCmd extends HttpClientOptions implements Callable<Integer> {
+        @CommandLine.Parameters(arity = "1", paramLabel = "NODE") String node;
+        @Option(names = "-prune", description = "Also drop it from the member list.") boolean prune;
+
+        @Override
+        public Integer call() throws Exception {
+            HttpResponse<String> r = send("PUT", "/v1/agent/force-leave/" + java.net.URLEncoder.encode(node, java.nio.charset.StandardCharsets.UTF_8) + (prune ? "?prune" : ""));
+            if (r.statusCode() != 200) { System.err.println("Error force leaving: " + r.body().strip()); return 1; }
+            return 0;
+        }
+    }
+
+    @Command(name = "event", mixinStandardHelpOptions = true, description = "Fires a user event to the pool (Consul's `consul event`).")
+    static final class EventCmd extends HttpClientOptions implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = "-name", required = true, paramLabel = "NAME", description = "The event's name.") String name;
+        @Option(names = "-node", paramLabel = "REGEX", description = "Only nodes whose name matches act on it.") String node;
+        @Option(names = "-service", paramLabel = "REGEX", description = "Only nodes with a matching service act on it.") String service;
+        @Option(names = "-tag", paramLabel = "REGEX", description = "With -service: only nodes whose matching service has a matching tag.") String tag;
+        @CommandLine.Parameters(arity = "0..1", paramLabel = "PAYLOAD") String payload;
+
+        @Override
+        public Integer call() throws Exception {
+            if (name.isBlank()) throw new CommandLine.ParameterException(spec.commandLine(), "-name must not be empty");
+            if (tag != null && service == null) throw new CommandLine.ParameterException(spec.commandLine(), "-tag requires -service");
+            StringBuilder q = new StringBuilder();
+            for (String[] kv : new String[][]{{"node", node}, {"service", service}, {"tag", tag}}) {
+                if (kv[1] == null) continue;
+                q.append(q.isEmpty() ? "?" : "&").append(kv[0]).append('=').append(java.net.URLEncoder.encode(kv[1], java.nio.charset.StandardCharsets.UTF_8));
+            }
+            HttpResponse<String> r = send("PUT", "/v1/event/fire/" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8) + q,
+                    payload == null ? new byte[0] : payload.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            if (r.statusCode() != 200) { System.err.println("Error firing event: " + r.body().strip()); return 1; }
+            System.out.println("Event ID: " + io.failoverkit.discovery.state.Json.MAPPER.readTree(r.body()).path("ID").asText());
+            return 0;
+        }
+    }
+
+    @Command(name = "keygen", mixinStandardHelpOptions = true, description = "Prints a new gossip encryption key (base64 of 32 random bytes).")
+    static final class KeygenCmd implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            System.out.println(io.failoverkit.discovery.cluster.GossipKeys.generate());
+            return 0;
+        }
+    }
+
+    @Command(name = "keyring", mixinStandardHelpOptions = true, description = "Lists, installs, switches or removes the pool's gossip keys.")
+    static final class KeyringCmd extends HttpClientOptions implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = "-list", description = "List the keys and how many agents hold each.") boolean list;
+        @Option(names = "-install", paramLabel = "KEY", description = "Install a key on every agent.") String install;
+        @Option(names = "-use", paramLabel = "KEY", description = "Make an installed key the primary (what encrypts).") String use;
+        @Option(names = "-remove", paramLabel = "KEY", description = "Remove a key that is not the primary.") String remove;
+
+        @Override
+        public Integer call() throws Exception {
+            int n = (list ? 1 : 0) + (install != null ? 1 : 0) + (use != null ? 1 : 0) + (remove != null ? 1 : 0);
+            if (n != 1) throw new CommandLine.ParameterException(spec.commandLine(), "exactly one of -list, -install, -use, -remove is required");
+            String key = install != null ? install : use != null ? use : remove;
+            if (key != null) {
+                try {
+                    io.failoverkit.discovery.cluster.GossipKeys.decode(key);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+                }
+            }
+            if (list) {
+                System.out.println("==> Gathering installed encryption keys...");
+                HttpResponse<String> r = send("GET", "/v1/operator/keyring");
+                var body = io.failoverkit.discovery.state.Json.MAPPER.readTree(r.body().isBlank() ? "[]" : r.body());
+                for (var ring : body) {
+                    System.out.println();
+                    System.out.println("LAN:");
+                    int nodes = ring.path("NumNodes").asInt();
+                    ring.path("Keys").fields().forEachRemaining(e -> System.out.println("  " + e.getKey() + " [" + e.getValue().asInt() + "/" + nodes + "]"));
+                    ring.path("Messages").fields().forEachRemaining(e -> System.err.println("  " + e.getKey() + ": " + e.getValue().asText()));
+                }
+                return r.statusCode() == 200 ? 0 : 1;
+            }
+            String method = install != null ? "POST" : use != null ? "PUT" : "DELETE";
+            String what = install != null ? "Installing new gossip encryption key..." : use != null ? "Changing primary gossip encryption key..." : "Removing gossip encryption key...";
+            System.out.println("==> " + what);
+            HttpResponse<String> r = send(method, "/v1/operator/keyring", io.failoverkit.discovery.state.Json.MAPPER.writeValueAsBytes(java.util.Map.of("Key", key)));
+            if (r.statusCode() != 200) { System.err.println("error: " + r.body().strip()); return 1; }
+            return 0;
+        }
+    }
+
+    @Command(name = "tags", mixinStandardHelpOptions = true, description = "Sets or deletes this agent's run-time gossip tags (serf's `tags`).")
+    static final class TagsCmd extends HttpClientOptions implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = "-set", paramLabel = "KEY=VALUE", description = "Set a tag (repeatable).") List<String> set = new ArrayList<>();
+        @Option(names = "-delete", paramLabel = "KEY", description = "Delete a tag (repeatable).") List<String> delete = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            if (set.isEmpty() && delete.isEmpty()) throw new CommandLine.ParameterException(spec.commandLine(), "at least one -set or -delete is required");
+            java.util.Map<String, String> tags = new java.util.LinkedHashMap<>();
+            for (String s : set) {
+                int eq = s.indexOf('=');
+                if (eq <= 0) throw new CommandLine.ParameterException(spec.commandLine(), "-set \"" + s + "\": use KEY=VALUE");
+                tags.put(s.substring(0, eq), s.substring(eq + 1));
+            }
+            HttpResponse<String> r = send("PUT", "/v1/agent/tags", io.failoverkit.discovery.state.Json.MAPPER.writeValueAsBytes(java.util.Map.of("Set", tags, "Delete", delete)));
+            if (r.statusCode() != 200) { System.err.println("Error setting tags: " + r.body().strip()); return 1; }
+            System.out.println("Successfully updated agent tags");
             return 0;
         }
     }

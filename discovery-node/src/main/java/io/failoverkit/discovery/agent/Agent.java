@@ -1,7 +1,13 @@
 package io.failoverkit.discovery.agent;
 
+import io.failoverkit.discovery.cluster.GossipKeys;
 import io.failoverkit.discovery.cluster.Member;
 import io.failoverkit.discovery.cluster.Membership;
+import io.failoverkit.discovery.cluster.UserEvents;
+import io.failoverkit.discovery.gossip.serf.handlers.CoalesceSettings;
+import io.failoverkit.discovery.gossip.serf.handlers.EventHandlers;
+import io.failoverkit.discovery.gossip.serf.handlers.EventScript;
+import io.failoverkit.discovery.gossip.serf.SerfEvent;
 import io.failoverkit.discovery.config.AgentConfig;
 import io.failoverkit.discovery.dns.DnsResolver;
 import io.failoverkit.discovery.dns.DnsServer;
@@ -46,6 +52,8 @@ public final class Agent implements AutoCloseable {
     private final Path dataDir;
     private final boolean ephemeralData;
     private final Membership membership;
+    private final UserEvents userEvents;
+    private final EventHandlers scripts;
     private final LocalState local = new LocalState();
     private final CheckRunner checks = new CheckRunner(local);
     private final AntiEntropy antiEntropy;
@@ -76,14 +84,42 @@ public final class Agent implements AutoCloseable {
         tags.put("port", Integer.toString(config.serverPort));
         tags.put("http_port", Integer.toString(config.httpPort));
         tags.put("build", VERSION);
+        tags.put("vsn", "2");
         if (config.server) tags.put("expect", Integer.toString(config.bootstrapExpect));
-        Member self = new Member(config.nodeName, config.bindAddr, config.serfLanPort, tags, Member.Status.ALIVE, System.currentTimeMillis());
-        this.membership = new Membership(self, config.bindAddr, config.retryJoin);
-        for (String addr : config.startJoin) membership.join(addr);
+        Path keyringFile = dataDir.resolve(GossipKeys.KEYRING_FILE);
+        List<byte[]> keys = GossipKeys.load(keyringFile);
+        if (!keys.isEmpty()) {
+            if (config.encrypt != null && !GossipKeys.encode(keys.get(0)).equals(config.encrypt.strip())
+                    && keys.stream().noneMatch(k -> GossipKeys.encode(k).equals(config.encrypt.strip()))) {
+                LOG.warn("{} exists: its keys are used and -encrypt is ignored (as Consul does); remove the file to start over", keyringFile);
+            }
+            LOG.info("gossip encryption on: {} key(s) from {}", keys.size(), keyringFile);
+        } else if (config.encrypt != null) {
+            keys = List.of(GossipKeys.decode(config.encrypt));
+            GossipKeys.save(keyringFile, keys);
+            LOG.info("gossip encryption on: the -encrypt key, kept in {}", keyringFile);
+        }
+        this.userEvents = new UserEvents(config.nodeName, () -> local.services().values().stream()
+                .map(s -> new UserEvents.LocalService(s.name(), s.tags())).toList());
+        List<EventScript> handlerSpecs = EventScript.parseAll(config.eventHandlers);
+        this.membership = Membership.start(new Membership.Settings(config.nodeName, config.bindAddr, config.serfLanPort, tags, keys,
+                keyringFile, config.retryJoin, config.retryInterval));
+        this.scripts = new EventHandlers(handlerSpecs, membership::localSerfMember, CoalesceSettings.serfAgent(), EventHandlers.DEFAULT_TIMEOUT);
+        membership.onEvent(this::gossipEvent);
+        if (!config.startJoin.isEmpty()) {
+            try {
+                int n = membership.join(config.startJoin);
+                LOG.info("joined the pool through {} ({} agents answered)", config.startJoin, n);
+            } catch (IOException e) {
+                membership.close();
+                scripts.close();
+                throw new IOException("-join " + config.startJoin + ": " + e.getMessage(), e);
+            }
+        }
         local.replaceConfigDefinitions(config.services, config.checks);
         checks.sync();
         local.onChange(checks::sync);
-        this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, this::serverHttpForAgent);
+        this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, config.nodeMeta, this::serverHttpForAgent);
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
         DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp);
         this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter), config.clientAddr, config.dnsPort,
@@ -190,9 +226,44 @@ public final class Agent implements AutoCloseable {
                 .map(m -> m.addr() + ":" + m.httpPort());
     }
 
+    /** Serf's events, off the gossip thread: member events go to the handlers; user events through Consul's filters first. */
+    private void gossipEvent(SerfEvent e) {
+        if (e instanceof SerfEvent.User u) {
+            userEvents.receive(u.name(), u.payload(), u.ltime()).ifPresent(ev -> {
+                LOG.info("user event {} ({}), ltime {}", ev.name(), ev.id(), ev.ltime());
+                scripts.accept(new SerfEvent.User(ev.ltime(), ev.name(), ev.payload() == null ? new byte[0] : ev.payload(), u.coalesce()));
+            });
+        } else {
+            scripts.accept(e);
+        }
+    }
+
+    /** Serf's limit on a user event's name plus payload (Consul's envelope included). */
+    public static final int USER_EVENT_LIMIT = 512;
+
+    /**
+     * Fires a user event to the pool as Consul does (Consul's envelope in a Serf user event named consul:event:NAME).
+     * IllegalArgumentException, with nothing sent, when the request is invalid or too large.
+     */
+    public UserEvents.Event fireEvent(String name, byte[] payload, String nodeFilter, String serviceFilter, String tagFilter) {
+        UserEvents.Event e = UserEvents.newEvent(name, payload, nodeFilter, serviceFilter, tagFilter);
+        String serfName = UserEvents.serfName(e);
+        byte[] envelope = UserEvents.encode(e);
+        int size = serfName.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + envelope.length;
+        if (size > USER_EVENT_LIMIT) {
+            throw new IllegalArgumentException("user event exceeds the " + USER_EVENT_LIMIT + "-byte limit: name, payload ("
+                    + (payload == null ? 0 : payload.length) + " bytes) and filters take " + size + " bytes encoded");
+        }
+        membership.userEvent(serfName, envelope, false);
+        return e;
+    }
+
+    public UserEvents userEvents() { return userEvents; }
+
     public AgentConfig config() { return config; }
     public String nodeName() { return config.nodeName; }
     public String nodeId() { return nodeId; }
+    public Path dataDir() { return dataDir; }
     public Membership membership() { return membership; }
     public LocalState local() { return local; }
     public CheckRunner checks() { return checks; }
@@ -239,6 +310,7 @@ public final class Agent implements AutoCloseable {
         try { dns.close(); } catch (IOException e) { LOG.debug("dns close: {}", e.getMessage()); }
         try { if (raft != null) raft.close(); } catch (IOException e) { LOG.debug("raft close: {}", e.getMessage()); }
         try { membership.close(); } catch (IOException e) { LOG.debug("membership close: {}", e.getMessage()); }
+        scripts.close();
         if (ephemeralData) deleteTree(dataDir);
     }
 

@@ -37,11 +37,18 @@ public final class AntiEntropy {
     private final String nodeId;
     private final String address;
     private final Supplier<Optional<String>> serverHttp;
+    private final Map<String, String> nodeMeta;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private volatile boolean dirty = true;
     private long lastFull;
 
     public AntiEntropy(LocalState local, String node, String nodeId, String address, Supplier<Optional<String>> serverHttp) {
+        this(local, node, nodeId, address, Map.of(), serverHttp);
+    }
+
+    /** With the node's metadata (-node-meta), which Consul keeps in the catalog's node, not in gossip. */
+    public AntiEntropy(LocalState local, String node, String nodeId, String address, Map<String, String> nodeMeta, Supplier<Optional<String>> serverHttp) {
+        this.nodeMeta = Map.copyOf(nodeMeta);
         this.local = local;
         this.node = node;
         this.nodeId = nodeId;
@@ -79,6 +86,7 @@ public final class AntiEntropy {
         if (nodeServices != null && nodeServices.isObject() && nodeServices.get("Services") != null) {
             nodeServices.get("Services").fields().forEachRemaining(e -> remoteServices.put(e.getKey(), e.getValue()));
         }
+        syncNodeMeta(server, nodeServices);
         Map<String, JsonNode> remoteChecks = new HashMap<>();
         if (nodeChecks != null) for (JsonNode c : nodeChecks) remoteChecks.put(c.get("CheckID").asText(), c);
 
@@ -122,6 +130,21 @@ public final class AntiEntropy {
         for (String id : remoteChecks.keySet()) {
             if (!localIds.contains(id) && !Model.SERF_HEALTH.equals(id)) deregister(server, "CheckID", id);
         }
+    }
+
+    /** The node's metadata in the catalog follows -node-meta (once the node is there: the leader registers it). */
+    private void syncNodeMeta(String server, JsonNode nodeServices) throws IOException, InterruptedException {
+        if (nodeServices == null || !nodeServices.isObject() || nodeServices.get("Node") == null) return;
+        Map<String, String> remote = new HashMap<>();
+        nodeServices.get("Node").path("Meta").fields().forEachRemaining(e -> remote.put(e.getKey(), e.getValue().asText()));
+        if (remote.equals(nodeMeta)) return;
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("ID", nodeId);
+        body.put("Node", node);
+        body.put("Address", address);
+        body.put("TaggedAddresses", Map.of("lan", address));
+        body.put("NodeMeta", nodeMeta);
+        put(server, "/v1/catalog/register", body);
     }
 
     private static boolean sameService(ServiceDef s, JsonNode r) {

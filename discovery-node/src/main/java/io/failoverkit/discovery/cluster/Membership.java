@@ -1,200 +1,385 @@
 package io.failoverkit.discovery.cluster;
 
-import com.fasterxml.jackson.annotation.JsonProperty;
-import io.failoverkit.discovery.state.Json;
+import io.failoverkit.discovery.gossip.serf.MemberStatus;
+import io.failoverkit.discovery.gossip.serf.Serf;
+import io.failoverkit.discovery.gossip.serf.SerfEvent;
+import io.failoverkit.discovery.gossip.serf.SerfMember;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
- * Cluster membership over the LAN port (-serf-lan-port): join by exchanging member lists over TCP (push-pull),
- * then every second probe each member directly and exchange lists with one at random. A member that misses
- * {@code SUSPECT_PROBES} probes in a row is failed; a leave is announced with a higher incarnation.
- * This is the join exchange the gossip issue will replace with SWIM on the same port; its interface stays.
+ * The agent's membership: a thin façade over the gossip stack ({@code gossip/serf/Serf} over SWIM on the LAN port,
+ * -serf-lan-port, UDP and TCP). It maps Serf's members to {@link Member}, runs -retry-join (every address given,
+ * until another agent answered: joining oneself never counts; the gossip layer keeps the pool whole after that),
+ * hands Serf's events to the agent off the gossip thread, and keeps the gossip keyring persisted in the data dir.
  */
 public final class Membership implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Membership.class);
-    private static final int SUSPECT_PROBES = 3;
-    private static final int IO_TIMEOUT_MS = 500;
+    /** Consul's default LAN port, for join addresses given without one. */
+    public static final int DEFAULT_PORT = 8301;
+    private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(15);
+    /** Tags the agent owns; `tags -set/-delete` may not change them. */
+    public static final Set<String> RESERVED_TAGS = Set.of("role", "dc", "id", "port", "http_port", "build", "expect", "vsn", "segment");
 
-    record Envelope(@JsonProperty("type") String type, @JsonProperty("members") List<Member> members) {}
+    /** What the agent gives its membership. {@code keys}: the gossip keys, primary first (empty: no encryption). */
+    public record Settings(String nodeName, String bindAddr, int port, Map<String, String> tags, List<byte[]> keys, Path keyringFile,
+                           List<String> retryJoin, Duration retryInterval) {}
 
-    private final Map<String, Member> members = new ConcurrentHashMap<>();
-    private final Map<String, Integer> missedProbes = new ConcurrentHashMap<>();
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
-    private final List<String> retryJoin;
-    private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("membership").unstarted(r));
-    private final ServerSocket listener;
-    private volatile Member self;
-    private volatile boolean joined;
-
-    public Membership(Member self, String bindHost, List<String> retryJoin) throws IOException {
-        this.self = self;
-        this.retryJoin = List.copyOf(retryJoin);
-        this.members.put(self.name(), self);
-        this.listener = new ServerSocket();
-        listener.setReuseAddress(true);
-        listener.bind(new InetSocketAddress(bindHost, self.port()));
-        Thread.ofVirtual().name("membership-accept").start(this::acceptLoop);
-        ticker.scheduleWithFixedDelay(this::tick, 200, 1000, TimeUnit.MILLISECONDS);
+    /** The gossip stack under the façade: Serf plus the pieces Membership reaches for (keys, counters). */
+    public interface Stack {
+        Serf serf();
+        /** The installed keys, primary first (empty when the pool is not encrypted). */
+        List<byte[]> keys();
+        void installKey(byte[] key);
+        void useKey(byte[] key);
+        void removeKey(byte[] key);
+        long droppedPackets();
+        void close();
     }
 
-    public Member self() { return self; }
+    /** How the stack is built: the real one by {@link GossipStack}, a test may give its own. */
+    public interface StackFactory {
+        Stack start(Settings settings, Consumer<SerfEvent> events) throws IOException;
+    }
 
-    public Collection<Member> members() { return List.copyOf(members.values()); }
+    private final Settings settings;
+    private final Stack stack;
+    private final Serf serf;
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<SerfEvent>> eventListeners = new CopyOnWriteArrayList<>();
+    /** Serf's events leave the gossip thread here, in order. */
+    private final ExecutorService eventThread = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("membership-events").unstarted(r));
+    private final ScheduledExecutorService retryTimer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("retry-join").unstarted(r));
+    /** Nodes force-left with ?prune: hidden from members() while they stay left. */
+    private final Set<String> pruned = ConcurrentHashMap.newKeySet();
+    private final Map<String, String> baseTags;
+    private final Map<String, String> runtimeTags = new LinkedHashMap<>();
+    private final Object keyLock = new Object();
+    private volatile boolean retryJoined;
+    private volatile boolean closed;
 
+    private Membership(Settings settings, StackFactory factory) throws IOException {
+        this.settings = settings;
+        this.baseTags = Map.copyOf(settings.tags());
+        this.stack = factory.start(settings, this::fromGossip);
+        this.serf = stack.serf();
+        if (!settings.retryJoin().isEmpty()) retryTimer.execute(this::retryJoinAttempt);
+    }
+
+    public static Membership start(Settings settings) throws IOException {
+        return new Membership(settings, GossipStack::start);
+    }
+
+    public static Membership start(Settings settings, StackFactory factory) throws IOException {
+        return new Membership(settings, factory);
+    }
+
+    private void fromGossip(SerfEvent e) {
+        if (closed) return;
+        try {
+            eventThread.execute(() -> deliver(e));
+        } catch (java.util.concurrent.RejectedExecutionException ignored) {
+            // shutting down
+        }
+    }
+
+    private void deliver(SerfEvent e) {
+        if (e instanceof SerfEvent.Members m) {
+            for (SerfMember sm : m.members()) {
+                LOG.info("member {} {} ({})", sm.name(), m.kind().serfName.substring("member-".length()), sm.address());
+                if (sm.status() != MemberStatus.LEFT) pruned.remove(sm.name());
+            }
+        }
+        for (Consumer<SerfEvent> l : eventListeners) {
+            try { l.accept(e); } catch (RuntimeException ex) { LOG.warn("membership event listener failed", ex); }
+        }
+        if (e instanceof SerfEvent.Members) {
+            for (Runnable l : listeners) {
+                try { l.run(); } catch (RuntimeException ex) { LOG.warn("membership listener failed", ex); }
+            }
+        }
+    }
+
+    /** Runs on every join, leave, failure, update or reap (on the membership event thread). */
     public void onChange(Runnable listener) { listeners.add(listener); }
 
-    /** Joins through another agent's LAN address (host:port); returns the number of members learned. */
-    public int join(String address) throws IOException {
-        Envelope reply = exchange(address, new Envelope("push-pull", List.copyOf(members.values())));
-        merge(reply.members());
-        joined = true;
-        return reply.members().size();
-    }
+    /** Every Serf event, member and user, in order, on the membership event thread (never the gossip thread). */
+    public void onEvent(Consumer<SerfEvent> listener) { eventListeners.add(listener); }
 
-    /** Announces a graceful leave to every member (best effort), then stops. */
-    public void leave() {
-        self = self.with(Member.Status.LEFT, self.incarnation() + 1);
-        members.put(self.name(), self);
-        for (Member m : members.values()) {
-            if (m.name().equals(self.name()) || m.status() != Member.Status.ALIVE) continue;
-            try { exchange(m.addr() + ":" + m.port(), new Envelope("push-pull", List.of(self))); } catch (IOException e) { LOG.debug("leave to {}: {}", m.name(), e.getMessage()); }
+    public Member self() { return toMember(serf.localMember()); }
+
+    /** This node as Serf reports it (what the event handlers give their scripts). */
+    public SerfMember localSerfMember() { return serf.localMember(); }
+
+    /** Every member this agent knows, failed and left ones included until reaped; sorted by name. */
+    public Collection<Member> members() {
+        List<Member> out = new ArrayList<>();
+        for (SerfMember m : serf.members()) {
+            if (m.status() == MemberStatus.LEFT && pruned.contains(m.name())) continue;
+            out.add(toMember(m));
         }
+        out.sort(Comparator.comparing(Member::name));
+        return out;
     }
 
-    private void tick() {
-        try {
-            if (!joined && !retryJoin.isEmpty()) {
-                for (String addr : retryJoin) {
-                    try { join(addr); LOG.info("joined through {}", addr); break; } catch (IOException e) { LOG.debug("retry-join {}: {}", addr, e.getMessage()); }
-                }
-            }
-            List<Member> others = members.values().stream().filter(m -> !m.name().equals(self.name()) && m.status() != Member.Status.LEFT).toList();
-            for (Member m : others) probe(m);
-            List<Member> alive = others.stream().filter(m -> m.status() == Member.Status.ALIVE).toList();
-            if (!alive.isEmpty()) {
-                Member peer = alive.get(ThreadLocalRandom.current().nextInt(alive.size()));
-                try { merge(exchange(peer.addr() + ":" + peer.port(), new Envelope("push-pull", List.copyOf(members.values()))).members()); } catch (IOException ignored) { /* the probe accounts for it */ }
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("membership tick failed", e);
-        }
+    static Member toMember(SerfMember m) {
+        List<Integer> vsn = new ArrayList<>(6);
+        if (m.vsn() != null && m.vsn().length == 6) for (byte b : m.vsn()) vsn.add(b & 0xff);
+        InetSocketAddress a = m.address();
+        String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+        return new Member(m.name(), host, a.getPort(), m.tags(), status(m.status()), vsn.size() == 6 ? vsn : null);
     }
 
-    private void probe(Member m) {
-        boolean ok;
-        try {
-            exchange(m.addr() + ":" + m.port(), new Envelope("ping", List.of()));
-            ok = true;
-        } catch (IOException e) {
-            ok = false;
-        }
-        Member current = members.get(m.name());
-        if (current == null || current.status() == Member.Status.LEFT) return;
-        if (ok) {
-            missedProbes.remove(m.name());
-            if (current.status() != Member.Status.ALIVE) update(current.with(Member.Status.ALIVE, current.incarnation()), "alive again");
-        } else {
-            int missed = missedProbes.merge(m.name(), 1, Integer::sum);
-            if (missed >= SUSPECT_PROBES && current.status() == Member.Status.ALIVE) update(current.with(Member.Status.FAILED, current.incarnation()), "failed " + missed + " probes");
-        }
+    static Member.Status status(MemberStatus s) {
+        return switch (s) {
+            case ALIVE -> Member.Status.ALIVE;
+            case LEAVING -> Member.Status.LEAVING;
+            case LEFT -> Member.Status.LEFT;
+            case FAILED -> Member.Status.FAILED;
+            case NONE -> Member.Status.NONE;
+        };
     }
 
-    private void update(Member m, String why) {
-        members.put(m.name(), m);
-        LOG.info("member {} is {} ({})", m.name(), m.status(), why);
-        listeners.forEach(Runnable::run);
-    }
-
-    private void merge(List<Member> incoming) {
-        boolean changed = false;
-        for (Member m : incoming) {
-            if (m.name().equals(self.name())) continue;
-            Member known = members.get(m.name());
-            if (known == null) {
-                // Learned from others: take what they say, but never believe "failed" about a member we can probe.
-                members.put(m.name(), m.status() == Member.Status.FAILED ? m.with(Member.Status.ALIVE, m.incarnation()) : m);
-                LOG.info("member {} joined ({}:{}, {})", m.name(), m.addr(), m.port(), m.tags().get("role"));
-                changed = true;
-            } else if (m.incarnation() > known.incarnation()) {
-                Member.Status status = m.status() == Member.Status.LEFT ? Member.Status.LEFT : known.status() == Member.Status.LEFT ? Member.Status.ALIVE : known.status();
-                members.put(m.name(), new Member(m.name(), m.addr(), m.port(), m.tags(), status, m.incarnation()));
-                changed = true;
-            }
-        }
-        if (changed) listeners.forEach(Runnable::run);
-    }
-
-    private Envelope exchange(String address, Envelope request) throws IOException {
-        int colon = address.lastIndexOf(':');
-        String host = colon < 0 ? address : address.substring(0, colon);
-        int port = colon < 0 ? 8301 : Integer.parseInt(address.substring(colon + 1));
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(host, port), IO_TIMEOUT_MS);
-            s.setSoTimeout(IO_TIMEOUT_MS);
-            OutputStream out = s.getOutputStream();
-            out.write(Json.MAPPER.writeValueAsBytes(request));
-            out.write('\n');
-            out.flush();
-            String line = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
-            if (line == null) throw new IOException("no reply from " + address);
-            return Json.MAPPER.readValue(line, Envelope.class);
-        }
-    }
-
-    private void acceptLoop() {
-        while (!listener.isClosed()) {
+    /**
+     * Joins through every address given (host, host:port or [v6]:port), in parallel. Returns how many other agents
+     * answered; none is an error (this agent answering itself does not count).
+     */
+    public int join(List<String> addresses) throws IOException {
+        List<InetSocketAddress> targets = new ArrayList<>();
+        List<String> unresolved = new ArrayList<>();
+        for (String a : addresses) {
             try {
-                Socket s = listener.accept();
-                Thread.ofVirtual().start(() -> serve(s));
+                targets.add(parseAddress(a));
             } catch (IOException e) {
-                if (!listener.isClosed()) LOG.warn("membership accept failed: {}", e.getMessage());
+                unresolved.add(e.getMessage());
             }
+        }
+        if (targets.isEmpty()) throw new IOException("nothing to join: " + String.join("; ", unresolved));
+        int n;
+        try {
+            n = serf.join(targets, false).get(JOIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("join interrupted");
+        } catch (ExecutionException e) {
+            throw new IOException("join failed: " + (e.getCause() == null ? e : e.getCause()).getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IOException("join timed out after " + JOIN_TIMEOUT.toSeconds() + " s");
+        }
+        if (n == 0) throw new IOException("no other agent answered at " + String.join(", ", addresses) + (unresolved.isEmpty() ? "" : " (" + String.join("; ", unresolved) + ")"));
+        return n;
+    }
+
+    public int join(String address) throws IOException {
+        return join(List.of(address));
+    }
+
+    /** "host", "host:port", "[v6]" or "[v6]:port", resolved now. */
+    public static InetSocketAddress parseAddress(String address) throws IOException {
+        String s = address.strip();
+        String host;
+        int port = DEFAULT_PORT;
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            if (close < 0) throw new IOException("bad address \"" + address + "\": missing ']'");
+            host = s.substring(1, close);
+            String rest = s.substring(close + 1);
+            if (!rest.isEmpty()) {
+                if (!rest.startsWith(":")) throw new IOException("bad address \"" + address + "\"");
+                port = port(address, rest.substring(1));
+            }
+        } else {
+            int colon = s.lastIndexOf(':');
+            if (colon >= 0 && s.indexOf(':') == colon) {
+                host = s.substring(0, colon);
+                port = port(address, s.substring(colon + 1));
+            } else {
+                host = s;
+            }
+        }
+        if (host.isEmpty()) throw new IOException("bad address \"" + address + "\": no host");
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (UnknownHostException e) {
+            throw new IOException("cannot resolve \"" + host + "\"");
         }
     }
 
-    private void serve(Socket s) {
-        try (s) {
-            s.setSoTimeout(IO_TIMEOUT_MS * 4);
-            String line = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
-            if (line == null || line.length() > 1 << 20) return;
-            Envelope req = Json.MAPPER.readValue(line, Envelope.class);
-            List<Member> reply = new ArrayList<>();
-            if ("push-pull".equals(req.type()) && req.members() != null) {
-                merge(req.members());
-                reply.addAll(members.values());
-            }
-            OutputStream out = s.getOutputStream();
-            out.write(Json.MAPPER.writeValueAsBytes(new Envelope("ack", reply)));
-            out.write('\n');
-            out.flush();
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("membership request failed: {}", e.getMessage());
+    private static int port(String address, String p) throws IOException {
+        try {
+            int port = Integer.parseInt(p);
+            if (port < 1 || port > 65535) throw new NumberFormatException();
+            return port;
+        } catch (NumberFormatException e) {
+            throw new IOException("bad address \"" + address + "\": port must be 1-65535");
         }
     }
+
+    private void retryJoinAttempt() {
+        if (closed || retryJoined) return;
+        try {
+            int n = join(settings.retryJoin());
+            retryJoined = true;
+            LOG.info("retry-join: joined the pool ({} other agents answered of {})", n, settings.retryJoin());
+        } catch (IOException e) {
+            LOG.info("retry-join: {}; retrying in {} ms", e.getMessage(), settings.retryInterval().toMillis());
+            if (!closed) retryTimer.schedule(this::retryJoinAttempt, settings.retryInterval().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            LOG.warn("retry-join failed", e);
+            if (!closed) retryTimer.schedule(this::retryJoinAttempt, settings.retryInterval().toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** True once -retry-join reached another agent (or there was nothing to retry). */
+    public boolean retryJoinDone() { return settings.retryJoin().isEmpty() || retryJoined; }
+
+    /** Graceful leave: the pool marks this agent left. Waits for Serf's leave (bounded by its own timeouts). */
+    public void leave() {
+        retryJoined = true;
+        try {
+            serf.leave().get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("leave did not complete cleanly: {}", e.getMessage());
+        }
+    }
+
+    /** What force-leave did. */
+    public enum ForceLeave { LEFT, NOT_FOUND, NOT_FAILED }
+
+    /**
+     * Serf's RemoveFailedNode: a failed member becomes left at once (and its catalog node is deregistered by the
+     * leader). {@code prune} also drops it from this agent's member list.
+     */
+    public ForceLeave forceLeave(String node, boolean prune) {
+        SerfMember m = serf.members().stream().filter(x -> x.name().equals(node)).findFirst().orElse(null);
+        if (m == null) return ForceLeave.NOT_FOUND;
+        if (m.status() == MemberStatus.LEFT) {
+            if (prune) pruned.add(node);
+            return ForceLeave.LEFT;
+        }
+        if (!serf.forceLeave(node)) return ForceLeave.NOT_FAILED;
+        if (prune) pruned.add(node);
+        return ForceLeave.LEFT;
+    }
+
+    /** This agent's run-time tags (`tags -set/-delete`), over the agent's own. Reserved keys are refused. */
+    public Map<String, String> updateTags(Map<String, String> set, Collection<String> delete) {
+        for (String k : set.keySet()) checkTag(k, set.get(k));
+        for (String k : delete) if (RESERVED_TAGS.contains(k)) throw new IllegalArgumentException("tag \"" + k + "\" is the agent's own and cannot be deleted");
+        Map<String, String> all;
+        synchronized (runtimeTags) {
+            delete.forEach(runtimeTags::remove);
+            runtimeTags.putAll(set);
+            all = new LinkedHashMap<>(baseTags);
+            all.putAll(runtimeTags);
+        }
+        try {
+            serf.setTags(all).get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IllegalArgumentException("the tags could not be set: " + (e.getCause() == null ? e : e.getCause()).getMessage());
+        } catch (TimeoutException e) {
+            LOG.warn("tag update still being gossiped after 10 s");
+        }
+        return all;
+    }
+
+    private static void checkTag(String k, String v) {
+        if (k == null || k.isEmpty()) throw new IllegalArgumentException("a tag needs a name");
+        if (RESERVED_TAGS.contains(k)) throw new IllegalArgumentException("tag \"" + k + "\" is the agent's own and cannot be set");
+        if (k.contains("\0") || (v != null && v.contains("\0"))) throw new IllegalArgumentException("tags may not hold NUL characters");
+    }
+
+    /** Fires a Serf user event; IllegalArgumentException (nothing sent) when it exceeds Serf's size limit. */
+    public void userEvent(String name, byte[] payload, boolean coalesce) {
+        serf.userEvent(name, payload, coalesce);
+    }
+
+    /** The installed gossip keys, base64, primary first (empty when the pool is not encrypted). */
+    public List<String> keys() {
+        return stack.keys().stream().map(GossipKeys::encode).toList();
+    }
+
+    public String primaryKey() {
+        List<byte[]> k = stack.keys();
+        return k.isEmpty() ? null : GossipKeys.encode(k.get(0));
+    }
+
+    public boolean encrypted() { return !stack.keys().isEmpty(); }
+
+    public void installKey(String base64) throws IOException {
+        byte[] key = GossipKeys.decode(base64);
+        synchronized (keyLock) {
+            requireEncryption();
+            stack.installKey(key);
+            persistKeys();
+        }
+    }
+
+    public void useKey(String base64) throws IOException {
+        byte[] key = GossipKeys.decode(base64);
+        synchronized (keyLock) {
+            requireEncryption();
+            if (!keys().contains(GossipKeys.encode(key))) throw new IllegalArgumentException("Requested key is not in the keyring");
+            stack.useKey(key);
+            persistKeys();
+        }
+    }
+
+    public void removeKey(String base64) throws IOException {
+        byte[] key = GossipKeys.decode(base64);
+        synchronized (keyLock) {
+            requireEncryption();
+            String b64 = GossipKeys.encode(key);
+            if (b64.equals(primaryKey())) throw new IllegalArgumentException("Removing the primary key is not allowed");
+            if (!keys().contains(b64)) throw new IllegalArgumentException("Requested key is not in the keyring");
+            stack.removeKey(key);
+            persistKeys();
+        }
+    }
+
+    private void requireEncryption() {
+        if (!encrypted()) throw new IllegalArgumentException("Gossip encryption is not enabled on this agent (start it with -encrypt)");
+    }
+
+    private void persistKeys() throws IOException {
+        if (settings.keyringFile() != null) GossipKeys.save(settings.keyringFile(), stack.keys());
+    }
+
+    /** Packets the transport dropped as malformed, truncated, oversized, replayed or wrongly encrypted. */
+    public long droppedPackets() { return stack.droppedPackets(); }
 
     @Override
     public void close() throws IOException {
-        ticker.shutdownNow();
-        listener.close();
+        closed = true;
+        retryTimer.shutdownNow();
+        stack.close();
+        eventThread.shutdownNow();
     }
 }

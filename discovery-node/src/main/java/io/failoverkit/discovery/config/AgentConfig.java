@@ -30,6 +30,14 @@ public final class AgentConfig {
     public int serfLanPort = 8301;
     public List<String> retryJoin = new ArrayList<>();
     public List<String> startJoin = new ArrayList<>();
+    /** How long between -retry-join attempts until another agent answered (Consul's retry_interval; ours defaults shorter). */
+    public java.time.Duration retryInterval = java.time.Duration.ofSeconds(1);
+    /** Gossip encryption key, base64 of 16, 24 or 32 bytes (Consul's -encrypt / "encrypt"); null: no encryption. */
+    public String encrypt;
+    /** Node metadata (Consul's -node-meta key:value / "node_meta"): kept in the catalog, not in Serf tags. */
+    public final java.util.Map<String, String> nodeMeta = new java.util.LinkedHashMap<>();
+    /** Serf-style event handlers ("[filter,...=]script"), -event-handler / "event_handlers". */
+    public final List<String> eventHandlers = new ArrayList<>();
     public List<Path> configFiles = new ArrayList<>();
     public List<Path> configDirs = new ArrayList<>();
     public String domain = "consul.";
@@ -127,6 +135,15 @@ public final class AgentConfig {
             if (!flags.contains("server-port")) serverPort = Definitions.integer(ports, "server", serverPort);
             if (!flags.contains("serf-lan-port")) serfLanPort = Definitions.integer(ports, "serf_lan", serfLanPort);
         }
+        if (!flags.contains("encrypt")) encrypt = Definitions.text(root, "encrypt", encrypt);
+        if (!flags.contains("retry-interval")) {
+            String ri = Definitions.text(root, "retry_interval", null);
+            if (ri != null) retryInterval = Durations.parse(ri);
+        }
+        java.util.Map<String, String> meta = Definitions.stringMap(root, "node_meta");
+        if (meta != null && !flags.contains("node-meta")) nodeMeta.putAll(meta);
+        List<String> eh = Definitions.strings(root, "event_handlers");
+        if (eh != null && !flags.contains("event-handler")) eventHandlers.addAll(eh);
         List<String> rj = Definitions.strings(root, "retry_join");
         if (rj != null && !flags.contains("retry-join")) retryJoin.addAll(rj);
         List<String> sj = Definitions.strings(root, "start_join");
@@ -150,5 +167,21 @@ public final class AgentConfig {
             if (p < 0 || p > 65535) throw new IllegalArgumentException("port " + p + " is out of range 0-65535");
         }
         if (!domain.endsWith(".")) domain = domain + ".";
+        if (encrypt != null) {
+            try {
+                io.failoverkit.discovery.cluster.GossipKeys.decode(encrypt);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("-encrypt: " + e.getMessage() + " (make one with `discovery-node keygen`)");
+            }
+        }
+        NodeMeta.validate(nodeMeta);
+        for (String h : eventHandlers) {
+            try {
+                io.failoverkit.discovery.gossip.serf.handlers.EventScript.parse(h);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("-event-handler \"" + h + "\": " + e.getMessage());
+            }
+        }
+        if (retryInterval.isNegative() || retryInterval.isZero()) throw new IllegalArgumentException("-retry-interval must be positive");
     }
 }

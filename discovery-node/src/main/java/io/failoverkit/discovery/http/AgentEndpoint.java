@@ -39,6 +39,7 @@ final class AgentEndpoint {
             case "check/register" -> { CatalogEndpoint.requireWrite(call); registerCheck(call); }
             case "maintenance" -> { CatalogEndpoint.requireWrite(call); agent.local().setNodeMaintenance(enable(call) ? reason(call) : null); call.text(200, ""); }
             case "leave" -> { CatalogEndpoint.requireWrite(call); call.text(200, ""); agent.leaveAsync(); }
+            case "tags" -> { CatalogEndpoint.requireWrite(call); tags(call); }
             case "reload" -> { CatalogEndpoint.requireWrite(call); reload(call); }
             default -> prefixed(call, p);
         }
@@ -82,11 +83,20 @@ final class AgentEndpoint {
             ttlUpdate(call, p.substring("check/update/".length()), status, output);
         } else if (p.startsWith("join/") && p.length() > 5) {
             CatalogEndpoint.requireWrite(call);
+            String addr = p.substring(5);
             try {
-                agent.membership().join(p.substring(5));
+                agent.membership().join(addr);
                 call.text(200, "");
             } catch (java.io.IOException e) {
-                call.text(500, "failed to join " + p.substring(5) + ": " + e.getMessage());
+                call.text(500, "failed to join " + addr + ": " + e.getMessage());
+            }
+        } else if (p.startsWith("force-leave/") && p.length() > "force-leave/".length()) {
+            CatalogEndpoint.requireWrite(call);
+            String node = p.substring("force-leave/".length());
+            switch (agent.membership().forceLeave(node, call.has("prune"))) {
+                case LEFT -> call.text(200, "");
+                case NOT_FOUND -> throw HttpError.notFound("agent: No node found with name '" + node + "'");
+                case NOT_FAILED -> throw HttpError.badRequest("node '" + node + "' is not failed: force-leave only moves a failed node to left");
             }
         } else {
             throw HttpError.notFound("unknown agent endpoint /v1/agent/" + p);
@@ -158,24 +168,54 @@ final class AgentEndpoint {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("Config", config);
         out.put("Member", member(agent.membership().self()));
-        out.put("Meta", Map.of());
+        out.put("Meta", agent.config().nodeMeta);
+        // Consul's Stats.serf_lan (strings), with the count of gossip packets dropped as bad input.
+        Map<String, String> serf = new LinkedHashMap<>();
+        var members = agent.membership().members();
+        serf.put("members", Long.toString(members.stream().filter(x -> x.status() == Member.Status.ALIVE).count()));
+        serf.put("failed", Long.toString(members.stream().filter(x -> x.status() == Member.Status.FAILED).count()));
+        serf.put("left", Long.toString(members.stream().filter(x -> x.status() == Member.Status.LEFT).count()));
+        serf.put("encrypted", Boolean.toString(agent.membership().encrypted()));
+        serf.put("dropped_packets", Long.toString(agent.membership().droppedPackets()));
+        out.put("Stats", Map.of("serf_lan", serf));
         return out;
     }
 
+    /** Consul's /v1/agent/members entry (Serf's member: status code, memberlist's protocol versions). */
     static Map<String, Object> member(Member m) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("Name", m.name());
         out.put("Addr", m.addr());
         out.put("Port", m.port());
-        out.put("Tags", m.tags());
+        out.put("Tags", new java.util.TreeMap<>(m.tags()));
         out.put("Status", m.status().code);
-        out.put("ProtocolMin", 1);
-        out.put("ProtocolMax", 5);
-        out.put("ProtocolCur", 2);
-        out.put("DelegateMin", 2);
-        out.put("DelegateMax", 5);
-        out.put("DelegateCur", 4);
+        List<Integer> v = m.protocol();
+        out.put("ProtocolMin", v.get(0));
+        out.put("ProtocolMax", v.get(1));
+        out.put("ProtocolCur", v.get(2));
+        out.put("DelegateMin", v.get(3));
+        out.put("DelegateMax", v.get(4));
+        out.put("DelegateCur", v.get(5));
         return out;
+    }
+
+    /** PUT /v1/agent/tags {"Set": {k: v}, "Delete": [k]}: this agent's run-time Serf tags (failoverkit's; serf's `tags`). */
+    private void tags(Call call) {
+        JsonNode body = call.jsonBody(false);
+        Map<String, String> set;
+        List<String> delete;
+        try {
+            set = Definitions.stringMap(body, "Set");
+            List<String> d = Definitions.strings(body, "Delete");
+            delete = d == null ? List.of() : d;
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest(e.getMessage());
+        }
+        try {
+            call.json(200, new java.util.TreeMap<>(agent.membership().updateTags(set, delete)));
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest(e.getMessage());
+        }
     }
 
     private static Map<String, Object> service(ServiceDef s) {

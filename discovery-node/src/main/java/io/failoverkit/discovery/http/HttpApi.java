@@ -105,6 +105,14 @@ public final class HttpApi implements AutoCloseable {
             new AgentEndpoint(agent).handle(call.withPath(sub));
             return;
         }
+        if (group.equals("event")) {
+            new EventEndpoint(agent, timer, executor).handle(call.withPath(sub));
+            return;
+        }
+        if (group.equals("operator") && sub.equals("keyring")) {
+            new KeyringEndpoint(agent).handle(call.withPath(sub));
+            return;
+        }
         if (!java.util.Set.of("kv", "catalog", "health", "session", "status", "txn").contains(group)) {
             throw HttpError.notFound("unknown endpoint " + path);
         }

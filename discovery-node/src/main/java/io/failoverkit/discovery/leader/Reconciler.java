@@ -15,7 +15,10 @@ import java.util.Map;
 /**
  * The leader's copy of membership into the catalog, as Consul's leader does: each alive member is a catalog node
  * with a passing {@code serfHealth} check, a failed one keeps its node with {@code serfHealth} critical (which
- * invalidates its sessions and hides its services from DNS), a member that left is deregistered.
+ * invalidates its sessions and hides its services from DNS), a member that left is deregistered, and so is a node
+ * whose member was reaped (a catalog node with a serfHealth check that the pool no longer knows). Like Consul it
+ * handles only agents of its own datacenter (role "consul" or "node"): a stock serf agent in the pool is no
+ * catalog node. A leaving member is left alone until it has left.
  */
 public final class Reconciler {
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
@@ -24,6 +27,7 @@ public final class Reconciler {
     private final RaftNode raft;
     private final Membership membership;
     private final String datacenter;
+    private final java.util.Set<String> seen = new java.util.HashSet<>();
 
     public Reconciler(StateStore store, RaftNode raft, Membership membership, String datacenter) {
         this.store = store;
@@ -32,15 +36,18 @@ public final class Reconciler {
         this.datacenter = datacenter;
     }
 
-    public void tick() {
+    public synchronized void tick() {
         if (!raft.isLeader()) return;
+        java.util.Set<String> known = new java.util.HashSet<>();
         for (Member m : membership.members()) {
-            if (!m.datacenter().equals(datacenter)) continue;
+            known.add(m.name());
+            if (!m.isAgent() || !m.datacenter().equals(datacenter)) continue;
             Model.Node node = store.node(m.name()).value();
             if (m.status() == Member.Status.LEFT) {
-                if (node != null) propose(new Command.Deregister(m.name(), null, null, System.currentTimeMillis()), m, "left");
+                if (node != null) propose(new Command.Deregister(m.name(), null, null, System.currentTimeMillis()), m.name(), "left");
                 continue;
             }
+            if (m.status() != Member.Status.ALIVE && m.status() != Member.Status.FAILED) continue;
             String want = m.status() == Member.Status.ALIVE ? Model.PASSING : Model.CRITICAL;
             List<Model.Check> serf = store.checks(k -> k.node().equals(m.name()) && k.checkId().equals(Model.SERF_HEALTH)).value();
             boolean nodeOk = node != null && m.addr().equals(node.address());
@@ -50,16 +57,23 @@ public final class Reconciler {
                     Map.of("lan", m.addr()), node == null ? Map.of() : node.meta(), 0, 0);
             Model.Check check = new Model.Check(m.name(), Model.SERF_HEALTH, "Serf Health Status", want, "",
                     want.equals(Model.PASSING) ? "Agent alive and reachable" : "Agent not live or unreachable", "", "", List.of(), "", 0, 0);
-            propose(new Command.Register(n, null, List.of(check), false, System.currentTimeMillis()), m, want);
+            propose(new Command.Register(n, null, List.of(check), false, System.currentTimeMillis()), m.name(), want);
+        }
+        // Reaped: the pool forgot a member this server saw, so its node goes (Consul's reconcileReaped). Only a member
+        // seen here and since forgotten: a node merely not learned yet (a new leader still joining) keeps its sessions.
+        seen.addAll(known);
+        for (Model.Check c : store.checks(k -> k.checkId().equals(Model.SERF_HEALTH)).value()) {
+            if (known.contains(c.node()) || !seen.contains(c.node())) continue;
+            propose(new Command.Deregister(c.node(), null, null, System.currentTimeMillis()), c.node(), "reaped");
         }
     }
 
-    private void propose(Command c, Member m, String what) {
+    private void propose(Command c, String member, String what) {
         try {
             raft.propose(c).get();
-            LOG.info("catalog: member {} is {}", m.name(), what);
+            LOG.info("catalog: member {} is {}", member, what);
         } catch (Exception e) {
-            LOG.debug("catalog update for {} failed, will retry: {}", m.name(), e.getMessage());
+            LOG.debug("catalog update for {} failed, will retry: {}", member, e.getMessage());
         }
     }
 }

@@ -449,11 +449,12 @@ public final class Codec {
 
     /**
      * Reads one message or push-pull state from a stream. {@code accepted} is true on the side that accepted the
-     * connection (it reads the dialer's label header, if any, first). Bad data is a {@link WireException}; a failing
-     * or closed connection an {@link IOException}.
+     * connection (it reads the dialer's label header, if any, first). Bad data (including a message cut short) is a
+     * {@link WireException}; a failing connection, or one closed before sending anything, an {@link IOException}.
      */
     public static Inbound readStream(InputStream in, Options o, boolean accepted) throws IOException {
-        int type = readByte(in);
+        int type = in.read();
+        if (type < 0) throw new java.io.EOFException("stream closed before a message"); // a refusal, not bad data
         if (accepted) {
             String label = "";
             if (type == HAS_LABEL) {

@@ -6,6 +6,7 @@ import io.failoverkit.discovery.gossip.swim.SwimConfig;
 import io.failoverkit.discovery.gossip.transport.RealScheduler;
 import io.failoverkit.discovery.gossip.transport.UdpTcpTransport;
 import io.failoverkit.discovery.gossip.wire.Codec;
+import io.failoverkit.discovery.gossip.wire.Keyring;
 import io.failoverkit.discovery.testing.FreePorts;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -64,15 +65,20 @@ class StockSerfInteropTest {
     }
 
     private void startBoth() throws Exception {
+        startBoth(null);
+    }
+
+    private void startBoth(String key) throws Exception {
         int port = FreePorts.next();
         rpc = "127.0.0.1:" + FreePorts.next();
         Path dir = Files.createTempDirectory("serf-interop-");
         handlerOut = dir.resolve("fromfk");
         Path log = dir.resolve("serf.log");
-        Process p = new ProcessBuilder("/usr/bin/serf", "agent", "-node", "stock1", "-bind", "127.0.0.1:" + port,
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/serf", "agent", "-node", "stock1", "-bind", "127.0.0.1:" + port,
                 "-rpc-addr", rpc, "-tag", "role=stock", "-log-level", "debug",
-                "-event-handler", "user:fromfk=cat >> " + handlerOut)
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                "-event-handler", "user:fromfk=cat >> " + handlerOut));
+        if (key != null) cmd.addAll(List.of("-encrypt", key));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         processes.add(p);
         serfAddr = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
         await().atMost(WAIT).ignoreExceptions().until(() -> {
@@ -82,7 +88,7 @@ class StockSerfInteropTest {
             }
         });
         UdpTcpTransport transport = new UdpTcpTransport(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                new Codec.Options("", null, true, false));
+                new Codec.Options("", key == null ? null : Keyring.ofBase64(key), true, false));
         scheduler = new RealScheduler("fk1");
         SerfConfig cfg = SerfConfig.defaults(SwimConfig.lan("fk1"), Map.of("role", "failoverkit", "dc", "lab"));
         ours = Serf.create(cfg, transport, scheduler, events::add);
@@ -169,5 +175,16 @@ class StockSerfInteropTest {
         await().atMost(WAIT).until(() -> status("stock1") == MemberStatus.FAILED);
         assertThat(events).filteredOn(e -> e instanceof SerfEvent.Members m && m.kind() == SerfEvent.Kind.FAILED)
                 .allSatisfy(e -> assertThat(((SerfEvent.Members) e).members().getFirst().name()).isEqualTo("stock1"));
+    }
+
+    @Test
+    void anEncryptedPoolWithTheSameKey() throws Exception {
+        String key = run("/usr/bin/serf", "keygen").trim();
+        startBoth(key);
+        assertThat(run("/usr/bin/serf", "event", "-rpc-addr", rpc, "fromserf", "sealed")).contains("dispatched");
+        await().atMost(WAIT).until(() -> userEvents("fromserf") == 1);
+        ours.userEvent("fromfk", "sealed-too".getBytes(StandardCharsets.UTF_8), false);
+        await().atMost(WAIT).until(() -> Files.exists(handlerOut) && Files.readString(handlerOut).contains("sealed-too"));
+        assertThat(stockMember("fk1").path("tags").path("role").asText()).isEqualTo("failoverkit");
     }
 }

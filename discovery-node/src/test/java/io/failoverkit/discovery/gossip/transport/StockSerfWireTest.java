@@ -151,9 +151,50 @@ class StockSerfWireTest {
                 assertThat(run("/usr/bin/serf", "members", "-rpc-addr", rpcAddr, "-status", "alive", "-name", "^" + ME + "$"))
                         .contains(ME).contains("role=failoverkit").contains("127.0.0.1:" + myPort));
         await().atMost(WAIT).until(() -> inbox.probesFromSerf > 0);
-        // nothing serf sent us was dropped as undecodable
+
+        // 6. a push-pull over a raw socket with 400 more nodes, so that serf's reply is long: it comes compressed by Go's
+        //    compress/lzw (serf compresses streams), through every code width and past a table reset (>4095 codes).
+        //    Done last: serf then probes 400 more nodes and rarely us.
+        List<PushPull.NodeEntry> many = new ArrayList<>(List.of(me));
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        for (int i = 0; i < 400; i++) {
+            String v = Long.toString(rnd.nextLong(), 36);
+            many.add(new PushPull.NodeEntry("fake-" + i + "-" + v, myAddr, 1 + i, serfTags(Map.of("k", v + v)), 1, NodeState.ALIVE, VSN));
+        }
+        // memberlist replies with its state before merging ours: the second exchange brings the 400 back
+        rawPushPull(serfAddr, new PushPull(false, many, new byte[0]), opts);
+        byte[] raw = rawPushPull(serfAddr, new PushPull(false, List.of(me), new byte[0]), opts);
+        byte[] inner = raw;
+        if (ring != null) {
+            assertThat(raw[0]).as("sealed stream").isEqualTo((byte) Codec.ENCRYPT);
+            inner = Crypto.decrypt(ring.list(), java.util.Arrays.copyOfRange(raw, 5, raw.length), java.util.Arrays.copyOf(raw, 5));
+        }
+        assertThat(inner[0]).as("serf compresses its push-pull").isEqualTo((byte) Codec.COMPRESS);
+        byte[] lzw = GoMsgpack.reader(inner, 1, inner.length - 1).readMap().bytes("Buf");
+        assertThat(lzw.length * 8 / 12).as("enough codes to pass a table reset").isGreaterThan(4200);
+        PushPull big = ((Codec.Inbound.State) Codec.decodeStream(raw, opts, false)).pushPull();
+        assertThat(big.nodes().stream().map(PushPull.NodeEntry::name).toList())
+                .contains("s1", ME).containsAll(many.stream().map(PushPull.NodeEntry::name).toList());
+
+        // nothing serf sent us was dropped as undecodable, and serf complained about nothing we sent
         assertThat(transport.droppedPackets()).as("dropped; serf log: " + log).isZero();
+        List<String> complaints = Files.readAllLines(log).stream()
+                .filter(l -> l.contains("[ERR]") || l.contains("[WARN]"))
+                .filter(l -> l.matches("(?i).*(decode|decompress|checksum|decrypt|not supported|invalid|remote state|failed to receive|label).*"))
+                .toList();
+        assertThat(complaints).as("serf log " + log).isEmpty();
         Files.deleteIfExists(log);
+    }
+
+    /** Sends a push-pull and reads serf's whole reply, raw (serf closes the stream after replying). */
+    static byte[] rawPushPull(InetSocketAddress to, PushPull state, Codec.Options opts) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(to, 5000);
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write(Codec.encodeStream(Codec.pushPullBody(state), opts, true));
+            s.getOutputStream().flush();
+            return s.getInputStream().readAllBytes();
+        }
     }
 
     static Message.Ping ping(long seq, byte[] addr, int port) {

@@ -77,6 +77,41 @@ public final class Codec {
         }
     }
 
+    /**
+     * A bound on the push-pull node entries that the streams of one transport decode and hold at once: a stream
+     * reserves its header's node count before decoding any entry (refused when it does not fit) and its owner
+     * releases it once done with the state. Nearly empty entries compress to almost nothing, so without it a few
+     * kilobytes per stream would hold hundreds of megabytes.
+     */
+    public static final class NodeBudget {
+        private final java.util.concurrent.atomic.AtomicLong left;
+
+        public NodeBudget(long max) {
+            left = new java.util.concurrent.atomic.AtomicLong(max);
+        }
+
+        static NodeBudget unlimited() {
+            return new NodeBudget(Long.MAX_VALUE / 2);
+        }
+
+        boolean reserve(long n) {
+            while (true) {
+                long cur = left.get();
+                if (cur < n) return false;
+                if (left.compareAndSet(cur, cur - n)) return true;
+            }
+        }
+
+        public void release(long n) {
+            left.addAndGet(n);
+        }
+
+        /** Entries that may still be reserved. */
+        public long available() {
+            return left.get();
+        }
+    }
+
     /** What a stream carried: one message, or a push-pull state. */
     public sealed interface Inbound {
         record Msg(Message message) implements Inbound {}
@@ -453,6 +488,14 @@ public final class Codec {
      * {@link WireException}; a failing connection, or one closed before sending anything, an {@link IOException}.
      */
     public static Inbound readStream(InputStream in, Options o, boolean accepted) throws IOException {
+        return readStream(in, o, accepted, NodeBudget.unlimited());
+    }
+
+    /**
+     * As {@link #readStream(InputStream, Options, boolean)}; a push-pull state's entries are reserved from
+     * {@code budget} (the caller releases {@code nodes().size()} when done with it).
+     */
+    public static Inbound readStream(InputStream in, Options o, boolean accepted, NodeBudget budget) throws IOException {
         int type = in.read();
         if (type < 0) throw new java.io.EOFException("stream closed before a message"); // a refusal, not bad data
         if (accepted) {
@@ -476,10 +519,10 @@ public final class Codec {
             byte[] sealed = readFully(in, (int) n);
             byte[] plain = Crypto.decrypt(o.keyring().keys(), sealed, concat(header, o.labelBytes()));
             if (plain.length < 1) throw new WireException("empty decrypted stream");
-            return plainStream(plain[0] & 0xff, GoMsgpack.reader(plain, 1, plain.length - 1), 0);
+            return plainStream(plain[0] & 0xff, GoMsgpack.reader(plain, 1, plain.length - 1), 0, budget);
         }
         if (o.encrypted()) throw new WireException("encryption is configured but the remote stream is not encrypted");
-        return plainStream(type, GoMsgpack.reader(in, MAX_STREAM_DECOMPRESSED), 0);
+        return plainStream(type, GoMsgpack.reader(in, MAX_STREAM_DECOMPRESSED), 0, budget);
     }
 
     /** Decodes a stream held whole in memory (tests, fuzzing). */
@@ -491,16 +534,16 @@ public final class Codec {
         }
     }
 
-    private static Inbound plainStream(int type, GoMsgpack.Reader r, int depth) {
+    private static Inbound plainStream(int type, GoMsgpack.Reader r, int depth, NodeBudget budget) {
         switch (type) {
             case COMPRESS -> {
                 if (depth > 0) throw new WireException("compressed stream inside a compressed stream");
                 byte[] plain = decompressMap(r.readMap(), MAX_STREAM_DECOMPRESSED);
                 if (plain.length == 0) throw new WireException("decompressed message is empty");
-                return plainStream(plain[0] & 0xff, GoMsgpack.reader(plain, 1, plain.length - 1), depth + 1);
+                return plainStream(plain[0] & 0xff, GoMsgpack.reader(plain, 1, plain.length - 1), depth + 1, budget);
             }
             case PUSH_PULL -> {
-                return new Inbound.State(readPushPull(r));
+                return new Inbound.State(readPushPull(r, budget));
             }
             case USER -> {
                 GoMsgpack.Map h = r.readMap();
@@ -515,10 +558,21 @@ public final class Codec {
         }
     }
 
-    private static PushPull readPushPull(GoMsgpack.Reader r) {
+    private static PushPull readPushPull(GoMsgpack.Reader r, NodeBudget budget) {
         GoMsgpack.Map h = r.readMap();
         long nodes = h.int64("Nodes");
         if (nodes < 0 || nodes > MAX_PUSH_STATE_NODES) throw new WireException("number of nodes " + nodes + " exceeds the limit");
+        if (!budget.reserve(nodes))
+            throw new WireException("push-pull of " + nodes + " nodes refused: only " + budget.available() + " more may be held at once");
+        try {
+            return readPushPullNodes(r, h, nodes);
+        } catch (RuntimeException e) {
+            budget.release(nodes);
+            throw e;
+        }
+    }
+
+    private static PushPull readPushPullNodes(GoMsgpack.Reader r, GoMsgpack.Map h, long nodes) {
         List<PushPull.NodeEntry> list = new ArrayList<>((int) Math.min(nodes, 256));
         for (int i = 0; i < nodes; i++) {
             GoMsgpack.Map m = r.readMap();

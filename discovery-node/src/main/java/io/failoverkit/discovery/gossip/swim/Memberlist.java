@@ -66,6 +66,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>An alive whose protocol range does not overlap this node's is ignored (logged once per node).</li>
  *   <li>After {@link #leave} the node stops probing and push-pulling (it still answers and gossips).</li>
  *   <li>Beyond 99 nodes a gossip round goes to one more node per decade ({@link #gossipFanout}).</li>
+ *   <li>A node that finds its own timers running more than a probe interval late (it was paused: GC, SIGSTOP,
+ *       overload) gives no verdict on the probes that end then and holds its suspicion timers back for one shortest
+ *       suspicion timeout ({@link #noticeStall}); memberlist declares dead on resume the nodes whose refutations are
+ *       still unread in its socket buffer.</li>
  * </ul>
  * With those and agent()'s 6x retransmits, 50 nodes at 10% packet loss for 10 simulated minutes declare no live
  * node dead (none in 30 seeds); with LAN's 4x retransmits, even with the changes above, about two a run did.
@@ -80,6 +84,13 @@ public final class Memberlist {
     /** A user message's type byte. */
     static final int USER_MSG_OVERHEAD = 1;
     private static final byte[] EMPTY = new byte[0];
+    /**
+     * A suspicion is held back at most this often by stalls of this node, and at most this many probes in a row end
+     * without a verdict (a node slow all the time still decides).
+     */
+    static final int MAX_SUSPICION_POSTPONES = 3;
+    /** Messages waiting for the scheduler at most (memberlist's HandoffQueueDepth); more are dropped and counted. */
+    public static final int MAX_PENDING_ARRIVALS = 1024;
 
     private final SwimConfig config;
     private final Transport transport;
@@ -105,6 +116,9 @@ public final class Memberlist {
     private boolean probeTickPending;
     private boolean started;
     private boolean left;
+    private long stallGraceUntil = Long.MIN_VALUE;
+    /** Probes in a row left without a verdict because of a stall (at most MAX_SUSPICION_POSTPONES). */
+    private int inconclusiveProbes;
     private final List<Runnable> leaveWaiters = new ArrayList<>();
 
     // --- published for other threads ---
@@ -115,6 +129,8 @@ public final class Memberlist {
     private final AtomicLong taskFailures = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
+    private final AtomicLong stalls = new AtomicLong();
+    private final AtomicLong droppedArrivals = new AtomicLong();
 
     private Memberlist(SwimConfig config, Transport transport, Scheduler scheduler, Delegate delegate, EventListener events) {
         this.config = config.check();
@@ -307,9 +323,42 @@ public final class Memberlist {
     }
 
     private Scheduler.Cancellable later(long delayNanos, Runnable task) {
+        long due = scheduler.nanoTime() + Math.max(0, delayNanos);
         return scheduler.schedule(delayNanos, guard(() -> {
-            if (!shutdown) task.run();
+            if (shutdown) return;
+            noticeStall(due);
+            task.run();
         }));
+    }
+
+    /**
+     * A timer due at {@code due} runs more than a probe interval late: this node was not running (a GC pause, SIGSTOP,
+     * an overloaded box). Its overdue timers run before it reads what arrived meanwhile (acks, refutations), so for a
+     * grace of one shortest suspicion timeout from now its probes that end without an ack suspect no one and its
+     * suspicion timers wait instead of declaring death (Lifeguard's idea: a node that was itself slow doubts its view,
+     * not the others). The awareness score goes up once per stall.
+     */
+    private void noticeStall(long due) {
+        long now = scheduler.nanoTime();
+        long late = now - due;
+        if (late <= config.probeInterval().toNanos()) return;
+        long grace = suspicionTimeout(config.suspicionMult(), nodes.size(), config.probeInterval().toNanos());
+        if (now >= stallGraceUntil) {
+            stalls.incrementAndGet();
+            awareness.apply(1);
+            LOG.warn("{}: this node did not run for {} ms (paused or overloaded): for {} ms it suspects and declares no one on its own timers",
+                    self, late / 1_000_000, grace / 1_000_000);
+        }
+        stallGraceUntil = Math.max(stallGraceUntil, now + grace);
+    }
+
+    private boolean stalled() {
+        return scheduler.nanoTime() < stallGraceUntil;
+    }
+
+    /** Times this node found its own timers running more than a probe interval late (see {@link #noticeStall}). */
+    public long stalls() {
+        return stalls.get();
     }
 
     private Runnable guard(Runnable task) {
@@ -475,6 +524,15 @@ public final class Memberlist {
             finishProbe(p);
             return;
         }
+        if (stalled() && inconclusiveProbes < MAX_SUSPICION_POSTPONES) {
+            // this node was not running: the ack may be waiting unread; no verdict (the stall raised awareness)
+            inconclusiveProbes++;
+            LOG.debug("{}: probe of {} ended while this node was stalled: no verdict", self, p.target);
+            p.awarenessDelta = 0;
+            finishProbe(p);
+            return;
+        }
+        inconclusiveProbes = 0;
         int delta = 0;
         if (p.expectedNacks > 0) {
             if (p.nacks < p.expectedNacks) delta += p.expectedNacks - p.nacks;
@@ -738,6 +796,7 @@ public final class Memberlist {
         if (h == null) return;
         switch (h) {
             case Probe p -> {
+                inconclusiveProbes = 0;
                 if (!p.done) finishProbe(p);
             }
             case Relay r -> {
@@ -906,14 +965,23 @@ public final class Memberlist {
         long max = config.suspicionMaxTimeoutMult() * min;
         String name = s.node();
         int kk = k;
-        suspicions.put(name, new Suspicion(scheduler, s.from(), k, min, max, confirmations -> {
+        Suspicion[] holder = new Suspicion[1];
+        holder[0] = new Suspicion(scheduler, s.from(), k, min, max, confirmations -> {
             if (shutdown) return;
             NodeEntry st = nodeMap.get(name);
             if (st == null || st.state != NodeState.SUSPECT || st.stateChange != changeTime) return;
+            noticeStall(holder[0].dueAt());
+            if (stalled() && holder[0].postponed() < MAX_SUSPICION_POSTPONES) {
+                LOG.info("{}: the suspicion of {} ended while this node was stalled: it waits {} ms more", self, name,
+                        (stallGraceUntil - scheduler.nanoTime()) / 1_000_000);
+                holder[0].postpone(stallGraceUntil - scheduler.nanoTime());
+                return;
+            }
             suspicions.remove(name);
             LOG.info("{}: marking {} failed: suspicion timed out ({} of {} confirmations)", self, name, confirmations, kk);
             deadNode(new Message.Dead(st.incarnation, name, self));
-        }));
+        });
+        suspicions.put(name, holder[0]);
     }
 
     private void deadNode(Message.Dead d) {
@@ -1258,15 +1326,27 @@ public final class Memberlist {
         }
     }
 
+    /** Messages this node dropped because {@link #MAX_PENDING_ARRIVALS} were already waiting for the scheduler. */
+    public long droppedArrivals() {
+        return droppedArrivals.get();
+    }
+
     /** What the transport delivers; everything hops onto the scheduler. */
     private final class Inbox implements Transport.Inbox {
         /** Arrivals not handled yet: one scheduler task drains them all (a compound packet's parts come together). */
         private final java.util.concurrent.ConcurrentLinkedQueue<Object[]> arrivals = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
         private final java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
 
         @Override
         public void packet(InetSocketAddress from, Message message) {
             if (shutdown || message == null) return;
+            if (pending.incrementAndGet() > MAX_PENDING_ARRIVALS) {
+                pending.decrementAndGet();
+                if (droppedArrivals.incrementAndGet() % 1000 == 1)
+                    LOG.warn("{}: {} messages wait for the gossip thread: dropping ({} so far)", self, MAX_PENDING_ARRIVALS, droppedArrivals.get());
+                return;
+            }
             arrivals.add(new Object[]{from, message});
             if (draining.compareAndSet(false, true)) onSchedulerEvenIfShutdown(this::drain);
         }
@@ -1275,6 +1355,7 @@ public final class Memberlist {
             draining.set(false);
             Object[] a;
             while ((a = arrivals.poll()) != null) {
+                pending.decrementAndGet();
                 if (shutdown) continue;
                 Object[] arrival = a;
                 guard(() -> handle((InetSocketAddress) arrival[0], (Message) arrival[1])).run();

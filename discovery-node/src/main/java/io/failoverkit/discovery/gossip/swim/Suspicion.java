@@ -24,6 +24,9 @@ final class Suspicion {
     private int n;
     private boolean fired;
     private Scheduler.Cancellable timer;
+    private long dueAt;
+    private long notBefore;
+    private int postponed;
 
     Suspicion(Scheduler scheduler, String from, int k, long minNanos, long maxNanos, IntConsumer onTimeout) {
         this.scheduler = scheduler;
@@ -33,7 +36,34 @@ final class Suspicion {
         this.onTimeout = onTimeout;
         this.start = scheduler.nanoTime();
         confirmations.add(from);
-        timer = scheduler.schedule(k < 1 ? minNanos : maxNanos, this::fire);
+        arm(k < 1 ? minNanos : maxNanos);
+    }
+
+    private void arm(long delayNanos) {
+        dueAt = scheduler.nanoTime() + delayNanos;
+        timer = scheduler.schedule(delayNanos, this::fire);
+    }
+
+    /** When the running timer is due (scheduler time). */
+    long dueAt() {
+        return dueAt;
+    }
+
+    /** How many times {@link #postpone} re-armed it. */
+    int postponed() {
+        return postponed;
+    }
+
+    /**
+     * Re-arms a timer that fired (from within its timeout callback) to fire again {@code delayNanos} from now; until
+     * then confirmations do not bring it forward. For a node that finds it was not running when the timer came due.
+     */
+    void postpone(long delayNanos) {
+        timer.cancel();
+        fired = false;
+        postponed++;
+        notBefore = scheduler.nanoTime() + delayNanos;
+        arm(delayNanos);
     }
 
     /**
@@ -54,11 +84,14 @@ final class Suspicion {
         if (n >= k || fired) return false;
         if (!confirmations.add(from)) return false;
         n++;
-        long remaining = remainingNanos(n, k, scheduler.nanoTime() - start, minNanos, maxNanos);
+        long now = scheduler.nanoTime();
+        long remaining = remainingNanos(n, k, now - start, minNanos, maxNanos);
+        if (postponed > 0) remaining = Math.max(remaining, notBefore - now);
         timer.cancel();
         if (remaining > 0) {
-            timer = scheduler.schedule(remaining, this::fire);
+            arm(remaining);
         } else {
+            dueAt = now;
             timer = () -> {};
             scheduler.execute(this::fire);
         }

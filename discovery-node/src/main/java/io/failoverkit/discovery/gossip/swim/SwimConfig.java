@@ -28,6 +28,10 @@ import java.time.Duration;
  *       refutes), and a push-pull with a random dead node is tried every gossipToTheDeadTime / 3 (so a split heals);
  *       they are reaped after gossipToTheDeadTime + deadNodeReclaimTime. A dead node's name may be taken by another
  *       address once deadNodeReclaimTime has passed (0: only after it left).</li>
+ *   <li>A node whose own timer runs more than probeInterval late was not running (GC pause, SIGSTOP, overload):
+ *       for one shortest suspicion timeout (the min above) from then, its probes that end unanswered suspect no one
+ *       (at most 3 in a row) and its suspicion timers wait that long more (at most 3 times per suspicion), so that it
+ *       first reads the acks and refutations that waited in its socket buffer.</li>
  *   <li>Failure detection, kill to dead-everywhere, is about: the wait until someone probes the node (under one
  *       probeInterval) + probeInterval + the suspicion min (once confirmed) + a few gossip intervals.</li>
  * </ul>

@@ -51,6 +51,12 @@ public final class UdpTcpTransport implements Transport {
     public static final int UDP_BUFFER_SIZE = 1400;
     /** memberlist's maxPushPullRequests: inbound streams served at once; more are closed at once. */
     public static final int MAX_INBOUND_STREAMS = 128;
+    /**
+     * Push-pull node entries decoded and held at once by all streams (about 40 MB of heap; a 10,000-node pool's
+     * push-pulls take 10,000 each). A stream that would pass it is refused and counted: nearly empty entries compress
+     * to almost nothing (50 KB on the wire made a million entries, 156 MB), and 128 streams are served at once.
+     */
+    public static final int MAX_PUSH_PULL_NODES_IN_FLIGHT = 256 * 1024;
     /** memberlist's udpRecvBufSize: the socket receive buffer asked for. */
     private static final int UDP_RECV_BUFFER = 2 * 1024 * 1024;
 
@@ -63,6 +69,7 @@ public final class UdpTcpTransport implements Transport {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean started = new AtomicBoolean();
     private final Semaphore inboundStreams = new Semaphore(MAX_INBOUND_STREAMS);
+    private final Codec.NodeBudget pushPullNodes = new Codec.NodeBudget(MAX_PUSH_PULL_NODES_IN_FLIGHT);
     private final ScheduledExecutorService deadlines;
     private volatile Inbox inbox;
     private Thread udpThread;
@@ -225,9 +232,12 @@ public final class UdpTcpTransport implements Transport {
         return onStream(to, timeout, (in, out) -> {
             out.write(Codec.encodeStream(Codec.pushPullBody(local), options, true));
             out.flush();
-            Codec.Inbound reply = Codec.readStream(in, options, false);
+            Codec.Inbound reply = Codec.readStream(in, options, false, pushPullNodes);
             return switch (reply) {
-                case Codec.Inbound.State s -> s.pushPull();
+                case Codec.Inbound.State s -> {
+                    pushPullNodes.release(s.pushPull().nodes().size()); // bounds the decoding; the merge follows at once
+                    yield s.pushPull();
+                }
                 case Codec.Inbound.Msg(Message.Err e) -> throw new IOException("remote error: " + e.error());
                 case Codec.Inbound.Msg m -> throw new WireException("expected a push-pull reply, got " + m.message().getClass().getSimpleName());
             };
@@ -332,7 +342,7 @@ public final class UdpTcpTransport implements Transport {
             OutputStream out = s.getOutputStream();
             Codec.Inbound got;
             try {
-                got = Codec.readStream(in, options, true);
+                got = Codec.readStream(in, options, true, pushPullNodes);
             } catch (WireException e) {
                 dropped.incrementAndGet();
                 LOG.debug("gossip: stream from {} dropped: {}", from, e.getMessage());
@@ -347,11 +357,15 @@ public final class UdpTcpTransport implements Transport {
             }
             switch (got) {
                 case Codec.Inbound.State st -> {
-                    CompletableFuture<PushPull> mineF = inbox.pushPull(from, st.pushPull());
-                    PushPull mine = mineF == null ? null : mineF.get(remainingNanos(deadline), TimeUnit.NANOSECONDS);
-                    if (mine == null) return; // the node declined (shutting down, too busy): close without a reply
-                    out.write(Codec.encodeStream(Codec.pushPullBody(mine), options, false));
-                    out.flush();
+                    try {
+                        CompletableFuture<PushPull> mineF = inbox.pushPull(from, st.pushPull());
+                        PushPull mine = mineF == null ? null : mineF.get(remainingNanos(deadline), TimeUnit.NANOSECONDS);
+                        if (mine == null) return; // the node declined (shutting down, too busy): close without a reply
+                        out.write(Codec.encodeStream(Codec.pushPullBody(mine), options, false));
+                        out.flush();
+                    } finally {
+                        pushPullNodes.release(st.pushPull().nodes().size());
+                    }
                 }
                 case Codec.Inbound.Msg(Message.Ping ping) -> {
                     CompletableFuture<Message.Ack> ackF = inbox.streamPing(from, ping);

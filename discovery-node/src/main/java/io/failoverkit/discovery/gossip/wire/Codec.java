@@ -39,7 +39,10 @@ public final class Codec {
     public static final int MAX_PUSH_STATE_NODES = 1024 * 1024;
     public static final int MAX_USER_MSG_BYTES = 20 * 1024 * 1024;
     public static final int MAX_STREAM_DECOMPRESSED = 2 * MAX_PUSH_STATE_BYTES;
-    /** A packet carries at most 64 KiB; what it decompresses to is bounded well above anything a sender packs. */
+    /**
+     * A packet carries at most 64 KiB; what it decompresses to, all its compress frames together, is bounded well above
+     * anything a sender packs.
+     */
     public static final int MAX_PACKET_DECOMPRESSED = 1024 * 1024;
     public static final int MAX_LABEL = 255;
     /** memberlist's compoundOverhead: the per-part length in a compound message. */
@@ -71,6 +74,41 @@ public final class Codec {
 
         byte[] labelBytes() {
             return label.getBytes(StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * A bound on the push-pull node entries that the streams of one transport decode and hold at once: a stream
+     * reserves its header's node count before decoding any entry (refused when it does not fit) and its owner
+     * releases it once done with the state. Nearly empty entries compress to almost nothing, so without it a few
+     * kilobytes per stream would hold hundreds of megabytes.
+     */
+    public static final class NodeBudget {
+        private final java.util.concurrent.atomic.AtomicLong left;
+
+        public NodeBudget(long max) {
+            left = new java.util.concurrent.atomic.AtomicLong(max);
+        }
+
+        static NodeBudget unlimited() {
+            return new NodeBudget(Long.MAX_VALUE / 2);
+        }
+
+        boolean reserve(long n) {
+            while (true) {
+                long cur = left.get();
+                if (cur < n) return false;
+                if (left.compareAndSet(cur, cur - n)) return true;
+            }
+        }
+
+        public void release(long n) {
+            left.addAndGet(n);
+        }
+
+        /** Entries that may still be reserved. */
+        public long available() {
+            return left.get();
         }
     }
 
@@ -341,7 +379,8 @@ public final class Codec {
             pLen -= 5;
         }
         int[] dropped = {0};
-        command(plain, pOff, pLen, sink, dropped, 0, true);
+        int[] budget = {MAX_PACKET_DECOMPRESSED};
+        command(plain, pOff, pLen, sink, dropped, budget, 0, true);
         return dropped[0];
     }
 
@@ -353,7 +392,8 @@ public final class Codec {
         return out;
     }
 
-    private static void command(byte[] buf, int off, int len, Consumer<Message> sink, int[] dropped, int depth, boolean top) {
+    /** {@code budget}: what the whole packet may still decompress to (every compress frame in it draws on it). */
+    private static void command(byte[] buf, int off, int len, Consumer<Message> sink, int[] dropped, int[] budget, int depth, boolean top) {
         if (depth > MAX_NESTING) throw new WireException("framing nested deeper than " + MAX_NESTING);
         if (len < 1) throw new WireException("missing message type byte");
         int type = buf[off] & 0xff;
@@ -373,7 +413,7 @@ public final class Codec {
                         return;
                     }
                     try {
-                        command(buf, p, lengths[i], sink, dropped, depth + 1, false);
+                        command(buf, p, lengths[i], sink, dropped, budget, depth + 1, false);
                     } catch (WireException e) {
                         dropped[0]++;
                     }
@@ -381,8 +421,9 @@ public final class Codec {
                 }
             }
             case COMPRESS -> {
-                byte[] plain = decompressMap(GoMsgpack.reader(buf, off + 1, len - 1).readMap(), MAX_PACKET_DECOMPRESSED);
-                command(plain, 0, plain.length, sink, dropped, depth + 1, false);
+                byte[] plain = decompressMap(GoMsgpack.reader(buf, off + 1, len - 1).readMap(), budget[0]);
+                budget[0] -= plain.length;
+                command(plain, 0, plain.length, sink, dropped, budget, depth + 1, false);
             }
             default -> sink.accept(decode(buf, off, len));
         }
@@ -447,6 +488,14 @@ public final class Codec {
      * {@link WireException}; a failing connection, or one closed before sending anything, an {@link IOException}.
      */
     public static Inbound readStream(InputStream in, Options o, boolean accepted) throws IOException {
+        return readStream(in, o, accepted, NodeBudget.unlimited());
+    }
+
+    /**
+     * As {@link #readStream(InputStream, Options, boolean)}; a push-pull state's entries are reserved from
+     * {@code budget} (the caller releases {@code nodes().size()} when done with it).
+     */
+    public static Inbound readStream(InputStream in, Options o, boolean accepted, NodeBudget budget) throws IOException {
         int type = in.read();
         if (type < 0) throw new java.io.EOFException("stream closed before a message"); // a refusal, not bad data
         if (accepted) {
@@ -470,10 +519,10 @@ public final class Codec {
             byte[] sealed = readFully(in, (int) n);
             byte[] plain = Crypto.decrypt(o.keyring().keys(), sealed, concat(header, o.labelBytes()));
             if (plain.length < 1) throw new WireException("empty decrypted stream");
-            return plainStream(plain[0] & 0xff, GoMsgpack.reader(plain, 1, plain.length - 1), 0);
+            return plainStream(plain[0] & 0xff, GoMsgpack.reader(plain, 1, plain.length - 1), 0, budget);
         }
         if (o.encrypted()) throw new WireException("encryption is configured but the remote stream is not encrypted");
-        return plainStream(type, GoMsgpack.reader(in, MAX_STREAM_DECOMPRESSED), 0);
+        return plainStream(type, GoMsgpack.reader(in, MAX_STREAM_DECOMPRESSED), 0, budget);
     }
 
     /** Decodes a stream held whole in memory (tests, fuzzing). */
@@ -485,16 +534,16 @@ public final class Codec {
         }
     }
 
-    private static Inbound plainStream(int type, GoMsgpack.Reader r, int depth) {
+    private static Inbound plainStream(int type, GoMsgpack.Reader r, int depth, NodeBudget budget) {
         switch (type) {
             case COMPRESS -> {
                 if (depth > 0) throw new WireException("compressed stream inside a compressed stream");
                 byte[] plain = decompressMap(r.readMap(), MAX_STREAM_DECOMPRESSED);
                 if (plain.length == 0) throw new WireException("decompressed message is empty");
-                return plainStream(plain[0] & 0xff, GoMsgpack.reader(plain, 1, plain.length - 1), depth + 1);
+                return plainStream(plain[0] & 0xff, GoMsgpack.reader(plain, 1, plain.length - 1), depth + 1, budget);
             }
             case PUSH_PULL -> {
-                return new Inbound.State(readPushPull(r));
+                return new Inbound.State(readPushPull(r, budget));
             }
             case USER -> {
                 GoMsgpack.Map h = r.readMap();
@@ -509,10 +558,21 @@ public final class Codec {
         }
     }
 
-    private static PushPull readPushPull(GoMsgpack.Reader r) {
+    private static PushPull readPushPull(GoMsgpack.Reader r, NodeBudget budget) {
         GoMsgpack.Map h = r.readMap();
         long nodes = h.int64("Nodes");
         if (nodes < 0 || nodes > MAX_PUSH_STATE_NODES) throw new WireException("number of nodes " + nodes + " exceeds the limit");
+        if (!budget.reserve(nodes))
+            throw new WireException("push-pull of " + nodes + " nodes refused: only " + budget.available() + " more may be held at once");
+        try {
+            return readPushPullNodes(r, h, nodes);
+        } catch (RuntimeException e) {
+            budget.release(nodes);
+            throw e;
+        }
+    }
+
+    private static PushPull readPushPullNodes(GoMsgpack.Reader r, GoMsgpack.Map h, long nodes) {
         List<PushPull.NodeEntry> list = new ArrayList<>((int) Math.min(nodes, 256));
         for (int i = 0; i < nodes; i++) {
             GoMsgpack.Map m = r.readMap();

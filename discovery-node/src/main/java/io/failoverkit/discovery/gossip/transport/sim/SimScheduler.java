@@ -11,7 +11,9 @@ import java.util.random.RandomGenerator;
  * One simulated node's {@link Scheduler} on the shared {@link SimClock}, with a seeded random source. It can be
  * paused as a SIGSTOPped process: nothing of it runs; its timers that come due wait, and so do the packets that
  * arrive for it (up to {@link #PAUSED_PACKET_CAPACITY}, as a socket's receive buffer, the rest dropped); on
- * {@link #resume()} all that waited runs at once, in order. {@link #shutdown()} is a SIGKILL: nothing runs again.
+ * {@link #resume()} all that waited runs at once: first the timers that came due, then the packets (each in order), as
+ * in a real process, whose scheduler thread finds its overdue timers at the head of its queue while the packets still
+ * sit in the socket buffer, to be read and queued behind them. {@link #shutdown()} is a SIGKILL: nothing runs again.
  */
 public final class SimScheduler implements Scheduler {
     /** Packets a paused node keeps (a UDP receive buffer of ~200 KB holds a few hundred small packets). */
@@ -87,14 +89,15 @@ public final class SimScheduler implements Scheduler {
         paused = true;
     }
 
-    /** SIGCONT: what waited runs now, in the order it came due. */
+    /** SIGCONT: what waited runs now, the overdue timers first, then the packets (see the class comment). */
     public void resume() {
         if (!paused) return;
         paused = false;
         List<SimClock.Event> due = new ArrayList<>(held);
         held.clear();
         heldPackets = 0;
-        for (SimClock.Event e : due) if (!e.cancelled) clock.requeue(e);
+        for (SimClock.Event e : due) if (!e.cancelled && !e.packet) clock.requeue(e);
+        for (SimClock.Event e : due) if (!e.cancelled && e.packet) clock.requeue(e);
     }
 
     /** Packets that arrived while paused and found the buffer full. */

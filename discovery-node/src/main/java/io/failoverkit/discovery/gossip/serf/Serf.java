@@ -108,6 +108,8 @@ public final class Serf {
     private volatile State state = State.ALIVE;
     private volatile Map<String, String> tags;
     private final AtomicLong malformedMessages = new AtomicLong();
+    /** Intents, events and remote states whose Lamport time is implausibly far ahead ({@link LamportClock#plausible}). */
+    private final AtomicLong implausibleTimes = new AtomicLong();
     private final AtomicLong ignoredMessages = new AtomicLong();
     private final AtomicLong droppedEvents = new AtomicLong();
     private final AtomicLong consumerErrors = new AtomicLong();
@@ -329,6 +331,7 @@ public final class Serf {
         s.put("event_time", eventClock.time());
         s.put("query_time", queryClock.time());
         s.put("malformed_messages", malformedMessages.get());
+        s.put("implausible_times", implausibleTimes.get());
         s.put("ignored_messages", ignoredMessages.get());
         s.put("dropped_events", droppedEvents.get());
         s.put("consumer_errors", consumerErrors.get());
@@ -479,7 +482,16 @@ public final class Serf {
     // ---------------------------------------------------------------- intents and events
 
     /** True when the intent was news (then it is re-gossiped). */
+    /** Drops (and counts) a time too far ahead of {@code c}: garbled, forged or from a broken peer. */
+    private boolean implausible(long ltime, LamportClock c, String what) {
+        if (c.plausible(ltime)) return false;
+        implausibleTimes.incrementAndGet();
+        LOG.debug("serf {}: dropped {} at Lamport time {} (this clock is at {})", name, what, Long.toUnsignedString(ltime), c.time());
+        return true;
+    }
+
     private boolean handleLeaveIntent(Leave msg) {
+        if (implausible(msg.ltime(), clock, "a leave intent for " + msg.node())) return false;
         clock.witness(msg.ltime());
         MemberState m = members.get(msg.node());
         if (m == null) return upsertIntent(msg.node(), IntentType.LEAVE, msg.ltime());
@@ -530,6 +542,7 @@ public final class Serf {
     }
 
     private boolean handleJoinIntent(Join msg) {
+        if (implausible(msg.ltime(), clock, "a join intent for " + msg.node())) return false;
         clock.witness(msg.ltime());
         MemberState m = members.get(msg.node());
         if (m == null) return upsertIntent(msg.node(), IntentType.JOIN, msg.ltime());
@@ -552,6 +565,7 @@ public final class Serf {
     }
 
     private boolean handleUserEvent(UserEvent msg) {
+        if (implausible(msg.ltime(), eventClock, "user event " + msg.name())) return false;
         if (!eventBuffer.offer(msg)) return false;
         emit(new SerfEvent.User(msg.ltime(), msg.name(), msg.payload().clone(), msg.coalesce()));
         return true;
@@ -707,6 +721,8 @@ public final class Serf {
                 LOG.debug("serf {}: dropped a malformed remote state: {}", name, e.getMessage());
                 return;
             }
+            if (implausible(pp.ltime(), clock, "a remote state") || implausible(pp.eventLTime(), eventClock, "a remote state")
+                    || implausible(pp.queryLTime(), queryClock, "a remote state")) return;
             // no message with these times was sent yet: witness one less
             if (pp.ltime() != 0) clock.witness(pp.ltime() - 1);
             if (pp.eventLTime() != 0) eventClock.witness(pp.eventLTime() - 1);

@@ -22,11 +22,24 @@ class LamportClockTest {
 
     @Test
     void timesCompareUnsignedAsGo() {
-        LamportClock c = new LamportClock();
+        LamportClock c = new LamportClock(Long.MAX_VALUE - 1);
         c.witness(Long.MAX_VALUE);
         assertThat(c.time()).isEqualTo(Long.MIN_VALUE);     // 2^63 as a uint64
         c.witness(5);
         assertThat(c.time()).isEqualTo(Long.MIN_VALUE);     // 5 is older than 2^63
+    }
+
+    @Test
+    void aTimeFarAheadIsImplausibleAndIgnored() {
+        LamportClock c = new LamportClock();
+        c.witness(10);
+        assertThat(c.plausible(10 + LamportClock.MAX_AHEAD)).isTrue();
+        assertThat(c.plausible(12 + LamportClock.MAX_AHEAD)).isFalse();
+        c.witness(Long.MAX_VALUE);
+        assertThat(c.time()).isEqualTo(11);                 // a forged 2^63 - 1 moves nothing
+        LamportClock top = new LamportClock(-2L);           // 2^64 - 2
+        top.witness(-1L);
+        assertThat(top.time()).isEqualTo(-2L);              // never wraps to 0
     }
 
     @Test

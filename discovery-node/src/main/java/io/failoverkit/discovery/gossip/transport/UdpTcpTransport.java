@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
@@ -282,7 +283,14 @@ public final class UdpTcpTransport implements Transport {
         long deadline = System.nanoTime() + timeout.toNanos();
         Thread.ofVirtual().name("gossip-stream-to-" + to).start(() -> {
             Socket s = new Socket();
-            ScheduledFuture<?> killer = deadlines.schedule(() -> closeQuietly(s), timeout.toNanos(), TimeUnit.NANOSECONDS);
+            ScheduledFuture<?> killer;
+            try {
+                killer = deadlines.schedule(() -> closeQuietly(s), timeout.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException e) { // closed meanwhile: the future must still complete
+                closeQuietly(s);
+                f.completeExceptionally(new IOException("transport closed"));
+                return;
+            }
             try {
                 s.setTcpNoDelay(true);
                 s.connect(to, (int) Math.max(1, timeout.toMillis()));
@@ -334,7 +342,13 @@ public final class UdpTcpTransport implements Transport {
     private void serve(Socket s) {
         InetSocketAddress from = (InetSocketAddress) s.getRemoteSocketAddress();
         long deadline = System.nanoTime() + streamTimeout.toNanos();
-        ScheduledFuture<?> killer = deadlines.schedule(() -> closeQuietly(s), streamTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> killer;
+        try {
+            killer = deadlines.schedule(() -> closeQuietly(s), streamTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) { // closed meanwhile
+            closeQuietly(s);
+            return;
+        }
         try {
             s.setTcpNoDelay(true);
             s.setSoTimeout((int) Math.max(1, streamTimeout.toMillis()));

@@ -86,6 +86,7 @@ public final class Agent implements AutoCloseable {
         tags.put("build", VERSION);
         tags.put("vsn", "2");
         if (config.server) tags.put("expect", Integer.toString(config.bootstrapExpect));
+        gossipNodeMeta(tags, config.nodeMeta);
         Path keyringFile = dataDir.resolve(GossipKeys.KEYRING_FILE);
         List<byte[]> keys = GossipKeys.load(keyringFile);
         if (!keys.isEmpty()) {
@@ -133,6 +134,31 @@ public final class Agent implements AutoCloseable {
 
     public static Agent start(AgentConfig config) throws Exception {
         return new Agent(config);
+    }
+
+    /**
+     * -node-meta goes to the catalog (as Consul's) and is also gossiped as Serf tags, so that every member, stock serf
+     * agents and their handlers included, sees it. A key that names one of the agent's own tags (role, dc, ...) stays
+     * in the catalog only; when the whole set would not fit Serf's 512-byte meta, none of it is gossiped. Both say so.
+     */
+    private static void gossipNodeMeta(Map<String, String> tags, Map<String, String> nodeMeta) {
+        if (nodeMeta == null || nodeMeta.isEmpty()) return;
+        Map<String, String> with = new LinkedHashMap<>(tags);
+        for (Map.Entry<String, String> e : nodeMeta.entrySet()) {
+            if (Membership.RESERVED_TAGS.contains(e.getKey())) {
+                LOG.info("node meta \"{}\" is kept in the catalog only: the gossip tag of that name is the agent's own", e.getKey());
+                continue;
+            }
+            with.put(e.getKey(), e.getValue());
+        }
+        int size = io.failoverkit.discovery.gossip.serf.SerfMessages.encodeTags(with).length;
+        if (size > io.failoverkit.discovery.gossip.serf.Serf.META_MAX_SIZE) {
+            LOG.warn("node meta is kept in the catalog only: as gossip tags it would take {} bytes, over Serf's {}-byte limit", size,
+                    io.failoverkit.discovery.gossip.serf.Serf.META_MAX_SIZE);
+            return;
+        }
+        tags.clear();
+        tags.putAll(with);
     }
 
     private String loadOrCreateNodeId() throws IOException {

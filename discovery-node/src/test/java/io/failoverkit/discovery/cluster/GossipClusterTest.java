@@ -161,6 +161,10 @@ class GossipClusterTest {
             assertThat(m.path("Tags").path("role").asText()).isEqualTo(m.get("Name").asText().equals("srv") ? "consul" : "node");
             assertThat(m.get("ProtocolCur").asInt()).isPositive();
             assertThat(m.get("Port").asInt()).isPositive();
+            String n = m.get("Name").asText();
+            // -node-meta is gossiped too: every member's tags carry it
+            if (!n.equals("srv")) assertThat(m.path("Tags").path("rack").asText()).as("gossiped node meta of %s", n)
+                    .isEqualTo("r" + (Integer.parseInt(n.substring(1)) % 3));
         }
         await("serfHealth passing for all").atMost(Duration.ofSeconds(60)).ignoreExceptions().untilAsserted(() -> {
             for (String n : names) assertThat(server.http().get("/v1/health/node/" + n).body()).as(n).contains("serfHealth").contains("passing");

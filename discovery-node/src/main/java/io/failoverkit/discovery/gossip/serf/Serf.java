@@ -132,13 +132,7 @@ public final class Serf {
      * Throws IllegalArgumentException when the configuration is out of range or the tags do not fit the node meta.
      */
     public static Serf create(SerfConfig config, Transport transport, Scheduler scheduler, Consumer<SerfEvent> events) {
-        config.check();
-        checkTagsFit(config.tags());
-        Serf s = new Serf(config, scheduler, events);
-        // the clocks start at 1, so that a zero time (a message's missing field) never counts as news
-        s.clock.increment();
-        s.eventClock.increment();
-        s.queryClock.increment();
+        Serf s = prepared(config, scheduler, events);
         s.memberlist = Memberlist.create(config.swim(), transport, scheduler, s.delegate, s.listener);
         s.memberlist.start();
         scheduler.execute(s::ensureSelf);
@@ -153,14 +147,20 @@ public final class Serf {
      * {@link #delegate()} and {@link #listener()}. join, leave and setTags need a memberlist and are not for it.
      */
     static Serf detached(SerfConfig config, Scheduler scheduler, Consumer<SerfEvent> events) {
+        Serf s = prepared(config, scheduler, events);
+        s.every(config.reapInterval().toNanos(), s::reap);
+        s.every(config.reconnectInterval().toNanos(), s::reconnect);
+        return s;
+    }
+
+    /** A checked node with its clocks at 1, so that a zero time (a message's missing field) never counts as news. */
+    private static Serf prepared(SerfConfig config, Scheduler scheduler, Consumer<SerfEvent> events) {
         config.check();
         checkTagsFit(config.tags());
         Serf s = new Serf(config, scheduler, events);
         s.clock.increment();
         s.eventClock.increment();
         s.queryClock.increment();
-        s.every(config.reapInterval().toNanos(), s::reap);
-        s.every(config.reconnectInterval().toNanos(), s::reconnect);
         return s;
     }
 

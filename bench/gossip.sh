@@ -232,11 +232,11 @@ serf_tags() {  # I (0-based)
 show_tags() {  # SIDE: one line with agent 2's tags as its own API lists them (the check that both sides match)
   local side=$1 line
   if [ "$side" = serf ]; then
-    line=$("$SERF" members -rpc-addr="127.0.0.1:${APORT[1]}" -detailed 2>/dev/null | awk -v n="${NAMES[1]}" '$1 == n' | head -1)
+    line=$("$SERF" members -rpc-addr="127.0.0.1:${APORT[1]}" -detailed 2>/dev/null | awk -v n="${NAMES[1]}" '$1 == n' | head -1 || true)
   else
     line=$(curl -s --max-time 5 "http://127.0.0.1:${APORT[1]}/v1/agent/members" 2>/dev/null \
-      | grep -o "\"Name\":\"${NAMES[1]}\"[^}]*\"Tags\":{[^}]*}" | head -1)
-    [ -n "$line" ] || line=$(curl -s --max-time 5 "http://127.0.0.1:${APORT[1]}/v1/agent/members" 2>/dev/null | head -c 600)
+      | grep -o "\"Name\":\"${NAMES[1]}\"[^}]*\"Tags\":{[^}]*}" | head -1 || true)
+    [ -n "$line" ] || line=$(curl -s --max-time 5 "http://127.0.0.1:${APORT[1]}/v1/agent/members" 2>/dev/null | head -c 600 || true)
   fi
   say "$side: ${NAMES[1]}'s tags: ${line:-(could not read)}"
 }

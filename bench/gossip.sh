@@ -32,7 +32,10 @@
 # The measuring side is bench/gossip/GossipBench.java (compiled once into the temp dir; see its header).
 #
 # Setups (sides, BENCH_SIDES): serf: `serf agent -node sI -bind 127.0.0.1:P -rpc-addr 127.0.0.1:R -event-handler H
-# -log-level warn`. lib (not run by default): failoverkit's gossip library alone, one JVM per node
+# -log-level warn -tag k=v...`: the serf agents carry the same tag set as ours (role, dc, id, port, http_port, build,
+# vsn, and expect on agent 1; same keys, values of the same length: serf_tags), so that both sides gossip node meta of
+# the same size in every alive and every push-pull node entry (without tags serf's at-rest bytes were lower by the
+# tags' share of its TCP push-pull). Agent 2's tags are printed on each side as its own API lists them. lib (not run by default): failoverkit's gossip library alone, one JVM per node
 # (bench/gossip/GossipNode.java: Serf over UdpTcpTransport with the agent's timings, the library's EventHandlers, the
 # agent's HTTP JSON; no Raft, catalog or DNS), to tell the gossip's cost from the agent's.
 # fk: agent 1 is a server (-server -bootstrap-expect=1), agents 2..N are client agents: one gossip pool of N
@@ -185,6 +188,7 @@ start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, re
   if [ "$side" = serf ]; then
     local args=(agent -node="$name" -bind="127.0.0.1:${GPORT[i]}" -rpc-addr="127.0.0.1:${APORT[i]}"
                 -event-handler="$WORK/handler.sh" -log-level=warn)
+    local t; while read -r t; do args+=(-tag="$t"); done < <(serf_tags "$i")
     [ -z "$join" ] || args+=(-join="$join")
     "$SERF" "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
   elif [ "$side" = lib ]; then
@@ -209,6 +213,33 @@ start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, re
 }
 
 agent_pid() { cat "$WORK/pids/$1-${#NAMES[@]}-$2"; }
+
+# The serf agents carry the tag set our agents carry (agent/Agent.java: role, dc, id, port, http_port, build, vsn,
+# and expect on the server), same keys, values of the same length, so both sides gossip node meta of the same size
+# in every alive and every push-pull node entry. One line k=v each; the id is a fresh UUID per agent, as ours.
+FK_BUILD=$(sed -n 's/.*String VERSION = "\([^"]*\)".*/\1/p' "$ROOT/discovery-node/src/main/java/io/failoverkit/discovery/agent/Agent.java" | head -1)
+serf_tags() {  # I (0-based)
+  local i=$1
+  if [ "$i" -eq 0 ]; then echo "role=consul"; else echo "role=node"; fi
+  echo "dc=dc1"
+  echo "id=$(cat /proc/sys/kernel/random/uuid)"
+  echo "port=$((${GPORT[i]} + 1))"
+  echo "http_port=${APORT[i]}"
+  echo "build=${FK_BUILD:-0.1.0}"
+  echo "vsn=2"
+  if [ "$i" -eq 0 ]; then echo "expect=1"; fi
+}
+show_tags() {  # SIDE: one line with agent 2's tags as its own API lists them (the check that both sides match)
+  local side=$1 line
+  if [ "$side" = serf ]; then
+    line=$("$SERF" members -rpc-addr="127.0.0.1:${APORT[1]}" -detailed 2>/dev/null | awk -v n="${NAMES[1]}" '$1 == n' | head -1 || true)
+  else
+    line=$(curl -s --max-time 5 "http://127.0.0.1:${APORT[1]}/v1/agent/members" 2>/dev/null \
+      | grep -o "\"Name\":\"${NAMES[1]}\"[^}]*\"Tags\":{[^}]*}" | head -1 || true)
+    [ -n "$line" ] || line=$(curl -s --max-time 5 "http://127.0.0.1:${APORT[1]}/v1/agent/members" 2>/dev/null | head -c 600 || true)
+  fi
+  say "$side: ${NAMES[1]}'s tags: ${line:-(could not read)}"
+}
 
 stop_side() {  # SIDE: stops this side's agents (by PID), forgets them
   local side=$1 f pids=()
@@ -285,6 +316,7 @@ measure() {  # SIDE N
     # shellcheck disable=SC2046
     run_harness "$out" join $(side_args "$side") || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
     joins+=("$(kv "$out" join_s)")
+    [ "$jr" -gt 1 ] || show_tags "$side"
     say "$side N=$n: join $jr/$JOINS: converged after $(kv "$out" join_s) s (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms)"
   done
   pids=()

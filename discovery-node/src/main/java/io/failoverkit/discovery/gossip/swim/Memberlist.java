@@ -62,8 +62,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *       the current alive sent straight back to the sender ({@link #answerStale}); memberlist drops it.</li>
  *   <li>A suspicion learned from a push-pull does not confirm a running one (memberlist confirms it in this node's
  *       name, as if it had probed and failed itself).</li>
- *   <li>A node joining (no other live member known) does not re-broadcast the nodes it learns from the push-pull.</li>
- *   <li>An alive whose protocol range does not overlap this node's is ignored (logged once per node).</li>
+ * *   <li>An alive whose protocol range does not overlap this node's is ignored (logged once per node).</li>
  *   <li>After {@link #leave} the node stops probing and push-pulling (it still answers and gossips).</li>
  *   <li>Beyond 99 nodes a gossip round goes to one more node per decade ({@link #gossipFanout}).</li>
  *   <li>A node that finds its own timers running more than a probe interval late (it was paused: GC, SIGSTOP,
@@ -834,11 +833,6 @@ public final class Memberlist {
     }
 
     private void aliveNode(Message.Alive a, Runnable notify, boolean bootstrap) {
-        aliveNode(a, notify, bootstrap, false);
-    }
-
-    /** {@code quiet}: take the news without re-broadcasting it (see {@link #mergeState}). */
-    private void aliveNode(Message.Alive a, Runnable notify, boolean bootstrap, boolean quiet) {
         if (left && a.node().equals(self)) return;
         byte[] v = a.vsn() == null ? EMPTY : a.vsn();
         if (v.length >= 3) {
@@ -897,8 +891,7 @@ public final class Memberlist {
             refute(state, a.incarnation());
             LOG.warn("{}: refuting an alive message about this node (incarnation {})", self, a.incarnation());
         } else {
-            if (!quiet) broadcast(a.node(), a, notify);
-            else if (notify != null) notify.run();
+            broadcast(a.node(), a, notify);
             if (v.length >= 6) state.vsn = v;
             state.incarnation = a.incarnation();
             state.meta = a.meta() == null ? EMPTY : a.meta();
@@ -1017,17 +1010,17 @@ public final class Memberlist {
 
     /**
      * Merges a remote node list as memberlist does (a remote alive is an alive, a remote dead or suspect a suspicion
-     * here, a remote left a leave). One difference: a node that knew no other live member (it is joining) does not
-     * re-broadcast the nodes it learns from the remote: the pool already knows them, and at 1,000 nodes memberlist's
-     * joiner queues 1,000 alives, each sent retransmit-limit times, burying its own alive behind them. A member
-     * merging another pool's state (it knows others) re-broadcasts as memberlist, so that its side learns the other.
+     * here, a remote left a leave), re-broadcasting every alive it applies, a joiner's included: in a mass join (N - 1
+     * nodes joining one at once) the joiners learn each other from the push-pull replies, and if only the node they
+     * joined spread that news its transmit-limited queue was the bottleneck and some alives died out before reaching
+     * everyone (a member missing on one node for up to a push-pull interval: SwimMassJoinTest). The joiner's own alive
+     * may then wait behind the pool's alives in its queue, but the node it joined broadcasts it too, so a join into
+     * 1,000 nodes still converges within twice the 30-node time (SwimSimulationTest).
      */
     private void mergeState(List<PushPull.NodeEntry> remote) {
-        boolean quiet = !anyAliveButSelf();
         for (PushPull.NodeEntry r : remote) {
             switch (r.state()) {
-                case ALIVE -> aliveNode(new Message.Alive(r.incarnation(), r.name(), r.addr(), r.port(), r.meta(), r.vsn()), null, false,
-                        quiet && !r.name().equals(self));
+                case ALIVE -> aliveNode(new Message.Alive(r.incarnation(), r.name(), r.addr(), r.port(), r.meta(), r.vsn()), null, false);
                 case LEFT -> deadNode(new Message.Dead(r.incarnation(), r.name(), r.name()));
                 case DEAD, SUSPECT -> suspectNode(new Message.Suspect(r.incarnation(), r.name(), self), true);
             }

@@ -150,8 +150,8 @@ harness() { "$JAVA" --sun-misc-unsafe-memory-access=allow -XX:TieredStopAtLevel=
 FK_HAS_HANDLER=0
 if "$JAVA" -jar "$WORK/dist/discovery-node/discovery-node.jar" agent -help 2>&1 | grep -q -- '-event-handler'; then FK_HAS_HANDLER=1; fi
 
-SERF_VERSION="$("$SERF" version | head -1) (Debian package $(dpkg-query -W -f='${Version}' serf 2>/dev/null || echo '?'))"
-say "serf: $SERF_VERSION; $("$JAVA" -version 2>&1 | head -1); $(nproc) cores, $(free -m | awk '/^Mem/ {print $2}') MB; load $(cut -d' ' -f1-3 /proc/loadavg); temp dir $WORK"
+SERF_VERSION="$("$SERF" version | sed -n 1p) (Debian package $(dpkg-query -W -f='${Version}' serf 2>/dev/null || echo '?'))"
+say "serf: $SERF_VERSION; $("$JAVA" -version 2>&1 | sed -n 1p); $(nproc) cores, $(free -m | awk '/^Mem/ {print $2}') MB; load $(cut -d' ' -f1-3 /proc/loadavg); temp dir $WORK"
 [ "$FK_HAS_HANDLER" = 1 ] || say "this discovery-node has no -event-handler flag yet: our event row is skipped"
 
 # The event handler of every agent, both sides: one file per agent, one line per user event, the time it ran.

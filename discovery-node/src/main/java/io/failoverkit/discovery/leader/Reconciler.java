@@ -29,6 +29,8 @@ public final class Reconciler {
     private final String datacenter;
     private final java.util.Set<String> seen = new java.util.HashSet<>();
 
+    private long term;
+
     public Reconciler(StateStore store, RaftNode raft, Membership membership, String datacenter) {
         this.store = store;
         this.raft = raft;
@@ -38,6 +40,8 @@ public final class Reconciler {
 
     public synchronized void tick() {
         if (!raft.isLeader()) return;
+        // Read after isLeader: if leadership moved in between, the term is the new one and our writes are refused.
+        term = raft.currentTerm();
         java.util.Set<String> known = new java.util.HashSet<>();
         for (Member m : membership.members()) {
             known.add(m.name());
@@ -68,9 +72,18 @@ public final class Reconciler {
         }
     }
 
+    /**
+     * Each write holds only in the term this leader read its gossip view in ({@link Command.InTerm}): a write that a
+     * retry or redirect commits under a later leader is refused, so a deposed leader's stale "failed" never marks a
+     * live node critical.
+     */
     private void propose(Command c, String member, String what) {
         try {
-            raft.propose(c).get();
+            io.failoverkit.discovery.state.ApplyResult r = raft.propose(new Command.InTerm(term, c)).get();
+            if (r.error() != null) {
+                LOG.info("catalog: member {} not marked {}: {}", member, what, r.error());
+                return;
+            }
             LOG.info("catalog: member {} is {}", member, what);
         } catch (Exception e) {
             LOG.debug("catalog update for {} failed, will retry: {}", member, e.getMessage());

@@ -121,7 +121,7 @@ final class CatalogStateMachine extends BaseStateMachine {
         java.util.List<ApplyResult> result;
         try {
             Command command = Json.MAPPER.readValue(entry.getStateMachineLogEntry().getLogData().toByteArray(), Command.class);
-            result = store.apply(termIndex.getIndex(), command);
+            result = store.apply(termIndex.getIndex(), termIndex.getTerm(), command);
         } catch (IOException e) {
             // A command that cannot be read changes nothing, on every server alike.
             result = java.util.List.of(ApplyResult.refused(400, "unreadable command: " + e.getMessage(), termIndex.getIndex()));

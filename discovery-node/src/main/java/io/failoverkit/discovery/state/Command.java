@@ -23,6 +23,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Command.SessionDestroy.class, name = "session-destroy"),
         @JsonSubTypes.Type(value = Command.Batch.class, name = "batch"),
         @JsonSubTypes.Type(value = Command.Txn.class, name = "txn"),
+        @JsonSubTypes.Type(value = Command.InTerm.class, name = "in-term"),
 })
 public sealed interface Command {
 
@@ -49,6 +50,14 @@ public sealed interface Command {
      * with the entry's index. Never nested.
      */
     record Batch(List<Command> commands) implements Command {}
+
+    /**
+     * A command that holds only if it is committed in the Raft term it was proposed in: the leader's reconciler
+     * writes what its own gossip view says, and a leader that lost its term must not have that view applied later
+     * (a client retry or a NotLeader redirect would otherwise commit it under the next leader, marking a live node
+     * critical and dropping its sessions). Entries replayed at start keep their terms, so replay decides alike.
+     */
+    record InTerm(long term, Command command) implements Command {}
 
     /**
      * /v1/txn with at least one write: every operation applied, or none (the first failing check or write makes the

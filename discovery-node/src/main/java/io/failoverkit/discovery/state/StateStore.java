@@ -82,14 +82,22 @@ public final class StateStore {
 
     /** Applies one Raft entry: a single command, or a batch of them (one result each, in order). */
     public List<ApplyResult> apply(long index, Command command) {
+        return apply(index, -1, command);
+    }
+
+    /**
+     * The same, for an entry of Raft term {@code term} (-1: not known, {@link Command.InTerm} is not checked): an
+     * {@code InTerm} of another term is refused (409) and changes nothing.
+     */
+    public List<ApplyResult> apply(long index, long term, Command command) {
         Changes changes = new Changes();
         List<ApplyResult> results = new ArrayList<>();
         lock.writeLock().lock();
         try {
             if (command instanceof Command.Batch b) {
-                for (Command c : b.commands()) results.add(applyOne(index, c, changes));
+                for (Command c : b.commands()) results.add(applyOne(index, term, c, changes));
             } else {
-                results.add(applyOne(index, command, changes));
+                results.add(applyOne(index, term, command, changes));
             }
             for (Table t : changes.tables) tableIndex.put(t, index);
             lastIndex = Math.max(lastIndex, index);
@@ -103,8 +111,13 @@ public final class StateStore {
         return results;
     }
 
-    private ApplyResult applyOne(long index, Command command, Changes changes) {
+    private ApplyResult applyOne(long index, long term, Command command, Changes changes) {
         return switch (command) {
+            case Command.InTerm t when term >= 0 && t.term() != term -> ApplyResult.refused(409, "proposed by the leader of term "
+                    + t.term() + " but committed in term " + term + ": that leader's view is stale, not applied", index);
+            case Command.InTerm t when t.command() instanceof Command.Batch || t.command() instanceof Command.InTerm ->
+                    ApplyResult.refused(400, "nested batch", index);
+            case Command.InTerm t -> applyOne(index, term, t.command(), changes);
             case Command.KvPut c -> kvPut(index, c, changes);
             case Command.KvDelete c -> kvDelete(index, c, changes);
             case Command.Register c -> register(index, c, changes);

@@ -249,4 +249,27 @@ class StateStoreTest {
         assertThat(store.kvGet("c").value().modifyIndex()).isEqualTo(at);
         assertThat(new String(store.kvGet("b").value().value())).isEqualTo("1");
     }
+
+    /**
+     * The reconciler's scenario: a deposed leader's "n1 is critical", proposed in term 4, committed in term 5 (a client
+     * retry redirected to the new leader) must not apply: n1's session survives. The same write committed in its own
+     * term applies.
+     */
+    @Test
+    void aWriteCommittedInALaterTermThanItWasProposedInIsRefusedAndChangesNothing() {
+        registerNode("n1", Model.PASSING);
+        String s = session("n1", "release", 0);
+        Command critical = new Command.Register(new Model.Node("", "n1", "127.0.0.1", "dc1", Map.of(), Map.of(), 0, 0), null,
+                List.of(new Model.Check("n1", Model.SERF_HEALTH, "Serf Health Status", Model.CRITICAL, "", "", "", "", List.of(), "", 0, 0)), false, 0);
+        ApplyResult stale = store.apply(++index, 5, new Command.InTerm(4, critical)).get(0);
+        assertThat(stale.status()).isEqualTo(409);
+        assertThat(stale.error()).contains("term 4").contains("term 5");
+        assertThat(store.checks(k -> k.node().equals("n1")).value()).extracting(Model.Check::status).containsExactly(Model.PASSING);
+        assertThat(store.session(s)).as("the session of a live node").isNotNull();
+
+        ApplyResult current = store.apply(++index, 5, new Command.InTerm(5, critical)).get(0);
+        assertThat(current.isOk()).isTrue();
+        assertThat(store.checks(k -> k.node().equals("n1")).value()).extracting(Model.Check::status).containsExactly(Model.CRITICAL);
+        assertThat(store.session(s)).as("invalidated by the critical serfHealth").isNull();
+    }
 }

@@ -180,7 +180,8 @@ public final class Membership implements AutoCloseable {
         if (targets.isEmpty()) throw new IOException("nothing to join: " + String.join("; ", unresolved));
         int n;
         try {
-            n = serf.join(targets, false).get(JOIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            // ignoreOld, as Consul's JoinLAN: a restarted or new agent must not re-run the pool's past user events
+            n = serf.join(targets, true).get(JOIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("join interrupted");

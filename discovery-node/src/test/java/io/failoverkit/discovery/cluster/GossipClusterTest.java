@@ -238,6 +238,15 @@ class GossipClusterTest {
             assertThat(server.http().get("/v1/catalog/node/" + victim.name).body().strip()).isEqualTo("null");
         });
         assertThat(server.http().put("/v1/agent/force-leave/no-such-node", (String) null).status()).isEqualTo(404);
+
+        // A late joiner (a new or restarted agent) does not re-run the pool's past user events: agents join with
+        // ignoreOld, as Consul's JoinLAN (with it off, the deploy handler ran again on every restart).
+        AgentProcess late = agent("late", List.of("-event-handler=user=echo \"$SERF_USER_EVENT $SERF_USER_LTIME\" >> " + events.resolve("late")));
+        late.start(List.of("-retry-join=" + server.lanAddress()));
+        await("the late joiner knows the pool").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions()
+                .untilAsserted(() -> assertThat(aliveNames(late)).hasSize(stay.size() + 1));
+        Thread.sleep(5000); // a replay would have run by now (the push-pull that taught it the pool carried the event)
+        assertThat(lines(events.resolve("late"))).as("past events replayed on the late joiner").isEmpty();
     }
 
     // ---- an encrypted pool: key rotation with no downtime, keys kept across a restart, a wrong key kept out ----

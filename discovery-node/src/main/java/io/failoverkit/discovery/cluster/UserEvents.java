@@ -187,23 +187,64 @@ public final class UserEvents {
         return Optional.of(e);
     }
 
-    /** Consul's shouldProcessUserEvent: the node filter matches this node, the service (and tag) filter a local service. */
+    /**
+     * Consul's shouldProcessUserEvent: the node filter matches this node, the service (and tag) filter a local service.
+     * Filters come from whoever fired the event, and Java's regexes backtrack (Consul's RE2 does not): each match is
+     * given a budget of character reads, and a filter that spends it selects nothing here (a crafted "(\\w|\\w)*!"
+     * would otherwise hold the event thread of every agent for hours).
+     */
     boolean accepts(Event e) {
         try {
             Pattern node = compile("node", e.nodeFilter());
-            if (node != null && !node.matcher(nodeName).find()) return false;
+            if (node != null && !find(node, nodeName)) return false;
             Pattern svc = compile("service", e.serviceFilter());
             if (svc == null) return true;
             Pattern tag = compile("tag", e.tagFilter());
             for (LocalService s : services.get()) {
-                if (!svc.matcher(s.name()).find()) continue;
+                if (!find(svc, s.name())) continue;
                 if (tag == null) return true;
-                for (String t : s.tags()) if (tag.matcher(t).find()) return true;
+                for (String t : s.tags()) if (find(tag, t)) return true;
             }
             return false;
         } catch (IllegalArgumentException bad) {
             return false; // a filter we cannot compile selects nothing here, as Consul logs and skips it
+        } catch (RegexBudget.Spent spent) {
+            org.slf4j.LoggerFactory.getLogger(UserEvents.class).warn("user event {}: a filter took too long to match and selects nothing here", e.name());
+            return false;
         }
+    }
+
+    /** Character reads one filter match may make (a sane filter on a name needs a few hundred). */
+    static final int REGEX_BUDGET = 1_000_000;
+
+    private static boolean find(Pattern p, String s) {
+        return p.matcher(new RegexBudget(s, REGEX_BUDGET)).find();
+    }
+
+    /** A string whose characters may be read {@code budget} times in all, then {@link Spent} is thrown. */
+    private static final class RegexBudget implements CharSequence {
+        static final class Spent extends RuntimeException {
+            Spent() { super("regex budget spent", null, false, false); }
+        }
+
+        private final String s;
+        private int left;
+
+        RegexBudget(String s, int budget) {
+            this.s = s;
+            this.left = budget;
+        }
+
+        @Override public int length() { return s.length(); }
+
+        @Override public char charAt(int i) {
+            if (--left < 0) throw new Spent();
+            return s.charAt(i);
+        }
+
+        @Override public CharSequence subSequence(int a, int b) { return s.subSequence(a, b); }
+
+        @Override public String toString() { return s; }
     }
 
     private void ingest(Event e) {

@@ -114,4 +114,15 @@ class UserEventsTest {
         events.receive("x", null, 1);
         assertThat(next).isDone();
     }
+
+    /** A filter crafted to backtrack for ages selects nothing, and returns (the bound only stops a hang). */
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void aCatastrophicallyBacktrackingFilterSelectsNothingInsteadOfHoldingTheThread() {
+        UserEvents longName = new UserEvents("a".repeat(40), () -> services);
+        UserEvents.Event evil = UserEvents.newEvent("e", null, "(a|a)*!", null, null);
+        assertThat(longName.receive(UserEvents.serfName(evil), UserEvents.encode(evil), 1)).isEmpty();
+        UserEvents.Event fine = UserEvents.newEvent("e2", null, "^a+$", null, null);
+        assertThat(longName.receive(UserEvents.serfName(fine), UserEvents.encode(fine), 2)).isPresent();
+    }
 }

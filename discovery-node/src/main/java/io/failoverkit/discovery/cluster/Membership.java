@@ -293,20 +293,25 @@ public final class Membership implements AutoCloseable {
         for (String k : set.keySet()) checkTag(k, set.get(k));
         for (String k : delete) if (RESERVED_TAGS.contains(k)) throw new IllegalArgumentException("tag \"" + k + "\" is the agent's own and cannot be deleted");
         Map<String, String> all;
+        // One update at a time, and nothing kept unless Serf took it (a set over the 512-byte meta is refused whole).
         synchronized (runtimeTags) {
-            delete.forEach(runtimeTags::remove);
-            runtimeTags.putAll(set);
+            Map<String, String> next = new LinkedHashMap<>(runtimeTags);
+            delete.forEach(next::remove);
+            next.putAll(set);
             all = new LinkedHashMap<>(baseTags);
-            all.putAll(runtimeTags);
-        }
-        try {
-            serf.setTags(all).get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException e) {
-            throw new IllegalArgumentException("the tags could not be set: " + (e.getCause() == null ? e : e.getCause()).getMessage());
-        } catch (TimeoutException e) {
-            LOG.warn("tag update still being gossiped after 10 s");
+            all.putAll(next);
+            try {
+                serf.setTags(all).get(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while setting tags");
+            } catch (ExecutionException e) {
+                throw new IllegalArgumentException("the tags could not be set: " + (e.getCause() == null ? e : e.getCause()).getMessage());
+            } catch (TimeoutException e) {
+                LOG.warn("tag update still being gossiped after 10 s"); // taken by Serf: kept
+            }
+            runtimeTags.clear();
+            runtimeTags.putAll(next);
         }
         return all;
     }

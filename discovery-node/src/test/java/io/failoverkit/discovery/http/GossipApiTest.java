@@ -42,6 +42,16 @@ class GossipApiTest {
             assertThat(reserved.status()).isEqualTo(400);
             assertThat(reserved.body()).contains("role");
             assertThat(a.http.get("/v1/agent/members").json().get(0).get("Tags").get("role").asText()).isEqualTo("consul");
+            // A set over Serf's 512-byte meta is refused whole and leaves nothing behind: the next update works.
+            Http.Reply big = a.http.put("/v1/agent/tags", "{\"Set\": {\"big\": \"" + "x".repeat(600) + "\"}}");
+            assertThat(big.status()).as(big.body()).isEqualTo(400);
+            Http.Reply after = a.http.put("/v1/agent/tags", "{\"Set\": {\"zone\": \"b\"}}");
+            assertThat(after.status()).as("an update after a refused one: " + after.body()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                JsonNode tags = a.http.get("/v1/agent/members").json().get(0).get("Tags");
+                assertThat(tags.path("zone").asText()).isEqualTo("b");
+                assertThat(tags.has("big")).isFalse();
+            });
 
             Http.Reply unknown = a.http.put("/v1/agent/force-leave/ghost", (String) null);
             assertThat(unknown.status()).isEqualTo(404);

@@ -74,12 +74,15 @@ public final class GossipKeys {
         Files.createDirectories(file.getParent());
         List<String> b64 = keys.stream().map(GossipKeys::encode).toList();
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, Json.MAPPER.writeValueAsString(b64), StandardCharsets.UTF_8);
+        Files.deleteIfExists(tmp);
+        // created owner-only: the keys are never readable by others, not even for a moment before a chmod
         try {
-            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException ignored) {
-            // not a POSIX file system
+            Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException notPosix) {
+            Files.createFile(tmp);
         }
+        Files.writeString(tmp, Json.MAPPER.writeValueAsString(b64), StandardCharsets.UTF_8);
         try {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException e) {

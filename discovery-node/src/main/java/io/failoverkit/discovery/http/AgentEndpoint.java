@@ -85,6 +85,11 @@ final class AgentEndpoint {
             CatalogEndpoint.requireWrite(call);
             String addr = p.substring(5);
             try {
+                io.failoverkit.discovery.cluster.Membership.parseAddress(addr);
+            } catch (java.io.IOException e) {
+                throw HttpError.badRequest(e.getMessage()); // a bad address is the caller's, not the agent's, fault
+            }
+            try {
                 agent.membership().join(addr);
                 call.text(200, "");
             } catch (java.io.IOException e) {

@@ -57,6 +57,8 @@ class GossipApiTest {
             assertThat(unknown.status()).isEqualTo(404);
             assertThat(unknown.body()).contains("ghost");
             assertThat(a.http.put("/v1/agent/join/127.0.0.1:1", (String) null).status()).as("nobody there").isEqualTo(500);
+            Http.Reply bad = a.http.put("/v1/agent/join/127.0.0.1:notaport", (String) null);
+            assertThat(bad.status()).as("a bad address: " + bad.body()).isEqualTo(400);
         }
     }
 

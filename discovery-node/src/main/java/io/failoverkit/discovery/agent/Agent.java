@@ -60,6 +60,8 @@ public final class Agent implements AutoCloseable {
     private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> Thread.ofPlatform().daemon().name("agent-timer").unstarted(r));
     /** Session TTL timers get a thread of their own: nothing slow (a catalog write, an HTTP sync) may delay them. */
     private final ScheduledExecutorService sessionTimer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("session-ttl").unstarted(r));
+    /** The leader's reconciler waits on Raft (up to 10 s a write): on a thread of its own, never the HTTP wait timers'. */
+    private final ScheduledExecutorService reconcileTimer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("reconciler").unstarted(r));
     private final HttpApi http;
     private final DnsServer dns;
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -192,7 +194,7 @@ public final class Agent implements AutoCloseable {
             this.raft = node;
             http.serve(s, node, timers, this::leaderHttp);
             sessionTimer.scheduleWithFixedDelay(() -> safely(timers::tick), 100, 100, TimeUnit.MILLISECONDS);
-            timer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
+            reconcileTimer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.error("server could not join its Raft group: {}", e.getMessage(), e);
             stopped.countDown();
@@ -331,6 +333,7 @@ public final class Agent implements AutoCloseable {
     public void close() {
         timer.shutdownNow();
         sessionTimer.shutdownNow();
+        reconcileTimer.shutdownNow();
         checks.close();
         try { http.close(); } catch (Exception e) { LOG.debug("http close: {}", e.getMessage()); }
         try { dns.close(); } catch (IOException e) { LOG.debug("dns close: {}", e.getMessage()); }

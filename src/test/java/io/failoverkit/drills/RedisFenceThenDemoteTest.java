@@ -41,8 +41,11 @@ class RedisFenceThenDemoteTest {
             String candidate = lab.servers.get(1).address();
             String other = lab.servers.get(2).address();
             await().atMost(Duration.ofSeconds(30)).until(() -> redis.observe(candidate).masterLinkUp() && redis.observe(other).masterLinkUp());
+            // The lab master keeps min-replicas-to-write: its replicas' link being up is not yet its count of good
+            // replicas (refreshed by their acks, once a second), so on a loaded machine the first write may get
+            // NOREPLICAS. The setup waits for the master to take a write; the property under test comes after.
             try (redis.clients.jedis.Jedis m = new redis.clients.jedis.Jedis("127.0.0.1", lab.servers.get(0).port)) {
-                m.set("before", "1");
+                await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> "OK".equals(m.set("before", "1")));
             }
             // Sample the replication graph while the verbs run: a loop is two instances each replicating from the other.
             AtomicBoolean sampling = new AtomicBoolean(true);

@@ -38,8 +38,20 @@ public final class Reconciler {
         this.datacenter = datacenter;
     }
 
+    /**
+     * How long a leader must have led, in a pool, before a catalog node the pool does not know is marked critical:
+     * two of the agent's push-pull intervals (30 s), by which a new leader has had the whole member list twice.
+     */
+    static final long UNKNOWN_GRACE_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
+            Long.getLong("failoverkit.reconcile.unknown-grace-ms", 60_000));
+    private long leaderSince = Long.MIN_VALUE;
+
     public synchronized void tick() {
-        if (!raft.isLeader()) return;
+        if (!raft.isLeader()) {
+            leaderSince = Long.MIN_VALUE;
+            return;
+        }
+        if (leaderSince == Long.MIN_VALUE) leaderSince = System.nanoTime();
         // Read after isLeader: if leadership moved in between, the term is the new one and our writes are refused.
         term = raft.currentTerm();
         java.util.Set<String> known = new java.util.HashSet<>();
@@ -66,9 +78,23 @@ public final class Reconciler {
         // Reaped: the pool forgot a member this server saw, so its node goes (Consul's reconcileReaped). Only a member
         // seen here and since forgotten: a node merely not learned yet (a new leader still joining) keeps its sessions.
         seen.addAll(known);
+        // Unknown: a node with a passing serfHealth that this leader never saw in the pool (it died while no server
+        // ran, or before this leader started: with no gossip snapshot nobody remembers it). Once this leader has led
+        // a pool for the grace, such a node is marked critical (not deregistered: it may come back), so a dead
+        // holder's sessions, a failover lock among them, do not live on.
+        boolean inAPool = membership.members().stream().anyMatch(m -> m.isAgent() && m.status() == Member.Status.ALIVE && !m.name().equals(membership.self().name()));
+        boolean graceOver = System.nanoTime() - leaderSince >= UNKNOWN_GRACE_NANOS;
         for (Model.Check c : store.checks(k -> k.checkId().equals(Model.SERF_HEALTH)).value()) {
-            if (known.contains(c.node()) || !seen.contains(c.node())) continue;
-            propose(new Command.Deregister(c.node(), null, null, System.currentTimeMillis()), c.node(), "reaped");
+            if (known.contains(c.node())) continue;
+            if (seen.contains(c.node())) {
+                propose(new Command.Deregister(c.node(), null, null, System.currentTimeMillis()), c.node(), "reaped");
+            } else if (inAPool && graceOver && c.status().equals(Model.PASSING)) {
+                Model.Node node = store.node(c.node()).value();
+                if (node == null) continue;
+                Model.Check critical = new Model.Check(c.node(), Model.SERF_HEALTH, "Serf Health Status", Model.CRITICAL, "",
+                        "Agent not in the gossip pool", "", "", List.of(), "", 0, 0);
+                propose(new Command.Register(node, null, List.of(critical), true, System.currentTimeMillis()), c.node(), "critical (not in the pool)");
+            }
         }
     }
 

@@ -49,6 +49,7 @@ public final class AgentProcess implements AutoCloseable {
         cmd.add("--sun-misc-unsafe-memory-access=allow");
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("-Xmx256m");
+        for (String a : extraArgs) if (a.startsWith("-J")) cmd.add(a.substring(2)); // -J-Dx=y: a JVM option
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("io.failoverkit.discovery.Main");
@@ -60,7 +61,7 @@ public final class AgentProcess implements AutoCloseable {
         cmd.add("-server-port=" + serverPort);
         cmd.add("-serf-lan-port=" + serfPort);
         cmd.add("-dns-port=" + dnsPort);
-        cmd.addAll(extraArgs);
+        for (String a : extraArgs) if (!a.startsWith("-J")) cmd.add(a);
         cmd.addAll(joinArgs);
         process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }

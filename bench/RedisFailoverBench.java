@@ -23,8 +23,6 @@ import redis.clients.jedis.providers.SentineledConnectionProvider;
 import redis.clients.jedis.exceptions.JedisDataException;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -774,7 +772,7 @@ public class RedisFailoverBench {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { return s.getLocalPort(); }
+        return io.failoverkit.failover.drill.LocalProcesses.freePort(); // outside the ephemeral range: no source port takes it first
     }
 
     static void awaitListening(int port) throws IOException, InterruptedException {

@@ -140,9 +140,29 @@ public final class Main implements Runnable {
             started.set(agent);
             if (hupWhileStarting.getAndSet(false)) reload(agent);
             Runtime.getRuntime().addShutdownHook(new Thread(agent::close, "shutdown"));
+            exitOnRaftFatalError();
             agent.awaitStop();
             agent.close();
             return 0;
+        }
+
+        /**
+         * Ratis no longer ends the process itself (RaftNode): when its log or apply thread fails, this program does,
+         * after saying why, so that a supervisor restarts a whole agent rather than one with a dead Raft thread.
+         */
+        private static void exitOnRaftFatalError() {
+            Thread watch = new Thread(() -> {
+                while (true) {
+                    Throwable fatal = io.failoverkit.discovery.raft.RaftNode.fatalError();
+                    if (fatal != null) {
+                        org.slf4j.LoggerFactory.getLogger(Main.class).error("Raft stopped on a fatal error, the agent exits: {}", fatal.toString());
+                        System.exit(1);
+                    }
+                    try { Thread.sleep(500); } catch (InterruptedException e) { return; }
+                }
+            }, "raft-fatal-watch");
+            watch.setDaemon(true);
+            watch.start();
         }
 
         private static void installReloadSignal(java.util.concurrent.atomic.AtomicReference<Agent> started,

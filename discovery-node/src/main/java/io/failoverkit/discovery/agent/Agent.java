@@ -79,6 +79,7 @@ public final class Agent implements AutoCloseable {
             this.ephemeralData = false;
         }
         this.nodeId = loadOrCreateNodeId();
+        if (config.server) requireFree(config.bindAddr, config.serverPort);
         Map<String, String> tags = new LinkedHashMap<>();
         tags.put("role", config.server ? "consul" : "node");
         tags.put("dc", config.datacenter);
@@ -169,6 +170,18 @@ public final class Agent implements AutoCloseable {
         String id = UUID.randomUUID().toString();
         Files.writeString(f, id);
         return id;
+    }
+
+    /**
+     * The server RPC port is taken by Raft only once the group forms (later, in the background): a port someone else
+     * holds is said now, as Consul's "Error starting agent", instead of a server that starts and never joins.
+     */
+    private static void requireFree(String host, int port) throws IOException {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.bind(new java.net.InetSocketAddress(host, port));
+        } catch (IOException e) {
+            throw new IOException("server RPC " + host + ":" + port + ": " + e.getMessage(), e);
+        }
     }
 
     /** A server joins the Raft group: at once with the peers it had, or once -bootstrap-expect servers are known. */

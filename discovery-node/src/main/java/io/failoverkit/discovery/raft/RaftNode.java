@@ -63,6 +63,19 @@ public final class RaftNode implements AutoCloseable {
         return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("failoverkit-discovery:" + datacenter).getBytes(StandardCharsets.UTF_8)));
     }
 
+    static {
+        // Ratis ends the JVM (System.exit) when its gRPC server cannot listen or its log or apply thread hits an
+        // error. This node may share its JVM with others (the embedded default, drills, tests): Ratis throws instead,
+        // start() reports a port it could not take as an IOException, and the agent program decides to exit on a
+        // fatal error after the fact (see fatalError()).
+        org.apache.ratis.util.ExitUtils.disableSystemExit();
+    }
+
+    /** The first fatal error Ratis reported in this JVM (it would have ended the process), or null. */
+    public static Throwable fatalError() {
+        return org.apache.ratis.util.ExitUtils.getFirstExitException();
+    }
+
     public static RaftNode start(String selfName, String bindHost, int serverPort, File storageDir, List<Peer> peers,
                                  String datacenter, long snapshotThreshold, StateStore store, Consumer<String> onLeaderChange) throws IOException {
         RaftProperties props = new RaftProperties();
@@ -101,7 +114,12 @@ public final class RaftNode implements AutoCloseable {
                 .setStateMachine(sm)
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
-        server.start();
+        try {
+            server.start();
+        } catch (RuntimeException | IOException e) {
+            try { server.close(); } catch (IOException | RuntimeException suppressed) { e.addSuppressed(suppressed); }
+            throw new IOException("Raft server on " + bindHost + ":" + serverPort + " did not start (port in use?): " + rootMessage(e), e);
+        }
         RaftClient client = RaftClient.newBuilder()
                 .setProperties(props)
                 .setRaftGroup(group)
@@ -111,6 +129,12 @@ public final class RaftNode implements AutoCloseable {
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(60, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
                 .build();
         return new RaftNode(server, client, group, self);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 
     /** A write waiting for its Raft entry. */

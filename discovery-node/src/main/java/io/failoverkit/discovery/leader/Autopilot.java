@@ -44,7 +44,7 @@ public final class Autopilot implements AutoCloseable {
     private final Map<String, Long> aliveSince = new HashMap<>();
     private final Map<String, String> lastRefusal = new HashMap<>();
 
-    private Autopilot(RaftNode raft, Membership membership, String datacenter, String self) {
+    Autopilot(RaftNode raft, Membership membership, String datacenter, String self) {
         this.raft = raft;
         this.membership = membership;
         this.datacenter = datacenter;

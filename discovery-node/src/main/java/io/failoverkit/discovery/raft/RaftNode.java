@@ -144,6 +144,8 @@ public final class RaftNode implements AutoCloseable {
         // membership change) as well as those it was given; a leader it has not heard of is learnt from NotLeader replies.
         java.util.Map<RaftPeerId, RaftPeer> known = new java.util.LinkedHashMap<>();
         raftPeers.forEach(p -> known.put(p.getId(), p));
+        // The client asks this server first: a joining one is not among the peers it was given.
+        known.putIfAbsent(self, RaftPeer.newBuilder().setId(self).setAddress(bindHost + ":" + serverPort).build());
         try {
             server.getDivision(group.getGroupId()).getRaftConf().getAllPeers().forEach(p -> known.putIfAbsent(p.getId(), p));
         } catch (IOException | RuntimeException e) {

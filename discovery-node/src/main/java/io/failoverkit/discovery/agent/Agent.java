@@ -258,11 +258,23 @@ public final class Agent implements AutoCloseable {
                 peers = recovery.peers();
                 mode = RaftNode.Mode.RECOVERED;
                 s = recovery.store();
-                aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir);
+                aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir, "before-recovery");
                 LOG.warn("quorum-loss recovery: the old Raft storage is set aside, kept as it was, in {}", aside);
             } else if (Files.exists(peersFile)) {
                 peers = List.of(Json.MAPPER.readValue(peersFile.toFile(), RaftNode.Peer[].class));
-                LOG.info("rejoining Raft group with {} peers from {}", peers.size(), peersFile);
+                List<RaftNode.Peer> without = runningGroupWithoutMe();
+                if (!without.isEmpty()) {
+                    // Removed while it was away (autopilot or remove-peer): Ratis shuts a removed server's group down
+                    // when it campaigns, so it comes back as a new server, and the leader adds it again.
+                    aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir, "removed");
+                    peers = without;
+                    mode = RaftNode.Mode.JOINING;
+                    Files.writeString(peersFile, Json.MAPPER.writeValueAsString(peers), StandardCharsets.UTF_8);
+                    LOG.warn("this server is no longer in the Raft configuration of {} (removed while it was away): its old Raft storage is set aside in {} and it joins again as a new server",
+                            without, aside);
+                } else {
+                    LOG.info("rejoining Raft group with {} peers from {}", peers.size(), peersFile);
+                }
             } else {
                 Seat seat = awaitExpectedServers();
                 peers = seat.peers();
@@ -279,7 +291,8 @@ public final class Agent implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 if (aside != null) {
                     io.failoverkit.discovery.raft.RaftRecovery.putBack(groupDir, aside);
-                    LOG.error("quorum-loss recovery failed, the old Raft storage is back in {} and {} is kept", groupDir, recovery.file());
+                    if (recovery != null) LOG.error("quorum-loss recovery failed, the old Raft storage is back in {} and {} is kept", groupDir, recovery.file());
+                    else LOG.error("joining again failed, the old Raft storage is back in {}", groupDir);
                 }
                 throw e;
             }
@@ -338,7 +351,29 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /** A server's Raft configuration as its HTTP API reports it (?stale: its own view), or empty if it has none. */
+    /**
+     * The voters of a running group (one with a leader) that does not list this server, as another alive server of
+     * this datacenter reports it; empty when they list it or no server answers within a few seconds (then this
+     * server rejoins with what its storage says, as after a restart of the whole cluster).
+     */
+    private List<RaftNode.Peer> runningGroupWithoutMe() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() - deadline < 0) {
+            for (Member m : membership.members()) {
+                if (!m.isServer() || m.status() != Member.Status.ALIVE || !m.datacenter().equals(config.datacenter) || m.name().equals(config.nodeName)) continue;
+                List<RaftNode.Peer> running = raftConfigurationOf(m);
+                if (running.isEmpty()) continue;
+                return running.stream().anyMatch(p -> p.name().equals(config.nodeName)) ? List.of() : running;
+            }
+            Thread.sleep(250);
+        }
+        return List.of();
+    }
+
+    /**
+     * A server's Raft configuration as its HTTP API reports it (?stale: its own view), or empty if it has none or
+     * knows no leader (a server removed from its group knows none).
+     */
     private static List<RaftNode.Peer> raftConfigurationOf(Member m) {
         try {
             var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + m.addr() + ":" + m.httpPort() + "/v1/operator/raft/configuration?stale"))
@@ -346,10 +381,12 @@ public final class Agent implements AutoCloseable {
             var resp = HTTP.send(req, java.net.http.HttpResponse.BodyHandlers.ofByteArray());
             if (resp.statusCode() != 200) return List.of();
             List<RaftNode.Peer> out = new ArrayList<>();
+            boolean led = false;
             for (var s : Json.MAPPER.readTree(resp.body()).path("Servers")) {
                 if (s.path("Voter").asBoolean(true)) out.add(new RaftNode.Peer(s.path("Node").asText(), s.path("Address").asText()));
+                led |= s.path("Leader").asBoolean(false);
             }
-            return out;
+            return led ? out : List.of();
         } catch (IOException e) {
             return List.of();
         } catch (InterruptedException e) {

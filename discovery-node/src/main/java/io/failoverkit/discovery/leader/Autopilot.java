@@ -43,6 +43,9 @@ public final class Autopilot implements AutoCloseable {
     private final Map<String, Long> notHealthySince = new HashMap<>();
     private final Map<String, Long> aliveSince = new HashMap<>();
     private final Map<String, String> lastRefusal = new HashMap<>();
+    /** When an add last failed, per server: the next try waits {@link #RETRY_ADD_NANOS}. */
+    private final Map<String, Long> addFailedAt = new HashMap<>();
+    static final long RETRY_ADD_NANOS = TimeUnit.SECONDS.toNanos(15);
 
     Autopilot(RaftNode raft, Membership membership, String datacenter, String self) {
         this.raft = raft;
@@ -83,7 +86,13 @@ public final class Autopilot implements AutoCloseable {
         try {
             if (d.add()) {
                 LOG.info("autopilot: adding server {} ({}) to the Raft configuration: {}", d.server(), d.address(), d.reason());
-                raft.addVoter(conf, new RaftNode.Peer(d.server(), d.address()));
+                try {
+                    raft.addVoter(conf, new RaftNode.Peer(d.server(), d.address()));
+                } catch (Exception e) {
+                    addFailedAt.put(d.server(), System.nanoTime());
+                    throw e;
+                }
+                addFailedAt.remove(d.server());
                 LOG.info("autopilot: server {} is a voter", d.server());
             } else {
                 LOG.warn("autopilot: removing server {} ({}) from the Raft configuration: {}", d.server(), d.address(), d.reason());
@@ -117,6 +126,8 @@ public final class Autopilot implements AutoCloseable {
             if (conf.byAddress(address).isPresent()) continue; // a server of another name at that address: its removal comes first
             Long since = aliveSince.get(m.name());
             if (since == null || now - since < ADD_AFTER_NANOS) continue;
+            Long failed = addFailedAt.get(m.name());
+            if (failed != null && System.nanoTime() - failed < RETRY_ADD_NANOS) continue;
             return new Decision(m.name(), address, true, "alive in the pool and not in the Raft configuration");
         }
         if (!CLEANUP) return null;

@@ -179,9 +179,9 @@ public final class RaftRecovery {
         }
     }
 
-    /** Moves the old group's storage aside (kept, never deleted); returns where it went. */
-    public static Path setAside(Path groupDir) throws IOException {
-        Path aside = groupDir.resolveSibling(groupDir.getFileName() + ".before-recovery-" + System.currentTimeMillis());
+    /** Moves the old group's storage aside (kept, never deleted) as GROUP.WHY-MILLIS; returns where it went. */
+    public static Path setAside(Path groupDir, String why) throws IOException {
+        Path aside = groupDir.resolveSibling(groupDir.getFileName() + "." + why + "-" + System.currentTimeMillis());
         Files.move(groupDir, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         return aside;
     }

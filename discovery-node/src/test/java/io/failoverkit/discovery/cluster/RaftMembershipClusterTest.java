@@ -115,4 +115,24 @@ class RaftMembershipClusterTest {
         Http.Reply w = followers.get(0).http().put("/v1/kv/after-remove", "ok");
         assertThat(w.body().strip()).as(w.body()).isEqualTo("true");
     }
+
+    @Test
+    void aServerFailedLongerThanTheBoundIsRemovedAndAddedBackWhenItReturns() throws Exception {
+        cluster = new ServerCluster(3, dir, List.of("-J-Dfailoverkit.autopilot.dead-server-after-ms=4000")).start();
+        AgentProcess leader = cluster.awaitLeader(Duration.ofSeconds(90));
+        AgentProcess victim = cluster.servers.stream().filter(s -> s != leader).findFirst().orElseThrow();
+        victim.kill();
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
+                .untilAsserted(() -> assertThat(voters(leader)).hasSize(2).doesNotContain(victim.name));
+        String log = Files.readString(leader.logFile().toPath());
+        assertThat(log).contains("autopilot: removing server " + victim.name).containsPattern("failed for \\d+ s \\(bound 4 s\\)");
+        assertThat(leader.http().put("/v1/kv/while-removed", "ok").body().strip()).isEqualTo("true");
+
+        // It comes back with its old storage: alive again, so the leader adds it again, and it catches up.
+        cluster.restart(victim);
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
+                .untilAsserted(() -> assertThat(voters(leader)).hasSize(3).contains(victim.name));
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                .until(() -> victim.http().get("/v1/kv/while-removed?stale&raw").body().equals("ok"));
+    }
 }

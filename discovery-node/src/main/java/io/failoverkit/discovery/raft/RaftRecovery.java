@@ -111,7 +111,15 @@ public final class RaftRecovery {
      */
     public static RaftNode.Seed recoverState(Path groupDir, StateStore store) throws IOException {
         if (!Files.isDirectory(groupDir.resolve("current"))) {
-            throw new IOException("no Raft storage to recover from at " + groupDir + " (is this the server's -data-dir?)");
+            String hint = "is this the server's -data-dir?";
+            if (Files.isDirectory(groupDir.getParent())) {
+                try (Stream<Path> dirs = Files.list(groupDir.getParent())) {
+                    List<String> aside = dirs.map(d -> d.getFileName().toString())
+                            .filter(n -> n.startsWith(groupDir.getFileName() + ".")).sorted().toList();
+                    if (!aside.isEmpty()) hint = "storage set aside earlier: " + aside + "; move the one to recover from back to " + groupDir.getFileName();
+                }
+            }
+            throw new IOException("no Raft storage to recover from at " + groupDir + " (" + hint + ")");
         }
         long term = 0;
         long index = 0;

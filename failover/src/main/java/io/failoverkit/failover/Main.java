@@ -407,13 +407,11 @@ public final class Main implements Runnable {
         String http() { return "127.0.0.1:" + httpPort; }
 
         static DiscoveryProcess start(Path dir) throws IOException, InterruptedException {
-            String home = System.getenv("FAILOVERKIT_HOME");
-            if (home == null) throw new IOException("FAILOVERKIT_HOME is not set: run drills through bin/failover");
             Files.createDirectories(dir);
             int http = LocalProcesses.freePort(), dns = LocalProcesses.freePort(), server = LocalProcesses.freePort(), serf = LocalProcesses.freePort();
-            Process p = new ProcessBuilder(Path.of(home, "bin", "discovery-node").toString(), "agent", "-dev", "-node=drill-discovery",
-                    "-http-port=" + http, "-dns-port=" + dns, "-server-port=" + server, "-serf-lan-port=" + serf)
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("discovery-node.log").toFile()).start();
+            // A child JVM on this class path when the discovery node's classes are on it (tests), else bin/discovery-node.
+            Process p = io.failoverkit.failover.drill.campaign.ChildJvm.discoveryNode(List.of("-dev", "-node=drill-discovery",
+                    "-http-port=" + http, "-dns-port=" + dns, "-server-port=" + server, "-serf-lan-port=" + serf), dir.resolve("discovery-node.log"));
             DiscoveryProcess d = new DiscoveryProcess(p, http, dns);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (System.nanoTime() < deadline) {

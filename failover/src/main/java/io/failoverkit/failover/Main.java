@@ -384,7 +384,7 @@ public final class Main implements Runnable {
             List<String> kinds = kind == null ? List.of("redis", "mysql") : List.of(kind);
             Path work = Files.createTempDirectory("failover-campaign");
             try (DrillLog log = DrillLog.open(work.resolve("campaign.log"))) {
-                System.out.println("failover drill --campaign: driver, pool and harness messages in " + log.file());
+                System.out.println("failover drill --campaign: driver, pool and harness messages in " + log.file() + "; managers, guards and servers log beside it");
                 var results = io.failoverkit.failover.drill.campaign.Campaign.run(new io.failoverkit.failover.drill.campaign.Campaign.Options(runs, s, kinds,
                         discoveryServers, withGuard, work), System.out);
                 return results.stream().allMatch(r -> r.violations().isEmpty()) ? 0 : 1;

@@ -144,6 +144,10 @@ public final class Main implements Runnable {
             exitOnRaftFatalError();
             agent.awaitStop();
             agent.close();
+            if (agent.fatal() != null) {
+                spec.commandLine().getErr().println("==> Agent stopped: " + agent.fatal().getMessage());
+                return 1; // a supervisor sees a failure, not a clean stop
+            }
             return 0;
         }
 

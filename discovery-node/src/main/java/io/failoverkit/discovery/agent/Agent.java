@@ -65,6 +65,7 @@ public final class Agent implements AutoCloseable {
     private final HttpApi http;
     private final DnsServer dns;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile Throwable fatal;
     private volatile RaftNode raft;
     private volatile StateStore store;
     /** A quorum-loss recovery read from raft/peers.json at start, carried out when the server takes its Raft seat. */
@@ -312,6 +313,7 @@ public final class Agent implements AutoCloseable {
             reconcileTimer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.error("server could not join its Raft group: {}", e.getMessage(), e);
+            fatal = e;
             stopped.countDown();
         }
     }
@@ -506,6 +508,11 @@ public final class Agent implements AutoCloseable {
 
     public void awaitStop() throws InterruptedException {
         stopped.await();
+    }
+
+    /** Why the agent stopped on its own (its server could not join the Raft group), or null: the program's exit code. */
+    public Throwable fatal() {
+        return fatal;
     }
 
     @Override

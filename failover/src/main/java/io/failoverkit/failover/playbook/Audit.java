@@ -42,8 +42,11 @@ public interface Audit {
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
-            tryWrite();
+            // After a failure (no quorum: each write can take the client's whole timeout) retry at most every 15 s.
+            if (failedAtNanos == 0 || System.nanoTime() - failedAtNanos > 15_000_000_000L) tryWrite();
         }
+
+        private long failedAtNanos;
 
         private void tryWrite() {
             while (!pending.isEmpty()) {
@@ -51,8 +54,10 @@ public interface Audit {
                 try {
                     discovery.put(e.getKey(), e.getValue());
                     pending.remove(0);
+                    failedAtNanos = 0;
                 } catch (IOException ex) {
                     lastError = ex.getMessage();
+                    failedAtNanos = System.nanoTime();
                     return;
                 }
             }

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * Runs a playbook's steps in order: prints each command (variables shown expanded) and its output, asks before every
  * destructive step unless told yes, stops at the first step whose result is not the expected one and prints the
  * page's text for that step, and records every step in the audit. A dry run prints every step and runs only the
- * read-only ones (they change nothing), going on past a failing check so the whole plan is shown.
+ * read-only ones that come before the first destructive step (the checks; a later read-only step verifies what the
+ * destructive ones did, so it is shown, not run), going on past a failing check so the whole plan is shown.
  * Variables reach the commands only through their environment ({@code bash -c SCRIPT} with the page's text as
  * the script, never with values pasted in).
  */
@@ -91,6 +92,7 @@ public final class Runner {
             new TreeMap<>(env).forEach((k, v) -> out.printf("  %s=%s%n", k, v));
         }
         List<String> failedChecks = new ArrayList<>();
+        boolean destructiveSeen = false;
         int total = steps.size();
         for (Playbook.Step s : steps) {
             out.println();
@@ -101,9 +103,15 @@ public final class Runner {
             if (options.dryRun() && s.destructive()) {
                 out.println("  would run (dry run); expected: " + s.expectation());
                 record(key, s, "would-run", null, null);
+                destructiveSeen = true;
                 continue;
             }
-            if (options.dryRun()) out.println("  runs in the dry run: it is read-only");
+            if (options.dryRun() && destructiveSeen) {
+                out.println("  would run (dry run, not run now: it checks what the destructive steps before it did); expected: " + s.expectation());
+                record(key, s, "would-run", null, null);
+                continue;
+            }
+            if (options.dryRun()) out.println("  runs in the dry run: it is read-only and comes before any destructive step");
             if (s.destructive() && !options.yes()) {
                 out.printf("  Run this destructive step? Type yes to run it, anything else stops here: ");
                 out.flush();

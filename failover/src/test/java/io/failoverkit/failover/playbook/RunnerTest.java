@@ -138,17 +138,20 @@ class RunnerTest {
         Map<String, String> env = env();
         Outcome o = run(PAGE, new Runner.Options(true, false, false, false), "", env);
         assertThat(o.result().exitCode()).as(o.out()).isZero();
-        assertThat(o.result().ran()).containsExactly("check", "verify");
-        assertThat(mark("check") && mark("verify")).isTrue();
+        assertThat(o.result().ran()).as("the checks before the first destructive step, not the verification after it").containsExactly("check");
+        assertThat(mark("check")).isTrue();
+        assertThat(mark("verify")).isFalse();
         assertThat(mark("first") || mark("breaks") || mark("last")).as("nothing destructive runs in a dry run").isFalse();
         assertThat(o.out()).contains("$ touch \"" + env.get("MARKS") + "/first\"; echo \"hello it's $(touch injected) me\"")
-                .contains("would run (dry run)").contains("runs in the dry run: it is read-only").contains("DRY RUN done");
+                .contains("would run (dry run)").contains("runs in the dry run: it is read-only").contains("DRY RUN done")
+                .contains("not run now: it checks what the destructive steps before it did");
         assertThat(o.audit().entries.values()).allMatch(e -> Boolean.TRUE.equals(e.get("dryRun")));
 
         // A failing check is reported with its advice, and the dry run goes on to show the rest of the plan.
-        Outcome failing = run(PAGE.replace("exit 3", "exit 4"), new Runner.Options(true, false, false, false), "", env);
+        Outcome failing = run(PAGE.replace("test -d", "test -f"), new Runner.Options(true, false, false, false), "", env);
         assertThat(failing.result().exitCode()).isEqualTo(1);
-        assertThat(failing.out()).contains("a real run would stop here").contains("| If it fails: look.").contains("checks failed [verify]");
+        assertThat(failing.out()).contains("a real run would stop here").contains("| If it fails: the directory is missing.").contains("checks failed [check]")
+                .contains("step 2/5 first");
     }
 
     @Test

@@ -89,7 +89,7 @@ public final class Runner {
         out.printf("playbook %s: %s%s%n", page.name(), page.title(), options.dryRun() ? " (DRY RUN: destructive steps are shown, not run; read-only checks run)" : "");
         if (!env.isEmpty()) {
             out.println("variables (given to every command in its environment):");
-            new TreeMap<>(env).forEach((k, v) -> out.printf("  %s=%s%n", k, v));
+            new TreeMap<>(env).forEach((k, v) -> { if (!k.equals("PATH")) out.printf("  %s=%s%n", k, secret(k) ? "(hidden)" : v); });
         }
         List<String> failedChecks = new ArrayList<>();
         boolean destructiveSeen = false;
@@ -236,6 +236,11 @@ public final class Runner {
         synchronized (captured) { return new Exec(exit, captured.toString()); }
     }
 
+    private static final Pattern SECRET = Pattern.compile(".*(PASSWORD|PASS|AUTH|SECRET|TOKEN|KEY).*");
+
+    /** A variable whose value is never printed (it stays $NAME in the commands shown): a password, a token, a key. */
+    public static boolean secret(String name) { return SECRET.matcher(name).matches(); }
+
     private static final Pattern REF = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}|\\$([A-Za-z_][A-Za-z0-9_]*)");
 
     /** The script as it will run, for the operator's eyes only: known variables shown with their values. */
@@ -244,7 +249,7 @@ public final class Runner {
         StringBuilder sb = new StringBuilder();
         while (m.find()) {
             String name = m.group(1) != null ? m.group(1) : m.group(2);
-            String v = env.get(name);
+            String v = secret(name) ? null : env.get(name);
             m.appendReplacement(sb, Matcher.quoteReplacement(v == null ? m.group() : v));
         }
         m.appendTail(sb);

@@ -122,7 +122,7 @@ class PlaybookTest {
         }
         assertThat(pages).extracting(p -> p.getFileName().toString()).contains("switchover.md", "master-lost.md", "old-master-returns.md",
                 "replica-rebuild.md", "split-brain.md", "discovery-quorum-loss.md", "discovery-rolling-upgrade.md",
-                "discovery-add-remove-server.md", "gossip-key-rotation.md");
+                "discovery-add-server.md", "discovery-remove-server.md", "gossip-key-rotation.md");
         Set<String> builtins = Set.of("FAILOVER_CLUSTER", "FAILOVER_NAME", "FAILOVER_KIND", "FAILOVER_SERVICE", "FAILOVER_MEMBERS", "FAILOVER_MASTER",
                 "FAILOVER_DISCOVERY", "CONSUL_HTTP_ADDR", "FAILOVER_DRY_RUN", "PATH", "HOME");
         for (Path page : pages) {

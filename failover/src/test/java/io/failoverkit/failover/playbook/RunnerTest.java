@@ -155,6 +155,15 @@ class RunnerTest {
     }
 
     @Test
+    void secretsAreNeverPrinted() throws Exception {
+        String page = "# T\n\n```vars\nREDISCLI_AUTH required pw\nNEW_KEY required k\n```\n\n```sh step=use readonly\ntest \"${#REDISCLI_AUTH}\" = 6 && test -n \"${NEW_KEY}\"\n```\n> If it fails: x.\n";
+        Outcome o = run(page, new Runner.Options(false, true, false, false), "", Map.of("REDISCLI_AUTH", "s3cret", "NEW_KEY", "k3y"));
+        assertThat(o.result().exitCode()).as(o.out()).isZero();
+        assertThat(o.out()).doesNotContain("s3cret").doesNotContain("k3y").contains("REDISCLI_AUTH=(hidden)").contains("NEW_KEY=(hidden)")
+                .contains("$ test \"${#REDISCLI_AUTH}\" = 6 && test -n \"${NEW_KEY}\"");
+    }
+
+    @Test
     void theRollBackSectionRunsOnlyWhenAskedFor() throws Exception {
         String page = PAGE + "\n## Roll back\n\n```sh step=undo destructive\ntouch \"$MARKS/undo\"\n```\n> If it fails: undo by hand.\n";
         Outcome o = run(page, new Runner.Options(false, true, false, true), "", env());

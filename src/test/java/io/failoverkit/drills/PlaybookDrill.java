@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.discovery.config.AgentConfig;
-import io.failoverkit.failover.Main;
 import io.failoverkit.failover.act.Catalog;
 import io.failoverkit.failover.act.EpochStore;
 import io.failoverkit.failover.discovery.DiscoveryClient;
@@ -17,25 +16,15 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import picocli.CommandLine;
 import redis.clients.jedis.Jedis;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -90,21 +79,8 @@ class PlaybookDrill {
             return lab.servers.stream().skip(1).map(s -> redis.observe(s.address())).allMatch(InstanceState::masterLinkUp);
         });
 
-        // `failover` and `discovery-node` as the steps call them: this build's classes in a JVM of their own.
-        bin = Files.createDirectories(work.resolve("bin"));
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String cp = System.getProperty("java.class.path");
-        Files.writeString(work.resolve("classpath"), cp);
-        for (String[] tool : new String[][]{{"failover", "io.failoverkit.failover.Main"}, {"discovery-node", "io.failoverkit.discovery.Main"}}) {
-            Path w = bin.resolve(tool[0]);
-            Files.writeString(w, "#!/usr/bin/env bash\nexec '" + java + "' -XX:TieredStopAtLevel=1 -Xshare:auto --sun-misc-unsafe-memory-access=allow"
-                    + " --enable-native-access=ALL-UNNAMED -cp \"$(cat '" + work.resolve("classpath") + "')\" " + tool[1] + " \"$@\"\n");
-            Files.setPosixFilePermissions(w, PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
-        Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !Files.isRegularFile(dir.resolve("playbooks/README.md"))) dir = dir.getParent();
-        assertThat(dir).as("the repository's playbooks/ directory").isNotNull();
-        pages = dir.resolve("playbooks");
+        bin = PlaybookLab.bin(work);
+        pages = PlaybookLab.pages();
     }
 
     @AfterAll
@@ -118,40 +94,9 @@ class PlaybookDrill {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    record Run(int exit, String out, String err) {}
+    static PlaybookLab.Run playbook(String... args) { return PlaybookLab.run(http, pages, bin, args); }
 
-    static synchronized Run playbook(String... args) {
-        List<String> all = new ArrayList<>(List.of("playbook", "run"));
-        all.addAll(List.of(args));
-        all.addAll(List.of("--dir", pages.toString(), "--bin", bin.toString(), "--discovery", http));
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        PrintStream saved = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            int exit = cl.execute(all.toArray(String[]::new));
-            return new Run(exit, captured.toString(StandardCharsets.UTF_8) + out, err.toString());
-        } finally {
-            System.setOut(saved);
-            System.out.println(captured.toString(StandardCharsets.UTF_8));
-        }
-    }
-
-    /** The audit entries a page's runs wrote, by key (values parsed). */
-    static Map<String, JsonNode> audit(String prefix, String page) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + http + "/v1/kv/" + prefix + "?recurse")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        Map<String, JsonNode> out = new LinkedHashMap<>();
-        if (r.statusCode() != 200) return out;
-        for (JsonNode e : JSON.readTree(r.body())) {
-            String key = e.path("Key").asText();
-            if (key.matches(".*/playbook-\\d+-" + page + "-.*")) out.put(key, JSON.readTree(Base64.getDecoder().decode(e.path("Value").asText())));
-        }
-        return out;
-    }
+    static Map<String, JsonNode> audit(String prefix, String page) throws Exception { return PlaybookLab.audit(http, prefix, page); }
 
     /** What a dry run must never change. */
     record LabState(String master, List<String> writable, long epoch, List<String> catalog, String leader) {}
@@ -164,7 +109,7 @@ class PlaybookDrill {
     }
 
     /** The steps of a dry run's output: name, and whether it ran. */
-    static void assertDryRun(Run r, String page, int exit, String firstFailedCheck) throws Exception {
+    static void assertDryRun(PlaybookLab.Run r, String page, int exit, String firstFailedCheck) throws Exception {
         assertThat(r.exit()).as(page + ": " + r.out() + r.err()).isEqualTo(exit);
         io.failoverkit.failover.playbook.Playbook p = io.failoverkit.failover.playbook.Playbook.read(pages.resolve(page + ".md"));
         boolean destructiveSeen = false;
@@ -203,10 +148,10 @@ class PlaybookDrill {
         assertDryRun(playbook("old-master-returns", "--cluster", c, "--dry-run", "--set", "OLD_MASTER=" + replica1), "old-master-returns", 0, null);
         // The pages for situations a healthy lab is not in stop at the check that makes sure of the situation.
         assertDryRun(playbook("master-lost", "--cluster", c, "--dry-run"), "master-lost", 1, "unacknowledged-failover");
-        Run split = playbook("split-brain", "--cluster", c, "--dry-run");
+        PlaybookLab.Run split = playbook("split-brain", "--cluster", c, "--dry-run");
         assertDryRun(split, "split-brain", 1, "critical");
         assertThat(split.out()).contains("keeping " + master);
-        Run quorum = playbook("discovery-quorum-loss", "--dry-run", "--set", "SURVIVORS=pb-discovery=" + serverAddr,
+        PlaybookLab.Run quorum = playbook("discovery-quorum-loss", "--dry-run", "--set", "SURVIVORS=pb-discovery=" + serverAddr,
                 "--set", "DATA_DIRS=" + work.resolve("discovery"), "--set", "STOP_SERVERS=false", "--set", "START_SERVERS=false");
         assertDryRun(quorum, "discovery-quorum-loss", 1, "no-leader");
         assertThat(quorum.out()).contains("the cluster HAS a leader").contains("$ for s in pb-discovery=" + serverAddr + "; do json=").contains("/raft/peers.json");
@@ -214,11 +159,11 @@ class PlaybookDrill {
                 "--set", "START_SERVER=false", "--set", "SNAPSHOT_FILE=" + work.resolve("s.snap")), "discovery-rolling-upgrade", 0, null);
         assertDryRun(playbook("discovery-add-server", "--dry-run", "--set", "NEW_SERVER=pb-new", "--set", "NEW_SERVER_ADDR=127.0.0.1:9",
                 "--set", "START_NEW_SERVER=false"), "discovery-add-server", 0, null);
-        Run remove = playbook("discovery-remove-server", "--dry-run", "--set", "REMOVE_SERVER=pb-discovery", "--set", "REMOVE_SERVER_ADDR=" + serverAddr);
+        PlaybookLab.Run remove = playbook("discovery-remove-server", "--dry-run", "--set", "REMOVE_SERVER=pb-discovery", "--set", "REMOVE_SERVER_ADDR=" + serverAddr);
         assertDryRun(remove, "discovery-remove-server", 1, "is-a-peer");
         assertThat(remove.out()).contains("refusing to remove the last server");
         String newKey = io.failoverkit.discovery.cluster.GossipKeys.generate();
-        Run gossip = playbook("gossip-key-rotation", "--dry-run", "--set", "OLD_KEY=" + gossipKey, "--set", "NEW_KEY=" + newKey);
+        PlaybookLab.Run gossip = playbook("gossip-key-rotation", "--dry-run", "--set", "OLD_KEY=" + gossipKey, "--set", "NEW_KEY=" + newKey);
         assertDryRun(gossip, "gossip-key-rotation", 0, null);
         assertThat(gossip.out()).contains("agents holding the current key / agents: 1 1").contains("OLD_KEY=(hidden)");
         assertThat(gossip.out() + gossip.err()).as("keys are never printed by the runner").doesNotContain(newKey);
@@ -244,7 +189,7 @@ class PlaybookDrill {
         try (Jedis j = new Jedis("127.0.0.1", lab.servers.get(0).port)) {
             for (int i = 0; i < 100; i++) j.set("before:" + i, "v" + i);
         }
-        Run r = playbook("switchover", "--cluster", definition.toString(), "--yes");
+        PlaybookLab.Run r = playbook("switchover", "--cluster", definition.toString(), "--yes");
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("DONE: 6 steps of switchover passed");
 
@@ -297,7 +242,7 @@ class PlaybookDrill {
         assertThat(playbook("switchover", "--cluster", definition.toString(), "--dry-run").out()).as("the switchover check sees it")
                 .contains("a replica is down or not following");
 
-        Run r = playbook("replica-rebuild", "--cluster", definition.toString(), "--set", "REPLICA=" + broken, "--set", "CATCH_UP_SECONDS=60", "--yes");
+        PlaybookLab.Run r = playbook("replica-rebuild", "--cluster", definition.toString(), "--set", "REPLICA=" + broken, "--set", "CATCH_UP_SECONDS=60", "--yes");
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         InstanceState s = redis.observe(broken);
         assertThat(s.isReplica() && s.masterLinkUp() && master.equals(s.masterAddress())).as(broken + " follows " + master + ": " + s).isTrue();

@@ -151,10 +151,13 @@ class PlaybookDrill {
         PlaybookLab.Run split = playbook("split-brain", "--cluster", c, "--dry-run");
         assertDryRun(split, "split-brain", 1, "critical");
         assertThat(split.out()).contains("keeping " + master);
-        PlaybookLab.Run quorum = playbook("discovery-quorum-loss", "--dry-run", "--set", "SURVIVORS=pb-discovery=" + serverAddr,
+        String nodeId = java.util.UUID.randomUUID().toString();
+        Files.writeString(work.resolve("discovery/node-id"), nodeId + "\n");
+        PlaybookLab.Run quorum = playbook("discovery-quorum-loss", "--dry-run", "--set", "SURVIVORS=" + nodeId + "=" + serverAddr,
                 "--set", "DATA_DIRS=" + work.resolve("discovery"), "--set", "STOP_SERVERS=false", "--set", "START_SERVERS=false");
         assertDryRun(quorum, "discovery-quorum-loss", 1, "no-leader");
-        assertThat(quorum.out()).contains("the cluster HAS a leader").contains("$ for s in pb-discovery=" + serverAddr + "; do json=").contains("/raft/peers.json");
+        assertThat(quorum.out()).contains("the cluster HAS a leader").contains("data dir " + work.resolve("discovery") + ": node ID " + nodeId)
+                .contains("$ for s in " + nodeId + "=" + serverAddr + "; do json=").contains("/raft/peers.json");
         assertDryRun(playbook("discovery-rolling-upgrade", "--dry-run", "--set", "SERVER=pb-discovery", "--set", "STOP_SERVER=false",
                 "--set", "START_SERVER=false", "--set", "SNAPSHOT_FILE=" + work.resolve("s.snap")), "discovery-rolling-upgrade", 0, null);
         assertDryRun(playbook("discovery-add-server", "--dry-run", "--set", "NEW_SERVER=pb-new", "--set", "NEW_SERVER_ADDR=127.0.0.1:9",

@@ -114,6 +114,30 @@ class PlaybookMariaDbDrill {
         }
     }
 
+    /** The cluster pages in dry run on MariaDB: the mysql steps are shown (the admin account check runs), none changes anything. */
+    @Test
+    @Order(0)
+    void theClusterPagesInDryRunChangeNothing() throws Exception {
+        String primary = lab.servers.get(0).address(), replica = lab.servers.get(2).address();
+        String c = definition.toString();
+        PlaybookLab.Run rebuild = PlaybookLab.run(http, pages, bin, "replica-rebuild", "--cluster", c, "--dry-run", "--set", "REPLICA=" + replica,
+                "--set", "DB_ADMIN_CNF=" + adminCnf);
+        assertThat(rebuild.exit()).as(rebuild.out()).isZero();
+        assertThat(rebuild.out()).contains("step 2/7 mysql-admin-account").containsPattern("\\| 10\\.\\d+\\.\\d+-MariaDB")
+                .doesNotContain("redis-replicaof [");
+        for (String step : List.of("mysql-stop-replica", "mysql-load-dump", "mysql-rejoin")) {
+            assertThat(rebuild.out()).containsPattern(step + " \\[DESTRUCTIVE, mysql only\\][^\\n]*\\n(  \\$ [^\\n]*\\n)+  would run \\(dry run\\)");
+        }
+        PlaybookLab.Run rejoin = PlaybookLab.run(http, pages, bin, "old-master-returns", "--cluster", c, "--dry-run", "--set", "OLD_MASTER=" + replica);
+        assertThat(rejoin.exit()).as(rejoin.out()).isZero();
+        assertThat(rejoin.out()).containsPattern("mysql-rejoin \\[DESTRUCTIVE, mysql only\\][^\\n]*\\n(  \\$ [^\\n]*\\n)+  would run \\(dry run\\)")
+                .doesNotContain("redis-follows [");
+        assertThat(PlaybookLab.run(http, pages, bin, "switchover", "--cluster", c, "--dry-run").exit()).isZero();
+        assertThat(new EpochStore(new DiscoveryClient(http), CLUSTER).read().state().master()).as("no epoch written").isNull();
+        assertFollowing(primary);
+        assertThat(count(replica, "v = 'before'")).isEqualTo(50);
+    }
+
     @Test
     @Order(1)
     void switchoverForReal() throws Exception {

@@ -87,6 +87,7 @@ class PlaybookDrill {
     static void stop() throws Exception {
         if (lab != null) lab.close();
         if (agent != null) agent.close();
+        PlaybookLab.delete(work);
     }
 
     static String leader() throws Exception {

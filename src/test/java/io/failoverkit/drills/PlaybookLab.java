@@ -77,6 +77,16 @@ final class PlaybookLab {
         }
     }
 
+    /** Removes a drill's work dir (its servers' data) once everything in it has stopped; best effort. */
+    static void delete(Path dir) {
+        if (dir == null) return;
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // a leftover temp dir
+        }
+    }
+
     /** The audit entries under {@code prefix} that runs of {@code page} wrote, by key (values parsed). */
     static Map<String, JsonNode> audit(String http, String prefix, String page) throws Exception {
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + http + "/v1/kv/" + prefix + "?recurse")).build(),

@@ -88,6 +88,7 @@ class PlaybookMariaDbDrill {
         if (mysql != null) mysql.close();
         if (lab != null) lab.close();
         if (agent != null) agent.close();
+        PlaybookLab.delete(work);
     }
 
     static List<String> writable() {

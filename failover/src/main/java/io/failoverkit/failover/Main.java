@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
 /** failover: the HA manager for MySQL and Redis masters. */
 @Command(name = "failover", mixinStandardHelpOptions = true, version = "failover 0.1.0",
         description = "Failover manager for MySQL/MariaDB and Redis masters: status, watch, promote, ack, define, rejoin, drill, guard.",
-        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class, Main.GuardCmd.class})
+        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class, Main.GuardCmd.class, io.failoverkit.failover.playbook.PlaybookCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 

@@ -14,7 +14,9 @@ import java.util.Map;
  * ({@code failover/<cluster>/audit/playbook-<startMillis>-<page>-<nn>-<step>}, beside the epochs' records that
  * {@code EpochStore} and {@code HistoryStore} write), or {@code failoverkit/playbooks/audit/...} for a page run
  * without a cluster (the discovery cluster's own pages). An entry the KV does not take (the discovery cluster lost its
- * quorum, which is what some pages repair) is kept and retried with every later one and at the end of the run.
+ * quorum, which is what some pages repair) is kept and retried with every later one and at the end of the run. At the
+ * end, entries of the run that the KV no longer holds (a step restored a snapshot, which replaces the whole KV, the
+ * audit of the steps before it included) are written again.
  */
 public interface Audit {
     void record(String key, Map<String, Object> entry);
@@ -31,6 +33,8 @@ public interface Audit {
         private static final ObjectMapper JSON = new ObjectMapper();
         private final Discovery discovery;
         private final List<Map.Entry<String, String>> pending = new ArrayList<>();
+        private final List<Map.Entry<String, String>> written = new ArrayList<>();
+        private int rewritten;
         private String lastError;
 
         public Kv(Discovery discovery) { this.discovery = discovery; }
@@ -53,7 +57,7 @@ public interface Audit {
                 Map.Entry<String, String> e = pending.get(0);
                 try {
                     discovery.put(e.getKey(), e.getValue());
-                    pending.remove(0);
+                    written.add(pending.remove(0));
                     failedAtNanos = 0;
                 } catch (IOException ex) {
                     lastError = ex.getMessage();
@@ -65,9 +69,27 @@ public interface Audit {
 
         public String lastError() { return lastError; }
 
+        /** How many entries the end of the run wrote again because the KV had lost them (a snapshot restore). */
+        public int rewritten() { return rewritten; }
+
         @Override
         public List<String> flush() {
             tryWrite();
+            if (pending.isEmpty()) {
+                for (Map.Entry<String, String> e : written) {
+                    try {
+                        var now = discovery.get(e.getKey());
+                        if (now.isPresent() && now.get().text().equals(e.getValue())) continue;
+                        discovery.put(e.getKey(), e.getValue());
+                        rewritten++;
+                    } catch (IOException ex) {
+                        // They were written once; the KV does not answer now: nothing more to check against.
+                        lastError = ex.getMessage();
+                        break;
+                    }
+                }
+                written.clear();
+            }
             return pending.stream().map(e -> e.getKey() + " " + e.getValue()).toList();
         }
     }

@@ -185,6 +185,9 @@ public final class Runner {
 
     private void finish() {
         List<String> left = audit.flush();
+        if (audit instanceof Audit.Kv kv && kv.rewritten() > 0) {
+            out.println("note: " + kv.rewritten() + " audit entries of this run were no longer in the KV (a step replaced it, e.g. a snapshot restore) and were written again");
+        }
         if (!left.isEmpty()) {
             out.println("WARNING: " + left.size() + " audit entries could not be written to the discovery KV"
                     + (audit instanceof Audit.Kv kv && kv.lastError() != null ? " (" + kv.lastError() + ")" : "") + "; here they are, for the record:");

@@ -28,6 +28,33 @@ class AuditTest {
     }
 
     @Test
+    void entriesTheKvLostDuringTheRunAreWrittenAgainAtItsEnd() throws Exception {
+        FakeDiscovery d = new FakeDiscovery();
+        Audit.Kv audit = new Audit.Kv(d);
+        audit.record("failoverkit/playbooks/audit/playbook-1-p-01-a", Map.of("outcome", "ok"));
+        audit.record("failoverkit/playbooks/audit/playbook-1-p-02-b", Map.of("outcome", "ok"));
+        // A snapshot restore replaces the KV: the first entries are gone, the other keys are the snapshot's.
+        d.delete("failoverkit/playbooks/audit/playbook-1-p-01-a");
+        d.put("failoverkit/playbooks/audit/playbook-1-p-02-b", "{\"outcome\":\"from the snapshot\"}");
+        d.put("app/k", "v");
+        audit.record("failoverkit/playbooks/audit/playbook-1-p-03-c", Map.of("outcome", "ok"));
+        assertThat(audit.rewritten()).isZero();
+        assertThat(audit.flush()).isEmpty();
+        assertThat(audit.rewritten()).isEqualTo(2);
+        assertThat(d.text("failoverkit/playbooks/audit/playbook-1-p-01-a")).isEqualTo("{\"outcome\":\"ok\"}");
+        assertThat(d.text("failoverkit/playbooks/audit/playbook-1-p-02-b")).isEqualTo("{\"outcome\":\"ok\"}");
+        assertThat(d.text("failoverkit/playbooks/audit/playbook-1-p-03-c")).isEqualTo("{\"outcome\":\"ok\"}");
+        assertThat(d.text("app/k")).as("nothing else is touched").isEqualTo("v");
+
+        // A KV that does not answer at the end: entries written once are not reported as unwritten.
+        Audit.Kv second = new Audit.Kv(d);
+        second.record("failoverkit/playbooks/audit/playbook-2-p-01-a", Map.of("outcome", "ok"));
+        d.down = true;
+        assertThat(second.flush()).isEmpty();
+        assertThat(second.lastError()).contains("unreachable");
+    }
+
+    @Test
     void aRunPrintsTheEntriesItCouldNotWrite() throws Exception {
         FakeDiscovery d = new FakeDiscovery();
         d.down = true;

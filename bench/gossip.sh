@@ -73,11 +73,15 @@ POLL_MS=${BENCH_POLL_MS:-50}
 TIMEOUT=${BENCH_TIMEOUT:-180}
 FK_JAVA_OPTS=${BENCH_FK_JAVA_OPTS:--Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}
 FK_BATCH=${BENCH_FK_START_BATCH:-5}
+JOIN_WARM=${BENCH_JOIN_WARM:-3}
+# Serf's logger at INFO on our side (the rest at -log-level warn): each member-join is logged with the agent's clock
+# to the millisecond, which gives the in-process join convergence (GossipBench's join step, --logs).
+FK_LOG_OPTS="-Dorg.slf4j.simpleLogger.log.io.failoverkit.discovery.gossip.serf.Serf=info"
 KEEP=${BENCH_KEEP:-0}
 T0=$SECONDS
 say() { printf '[gossip.sh %4ss] %s\n' "$((SECONDS - T0))" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
-for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH; do
+for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH JOIN_WARM; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
 done
 for n in $NS; do [[ "$n" =~ ^[0-9]+$ && "$n" -ge 3 ]] || die "BENCH_NS: every N must be a whole number >= 3"; done
@@ -195,7 +199,9 @@ start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, re
     local args=("$name" "${GPORT[i]}" "${APORT[i]}" "$WORK/handler.sh")
     [ -z "$join" ] || args+=("join=$join")
     # shellcheck disable=SC2086
-    "$JAVA" $FK_JAVA_OPTS --sun-misc-unsafe-memory-access=allow -cp "$WORK/dist/harness:$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
+    "$JAVA" $FK_JAVA_OPTS $FK_LOG_OPTS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.showDateTime=true \
+      "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSXXX" \
+      --sun-misc-unsafe-memory-access=allow -cp "$WORK/dist/harness:$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
       GossipNode "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
   else
     local args=(agent -node="$name" -data-dir="$SIDE_DIR/data/$name" -bind=127.0.0.1 -http-port="${APORT[i]}"
@@ -204,7 +210,7 @@ start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, re
     [ "$FK_HAS_HANDLER" = 0 ] || args+=(-event-handler="$WORK/handler.sh")
     [ -z "$join" ] || args+=(-join="$join")
     # shellcheck disable=SC2086
-    "$JAVA" $FK_JAVA_OPTS --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+    "$JAVA" $FK_JAVA_OPTS $FK_LOG_OPTS --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
       -jar "$WORK/dist/discovery-node/discovery-node.jar" "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
   fi
   pid=$!
@@ -293,7 +299,7 @@ measure() {  # SIDE N
   local side=$1 n=$2 i out pids=() t k
   setup_side "$side" "$n"
   # join convergence, BENCH_JOINS times, each time with fresh agents (new processes, empty data dirs)
-  local joins=() jr
+  local joins=() inprocs=() jr
   for ((jr = 1; jr <= JOINS; jr++)); do
     if [ "$jr" -gt 1 ]; then stop_side "$side"; rm -rf "$SIDE_DIR/data"; mkdir -p "$SIDE_DIR/data"; fi
     say "$side N=$n: starting $n agents (gossip ports ${GPORT[0]}-${GPORT[n - 1]}), none joined"
@@ -313,12 +319,22 @@ measure() {  # SIDE N
     say "$side N=$n: all $n answer; settling ${SETTLE}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
     sleep "$SETTLE"
     out="$SIDE_DIR/join-$jr.out"
+    local logs_arg="" c0 c1 jpids=()
+    [ "$side" = serf ] || logs_arg="--logs=$SIDE_DIR/logs"
+    for ((i = 0; i < n; i++)); do jpids+=("$(agent_pid "$side" "$i")"); done
+    c0=$(proc_ticks "${jpids[@]}")
     # shellcheck disable=SC2046
-    run_harness "$out" join $(side_args "$side") || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
+    run_harness "$out" join $(side_args "$side") --warm="$JOIN_WARM" $logs_arg || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
+    c1=$(proc_ticks "${jpids[@]}")
     joins+=("$(kv "$out" join_s)")
+    [ "$side" = serf ] || inprocs+=("$(kv "$out" join_inproc_s)")
     [ "$jr" -gt 1 ] || show_tags "$side"
-    say "$side N=$n: join $jr/$JOINS: converged after $(kv "$out" join_s) s (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms)"
+    say "$side N=$n: join $jr/$JOINS: converged after $(kv "$out" join_s) s$([ "$side" = serf ] || echo " (in-process $(kv "$out" join_inproc_s) s, first member learned $(kv "$out" join_inproc_first_s) s)") (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms); agents' CPU during the join step (${JOIN_WARM}s warm-up polling + join) $(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", d / hz}') core-s"
   done
+  if [ "$side" != serf ]; then
+    record "$side" "$n" join_inproc "$(printf '%s\n' "${inprocs[@]}" | median)"
+    record "$side" "$n" join_inproc_max "$(printf '%s\n' "${inprocs[@]}" | maxof)"
+  fi
   pids=()
   for ((i = 0; i < n; i++)); do pids+=("$(agent_pid "$side" "$i")"); done
   record "$side" "$n" join "$(printf '%s\n' "${joins[@]}" | median)"
@@ -415,12 +431,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 == 0 && a != "0" || b + 0 ==
     echo
     # metric key : label : the issue's target for the ratio fk/serf ("-": none)
     for m in "join:join convergence, median (s):<= 1" "join_max:join convergence, max (s):-" \
+             "join_inproc:join, in-process (our logs; serf: polled) (s):-" "join_inproc_max:join, in-process, max (s):-" \
              "fail_med:SIGKILL -> failed everywhere, median (s):<= 0.5" "fail_max:SIGKILL -> failed everywhere, max (s):-" \
              "event_med:user event -> last handler, median (s):<= 1" "event_max:user event -> last handler, max (s):-" \
              "bytes:IP bytes/s sent per agent at rest:<= 1" "payload:payload bytes/s sent per agent at rest:-" \
              "cpu:CPU per agent at rest (% of a core):-" "rss:RSS per agent (MB):-" "fp:false positives (live seen not alive):-"; do
       IFS=: read -r key label target <<<"$m"
       a=$(result serf "$n" "$key"); b=$(result fk "$n" "$key"); c=$(result lib "$n" "$key")
+      case $key in join_inproc) a=$(result serf "$n" join) ;; join_inproc_max) a=$(result serf "$n" join_max) ;; esac
       printf '%-44s %12s %12s %10s %8s' "$label" "$a" "$b" "$(ratio "$b" "$a")" "$target"
       [ "$HAS_LIB" = 0 ] || printf ' %12s %10s' "$c" "$(ratio "$c" "$a")"
       echo

@@ -464,8 +464,7 @@ public final class Memberlist {
     private void probeNode(NodeEntry node) {
         long interval = awareness.scale(config.probeInterval().toNanos());
         long timeout = awareness.scale(config.probeTimeout().toNanos());
-        InetSocketAddress adv = transport.advertise();
-        Message.Ping ping = new Message.Ping(nextSeqNo(), node.name, adv.getAddress().getAddress(), adv.getPort(), self);
+        Message.Ping ping = ping(nextSeqNo(), node.name);
         Probe p = new Probe(ping, node.name, node.incarnation, node.socketAddress(), node.pmax(), scheduler.nanoTime() + interval);
         probeInFlight = p;
         ackHandlers.put(ping.seqNo(), p);
@@ -478,6 +477,18 @@ public final class Memberlist {
         p.awarenessDelta = -1;
         p.directTimer = later(timeout, () -> indirectProbe(p));
         p.deadlineTimer = later(interval, () -> probeDeadline(p));
+    }
+
+    /**
+     * A ping of {@code node}. It names this node as its source (memberlist's SourceAddr, SourcePort, SourceNode) only
+     * when the ack could not simply go back to the packet's source ({@link Transport#sendsFromAdvertised}): those
+     * three fields are about half of a ping's bytes, and a ping goes out twice a second at rest. The receiver,
+     * memberlist or ours, acks to the packet's source when they are absent.
+     */
+    private Message.Ping ping(long seqNo, String node) {
+        if (transport.sendsFromAdvertised()) return new Message.Ping(seqNo, node, EMPTY, 0, "");
+        InetSocketAddress adv = transport.advertise();
+        return new Message.Ping(seqNo, node, adv.getAddress().getAddress(), adv.getPort(), self);
     }
 
     private void indirectProbe(Probe p) {
@@ -776,7 +787,7 @@ public final class Memberlist {
     private void handleIndirectPing(InetSocketAddress from, Message.IndirectPing ind) {
         long local = nextSeqNo();
         InetSocketAddress adv = transport.advertise();
-        Message.Ping ping = new Message.Ping(local, ind.node(), adv.getAddress().getAddress(), adv.getPort(), self);
+        Message.Ping ping = ping(local, ind.node());
         InetSocketAddress requester = replyAddress(ind.sourceAddr(), ind.sourcePort(), from);
         InetSocketAddress target = toAddress(ind.target(), ind.port() == 0 ? adv.getPort() : ind.port());
         if (target == null) return;

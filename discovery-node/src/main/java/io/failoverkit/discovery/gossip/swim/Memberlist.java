@@ -65,6 +65,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * *   <li>An alive whose protocol range does not overlap this node's is ignored (logged once per node).</li>
  *   <li>After {@link #leave} the node stops probing and push-pulling (it still answers and gossips).</li>
  *   <li>Beyond 99 nodes a gossip round goes to one more node per decade ({@link #gossipFanout}).</li>
+ *   <li>With {@link SwimConfig#eagerGossip} (the agent's), a queued broadcast is gossiped a few milliseconds later,
+ *       not at the next tick ({@link #gossipSoon}).</li>
+ *   <li>A ping names its source (SourceAddr, SourcePort, SourceNode) only when an ack to the packet's source
+ *       might not reach this node ({@link #ping}).</li>
  *   <li>A node that finds its own timers running more than a probe interval late (it was paused: GC, SIGSTOP,
  *       overload) gives no verdict on the probes that end then and holds its suspicion timers back for one shortest
  *       suspicion timeout ({@link #noticeStall}); memberlist declares dead on resume the nodes whose refutations are
@@ -90,6 +94,8 @@ public final class Memberlist {
     static final int MAX_SUSPICION_POSTPONES = 3;
     /** Messages waiting for the scheduler at most (memberlist's HandoffQueueDepth); more are dropped and counted. */
     public static final int MAX_PENDING_ARRIVALS = 1024;
+    /** How long a queued broadcast waits for others before an eager gossip round ({@link #gossipSoon}). */
+    static final long EAGER_GOSSIP_DELAY_NANOS = 5_000_000L;
 
     private final SwimConfig config;
     private final Transport transport;
@@ -113,6 +119,10 @@ public final class Memberlist {
     private long incarnation;
     private Probe probeInFlight;
     private boolean probeTickPending;
+    private boolean gossipSoonPending;
+    /** True while a packet's message is handled: what it queues is relayed news ({@link #gossipSoon}). */
+    private boolean relayingPacket;
+    private long lastGossipNanos = Long.MIN_VALUE / 2;
     private boolean started;
     private boolean left;
     private long stallGraceUntil = Long.MIN_VALUE;
@@ -595,6 +605,7 @@ public final class Memberlist {
 
     private void gossip() {
         long now = scheduler.nanoTime();
+        lastGossipNanos = now;
         long deadTime = config.gossipToTheDeadTime().toNanos();
         List<NodeEntry> targets = kRandomNodes(gossipFanout(config.gossipNodes(), nodes.size()), n -> {
             if (n.name.equals(self)) return true;
@@ -674,6 +685,28 @@ public final class Memberlist {
 
     private void broadcast(String node, Message m, Runnable notify) {
         broadcasts.queue(m, node, transport.sizeOf(m), notify);
+        if (!(m instanceof Message.Suspect) && (!relayingPacket || self.equals(node))) gossipSoon();
+    }
+
+    /**
+     * News goes out at once instead of at the next gossip tick: a gossip round EAGER_GOSSIP_DELAY after a broadcast
+     * is queued (gathering what else arrives meanwhile), at most one a quarter gossip interval after the last round.
+     * Only news that starts here is hurried: what this node learned over a stream (a joiner's push-pull), found
+     * itself (a suspicion's end) or says about itself (a refutation, a leave), and never a suspicion (it rides the
+     * ticks and the probes as memberlist's, so a refutation is never the slower of the two); news that came in a
+     * gossip packet is passed on at the ticks, as memberlist does, so an epidemic's later hops keep their pace and the
+     * pool's size keeps its weight in the time to spread. A broadcast is still sent only its retransmit limit of
+     * times: nothing more at rest, no more messages while something changes.
+     */
+    private void gossipSoon() {
+        if (!config.eagerGossip() || gossipSoonPending || !started || shutdown || config.gossipNodes() < 1) return;
+        long earliest = lastGossipNanos + config.gossipInterval().toNanos() / 4;
+        long delay = Math.max(EAGER_GOSSIP_DELAY_NANOS, earliest - scheduler.nanoTime());
+        gossipSoonPending = true;
+        later(delay, () -> {
+            gossipSoonPending = false;
+            gossip();
+        });
     }
 
     private List<Message> getBroadcasts(int overhead, int limit) {
@@ -1362,7 +1395,12 @@ public final class Memberlist {
                 pending.decrementAndGet();
                 if (shutdown) continue;
                 Object[] arrival = a;
-                guard(() -> handle((InetSocketAddress) arrival[0], (Message) arrival[1])).run();
+                relayingPacket = true;
+                try {
+                    guard(() -> handle((InetSocketAddress) arrival[0], (Message) arrival[1])).run();
+                } finally {
+                    relayingPacket = false;
+                }
             }
         }
 

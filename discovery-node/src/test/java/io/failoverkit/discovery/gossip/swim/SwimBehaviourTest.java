@@ -316,13 +316,13 @@ class SwimBehaviourTest {
         assertThat(SwimConfig.agent("n").check()).isNotNull();
         SwimConfig a = SwimConfig.agent("n");
         assertThatThrownBy(() -> new SwimConfig("n", a.probeInterval(), a.probeInterval(), 3, 3, 6, 6, a.gossipInterval(), 3,
-                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions()).check())
+                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions(), true).check())
                 .hasMessageContaining("probe timeout");
         assertThatThrownBy(() -> new SwimConfig("n", a.probeInterval(), a.probeTimeout(), 3, 1, 6, 6, a.gossipInterval(), 3,
-                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions()).check())
+                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions(), true).check())
                 .hasMessageContaining("suspicionMult");
         assertThatThrownBy(() -> new SwimConfig("n", a.probeInterval(), a.probeTimeout(), 3, 3, 6, 6, Duration.ofMillis(400), 3,
-                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions()).check())
+                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions(), true).check())
                 .hasMessageContaining("gossip intervals");
         assertThatThrownBy(() -> a.withVersions(new byte[]{3, 2, 2, 2, 5, 5}).check()).hasMessageContaining("versions");
         assertThatThrownBy(() -> a.withName(" ").check()).hasMessageContaining("name");

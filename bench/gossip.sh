@@ -53,7 +53,7 @@
 #
 # Checked against the issue's serf figures on this machine kind: serf's rows come out at 0.3-0.7 s join, 5.7-7.6 s
 # failure, 0.27-0.44 s event, 310-330 B/s per agent (the issue: 0.48/0.89, 6.0/8.35, 0.26/0.47, ~330).
-# Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_JOINS (3), BENCH_JOIN_WARM (3), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
+# Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_JOINS (3), BENCH_JOIN_WARM (3), BENCH_FK_AOT (0; 1: see train_aot), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
 #   BENCH_SETTLE (10), BENCH_QUIET_SETTLE (10), BENCH_POLL_MS (50), BENCH_TIMEOUT (s per wait, 180),
 #   BENCH_FK_JAVA_OPTS, BENCH_FK_START_BATCH, BENCH_TMPDIR (/var/tmp), BENCH_KEEP=1 (keep the temp dir: logs, handler
 #   files, captures, results).
@@ -81,6 +81,8 @@ TIMEOUT=${BENCH_TIMEOUT:-180}
 FK_JAVA_OPTS=${BENCH_FK_JAVA_OPTS:--Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}
 FK_BATCH=${BENCH_FK_START_BATCH:-5}
 JOIN_WARM=${BENCH_JOIN_WARM:-3}
+FK_AOT=${BENCH_FK_AOT:-0}
+FK_TRAIN_OPTS=""
 # Serf's logger at INFO on our side (the rest at -log-level warn): each member-join is logged with the agent's clock
 # to the millisecond, which gives the in-process join convergence (GossipBench's join step, --logs).
 FK_LOG_OPTS="-Dorg.slf4j.simpleLogger.log.io.failoverkit.discovery.gossip.serf.Serf=info"
@@ -88,7 +90,7 @@ KEEP=${BENCH_KEEP:-0}
 T0=$SECONDS
 say() { printf '[gossip.sh %4ss] %s\n' "$((SECONDS - T0))" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
-for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH JOIN_WARM; do
+for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH JOIN_WARM FK_AOT; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
 done
 for n in $NS; do [[ "$n" =~ ^[0-9]+$ && "$n" -ge 3 ]] || die "BENCH_NS: every N must be a whole number >= 3"; done
@@ -217,7 +219,7 @@ start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, re
     [ "$FK_HAS_HANDLER" = 0 ] || args+=(-event-handler="$WORK/handler.sh")
     [ -z "$join" ] || args+=(-join="$join")
     # shellcheck disable=SC2086
-    "$JAVA" $FK_JAVA_OPTS $FK_LOG_OPTS --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+    "$JAVA" $FK_JAVA_OPTS $FK_TRAIN_OPTS $FK_LOG_OPTS --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
       -jar "$WORK/dist/discovery-node/discovery-node.jar" "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
   fi
   pid=$!
@@ -414,6 +416,40 @@ measure() {  # SIDE N
   stop_side "$side"
   say "$side N=$n: done, agents stopped"
 }
+
+# BENCH_FK_AOT=1: JDK 25's AOT cache (JEP 483/514/515: classes loaded and linked, and method profiles, from a
+# training run) for our agents. Training: a server agent, and a client agent started with -XX:AOTCacheOutput that
+# joins it, is polled as in a join step and fires a user event, then stops (SIGTERM: the JVM writes the cache as it
+# exits). Every fk agent then runs with -XX:AOTCache (same jar path, same options). The lib side is not changed.
+train_aot() {
+  say "fk: training the AOT cache ($WORK/fk.aot): a client agent joins a server, is polled, fires an event, stops"
+  setup_side fk 2
+  start_agent fk 0
+  # shellcheck disable=SC2046
+  run_harness "$SIDE_DIR/up.out" wait-up $(side_args fk) --count=1 || die "AOT training: the server does not answer"
+  FK_TRAIN_OPTS="-XX:AOTCacheOutput=$WORK/fk.aot"
+  start_agent fk 1
+  FK_TRAIN_OPTS=""
+  # shellcheck disable=SC2046
+  run_harness "$SIDE_DIR/up.out" wait-up $(side_args fk) || die "AOT training: the client does not answer"
+  # shellcheck disable=SC2046
+  run_harness "$SIDE_DIR/train-join.out" join $(side_args fk) --warm="$JOIN_WARM" || die "AOT training: no join"
+  if [ "$FK_HAS_HANDLER" = 1 ]; then
+    # shellcheck disable=SC2046
+    run_harness "$SIDE_DIR/train-event.out" event $(side_args fk) --name="aot-training" --events-dir="$WORK/events" || true
+  fi
+  local p i; p=$(agent_pid fk 1)
+  kill -TERM "$p" 2>/dev/null || true
+  for i in $(seq 1 600); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+  stop_side fk
+  if [ -s "$WORK/fk.aot" ]; then
+    FK_JAVA_OPTS="$FK_JAVA_OPTS -XX:AOTCache=$WORK/fk.aot"
+    say "fk: AOT cache written ($(du -k "$WORK/fk.aot" | cut -f1) KB); fk JVM opts now: $FK_JAVA_OPTS"
+  else
+    say "fk: no AOT cache was written (see $SIDE_DIR/logs/f2.log); fk runs without"
+  fi
+}
+if [ "$FK_AOT" = 1 ] && [[ " $SIDES " == *" fk "* ]]; then train_aot; fi
 
 for n in $NS; do
   for side in $SIDES; do measure "$side" "$n"; done

@@ -13,13 +13,14 @@ import java.util.Map;
 /**
  * Runs the codec's paths a join takes (a push-pull state encoded, LZW-compressed, sealed when there are keys, and
  * read back; packets of pings, acks and piggybacked alives, suspects and Serf intents, each way; Serf's node tags)
- * on made-up data, in memory, a few hundred times, so that a fresh JVM loads, links and JIT-compiles them before
- * the first join, not during it.
+ * on made-up data, in memory, a few times, so that a fresh JVM has loaded, linked and initialised their classes
+ * (and compiled the hottest loops, LZW's and msgpack's) before the first join, not during it.
  *
  * <p>Why: in bench/gossip.sh, N agents started together and then joined at once each ran these paths for the first
  * time, interpreted, at the same moment (a first join took ~190 ms in a cold JVM against ~10 ms warm), and on a
- * loaded machine that cold work, times N JVMs, was most of the join. Nothing is sent and no state is touched: the
- * only effect is CPU time at start (see {@link #run}'s result).
+ * loaded machine that cold work, times N JVMs, was a large part of the join. Nothing is sent and no state is
+ * touched: the only effect is CPU time at start (8 rounds of a 32-member pool: ~0.1-0.25 s on a loaded 2-core box,
+ * most of it class loading that the first join would have done anyway).
  */
 public final class CodecWarmup {
     private CodecWarmup() {}

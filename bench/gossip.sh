@@ -11,7 +11,9 @@
 #      agents 2..N are told in parallel, through their API, to join agent 1's gossip address (serf: RPC "join"; ours:
 #      PUT /v1/agent/join/ADDR); time until EVERY agent has listed all N members alive (each round asks only the
 #      agents that have not yet, so the polling's load falls as the pool converges, on both sides alike; a last
-#      round of all checks they still do). Our agents also give the in-process figure: each logs every member-join
+#      round of all checks they still do). The agents' CPU is printed for the settle (idle), the warm-up polling
+#      (a harness step of its own) and the join step (which polls 0.5 s more first: the harness's JVM is new).
+#      Our agents also give the in-process figure: each logs every member-join
 #      with its own clock to the millisecond (Serf's logger at INFO), and the latest member-join logged between t0
 #      and the polled convergence, minus t0, is when the last agent learned the last member, with no polling delay
 #      (stock serf logs to the second: its side has the polled figure only). The agents' CPU time during the step is
@@ -326,19 +328,27 @@ measure() {  # SIDE N
     # shellcheck disable=SC2046
     run_harness "$SIDE_DIR/up.out" wait-up $(side_args "$side") || { tail -5 "$SIDE_DIR"/logs/*.log >&2; die "$side N=$n: not every agent answers"; }
     say "$side N=$n: all $n answer; settling ${SETTLE}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
-    sleep "$SETTLE"
-    out="$SIDE_DIR/join-$jr.out"
-    local logs_arg="" c0 c1 jpids=()
-    [ "$side" = serf ] || logs_arg="--logs=$SIDE_DIR/logs"
+    local logs_arg="" s0 s1 w1 c0 c1 jpids=() hz
+    hz=$(getconf CLK_TCK)
     for ((i = 0; i < n; i++)); do jpids+=("$(agent_pid "$side" "$i")"); done
-    c0=$(proc_ticks "${jpids[@]}")
+    s0=$(proc_ticks "${jpids[@]}")
+    sleep "$SETTLE"
+    s1=$(proc_ticks "${jpids[@]}")
+    out="$SIDE_DIR/join-$jr.out"
+    [ "$side" = serf ] || logs_arg="--logs=$SIDE_DIR/logs"
+    # the warm-up polling as a step of its own, so that its CPU is told from the join's
     # shellcheck disable=SC2046
-    run_harness "$out" join $(side_args "$side") --warm="$JOIN_WARM" $logs_arg || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
+    run_harness "$SIDE_DIR/warm-$jr.out" join-warm $(side_args "$side") --warm="$JOIN_WARM" || die "$side N=$n: warm-up polling failed"
+    w1=$(proc_ticks "${jpids[@]}")
+    c0=$w1
+    # shellcheck disable=SC2046
+    run_harness "$out" join $(side_args "$side") --warm=0.5 $logs_arg || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
     c1=$(proc_ticks "${jpids[@]}")
+    say "$side N=$n: agents' CPU: $(awk -v d=$((s1 - s0)) -v hz="$hz" -v s="$SETTLE" 'BEGIN {printf "%.2f", d / hz / s}') cores while idle (settle), $(awk -v d=$((w1 - s1)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}') core-s during ${JOIN_WARM}s of warm-up polling, $(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}') core-s during the join step (0.5 s of polling again, to warm the harness's own new JVM, then the join)"
     joins+=("$(kv "$out" join_s)")
     [ "$side" = serf ] || inprocs+=("$(kv "$out" join_inproc_s)")
     [ "$jr" -gt 1 ] || show_tags "$side"
-    say "$side N=$n: join $jr/$JOINS: converged after $(kv "$out" join_s) s$([ "$side" = serf ] || echo " (in-process $(kv "$out" join_inproc_s) s, first member learned $(kv "$out" join_inproc_first_s) s)") (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms); agents' CPU during the join step (${JOIN_WARM}s warm-up polling + join) $(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", d / hz}') core-s"
+    say "$side N=$n: join $jr/$JOINS: converged after $(kv "$out" join_s) s$([ "$side" = serf ] || echo " (in-process $(kv "$out" join_inproc_s) s, first member learned $(kv "$out" join_inproc_first_s) s)") (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms)"
   done
   if [ "$side" != serf ]; then
     record "$side" "$n" join_inproc "$(printf '%s\n' "${inprocs[@]}" | median)"

@@ -46,6 +46,7 @@ import java.util.concurrent.Future;
  *
  * Steps:
  *   wait-up [--count K]                     every agent (the first K) answers its API (bounded by --timeout)
+ *   join-warm --warm S                      polls every agent for S seconds, untimed (the join's warm-up)
  *   join                                    t0, then every agent but #0 is told (in parallel) to join #0's gossip
  *                                           address; time until every agent lists all N members alive
  *   converged                               wait until every agent lists all N alive (after a restart), time it
@@ -98,6 +99,7 @@ public class GossipBench {
         int code = switch (step) {
             case "wait-up" -> b.waitUp();
             case "join" -> b.join();
+            case "join-warm" -> b.joinWarm();
             case "converged" -> b.converged();
             case "kill" -> b.kill();
             case "event" -> b.event();
@@ -383,6 +385,16 @@ public class GossipBench {
         Api[] apis = connectAll(System.currentTimeMillis() + timeoutMs);
         for (Api a : apis) a.close();
         System.out.println("up=" + apis.length);
+        return 0;
+    }
+
+    /** Polls every agent at the polling rate for --warm seconds, untimed (the join step's warm-up, run on its own). */
+    int joinWarm() throws Exception {
+        Api[] apis = connectAll(System.currentTimeMillis() + timeoutMs);
+        long warmEnd = System.nanoTime() + (long) (Double.parseDouble(opt.getOrDefault("warm", "0")) * 1e9);
+        while (System.nanoTime() < warmEnd) { long rs = System.nanoTime(); round(apis); pace(rs); }
+        printResolution();
+        for (Api a : apis) a.close();
         return 0;
     }
 

@@ -484,7 +484,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 == 0 && a != "0" || b + 0 ==
     echo
     # metric key : label : the issue's target for the ratio fk/serf ("-": none)
     for m in "join:join convergence, median (s):<= 1" "join_max:join convergence, max (s):-" \
-             "join_inproc:join, in-process (ours from logs, serf polled) (s):-" "join_inproc_max:join, in-process, max (s):-" \
+             "join_inproc:join, in-process, median (s) [1]:-" "join_inproc_max:join, in-process, max (s) [1]:-" \
              "fail_med:SIGKILL -> failed everywhere, median (s):<= 0.5" "fail_max:SIGKILL -> failed everywhere, max (s):-" \
              "event_med:user event -> last handler, median (s):<= 1" "event_max:user event -> last handler, max (s):-" \
              "bytes:IP bytes/s sent per agent at rest:<= 1" "payload:payload bytes/s sent per agent at rest:-" \
@@ -501,6 +501,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 == 0 && a != "0" || b + 0 ==
     echo
   done
   echo
+  echo "[1] ours: from our agents' own member-join log times (no polling delay); serf logs to the second only, so its column repeats the polled figure"
   echo "joins: $JOINS per N and side (fresh agents each time); kills: $KILLS per N and side (median, max); events: $EVENTS per N and side; rest window ${WINDOW}s"
 } | tee "$WORK/results/table.txt"
 say "done; load average now $(cut -d' ' -f1-3 /proc/loadavg)"

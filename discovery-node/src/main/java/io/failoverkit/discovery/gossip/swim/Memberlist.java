@@ -221,6 +221,14 @@ public final class Memberlist {
         return result;
     }
 
+    /**
+     * The delegate (Serf) queued a broadcast that starts at this node (a user event fired here, its own join or leave
+     * intent): gossiped soon rather than at the next tick, as this layer's own news ({@link #gossipSoon}).
+     */
+    public void delegateNewsQueued() {
+        onScheduler(this::gossipSoon);
+    }
+
     public List<Node> members() {
         List<Node> out = new ArrayList<>(published.values());
         out.sort((x, y) -> x.name().compareTo(y.name()));

@@ -55,7 +55,8 @@
 #
 # Checked against the issue's serf figures on this machine kind: serf's rows come out at 0.3-0.7 s join, 5.7-7.6 s
 # failure, 0.27-0.44 s event, 310-330 B/s per agent (the issue: 0.48/0.89, 6.0/8.35, 0.26/0.47, ~330).
-# Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_JOINS (3), BENCH_JOIN_WARM (3), BENCH_FK_AOT (0; 1: see train_aot), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
+# Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_JOINS (3), BENCH_JOIN_WARM (3), BENCH_JOIN_POLL_MS (the join
+#   steps' polling interval, BENCH_POLL_MS unless set: polling 30 of our agents every 50 ms takes ~1.5 of 2 cores), BENCH_FK_AOT (0; 1: see train_aot), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
 #   BENCH_SETTLE (10), BENCH_QUIET_SETTLE (10), BENCH_POLL_MS (50), BENCH_TIMEOUT (s per wait, 180),
 #   BENCH_FK_JAVA_OPTS, BENCH_FK_START_BATCH, BENCH_TMPDIR (/var/tmp), BENCH_KEEP=1 (keep the temp dir: logs, handler
 #   files, captures, results).
@@ -84,6 +85,7 @@ FK_JAVA_OPTS=${BENCH_FK_JAVA_OPTS:--Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredS
 FK_BATCH=${BENCH_FK_START_BATCH:-5}
 JOIN_WARM=${BENCH_JOIN_WARM:-3}
 FK_AOT=${BENCH_FK_AOT:-0}
+JOIN_POLL_MS=${BENCH_JOIN_POLL_MS:-${BENCH_POLL_MS:-50}}
 FK_TRAIN_OPTS=""
 # Serf's logger at INFO on our side (the rest at -log-level warn): each member-join is logged with the agent's clock
 # to the millisecond, which gives the in-process join convergence (GossipBench's join step, --logs).
@@ -92,7 +94,7 @@ KEEP=${BENCH_KEEP:-0}
 T0=$SECONDS
 say() { printf '[gossip.sh %4ss] %s\n' "$((SECONDS - T0))" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
-for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH JOIN_WARM FK_AOT; do
+for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH JOIN_WARM FK_AOT JOIN_POLL_MS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
 done
 for n in $NS; do [[ "$n" =~ ^[0-9]+$ && "$n" -ge 3 ]] || die "BENCH_NS: every N must be a whole number >= 3"; done
@@ -338,11 +340,11 @@ measure() {  # SIDE N
     [ "$side" = serf ] || logs_arg="--logs=$SIDE_DIR/logs"
     # the warm-up polling as a step of its own, so that its CPU is told from the join's
     # shellcheck disable=SC2046
-    run_harness "$SIDE_DIR/warm-$jr.out" join-warm $(side_args "$side") --warm="$JOIN_WARM" || die "$side N=$n: warm-up polling failed"
+    run_harness "$SIDE_DIR/warm-$jr.out" join-warm $(side_args "$side") --interval="$JOIN_POLL_MS" --warm="$JOIN_WARM" || die "$side N=$n: warm-up polling failed"
     w1=$(proc_ticks "${jpids[@]}")
     c0=$w1
     # shellcheck disable=SC2046
-    run_harness "$out" join $(side_args "$side") --warm=0.5 $logs_arg || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
+    run_harness "$out" join $(side_args "$side") --interval="$JOIN_POLL_MS" --warm=0.5 $logs_arg || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
     c1=$(proc_ticks "${jpids[@]}")
     say "$side N=$n: agents' CPU: $(awk -v d=$((s1 - s0)) -v hz="$hz" -v s="$SETTLE" 'BEGIN {printf "%.2f", d / hz / s}') cores while idle (settle), $(awk -v d=$((w1 - s1)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}') core-s during ${JOIN_WARM}s of warm-up polling, $(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}') core-s during the join step (0.5 s of polling again, to warm the harness's own new JVM, then the join)"
     joins+=("$(kv "$out" join_s)")

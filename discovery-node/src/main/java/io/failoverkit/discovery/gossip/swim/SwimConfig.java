@@ -80,10 +80,12 @@ public record SwimConfig(
      * (15 false deaths in 8 x 10 simulated minutes of 50 nodes; 6x: none in 30 x 10 minutes). It costs nothing at
      * rest and 1.5x the gossip while something changes.
      *
-     * <p>Bandwidth at rest per node (memberlist's encoding, CRC included, names of ~10 bytes): a ping is ~87 bytes,
-     * our ack ~28, Serf's ~167 (its Vivaldi coordinate); two of each a second here, 230 B/s of UDP payload, against
-     * Serf's 254 (one of each). Counting 28 bytes of IP/UDP header per packet, 342 against 310: at most 10% more on
-     * the wire. Simulated (SwimSimulationTest, medians, kill to dead-everywhere): 2.3 s at N=10, 3.2-3.5 s at 30,
+     * <p>Bandwidth at rest per node (memberlist's encoding, CRC included, names of ~10 bytes): a ping naming its
+     * source is ~87 bytes, ~40 without (Memberlist leaves SourceAddr/SourcePort/SourceNode out when the transport
+     * sends from its advertised address, so the ack goes to the packet's source), our ack ~28, Serf's ~167 (its
+     * Vivaldi coordinate); two of each a second here, ~140 B/s of UDP payload, against Serf's 254 (one of each).
+     * Counting 28 bytes of IP/UDP header per packet, ~250 against 310 (with the source named: 342, 10% more). In
+     * bench/gossip.sh, with push-pull: 275 vs 354 IP B/s at N=10, 359 vs 432 at N=30. Simulated (SwimSimulationTest, medians, kill to dead-everywhere): 2.3 s at N=10, 3.2-3.5 s at 30,
      * 5.5-5.8 s at 1,000; LAN: 6.0, 7.7-8.0 and 13.8 s.
      */
     public static SwimConfig agent(String name) {

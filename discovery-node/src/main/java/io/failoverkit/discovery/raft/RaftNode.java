@@ -169,9 +169,24 @@ public final class RaftNode implements AutoCloseable {
             List<Pending> batch = new java.util.ArrayList<>();
             long bytes = 0;
             Pending p;
+            Pending restore = null;
             while (batch.size() < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES && (p = queue.poll()) != null) {
+                // A snapshot restore goes alone in its entry (it may be near the entry size limit), after the batch.
+                if (p.command() instanceof Command.Restore) {
+                    restore = p;
+                    break;
+                }
                 batch.add(p);
                 bytes += 256 + valueBytes(p.command());
+            }
+            if (restore != null) {
+                if (batch.isEmpty()) {
+                    batch.add(restore);
+                } else {
+                    send(batch);
+                    inFlight.incrementAndGet();
+                    batch = new java.util.ArrayList<>(List.of(restore));
+                }
             }
             if (batch.isEmpty()) {
                 inFlight.decrementAndGet();
@@ -186,6 +201,7 @@ public final class RaftNode implements AutoCloseable {
         return switch (c) {
             case Command.KvPut put -> put.value() == null ? 0 : put.value().length;
             case Command.Txn txn -> txn.ops().stream().mapToLong(op -> 64 + (op.value() == null ? 0 : op.value().length)).sum();
+            case Command.Restore r -> r.state().length;
             default -> 0;
         };
     }

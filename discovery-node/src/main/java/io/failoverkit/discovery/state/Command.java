@@ -24,6 +24,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Command.Batch.class, name = "batch"),
         @JsonSubTypes.Type(value = Command.Txn.class, name = "txn"),
         @JsonSubTypes.Type(value = Command.InTerm.class, name = "in-term"),
+        @JsonSubTypes.Type(value = Command.Restore.class, name = "restore"),
 })
 public sealed interface Command {
 
@@ -67,4 +68,11 @@ public sealed interface Command {
 
     /** Destroy (by an operator) or invalidate (TTL lapsed, proposed by the leader). */
     record SessionDestroy(String id, String reason, long nowMillis) implements Command {}
+
+    /**
+     * PUT /v1/snapshot: replaces the whole state with a verified snapshot archive's state.bin ({@code state}, gzip
+     * compressed to keep the entry small). One entry, so every server replaces its state at the same index.
+     * {@code id}, {@code snapshotIndex} and {@code snapshotTerm} are the archive's meta.json, for the log.
+     */
+    record Restore(String id, long snapshotIndex, long snapshotTerm, byte[] state) implements Command {}
 }

@@ -15,14 +15,6 @@ import org.slf4j.LoggerFactory;
 final class SnapshotEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotEndpoint.class);
 
-    /**
-     * The largest Raft entry a restore may need. Ratis (gRPC) carries an entry in one message of at most
-     * raft.grpc.message.size.max (64 MiB by default, unchanged here), from the proposing server to the leader and from
-     * the leader to each follower; an entry the size of the log segment (8 MiB) was measured to go through on three
-     * servers (SnapshotRestoreTest.theEntrySizeLimit...). We stay under the segment size with room for the entry's
-     * envelope, so a restore is either accepted whole or refused before anything is proposed.
-     */
-    static final int MAX_RESTORE_ENTRY_BYTES = 7 * 1024 * 1024;
     /** The largest archive body taken (the state is compressed in the archive and again in the entry). */
     static final int MAX_ARCHIVE_BYTES = 64 * 1024 * 1024;
     /** The largest tar inside an archive (state.bin is JSON and compresses well; beyond this the entry would not fit). */
@@ -60,20 +52,15 @@ final class SnapshotEndpoint {
         } catch (SnapshotArchive.InvalidSnapshotException e) {
             throw HttpError.badRequest("snapshot not restored, nothing changed: " + e.getMessage());
         }
-        byte[] compressed = StateStore.compress(archive.state());
-        long entryBytes = entryBytes(compressed.length);
-        if (entryBytes > MAX_RESTORE_ENTRY_BYTES) {
-            throw new HttpError(413, "snapshot not restored, nothing changed: its state needs a Raft entry of " + entryBytes
-                    + " bytes, more than the " + MAX_RESTORE_ENTRY_BYTES + " one entry may carry");
-        }
         SnapshotArchive.Meta m = archive.meta();
+        Command.Restore command = new Command.Restore(m.id(), m.index(), m.term(), StateStore.compress(archive.state()));
+        int entryBytes = command.entryBytes();
+        if (entryBytes > Command.Restore.MAX_ENTRY_BYTES) {
+            throw new HttpError(413, "snapshot not restored, nothing changed: its state (" + m.size() + " bytes, " + command.state().length
+                    + " compressed) needs a Raft entry of " + entryBytes + " bytes, more than the " + Command.Restore.MAX_ENTRY_BYTES + " one entry may carry");
+        }
         LOG.warn("restoring snapshot {} (index {}, term {}, {} bytes of state) on an operator's request from {}: it will replace the whole state",
                 m.id(), m.index(), m.term(), m.size(), call.request.getConnectionMetaData().getRemoteSocketAddress());
-        server.write(call, new Command.Restore(m.id(), m.index(), m.term(), compressed), r -> call.text(200, ""));
-    }
-
-    /** The JSON entry's size: the compressed state in base64 plus the command's few fields. */
-    static long entryBytes(long compressed) {
-        return 4 * ((compressed + 2) / 3) + 512;
+        server.write(call, command, r -> call.text(200, ""));
     }
 }

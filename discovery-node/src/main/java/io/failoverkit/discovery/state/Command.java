@@ -74,5 +74,23 @@ public sealed interface Command {
      * compressed to keep the entry small). One entry, so every server replaces its state at the same index.
      * {@code id}, {@code snapshotIndex} and {@code snapshotTerm} are the archive's meta.json, for the log.
      */
-    record Restore(String id, long snapshotIndex, long snapshotTerm, byte[] state) implements Command {}
+    record Restore(String id, long snapshotIndex, long snapshotTerm, byte[] state) implements Command {
+        /**
+         * The largest encoded restore entry proposed. Measured with Ratis 3.2.1 on three servers
+         * (RaftEntrySizeLimitTest): an entry over raft.server.log.appender.buffer.byte-limit (4 MiB, left at its
+         * default) is refused ("Log entry size 4194413 exceeds the max buffer limit of 4194304"), and a 7 MiB one
+         * exhausted the client's retries and left that server's Raft client closed for every later write. 64 KiB below
+         * the limit leaves room for the log entry's own envelope.
+         */
+        public static final int MAX_ENTRY_BYTES = 4 * 1024 * 1024 - 64 * 1024;
+
+        /** This command's size as a Raft entry (its JSON). */
+        public int entryBytes() {
+            try {
+                return Json.MAPPER.writeValueAsBytes(this).length;
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
 }

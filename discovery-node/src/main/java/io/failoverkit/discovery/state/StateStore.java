@@ -713,7 +713,12 @@ public final class StateStore {
     static Image decodeState(byte[] state) throws SnapshotArchive.InvalidSnapshotException {
         Image img;
         try {
-            img = Json.MAPPER.readValue(state, Image.class);
+            com.fasterxml.jackson.databind.JsonNode tree = Json.MAPPER.readTree(state);
+            if (tree == null || !tree.isObject() || !STATE_FORMAT.equals(tree.path("format").asText(null))) {
+                throw new SnapshotArchive.InvalidSnapshotException("state.bin is not in the format " + STATE_FORMAT + " (found "
+                        + (tree == null || !tree.isObject() ? "no JSON object" : tree.path("format").isMissingNode() ? "no format" : tree.path("format").toString()) + ")");
+            }
+            img = Json.MAPPER.treeToValue(tree, Image.class);
         } catch (IOException e) {
             throw new SnapshotArchive.InvalidSnapshotException("state.bin is not a failoverkit discovery state (a Consul snapshot cannot be restored here): "
                     + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));

@@ -47,6 +47,7 @@ public final class Manager {
     private final HistoryKeeper history; // issue 9, hole 4
     private int masterFailures;
     private String lastLogged;
+    private volatile boolean stopping;
 
     public Manager(ClusterDefinition cluster, Discovery discovery, Servers servers, String identity, Consumer<FailoverRun.Outcome> onFailover) {
         this(cluster, discovery, servers, identity, onFailover, Timings.of(cluster));
@@ -71,10 +72,19 @@ public final class Manager {
         return lease.valid();
     }
 
-    /** Runs cycles until {@code deadline} (System.nanoTime) or interruption; a cycle that fails is logged and the loop goes on. */
+    /**
+     * Asks {@link #run} to return after the cycle it is in (and its sleep), releasing the lock: the orderly way to end a
+     * manager whose servers are closed afterwards. Interrupting the thread also ends it, but an interrupt can land in a
+     * call that swallows it, and it makes the lock's release fail (the session then lingers until its TTL).
+     */
+    public void stop() {
+        stopping = true;
+    }
+
+    /** Runs cycles until {@code deadline} (System.nanoTime), {@link #stop} or interruption; a cycle that fails is logged and the loop goes on. */
     public void run(long deadlineNanos) throws InterruptedException {
         try {
-            while (System.nanoTime() < deadlineNanos && !Thread.currentThread().isInterrupted()) {
+            while (!stopping && System.nanoTime() < deadlineNanos && !Thread.currentThread().isInterrupted()) {
                 long start = System.nanoTime();
                 try {
                     cycle();
@@ -83,7 +93,7 @@ public final class Manager {
                     LOG.error("[{}] cycle failed, going on: {}", cluster.name(), e.toString(), e);
                 }
                 long sleep = cluster.detection().intervalMs() - (System.nanoTime() - start) / 1_000_000;
-                if (sleep > 0) servers.awaitNextCycle(Duration.ofMillis(sleep)); // issue 9, hole 4: early when the master restarted
+                if (sleep > 0 && !stopping) servers.awaitNextCycle(Duration.ofMillis(sleep)); // issue 9, hole 4: early when the master restarted
             }
         } finally {
             lease.close();

@@ -143,7 +143,13 @@ public final class RaftNode implements AutoCloseable {
     /** Entries in flight at once; writes that arrive meanwhile wait and go together in the next entry (group commit). */
     private static final int MAX_IN_FLIGHT = 8;
     private static final int MAX_BATCH_COMMANDS = 512;
-    private static final int MAX_BATCH_BYTES = 4 << 20;
+    /**
+     * Raw value bytes that close a batch. Ratis refuses an entry over raft.server.log.appender.buffer.byte-limit (4 MiB),
+     * values travel base64-encoded (4/3) in the entry's JSON, and the check runs before each command is added (one more
+     * 512 KiB value may follow): 2 MiB keeps the entry under ~3.4 MiB. At 4 MiB, 40 concurrent 512 KiB writes built a
+     * 5.6 MB entry that failed, and the failure closed this server's Raft client for good (GroupCommitEntrySizeTest).
+     */
+    private static final int MAX_BATCH_BYTES = 2 << 20;
     private static final com.fasterxml.jackson.core.type.TypeReference<List<ApplyResult>> RESULTS = new com.fasterxml.jackson.core.type.TypeReference<>() {};
 
     private final java.util.concurrent.ConcurrentLinkedQueue<Pending> queue = new java.util.concurrent.ConcurrentLinkedQueue<>();

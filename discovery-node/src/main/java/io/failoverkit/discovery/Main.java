@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
         description = "A Consul-compatible discovery agent (catalog, KV, sessions, health; HTTP API).",
         subcommands = {Main.AgentCmd.class, Main.MembersCmd.class, Main.JoinCmd.class, Main.ReloadCmd.class, Main.LeaveCmd.class,
                 Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class,
-                io.failoverkit.discovery.cli.OperatorCmd.class})
+                io.failoverkit.discovery.cli.OperatorCmd.class, io.failoverkit.discovery.cli.SnapshotCommand.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 

@@ -18,7 +18,8 @@ import java.util.concurrent.Callable;
 @Command(name = "discovery-node", mixinStandardHelpOptions = true, version = "discovery-node " + Agent.VERSION,
         description = "A Consul-compatible discovery agent (catalog, KV, sessions, health; HTTP API).",
         subcommands = {Main.AgentCmd.class, Main.MembersCmd.class, Main.JoinCmd.class, Main.ReloadCmd.class, Main.LeaveCmd.class,
-                Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class})
+                Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class,
+                io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -36,6 +37,8 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, a) -> { ex.getCommandLine().getErr().println(ex.getMessage()); ex.getCommandLine().usage(ex.getCommandLine().getErr()); return EX_USAGE; });
+        // `lock PREFIX CMD ARGS...`: what follows PREFIX is the child's command line, its dashes included (as Consul's).
+        cl.getSubcommands().get("lock").setStopAtPositional(true);
         return AgentHttp.installErrorHandling(cl);
     }
 

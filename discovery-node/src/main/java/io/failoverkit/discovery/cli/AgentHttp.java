@@ -209,8 +209,9 @@ public final class AgentHttp {
 
     private String transportReason(String method, String pathAndQuery, IOException e) {
         String m = e.getMessage();
-        if (e instanceof java.net.ConnectException || m == null || m.isBlank()) m = e.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : ": " + m);
-        if (e instanceof java.net.http.HttpTimeoutException) m = "request timed out";
+        if (e instanceof java.net.ConnectException) m = "connection refused" + (m == null || m.isBlank() ? "" : " (" + m + ")");
+        else if (e instanceof java.net.http.HttpTimeoutException) m = "request timed out";
+        else if (m == null || m.isBlank()) m = e.getClass().getSimpleName();
         String path = pathAndQuery.contains("?") ? pathAndQuery.substring(0, pathAndQuery.indexOf('?')) : pathAndQuery;
         return method + " " + base + path + ": " + m;
     }

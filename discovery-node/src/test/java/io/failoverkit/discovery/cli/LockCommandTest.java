@@ -49,7 +49,8 @@ class LockCommandTest {
     }
 
     private Process lock(DevAgent a, String id, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        // env --default-signal=HUP: SIGHUP not ignored even when the tests run under nohup (the JVM would keep ignoring it).
+        List<String> cmd = new ArrayList<>(List.of("env", "--default-signal=HUP", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx96m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), "io.failoverkit.discovery.Main",
                 "lock", "-http-addr=127.0.0.1:" + a.httpPort, "-verbose"));
         cmd.addAll(List.of(args));
@@ -155,6 +156,28 @@ class LockCommandTest {
             // The key stays (released by the session's end, lock-delay pending) but nobody holds it.
             JsonNode k = a.http.get("/v1/kv/jobs/report/.lock").json();
             if (k != null && k.isArray() && !k.isEmpty()) assertThat(k.get(0).path("Session").asText("")).isEmpty();
+        }
+    }
+
+    @Test
+    void signalsReachTheChildAndTermEndsTheHold() throws Exception {
+        Path rec = dir.resolve("signals");
+        // The child says which signals it got; on TERM it exits 0. Its record file comes as $1, never pasted into the script.
+        String child = "trap 'echo HUP >> \"$1\"' HUP; trap 'echo TERM >> \"$1\"; exit 0' TERM; echo ready >> \"$1\"; while true; do sleep 0.1; done";
+        try (DevAgent a = DevAgent.start("lock-5")) {
+            Process p = lock(a, "G", "-shell=false", "jobs/signals", "sh", "-c", child, "child", rec.toString());
+            await().atMost(Duration.ofSeconds(60)).until(() -> record(rec).contains("ready"));
+            new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).start().waitFor();
+            await().atMost(Duration.ofSeconds(30)).until(() -> record(rec).contains("HUP"));
+            assertThat(p.isAlive()).as("SIGHUP is only forwarded").isTrue();
+            assertThat(a.http.get("/v1/kv/jobs/signals/.lock").json().get(0).path("Session").asText()).isNotEmpty();
+
+            p.destroy(); // SIGTERM to the lock command
+            await().atMost(Duration.ofSeconds(60)).until(() -> !p.isAlive());
+            assertThat(p.exitValue()).isZero();
+            assertThat(record(rec)).contains("TERM");
+            assertThat(a.http.get("/v1/session/list").json()).as("session destroyed on the way out").isEmpty();
+            assertThat(a.http.get("/v1/kv/jobs/signals/.lock").status()).as("released and removed").isEqualTo(404);
         }
     }
 

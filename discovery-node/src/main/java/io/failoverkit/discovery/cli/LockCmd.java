@@ -100,6 +100,8 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
     private final CompletableFuture<String> ended = new CompletableFuture<>();
     private volatile boolean shutdown;
     private volatile Process child;
+    /** The thread acquiring, while it does (a SIGINT/SIGTERM wakes it from its blocking query); null otherwise. */
+    private volatile Thread acquiring;
 
     @Override
     public Integer call() throws Exception {
@@ -148,14 +150,23 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
         Thread renewer = startRenewer(session);
         info("Attempting lock acquisition");
         boolean held;
+        acquiring = Thread.currentThread();
         try {
-            held = hold.acquire(session, deadline);
+            held = !shutdown && hold.acquire(session, deadline);
+        } catch (InterruptedException e) {
+            held = false; // a signal: the answer to an acquire in flight is unknown, destroying the session settles it
         } catch (AgentHttp.Failure | IllegalStateException e) {
-            err.println("Lock acquisition failed: " + e.getMessage());
+            acquiring = null;
+            Thread.interrupted();
+            err.println(shutdown ? "Shutdown triggered during lock acquisition" : "Lock acquisition failed: " + e.getMessage());
             renewer.interrupt();
+            hold.abandon(session);
             destroySession(session);
             return 1;
+        } finally {
+            acquiring = null;
         }
+        Thread.interrupted(); // a signal that came as the acquisition ended must not break the release
         if (!held) {
             err.println(shutdown ? "Shutdown triggered during lock acquisition" : "Shutdown triggered or timeout during lock acquisition");
             renewer.interrupt();
@@ -286,6 +297,8 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
         if (!sig.equals("HUP")) {
             shutdown = true;
             ended.complete("shutdown");
+            Thread t = acquiring;
+            if (t != null) t.interrupt();
         }
     }
 

@@ -146,6 +146,12 @@ class LockCommandTest {
             ProcessHandle child = ProcessHandle.of(pid).orElseThrow();
             assertThat(child.isAlive()).isTrue();
 
+            // A second contender waits; its child will say whether the first child was still alive when it started.
+            Path rec = dir.resolve("after");
+            Process q = lock(a, "Q", "-shell=false", "jobs/report", "sh", "-c",
+                    "if kill -0 \"$1\" 2>/dev/null; then echo overlap >> \"$2\"; else echo alone >> \"$2\"; fi", "child", Long.toString(pid), rec.toString());
+            await().atMost(Duration.ofSeconds(60)).until(() -> log("Q").contains("Attempting lock acquisition"));
+
             String session = a.http.get("/v1/kv/jobs/report/.lock").json().get(0).get("Session").asText();
             assertThat(a.http.put("/v1/session/destroy/" + session, (String) null).status()).isEqualTo(200);
 
@@ -153,9 +159,12 @@ class LockCommandTest {
             await().atMost(Duration.ofSeconds(60)).until(() -> !p.isAlive());
             assertThat(p.exitValue()).as("-child-exit-code: the child was killed").isEqualTo(2);
             assertThat(log("H")).contains("Lock lost, killing child");
-            // The key stays (released by the session's end, lock-delay pending) but nobody holds it.
-            JsonNode k = a.http.get("/v1/kv/jobs/report/.lock").json();
-            if (k != null && k.isArray() && !k.isEmpty()) assertThat(k.get(0).path("Session").asText("")).isEmpty();
+
+            // The waiting contender saw the key free at once, was refused during the lock-delay (15s, Consul's default
+            // for the destroyed session), retried, and ran its child only then, after the first child was dead.
+            assertThat(exitOf(q, "Q")).isZero();
+            assertThat(log("Q")).contains("lock-delay");
+            assertThat(record(rec)).containsExactly("alone");
         }
     }
 

@@ -150,7 +150,16 @@ public final class AgentHttp {
         HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(b + pathAndQuery)).timeout(timeout)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         if (token != null) rb.header("X-Consul-Token", token);
-        HttpResponse<String> r = client.send(rb.build(), HttpResponse.BodyHandlers.ofString());
+        HttpRequest req = rb.build();
+        HttpResponse<String> r;
+        try {
+            r = client.send(req, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            // A pooled keep-alive connection the other side had already closed: the request got no answer at all, and
+            // the JDK does not retry it. Once more, on a new connection.
+            if (!String.valueOf(e.getMessage()).contains("received no bytes") && !(e instanceof java.io.EOFException)) throw e;
+            r = client.send(req, HttpResponse.BodyHandlers.ofString());
+        }
         long index = 0;
         try {
             index = Long.parseUnsignedLong(r.headers().firstValue("X-Consul-Index").orElse("0"));

@@ -102,6 +102,8 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
     private volatile Process child;
     /** The thread acquiring, while it does (a SIGINT/SIGTERM wakes it from its blocking query); null otherwise. */
     private volatile Thread acquiring;
+    /** Set once the hold is over: the monitor and the renewer stop. */
+    private volatile boolean finished;
 
     @Override
     public Integer call() throws Exception {
@@ -159,7 +161,7 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
             acquiring = null;
             Thread.interrupted();
             err.println(shutdown ? "Shutdown triggered during lock acquisition" : "Lock acquisition failed: " + e.getMessage());
-            renewer.interrupt();
+            finished = true;
             hold.abandon(session);
             destroySession(session);
             return 1;
@@ -169,13 +171,15 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
         Thread.interrupted(); // a signal that came as the acquisition ended must not break the release
         if (!held) {
             err.println(shutdown ? "Shutdown triggered during lock acquisition" : "Shutdown triggered or timeout during lock acquisition");
-            renewer.interrupt();
+            finished = true;
             hold.abandon(session);
             destroySession(session);
             return 1;
         }
 
         Thread monitor = new Thread(() -> hold.monitor(session), "lock-monitor");
+        // The monitor and the renewer are stopped by a flag, never interrupted: an HTTP exchange cut by an interrupt
+        // can leave the client a dead pooled connection for the release that follows.
         monitor.setDaemon(true);
         monitor.start();
 
@@ -185,8 +189,7 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
         } else {
             code = runChild(command);
         }
-        monitor.interrupt();
-        renewer.interrupt();
+        finished = true;
         boolean ok = true;
         try {
             hold.release(session);
@@ -344,12 +347,14 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
             Duration ttl = Durations.parse(SESSION_TTL);
             long lastOk = System.nanoTime();
             Duration next = ttl.dividedBy(2);
-            while (!Thread.currentThread().isInterrupted()) {
+            while (!finished && !Thread.currentThread().isInterrupted()) {
+                long until = System.nanoTime() + next.toNanos();
                 try {
-                    Thread.sleep(next.toMillis());
+                    while (!finished && System.nanoTime() < until) Thread.sleep(Math.max(1, Math.min(200, (until - System.nanoTime()) / 1_000_000)));
                 } catch (InterruptedException e) {
                     return;
                 }
+                if (finished) return;
                 try {
                     AgentHttp.Response r = http.send("PUT", "/v1/session/renew/" + session, null, Duration.ofSeconds(10));
                     if (r.status() == 404) {
@@ -381,6 +386,7 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
     }
 
     private void lost(String why) {
+        if (finished) return;
         if (!ended.isDone()) info("Lock lost: " + why);
         ended.complete("lost");
     }
@@ -509,7 +515,7 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
         public void monitor(String session) {
             long index = 0;
             int retries = monitorRetry;
-            while (!Thread.currentThread().isInterrupted()) {
+            while (!finished && !Thread.currentThread().isInterrupted()) {
                 Listing l;
                 try {
                     l = read(kvPath(key), index, WAIT, true);
@@ -650,7 +656,7 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
         public void monitor(String session) {
             long index = 0;
             int retries = monitorRetry;
-            while (!Thread.currentThread().isInterrupted()) {
+            while (!finished && !Thread.currentThread().isInterrupted()) {
                 Listing l;
                 Slots s;
                 try {

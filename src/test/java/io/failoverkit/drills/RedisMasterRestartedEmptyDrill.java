@@ -106,7 +106,8 @@ class RedisMasterRestartedEmptyDrill {
                 }
                 // The manager guards the master and recorded its history (in the KV too) since the keys were written.
                 long offsetWithKeys = probe.observe(master.address()).offset();
-                await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> master.address().equals(dns.resolve())
+                // (60 s: a setup wait, not a property; a CI box loaded by seven builds once needed more than 30.)
+                await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> master.address().equals(dns.resolve())
                         && "1".equals(config(master.address(), "min-replicas-to-write"))
                         && history.read().history() != null && history.read().history().offset() >= offsetWithKeys);
                 // The drill's precondition, not its property: every replica holds the keys (WAIT counted both, yet a CI run

@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
         description = "A Consul-compatible discovery agent (catalog, KV, sessions, health; HTTP API).",
         subcommands = {Main.AgentCmd.class, Main.MembersCmd.class, Main.JoinCmd.class, Main.ReloadCmd.class, Main.LeaveCmd.class,
                 Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class,
-                io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class})
+                io.failoverkit.discovery.cli.OperatorCmd.class, io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -142,6 +142,10 @@ public final class Main implements Runnable {
             exitOnRaftFatalError();
             agent.awaitStop();
             agent.close();
+            if (agent.fatal() != null) {
+                spec.commandLine().getErr().println("==> Agent stopped: " + agent.fatal().getMessage());
+                return 1; // a supervisor sees a failure, not a clean stop
+            }
             return 0;
         }
 

@@ -5,7 +5,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.failoverkit.failover.act.EpochStore;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.discovery.DiscoveryAddress;
 import io.failoverkit.failover.discovery.DiscoveryClient;
+import io.failoverkit.failover.drill.DrillLog;
+import io.failoverkit.failover.drill.DrillResult;
 import io.failoverkit.failover.drill.MySqlKillDrill;
 import io.failoverkit.failover.drill.LocalProcesses;
 import io.failoverkit.failover.drill.RedisKillDrill;
@@ -32,7 +35,7 @@ import java.util.concurrent.TimeUnit;
 /** failover: the HA manager for MySQL and Redis masters. */
 @Command(name = "failover", mixinStandardHelpOptions = true, version = "failover 0.1.0",
         description = "Failover manager for MySQL/MariaDB and Redis masters: status, watch, promote, ack, define, rejoin, drill, guard.",
-        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class, Main.GuardCmd.class})
+        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class, Main.GuardCmd.class, io.failoverkit.failover.playbook.PlaybookCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -70,14 +73,39 @@ public final class Main implements Runnable {
         return cl;
     }
 
+    /** A usage error (exit 64) for a --discovery (or CONSUL_HTTP_ADDR) that is not host:port or http[s]://host:port. */
+    static void checkDiscovery(CommandLine.Model.CommandSpec spec, String discovery) {
+        checkDiscovery(spec, discovery, false);
+    }
+
+    /**
+     * As {@link #checkDiscovery(CommandLine.Model.CommandSpec, String)}; {@code list} allows a,b,c (the guard reads the
+     * epoch from every server). Elsewhere a list is a usage error: it made every request fail, forever, in the loop.
+     */
+    static void checkDiscovery(CommandLine.Model.CommandSpec spec, String discovery, boolean list) {
+        if (!list && discovery.contains(",")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--discovery takes one address here, not a list: " + discovery
+                    + (discovery.equals(DiscoveryAddress.fromEnvironment()) && System.getenv(DiscoveryAddress.ADDR_ENV) != null ? " (from " + DiscoveryAddress.ADDR_ENV + ")" : ""));
+        }
+        for (String a : discovery.split(",")) {
+            try {
+                DiscoveryAddress.baseUrl(a);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage()
+                        + (discovery.equals(DiscoveryAddress.fromEnvironment()) && System.getenv(DiscoveryAddress.ADDR_ENV) != null ? " (from " + DiscoveryAddress.ADDR_ENV + ")" : ""));
+            }
+        }
+    }
+
     /** Options of the commands that manage a defined cluster. */
     static class ClusterOptions {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
         @Option(names = "--cluster", required = true, paramLabel = "FILE|kv:NAME",
                 description = "The cluster definition: a JSON or YAML (.yaml/.yml) file, or kv:NAME for the one stored with `failover define`.") String clusterRef;
-        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address (default 127.0.0.1:8500).") String discovery = "127.0.0.1:8500";
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the token, if any, comes from $CONSUL_HTTP_TOKEN).") String discovery = DiscoveryAddress.fromEnvironment();
 
         ClusterDefinition cluster() {
+            checkDiscovery(spec, discovery);
             try {
                 if (clusterRef.startsWith("kv:")) {
                     String name = clusterRef.substring(3);
@@ -158,6 +186,15 @@ public final class Main implements Runnable {
                     InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid(), outcome -> {
                         for (Timeline.Step s : outcome.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
                     });
+            // SIGTERM (a service stop) asks the loop to end after the cycle it is in, so a failover in progress finishes
+            // and the lock is released, instead of the JVM dying between the epoch and the promotion. Bounded: a cycle's
+            // steps are bounded by the cluster's timings; after that the JVM goes anyway.
+            Thread loop = Thread.currentThread();
+            Thread hook = new Thread(() -> {
+                m.stop();
+                try { loop.join(Math.max(30_000, 3L * c.detection().intervalMs() + 60_000)); } catch (InterruptedException ignored) { }
+            }, "watch-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
             m.run(System.nanoTime() + TimeUnit.SECONDS.toNanos(maxRuntime));
             return 0;
         }
@@ -206,10 +243,11 @@ public final class Main implements Runnable {
     static final class DefineCmd implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
         @Option(names = "--file", required = true, paramLabel = "FILE", description = "JSON or YAML (.yaml/.yml) definition.") Path file;
-        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address (default 127.0.0.1:8500).") String discovery = "127.0.0.1:8500";
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the token, if any, comes from $CONSUL_HTTP_TOKEN).") String discovery = DiscoveryAddress.fromEnvironment();
 
         @Override
         public Integer call() throws Exception {
+            checkDiscovery(spec, discovery);
             ClusterDefinition c;
             try {
                 c = ClusterDefinition.read(file);
@@ -258,6 +296,7 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             // --discovery may list several servers (a,b,c): the first serves a kv: definition, all serve the epoch.
+            checkDiscovery(spec, discovery, true);
             List<String> servers = List.of(discovery.split(","));
             String all = discovery;
             discovery = servers.get(0);
@@ -293,41 +332,65 @@ public final class Main implements Runnable {
         @Option(names = "--discovery-servers", paramLabel = "N", description = "--campaign: discovery servers, 3 (default) or 1.") int discoveryServers = 3;
         @Option(names = "--with-guard", description = "--campaign: also cut the master's guard host off (needs `failover guard`).") boolean withGuard;
 
+        @Option(names = "--json", description = "One JSON object per drill, one per line (no colours, no other output on stdout).") boolean json;
+
         @Override
         public Integer call() throws Exception {
             if (campaign) return campaign();
             if (kind != null && !kind.equals("redis") && !kind.equals("mysql")) throw new CommandLine.ParameterException(spec.commandLine(), "--kind must be redis or mysql");
+            if (repeat < 1 || repeat > 100) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be 1..100");
             Path work = Files.createTempDirectory("failover-drill");
+            boolean colour = DrillResult.colour(json, DrillResult.stdoutIsTerminal(), System.getenv());
             boolean ok = true;
-            try (DiscoveryProcess discovery = DiscoveryProcess.start(work.resolve("discovery"))) {
-                if (kind == null || kind.equals("redis")) {
-                    System.out.println("drill redis: master SIGKILL under writes through master.drill-redis.service.consul");
-                    RedisKillDrill.Report r = RedisKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("redis"));
-                    for (Timeline.Step s : r.timeline()) System.out.printf("  %s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
-                    System.out.printf("  kill -> first write on the new master: %d ms; acknowledged writes lost: %d; old master demoted on return: %s%n",
-                            r.killToFirstWriteMillis(), r.lostAcknowledged(), r.oldMasterDemoted());
-                    System.out.println(r.success() ? "PASS: " + r.message() : "FAIL: " + r.message());
-                    ok &= r.success();
+            try (DrillLog log = DrillLog.open(work.resolve("drill.log"))) {
+                String logPath = log.file().toString();
+                if (!json) System.out.println("failover drill: lab under " + work + "; driver, pool and manager messages in " + logPath);
+                try (DiscoveryProcess discovery = DiscoveryProcess.start(work.resolve("discovery"))) {
+                    if (kind == null || kind.equals("redis")) {
+                        DrillResult r;
+                        try {
+                            r = DrillResult.of(RedisKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("redis")), logPath);
+                        } catch (Exception e) {
+                            log.record("drill redis failed", e);
+                            r = DrillResult.error("redis", "Redis master SIGKILL under writes", "drill-redis", "the drill could not run: " + e, logPath);
+                        }
+                        emit(r, colour);
+                        ok &= r.passed();
+                    }
+                    for (int run = 1; (kind == null || kind.equals("mysql")) && run <= repeat; run++) {
+                        String name = repeat == 1 ? MySqlKillDrill.SERVICE : MySqlKillDrill.SERVICE + "-" + run;
+                        String title = "MariaDB primary SIGKILL under inserts, semi-sync " + (noSemiSync ? "off" : "on") + (repeat == 1 ? "" : " (run " + run + "/" + repeat + ")");
+                        DrillResult r;
+                        MySqlKillDrill.Report report = null;
+                        try {
+                            report = MySqlKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("mysql-" + run), !noSemiSync, name);
+                            r = DrillResult.of(report, name, logPath);
+                            if (repeat > 1) r = new DrillResult(r.kind(), title, r.service(), r.passed(), r.message(), r.killedAtMillis(), r.figures(), r.timeline(), r.log());
+                        } catch (Exception e) {
+                            log.record("drill mysql failed", e);
+                            r = DrillResult.error("mysql", title, name, "the drill could not run: " + e, logPath);
+                        }
+                        emit(r, colour);
+                        // One machine-readable line per run for bench/mysql-failover.sh.
+                        if (!json && report != null) {
+                            System.out.printf("RESULT kind=mysql semi_sync=%s kill_to_first_write_ms=%d acknowledged=%d lost=%d two_writable_ms=%d rejoined=%s success=%s%n",
+                                    report.semiSync() ? "on" : "off", report.killToFirstWriteMillis(), report.acknowledged(), report.lostAcknowledged().size(),
+                                    report.twoWritableMillis(), report.oldMasterRejoined(), report.success());
+                        }
+                        ok &= r.passed();
+                    }
                 }
-                if (repeat < 1 || repeat > 100) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be 1..100");
-                for (int run = 1; (kind == null || kind.equals("mysql")) && run <= repeat; run++) {
-                    String name = repeat == 1 ? MySqlKillDrill.SERVICE : MySqlKillDrill.SERVICE + "-" + run;
-                    System.out.println("drill mysql: MariaDB primary SIGKILL under inserts through master." + name + ".service.consul, semi-sync "
-                            + (noSemiSync ? "off" : "on") + (repeat == 1 ? "" : " (run " + run + "/" + repeat + ")"));
-                    MySqlKillDrill.Report r = MySqlKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("mysql-" + run), !noSemiSync, name);
-                    MySqlKillDrill.lines(r.timeline()).forEach(l -> System.out.println("  " + l));
-                    System.out.printf("  kill -> first write on the new primary: %d ms; rows acknowledged %d, lost %d %s; two writable primaries for %d ms%n",
-                            r.killToFirstWriteMillis(), r.acknowledged(), r.lostAcknowledged().size(), r.lostAcknowledged().isEmpty() ? "" : r.lostAcknowledged(),
-                            r.twoWritableMillis());
-                    System.out.println("  old primary back read-only, rejoin: " + r.rejoinMessage());
-                    System.out.println(r.success() ? "PASS: " + r.message() : "FAIL: " + r.message());
-                    System.out.printf("RESULT kind=mysql semi_sync=%s kill_to_first_write_ms=%d acknowledged=%d lost=%d two_writable_ms=%d rejoined=%s success=%s%n",
-                            r.semiSync() ? "on" : "off", r.killToFirstWriteMillis(), r.acknowledged(), r.lostAcknowledged().size(), r.twoWritableMillis(),
-                            r.oldMasterRejoined(), r.success());
-                    ok &= r.success();
-                }
-                return ok ? 0 : 1;
             }
+            return ok ? 0 : 1;
+        }
+
+        private void emit(DrillResult r, boolean colour) {
+            if (json) {
+                System.out.println(r.json());
+            } else {
+                r.printText(System.out, colour);
+            }
+            System.out.flush();
         }
 
         private int campaign() throws Exception {
@@ -338,10 +401,15 @@ public final class Main implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--with-guard needs the `failover guard` command, which this build lacks");
             }
             long s = seed != null ? seed : new java.util.SplittableRandom().nextLong(1, 1_000_000_000L);
+            if (json) throw new CommandLine.ParameterException(spec.commandLine(), "--json is for the SIGKILL drills, not --campaign (its RESULT lines are machine-readable)");
             List<String> kinds = kind == null ? List.of("redis", "mysql") : List.of(kind);
-            var results = io.failoverkit.failover.drill.campaign.Campaign.run(new io.failoverkit.failover.drill.campaign.Campaign.Options(runs, s, kinds,
-                    discoveryServers, withGuard, Files.createTempDirectory("failover-campaign")), System.out);
-            return results.stream().allMatch(r -> r.violations().isEmpty()) ? 0 : 1;
+            Path work = Files.createTempDirectory("failover-campaign");
+            try (DrillLog log = DrillLog.open(work.resolve("campaign.log"))) {
+                System.out.println("failover drill --campaign: driver, pool and harness messages in " + log.file() + "; managers, guards and servers log beside it");
+                var results = io.failoverkit.failover.drill.campaign.Campaign.run(new io.failoverkit.failover.drill.campaign.Campaign.Options(runs, s, kinds,
+                        discoveryServers, withGuard, work), System.out);
+                return results.stream().allMatch(r -> r.violations().isEmpty()) ? 0 : 1;
+            }
         }
     }
 
@@ -360,13 +428,11 @@ public final class Main implements Runnable {
         String http() { return "127.0.0.1:" + httpPort; }
 
         static DiscoveryProcess start(Path dir) throws IOException, InterruptedException {
-            String home = System.getenv("FAILOVERKIT_HOME");
-            if (home == null) throw new IOException("FAILOVERKIT_HOME is not set: run drills through bin/failover");
             Files.createDirectories(dir);
             int http = LocalProcesses.freePort(), dns = LocalProcesses.freePort(), server = LocalProcesses.freePort(), serf = LocalProcesses.freePort();
-            Process p = new ProcessBuilder(Path.of(home, "bin", "discovery-node").toString(), "agent", "-dev", "-node=drill-discovery",
-                    "-http-port=" + http, "-dns-port=" + dns, "-server-port=" + server, "-serf-lan-port=" + serf)
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("discovery-node.log").toFile()).start();
+            // A child JVM on this class path when the discovery node's classes are on it (tests), else bin/discovery-node.
+            Process p = io.failoverkit.failover.drill.campaign.ChildJvm.discoveryNode(List.of("-dev", "-node=drill-discovery",
+                    "-http-port=" + http, "-dns-port=" + dns, "-server-port=" + server, "-serf-lan-port=" + serf), dir.resolve("discovery-node.log"));
             DiscoveryProcess d = new DiscoveryProcess(p, http, dns);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (System.nanoTime() < deadline) {

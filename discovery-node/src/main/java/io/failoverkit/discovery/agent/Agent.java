@@ -65,8 +65,12 @@ public final class Agent implements AutoCloseable {
     private final HttpApi http;
     private final DnsServer dns;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile Throwable fatal;
     private volatile RaftNode raft;
     private volatile StateStore store;
+    /** A quorum-loss recovery read from raft/peers.json at start, carried out when the server takes its Raft seat. */
+    private final RaftRecoveryPlan recovery;
+    private volatile io.failoverkit.discovery.leader.Autopilot autopilot;
 
     private Agent(AgentConfig config) throws Exception {
         this.config = config;
@@ -80,6 +84,7 @@ public final class Agent implements AutoCloseable {
         }
         this.nodeId = loadOrCreateNodeId();
         if (config.server) requireFree(config.bindAddr, config.serverPort);
+        this.recovery = config.server ? prepareRecovery() : null;
         Map<String, String> tags = new LinkedHashMap<>();
         tags.put("role", config.server ? "consul" : "node");
         tags.put("dc", config.datacenter);
@@ -184,46 +189,161 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /** A server joins the Raft group: at once with the peers it had, or once -bootstrap-expect servers are known. */
+    /** What raft/peers.json asks for: the recovered state and the servers of the new configuration. */
+    private record RaftRecoveryPlan(Path file, List<RaftNode.Peer> peers, StateStore store, RaftNode.Seed seed) {}
+
+    /**
+     * Consul's manual recovery after a quorum loss: with DATA-DIR/raft/peers.json present, the file is checked and this
+     * server's state is rebuilt from its own Raft storage now, before anything else starts, so that a malformed file
+     * or unreadable storage stops the agent with the reason (and the file stays). See {@link io.failoverkit.discovery.raft.RaftRecovery}.
+     */
+    private RaftRecoveryPlan prepareRecovery() throws IOException {
+        Path file = dataDir.resolve("raft").resolve(io.failoverkit.discovery.raft.RaftRecovery.PEERS_FILE);
+        if (!Files.exists(file)) return null;
+        List<io.failoverkit.discovery.raft.RaftRecovery.Entry> entries;
+        try {
+            entries = io.failoverkit.discovery.raft.RaftRecovery.parse(file);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("quorum-loss recovery refused: " + e.getMessage() + "; nothing was changed and the file is kept: fix it or remove it", e);
+        }
+        StateStore s = new StateStore(Executors.newVirtualThreadPerTaskExecutor());
+        Path groupDir = io.failoverkit.discovery.raft.RaftRecovery.groupDir(dataDir.resolve("raft"), RaftNode.groupIdFor(config.datacenter));
+        RaftNode.Seed seed;
+        try {
+            seed = io.failoverkit.discovery.raft.RaftRecovery.recoverState(groupDir, s);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("quorum-loss recovery refused: this server's Raft storage could not be read: " + e.getMessage()
+                    + "; nothing was changed and " + file + " is kept", e);
+        }
+        // Consul's ids are node IDs (DATA-DIR/node-id); this agent's Raft IDs are node names. Either is accepted.
+        List<RaftNode.Peer> peers = new ArrayList<>();
+        boolean self = false;
+        for (var e : entries) {
+            String name;
+            if (e.id().equals(config.nodeName) || e.id().equals(nodeId)) {
+                name = config.nodeName;
+                self = true;
+                String mine = config.bindAddr + ":" + config.serverPort;
+                if (!e.address().equals(mine)) LOG.warn("{}: this server is listed at {}, it listens on {}", file, e.address(), mine);
+            } else {
+                name = s.nodes().value().stream().filter(n -> e.id().equals(n.id())).map(io.failoverkit.discovery.state.Model.Node::node)
+                        .findFirst().orElse(e.id());
+            }
+            peers.add(new RaftNode.Peer(name, e.address()));
+        }
+        if (!self) {
+            throw new IOException("quorum-loss recovery refused: " + file + " does not list this server (id \"" + nodeId + "\" or \""
+                    + config.nodeName + "\"); nothing was changed and the file is kept");
+        }
+        LOG.warn("quorum-loss recovery: {} asks for a new Raft configuration of {}; the state was rebuilt from this server's storage (term {}, index {})",
+                file, peers, seed.term(), seed.index());
+        return new RaftRecoveryPlan(file, List.copyOf(peers), s, seed);
+    }
+
+    /** How this server takes its Raft seat when it has no bookkeeping of a group yet. */
+    private record Seat(List<RaftNode.Peer> peers, RaftNode.Mode mode) {}
+
+    /**
+     * A server joins the Raft group: at once with the peers it had, with the servers of a quorum-loss recovery, as a
+     * new member of a group that runs already (the leader adds it), or once -bootstrap-expect servers are known.
+     */
     private void bootstrap() {
+        Path groupDir = io.failoverkit.discovery.raft.RaftRecovery.groupDir(dataDir.resolve("raft"), RaftNode.groupIdFor(config.datacenter));
+        Path aside = null;
         try {
             Path peersFile = dataDir.resolve("raft-peers.json");
             List<RaftNode.Peer> peers;
-            if (Files.exists(peersFile)) {
-                peers = List.of(Json.MAPPER.readValue(peersFile.toFile(), RaftNode.Peer[].class));
-                LOG.info("rejoining Raft group with {} peers from {}", peers.size(), peersFile);
-            } else {
-                peers = awaitExpectedServers();
-                Files.writeString(peersFile, Json.MAPPER.writeValueAsString(peers), StandardCharsets.UTF_8);
-                LOG.info("bootstrapping Raft group with {}", peers);
-            }
+            RaftNode.Mode mode = RaftNode.Mode.MEMBER;
             StateStore s = new StateStore(Executors.newVirtualThreadPerTaskExecutor());
+            if (recovery != null) {
+                peers = recovery.peers();
+                mode = RaftNode.Mode.RECOVERED;
+                s = recovery.store();
+                aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir, "before-recovery");
+                LOG.warn("quorum-loss recovery: the old Raft storage is set aside, kept as it was, in {}", aside);
+            } else if (Files.exists(peersFile)) {
+                peers = List.of(Json.MAPPER.readValue(peersFile.toFile(), RaftNode.Peer[].class));
+                List<RaftNode.Peer> without = runningGroupWithoutMe();
+                if (!without.isEmpty()) {
+                    // Removed while it was away (autopilot or remove-peer): Ratis shuts a removed server's group down
+                    // when it campaigns, so it comes back as a new server, and the leader adds it again.
+                    aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir, "removed");
+                    peers = without;
+                    mode = RaftNode.Mode.JOINING;
+                    Files.writeString(peersFile, Json.MAPPER.writeValueAsString(peers), StandardCharsets.UTF_8);
+                    LOG.warn("this server is no longer in the Raft configuration of {} (removed while it was away): its old Raft storage is set aside in {} and it joins again as a new server",
+                            without, aside);
+                } else {
+                    LOG.info("rejoining Raft group with {} peers from {}", peers.size(), peersFile);
+                }
+            } else {
+                Seat seat = awaitExpectedServers();
+                peers = seat.peers();
+                mode = seat.mode();
+                Files.writeString(peersFile, Json.MAPPER.writeValueAsString(peers), StandardCharsets.UTF_8);
+                if (mode == RaftNode.Mode.JOINING) LOG.info("joining the running Raft group of {}: waiting for its leader to add this server", peers);
+                else LOG.info("bootstrapping Raft group with {}", peers);
+            }
             File raftDir = dataDir.resolve("raft").toFile();
-            RaftNode node = RaftNode.start(config.nodeName, config.bindAddr, config.serverPort, raftDir, peers, config.datacenter, config.raftSnapshotThreshold, s,
-                    leader -> LOG.info("Raft leader is now {}", leader));
+            RaftNode node;
+            try {
+                node = RaftNode.start(config.nodeName, config.bindAddr, config.serverPort, raftDir, peers, config.datacenter, config.raftSnapshotThreshold, s,
+                        leader -> LOG.info("Raft leader is now {}", leader), mode, recovery == null ? null : recovery.seed());
+            } catch (IOException | RuntimeException e) {
+                if (aside != null) {
+                    io.failoverkit.discovery.raft.RaftRecovery.putBack(groupDir, aside);
+                    if (recovery != null) LOG.error("quorum-loss recovery failed, the old Raft storage is back in {} and {} is kept", groupDir, recovery.file());
+                    else LOG.error("joining again failed, the old Raft storage is back in {}", groupDir);
+                }
+                throw e;
+            }
+            if (recovery != null) {
+                Files.writeString(peersFile, Json.MAPPER.writeValueAsString(peers), StandardCharsets.UTF_8);
+                Files.delete(recovery.file());
+                LOG.warn("quorum-loss recovery done: new Raft configuration {} with the state at index {}; removed {}",
+                        peers, recovery.seed().index(), recovery.file());
+            }
             SessionTimers timers = new SessionTimers(s, node);
             Reconciler reconciler = new Reconciler(s, node, membership, config.datacenter);
             this.store = s;
             this.raft = node;
+            this.autopilot = io.failoverkit.discovery.leader.Autopilot.start(node, membership, config.datacenter, config.nodeName);
             http.serve(s, node, timers, this::leaderHttp);
             sessionTimer.scheduleWithFixedDelay(() -> safely(timers::tick), 100, 100, TimeUnit.MILLISECONDS);
             reconcileTimer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.error("server could not join its Raft group: {}", e.getMessage(), e);
+            fatal = e;
             stopped.countDown();
         }
     }
 
-    private List<RaftNode.Peer> awaitExpectedServers() throws InterruptedException {
+    /**
+     * Waits until this server can take a seat: a server of this datacenter that is in a Raft group already (asked
+     * over HTTP for its configuration, as Consul asks its peers before it bootstraps) means joining that group;
+     * otherwise, once -bootstrap-expect alive servers are known, the first of them by name form the group.
+     */
+    private Seat awaitExpectedServers() throws InterruptedException {
         long lastLog = 0;
+        long lastAsk = 0;
         while (true) {
             List<Member> servers = membership.members().stream()
                     .filter(m -> m.isServer() && m.status() == Member.Status.ALIVE && m.datacenter().equals(config.datacenter))
                     .sorted(Comparator.comparing(Member::name)).toList();
+            if (System.nanoTime() - lastAsk > TimeUnit.SECONDS.toNanos(1)) {
+                lastAsk = System.nanoTime();
+                for (Member m : servers) {
+                    if (m.name().equals(config.nodeName)) continue;
+                    List<RaftNode.Peer> running = raftConfigurationOf(m);
+                    if (running.isEmpty()) continue;
+                    if (running.stream().anyMatch(p -> p.name().equals(config.nodeName))) return new Seat(running, RaftNode.Mode.MEMBER);
+                    return new Seat(running, RaftNode.Mode.JOINING);
+                }
+            }
             if (servers.size() >= config.bootstrapExpect) {
                 List<RaftNode.Peer> peers = new ArrayList<>();
                 for (Member m : servers.subList(0, config.bootstrapExpect)) peers.add(new RaftNode.Peer(m.name(), m.addr() + ":" + m.serverPort()));
-                return peers;
+                return new Seat(peers, RaftNode.Mode.MEMBER);
             }
             if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(10)) {
                 LOG.info("waiting for {} servers to bootstrap, {} known (-retry-join names them)", config.bootstrapExpect, servers.size());
@@ -232,6 +352,52 @@ public final class Agent implements AutoCloseable {
             Thread.sleep(200);
         }
     }
+
+    /**
+     * The voters of a running group (one with a leader) that does not list this server, as another alive server of
+     * this datacenter reports it; empty when they list it or no server answers within a few seconds (then this
+     * server rejoins with what its storage says, as after a restart of the whole cluster).
+     */
+    private List<RaftNode.Peer> runningGroupWithoutMe() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() - deadline < 0) {
+            for (Member m : membership.members()) {
+                if (!m.isServer() || m.status() != Member.Status.ALIVE || !m.datacenter().equals(config.datacenter) || m.name().equals(config.nodeName)) continue;
+                List<RaftNode.Peer> running = raftConfigurationOf(m);
+                if (running.isEmpty()) continue;
+                return running.stream().anyMatch(p -> p.name().equals(config.nodeName)) ? List.of() : running;
+            }
+            Thread.sleep(250);
+        }
+        return List.of();
+    }
+
+    /**
+     * A server's Raft configuration as its HTTP API reports it (?stale: its own view), or empty if it has none or
+     * knows no leader (a server removed from its group knows none).
+     */
+    private static List<RaftNode.Peer> raftConfigurationOf(Member m) {
+        try {
+            var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + m.addr() + ":" + m.httpPort() + "/v1/operator/raft/configuration?stale"))
+                    .timeout(java.time.Duration.ofSeconds(2)).GET().build();
+            var resp = HTTP.send(req, java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+            if (resp.statusCode() != 200) return List.of();
+            List<RaftNode.Peer> out = new ArrayList<>();
+            boolean led = false;
+            for (var s : Json.MAPPER.readTree(resp.body()).path("Servers")) {
+                if (s.path("Voter").asBoolean(true)) out.add(new RaftNode.Peer(s.path("Node").asText(), s.path("Address").asText()));
+                led |= s.path("Leader").asBoolean(false);
+            }
+            return led ? out : List.of();
+        } catch (IOException e) {
+            return List.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
+    }
+
+    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();
 
     private static void safely(Runnable r) {
         try { r.run(); } catch (RuntimeException e) { LOG.warn("periodic task failed", e); }
@@ -309,6 +475,8 @@ public final class Agent implements AutoCloseable {
     public LocalState local() { return local; }
     public CheckRunner checks() { return checks; }
     public int httpPort() { return http.port(); }
+    /** This server's Raft node, once it has taken its seat (empty on a client agent). */
+    public Optional<RaftNode> raftNode() { return Optional.ofNullable(raft); }
     public int dnsPort() { return dns.port(); }
 
     /** Blocking queries parked on this server's state store right now. */
@@ -342,6 +510,11 @@ public final class Agent implements AutoCloseable {
         stopped.await();
     }
 
+    /** Why the agent stopped on its own (its server could not join the Raft group), or null: the program's exit code. */
+    public Throwable fatal() {
+        return fatal;
+    }
+
     @Override
     public void close() {
         timer.shutdownNow();
@@ -350,6 +523,7 @@ public final class Agent implements AutoCloseable {
         checks.close();
         try { http.close(); } catch (Exception e) { LOG.debug("http close: {}", e.getMessage()); }
         try { dns.close(); } catch (IOException e) { LOG.debug("dns close: {}", e.getMessage()); }
+        if (autopilot != null) autopilot.close();
         try { if (raft != null) raft.close(); } catch (IOException e) { LOG.debug("raft close: {}", e.getMessage()); }
         try { membership.close(); } catch (IOException e) { LOG.debug("membership close: {}", e.getMessage()); }
         scripts.close();

@@ -113,6 +113,11 @@ public final class HttpApi implements AutoCloseable {
             new KeyringEndpoint(agent).handle(call.withPath(sub));
             return;
         }
+        if (group.equals("operator") && sub.startsWith("raft/")) {
+            if (agent.config().server) new OperatorRaftEndpoint(agent).handle(call.withPath(sub.substring("raft/".length())));
+            else forwardToServer(call, path, group, sub);
+            return;
+        }
         if (!java.util.Set.of("kv", "catalog", "health", "session", "status", "txn").contains(group)) {
             throw HttpError.notFound("unknown endpoint " + path);
         }

@@ -43,10 +43,13 @@ final class CatalogStateMachine extends BaseStateMachine {
     private final StateStore store;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final Consumer<RaftPeerId> onLeaderChange;
+    /** Non-null for a group formed by quorum-loss recovery: the store already holds the recovered state at this term and index. */
+    private final RaftNode.Seed seed;
 
-    CatalogStateMachine(StateStore store, Consumer<RaftPeerId> onLeaderChange) {
+    CatalogStateMachine(StateStore store, Consumer<RaftPeerId> onLeaderChange, RaftNode.Seed seed) {
         this.store = store;
         this.onLeaderChange = onLeaderChange;
+        this.seed = seed;
     }
 
     @Override
@@ -54,6 +57,7 @@ final class CatalogStateMachine extends BaseStateMachine {
         getLifeCycle().startAndTransition(() -> {
             super.initialize(server, groupId, raftStorage);
             storage.init(raftStorage);
+            if (seed != null && storage.getLatestSnapshot() == null) seedFrom(raftStorage);
             load(storage.getLatestSnapshot());
         });
     }
@@ -108,6 +112,19 @@ final class CatalogStateMachine extends BaseStateMachine {
     }
 
     private static final long RaftLog_INVALID = -1;
+
+    /**
+     * Quorum-loss recovery: Ratis has just formatted this group's fresh storage (its log is opened after this
+     * returns). The recovered state becomes this group's first snapshot, at the old log's last term and index, so the
+     * new log continues the old numbering (Consul's ModifyIndex and blocking-query indexes never go back), and the
+     * stored term is the old one, so the first election's term is above every term in that state.
+     */
+    private void seedFrom(RaftStorage raftStorage) throws IOException {
+        updateLastAppliedTermIndex(TermIndex.valueOf(seed.term(), seed.index()));
+        takeSnapshot();
+        raftStorage.getMetadataFile().persist(org.apache.ratis.server.storage.RaftStorageMetadata.valueOf(seed.term(), null));
+        LOG.info("recovered state stored as the first snapshot of the new group (term {}, index {})", seed.term(), seed.index());
+    }
 
     @Override
     public SnapshotInfo getLatestSnapshot() {

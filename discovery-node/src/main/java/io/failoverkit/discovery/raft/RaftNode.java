@@ -78,6 +78,25 @@ public final class RaftNode implements AutoCloseable {
 
     public static RaftNode start(String selfName, String bindHost, int serverPort, File storageDir, List<Peer> peers,
                                  String datacenter, long snapshotThreshold, StateStore store, Consumer<String> onLeaderChange) throws IOException {
+        return start(selfName, bindHost, serverPort, storageDir, peers, datacenter, snapshotThreshold, store, onLeaderChange, Mode.MEMBER, null);
+    }
+
+    /**
+     * How this server takes its seat. MEMBER: {@code peers} is the group (bootstrap, or a restart, where Ratis takes
+     * the configuration from its own storage instead). JOINING: this server joins a group that runs already; it
+     * starts with an empty configuration, so it never campaigns, until the leader adds it ({@code peers} are the
+     * group's servers its client talks to). RECOVERED: a fresh group of {@code peers} seeded with {@code seed}, the
+     * state recovered from the old storage after a quorum loss (see {@link RaftRecovery}).
+     */
+    public enum Mode { MEMBER, JOINING, RECOVERED }
+
+    /** The recovered state's last Raft term and index: the seeded group's log continues after it. */
+    public record Seed(long term, long index) {}
+
+    public static RaftNode start(String selfName, String bindHost, int serverPort, File storageDir, List<Peer> peers,
+                                 String datacenter, long snapshotThreshold, StateStore store, Consumer<String> onLeaderChange,
+                                 Mode mode, Seed seed) throws IOException {
+        if ((mode == Mode.RECOVERED) != (seed != null)) throw new IllegalArgumentException("a seed comes with RECOVERED and only with it");
         RaftProperties props = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(props, List.of(storageDir));
         GrpcConfigKeys.Server.setHost(props, bindHost);
@@ -106,10 +125,11 @@ public final class RaftNode implements AutoCloseable {
                 .toList();
         RaftGroup group = RaftGroup.valueOf(groupIdFor(datacenter), raftPeers);
         RaftPeerId self = RaftPeerId.valueOf(selfName);
-        CatalogStateMachine sm = new CatalogStateMachine(store, id -> onLeaderChange.accept(id == null ? null : id.toString()));
+        CatalogStateMachine sm = new CatalogStateMachine(store, id -> onLeaderChange.accept(id == null ? null : id.toString()), seed);
         RaftServer server = RaftServer.newBuilder()
                 .setServerId(self)
-                .setGroup(group)
+                // A joining server starts with no configuration: Ratis then waits, without elections, for the leader.
+                .setGroup(mode == Mode.JOINING ? RaftGroup.valueOf(group.getGroupId()) : group)
                 .setProperties(props)
                 .setStateMachine(sm)
                 .setOption(RaftStorage.StartupOption.RECOVER)
@@ -120,9 +140,20 @@ public final class RaftNode implements AutoCloseable {
             try { server.close(); } catch (IOException | RuntimeException suppressed) { e.addSuppressed(suppressed); }
             throw new IOException("Raft server on " + bindHost + ":" + serverPort + " did not start (port in use?): " + rootMessage(e), e);
         }
+        // The client knows the servers of the configuration this server has (its storage's, after a restart or a
+        // membership change) as well as those it was given; a leader it has not heard of is learnt from NotLeader replies.
+        java.util.Map<RaftPeerId, RaftPeer> known = new java.util.LinkedHashMap<>();
+        raftPeers.forEach(p -> known.put(p.getId(), p));
+        // The client asks this server first: a joining one is not among the peers it was given.
+        known.putIfAbsent(self, RaftPeer.newBuilder().setId(self).setAddress(bindHost + ":" + serverPort).build());
+        try {
+            server.getDivision(group.getGroupId()).getRaftConf().getAllPeers().forEach(p -> known.putIfAbsent(p.getId(), p));
+        } catch (IOException | RuntimeException e) {
+            // the division is there once start() returned; without it the given peers do
+        }
         RaftClient client = RaftClient.newBuilder()
                 .setProperties(props)
-                .setRaftGroup(group)
+                .setRaftGroup(RaftGroup.valueOf(group.getGroupId(), known.values()))
                 .setLeaderId(self)
                 .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), props))
                 // Bounded: rides out an election (a few seconds), then reports the write as failed.
@@ -266,7 +297,7 @@ public final class RaftNode implements AutoCloseable {
         try {
             RaftPeerId id = division().getInfo().getLeaderId();
             if (id == null) return Optional.empty();
-            return group.getPeers().stream().filter(p -> p.getId().equals(id)).map(RaftPeer::getAddress).findFirst();
+            return division().getRaftConf().getAllPeers().stream().filter(p -> p.getId().equals(id)).map(RaftPeer::getAddress).findFirst();
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -300,8 +331,78 @@ public final class RaftNode implements AutoCloseable {
         try { return division().getInfo().getCurrentTerm(); } catch (IOException e) { return 0; }
     }
 
+    /** The voters' server RPC addresses in this server's current Raft configuration. */
     public List<String> peerAddresses() {
-        return group.getPeers().stream().map(RaftPeer::getAddress).toList();
+        try {
+            return division().getRaftConf().getCurrentPeers().stream().map(RaftPeer::getAddress).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** A server in the Raft configuration, as Consul's operator API shows it. */
+    public record ServerInfo(String name, String address, boolean leader, boolean voter) {}
+
+    /** This server's view of the Raft configuration and the log index it was set at. */
+    public record Configuration(List<ServerInfo> servers, long index) {
+        public long voters() { return servers.stream().filter(ServerInfo::voter).count(); }
+        public Optional<ServerInfo> byName(String name) { return servers.stream().filter(s -> s.name().equals(name)).findFirst(); }
+        public Optional<ServerInfo> byAddress(String address) { return servers.stream().filter(s -> s.address().equals(address)).findFirst(); }
+    }
+
+    public Configuration configuration() {
+        try {
+            var d = division();
+            var conf = d.getRaftConf();
+            RaftPeerId leader = d.getInfo().getLeaderId();
+            List<ServerInfo> list = new java.util.ArrayList<>();
+            for (RaftPeer p : conf.getCurrentPeers()) list.add(new ServerInfo(p.getId().toString(), p.getAddress(), p.getId().equals(leader), true));
+            for (RaftPeer p : conf.getCurrentPeers(org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER)) {
+                list.add(new ServerInfo(p.getId().toString(), p.getAddress(), false, false));
+            }
+            list.sort(Comparator.comparing(ServerInfo::name));
+            return new Configuration(List.copyOf(list), conf.getLogEntryIndex());
+        } catch (IOException e) {
+            return new Configuration(List.of(), 0);
+        }
+    }
+
+    /**
+     * Adds a voter (through the leader; Ratis first brings it up to date, then commits the new configuration).
+     * Only if the configuration is still {@code expected}: two changes never overwrite each other.
+     */
+    public void addVoter(Configuration expected, Peer peer) throws IOException {
+        List<RaftPeer> now = votersOf(expected);
+        List<RaftPeer> next = new java.util.ArrayList<>(now);
+        next.add(RaftPeer.newBuilder().setId(peer.name()).setAddress(peer.address()).build());
+        changeVoters(now, next, "add " + peer.name());
+    }
+
+    /** Removes a voter (through the leader), if the configuration is still {@code expected}; never the last one. */
+    public void removeVoter(Configuration expected, String name) throws IOException {
+        List<RaftPeer> now = votersOf(expected);
+        List<RaftPeer> next = now.stream().filter(p -> !p.getId().toString().equals(name)).toList();
+        if (next.size() == now.size()) throw new IllegalArgumentException("id \"" + name + "\" was not found in the Raft configuration");
+        if (next.isEmpty()) throw new IllegalArgumentException("refusing to remove " + name + ": it is the last voter in the Raft configuration");
+        changeVoters(now, next, "remove " + name);
+    }
+
+    private static List<RaftPeer> votersOf(Configuration c) {
+        return c.servers().stream().filter(ServerInfo::voter)
+                .map(s -> RaftPeer.newBuilder().setId(s.name()).setAddress(s.address()).build()).toList();
+    }
+
+    private void changeVoters(List<RaftPeer> now, List<RaftPeer> next, String what) throws IOException {
+        var args = org.apache.ratis.protocol.SetConfigurationRequest.Arguments.newBuilder()
+                .setServersInCurrentConf(now)
+                .setServersInNewConf(next)
+                .setMode(org.apache.ratis.protocol.SetConfigurationRequest.Mode.COMPARE_AND_SET)
+                .build();
+        RaftClientReply r = client.admin().setConfiguration(args);
+        if (!r.isSuccess()) {
+            throw new IOException("Raft configuration change (" + what + ") failed: "
+                    + (r.getException() == null ? "unknown" : r.getException().getMessage()));
+        }
     }
 
     public String selfName() {

@@ -94,6 +94,9 @@ public final class AgentProcess implements AutoCloseable {
         }
     }
 
+    /** The exit code of a process that has ended. */
+    public synchronized int exitValue() { return process.exitValue(); }
+
     public File logFile() { return log.toFile(); }
 
     /** The last lines of this agent's log, for a failure message. */

@@ -28,7 +28,8 @@ import java.util.function.BooleanSupplier;
  * read-only and rejoins it (`failover rejoin`), which must refuse if it diverged.
  */
 public final class MySqlKillDrill {
-    public record Report(boolean success, String message, boolean semiSync, String oldMaster, String newMaster, long killToFirstWriteMillis,
+    /** {@code killedAtMillis}: wall-clock time of the SIGKILL (0 when the drill failed before it). */
+    public record Report(boolean success, String message, boolean semiSync, String oldMaster, String newMaster, long killedAtMillis, long killToFirstWriteMillis,
                          long acknowledged, List<Long> lostAcknowledged, long twoWritableMillis, boolean otherReplicaFollows,
                          boolean oldMasterRejoined, String rejoinMessage, List<Timeline.Step> timeline) {}
 
@@ -70,9 +71,7 @@ public final class MySqlKillDrill {
         try (MySqlServers mysql = servers(cluster, lab)) {
             AtomicReference<FailoverRun.Outcome> outcome = new AtomicReference<>();
             Manager manager = new Manager(cluster, discovery, mysql, "drill-manager", outcome::set);
-            Thread managerThread = Thread.ofPlatform().name("drill-manager").start(() -> {
-                try { manager.run(System.nanoTime() + Duration.ofMinutes(3).toNanos()); } catch (InterruptedException ignored) { }
-            });
+            ManagerThread managerThread = ManagerThread.start(manager, Duration.ofMinutes(3));
             SqlWriterProbe probe = new SqlWriterProbe(name, dnsPort, lab.application(), Duration.ofMinutes(2));
             Thread probeThread = null;
             WritableWatch watch = null;
@@ -130,14 +129,13 @@ public final class MySqlKillDrill {
                         + (otherFollows ? "; the other replica follows " + newMaster : "; the other replica does NOT follow " + newMaster)
                         + "; rejoin: " + rejoin.message() + (fenced ? " (fenced by the manager " + fencedAfter + " ms after its restart)" : "")
                         + (twoWritable > 0 ? "; TWO WRITABLE PRIMARIES for " + twoWritable + " ms" : "");
-                return new Report(ok, message, lab.semiSync(), master.address(), newMaster, firstNew.atMillis() - killedAt, acks.size(), lost,
+                return new Report(ok, message, lab.semiSync(), master.address(), newMaster, killedAt, firstNew.atMillis() - killedAt, acks.size(), lost,
                         twoWritable, otherFollows, rejoin.joined(), rejoin.message(), o == null ? List.of() : o.timeline().steps());
             } finally {
                 probe.stop();
                 if (probeThread != null) probeThread.join(5000);
                 if (watch != null) watch.close();
-                managerThread.interrupt();
-                managerThread.join(10_000);
+                managerThread.close(); // before `mysql` is closed: the loop observes through it until it has ended
             }
         }
     }
@@ -153,7 +151,7 @@ public final class MySqlKillDrill {
     }
 
     private static Report fail(MariaDbLab lab, String message, String oldMaster) {
-        return new Report(false, message, lab.semiSync(), oldMaster, null, -1, 0, List.of(), 0, false, false, "", List.of());
+        return new Report(false, message, lab.semiSync(), oldMaster, null, 0, -1, 0, List.of(), 0, false, false, "", List.of());
     }
 
     static boolean waitFor(Duration max, BooleanSupplier condition) throws InterruptedException {

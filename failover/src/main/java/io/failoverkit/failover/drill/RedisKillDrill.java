@@ -20,8 +20,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * Then the old master comes back as a master and must be demoted to a replica of the new one.
  */
 public final class RedisKillDrill {
-    public record Report(boolean success, String message, String oldMaster, String newMaster, long killToFirstWriteMillis,
-                         long acknowledgedBeforeKill, long lostAcknowledged, boolean oldMasterDemoted, List<Timeline.Step> timeline) {}
+    /**
+     * {@code killedAtMillis}: wall-clock time of the SIGKILL (0 when the drill failed before it); {@code acknowledged}:
+     * writes the application had acknowledged by the end of the failover window, old and new master; {@code
+     * twoWritableMillis}: time (sampled every ~50 ms) with two writable members between the kill and the old master's
+     * return.
+     */
+    public record Report(boolean success, String message, String oldMaster, String newMaster, long killedAtMillis, long killToFirstWriteMillis,
+                         long acknowledgedBeforeKill, long acknowledged, long lostAcknowledged, long twoWritableMillis, boolean oldMasterDemoted,
+                         List<Timeline.Step> timeline) {}
 
     private RedisKillDrill() {}
 
@@ -35,18 +42,17 @@ public final class RedisKillDrill {
     /** Runs on {@code lab} (a master and two replicas, just started); the caller closes the lab. */
     public static Report run(String discoveryHttp, int dnsPort, RedisLab lab) throws Exception {
         String service = "drill-redis";
-        {
-            ClusterDefinition cluster = new ClusterDefinition(service, "redis", lab.addresses(), service, null, null, null, null, null, 0);
-            DiscoveryClient discovery = new DiscoveryClient(discoveryHttp);
-            RedisServers redis = new RedisServers(cluster.detection().timeoutMs(), null);
+        ClusterDefinition cluster = new ClusterDefinition(service, "redis", lab.addresses(), service, null, null, null, null, null, 0);
+        DiscoveryClient discovery = new DiscoveryClient(discoveryHttp);
+        // Closed last: after the manager's loop and the watch that use them have ended.
+        try (RedisServers redis = new RedisServers(cluster.detection().timeoutMs(), null)) {
             AtomicReference<FailoverRun.Outcome> outcome = new AtomicReference<>();
             Manager manager = new Manager(cluster, discovery, redis, "drill-manager", outcome::set);
-            Thread managerThread = Thread.ofPlatform().name("drill-manager").start(() -> {
-                try { manager.run(System.nanoTime() + Duration.ofMinutes(3).toNanos()); } catch (InterruptedException ignored) { }
-            });
+            ManagerThread managerThread = ManagerThread.start(manager, Duration.ofMinutes(3));
             RedisLab.Instance master = lab.instances().get(0);
             WriterProbe probe = new WriterProbe(service, dnsPort, "drill:counter", Duration.ofMinutes(2));
             Thread probeThread = null;
+            WritableWatch watch = null;
             try {
                 if (!waitFor(Duration.ofSeconds(30), () -> master.address().equals(probe.resolve()))) {
                     return fail("DNS never named " + master.address() + " master (is the manager holding its lock?)", master.address());
@@ -59,6 +65,7 @@ public final class RedisKillDrill {
                 Thread.sleep(2000);
                 long before = probe.acks().size();
                 if (before == 0) return fail("the writer probe could not write to the master", master.address());
+                watch = new WritableWatch(new RedisServers(cluster.detection().timeoutMs(), null), lab.addresses(), Duration.ofMinutes(2));
                 long killedAt = System.currentTimeMillis();
                 master.kill();
                 if (!waitFor(Duration.ofSeconds(30), () -> probe.acks().stream().anyMatch(a -> a.atMillis() > killedAt && !a.address().equals(master.address())))) {
@@ -70,6 +77,10 @@ public final class RedisKillDrill {
                 long lastOld = acks.stream().filter(a -> a.address().equals(master.address())).mapToLong(WriterProbe.Ack::value).max().orElse(0);
                 long lost = Math.max(0, lastOld - (firstNew.value() - 1));
                 Thread.sleep(500);
+                long acknowledged = probe.acks().size();
+                long twoWritable = watch.twoWritableMillis();
+                watch.close();
+                watch = null;
 
                 // The old master returns, as a master with an empty data set: the manager must demote it at once.
                 master.start(null);
@@ -81,19 +92,21 @@ public final class RedisKillDrill {
                 FailoverRun.Outcome o = outcome.get();
                 boolean ok = o != null && o.success() && demoted;
                 String message = o == null ? "no failover outcome" : o.message() + (demoted ? "; old master demoted on return" : "; old master NOT demoted");
-                return new Report(ok, message, master.address(), newMaster, firstNew.atMillis() - killedAt, lastOld, lost, demoted,
-                        o == null ? List.of() : o.timeline().steps());
+                ok &= twoWritable == 0;
+                if (twoWritable > 0) message += "; TWO WRITABLE MASTERS for " + twoWritable + " ms";
+                return new Report(ok, message, master.address(), newMaster, killedAt, firstNew.atMillis() - killedAt, lastOld, acknowledged, lost,
+                        twoWritable, demoted, o == null ? List.of() : o.timeline().steps());
             } finally {
                 probe.stop();
                 if (probeThread != null) probeThread.join(5000);
-                managerThread.interrupt();
-                managerThread.join(10_000);
+                if (watch != null) watch.close();
+                managerThread.close();
             }
         }
     }
 
     private static Report fail(String message, String oldMaster) {
-        return new Report(false, message, oldMaster, null, -1, 0, 0, false, List.of());
+        return new Report(false, message, oldMaster, null, 0, -1, 0, 0, 0, 0, false, List.of());
     }
 
     private static boolean waitFor(Duration max, java.util.function.BooleanSupplier condition) throws InterruptedException {

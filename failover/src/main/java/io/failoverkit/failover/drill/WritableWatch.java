@@ -52,7 +52,7 @@ public final class WritableWatch implements Runnable, AutoCloseable {
     public void close() throws InterruptedException {
         stop = true;
         thread.interrupt();
-        thread.join(5000);
+        thread.join(30_000); // a sample in progress ends within its observation bound
         servers.close();
     }
 }

@@ -28,10 +28,11 @@ public final class DiscoveryEpochReader implements Guard.EpochSource {
     private final String key;
     private final Duration timeout;
     private final HttpClient http;
+    private final String token = io.failoverkit.failover.discovery.DiscoveryAddress.tokenFromEnvironment();
 
     public DiscoveryEpochReader(List<String> addresses, String cluster, Duration timeout) {
         if (addresses.isEmpty()) throw new IllegalArgumentException("at least one discovery address is needed");
-        this.bases = addresses.stream().map(a -> a.startsWith("http") ? a : "http://" + a).toList();
+        this.bases = addresses.stream().map(io.failoverkit.failover.discovery.DiscoveryAddress::baseUrl).toList();
         this.key = "failover/" + cluster + "/epoch";
         this.timeout = timeout;
         this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
@@ -43,7 +44,9 @@ public final class DiscoveryEpochReader implements Guard.EpochSource {
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         AtomicInteger pending = new AtomicInteger(bases.size());
         for (String base : bases) {
-            HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/v1/kv/" + key + "?consistent")).timeout(timeout).GET().build();
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/kv/" + key + "?consistent")).timeout(timeout).GET();
+            if (token != null) b.header("X-Consul-Token", token);
+            HttpRequest req = b.build();
             http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).whenComplete((r, e) -> {
                 String failure = null;
                 if (e != null) {

@@ -56,6 +56,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     private final Set<String> slowNetTimeoutWarned = ConcurrentHashMap.newKeySet();
     /** Each member's semi-sync variables and status as last observed; absent when the last observation failed (unknown). */
     private final Map<String, Map<String, String>> semiSyncSeen = new ConcurrentHashMap<>();
+    private volatile boolean closed;
     private final ExecutorService observers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "mysql-observe");
         t.setDaemon(true);
@@ -82,6 +83,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     }
 
     private HikariDataSource pool(String address) {
+        if (closed) throw new IllegalStateException("closed");
         return pools.computeIfAbsent(address, a -> {
             int colon = a.lastIndexOf(':');
             HikariConfig c = new HikariConfig();
@@ -207,12 +209,24 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     /** Every member at once (a frozen member costs one timeout, not one per member), then errant transactions are looked for. */
     @Override
     public Topology observeAll(List<String> members) {
+        // Closed: whoever still observes (a loop not stopped before its servers were closed) gets an answer, not a
+        // RejectedExecutionException from the shut-down observer pool.
+        if (closed) return new Topology(members.stream().map(m -> InstanceState.unreachable(m, "observer closed")).toList());
         List<Future<InstanceState>> fs = members.stream().map(m -> observers.submit(() -> observe(m))).toList();
         List<InstanceState> out = new ArrayList<>();
         for (int i = 0; i < fs.size(); i++) {
             try {
                 out.add(fs.get(i).get(timeoutMs * 4L + 1000, TimeUnit.MILLISECONDS));
+            } catch (InterruptedException e) {
+                // Keep the interrupt for the caller's loop (it is how a loop is told to end), and wait for nothing more.
+                Thread.currentThread().interrupt();
+                for (int j = i; j < fs.size(); j++) {
+                    fs.get(j).cancel(true);
+                    out.add(InstanceState.unreachable(members.get(j), "observation interrupted"));
+                }
+                break;
             } catch (Exception e) {
+                fs.get(i).cancel(true);
                 out.add(InstanceState.unreachable(members.get(i), "observation did not finish: " + e));
             }
         }
@@ -838,6 +852,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
 
     @Override
     public void close() {
+        closed = true;
         pools.values().forEach(HikariDataSource::close);
         pools.clear();
         observers.shutdownNow();

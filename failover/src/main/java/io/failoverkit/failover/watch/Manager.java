@@ -43,10 +43,13 @@ public final class Manager {
     private final Attempts attempts;
     private final Timings timings;
     private final Lease lease;
+    /** The lease's acquisitions when this manager last acted: taking the lock again reloads the recorded history. */
+    private long termSeen;
     private final Consumer<FailoverRun.Outcome> onFailover;
     private final HistoryKeeper history; // issue 9, hole 4
     private int masterFailures;
     private String lastLogged;
+    private volatile boolean stopping;
 
     public Manager(ClusterDefinition cluster, Discovery discovery, Servers servers, String identity, Consumer<FailoverRun.Outcome> onFailover) {
         this(cluster, discovery, servers, identity, onFailover, Timings.of(cluster));
@@ -71,10 +74,19 @@ public final class Manager {
         return lease.valid();
     }
 
-    /** Runs cycles until {@code deadline} (System.nanoTime) or interruption; a cycle that fails is logged and the loop goes on. */
+    /**
+     * Asks {@link #run} to return after the cycle it is in (and its sleep), releasing the lock: the orderly way to end a
+     * manager whose servers are closed afterwards. Interrupting the thread also ends it, but an interrupt can land in a
+     * call that swallows it, and it makes the lock's release fail (the session then lingers until its TTL).
+     */
+    public void stop() {
+        stopping = true;
+    }
+
+    /** Runs cycles until {@code deadline} (System.nanoTime), {@link #stop} or interruption; a cycle that fails is logged and the loop goes on. */
     public void run(long deadlineNanos) throws InterruptedException {
         try {
-            while (System.nanoTime() < deadlineNanos && !Thread.currentThread().isInterrupted()) {
+            while (!stopping && System.nanoTime() < deadlineNanos && !Thread.currentThread().isInterrupted()) {
                 long start = System.nanoTime();
                 try {
                     cycle();
@@ -83,7 +95,7 @@ public final class Manager {
                     LOG.error("[{}] cycle failed, going on: {}", cluster.name(), e.toString(), e);
                 }
                 long sleep = cluster.detection().intervalMs() - (System.nanoTime() - start) / 1_000_000;
-                if (sleep > 0) servers.awaitNextCycle(Duration.ofMillis(sleep)); // issue 9, hole 4: early when the master restarted
+                if (sleep > 0 && !stopping) servers.awaitNextCycle(Duration.ofMillis(sleep)); // issue 9, hole 4: early when the master restarted
             }
         } finally {
             lease.close();
@@ -102,11 +114,23 @@ public final class Manager {
 
     private String cycleOnce() {
         try {
-            if (!lease.hold()) return log("not the lock holder: " + epochs.lockKey() + " is held by another session; not acting");
+            if (!lease.hold()) {
+                return log("not the lock holder: " + epochs.lockKey() + " is held by another session; not acting");
+            }
         } catch (IOException e) {
             if (!isLeader()) return log("discovery unreachable, not acting: " + e.getMessage());
         }
+        if (lease.acquisitions() != termSeen) {
+            // Taking the lock (again): another manager may have led meanwhile and recorded the master's history; judge by
+            // the KV's record, not by what this one remembered from its last term (review 5, finding 1).
+            if (termSeen != 0) history.reload();
+            termSeen = lease.acquisitions();
+        }
         Topology topology = servers.observeAll(cluster.members());
+        if (Thread.currentThread().isInterrupted()) {
+            // Members not observed before the interrupt read as unreachable: no evidence to act on (review 5, finding 6).
+            return log("interrupted while observing, not acting");
+        }
         Optional<Promote.Result> served;
         try {
             served = Promote.serveRequest(cluster, discovery, servers, topology, lease, timings);

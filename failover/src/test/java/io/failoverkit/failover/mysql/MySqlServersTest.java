@@ -134,4 +134,28 @@ class MySqlServersTest {
         assertThat(fellBack.active()).isFalse();
         assertThat(MySqlServers.semiSync(Map.of(), t, "m:1", 1)).as("the master's own settings unknown").isEmpty();
     }
+
+    /**
+     * The drill's shutdown (issue 11): an interrupt that lands while observeAll waits is kept for the caller's loop (the
+     * old code swallowed it, the loop went on past its join and then hit the closed pool), and a closed MySqlServers
+     * answers "unreachable" instead of throwing RejectedExecutionException from its shut-down observer pool.
+     */
+    @Test
+    void observeAllKeepsAnInterruptAndAnswersAfterClose() throws Exception {
+        List<String> nobody = List.of("127.0.0.1:" + io.failoverkit.failover.drill.LocalProcesses.freePort(),
+                "127.0.0.1:" + io.failoverkit.failover.drill.LocalProcesses.freePort());
+        MySqlServers servers = new MySqlServers(500, "u", null, "r", null);
+        try {
+            Thread.currentThread().interrupt();
+            var t = servers.observeAll(nobody);
+            assertThat(Thread.interrupted()).as("the interrupt is still set after observeAll").isTrue();
+            assertThat(t.instances()).hasSize(2).noneMatch(InstanceState::reachable);
+        } finally {
+            Thread.interrupted();
+            servers.close();
+        }
+        var after = servers.observeAll(nobody);
+        assertThat(after.instances()).hasSize(2).allMatch(i -> !i.reachable() && i.error().contains("closed"));
+        assertThat(servers.observe(nobody.get(0)).error()).contains("closed");
+    }
 }

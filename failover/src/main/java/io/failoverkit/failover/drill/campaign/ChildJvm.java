@@ -12,7 +12,7 @@ import java.util.Map;
  * can be SIGKILLed like any server; without the discovery node's classes here (`bin/failover` runs only the failover
  * jar) a discovery server is started through {@code $FAILOVERKIT_HOME/bin/discovery-node}.
  */
-final class ChildJvm {
+public final class ChildJvm {
     private ChildJvm() {}
 
     static Process start(String mainClass, List<String> args, Map<String, String> env, Path log) throws IOException {
@@ -25,7 +25,7 @@ final class ChildJvm {
     }
 
     /** A discovery-node agent with {@code args}: in a child JVM when its classes are on this class path, else through bin/discovery-node. */
-    static Process discoveryNode(List<String> args, Path log) throws IOException {
+    public static Process discoveryNode(List<String> args, Path log) throws IOException {
         String main = "io.failoverkit.discovery.Main";
         try {
             Class.forName(main, false, ChildJvm.class.getClassLoader());

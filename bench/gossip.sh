@@ -6,10 +6,19 @@
 #
 # For each N and each side, one side at a time (the other side's agents are stopped), with the same steps:
 #   1. start N agents, none joined; wait until every one answers its API; settle BENCH_SETTLE s (JIT, start-up);
-#   2. join convergence: t0, then agents 2..N are told in parallel, through their API, to join agent 1's gossip
-#      address (serf: RPC "join"; ours: PUT /v1/agent/join/ADDR); time until EVERY agent lists all N members alive.
-#      Steps 1-2 run BENCH_JOINS times (3) with fresh agents (median, max): one sample swings with where the
-#      gossip ticks fall (serf N=10: 0.06 s to 0.4 s);
+#   2. join convergence: first BENCH_JOIN_WARM s (3) of polling every agent at the polling rate, untimed (both sides'
+#      API paths and the harness's client code run warm when it counts, not for the first time); then t0, and
+#      agents 2..N are told in parallel, through their API, to join agent 1's gossip address (serf: RPC "join"; ours:
+#      PUT /v1/agent/join/ADDR); time until EVERY agent has listed all N members alive (each round asks only the
+#      agents that have not yet, so the polling's load falls as the pool converges, on both sides alike; a last
+#      round of all checks they still do). The agents' CPU is printed for the settle (idle), the warm-up polling
+#      (a harness step of its own) and the join step (which polls 0.5 s more first: the harness's JVM is new).
+#      Our agents also give the in-process figure: each logs every member-join
+#      with its own clock to the millisecond (Serf's logger at INFO), and the latest member-join logged between t0
+#      and the polled convergence, minus t0, is when the last agent learned the last member, with no polling delay
+#      (stock serf logs to the second: its side has the polled figure only). The agents' CPU time during the step is
+#      printed too. Steps 1-2 run BENCH_JOINS times (3) with fresh agents (median, max): one sample swings with where
+#      the gossip ticks fall (serf N=10: 0.06 s to 0.4 s);
 #   3. bytes per agent at rest: after BENCH_QUIET_SETTLE s, a BENCH_WINDOW s (30) tcpdump capture on lo of every
 #      UDP and TCP packet to or from the side's gossip ports (one contiguous port block; TCP push-pull connections
 #      included, their ephemeral ends too); counted: IP bytes (IP + UDP/TCP headers + payload, every packet once,
@@ -46,7 +55,8 @@
 #
 # Checked against the issue's serf figures on this machine kind: serf's rows come out at 0.3-0.7 s join, 5.7-7.6 s
 # failure, 0.27-0.44 s event, 310-330 B/s per agent (the issue: 0.48/0.89, 6.0/8.35, 0.26/0.47, ~330).
-# Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_JOINS (3), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
+# Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_JOINS (3), BENCH_JOIN_WARM (3), BENCH_JOIN_POLL_MS (the join
+#   steps' polling interval, BENCH_POLL_MS unless set: polling 30 of our agents every 50 ms takes ~1.5 of 2 cores), BENCH_FK_AOT (0; 1: see train_aot), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
 #   BENCH_SETTLE (10), BENCH_QUIET_SETTLE (10), BENCH_POLL_MS (50), BENCH_TIMEOUT (s per wait, 180),
 #   BENCH_FK_JAVA_OPTS, BENCH_FK_START_BATCH, BENCH_TMPDIR (/var/tmp), BENCH_KEEP=1 (keep the temp dir: logs, handler
 #   files, captures, results).
@@ -73,11 +83,18 @@ POLL_MS=${BENCH_POLL_MS:-50}
 TIMEOUT=${BENCH_TIMEOUT:-180}
 FK_JAVA_OPTS=${BENCH_FK_JAVA_OPTS:--Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}
 FK_BATCH=${BENCH_FK_START_BATCH:-5}
+JOIN_WARM=${BENCH_JOIN_WARM:-3}
+FK_AOT=${BENCH_FK_AOT:-0}
+JOIN_POLL_MS=${BENCH_JOIN_POLL_MS:-${BENCH_POLL_MS:-50}}
+FK_TRAIN_OPTS=""
+# Serf's logger at INFO on our side (the rest at -log-level warn): each member-join is logged with the agent's clock
+# to the millisecond, which gives the in-process join convergence (GossipBench's join step, --logs).
+FK_LOG_OPTS="-Dorg.slf4j.simpleLogger.log.io.failoverkit.discovery.gossip.serf.Serf=info"
 KEEP=${BENCH_KEEP:-0}
 T0=$SECONDS
 say() { printf '[gossip.sh %4ss] %s\n' "$((SECONDS - T0))" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
-for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH; do
+for v in JOINS KILLS EVENTS WINDOW SETTLE QUIET_SETTLE POLL_MS TIMEOUT FK_BATCH JOIN_WARM FK_AOT JOIN_POLL_MS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
 done
 for n in $NS; do [[ "$n" =~ ^[0-9]+$ && "$n" -ge 3 ]] || die "BENCH_NS: every N must be a whole number >= 3"; done
@@ -195,7 +212,9 @@ start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, re
     local args=("$name" "${GPORT[i]}" "${APORT[i]}" "$WORK/handler.sh")
     [ -z "$join" ] || args+=("join=$join")
     # shellcheck disable=SC2086
-    "$JAVA" $FK_JAVA_OPTS --sun-misc-unsafe-memory-access=allow -cp "$WORK/dist/harness:$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
+    "$JAVA" $FK_JAVA_OPTS $FK_LOG_OPTS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.showDateTime=true \
+      "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSXXX" \
+      --sun-misc-unsafe-memory-access=allow -cp "$WORK/dist/harness:$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
       GossipNode "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
   else
     local args=(agent -node="$name" -data-dir="$SIDE_DIR/data/$name" -bind=127.0.0.1 -http-port="${APORT[i]}"
@@ -204,7 +223,7 @@ start_agent() {  # SIDE I [JOIN]: starts agent I (0-based) in the background, re
     [ "$FK_HAS_HANDLER" = 0 ] || args+=(-event-handler="$WORK/handler.sh")
     [ -z "$join" ] || args+=(-join="$join")
     # shellcheck disable=SC2086
-    "$JAVA" $FK_JAVA_OPTS --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+    "$JAVA" $FK_JAVA_OPTS $FK_TRAIN_OPTS $FK_LOG_OPTS --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
       -jar "$WORK/dist/discovery-node/discovery-node.jar" "${args[@]}" >>"$SIDE_DIR/logs/$name.log" 2>&1 &
   fi
   pid=$!
@@ -293,7 +312,7 @@ measure() {  # SIDE N
   local side=$1 n=$2 i out pids=() t k
   setup_side "$side" "$n"
   # join convergence, BENCH_JOINS times, each time with fresh agents (new processes, empty data dirs)
-  local joins=() jr
+  local joins=() inprocs=() jr
   for ((jr = 1; jr <= JOINS; jr++)); do
     if [ "$jr" -gt 1 ]; then stop_side "$side"; rm -rf "$SIDE_DIR/data"; mkdir -p "$SIDE_DIR/data"; fi
     say "$side N=$n: starting $n agents (gossip ports ${GPORT[0]}-${GPORT[n - 1]}), none joined"
@@ -311,14 +330,32 @@ measure() {  # SIDE N
     # shellcheck disable=SC2046
     run_harness "$SIDE_DIR/up.out" wait-up $(side_args "$side") || { tail -5 "$SIDE_DIR"/logs/*.log >&2; die "$side N=$n: not every agent answers"; }
     say "$side N=$n: all $n answer; settling ${SETTLE}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    local logs_arg="" s0 s1 w1 c0 c1 jpids=() hz
+    hz=$(getconf CLK_TCK)
+    for ((i = 0; i < n; i++)); do jpids+=("$(agent_pid "$side" "$i")"); done
+    s0=$(proc_ticks "${jpids[@]}")
     sleep "$SETTLE"
+    s1=$(proc_ticks "${jpids[@]}")
     out="$SIDE_DIR/join-$jr.out"
+    [ "$side" = serf ] || logs_arg="--logs=$SIDE_DIR/logs"
+    # the warm-up polling as a step of its own, so that its CPU is told from the join's
     # shellcheck disable=SC2046
-    run_harness "$out" join $(side_args "$side") || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
+    run_harness "$SIDE_DIR/warm-$jr.out" join-warm $(side_args "$side") --interval="$JOIN_POLL_MS" --warm="$JOIN_WARM" || die "$side N=$n: warm-up polling failed"
+    w1=$(proc_ticks "${jpids[@]}")
+    c0=$w1
+    # shellcheck disable=SC2046
+    run_harness "$out" join $(side_args "$side") --interval="$JOIN_POLL_MS" --warm=0.5 $logs_arg || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
+    c1=$(proc_ticks "${jpids[@]}")
+    say "$side N=$n: agents' CPU: $(awk -v d=$((s1 - s0)) -v hz="$hz" -v s="$SETTLE" 'BEGIN {printf "%.2f", d / hz / s}') cores while idle (settle), $(awk -v d=$((w1 - s1)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}') core-s during ${JOIN_WARM}s of warm-up polling, $(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}') core-s during the join step (0.5 s of polling again, to warm the harness's own new JVM, then the join)"
     joins+=("$(kv "$out" join_s)")
+    [ "$side" = serf ] || inprocs+=("$(kv "$out" join_inproc_s)")
     [ "$jr" -gt 1 ] || show_tags "$side"
-    say "$side N=$n: join $jr/$JOINS: converged after $(kv "$out" join_s) s (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms)"
+    say "$side N=$n: join $jr/$JOINS: converged after $(kv "$out" join_s) s$([ "$side" = serf ] || echo " (in-process $(kv "$out" join_inproc_s) s, first member learned $(kv "$out" join_inproc_first_s) s)") (poll rounds median $(kv "$out" poll_round_median_ms) ms, max $(kv "$out" poll_round_max_ms) ms)"
   done
+  if [ "$side" != serf ]; then
+    record "$side" "$n" join_inproc "$(printf '%s\n' "${inprocs[@]}" | median)"
+    record "$side" "$n" join_inproc_max "$(printf '%s\n' "${inprocs[@]}" | maxof)"
+  fi
   pids=()
   for ((i = 0; i < n; i++)); do pids+=("$(agent_pid "$side" "$i")"); done
   record "$side" "$n" join "$(printf '%s\n' "${joins[@]}" | median)"
@@ -392,6 +429,40 @@ measure() {  # SIDE N
   say "$side N=$n: done, agents stopped"
 }
 
+# BENCH_FK_AOT=1: JDK 25's AOT cache (JEP 483/514/515: classes loaded and linked, and method profiles, from a
+# training run) for our agents. Training: a server agent, and a client agent started with -XX:AOTCacheOutput that
+# joins it, is polled as in a join step and fires a user event, then stops (SIGTERM: the JVM writes the cache as it
+# exits). Every fk agent then runs with -XX:AOTCache (same jar path, same options). The lib side is not changed.
+train_aot() {
+  say "fk: training the AOT cache ($WORK/fk.aot): a client agent joins a server, is polled, fires an event, stops"
+  setup_side fk 2
+  start_agent fk 0
+  # shellcheck disable=SC2046
+  run_harness "$SIDE_DIR/up.out" wait-up $(side_args fk) --count=1 || die "AOT training: the server does not answer"
+  FK_TRAIN_OPTS="-XX:AOTCacheOutput=$WORK/fk.aot"
+  start_agent fk 1
+  FK_TRAIN_OPTS=""
+  # shellcheck disable=SC2046
+  run_harness "$SIDE_DIR/up.out" wait-up $(side_args fk) || die "AOT training: the client does not answer"
+  # shellcheck disable=SC2046
+  run_harness "$SIDE_DIR/train-join.out" join $(side_args fk) --warm="$JOIN_WARM" || die "AOT training: no join"
+  if [ "$FK_HAS_HANDLER" = 1 ]; then
+    # shellcheck disable=SC2046
+    run_harness "$SIDE_DIR/train-event.out" event $(side_args fk) --name="aot-training" --events-dir="$WORK/events" || true
+  fi
+  local p i; p=$(agent_pid fk 1)
+  kill -TERM "$p" 2>/dev/null || true
+  for i in $(seq 1 600); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+  stop_side fk
+  if [ -s "$WORK/fk.aot" ]; then
+    FK_JAVA_OPTS="$FK_JAVA_OPTS -XX:AOTCache=$WORK/fk.aot"
+    say "fk: AOT cache written ($(du -k "$WORK/fk.aot" | cut -f1) KB); fk JVM opts now: $FK_JAVA_OPTS"
+  else
+    say "fk: no AOT cache was written (see $SIDE_DIR/logs/f2.log); fk runs without"
+  fi
+}
+if [ "$FK_AOT" = 1 ] && [[ " $SIDES " == *" fk "* ]]; then train_aot; fi
+
 for n in $NS; do
   for side in $SIDES; do measure "$side" "$n"; done
 done
@@ -415,12 +486,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 == 0 && a != "0" || b + 0 ==
     echo
     # metric key : label : the issue's target for the ratio fk/serf ("-": none)
     for m in "join:join convergence, median (s):<= 1" "join_max:join convergence, max (s):-" \
+             "join_inproc:join, in-process, median (s) [1]:-" "join_inproc_max:join, in-process, max (s) [1]:-" \
              "fail_med:SIGKILL -> failed everywhere, median (s):<= 0.5" "fail_max:SIGKILL -> failed everywhere, max (s):-" \
              "event_med:user event -> last handler, median (s):<= 1" "event_max:user event -> last handler, max (s):-" \
              "bytes:IP bytes/s sent per agent at rest:<= 1" "payload:payload bytes/s sent per agent at rest:-" \
              "cpu:CPU per agent at rest (% of a core):-" "rss:RSS per agent (MB):-" "fp:false positives (live seen not alive):-"; do
       IFS=: read -r key label target <<<"$m"
       a=$(result serf "$n" "$key"); b=$(result fk "$n" "$key"); c=$(result lib "$n" "$key")
+      case $key in join_inproc) a=$(result serf "$n" join) ;; join_inproc_max) a=$(result serf "$n" join_max) ;; esac
       printf '%-44s %12s %12s %10s %8s' "$label" "$a" "$b" "$(ratio "$b" "$a")" "$target"
       [ "$HAS_LIB" = 0 ] || printf ' %12s %10s' "$c" "$(ratio "$c" "$a")"
       echo
@@ -430,6 +503,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 == 0 && a != "0" || b + 0 ==
     echo
   done
   echo
+  echo "[1] ours: from our agents' own member-join log times (no polling delay); serf logs to the second only, so its column repeats the polled figure"
   echo "joins: $JOINS per N and side (fresh agents each time); kills: $KILLS per N and side (median, max); events: $EVENTS per N and side; rest window ${WINDOW}s"
 } | tee "$WORK/results/table.txt"
 say "done; load average now $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -46,6 +46,7 @@ import java.util.concurrent.Future;
  *
  * Steps:
  *   wait-up [--count K]                     every agent (the first K) answers its API (bounded by --timeout)
+ *   join-warm --warm S                      polls every agent for S seconds, untimed (the join's warm-up)
  *   join                                    t0, then every agent but #0 is told (in parallel) to join #0's gossip
  *                                           address; time until every agent lists all N members alive
  *   converged                               wait until every agent lists all N alive (after a restart), time it
@@ -98,6 +99,7 @@ public class GossipBench {
         int code = switch (step) {
             case "wait-up" -> b.waitUp();
             case "join" -> b.join();
+            case "join-warm" -> b.joinWarm();
             case "converged" -> b.converged();
             case "kill" -> b.kill();
             case "event" -> b.event();
@@ -239,7 +241,7 @@ public class GossipBench {
     final List<Long> roundNanos = new ArrayList<>();
 
     /** One round: every agent's member list (null where the agent did not answer), and when the last answer came. */
-    record Round(List<Map<String, String>> views, double end) { }
+    record Round(List<Map<String, String>> views, double end, boolean[] asked) { }
 
     Round round(Api[] apis) throws InterruptedException {
         long t = System.nanoTime();
@@ -251,7 +253,9 @@ public class GossipBench {
         }
         double end = now();
         roundNanos.add(System.nanoTime() - t);
-        return new Round(views, end);
+        boolean[] asked = new boolean[apis.length];
+        for (int i = 0; i < apis.length; i++) asked[i] = apis[i] != null;
+        return new Round(views, end, asked);
     }
 
     void pace(long roundStartNanos) throws InterruptedException {
@@ -320,12 +324,51 @@ public class GossipBench {
         return -1;
     }
 
+    /**
+     * The join's wait: polls, in each round, only the agents that have not yet listed all N alive; the figure is the
+     * end of the round in which the last of them first did (when every agent had learned every member). Agents that
+     * are done are not asked again, so the polling's own load falls as the pool converges, on both sides alike. Once
+     * all are done, one round of every agent checks that they all still list N alive (else it goes on).
+     */
+    double untilEachSawAllAlive(Api[] apis, long deadline) throws InterruptedException {
+        boolean[] done = new boolean[apis.length];
+        double end = -1;
+        Round last = null;
+        long start = System.nanoTime(), lastReport = start;
+        while (System.currentTimeMillis() < deadline) {
+            long rs = System.nanoTime();
+            Api[] ask = new Api[apis.length];
+            boolean any = false;
+            for (int i = 0; i < apis.length; i++) if (!done[i]) { ask[i] = apis[i]; any = true; }
+            if (!any) {
+                Round check = round(apis);
+                boolean ok = true;
+                for (int i = 0; i < apis.length; i++) if (!allAlive(check.views.get(i), -1)) { done[i] = false; ok = false; }
+                if (ok) return end;
+                log("an agent no longer lists all alive after converging: " + lacking(check));
+                continue;
+            }
+            Round r = round(ask);
+            last = r;
+            for (int i = 0; i < apis.length; i++) {
+                if (!done[i] && allAlive(r.views.get(i), -1)) { done[i] = true; end = r.end; }
+            }
+            if (rs - lastReport > 5_000_000_000L) {
+                lastReport = rs;
+                log(String.format("not converged after %.1f s: %s", (rs - start) / 1e9, lacking(r)));
+            }
+            pace(rs);
+        }
+        if (last != null) log("never converged: " + lacking(last));
+        return -1;
+    }
+
     /** Who does not list whom alive in that round: "viewer: name=status|missing ...". */
     String lacking(Round r) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < names.size(); i++) {
             Map<String, String> v = r.views.get(i);
-            if (v == null) { sb.append(names.get(i)).append(": no answer; "); continue; }
+            if (v == null) { if (i < r.asked.length && r.asked[i]) sb.append(names.get(i)).append(": no answer; "); continue; }
             StringBuilder miss = new StringBuilder();
             for (String n : names) {
                 String st = v.get(n);
@@ -345,26 +388,79 @@ public class GossipBench {
         return 0;
     }
 
+    /** Polls every agent at the polling rate for --warm seconds, untimed (the join step's warm-up, run on its own). */
+    int joinWarm() throws Exception {
+        Api[] apis = connectAll(System.currentTimeMillis() + timeoutMs);
+        long warmEnd = System.nanoTime() + (long) (Double.parseDouble(opt.getOrDefault("warm", "0")) * 1e9);
+        while (System.nanoTime() < warmEnd) { long rs = System.nanoTime(); round(apis); pace(rs); }
+        printResolution();
+        for (Api a : apis) a.close();
+        return 0;
+    }
+
     int join() throws Exception {
         long deadline = System.currentTimeMillis() + timeoutMs;
         Api[] apis = connectAll(deadline);
         String seed = "127.0.0.1:" + gossipPorts[0];
         Api[] joiners = new Api[apis.length];
         for (int i = 1; i < apis.length; i++) joiners[i] = api(i); // own connections: the pollers stay free
+        // Both sides' API paths (and this harness's client code) are exercised first, at the polling rate, for
+        // --warm seconds: the timed polls then cost each side what a warm poll costs, not a cold one's first runs.
+        long warmEnd = System.nanoTime() + (long) (Double.parseDouble(opt.getOrDefault("warm", "0")) * 1e9);
+        while (System.nanoTime() < warmEnd) { long rs = System.nanoTime(); round(apis); pace(rs); }
+        roundNanos.clear();
         double t0 = now();
         List<Future<?>> fs = new ArrayList<>();
         for (int i = 1; i < apis.length; i++) {
             Api a = joiners[i];
             fs.add(pool.submit(() -> { a.join(seed); return null; }));
         }
-        double end = untilAllAlive(apis, deadline);
+        double end = untilEachSawAllAlive(apis, deadline);
         for (Future<?> f : fs) {
             try { f.get(); } catch (Exception e) { log("a join call failed: " + e.getCause()); System.out.println("join_call_failed=" + e.getCause()); }
         }
         printResolution();
+        System.out.printf("join_t0=%.6f%n", t0);
         if (end < 0) { System.out.println("join_s=timeout"); return 1; }
         System.out.printf("join_s=%.3f%n", end - t0);
+        if (opt.containsKey("logs")) inProcessJoin(Path.of(opt.get("logs")), t0, end);
         return 0;
+    }
+
+    /**
+     * The in-process convergence time of our agents, from their own logs (Serf's logger at INFO: "TIMESTAMP ... serf
+     * NAME: member-join OTHER ADDR", the agent's clock to the millisecond): for each agent, the last member-join of
+     * another member logged between t0 and the polled convergence; the figure is the latest of those minus t0, the
+     * moment the last agent learned the last member, with no polling delay in it. Stock serf logs to the second only,
+     * so its side has the polled figure alone.
+     */
+    void inProcessJoin(Path dir, double t0, double polledEnd) throws IOException {
+        double last = -1, first = Double.MAX_VALUE;
+        int agentsWithJoins = 0;
+        for (String n : names) {
+            Path f = dir.resolve(n + ".log");
+            if (!Files.exists(f)) continue;
+            String marker = "serf " + n + ": member-join ";
+            double mine = -1;
+            for (String line : Files.readAllLines(f)) {
+                int at = line.indexOf(marker);
+                if (at < 0 || line.length() < 29) continue;
+                String other = line.substring(at + marker.length()).split(" ")[0];
+                if (other.equals(n)) continue;
+                double ts;
+                try {
+                    java.time.Instant i = java.time.OffsetDateTime.parse(line.substring(0, line.indexOf(' '))).toInstant();
+                    ts = i.getEpochSecond() + i.getNano() / 1e9;
+                } catch (RuntimeException e) { continue; }
+                if (ts < t0 - 0.001 || ts > polledEnd + 0.001) continue;
+                mine = Math.max(mine, ts);
+                first = Math.min(first, ts);
+            }
+            if (mine >= 0) agentsWithJoins++;
+            last = Math.max(last, mine);
+        }
+        if (agentsWithJoins < names.size()) { System.out.println("join_inproc_s=n/a"); return; }
+        System.out.printf("join_inproc_first_s=%.3f%njoin_inproc_s=%.3f%n", first - t0, last - t0);
     }
 
     int converged() throws Exception {

@@ -1,17 +1,13 @@
 package io.failoverkit.discovery;
 
 import io.failoverkit.discovery.agent.Agent;
+import io.failoverkit.discovery.cli.AgentHttp;
 import io.failoverkit.discovery.config.AgentConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -23,7 +19,8 @@ import java.util.concurrent.Callable;
         description = "A Consul-compatible discovery agent (catalog, KV, sessions, health; HTTP API).",
         subcommands = {Main.AgentCmd.class, Main.MembersCmd.class, Main.JoinCmd.class, Main.ReloadCmd.class, Main.LeaveCmd.class,
                 Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class,
-                io.failoverkit.discovery.cli.OperatorCmd.class})
+                io.failoverkit.discovery.cli.OperatorCmd.class, io.failoverkit.discovery.cli.SnapshotCommand.class,
+                io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -41,7 +38,9 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, a) -> { ex.getCommandLine().getErr().println(ex.getMessage()); ex.getCommandLine().usage(ex.getCommandLine().getErr()); return EX_USAGE; });
-        return cl;
+        // `lock PREFIX CMD ARGS...`: what follows PREFIX is the child's command line, its dashes included (as Consul's).
+        cl.getSubcommands().get("lock").setStopAtPositional(true);
+        return AgentHttp.installErrorHandling(cl);
     }
 
     static void configureLogging(String level) {
@@ -201,25 +200,9 @@ public final class Main implements Runnable {
         }
     }
 
-    /** Options shared by the commands that talk to a running agent. */
-    static class HttpClientOptions {
-        @Option(names = "-http-addr", paramLabel = "HOST:PORT", description = "The agent's HTTP address (default $CONSUL_HTTP_ADDR or 127.0.0.1:8500).")
-        String httpAddr = System.getenv().getOrDefault("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
-
-        HttpResponse<String> send(String method, String path) throws Exception {
-            return send(method, path, null);
-        }
-
-        HttpResponse<String> send(String method, String path, byte[] body) throws Exception {
-            String base = httpAddr.startsWith("http") ? httpAddr : "http://" + httpAddr;
-            HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body)).build();
-            return HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString());
-        }
-    }
-
     @Command(name = "members", mixinStandardHelpOptions = true, description = "Lists the pool's members as this agent sees them (Consul's columns).")
-    static final class MembersCmd extends HttpClientOptions implements Callable<Integer> {
+    static final class MembersCmd implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
         @Option(names = "-status", paramLabel = "REGEX", description = "Only members whose status (alive, leaving, left, failed) matches.") String status;
         @Option(names = "-detailed", description = "Show every tag.") boolean detailed;
@@ -238,9 +221,7 @@ public final class Main implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "-status: invalid regular expression: " + e.getDescription());
             }
             if (!format.equals("pretty") && !format.equals("json")) throw new CommandLine.ParameterException(spec.commandLine(), "-format must be pretty or json");
-            HttpResponse<String> r = send("GET", "/v1/agent/members");
-            if (r.statusCode() != 200) { System.err.println("Error retrieving members: " + r.body().strip()); return 1; }
-            var all = io.failoverkit.discovery.state.Json.MAPPER.readTree(r.body());
+            var all = http.getJson("retrieving members", "/v1/agent/members");
             List<com.fasterxml.jackson.databind.JsonNode> list = new ArrayList<>();
             for (var m : all) {
                 int s = m.path("Status").asInt();
@@ -305,16 +286,20 @@ public final class Main implements Runnable {
     }
 
     @Command(name = "join", mixinStandardHelpOptions = true, description = "Makes the agent join the pool through each address given.")
-    static final class JoinCmd extends HttpClientOptions implements Callable<Integer> {
+    static final class JoinCmd implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @CommandLine.Parameters(arity = "1..*", paramLabel = "ADDRESS", description = "An agent's LAN address (host[:port]).") List<String> addresses;
 
         @Override
         public Integer call() throws Exception {
             int joined = 0;
             for (String a : addresses) {
-                HttpResponse<String> r = send("PUT", "/v1/agent/join/" + java.net.URLEncoder.encode(a, java.nio.charset.StandardCharsets.UTF_8).replace("%3A", ":"));
-                if (r.statusCode() == 200) joined++;
-                else System.err.println("Error joining address '" + a + "': " + r.body().strip());
+                try {
+                    http.call("joining address '" + a + "'", "PUT", "/v1/agent/join/" + AgentHttp.encode(a, false).replace("%3A", ":"));
+                    joined++;
+                } catch (AgentHttp.Failure f) {
+                    System.err.println(f.getMessage());
+                }
             }
             if (joined == 0) return 1;
             System.out.println("Successfully joined cluster by contacting " + joined + " nodes.");
@@ -323,20 +308,21 @@ public final class Main implements Runnable {
     }
 
     @Command(name = "force-leave", mixinStandardHelpOptions = true, description = "Moves a failed member to left (its catalog node is deregistered).")
-    static final class ForceLeaveCmd extends HttpClientOptions implements Callable<Integer> {
+    static final class ForceLeaveCmd implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @CommandLine.Parameters(arity = "1", paramLabel = "NODE") String node;
         @Option(names = "-prune", description = "Also drop it from the member list.") boolean prune;
 
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> r = send("PUT", "/v1/agent/force-leave/" + java.net.URLEncoder.encode(node, java.nio.charset.StandardCharsets.UTF_8) + (prune ? "?prune" : ""));
-            if (r.statusCode() != 200) { System.err.println("Error force leaving: " + r.body().strip()); return 1; }
+            http.call("force leaving", "PUT", "/v1/agent/force-leave/" + AgentHttp.encode(node, false) + (prune ? "?prune" : ""));
             return 0;
         }
     }
 
     @Command(name = "event", mixinStandardHelpOptions = true, description = "Fires a user event to the pool (Consul's `consul event`).")
-    static final class EventCmd extends HttpClientOptions implements Callable<Integer> {
+    static final class EventCmd implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
         @Option(names = "-name", required = true, paramLabel = "NAME", description = "The event's name.") String name;
         @Option(names = "-node", paramLabel = "REGEX", description = "Only nodes whose name matches act on it.") String node;
@@ -351,12 +337,11 @@ public final class Main implements Runnable {
             StringBuilder q = new StringBuilder();
             for (String[] kv : new String[][]{{"node", node}, {"service", service}, {"tag", tag}}) {
                 if (kv[1] == null) continue;
-                q.append(q.isEmpty() ? "?" : "&").append(kv[0]).append('=').append(java.net.URLEncoder.encode(kv[1], java.nio.charset.StandardCharsets.UTF_8));
+                q.append(q.isEmpty() ? "?" : "&").append(kv[0]).append('=').append(AgentHttp.q(kv[1]));
             }
-            HttpResponse<String> r = send("PUT", "/v1/event/fire/" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8) + q,
+            var r = http.call("firing event", "PUT", "/v1/event/fire/" + AgentHttp.encode(name, false) + q,
                     payload == null ? new byte[0] : payload.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            if (r.statusCode() != 200) { System.err.println("Error firing event: " + r.body().strip()); return 1; }
-            System.out.println("Event ID: " + io.failoverkit.discovery.state.Json.MAPPER.readTree(r.body()).path("ID").asText());
+            System.out.println("Event ID: " + r.json().path("ID").asText());
             return 0;
         }
     }
@@ -371,7 +356,8 @@ public final class Main implements Runnable {
     }
 
     @Command(name = "keyring", mixinStandardHelpOptions = true, description = "Lists, installs, switches or removes the pool's gossip keys.")
-    static final class KeyringCmd extends HttpClientOptions implements Callable<Integer> {
+    static final class KeyringCmd implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
         @Option(names = "-list", description = "List the keys and how many agents hold each.") boolean list;
         @Option(names = "-install", paramLabel = "KEY", description = "Install a key on every agent.") String install;
@@ -392,7 +378,7 @@ public final class Main implements Runnable {
             }
             if (list) {
                 System.out.println("==> Gathering installed encryption keys...");
-                HttpResponse<String> r = send("GET", "/v1/operator/keyring");
+                var r = http.send("GET", "/v1/operator/keyring", null);
                 var body = io.failoverkit.discovery.state.Json.MAPPER.readTree(r.body().isBlank() ? "[]" : r.body());
                 for (var ring : body) {
                     System.out.println();
@@ -401,19 +387,20 @@ public final class Main implements Runnable {
                     ring.path("Keys").fields().forEachRemaining(e -> System.out.println("  " + e.getKey() + " [" + e.getValue().asInt() + "/" + nodes + "]"));
                     ring.path("Messages").fields().forEachRemaining(e -> System.err.println("  " + e.getKey() + ": " + e.getValue().asText()));
                 }
-                return r.statusCode() == 200 ? 0 : 1;
+                return r.ok() ? 0 : 1;
             }
             String method = install != null ? "POST" : use != null ? "PUT" : "DELETE";
             String what = install != null ? "Installing new gossip encryption key..." : use != null ? "Changing primary gossip encryption key..." : "Removing gossip encryption key...";
             System.out.println("==> " + what);
-            HttpResponse<String> r = send(method, "/v1/operator/keyring", io.failoverkit.discovery.state.Json.MAPPER.writeValueAsBytes(java.util.Map.of("Key", key)));
-            if (r.statusCode() != 200) { System.err.println("error: " + r.body().strip()); return 1; }
+            var r = http.send(method, "/v1/operator/keyring", io.failoverkit.discovery.state.Json.MAPPER.writeValueAsBytes(java.util.Map.of("Key", key)));
+            if (!r.ok()) { System.err.println("error: " + r.body().strip()); return 1; }
             return 0;
         }
     }
 
     @Command(name = "tags", mixinStandardHelpOptions = true, description = "Sets or deletes this agent's run-time gossip tags (serf's `tags`).")
-    static final class TagsCmd extends HttpClientOptions implements Callable<Integer> {
+    static final class TagsCmd implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
         @Option(names = "-set", paramLabel = "KEY=VALUE", description = "Set a tag (repeatable).") List<String> set = new ArrayList<>();
         @Option(names = "-delete", paramLabel = "KEY", description = "Delete a tag (repeatable).") List<String> delete = new ArrayList<>();
@@ -427,30 +414,29 @@ public final class Main implements Runnable {
                 if (eq <= 0) throw new CommandLine.ParameterException(spec.commandLine(), "-set \"" + s + "\": use KEY=VALUE");
                 tags.put(s.substring(0, eq), s.substring(eq + 1));
             }
-            HttpResponse<String> r = send("PUT", "/v1/agent/tags", io.failoverkit.discovery.state.Json.MAPPER.writeValueAsBytes(java.util.Map.of("Set", tags, "Delete", delete)));
-            if (r.statusCode() != 200) { System.err.println("Error setting tags: " + r.body().strip()); return 1; }
+            http.call("setting tags", "PUT", "/v1/agent/tags", io.failoverkit.discovery.state.Json.MAPPER.writeValueAsBytes(java.util.Map.of("Set", tags, "Delete", delete)));
             System.out.println("Successfully updated agent tags");
             return 0;
         }
     }
 
     @Command(name = "reload", mixinStandardHelpOptions = true, description = "Makes the agent re-read its service and check definitions.")
-    static final class ReloadCmd extends HttpClientOptions implements Callable<Integer> {
+    static final class ReloadCmd implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> r = send("PUT", "/v1/agent/reload");
-            if (r.statusCode() != 200) { System.err.println("Error reloading: " + r.body().strip()); return 1; }
+            http.call("reloading", "PUT", "/v1/agent/reload");
             System.out.println("Configuration reload triggered");
             return 0;
         }
     }
 
     @Command(name = "leave", mixinStandardHelpOptions = true, description = "Makes the agent leave the cluster gracefully and stop.")
-    static final class LeaveCmd extends HttpClientOptions implements Callable<Integer> {
+    static final class LeaveCmd implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @Override
         public Integer call() throws Exception {
-            HttpResponse<String> r = send("PUT", "/v1/agent/leave");
-            if (r.statusCode() != 200) { System.err.println("Error leaving: " + r.body().strip()); return 1; }
+            http.call("leaving", "PUT", "/v1/agent/leave");
             System.out.println("Graceful leave complete");
             return 0;
         }

@@ -75,6 +75,18 @@ public final class Main implements Runnable {
 
     /** A usage error (exit 64) for a --discovery (or CONSUL_HTTP_ADDR) that is not host:port or http[s]://host:port. */
     static void checkDiscovery(CommandLine.Model.CommandSpec spec, String discovery) {
+        checkDiscovery(spec, discovery, false);
+    }
+
+    /**
+     * As {@link #checkDiscovery(CommandLine.Model.CommandSpec, String)}; {@code list} allows a,b,c (the guard reads the
+     * epoch from every server). Elsewhere a list is a usage error: it made every request fail, forever, in the loop.
+     */
+    static void checkDiscovery(CommandLine.Model.CommandSpec spec, String discovery, boolean list) {
+        if (!list && discovery.contains(",")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--discovery takes one address here, not a list: " + discovery
+                    + (discovery.equals(DiscoveryAddress.fromEnvironment()) && System.getenv(DiscoveryAddress.ADDR_ENV) != null ? " (from " + DiscoveryAddress.ADDR_ENV + ")" : ""));
+        }
         for (String a : discovery.split(",")) {
             try {
                 DiscoveryAddress.baseUrl(a);
@@ -174,6 +186,15 @@ public final class Main implements Runnable {
                     InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid(), outcome -> {
                         for (Timeline.Step s : outcome.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
                     });
+            // SIGTERM (a service stop) asks the loop to end after the cycle it is in, so a failover in progress finishes
+            // and the lock is released, instead of the JVM dying between the epoch and the promotion. Bounded: a cycle's
+            // steps are bounded by the cluster's timings; after that the JVM goes anyway.
+            Thread loop = Thread.currentThread();
+            Thread hook = new Thread(() -> {
+                m.stop();
+                try { loop.join(Math.max(30_000, 3L * c.detection().intervalMs() + 60_000)); } catch (InterruptedException ignored) { }
+            }, "watch-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
             m.run(System.nanoTime() + TimeUnit.SECONDS.toNanos(maxRuntime));
             return 0;
         }
@@ -275,7 +296,7 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             // --discovery may list several servers (a,b,c): the first serves a kv: definition, all serve the epoch.
-            checkDiscovery(spec, discovery);
+            checkDiscovery(spec, discovery, true);
             List<String> servers = List.of(discovery.split(","));
             String all = discovery;
             discovery = servers.get(0);

@@ -113,15 +113,16 @@ public final class LocalState {
     }
 
     public synchronized void setNodeMaintenance(String reasonOrNull) {
+        // As Consul: enabling it again keeps the first reason (disable, then enable, to change it).
         if (reasonOrNull == null) maintenance.remove(NODE_MAINTENANCE);
-        else maintenance.put(NODE_MAINTENANCE, reasonOrNull);
+        else maintenance.putIfAbsent(NODE_MAINTENANCE, reasonOrNull);
         changed();
     }
 
     public synchronized boolean setServiceMaintenance(String serviceId, String reasonOrNull) {
         if (!services.containsKey(serviceId)) return false;
         if (reasonOrNull == null) maintenance.remove(SERVICE_MAINTENANCE_PREFIX + serviceId);
-        else maintenance.put(SERVICE_MAINTENANCE_PREFIX + serviceId, reasonOrNull);
+        else maintenance.putIfAbsent(SERVICE_MAINTENANCE_PREFIX + serviceId, reasonOrNull);
         changed();
         return true;
     }
@@ -144,7 +145,7 @@ public final class LocalState {
             String sid = id.startsWith(SERVICE_MAINTENANCE_PREFIX) ? id.substring(SERVICE_MAINTENANCE_PREFIX.length()) : "";
             ServiceDef s = sid.isEmpty() ? null : services.get(sid);
             String name = sid.isEmpty() ? "Node Maintenance Mode" : "Service Maintenance Mode";
-            out.add(new Model.Check(node, id, name, Model.CRITICAL, reason.isEmpty() ? "Maintenance mode is enabled for this " + (sid.isEmpty() ? "node" : "service") : reason,
+            out.add(new Model.Check(node, id, name, Model.CRITICAL, reason.isEmpty() ? "Maintenance mode is enabled for this " + (sid.isEmpty() ? "node" : "service") + ", but no reason was provided. This is a default message." : reason,
                     "", sid, s == null ? "" : s.name(), s == null ? List.of() : s.tags(), "maintenance", 0, 0));
         });
         return out;

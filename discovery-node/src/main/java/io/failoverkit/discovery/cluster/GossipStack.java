@@ -1,5 +1,6 @@
 package io.failoverkit.discovery.cluster;
 
+import io.failoverkit.discovery.gossip.serf.CodecWarmup;
 import io.failoverkit.discovery.gossip.serf.Serf;
 import io.failoverkit.discovery.gossip.serf.SerfConfig;
 import io.failoverkit.discovery.gossip.serf.SerfEvent;
@@ -8,6 +9,9 @@ import io.failoverkit.discovery.gossip.transport.RealScheduler;
 import io.failoverkit.discovery.gossip.transport.UdpTcpTransport;
 import io.failoverkit.discovery.gossip.wire.Codec;
 import io.failoverkit.discovery.gossip.wire.Keyring;
+import io.failoverkit.discovery.gossip.wire.Message;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -21,6 +25,7 @@ import java.util.function.Consumer;
  * agent's timings ({@link SwimConfig#agent}) and Serf's defaults.
  */
 final class GossipStack implements Membership.Stack {
+    private static final Logger LOG = LoggerFactory.getLogger(GossipStack.class);
     private final UdpTcpTransport transport;
     private final RealScheduler scheduler;
     private final Keyring keyring;
@@ -42,8 +47,9 @@ final class GossipStack implements Membership.Stack {
         InetAddress bind = InetAddress.getByName(s.bindAddr());
         InetAddress advertise = bind.isAnyLocalAddress() ? InetAddress.getLoopbackAddress() : null;
         UdpTcpTransport transport;
+        Codec.Options options = new Codec.Options("", keyring, true, false);
         try {
-            transport = new UdpTcpTransport(new InetSocketAddress(bind, s.port()), advertise, new Codec.Options("", keyring, true, false),
+            transport = new UdpTcpTransport(new InetSocketAddress(bind, s.port()), advertise, options,
                     java.time.Duration.ofSeconds(10));
         } catch (IOException e) {
             throw new IOException("cannot bind the LAN gossip port " + s.bindAddr() + ":" + s.port() + " (UDP and TCP): " + e.getMessage(), e);
@@ -52,12 +58,41 @@ final class GossipStack implements Membership.Stack {
         try {
             SerfConfig config = SerfConfig.defaults(SwimConfig.agent(s.nodeName()), s.tags());
             Serf serf = Serf.create(config, transport, scheduler, events);
+            if (!"false".equals(System.getProperty(WARMUP_PROPERTY))) warmUp(s.nodeName(), options, transport, s.tags());
             return new GossipStack(transport, scheduler, keyring, serf);
         } catch (RuntimeException e) {
             scheduler.shutdown();
             transport.close();
             throw new IOException("gossip could not start: " + e.getMessage(), e);
         }
+    }
+
+    /** System property: "false" skips the start-up warm-up (to measure what it saves, bench/gossip.sh). */
+    static final String WARMUP_PROPERTY = "failoverkit.gossip.warmup";
+
+    /**
+     * Runs the join's code paths once the stack is up, on a background thread, so that the JVM has loaded and
+     * compiled them before a join needs them: the codec in memory ({@link CodecWarmup}, a 32-member pool with this
+     * node's tags), then three TCP pings of this node by itself (connect, stream framing, accept, the ack), which
+     * touch nothing but this node's own listener. Measured in bench/gossip.sh (docs in the script).
+     */
+    private static void warmUp(String name, Codec.Options options, UdpTcpTransport transport, java.util.Map<String, String> tags) {
+        Thread t = new Thread(() -> {
+            long start = System.nanoTime();
+            try {
+                CodecWarmup.run(options, 32, 8, tags);
+                InetSocketAddress self = transport.advertise();
+                for (int i = 0; i < 3; i++) {
+                    Message.Ping ping = new Message.Ping(0x7fff0000L + i, name, self.getAddress().getAddress(), self.getPort(), name);
+                    transport.pingStream(self, ping, java.time.Duration.ofSeconds(2)).get(3, java.util.concurrent.TimeUnit.SECONDS);
+                }
+                LOG.debug("gossip warm-up done in {} ms", (System.nanoTime() - start) / 1_000_000);
+            } catch (Exception | LinkageError e) {
+                LOG.debug("gossip warm-up stopped: {}", e.toString());
+            }
+        }, "gossip-warmup-" + name);
+        t.setDaemon(true);
+        t.start();
     }
 
     @Override public Serf serf() { return serf; }

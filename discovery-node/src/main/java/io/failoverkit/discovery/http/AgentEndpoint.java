@@ -55,7 +55,8 @@ final class AgentEndpoint {
         } else if (p.startsWith("service/maintenance/")) {
             CatalogEndpoint.requireWrite(call);
             String id = p.substring("service/maintenance/".length());
-            if (!agent.local().setServiceMaintenance(id, enable(call) ? reason(call) : null)) throw HttpError.notFound("Unknown service ID \"" + id + "\"");
+            if (id.isEmpty()) throw HttpError.badRequest("Missing service ID");
+            if (!agent.local().setServiceMaintenance(id, enable(call) ? reason(call) : null)) throw HttpError.notFound("No service registered with ID \"" + id + "\"");
             call.text(200, "");
         } else if (p.startsWith("check/deregister/")) {
             CatalogEndpoint.requireWrite(call);
@@ -118,9 +119,13 @@ final class AgentEndpoint {
 
     private static boolean enable(Call call) {
         String e = call.param("enable");
-        if (e == null) throw HttpError.badRequest("missing ?enable=true|false");
-        if (!e.equals("true") && !e.equals("false")) throw HttpError.badRequest("?enable must be true or false, got \"" + e + "\"");
-        return e.equals("true");
+        // Consul's wording, and Go's strconv.ParseBool spellings (1, t, T, TRUE, true, True and their false twins).
+        if (e == null) throw HttpError.badRequest("Missing value for enable");
+        return switch (e) {
+            case "1", "t", "T", "TRUE", "true", "True" -> true;
+            case "0", "f", "F", "FALSE", "false", "False" -> false;
+            default -> throw HttpError.badRequest("Invalid value for enable: \"" + e + "\"");
+        };
     }
 
     private static String reason(Call call) {

@@ -77,9 +77,14 @@ public final class Call {
 
     /** The body, at most {@link #MAX_BODY} bytes (larger: 413, nothing applied). */
     public byte[] body() {
+        return body(MAX_BODY);
+    }
+
+    /** The body, at most {@code max} bytes (larger: 413, nothing applied). */
+    public byte[] body(int max) {
         try (InputStream in = Content.Source.asInputStream(request)) {
-            byte[] data = in.readNBytes(MAX_BODY + 1);
-            if (data.length > MAX_BODY) throw new HttpError(413, "request body exceeds the " + MAX_BODY + " byte limit");
+            byte[] data = in.readNBytes(max + 1);
+            if (data.length > max) throw new HttpError(413, "request body exceeds the " + max + " byte limit");
             return data;
         } catch (IOException e) {
             throw HttpError.badRequest("could not read the request body: " + e.getMessage());

@@ -43,7 +43,7 @@ public final class HttpApi implements AutoCloseable {
 
     /** The server-side endpoints, present once this server has joined its Raft group. */
     private record Routes(KvEndpoint kv, CatalogEndpoint catalog, HealthEndpoint health, SessionEndpoint session, StatusEndpoint status,
-                          TxnEndpoint txn) {}
+                          TxnEndpoint txn, SnapshotEndpoint snapshot) {}
 
     public HttpApi(Agent agent, String host, int port, ScheduledExecutorService timer) throws Exception {
         this.agent = agent;
@@ -75,7 +75,8 @@ public final class HttpApi implements AutoCloseable {
     public void serve(StateStore store, RaftNode raft, SessionTimers timers, Supplier<Optional<String>> leaderHttp) {
         ServerSide side = new ServerSide(store, raft, agent.nodeName(), agent.config().datacenter, timer, executor, forwarder, leaderHttp);
         routes = new Routes(new KvEndpoint(side), new CatalogEndpoint(side), new HealthEndpoint(side),
-                new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side), new TxnEndpoint(side));
+                new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side), new TxnEndpoint(side),
+                new SnapshotEndpoint(side));
     }
 
     public int port() {
@@ -118,7 +119,7 @@ public final class HttpApi implements AutoCloseable {
             else forwardToServer(call, path, group, sub);
             return;
         }
-        if (!java.util.Set.of("kv", "catalog", "health", "session", "status", "txn").contains(group)) {
+        if (!java.util.Set.of("kv", "catalog", "health", "session", "status", "txn", "snapshot").contains(group)) {
             throw HttpError.notFound("unknown endpoint " + path);
         }
         Routes r = routes;
@@ -137,12 +138,13 @@ public final class HttpApi implements AutoCloseable {
             case "health" -> r.health.handle(c);
             case "session" -> r.session.handle(c);
             case "txn" -> r.txn.handle(c);
+            case "snapshot" -> r.snapshot.handle(c);
             default -> r.status.handle(c);
         }
     }
 
     private void forwardToServer(Call call, String path, String group, String sub) {
-        byte[] body = call.method.equals("GET") ? null : call.body();
+        byte[] body = call.method.equals("GET") ? null : group.equals("snapshot") ? call.body(SnapshotEndpoint.MAX_ARCHIVE_BYTES) : call.body();
         if (group.equals("session") && sub.equals("create")) {
             // Like Consul, a session created through an agent belongs to that agent's node unless the body says otherwise.
             try {

@@ -56,7 +56,7 @@ final class KvEndpoint {
     private void put(Call call, String key) {
         if (key.isEmpty()) throw HttpError.badRequest("missing key name");
         if (call.has("acquire") && call.has("release")) throw HttpError.badRequest("?acquire and ?release cannot be used together");
-        long flags = call.longParam("flags", 0);
+        long flags = flags(call);
         Long cas = call.has("cas") ? Long.valueOf(call.longParam("cas", 0)) : null;
         if (cas != null && cas < 0) throw HttpError.badRequest("\"cas\" must not be negative");
         String acquire = emptyToError(call, "acquire");
@@ -74,6 +74,17 @@ final class KvEndpoint {
             }
         }
         server.write(call, new Command.KvPut(key, value, flags, cas, acquire, release, checkedAt), r -> call.json(200, r.value()));
+    }
+
+    /** ?flags is a Go uint64 (Consul's semaphore flag uses the top bit). */
+    private static long flags(Call call) {
+        String f = call.param("flags");
+        if (f == null || f.isEmpty()) return 0;
+        try {
+            return io.failoverkit.discovery.state.UnsignedLong.parse(f);
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest("query parameter \"flags\" " + e.getMessage());
+        }
     }
 
     private static String emptyToError(Call call, String p) {

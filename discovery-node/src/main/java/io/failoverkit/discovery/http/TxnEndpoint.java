@@ -117,7 +117,7 @@ final class TxnEndpoint {
                 throw new IllegalArgumentException("\"Key\" is longer than " + KvEndpoint.MAX_KEY_BYTES + " bytes");
             }
             byte[] value = value(kv, key);
-            long flags = unsigned(kv, "Flags");
+            long flags = uint64(kv, "Flags");
             long index = unsigned(kv, "Index");
             String session = Definitions.text(kv, "Session", "");
             boolean needsSession = verb == TxnOp.Verb.LOCK || verb == TxnOp.Verb.UNLOCK || verb == TxnOp.Verb.CHECK_SESSION;
@@ -149,6 +149,18 @@ final class TxnEndpoint {
             throw new IllegalArgumentException("\"" + name + "\" must be a non-negative integer, got " + n);
         }
         return n.asLong();
+    }
+
+    /** A Go uint64 (KV Flags): 0..2^64-1, kept in a long's bits. */
+    private static long uint64(JsonNode kv, String name) {
+        JsonNode n = Definitions.field(kv, name);
+        if (n == null) return 0;
+        if (!n.isIntegralNumber()) throw new IllegalArgumentException("\"" + name + "\" must be a non-negative integer, got " + n);
+        try {
+            return io.failoverkit.discovery.state.UnsignedLong.of(n.bigIntegerValue());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("\"" + name + "\" " + e.getMessage());
+        }
     }
 
     private static String kind(JsonNode n) {

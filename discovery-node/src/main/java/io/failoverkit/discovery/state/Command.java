@@ -24,6 +24,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Command.Batch.class, name = "batch"),
         @JsonSubTypes.Type(value = Command.Txn.class, name = "txn"),
         @JsonSubTypes.Type(value = Command.InTerm.class, name = "in-term"),
+        @JsonSubTypes.Type(value = Command.Restore.class, name = "restore"),
 })
 public sealed interface Command {
 
@@ -67,4 +68,29 @@ public sealed interface Command {
 
     /** Destroy (by an operator) or invalidate (TTL lapsed, proposed by the leader). */
     record SessionDestroy(String id, String reason, long nowMillis) implements Command {}
+
+    /**
+     * PUT /v1/snapshot: replaces the whole state with a verified snapshot archive's state.bin ({@code state}, gzip
+     * compressed to keep the entry small). One entry, so every server replaces its state at the same index.
+     * {@code id}, {@code snapshotIndex} and {@code snapshotTerm} are the archive's meta.json, for the log.
+     */
+    record Restore(String id, long snapshotIndex, long snapshotTerm, byte[] state) implements Command {
+        /**
+         * The largest encoded restore entry proposed. Measured with Ratis 3.2.1 on three servers
+         * (RaftEntrySizeLimitTest): an entry over raft.server.log.appender.buffer.byte-limit (4 MiB, left at its
+         * default) is refused ("Log entry size 4194413 exceeds the max buffer limit of 4194304"), and a 7 MiB one
+         * exhausted the client's retries and left that server's Raft client closed for every later write. 64 KiB below
+         * the limit leaves room for the log entry's own envelope.
+         */
+        public static final int MAX_ENTRY_BYTES = 4 * 1024 * 1024 - 64 * 1024;
+
+        /** This command's size as a Raft entry (its JSON). */
+        public int entryBytes() {
+            try {
+                return Json.MAPPER.writeValueAsBytes(this).length;
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
 }

@@ -82,7 +82,9 @@ public final class Model {
     public record KvEntry(
             @JsonProperty("LockIndex") long lockIndex,
             @JsonProperty("Key") String key,
-            @JsonProperty("Flags") long flags,
+            @JsonProperty("Flags")
+            @com.fasterxml.jackson.databind.annotation.JsonSerialize(using = UnsignedLong.Serializer.class)
+            @com.fasterxml.jackson.databind.annotation.JsonDeserialize(using = UnsignedLong.Deserializer.class) long flags,
             @JsonProperty("Value") byte[] value,
             @JsonProperty("Session") String session,
             @JsonProperty("CreateIndex") long createIndex,

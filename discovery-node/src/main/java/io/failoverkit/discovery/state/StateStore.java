@@ -31,6 +31,7 @@ import java.util.function.Function;
  * Every change records the Raft index of the entry that made it, in the record and in its table's index.
  */
 public final class StateStore {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StateStore.class);
     /** A read result, with the Consul index to report and the table index it was read at (for parking). */
     public record Read<T>(T value, long index, long observedTableIndex) {}
 
@@ -55,6 +56,13 @@ public final class StateStore {
     private final LockDelays lockDelays;
     private final EnumMap<Table, Long> tableIndex = new EnumMap<>(Table.class);
     private long lastIndex;
+    /** The Raft term of the entry at {@link #lastIndex} (0 when not known). */
+    private long lastTerm;
+    /**
+     * The Raft index of the last snapshot restore (0: none): every read reports at least this index, so a client's
+     * X-Consul-Index never goes backwards across a restore that brought back records with older indexes.
+     */
+    private long restoreIndex;
     /** Bumped by every change to nodes, services or checks: lets readers (DNS) keep derived views until it moves. */
     private volatile long catalogGeneration;
 
@@ -78,6 +86,8 @@ public final class StateStore {
     private static final class Changes {
         final Set<Table> tables = EnumSet.noneOf(Table.class);
         final Set<String> keys = new HashSet<>();
+        /** Every KV key may have changed (a restore). */
+        boolean allKeys;
     }
 
     /** Applies one Raft entry: a single command, or a batch of them (one result each, in order). */
@@ -92,14 +102,22 @@ public final class StateStore {
     public List<ApplyResult> apply(long index, long term, Command command) {
         Changes changes = new Changes();
         List<ApplyResult> results = new ArrayList<>();
+        // A restore's state is decoded before the write lock is taken: reads go on meanwhile.
+        Image decoded = null;
+        if (command instanceof Command.Restore r) {
+            try { decoded = decodeCompressed(r.state()); } catch (SnapshotArchive.InvalidSnapshotException e) { decoded = null; }
+        }
         lock.writeLock().lock();
         try {
             if (command instanceof Command.Batch b) {
                 for (Command c : b.commands()) results.add(applyOne(index, term, c, changes));
+            } else if (command instanceof Command.Restore r) {
+                results.add(restore(index, r, decoded, changes));
             } else {
                 results.add(applyOne(index, term, command, changes));
             }
             for (Table t : changes.tables) tableIndex.put(t, index);
+            if (index >= lastIndex && term >= 0) lastTerm = term;
             lastIndex = Math.max(lastIndex, index);
             if (changes.tables.contains(Table.NODES) || changes.tables.contains(Table.SERVICES) || changes.tables.contains(Table.CHECKS)) {
                 catalogGeneration++;
@@ -107,7 +125,7 @@ public final class StateStore {
         } finally {
             lock.writeLock().unlock();
         }
-        watches.fire(changes.tables, changes.keys);
+        watches.fire(changes.tables, changes.allKeys ? null : changes.keys);
         return results;
     }
 
@@ -126,6 +144,7 @@ public final class StateStore {
             case Command.SessionDestroy c -> sessionDestroy(index, c, changes);
             case Command.Txn c -> ApplyResult.ok(txn(index, c.ops(), c.lockCheckedIndex(), changes), index);
             case Command.Batch b -> ApplyResult.refused(400, "nested batch", index);
+            case Command.Restore r -> restore(index, r, null, changes);
         };
     }
 
@@ -213,7 +232,7 @@ public final class StateStore {
             if (ops.stream().anyMatch(op -> op.verb().writes())) throw new IllegalArgumentException("a read-only transaction cannot write");
             long observed = tableIndex.get(Table.KVS);
             TxnOutcome outcome = new TxnRun(kvs, sessions::containsKey, this::releasedAfter, 0).run(ops, null);
-            return new Read<>(outcome, Math.max(1, observed), observed);
+            return new Read<>(outcome, reported(observed), observed);
         } finally {
             lock.readLock().unlock();
         }
@@ -399,6 +418,11 @@ public final class StateStore {
 
     // ---------------------------------------------------------------- reads
 
+    /** The index a read reports: never 0, and never below the last restore's (see {@link #restoreIndex}). Holds the lock. */
+    private long reported(long idx) {
+        return Math.max(1, Math.max(idx, restoreIndex));
+    }
+
     private <T> Read<T> read(Set<Table> tables, Function<Long, T> body, Function<T, Long> indexOf) {
         lock.readLock().lock();
         try {
@@ -406,7 +430,7 @@ public final class StateStore {
             for (Table t : tables) observed = Math.max(observed, tableIndex.get(t));
             T value = body.apply(observed);
             long idx = indexOf == null ? observed : indexOf.apply(value);
-            return new Read<>(value, Math.max(1, idx), observed);
+            return new Read<>(value, reported(idx), observed);
         } finally {
             lock.readLock().unlock();
         }
@@ -418,7 +442,7 @@ public final class StateStore {
             long observed = tableIndex.get(Table.KVS);
             KvEntry e = kvs.get(key);
             long idx = e != null ? e.modifyIndex() : tombstones.getOrDefault(key, observed);
-            return new Read<>(e, Math.max(1, idx), observed);
+            return new Read<>(e, reported(idx), observed);
         } finally {
             lock.readLock().unlock();
         }
@@ -430,7 +454,7 @@ public final class StateStore {
             long observed = tableIndex.get(Table.KVS);
             List<KvEntry> list = List.copyOf(kvs.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values());
             long idx = prefixIndex(prefix, list, observed);
-            return new Read<>(list, Math.max(1, idx), observed);
+            return new Read<>(list, reported(idx), observed);
         } finally {
             lock.readLock().unlock();
         }
@@ -457,7 +481,7 @@ public final class StateStore {
                 }
                 keys.add(k);
             }
-            return new Read<>(List.copyOf(keys), Math.max(1, prefixIndex(prefix, list, observed)), observed);
+            return new Read<>(List.copyOf(keys), reported(prefixIndex(prefix, list, observed)), observed);
         } finally {
             lock.readLock().unlock();
         }
@@ -568,8 +592,12 @@ public final class StateStore {
 
     // ---------------------------------------------------------------- snapshots
 
-    /** The whole state, as written to a Raft snapshot. */
+    /** The format marker of state.bin and of Raft snapshots (older Raft snapshots have none). */
+    public static final String STATE_FORMAT = "failoverkit-discovery-state/1";
+
+    /** The whole state, as written to a Raft snapshot and to a snapshot archive's state.bin (JSON). */
     record Image(
+            @JsonProperty("format") String format,
             @JsonProperty("nodes") List<Node> nodes,
             @JsonProperty("services") Map<String, List<Service>> services,
             @JsonProperty("checks") List<Check> checks,
@@ -578,17 +606,25 @@ public final class StateStore {
             @JsonProperty("sessions") List<Session> sessions,
             @JsonProperty("lockReleases") Map<String, LockRelease> lockReleases,
             @JsonProperty("tableIndex") Map<Table, Long> tableIndex,
-            @JsonProperty("lastIndex") long lastIndex) {}
+            @JsonProperty("lastIndex") long lastIndex,
+            @JsonProperty("lastTerm") Long lastTerm,
+            @JsonProperty("restoreIndex") Long restoreIndex) {}
+
+    /** Must hold the lock (read or write). */
+    private Image image() {
+        Map<String, List<Service>> svc = new TreeMap<>();
+        services.forEach((n, m) -> svc.put(n, List.copyOf(m.values())));
+        List<Check> allChecks = new ArrayList<>();
+        checks.values().forEach(m -> allChecks.addAll(m.values()));
+        return new Image(STATE_FORMAT, List.copyOf(nodes.values()), svc, allChecks, List.copyOf(kvs.values()),
+                new TreeMap<>(tombstones), List.copyOf(sessions.values()), new TreeMap<>(lockReleases), new EnumMap<>(tableIndex),
+                lastIndex, lastTerm, restoreIndex);
+    }
 
     public void writeSnapshot(OutputStream out) throws IOException {
         lock.readLock().lock();
         try {
-            Map<String, List<Service>> svc = new TreeMap<>();
-            services.forEach((n, m) -> svc.put(n, List.copyOf(m.values())));
-            List<Check> allChecks = new ArrayList<>();
-            checks.values().forEach(m -> allChecks.addAll(m.values()));
-            Json.MAPPER.writeValue(out, new Image(List.copyOf(nodes.values()), svc, allChecks, List.copyOf(kvs.values()),
-                    new TreeMap<>(tombstones), List.copyOf(sessions.values()), new TreeMap<>(lockReleases), new EnumMap<>(tableIndex), lastIndex));
+            Json.MAPPER.writeValue(out, image());
         } finally {
             lock.readLock().unlock();
         }
@@ -598,29 +634,197 @@ public final class StateStore {
         Image img = Json.MAPPER.readValue(in, Image.class);
         lock.writeLock().lock();
         try {
-            nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockReleases.clear();
-            img.nodes().forEach(n -> nodes.put(n.node(), n));
-            nodesByServiceName.clear();
-            img.services().forEach((n, list) -> list.forEach(s -> {
-                services.computeIfAbsent(n, x -> new TreeMap<>()).put(s.id(), s);
-                nodesByServiceName.computeIfAbsent(s.service(), x -> new TreeSet<>()).add(n);
-            }));
-            img.checks().forEach(k -> checks.computeIfAbsent(k.node(), x -> new TreeMap<>()).put(k.checkId(), k));
-            img.kvs().forEach(e -> kvs.put(e.key(), e));
-            tombstones.putAll(img.tombstones());
-            img.sessions().forEach(s -> sessions.put(s.id(), s));
-            if (img.lockReleases() != null) {
-                lockReleases.putAll(img.lockReleases());
-                // The releases' own moments are not known here: hold each key a full delay from now (only longer).
-                lockReleases.forEach((k, r) -> lockDelays.released(k, r.delayNanos()));
-            }
+            install(img);
             tableIndex.putAll(img.tableIndex());
             lastIndex = img.lastIndex();
-            catalogGeneration++;
+            lastTerm = img.lastTerm() == null ? 0 : img.lastTerm();
+            restoreIndex = img.restoreIndex() == null ? 0 : img.restoreIndex();
         } finally {
             lock.writeLock().unlock();
         }
         watches.fire(EnumSet.allOf(Table.class), null);
+    }
+
+    /** Replaces every table's content with the image's (the caller sets the indexes). Holds the write lock. */
+    private void install(Image img) {
+        nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockReleases.clear();
+        img.nodes().forEach(n -> nodes.put(n.node(), n));
+        nodesByServiceName.clear();
+        img.services().forEach((n, list) -> list.forEach(s -> {
+            services.computeIfAbsent(n, x -> new TreeMap<>()).put(s.id(), s);
+            nodesByServiceName.computeIfAbsent(s.service(), x -> new TreeSet<>()).add(n);
+        }));
+        img.checks().forEach(k -> checks.computeIfAbsent(k.node(), x -> new TreeMap<>()).put(k.checkId(), k));
+        img.kvs().forEach(e -> kvs.put(e.key(), e));
+        if (img.tombstones() != null) tombstones.putAll(img.tombstones());
+        img.sessions().forEach(s -> sessions.put(s.id(), s));
+        if (img.lockReleases() != null) {
+            lockReleases.putAll(img.lockReleases());
+            // The releases' own moments are not known here: hold each key a full delay from now (only longer).
+            lockReleases.forEach((k, r) -> lockDelays.released(k, r.delayNanos()));
+        }
+        catalogGeneration++;
+    }
+
+    // ---------------------------------------------------------------- snapshot archives (save and restore)
+
+    /** The state at one Raft index, encoded as state.bin, with that index, its term and the count of each table. */
+    public record Capture(byte[] state, long index, long term, Map<String, Long> counts) {}
+
+    /**
+     * The whole state at one moment (taken under the read lock, so no apply is half in it), as state.bin bytes.
+     */
+    public Capture capture() {
+        Image img;
+        lock.readLock().lock();
+        try {
+            img = image();
+        } finally {
+            lock.readLock().unlock();
+        }
+        try {
+            return new Capture(Json.MAPPER.writeValueAsBytes(img), img.lastIndex(), img.lastTerm() == null ? 0 : img.lastTerm(), counts(img));
+        } catch (IOException e) {
+            throw new IllegalStateException("could not encode the state", e);
+        }
+    }
+
+    /** The records per table in a state.bin (for `snapshot inspect`), after decoding it as a restore would. */
+    public static Map<String, Long> counts(byte[] state) throws SnapshotArchive.InvalidSnapshotException {
+        return counts(decodeState(state));
+    }
+
+    private static Map<String, Long> counts(Image img) {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("Nodes", (long) img.nodes().size());
+        c.put("Services", img.services().values().stream().mapToLong(List::size).sum());
+        c.put("Checks", (long) img.checks().size());
+        c.put("KVs", (long) img.kvs().size());
+        c.put("Tombstones", (long) img.tombstones().size());
+        c.put("Sessions", (long) img.sessions().size());
+        c.put("LockDelays", (long) img.lockReleases().size());
+        return c;
+    }
+
+    /**
+     * Decodes and checks a state.bin: the format marker, every table present, and references that apply relies on
+     * (services, checks and sessions name registered nodes; a check's service exists; a held key's session exists).
+     */
+    static Image decodeState(byte[] state) throws SnapshotArchive.InvalidSnapshotException {
+        Image img;
+        try {
+            com.fasterxml.jackson.databind.JsonNode tree = Json.MAPPER.readTree(state);
+            if (tree == null || !tree.isObject() || !STATE_FORMAT.equals(tree.path("format").asText(null))) {
+                throw new SnapshotArchive.InvalidSnapshotException("state.bin is not in the format " + STATE_FORMAT + " (found "
+                        + (tree == null || !tree.isObject() ? "no JSON object" : tree.path("format").isMissingNode() ? "no format" : tree.path("format").toString()) + ")");
+            }
+            img = Json.MAPPER.treeToValue(tree, Image.class);
+        } catch (IOException e) {
+            throw new SnapshotArchive.InvalidSnapshotException("state.bin is not a failoverkit discovery state (a Consul snapshot cannot be restored here): "
+                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+        }
+        if (img == null || !STATE_FORMAT.equals(img.format())) {
+            throw new SnapshotArchive.InvalidSnapshotException("state.bin is not in the format " + STATE_FORMAT + " (found " + (img == null ? "nothing" : img.format()) + ")");
+        }
+        if (img.nodes() == null || img.services() == null || img.checks() == null || img.kvs() == null || img.tombstones() == null
+                || img.sessions() == null || img.lockReleases() == null) {
+            throw new SnapshotArchive.InvalidSnapshotException("state.bin lacks a table (nodes, services, checks, kvs, tombstones, sessions, lockReleases)");
+        }
+        Set<String> nodeNames = new HashSet<>();
+        for (Node n : img.nodes()) {
+            if (n == null || n.node() == null || !nodeNames.add(n.node())) throw new SnapshotArchive.InvalidSnapshotException("state.bin: a node without a name, or twice: " + n);
+        }
+        Map<String, Set<String>> serviceIds = new HashMap<>();
+        for (var e : img.services().entrySet()) {
+            if (!nodeNames.contains(e.getKey())) throw new SnapshotArchive.InvalidSnapshotException("state.bin: services of node " + e.getKey() + ", which is not registered");
+            for (Service s : e.getValue()) {
+                if (s == null || s.id() == null || s.service() == null || s.tags() == null || s.meta() == null || s.address() == null) {
+                    throw new SnapshotArchive.InvalidSnapshotException("state.bin: an incomplete service on node " + e.getKey());
+                }
+                serviceIds.computeIfAbsent(e.getKey(), x -> new HashSet<>()).add(s.id());
+            }
+        }
+        for (Check k : img.checks()) {
+            if (k == null || k.node() == null || k.checkId() == null || k.serviceId() == null || k.status() == null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: an incomplete check");
+            if (!nodeNames.contains(k.node())) throw new SnapshotArchive.InvalidSnapshotException("state.bin: check " + k.checkId() + " of node " + k.node() + ", which is not registered");
+            if (!k.serviceId().isEmpty() && !serviceIds.getOrDefault(k.node(), Set.of()).contains(k.serviceId())) {
+                throw new SnapshotArchive.InvalidSnapshotException("state.bin: check " + k.checkId() + " names service " + k.serviceId() + ", which node " + k.node() + " does not have");
+            }
+        }
+        Set<String> sessionIds = new HashSet<>();
+        for (Session s : img.sessions()) {
+            if (s == null || s.id() == null || s.node() == null || s.checks() == null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: an incomplete session");
+            if (!nodeNames.contains(s.node())) throw new SnapshotArchive.InvalidSnapshotException("state.bin: session " + s.id() + " of node " + s.node() + ", which is not registered");
+            sessionIds.add(s.id());
+        }
+        for (KvEntry e : img.kvs()) {
+            if (e == null || e.key() == null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: a KV entry without a key");
+            if (e.session() != null && !sessionIds.contains(e.session())) throw new SnapshotArchive.InvalidSnapshotException("state.bin: key " + e.key() + " is held by session " + e.session() + ", which does not exist");
+        }
+        return img;
+    }
+
+    /** state.bin compressed for its Raft entry ({@link Command.Restore}). */
+    public static byte[] compress(byte[] state) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(state.length / 4 + 64);
+        try (var gz = new java.util.zip.GZIPOutputStream(out)) {
+            gz.write(state);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static Image decodeCompressed(byte[] compressed) throws SnapshotArchive.InvalidSnapshotException {
+        byte[] state;
+        try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(compressed))) {
+            state = in.readAllBytes();
+        } catch (IOException e) {
+            throw new SnapshotArchive.InvalidSnapshotException("the restore entry's state is not valid gzip: " + e.getMessage());
+        }
+        return decodeState(state);
+    }
+
+    /**
+     * Applies a restore (under the write lock): the archive's state replaces every table. The tables' indexes become
+     * the restore entry's index, so every read after it reports at least that index ({@link #restoreIndex} floors the
+     * per-record indexes that single-key and prefix reads report): X-Consul-Index never goes backwards, and a blocking
+     * query parked at any earlier index wakes. Records keep the indexes the archive gives them when they are all below
+     * this entry (a backup of this cluster); an archive from a longer history (index at or past this entry, e.g. a
+     * cluster rebuilt from nothing) has its record indexes restamped to this entry's, since Raft indexes here cannot
+     * jump forward as Consul's do and a later write must get a larger ModifyIndex than every restored record.
+     */
+    private ApplyResult restore(long index, Command.Restore c, Image decoded, Changes ch) {
+        Image img = decoded;
+        if (img == null) {
+            try {
+                img = decodeCompressed(c.state());
+            } catch (SnapshotArchive.InvalidSnapshotException e) {
+                return ApplyResult.refused(400, "snapshot not restored: " + e.getMessage(), index);
+            }
+        }
+        boolean restamp = img.lastIndex() >= index;
+        if (restamp) img = restamped(img, index);
+        install(img);
+        for (Table t : Table.values()) ch.tables.add(t);
+        ch.allKeys = true;
+        restoreIndex = index;
+        LOG.warn("restored snapshot {} (index {}, term {}) at Raft index {}: the whole state was replaced ({}){}", c.id(), c.snapshotIndex(), c.snapshotTerm(),
+                index, counts(img), restamp ? "; record indexes restamped to " + index + " (the snapshot is from a longer history)" : "");
+        return ApplyResult.ok(true, index);
+    }
+
+    private static Image restamped(Image img, long index) {
+        Map<String, List<Service>> svc = new TreeMap<>();
+        img.services().forEach((n, l) -> svc.put(n, l.stream().map(s -> s.withIndexes(index, index)).toList()));
+        Map<String, Long> tombs = new TreeMap<>();
+        img.tombstones().keySet().forEach(k -> tombs.put(k, index));
+        Map<String, LockRelease> rel = new TreeMap<>();
+        img.lockReleases().forEach((k, r) -> rel.put(k, new LockRelease(index, r.delayNanos())));
+        return new Image(img.format(), img.nodes().stream().map(n -> n.withIndexes(index, index)).toList(), svc,
+                img.checks().stream().map(k -> k.withIndexes(index, index)).toList(),
+                img.kvs().stream().map(e -> new KvEntry(e.lockIndex(), e.key(), e.flags(), e.value(), e.session(), index, index)).toList(),
+                tombs, img.sessions().stream().map(s -> s.withIndexes(index, index)).toList(), rel, img.tableIndex(), index, img.lastTerm(), img.restoreIndex());
     }
 
     /** Sessions with a TTL, for the leader's timers. */

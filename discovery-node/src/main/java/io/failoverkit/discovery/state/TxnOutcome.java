@@ -17,7 +17,9 @@ public record TxnOutcome(@JsonProperty("Results") List<Result> results, @JsonPro
     public record Kv(
             @JsonProperty("LockIndex") long lockIndex,
             @JsonProperty("Key") String key,
-            @JsonProperty("Flags") long flags,
+            @JsonProperty("Flags")
+            @com.fasterxml.jackson.databind.annotation.JsonSerialize(using = UnsignedLong.Serializer.class)
+            @com.fasterxml.jackson.databind.annotation.JsonDeserialize(using = UnsignedLong.Deserializer.class) long flags,
             @JsonProperty("Value") byte[] value,
             @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("Session") String session,
             @JsonProperty("CreateIndex") long createIndex,

@@ -49,11 +49,28 @@ public final class DiscoveryClient implements Discovery {
     private HttpResponse<String> send(String method, String path, byte[] body) throws IOException {
         HttpRequest req = request(path).timeout(Duration.ofSeconds(10))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        // Not interruptible: an interrupt that lands in the middle of a failover must not make its discovery steps (the
+        // epoch, the catalog move, the attempt's end, the lock's release) fail half way while the server steps, which
+        // ignore interrupts, go on. The request's own timeout bounds the wait; the flag is kept for the loop to see.
+        java.util.concurrent.CompletableFuture<HttpResponse<String>> f = http.sendAsync(req, HttpResponse.BodyHandlers.ofString());
+        boolean interrupted = false;
         try {
-            return http.send(req, HttpResponse.BodyHandlers.ofString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted: " + method + " " + path, e);
+            while (true) {
+                try {
+                    return f.get(15, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof IOException io) throw io;
+                    throw new IOException(method + " " + path + ": " + c, c);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    f.cancel(true);
+                    throw new IOException(method + " " + path + ": no answer in 15 s");
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 

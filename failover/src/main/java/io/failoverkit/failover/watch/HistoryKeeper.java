@@ -51,6 +51,14 @@ final class HistoryKeeper {
         return current;
     }
 
+    /** Forget what this manager remembered: the next {@link #recorded()} reads the KV (on taking the lock). */
+    void reload() {
+        loaded = false;
+        current = persisted = null;
+        persistedAtMillis = 0;
+        lostReason = null;
+    }
+
     /** The master was judged healthy (its history did not regress): remember where it is now. */
     void healthy(InstanceState master) {
         MasterHistory h = Regression.historyOf(master);

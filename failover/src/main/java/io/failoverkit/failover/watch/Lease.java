@@ -23,6 +23,8 @@ final class Lease implements AutoCloseable, io.failoverkit.failover.act.LockHold
     private final String holder;
     private final Timings timings;
     private String session;
+    /** How many times this lease took the lock: a new term each time (another holder may have led in between). */
+    private long acquisitions;
     private volatile long validUntilNanos;
 
     Lease(Discovery discovery, String lockKey, String sessionName, String holder, Timings timings) {
@@ -40,6 +42,9 @@ final class Lease implements AutoCloseable, io.failoverkit.failover.act.LockHold
 
     @Override
     public synchronized String session() { return session; }
+
+    /** How many times {@link #hold} took the lock (rather than kept it). */
+    synchronized long acquisitions() { return acquisitions; }
 
     /**
      * Renews the session (creating one first if needed) and keeps or takes the lock with it. Returns true when this
@@ -61,6 +66,7 @@ final class Lease implements AutoCloseable, io.failoverkit.failover.act.LockHold
         boolean mine = lock.isPresent() && session.equals(lock.get().session());
         if (!mine && (lock.isEmpty() || lock.get().session() == null || lock.get().session().isEmpty())) {
             mine = discovery.acquire(lockKey, session, holder);
+            if (mine) acquisitions++;
         }
         validUntilNanos = mine ? validFrom(start) : 0;
         return mine;

@@ -43,6 +43,8 @@ public final class Manager {
     private final Attempts attempts;
     private final Timings timings;
     private final Lease lease;
+    /** The lease's acquisitions when this manager last acted: taking the lock again reloads the recorded history. */
+    private long termSeen;
     private final Consumer<FailoverRun.Outcome> onFailover;
     private final HistoryKeeper history; // issue 9, hole 4
     private int masterFailures;
@@ -112,11 +114,23 @@ public final class Manager {
 
     private String cycleOnce() {
         try {
-            if (!lease.hold()) return log("not the lock holder: " + epochs.lockKey() + " is held by another session; not acting");
+            if (!lease.hold()) {
+                return log("not the lock holder: " + epochs.lockKey() + " is held by another session; not acting");
+            }
         } catch (IOException e) {
             if (!isLeader()) return log("discovery unreachable, not acting: " + e.getMessage());
         }
+        if (lease.acquisitions() != termSeen) {
+            // Taking the lock (again): another manager may have led meanwhile and recorded the master's history; judge by
+            // the KV's record, not by what this one remembered from its last term (review 5, finding 1).
+            if (termSeen != 0) history.reload();
+            termSeen = lease.acquisitions();
+        }
         Topology topology = servers.observeAll(cluster.members());
+        if (Thread.currentThread().isInterrupted()) {
+            // Members not observed before the interrupt read as unreachable: no evidence to act on (review 5, finding 6).
+            return log("interrupted while observing, not acting");
+        }
         Optional<Promote.Result> served;
         try {
             served = Promote.serveRequest(cluster, discovery, servers, topology, lease, timings);

@@ -246,7 +246,13 @@ public final class Serf {
             eventClock.increment();
             handleUserEvent(msg);
             userEvents.queue(SerfMessages.encode(msg), null);
+            newsQueued();
         });
+    }
+
+    /** A broadcast that starts here was queued: memberlist gossips it soon (its eager gossip, when on). */
+    private void newsQueued() {
+        if (memberlist != null) memberlist.delegateNewsQueued();
     }
 
     /** Graceful leave: the leave intent, then memberlist's leave; completes when done or timed out. */
@@ -267,6 +273,7 @@ public final class Serf {
             CompletableFuture<Void> intentSent = new CompletableFuture<>();
             if (hasAliveMembers()) {
                 intents.queue(SerfMessages.encode(msg), () -> intentSent.complete(null));
+                newsQueued();
                 timer(config.broadcastTimeout().toNanos(), () -> {
                     if (intentSent.complete(null)) LOG.warn("serf {}: timed out waiting for the leave intent to go out", name);
                 });
@@ -296,7 +303,10 @@ public final class Serf {
             Leave msg = new Leave(clock.time(), node, false);
             clock.increment();
             handleLeaveIntent(msg);
-            if (hasAliveMembers()) intents.queue(SerfMessages.encode(msg), null);
+            if (hasAliveMembers()) {
+                intents.queue(SerfMessages.encode(msg), null);
+                newsQueued();
+            }
         });
         return true;
     }
@@ -405,6 +415,7 @@ public final class Serf {
         clock.witness(ltime);
         handleJoinIntent(msg);
         intents.queue(SerfMessages.encode(msg), null);
+        newsQueued();
     }
 
     // ---------------------------------------------------------------- memberlist events

@@ -65,6 +65,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * *   <li>An alive whose protocol range does not overlap this node's is ignored (logged once per node).</li>
  *   <li>After {@link #leave} the node stops probing and push-pulling (it still answers and gossips).</li>
  *   <li>Beyond 99 nodes a gossip round goes to one more node per decade ({@link #gossipFanout}).</li>
+ *   <li>With {@link SwimConfig#eagerGossip} (the agent's), a queued broadcast is gossiped a few milliseconds later,
+ *       not at the next tick ({@link #gossipSoon}).</li>
+ *   <li>A ping names its source (SourceAddr, SourcePort, SourceNode) only when an ack to the packet's source
+ *       might not reach this node ({@link #ping}).</li>
  *   <li>A node that finds its own timers running more than a probe interval late (it was paused: GC, SIGSTOP,
  *       overload) gives no verdict on the probes that end then and holds its suspicion timers back for one shortest
  *       suspicion timeout ({@link #noticeStall}); memberlist declares dead on resume the nodes whose refutations are
@@ -90,6 +94,8 @@ public final class Memberlist {
     static final int MAX_SUSPICION_POSTPONES = 3;
     /** Messages waiting for the scheduler at most (memberlist's HandoffQueueDepth); more are dropped and counted. */
     public static final int MAX_PENDING_ARRIVALS = 1024;
+    /** How long a queued broadcast waits for others before an eager gossip round ({@link #gossipSoon}). */
+    static final long EAGER_GOSSIP_DELAY_NANOS = 5_000_000L;
 
     private final SwimConfig config;
     private final Transport transport;
@@ -113,6 +119,10 @@ public final class Memberlist {
     private long incarnation;
     private Probe probeInFlight;
     private boolean probeTickPending;
+    private boolean gossipSoonPending;
+    /** True while a packet's message is handled: what it queues is relayed news ({@link #gossipSoon}). */
+    private boolean relayingPacket;
+    private long lastGossipNanos = Long.MIN_VALUE / 2;
     private boolean started;
     private boolean left;
     private long stallGraceUntil = Long.MIN_VALUE;
@@ -209,6 +219,14 @@ public final class Memberlist {
             }
         });
         return result;
+    }
+
+    /**
+     * The delegate (Serf) queued a broadcast that starts at this node (a user event fired here, its own join or leave
+     * intent): gossiped soon rather than at the next tick, as this layer's own news ({@link #gossipSoon}).
+     */
+    public void delegateNewsQueued() {
+        onScheduler(this::gossipSoon);
     }
 
     public List<Node> members() {
@@ -464,8 +482,7 @@ public final class Memberlist {
     private void probeNode(NodeEntry node) {
         long interval = awareness.scale(config.probeInterval().toNanos());
         long timeout = awareness.scale(config.probeTimeout().toNanos());
-        InetSocketAddress adv = transport.advertise();
-        Message.Ping ping = new Message.Ping(nextSeqNo(), node.name, adv.getAddress().getAddress(), adv.getPort(), self);
+        Message.Ping ping = ping(nextSeqNo(), node.name);
         Probe p = new Probe(ping, node.name, node.incarnation, node.socketAddress(), node.pmax(), scheduler.nanoTime() + interval);
         probeInFlight = p;
         ackHandlers.put(ping.seqNo(), p);
@@ -478,6 +495,18 @@ public final class Memberlist {
         p.awarenessDelta = -1;
         p.directTimer = later(timeout, () -> indirectProbe(p));
         p.deadlineTimer = later(interval, () -> probeDeadline(p));
+    }
+
+    /**
+     * A ping of {@code node}. It names this node as its source (memberlist's SourceAddr, SourcePort, SourceNode) only
+     * when the ack could not simply go back to the packet's source ({@link Transport#sendsFromAdvertised}): those
+     * three fields are about half of a ping's bytes, and a ping goes out twice a second at rest. The receiver,
+     * memberlist or ours, acks to the packet's source when they are absent.
+     */
+    private Message.Ping ping(long seqNo, String node) {
+        if (transport.sendsFromAdvertised()) return new Message.Ping(seqNo, node, EMPTY, 0, "");
+        InetSocketAddress adv = transport.advertise();
+        return new Message.Ping(seqNo, node, adv.getAddress().getAddress(), adv.getPort(), self);
     }
 
     private void indirectProbe(Probe p) {
@@ -584,6 +613,7 @@ public final class Memberlist {
 
     private void gossip() {
         long now = scheduler.nanoTime();
+        lastGossipNanos = now;
         long deadTime = config.gossipToTheDeadTime().toNanos();
         List<NodeEntry> targets = kRandomNodes(gossipFanout(config.gossipNodes(), nodes.size()), n -> {
             if (n.name.equals(self)) return true;
@@ -663,6 +693,28 @@ public final class Memberlist {
 
     private void broadcast(String node, Message m, Runnable notify) {
         broadcasts.queue(m, node, transport.sizeOf(m), notify);
+        if (!(m instanceof Message.Suspect) && (!relayingPacket || self.equals(node))) gossipSoon();
+    }
+
+    /**
+     * News goes out at once instead of at the next gossip tick: a gossip round EAGER_GOSSIP_DELAY after a broadcast
+     * is queued (gathering what else arrives meanwhile), at most one a quarter gossip interval after the last round.
+     * Only news that starts here is hurried: what this node learned over a stream (a joiner's push-pull), found
+     * itself (a suspicion's end) or says about itself (a refutation, a leave), and never a suspicion (it rides the
+     * ticks and the probes as memberlist's, so a refutation is never the slower of the two); news that came in a
+     * gossip packet is passed on at the ticks, as memberlist does, so an epidemic's later hops keep their pace and the
+     * pool's size keeps its weight in the time to spread. A broadcast is still sent only its retransmit limit of
+     * times: nothing more at rest, no more messages while something changes.
+     */
+    private void gossipSoon() {
+        if (!config.eagerGossip() || gossipSoonPending || !started || shutdown || config.gossipNodes() < 1) return;
+        long earliest = lastGossipNanos + config.gossipInterval().toNanos() / 4;
+        long delay = Math.max(EAGER_GOSSIP_DELAY_NANOS, earliest - scheduler.nanoTime());
+        gossipSoonPending = true;
+        later(delay, () -> {
+            gossipSoonPending = false;
+            gossip();
+        });
     }
 
     private List<Message> getBroadcasts(int overhead, int limit) {
@@ -776,7 +828,7 @@ public final class Memberlist {
     private void handleIndirectPing(InetSocketAddress from, Message.IndirectPing ind) {
         long local = nextSeqNo();
         InetSocketAddress adv = transport.advertise();
-        Message.Ping ping = new Message.Ping(local, ind.node(), adv.getAddress().getAddress(), adv.getPort(), self);
+        Message.Ping ping = ping(local, ind.node());
         InetSocketAddress requester = replyAddress(ind.sourceAddr(), ind.sourcePort(), from);
         InetSocketAddress target = toAddress(ind.target(), ind.port() == 0 ? adv.getPort() : ind.port());
         if (target == null) return;
@@ -1351,7 +1403,12 @@ public final class Memberlist {
                 pending.decrementAndGet();
                 if (shutdown) continue;
                 Object[] arrival = a;
-                guard(() -> handle((InetSocketAddress) arrival[0], (Message) arrival[1])).run();
+                relayingPacket = true;
+                try {
+                    guard(() -> handle((InetSocketAddress) arrival[0], (Message) arrival[1])).run();
+                } finally {
+                    relayingPacket = false;
+                }
             }
         }
 

@@ -22,6 +22,9 @@ import java.time.Duration;
  *   <li>Broadcasts are sent retransmitMult x ceil(log10(N + 1)) times each, to gossipNodes random nodes every
  *       gossipInterval (one more per decade beyond 99 nodes) and piggybacked on pings and acks; nothing is gossiped when nothing is queued, so the gossip
  *       interval costs no bandwidth at rest.</li>
+ *   <li>With eagerGossip, a queued broadcast goes out in a gossip round a few milliseconds later rather than at
+ *       the next gossipInterval tick (at most one such round per quarter gossipInterval); memberlist (lan()) waits
+ *       for the tick. It changes when broadcasts are sent, not how often: nothing at rest.</li>
  *   <li>Push-pull every pushPullInterval, x (ceil(log2(N) - log2(32)) + 1) beyond 32 nodes (memberlist's
  *       pushPullScale); 0 disables it.</li>
  *   <li>Dead and left nodes are still gossiped to for gossipToTheDeadTime (so one wrongly declared dead hears it and
@@ -52,7 +55,8 @@ public record SwimConfig(
         int awarenessMaxMultiplier,
         Duration deadNodeReclaimTime,
         boolean disableStreamPings,
-        byte[] versions) {
+        byte[] versions,
+        boolean eagerGossip) {
 
     /** memberlist protocol 1..5, speaking 2; Serf delegate protocol 2..5, speaking 5 (what serf 0.9 advertises). */
     public static final byte[] DEFAULT_VERSIONS = {1, 5, 2, 2, 5, 5};
@@ -61,7 +65,7 @@ public record SwimConfig(
     public static SwimConfig lan(String name) {
         return new SwimConfig(name, Duration.ofSeconds(1), Duration.ofMillis(500), 3, 4, 6, 4,
                 Duration.ofMillis(200), 3, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(10), 8,
-                Duration.ZERO, false, DEFAULT_VERSIONS.clone());
+                Duration.ZERO, false, DEFAULT_VERSIONS.clone(), false);
     }
 
     /**
@@ -69,35 +73,38 @@ public record SwimConfig(
      * every 500 ms (twice LAN's rate, but our ack carries no coordinate, so the bytes are Serf's), 250 ms to answer
      * directly, the rest of the interval for the indirect phase; suspicion 3 x log10(N) x 500 ms at least (1.5 s up
      * to 10 nodes, 2.2 s at 30), one independent confirmation (k = 3 - 2) brings it from the 6x maximum down to that
-     * minimum; gossip every 100 ms (costs nothing at rest: nothing is gossiped when no broadcast is queued).
+     * minimum; gossip every 100 ms (costs nothing at rest: nothing is gossiped when no broadcast is queued), and eagerly
+     * when news is queued (a join's, a suspicion's, a refutation's hop is not held for the tick).
      * Broadcasts are retransmitted 6 x ceil(log10(N + 1)) times (LAN: 4x): with suspicions this short, a member that
      * misses a refutation declares a live node dead, and at 10% packet loss 4x let about one member in 10^3 miss one
      * (15 false deaths in 8 x 10 simulated minutes of 50 nodes; 6x: none in 30 x 10 minutes). It costs nothing at
      * rest and 1.5x the gossip while something changes.
      *
-     * <p>Bandwidth at rest per node (memberlist's encoding, CRC included, names of ~10 bytes): a ping is ~87 bytes,
-     * our ack ~28, Serf's ~167 (its Vivaldi coordinate); two of each a second here, 230 B/s of UDP payload, against
-     * Serf's 254 (one of each). Counting 28 bytes of IP/UDP header per packet, 342 against 310: at most 10% more on
-     * the wire. Simulated (SwimSimulationTest, medians, kill to dead-everywhere): 2.3 s at N=10, 3.2-3.5 s at 30,
+     * <p>Bandwidth at rest per node (memberlist's encoding, CRC included, names of ~10 bytes): a ping naming its
+     * source is ~87 bytes, ~40 without (Memberlist leaves SourceAddr/SourcePort/SourceNode out when the transport
+     * sends from its advertised address, so the ack goes to the packet's source), our ack ~28, Serf's ~167 (its
+     * Vivaldi coordinate); two of each a second here, ~140 B/s of UDP payload, against Serf's 254 (one of each).
+     * Counting 28 bytes of IP/UDP header per packet, ~250 against 310 (with the source named: 342, 10% more). In
+     * bench/gossip.sh, with push-pull: 275 vs 354 IP B/s at N=10, 359 vs 432 at N=30. Simulated (SwimSimulationTest, medians, kill to dead-everywhere): 2.3 s at N=10, 3.2-3.5 s at 30,
      * 5.5-5.8 s at 1,000; LAN: 6.0, 7.7-8.0 and 13.8 s.
      */
     public static SwimConfig agent(String name) {
         return new SwimConfig(name, Duration.ofMillis(500), Duration.ofMillis(250), 3, 3, 6, 6,
                 Duration.ofMillis(100), 3, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(10), 8,
-                Duration.ZERO, false, DEFAULT_VERSIONS.clone());
+                Duration.ZERO, false, DEFAULT_VERSIONS.clone(), true);
     }
 
     public SwimConfig withName(String n) {
         return new SwimConfig(n, probeInterval, probeTimeout, indirectChecks, suspicionMult, suspicionMaxTimeoutMult,
                 retransmitMult, gossipInterval, gossipNodes, gossipToTheDeadTime, pushPullInterval, streamTimeout,
-                awarenessMaxMultiplier, deadNodeReclaimTime, disableStreamPings, versions);
+                awarenessMaxMultiplier, deadNodeReclaimTime, disableStreamPings, versions, eagerGossip);
     }
 
     /** The same with other protocol versions ([pmin, pmax, pcur, dmin, dmax, dcur]). */
     public SwimConfig withVersions(byte[] v) {
         return new SwimConfig(name, probeInterval, probeTimeout, indirectChecks, suspicionMult, suspicionMaxTimeoutMult,
                 retransmitMult, gossipInterval, gossipNodes, gossipToTheDeadTime, pushPullInterval, streamTimeout,
-                awarenessMaxMultiplier, deadNodeReclaimTime, disableStreamPings, v.clone());
+                awarenessMaxMultiplier, deadNodeReclaimTime, disableStreamPings, v.clone(), eagerGossip);
     }
 
     /** Throws if the timings contradict each other (see the class comment). */

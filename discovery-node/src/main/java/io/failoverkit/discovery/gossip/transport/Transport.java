@@ -21,6 +21,16 @@ public interface Transport extends AutoCloseable {
     /** The address other nodes reach this one on (advertised in alive messages). */
     InetSocketAddress advertise();
 
+    /**
+     * True when every packet this node sends leaves from its advertised address and port, so that a receiver that
+     * acks to a packet's source address reaches it: a ping may then leave out memberlist's SourceAddr, SourcePort and
+     * SourceNode (memberlist acks to the packet's source when they are absent, as it did before they existed).
+     * False, the safe answer, when that is not known (a wildcard bind, an advertise address other than the bound one).
+     */
+    default boolean sendsFromAdvertised() {
+        return false;
+    }
+
     /** Starts delivering what arrives to {@code inbox}. Called once. */
     void start(Inbox inbox);
 

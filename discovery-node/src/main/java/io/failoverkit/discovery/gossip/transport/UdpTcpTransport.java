@@ -127,6 +127,14 @@ public final class UdpTcpTransport implements Transport {
         this.deadlines = d;
     }
 
+    /** Packets leave from the bound socket: from the advertised address when that is the (specific) bound one. */
+    @Override
+    public boolean sendsFromAdvertised() {
+        InetAddress bound = udp.getLocalAddress();
+        return bound != null && !bound.isAnyLocalAddress() && bound.equals(advertise.getAddress())
+                && udp.getLocalPort() == advertise.getPort();
+    }
+
     /** Binds {@code bind} and advertises its address, with memberlist's LAN TCP timeout of 10 s. */
     public UdpTcpTransport(InetSocketAddress bind, Codec.Options options) throws IOException {
         this(bind, null, options, Duration.ofSeconds(10));

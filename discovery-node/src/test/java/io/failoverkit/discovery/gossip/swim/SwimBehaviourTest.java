@@ -72,9 +72,13 @@ class SwimBehaviourTest {
         final Transport inner;
         final List<List<Message>> packets = new ArrayList<>();
 
+        /** What {@link #sendsFromAdvertised} answers (false, the interface's default, unless a test sets it). */
+        boolean fromAdvertised;
+
         Capturing(Transport inner) { this.inner = inner; }
 
         public InetSocketAddress advertise() { return inner.advertise(); }
+        public boolean sendsFromAdvertised() { return fromAdvertised; }
         public void start(Inbox inbox) { inner.start(inbox); }
         public void sendPacket(InetSocketAddress to, List<Message> messages) {
             packets.add(List.copyOf(messages));
@@ -95,6 +99,44 @@ class SwimBehaviourTest {
         for (int i = 1; i < n; i++) hands.get(i).memberlist.join(List.of(hands.get(0).address));
         clock.runUntil(() -> hands.stream().allMatch(h -> h.memberlist.numAlive() == n), STEP, Duration.ofSeconds(30));
         return hands;
+    }
+
+    @Test
+    void pingsNameTheirSourceOnlyWhenTheTransportCannotSayPacketsLeaveFromTheAdvertisedAddress() {
+        for (boolean fromAdvertised : new boolean[]{true, false}) {
+            SimClock clock = new SimClock();
+            SimNetwork net = new SimNetwork(clock, 21);
+            List<Hand> hands = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                Hand h = new Hand(clock, net, i, SwimConfig.agent("h" + i), false);
+                h.transport.fromAdvertised = fromAdvertised;
+                hands.add(h);
+            }
+            for (int i = 1; i < 5; i++) hands.get(i).memberlist.join(List.of(hands.get(0).address));
+            clock.runFor(Duration.ofSeconds(30));
+
+            int pings = 0;
+            for (Hand h : hands) {
+                assertThat(h.memberlist.numAlive()).as("%s, fromAdvertised=%s", h.memberlist.localNode().name(), fromAdvertised).isEqualTo(5);
+                for (List<Message> p : h.transport.packets) {
+                    for (Message m : p) {
+                        assertThat(m).as("the acks came back: no one was suspected").isNotInstanceOf(Message.Suspect.class);
+                        if (!(m instanceof Message.Ping ping)) continue;
+                        pings++;
+                        if (fromAdvertised) {
+                            assertThat(ping.sourceAddr()).isEmpty();
+                            assertThat(ping.sourcePort()).isZero();
+                            assertThat(ping.sourceNode()).isEmpty();
+                        } else {
+                            assertThat(ping.sourceAddr()).isEqualTo(h.address.getAddress().getAddress());
+                            assertThat(ping.sourcePort()).isEqualTo(h.address.getPort());
+                            assertThat(ping.sourceNode()).isEqualTo(h.memberlist.localNode().name());
+                        }
+                    }
+                }
+            }
+            assertThat(pings).as("30 s of probing, 5 nodes").isGreaterThan(200);
+        }
     }
 
     @Test
@@ -274,13 +316,13 @@ class SwimBehaviourTest {
         assertThat(SwimConfig.agent("n").check()).isNotNull();
         SwimConfig a = SwimConfig.agent("n");
         assertThatThrownBy(() -> new SwimConfig("n", a.probeInterval(), a.probeInterval(), 3, 3, 6, 6, a.gossipInterval(), 3,
-                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions()).check())
+                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions(), true).check())
                 .hasMessageContaining("probe timeout");
         assertThatThrownBy(() -> new SwimConfig("n", a.probeInterval(), a.probeTimeout(), 3, 1, 6, 6, a.gossipInterval(), 3,
-                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions()).check())
+                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions(), true).check())
                 .hasMessageContaining("suspicionMult");
         assertThatThrownBy(() -> new SwimConfig("n", a.probeInterval(), a.probeTimeout(), 3, 3, 6, 6, Duration.ofMillis(400), 3,
-                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions()).check())
+                a.gossipToTheDeadTime(), a.pushPullInterval(), a.streamTimeout(), 8, Duration.ZERO, false, a.versions(), true).check())
                 .hasMessageContaining("gossip intervals");
         assertThatThrownBy(() -> a.withVersions(new byte[]{3, 2, 2, 2, 5, 5}).check()).hasMessageContaining("versions");
         assertThatThrownBy(() -> a.withName(" ").check()).hasMessageContaining("name");

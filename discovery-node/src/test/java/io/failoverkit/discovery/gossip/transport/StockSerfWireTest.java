@@ -113,6 +113,12 @@ class StockSerfWireTest {
         transport.sendPacket(serfAddr, List.of(ping(42, myAddr, myPort)));
         awaitAck(inbox, 42);
 
+        // 1b. a ping without SourceAddr, SourcePort and SourceNode (what our probes send when the transport sends
+        //     from its advertised address): serf acks it to the packet's source
+        assertThat(transport.sendsFromAdvertised()).isTrue();
+        transport.sendPacket(serfAddr, List.of(new Message.Ping(41, "s1", new byte[0], 0, "")));
+        awaitAck(inbox, 41);
+
         // 2. framings serf must undo: LZW compression (our encoder), a CRC, a compound of two pings;
         //    when encrypted also a version-0 (PKCS7-padded) sealed packet
         try (DatagramSocket raw = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {

@@ -124,7 +124,8 @@ public final class SimNetwork {
      * a couple of bytes of the wire codec's for the usual field sizes. */
     public static int estimateSize(Message m) {
         return switch (m) {
-            case Message.Ping p -> 58 + len(p.node()) + len(p.sourceNode()) + len(p.sourceAddr());
+            case Message.Ping p -> 20 + len(p.node()) + (len(p.sourceAddr()) > 0 ? 13 + len(p.sourceAddr()) : 0)
+                    + (p.sourcePort() != 0 ? 14 : 0) + (len(p.sourceNode()) > 0 ? 12 + len(p.sourceNode()) : 0);
             case Message.IndirectPing p -> 79 + len(p.node()) + len(p.sourceNode()) + len(p.sourceAddr()) + len(p.target());
             case Message.Ack a -> 24 + len(a.payload());
             case Message.Nack n -> 13;
@@ -238,6 +239,11 @@ public final class SimNetwork {
         @Override
         public InetSocketAddress advertise() {
             return address;
+        }
+
+        @Override
+        public boolean sendsFromAdvertised() {
+            return true; // a simulated packet's source is the sender's address
         }
 
         @Override

@@ -37,7 +37,6 @@ class PlaybookQuorumLossDrill {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String AUDIT = "failoverkit/playbooks/audit/";
     static final String PAGE = "discovery-quorum-loss";
-    static final boolean WITH_SNAPSHOT = false; // TEMP
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private Path work;
     private final List<Server> servers = new ArrayList<>();
@@ -192,7 +191,7 @@ class PlaybookQuorumLossDrill {
         Map<String, String> atSnapshot = kv(any, "consistent");
         assertThat(atSnapshot).hasSize(31).containsEntry("app/flagged", "42 f").doesNotContainKey("app/k3");
         Path snapshot = work.resolve("last.snap");
-        if (WITH_SNAPSHOT) assertThat(discoveryNode(bin, any, "snapshot", "save", snapshot.toString())).contains("Saved and verified snapshot");
+        assertThat(discoveryNode(bin, any, "snapshot", "save", snapshot.toString())).contains("Saved and verified snapshot");
 
         // Later writes, which the restore undoes.
         for (int i = 0; i < 10; i++) assertThat(put(any, "/v1/kv/app/k" + i, "changed" + i).statusCode()).isEqualTo(200);
@@ -218,7 +217,7 @@ class PlaybookQuorumLossDrill {
                 "--set", "DATA_DIRS=" + survivor.data,
                 "--set", "STOP_SERVERS=bash " + survivor.stopScript,
                 "--set", "START_SERVERS=bash " + survivor.startScript,
-                "--set", "SNAPSHOT=" + (WITH_SNAPSHOT ? snapshot : ""),
+                "--set", "SNAPSHOT=" + snapshot,
                 "--dir", pages.toString(), "--bin", bin.toString(), "--discovery", survivor.httpAddr());
         Process run = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).redirectOutput(out.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
@@ -231,7 +230,8 @@ class PlaybookQuorumLossDrill {
         // Every step ran and passed.
         Playbook page = Playbook.read(pages.resolve(PAGE + ".md"));
         List<Playbook.Step> steps = page.runSteps(false);
-        assertThat(output).contains("DONE: " + steps.size() + " steps of " + PAGE + " passed");
+        assertThat(output).contains("DONE: " + steps.size() + " steps of " + PAGE + " passed").contains("Restored snapshot")
+                .contains("new configuration: 1 server(s)").containsPattern("KVs +31\\n");
         for (Playbook.Step s : steps) {
             assertThat(output).as(s.name()).containsPattern("step \\d+/\\d+ " + s.name() + " \\[[\\s\\S]*?\\n  -> ok \\(exit 0\\)");
         }
@@ -243,9 +243,10 @@ class PlaybookQuorumLossDrill {
         assertThat(config.get(0).path("ID").asText()).isEqualTo(nodeId);
         assertThat(config.get(0).path("Leader").asBoolean()).isTrue();
         assertThat(survivor.data.resolve("raft").resolve("peers.json")).doesNotExist();
+        assertThat(Files.readString(survivor.log)).contains("quorum-loss recovery done");
 
         // The KV is the snapshot's: the writes after it are undone.
-        assertThat(kv(survivor, "consistent")).isEqualTo(WITH_SNAPSHOT ? atSnapshot : beforeLoss);
+        assertThat(kv(survivor, "consistent")).isEqualTo(atSnapshot);
         assertThat(put(survivor, "/v1/kv/app/after-recovery", "yes").statusCode()).as("it takes writes again").isEqualTo(200);
 
         // Every step is in the audit, with its outcome, and the run's end.

@@ -44,7 +44,7 @@ class PlaybookQuorumLossDrill {
     /** A server with its launch script: it starts the agent in the background and writes its PID to DIR/pid. */
     final class Server {
         final String name;
-        final Path dir, data, pidFile, log, startScript, stopScript;
+        final Path dir, data, pidFile, log, startScript, stopScript, readyScript;
         final int http, dns, rpc, serf;
 
         Server(String name) throws IOException {
@@ -55,6 +55,7 @@ class PlaybookQuorumLossDrill {
             this.log = dir.resolve("agent.log");
             this.startScript = dir.resolve("start.sh");
             this.stopScript = dir.resolve("stop.sh");
+            this.readyScript = dir.resolve("ready.sh");
             this.http = LocalProcesses.freePort();
             this.dns = LocalProcesses.freePort();
             this.rpc = LocalProcesses.freePort();
@@ -81,6 +82,23 @@ class PlaybookQuorumLossDrill {
                     + "  sleep 0.2\n"
                     + "done\n"
                     + "echo \"" + name + " (pid $pid) did not stop\"; exit 1\n");
+        }
+
+        /**
+         * Waits until this server's agent reports a leader (as `systemctl start` of a unit that notifies readiness
+         * returns once the service serves), then another 16 s, as a slow host takes: by the playbook's next step the
+         * runner's audit retry window (15 s) has passed, so the entries it kept during the outage are written before
+         * the snapshot restore replaces the KV, and the end of the run must write them again.
+         */
+        void writeReadyScript() throws IOException {
+            Files.writeString(readyScript, "#!/usr/bin/env bash\nset -u\n"
+                    + "end=$((SECONDS + 95))\n"
+                    + "while [ $SECONDS -lt $end ]; do\n"
+                    + "  l=$(curl -sS --max-time 5 http://" + httpAddr() + "/v1/status/leader 2>/dev/null) || l=''\n"
+                    + "  if [ -n \"$l\" ] && [ \"$l\" != '\"\"' ]; then echo \"" + name + " serves, leader $l\"; sleep 16; exit 0; fi\n"
+                    + "  sleep 1\n"
+                    + "done\n"
+                    + "echo \"" + name + " has no leader after 95 s\"; exit 1\n");
         }
 
         void start() throws Exception {
@@ -205,6 +223,7 @@ class PlaybookQuorumLossDrill {
         Server survivor = servers.stream().filter(s -> !leaderAddr.equals("127.0.0.1:" + s.rpc)).findFirst().orElseThrow();
         await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> kv(survivor, "stale").equals(beforeLoss));
         String nodeId = Files.readString(survivor.data.resolve("node-id")).strip();
+        survivor.writeReadyScript();
         for (Server s : servers) if (s != survivor) s.kill();
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
                 .until(() -> leader(survivor).equals("\"\""));
@@ -216,7 +235,7 @@ class PlaybookQuorumLossDrill {
                 "--set", "SURVIVORS=" + nodeId + "=127.0.0.1:" + survivor.rpc,
                 "--set", "DATA_DIRS=" + survivor.data,
                 "--set", "STOP_SERVERS=bash " + survivor.stopScript,
-                "--set", "START_SERVERS=bash " + survivor.startScript,
+                "--set", "START_SERVERS=bash " + survivor.startScript + " && bash " + survivor.readyScript,
                 "--set", "SNAPSHOT=" + snapshot,
                 "--dir", pages.toString(), "--bin", bin.toString(), "--discovery", survivor.httpAddr());
         Process run = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).redirectOutput(out.toFile())
@@ -263,5 +282,10 @@ class PlaybookQuorumLossDrill {
         }
         assertThat(audit.entrySet()).anyMatch(a -> a.getKey().endsWith("-end") && a.getValue().path("outcome").asText().equals("done"));
         assertThat(output).doesNotContain("audit entries could not be written");
+        // The entries written between the start and the restore were erased by it and written again at the end.
+        java.util.regex.Matcher again = java.util.regex.Pattern.compile("note: (\\d+) audit entries of this run were no longer in the KV").matcher(output);
+        assertThat(again.find()).as("the restore erased the audit written before it: " + output).isTrue();
+        int restoreStep = steps.stream().filter(s -> s.name().equals("restore-snapshot")).findFirst().orElseThrow().number();
+        assertThat(Integer.parseInt(again.group(1))).as("at least the steps up to the start of the survivors").isGreaterThanOrEqualTo(restoreStep - 3);
     }
 }

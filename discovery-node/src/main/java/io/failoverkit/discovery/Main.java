@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
 @Command(name = "discovery-node", mixinStandardHelpOptions = true, version = "discovery-node " + Agent.VERSION,
         description = "A Consul-compatible discovery agent (catalog, KV, sessions, health; HTTP API).",
         subcommands = {Main.AgentCmd.class, Main.MembersCmd.class, Main.JoinCmd.class, Main.ReloadCmd.class, Main.LeaveCmd.class,
-                Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class})
+                Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class, io.failoverkit.discovery.cli.TemplateCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 

@@ -36,6 +36,9 @@ public final class TemplateCmd implements Callable<Integer> {
     @Option(names = "-dry", description = "Print the renderings to stdout (\"> OUT\" then the text); write nothing, run nothing.") boolean dry;
     @Option(names = "-http-addr", paramLabel = "HOST:PORT", description = "The agent's HTTP address (default $CONSUL_HTTP_ADDR or 127.0.0.1:8500).")
     String httpAddr;
+    @Option(names = "-consul-retry-attempts", paramLabel = "N", description = "Failed queries in a row before giving up (default 12; 0 retries for ever).") int retryAttempts = 12;
+    @Option(names = "-consul-retry-backoff", paramLabel = "DURATION", description = "First wait after a failed query, doubled each time (default 250ms).") String retryBackoff = "250ms";
+    @Option(names = "-consul-retry-max-backoff", paramLabel = "DURATION", description = "Longest wait between retries (default 1m).") String retryMaxBackoff = "1m";
     @Option(names = "-log-level", paramLabel = "LEVEL", description = "trace, debug, info, warn, error (default info).") String logLevel = "info";
 
     @Override
@@ -46,6 +49,7 @@ public final class TemplateCmd implements Callable<Integer> {
         if (templates.isEmpty()) throw usage("at least one -template in:out[:command] is required");
         List<TemplateSpec> specs = new ArrayList<>();
         TemplateSpec.Wait wait = new TemplateSpec.Wait(java.time.Duration.ZERO, java.time.Duration.ZERO);
+        java.time.Duration backoff, maxBackoff;
         try {
             for (String t : templates) {
                 TemplateSpec s = TemplateSpec.parse(t);
@@ -53,6 +57,9 @@ public final class TemplateCmd implements Callable<Integer> {
                 specs.add(s);
             }
             if (waitFlag != null) wait = TemplateSpec.Wait.parse(waitFlag);
+            if (retryAttempts < 0) throw new IllegalArgumentException("-consul-retry-attempts must not be negative");
+            backoff = io.failoverkit.discovery.config.Durations.parse(retryBackoff);
+            maxBackoff = io.failoverkit.discovery.config.Durations.parse(retryMaxBackoff);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
@@ -61,15 +68,14 @@ public final class TemplateCmd implements Callable<Integer> {
         try {
             parsed = TemplateRunner.load(specs);
         } catch (TemplateException e) {
-            spec.commandLine().getErr().println("Error parsing template: " + e.getMessage());
-            spec.commandLine().getErr().flush();
+            System.err.println("Error parsing template: " + e.getMessage());
             return EX_USAGE;
         } catch (IOException e) {
-            spec.commandLine().getErr().println("Error reading template: " + e);
-            spec.commandLine().getErr().flush();
+            System.err.println("Error reading template: " + e);
             return EX_USAGE;
         }
-        var opts = TemplateRunner.Options.defaults().withWait(wait).withOnce(once).withDry(dry, System.out);
+        var opts = TemplateRunner.Options.defaults().withWait(wait).withOnce(once).withDry(dry, spec.commandLine().getOut())
+                .withRetries(retryAttempts == 0 ? Integer.MAX_VALUE : retryAttempts, backoff, maxBackoff);
         TemplateRunner runner = new TemplateRunner(new AgentReader(addr), parsed, opts);
         Thread hook = new Thread(runner::stop, "template shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

@@ -4,7 +4,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -38,15 +37,15 @@ public final class TemplateRunner implements AutoCloseable {
     static final Set<PosixFilePermission> DEFAULT_MODE = PosixFilePermissions.fromString("rw-r--r--");
 
     /** How the runner behaves; the defaults are consul-template's. */
-    public record Options(TemplateSpec.Wait quiescence, boolean once, boolean dry, PrintStream dryOut, Duration blockingWait,
+    public record Options(TemplateSpec.Wait quiescence, boolean once, boolean dry, java.io.PrintWriter dryOut, Duration blockingWait,
                           int retryAttempts, Duration retryBackoff, Duration retryMaxBackoff, Duration commandTimeout) {
         public static Options defaults() {
-            return new Options(new TemplateSpec.Wait(Duration.ZERO, Duration.ZERO), false, false, System.out, Duration.ofMinutes(1),
+            return new Options(new TemplateSpec.Wait(Duration.ZERO, Duration.ZERO), false, false, new java.io.PrintWriter(System.out, true), Duration.ofMinutes(1),
                     12, Duration.ofMillis(250), Duration.ofMinutes(1), Duration.ofSeconds(30));
         }
         public Options withWait(TemplateSpec.Wait w) { return new Options(w, once, dry, dryOut, blockingWait, retryAttempts, retryBackoff, retryMaxBackoff, commandTimeout); }
         public Options withOnce(boolean o) { return new Options(quiescence, o, dry, dryOut, blockingWait, retryAttempts, retryBackoff, retryMaxBackoff, commandTimeout); }
-        public Options withDry(boolean d, PrintStream out) { return new Options(quiescence, once, d, out, blockingWait, retryAttempts, retryBackoff, retryMaxBackoff, commandTimeout); }
+        public Options withDry(boolean d, java.io.PrintWriter out) { return new Options(quiescence, once, d, out, blockingWait, retryAttempts, retryBackoff, retryMaxBackoff, commandTimeout); }
         public Options withRetries(int attempts, Duration backoff, Duration max) { return new Options(quiescence, once, dry, dryOut, blockingWait, attempts, backoff, max, commandTimeout); }
     }
 
@@ -230,7 +229,7 @@ public final class TemplateRunner implements AutoCloseable {
         if (opts.dry()) {
             if (content.equals(e.lastDry)) return false;
             e.lastDry = content;
-            PrintStream out = opts.dryOut();
+            java.io.PrintWriter out = opts.dryOut();
             synchronized (out) {
                 out.print("> " + (e.spec.destination() == null ? "" : e.spec.destination()) + "\n" + content);
                 out.flush();
@@ -243,6 +242,7 @@ public final class TemplateRunner implements AutoCloseable {
             LOG.debug("{} is unchanged", dest);
             return false;
         }
+        LOG.debug("{} new content:\n{}", dest, content);
         writeAtomically(dest, bytes);
         LOG.info("rendered {} => {}", e.spec.source(), dest);
         return true;

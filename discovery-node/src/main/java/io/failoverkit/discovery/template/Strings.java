@@ -51,14 +51,12 @@ final class Strings {
                 int from = e >= '0' && e <= '7' ? k + 1 : k + 2;
                 if (from + len > end) throw lx.error(offset, "invalid escape in " + lit);
                 String digits = lit.substring(from, from + len);
-                int v;
-                try {
-                    long lv = Long.parseLong(digits, e >= '0' && e <= '7' ? 8 : 16);
-                    if (lv > 0x10FFFF || (e != 'x' && e < '0' && lv >= 0xD800 && lv <= 0xDFFF) || (e >= '0' && e <= '7' && lv > 255)) throw new NumberFormatException();
-                    v = (int) lv;
-                } catch (NumberFormatException ex) {
+                boolean octal = e >= '0' && e <= '7';
+                if (!digits.matches(octal ? "[0-7]+" : "[0-9a-fA-F]+")) throw lx.error(offset, "invalid escape in " + lit);
+                long lv = Long.parseLong(digits, octal ? 8 : 16);
+                if (lv > 0x10FFFF || (octal && lv > 255) || ((e == 'u' || e == 'U') && lv >= 0xD800 && lv <= 0xDFFF))
                     throw lx.error(offset, "invalid escape in " + lit);
-                }
+                int v = (int) lv;
                 if (e == 'x' || (e >= '0' && e <= '7')) b.append((char) v); // a byte; kept as a Latin-1 character
                 else b.appendCodePoint(v);
                 return from + len - 1;

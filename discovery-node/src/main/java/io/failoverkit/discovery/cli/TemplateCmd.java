@@ -76,7 +76,7 @@ public final class TemplateCmd implements Callable<Integer> {
         }
         var opts = TemplateRunner.Options.defaults().withWait(wait).withOnce(once).withDry(dry, spec.commandLine().getOut())
                 .withRetries(retryAttempts == 0 ? Integer.MAX_VALUE : retryAttempts, backoff, maxBackoff);
-        TemplateRunner runner = new TemplateRunner(new AgentReader(addr), parsed, opts);
+        TemplateRunner runner = new TemplateRunner(new AgentReader(addr, token()), parsed, opts);
         Thread hook = new Thread(runner::stop, "template shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
@@ -86,6 +86,14 @@ public final class TemplateCmd implements Callable<Integer> {
         } finally {
             try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException ignored) { /* shutting down */ }
         }
+    }
+
+    /** The ACL token from CONSUL_HTTP_TOKEN, else the file named by CONSUL_HTTP_TOKEN_FILE (never from argv). */
+    private static String token() throws IOException {
+        String t = System.getenv("CONSUL_HTTP_TOKEN");
+        if (t != null && !t.isBlank()) return t;
+        String f = System.getenv("CONSUL_HTTP_TOKEN_FILE");
+        return f == null || f.isBlank() ? null : java.nio.file.Files.readString(java.nio.file.Path.of(f)).strip();
     }
 
     private CommandLine.ParameterException usage(String message) {

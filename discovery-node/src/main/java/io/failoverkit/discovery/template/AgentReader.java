@@ -30,10 +30,23 @@ public final class AgentReader {
 
     private final String base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String token;
     private volatile String localNode;
 
     public AgentReader(String httpAddr) {
+        this(httpAddr, null);
+    }
+
+    /** With an ACL token (sent as X-Consul-Token, never logged), or null. */
+    public AgentReader(String httpAddr, String token) {
         this.base = httpAddr.startsWith("http://") || httpAddr.startsWith("https://") ? httpAddr : "http://" + httpAddr;
+        this.token = token == null || token.isBlank() ? null : token.strip();
+    }
+
+    private HttpRequest.Builder request(String url) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
+        if (token != null) b.header("X-Consul-Token", token);
+        return b;
     }
 
     public String address() { return base; }
@@ -67,7 +80,7 @@ public final class AgentReader {
         if (d.dc() != null) q.append("&dc=").append(enc(d.dc()));
         if (index > 0) q.append("&index=").append(index).append("&wait=").append(wait.toMillis()).append("ms");
         String url = base + path + (q.isEmpty() ? "" : "?" + q.substring(1));
-        HttpRequest req = HttpRequest.newBuilder(URI.create(url)).timeout(wait.plus(wait.dividedBy(16)).plusSeconds(10)).GET().build();
+        HttpRequest req = request(url).timeout(wait.plus(wait.dividedBy(16)).plusSeconds(10)).GET().build();
         HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
         long newIndex = r.headers().firstValue("X-Consul-Index").map(AgentReader::parseIndex).orElse(0L);
         boolean kv = d.kind() == Dependency.Kind.KV_BLOCK || d.kind() == Dependency.Kind.KV_GET || d.kind() == Dependency.Kind.KV_LIST;
@@ -85,7 +98,7 @@ public final class AgentReader {
 
     private String localNode() throws IOException, InterruptedException {
         if (localNode == null) {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/agent/self")).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse<String> r = http.send(request(base + "/v1/agent/self").timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 200) throw new IOException("GET /v1/agent/self: " + r.statusCode() + " " + r.body().strip());
             localNode = JSON.readTree(r.body()).path("Config").path("NodeName").asText();

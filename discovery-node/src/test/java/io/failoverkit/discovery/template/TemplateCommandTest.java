@@ -251,6 +251,18 @@ class TemplateCommandTest {
         }
     }
 
+    @Test
+    void aFailingCommandIsLoggedAndTheLoopGoesOn() throws Exception {
+        Path in = write("fail.ctmpl", "{{ keyOrDefault \"fail/v\" \"none\" }}\n");
+        Path out = dir.resolve("fail.out"), counter = dir.resolve("fail-runs");
+        try (Running r = new Running(TemplateRunner.Options.defaults(), new TemplateSpec(in, out, countCommand(counter) + "; exit 3"))) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> lines(counter) == 1);
+            assertThat(agent.http.put("/v1/kv/fail/v", "two").status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(30)).until(() -> read(out).equals("two\n") && lines(counter) == 2);
+            assertThat(r.thread.isAlive()).as("still running after two failed commands").isTrue();
+        }
+    }
+
     private record Cli(int code, String out, String err) {}
 
     private static Cli cli(String... args) {

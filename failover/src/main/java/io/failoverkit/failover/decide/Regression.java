@@ -21,8 +21,8 @@ import static io.failoverkit.failover.topology.ReplicationHistory.shortId;
  * its data set does not continue what it held then (the recorded stream at the recorded offset), or does not continue
  * what a replica still holds of that stream. Without a record (a manager that never saw this master healthy), a
  * master whose stream continues no earlier one (replid2 unset: a fresh start, not a promotion or a reload with
- * replication info) regressed when one of its own replicas holds a stream it does not continue, further than the
- * master's offset. Such a master is fenced as a replica of the member that still holds the old history (the most
+ * replication info) regressed when one of its own replicas holds another stream it does not continue, further than
+ * the master's offset. A replica on the master's current stream is never evidence (see {@link #onCurrentStream}). Such a master is fenced as a replica of the member that still holds the old history (the most
  * advanced), and the cluster fails over to it; if no member holds it any more, the loss is reported and the master
  * is not followed (not registered, its write fencing left as it is).
  */
@@ -50,7 +50,7 @@ public final class Regression {
             if (rec.runId() == null || rec.runId().equals(now.runId())) return null;
             Predicate<ReplicationHistory> shares = h -> rec.replid().equals(h.replid()) || rec.replid().equals(h.replid2());
             holdsOld = i -> history(i) != null && shares.test(history(i)) && history(i).offset() > 0
-                    && !now.continues(history(i).replid(), history(i).offset());
+                    && !onCurrentStream(now, history(i)) && !now.continues(history(i).replid(), history(i).offset());
             boolean recordedLost = !now.continues(rec.replid(), rec.offset());
             if (!recordedLost && others(topology, master).stream().noneMatch(holdsOld)) return null;
             was = "it held replid " + shortId(rec.replid()) + " up to offset " + rec.offset() + " as run " + shortId(rec.runId())
@@ -58,7 +58,7 @@ public final class Regression {
         } else {
             if (!now.freshStream()) return null;
             holdsOld = i -> master.equals(i.masterAddress()) && history(i) != null && history(i).offset() > now.offset()
-                    && !now.continues(history(i).replid(), history(i).offset());
+                    && !onCurrentStream(now, history(i)) && !now.continues(history(i).replid(), history(i).offset());
             if (others(topology, master).stream().noneMatch(holdsOld)) return null;
             was = "no healthy history of it was recorded, but its replicas hold a stream it does not continue; it runs as "
                     + shortId(now.runId());
@@ -91,6 +91,17 @@ public final class Regression {
         Action.Failover failover = new Action.Failover(master, holder.address(), rest, reason + "; failing over to it");
         return new Action.FenceRegressed(master, holder.address(), failover, reason + "; fencing " + master
                 + " as its replica, then failing over to it");
+    }
+
+    /**
+     * A replica on the master's current stream (same replication id) is no evidence against it, whatever the offsets:
+     * the master and its replicas are read one after the other, not at one instant, and under writes a replica read
+     * later is ahead of the master's earlier reading. A CI run under load fenced a healthy master that way (its replica
+     * at offset 331 on the master's own stream, the master read at 279). A restart that lost writes changes the stream
+     * (a fresh start gets a new id) or falls behind the manager's record, and is judged by those.
+     */
+    private static boolean onCurrentStream(ReplicationHistory master, ReplicationHistory replica) {
+        return master.replid() != null && master.replid().equals(replica.replid());
     }
 
     private static List<InstanceState> others(Topology topology, String master) {

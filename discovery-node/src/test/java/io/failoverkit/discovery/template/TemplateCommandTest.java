@@ -130,7 +130,8 @@ class TemplateCommandTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> lines(counter) == 1);
 
             deregisterNode("foo-app02"); // "試しにfoo-app02を止めると": its lines go away
-            await().atMost(Duration.ofSeconds(30)).until(() -> !read(out).contains("foo-app02"));
+            // Two changes (the node list, the service's instances) that may render apart without -wait: wait for both.
+            await().atMost(Duration.ofSeconds(30)).until(() -> !read(out).contains("foo-app02") && !read(out).contains("192.0.2.12"));
             assertThat(fooLines(read(out))).containsExactly(
                     "192.0.2.11 foo-app01", "192.0.2.11 foo-app01.node.dc1.consul",
                     "192.0.2.13 foo-app03", "192.0.2.13 foo-app03.node.dc1.consul",

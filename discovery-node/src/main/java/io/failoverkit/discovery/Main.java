@@ -20,7 +20,8 @@ import java.util.concurrent.Callable;
         subcommands = {Main.AgentCmd.class, Main.MembersCmd.class, Main.JoinCmd.class, Main.ReloadCmd.class, Main.LeaveCmd.class,
                 Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class,
                 io.failoverkit.discovery.cli.OperatorCmd.class, io.failoverkit.discovery.cli.SnapshotCommand.class,
-                io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class})
+                io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class,
+                io.failoverkit.discovery.cli.TemplateCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 

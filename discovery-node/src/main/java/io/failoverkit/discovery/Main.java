@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
         description = "A Consul-compatible discovery agent (catalog, KV, sessions, health; HTTP API).",
         subcommands = {Main.AgentCmd.class, Main.MembersCmd.class, Main.JoinCmd.class, Main.ReloadCmd.class, Main.LeaveCmd.class,
                 Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class,
-                io.failoverkit.discovery.cli.OperatorCmd.class, io.failoverkit.discovery.cli.SnapshotCommand.class,
+                io.failoverkit.discovery.cli.OperatorCmd.class, io.failoverkit.discovery.cli.SnapshotCmd.class,
                 io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class,
                 io.failoverkit.discovery.cli.TemplateCmd.class})
 public final class Main implements Runnable {

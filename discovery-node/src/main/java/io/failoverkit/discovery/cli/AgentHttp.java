@@ -146,27 +146,39 @@ public final class AgentHttp {
 
     /** One request; transport errors propagate as IOException. {@code timeout} bounds the whole exchange. */
     public Response send(String method, String pathAndQuery, byte[] body, Duration timeout) throws IOException, InterruptedException {
+        HttpResponse<String> r = exchange(method, pathAndQuery,
+                body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body),
+                HttpResponse.BodyHandlers.ofString(), timeout);
+        return new Response(r.statusCode(), r.body(), index(r));
+    }
+
+    /**
+     * One request whose answer goes to the caller's body handler (a file, bytes): the address, the token and the retry of
+     * a stale pooled connection are {@link #send}'s. Transport errors propagate; {@link #transportFailure} words them.
+     */
+    public <T> HttpResponse<T> exchange(String method, String pathAndQuery, HttpRequest.BodyPublisher body,
+                                        HttpResponse.BodyHandler<T> handler, Duration timeout) throws IOException, InterruptedException {
         URI b = base();
-        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(b + pathAndQuery)).timeout(timeout)
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(b + pathAndQuery)).timeout(timeout).method(method, body);
         if (token != null) rb.header("X-Consul-Token", token);
         HttpRequest req = rb.build();
-        HttpResponse<String> r;
         try {
-            r = client.send(req, HttpResponse.BodyHandlers.ofString());
+            return client.send(req, handler);
         } catch (IOException e) {
             // A pooled keep-alive connection the other side had already closed: the request got no answer at all, and
             // the JDK does not retry it. Once more, on a new connection.
             if (!String.valueOf(e.getMessage()).contains("received no bytes") && !(e instanceof java.io.EOFException)) throw e;
-            r = client.send(req, HttpResponse.BodyHandlers.ofString());
+            return client.send(req, handler);
         }
-        long index = 0;
+    }
+
+    /** An answer's X-Consul-Index, 0 when absent or not a number. */
+    public static long index(HttpResponse<?> r) {
         try {
-            index = Long.parseUnsignedLong(r.headers().firstValue("X-Consul-Index").orElse("0"));
-        } catch (NumberFormatException ignored) {
-            // not a blocking endpoint
+            return Long.parseUnsignedLong(r.headers().firstValue("X-Consul-Index").orElse("0").strip());
+        } catch (NumberFormatException e) {
+            return 0; // not a blocking endpoint
         }
-        return new Response(r.statusCode(), r.body(), index);
     }
 
     /** {@link #send} with a 30 s timeout. */
@@ -186,7 +198,7 @@ public final class AgentHttp {
             Thread.currentThread().interrupt();
             throw new Failure("Error " + what + ": interrupted");
         } catch (IOException e) {
-            throw new Failure("Error " + what + ": " + transportReason(method, pathAndQuery, e));
+            throw transportFailure(what, method, pathAndQuery, e);
         }
         if (!r.ok()) throw new Failure("Error " + what + ": " + statusReason(r));
         return r;
@@ -212,8 +224,18 @@ public final class AgentHttp {
 
     /** Consul's wording for an HTTP error: "Unexpected response code: 403 (body)". */
     public static String statusReason(Response r) {
-        String b = r.body() == null ? "" : r.body().strip();
-        return "Unexpected response code: " + r.status() + (b.isEmpty() ? "" : " (" + b + ")");
+        return statusReason(r.status(), r.body());
+    }
+
+    /** Consul's wording for an HTTP error: "Unexpected response code: 403 (body)". */
+    public static String statusReason(int status, String body) {
+        String b = body == null ? "" : body.strip();
+        return "Unexpected response code: " + status + (b.isEmpty() ? "" : " (" + b + ")");
+    }
+
+    /** The Failure for a transport error: "Error {what}: METHOD http://host:port/path: connection refused (...)". */
+    public Failure transportFailure(String what, String method, String pathAndQuery, IOException e) {
+        return new Failure("Error " + what + ": " + transportReason(method, pathAndQuery, e));
     }
 
     private String transportReason(String method, String pathAndQuery, IOException e) {

@@ -423,6 +423,40 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
         return new Listing(pairs, r.index());
     }
 
+    /**
+     * The monitor of a hold: consistent blocking reads of {@code pathAndQuery} until {@code lostReason} says why the hold is
+     * lost (then {@link #lost}) or the command finishes. A failed read, or a record {@code lostReason} cannot decode
+     * (IllegalStateException), is retried -monitor-retry times, {@link #MONITOR_RETRY_TIME} apart, before the hold counts
+     * as lost ("cannot read {what}: reason").
+     */
+    private void watch(String what, String pathAndQuery, java.util.function.Function<Listing, String> lostReason) {
+        long index = 0;
+        int retries = monitorRetry;
+        while (!finished && !Thread.currentThread().isInterrupted()) {
+            Listing l;
+            String why;
+            try {
+                l = read(pathAndQuery, index, WAIT, true);
+                why = lostReason.apply(l);
+            } catch (IOException | IllegalStateException e) {
+                if (retries-- > 0) {
+                    if (!sleep(MONITOR_RETRY_TIME)) return;
+                    continue;
+                }
+                lost("cannot read " + what + ": " + e.getMessage());
+                return;
+            } catch (InterruptedException e) {
+                return;
+            }
+            retries = monitorRetry;
+            if (why != null) {
+                lost(why);
+                return;
+            }
+            index = l.index() < index ? 0 : l.index();
+        }
+    }
+
     private boolean put(String what, String pathAndQuery, byte[] body) {
         try {
             return http.call(what, "PUT", pathAndQuery, body == null ? new byte[0] : body).json().asBoolean();
@@ -513,30 +547,11 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
 
         @Override
         public void monitor(String session) {
-            long index = 0;
-            int retries = monitorRetry;
-            while (!finished && !Thread.currentThread().isInterrupted()) {
-                Listing l;
-                try {
-                    l = read(kvPath(key), index, WAIT, true);
-                } catch (IOException e) {
-                    if (retries-- > 0) {
-                        if (!sleep(MONITOR_RETRY_TIME)) return;
-                        continue;
-                    }
-                    lost("cannot read the lock: " + e.getMessage());
-                    return;
-                } catch (InterruptedException e) {
-                    return;
-                }
-                retries = monitorRetry;
+            watch("the lock", kvPath(key), l -> {
                 Pair p = l.pairs().isEmpty() ? null : l.pairs().get(0);
-                if (p == null || !p.session().equals(session)) {
-                    lost(p == null ? "the key " + key + " was deleted" : "the key " + key + " is no longer held by session " + session);
-                    return;
-                }
-                index = l.index() < index ? 0 : l.index();
-            }
+                if (p == null) return "the key " + key + " was deleted";
+                return p.session().equals(session) ? null : "the key " + key + " is no longer held by session " + session;
+            });
         }
 
         @Override
@@ -654,32 +669,11 @@ public final class LockCmd implements java.util.concurrent.Callable<Integer> {
 
         @Override
         public void monitor(String session) {
-            long index = 0;
-            int retries = monitorRetry;
-            while (!finished && !Thread.currentThread().isInterrupted()) {
-                Listing l;
-                Slots s;
-                try {
-                    l = read(list(), index, WAIT, true);
-                    s = decode(l.pairs());
-                } catch (IOException | IllegalStateException e) {
-                    if (retries-- > 0) {
-                        if (!sleep(MONITOR_RETRY_TIME)) return;
-                        continue;
-                    }
-                    lost("cannot read the semaphore: " + e.getMessage());
-                    return;
-                } catch (InterruptedException e) {
-                    return;
-                }
-                retries = monitorRetry;
+            watch("the semaphore", list(), l -> {
+                Slots s = decode(l.pairs());
                 prune(s, l.pairs());
-                if (!s.holders().contains(session)) {
-                    lost("session " + session + " no longer holds a slot in " + lockKey);
-                    return;
-                }
-                index = l.index() < index ? 0 : l.index();
-            }
+                return s.holders().contains(session) ? null : "session " + session + " no longer holds a slot in " + lockKey;
+            });
         }
 
         @Override

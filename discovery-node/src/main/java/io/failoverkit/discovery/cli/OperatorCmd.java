@@ -1,18 +1,11 @@
 package io.failoverkit.discovery.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.failoverkit.discovery.state.Json;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,49 +34,17 @@ public final class OperatorCmd implements Runnable {
         }
     }
 
-    /** The agent's HTTP address: -http-addr, then CONSUL_HTTP_ADDR, then 127.0.0.1:8500. */
-    abstract static class HttpOptions {
-        @Option(names = "-http-addr", paramLabel = "HOST:PORT", description = "The agent's HTTP address (default $CONSUL_HTTP_ADDR or 127.0.0.1:8500).")
-        String httpAddr;
-
-        HttpResponse<String> send(String method, String pathAndQuery) throws Exception {
-            String addr = httpAddr != null ? httpAddr : System.getenv().getOrDefault("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
-            String base = addr.startsWith("http://") || addr.startsWith("https://") ? addr : "http://" + addr;
-            HttpRequest req = HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(Duration.ofSeconds(60))
-                    .method(method, HttpRequest.BodyPublishers.noBody()).build();
-            return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(req, HttpResponse.BodyHandlers.ofString());
-        }
-
-        static String reason(Exception e) {
-            return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        }
-    }
-
     @Command(name = "list-peers", mixinStandardHelpOptions = true, description = "Displays the current Raft peer configuration (Consul's columns).")
-    static final class ListPeers extends HttpOptions implements Callable<Integer> {
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    static final class ListPeers implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @Option(names = "-stale", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
                 description = "Read the configuration from this server even without a leader (an outage).")
         boolean stale;
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
-            JsonNode conf;
-            try {
-                HttpResponse<String> r = send("GET", "/v1/operator/raft/configuration" + (stale ? "?stale" : ""));
-                if (r.statusCode() != 200) {
-                    err.println("Error getting peers: Unexpected response code: " + r.statusCode() + " (" + r.body().strip() + ")");
-                    err.flush();
-                    return 1;
-                }
-                conf = Json.MAPPER.readTree(r.body());
-            } catch (Exception e) {
-                err.println("Error getting peers: " + reason(e));
-                err.flush();
-                return 1;
-            }
+            PrintWriter out = http.out();
+            JsonNode conf = http.getJson("getting peers", "/v1/operator/raft/configuration" + (stale ? "?stale" : ""));
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[]{"Node", "ID", "Address", "State", "Voter", "RaftProtocol"});
             for (JsonNode s : conf.path("Servers")) {
@@ -106,8 +67,8 @@ public final class OperatorCmd implements Runnable {
     @Command(name = "remove-peer", mixinStandardHelpOptions = true,
             description = "Removes a server from the Raft configuration, by -id or -address. For a server the pool still knows, "
                     + "`discovery-node force-leave` is the better tool (the leader re-adds a server that is alive).")
-    static final class RemovePeer extends HttpOptions implements Callable<Integer> {
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    static final class RemovePeer implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @Option(names = "-id", paramLabel = "ID", description = "The server's ID (its node ID, or node name) as list-peers shows it.") String id;
         @Option(names = "-address", paramLabel = "HOST:PORT", description = "The server's Raft address as list-peers shows it.") String address;
 
@@ -116,23 +77,11 @@ public final class OperatorCmd implements Runnable {
             boolean hasId = id != null && !id.isEmpty();
             boolean hasAddress = address != null && !address.isEmpty();
             if (hasId == hasAddress) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "Exactly one of -id or -address must be given");
+                throw http.usage("Exactly one of -id or -address must be given");
             }
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
-            String query = hasId ? "id=" + URLEncoder.encode(id, StandardCharsets.UTF_8) : "address=" + URLEncoder.encode(address, StandardCharsets.UTF_8);
-            try {
-                HttpResponse<String> r = send("DELETE", "/v1/operator/raft/peer?" + query);
-                if (r.statusCode() != 200) {
-                    err.println("Error removing peer: Unexpected response code: " + r.statusCode() + " (" + r.body().strip() + ")");
-                    err.flush();
-                    return 1;
-                }
-            } catch (Exception e) {
-                err.println("Error removing peer: " + reason(e));
-                err.flush();
-                return 1;
-            }
+            PrintWriter out = http.out();
+            http.call("removing peer", "DELETE", "/v1/operator/raft/peer?" + (hasId ? "id=" + AgentHttp.q(id) : "address=" + AgentHttp.q(address)),
+                    null, Duration.ofSeconds(60));
             out.println(hasId ? "Removed peer with id \"" + id + "\"" : "Removed peer with address \"" + address + "\"");
             out.flush();
             return 0;

@@ -34,8 +34,7 @@ public final class TemplateCmd implements Callable<Integer> {
     String waitFlag;
     @Option(names = "-once", description = "Render every template once, run the commands, and exit.") boolean once;
     @Option(names = "-dry", description = "Print the renderings to stdout (\"> OUT\" then the text); write nothing, run nothing.") boolean dry;
-    @Option(names = "-http-addr", paramLabel = "HOST:PORT", description = "The agent's HTTP address (default $CONSUL_HTTP_ADDR or 127.0.0.1:8500).")
-    String httpAddr;
+    @CommandLine.Mixin AgentHttp http;
     @Option(names = "-consul-retry-attempts", paramLabel = "N", description = "Failed queries in a row before giving up (default 12; 0 retries for ever).") int retryAttempts = 12;
     @Option(names = "-consul-retry-backoff", paramLabel = "DURATION", description = "First wait after a failed query, doubled each time (default 250ms).") String retryBackoff = "250ms";
     @Option(names = "-consul-retry-max-backoff", paramLabel = "DURATION", description = "Longest wait between retries (default 1m).") String retryMaxBackoff = "1m";
@@ -46,7 +45,7 @@ public final class TemplateCmd implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel);
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
-        if (templates.isEmpty()) throw usage("at least one -template in:out[:command] is required");
+        if (templates.isEmpty()) throw http.usage("at least one -template in:out[:command] is required");
         List<TemplateSpec> specs = new ArrayList<>();
         TemplateSpec.Wait wait = new TemplateSpec.Wait(java.time.Duration.ZERO, java.time.Duration.ZERO);
         java.time.Duration backoff, maxBackoff;
@@ -61,9 +60,9 @@ public final class TemplateCmd implements Callable<Integer> {
             backoff = io.failoverkit.discovery.config.Durations.parse(retryBackoff);
             maxBackoff = io.failoverkit.discovery.config.Durations.parse(retryMaxBackoff);
         } catch (IllegalArgumentException e) {
-            throw usage(e.getMessage());
+            throw http.usage(e.getMessage());
         }
-        String addr = httpAddr != null ? httpAddr : System.getenv().getOrDefault("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
+        http.base(); // a bad -http-addr or an unreadable token file is a usage error, before anything runs
         Map<TemplateSpec, Template> parsed;
         try {
             parsed = TemplateRunner.load(specs);
@@ -76,7 +75,7 @@ public final class TemplateCmd implements Callable<Integer> {
         }
         var opts = TemplateRunner.Options.defaults().withWait(wait).withOnce(once).withDry(dry, spec.commandLine().getOut())
                 .withRetries(retryAttempts == 0 ? Integer.MAX_VALUE : retryAttempts, backoff, maxBackoff);
-        TemplateRunner runner = new TemplateRunner(new AgentReader(addr, token()), parsed, opts);
+        TemplateRunner runner = new TemplateRunner(new AgentReader(http), parsed, opts);
         Thread hook = new Thread(runner::stop, "template shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
@@ -86,17 +85,5 @@ public final class TemplateCmd implements Callable<Integer> {
         } finally {
             try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException ignored) { /* shutting down */ }
         }
-    }
-
-    /** The ACL token from CONSUL_HTTP_TOKEN, else the file named by CONSUL_HTTP_TOKEN_FILE (never from argv). */
-    private static String token() throws IOException {
-        String t = System.getenv("CONSUL_HTTP_TOKEN");
-        if (t != null && !t.isBlank()) return t;
-        String f = System.getenv("CONSUL_HTTP_TOKEN_FILE");
-        return f == null || f.isBlank() ? null : java.nio.file.Files.readString(java.nio.file.Path.of(f)).strip();
-    }
-
-    private CommandLine.ParameterException usage(String message) {
-        return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 }

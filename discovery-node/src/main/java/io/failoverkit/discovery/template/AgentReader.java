@@ -3,12 +3,9 @@ package io.failoverkit.discovery.template;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.failoverkit.discovery.cli.AgentHttp;
+
 import java.io.IOException;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,36 +25,25 @@ public final class AgentReader {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final String base;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private final String token;
+    /** The agent: its address and ACL token (X-Consul-Token, never logged) as every CLI command resolves them. */
+    private final AgentHttp http;
     private volatile String localNode;
 
+    /** For a fixed address (HOST:PORT or http://HOST:PORT); the token, if any, from the environment. */
     public AgentReader(String httpAddr) {
-        this(httpAddr, null);
+        this(AgentHttp.to(httpAddr));
     }
 
-    /** With an ACL token (sent as X-Consul-Token, never logged), or null. */
-    public AgentReader(String httpAddr, String token) {
-        this.base = httpAddr.startsWith("http://") || httpAddr.startsWith("https://") ? httpAddr : "http://" + httpAddr;
-        this.token = token == null || token.isBlank() ? null : token.strip();
+    public AgentReader(AgentHttp http) {
+        this.http = http;
+        http.base(); // a bad address fails here, not at the first query
     }
 
-    private HttpRequest.Builder request(String url) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
-        if (token != null) b.header("X-Consul-Token", token);
-        return b;
-    }
+    public String address() { return http.base().toString(); }
 
-    public String address() { return base; }
+    private static String enc(String s) { return AgentHttp.encode(s, false); }
 
-    private static String enc(String s) { return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20"); }
-
-    private static String encPath(String key) {
-        StringBuilder b = new StringBuilder();
-        for (String part : key.split("/", -1)) { if (!b.isEmpty() || key.startsWith("/")) b.append('/'); b.append(enc(part)); }
-        return b.toString().replaceFirst("^/", "");
-    }
+    private static String encPath(String key) { return AgentHttp.encode(key, true); }
 
     public Result fetch(Dependency d, long index, Duration wait) throws IOException, InterruptedException {
         StringBuilder q = new StringBuilder();
@@ -79,28 +65,21 @@ public final class AgentReader {
         };
         if (d.dc() != null) q.append("&dc=").append(enc(d.dc()));
         if (index > 0) q.append("&index=").append(index).append("&wait=").append(wait.toMillis()).append("ms");
-        String url = base + path + (q.isEmpty() ? "" : "?" + q.substring(1));
-        HttpRequest req = request(url).timeout(wait.plus(wait.dividedBy(16)).plusSeconds(10)).GET().build();
-        HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
-        long newIndex = r.headers().firstValue("X-Consul-Index").map(AgentReader::parseIndex).orElse(0L);
+        AgentHttp.Response r = http.send("GET", path + (q.isEmpty() ? "" : "?" + q.substring(1)), null,
+                wait.plus(wait.dividedBy(16)).plusSeconds(10));
         boolean kv = d.kind() == Dependency.Kind.KV_BLOCK || d.kind() == Dependency.Kind.KV_GET || d.kind() == Dependency.Kind.KV_LIST;
-        if (r.statusCode() == 404 && (kv || d.kind() == Dependency.Kind.CATALOG_NODE)) {
-            return new Result(d.kind() == Dependency.Kind.KV_LIST ? List.of() : null, newIndex);
+        if (r.status() == 404 && (kv || d.kind() == Dependency.Kind.CATALOG_NODE)) {
+            return new Result(d.kind() == Dependency.Kind.KV_LIST ? List.of() : null, r.index());
         }
-        if (r.statusCode() != 200) throw new IOException(d + ": GET " + path + ": " + r.statusCode() + " " + r.body().strip());
+        if (r.status() != 200) throw new IOException(d + ": GET " + path + ": " + r.status() + " " + r.body().strip());
         JsonNode body = JSON.readTree(r.body());
-        return new Result(convert(d, body), newIndex);
-    }
-
-    private static long parseIndex(String s) {
-        try { return Long.parseUnsignedLong(s.strip()); } catch (NumberFormatException e) { return 0; }
+        return new Result(convert(d, body), r.index());
     }
 
     private String localNode() throws IOException, InterruptedException {
         if (localNode == null) {
-            HttpResponse<String> r = http.send(request(base + "/v1/agent/self").timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) throw new IOException("GET /v1/agent/self: " + r.statusCode() + " " + r.body().strip());
+            AgentHttp.Response r = http.send("GET", "/v1/agent/self", null, Duration.ofSeconds(10));
+            if (r.status() != 200) throw new IOException("GET /v1/agent/self: " + r.status() + " " + r.body().strip());
             localNode = JSON.readTree(r.body()).path("Config").path("NodeName").asText();
         }
         return localNode;

@@ -1,13 +1,11 @@
 package io.failoverkit.discovery.cli;
 
 import com.sun.net.httpserver.HttpServer;
-import io.failoverkit.discovery.Main;
+import io.failoverkit.discovery.testing.Cli.Run;
 import io.failoverkit.discovery.testing.FreePorts;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -17,22 +15,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import static io.failoverkit.discovery.testing.Cli.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The CLI's way to the agent: address and token resolution, Consul's error wording, exit codes. */
 class AgentHttpTest {
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        var cl = Main.commandLine();
-        StringWriter err = new StringWriter();
-        StringWriter out = new StringWriter();
-        cl.setErr(new PrintWriter(err, true));
-        cl.setOut(new PrintWriter(out, true));
-        return new Run(cl.execute(args), out.toString(), err.toString());
-    }
-
     @AfterEach
     void restoreEnvironment() {
         AgentHttp.environment = System.getenv();

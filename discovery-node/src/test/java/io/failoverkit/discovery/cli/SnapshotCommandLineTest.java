@@ -1,31 +1,19 @@
 package io.failoverkit.discovery.cli;
 
-import io.failoverkit.discovery.Main;
+import io.failoverkit.discovery.testing.Cli.Run;
 import io.failoverkit.discovery.testing.FreePorts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static io.failoverkit.discovery.testing.Cli.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** `discovery-node snapshot` command lines: usage errors exit 64; failures exit 1 with "Error ..." and leave no file. */
 class SnapshotCommandLineTest {
     @TempDir Path dir;
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        var cl = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return new Run(cl.execute(args), out.toString(), err.toString());
-    }
 
     @Test
     void usageErrorsExit64WithTheUsage() {

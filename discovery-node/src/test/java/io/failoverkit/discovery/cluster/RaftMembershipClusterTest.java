@@ -1,22 +1,21 @@
 package io.failoverkit.discovery.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.failoverkit.discovery.Main;
 import io.failoverkit.discovery.testing.AgentProcess;
+import io.failoverkit.discovery.testing.Cli.Run;
 import io.failoverkit.discovery.testing.Http;
 import io.failoverkit.discovery.testing.ServerCluster;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.failoverkit.discovery.testing.Cli.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -34,17 +33,6 @@ class RaftMembershipClusterTest {
     void tearDown() throws InterruptedException {
         if (fourth != null) fourth.close();
         if (cluster != null) cluster.close();
-    }
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run cli(String... args) {
-        var cl = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        return new Run(cl.execute(args), out.toString(), err.toString());
     }
 
     private static List<String> voters(AgentProcess s) {
@@ -67,7 +55,7 @@ class RaftMembershipClusterTest {
         List<AgentProcess> followers = cluster.servers.stream().filter(s -> s != leader).toList();
 
         // list-peers through a follower: Consul's columns, three voters, one leader, node IDs from the data dirs.
-        Run list = cli("operator", "raft", "list-peers", "-http-addr=127.0.0.1:" + followers.get(0).httpPort);
+        Run list = run("operator", "raft", "list-peers", "-http-addr=127.0.0.1:" + followers.get(0).httpPort);
         assertThat(list.code()).as(list.err()).isZero();
         String[] lines = list.out().strip().split("\n");
         assertThat(lines).hasSize(4);
@@ -102,10 +90,10 @@ class RaftMembershipClusterTest {
         fourth.kill();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
                 .until(() -> memberStatus(leader, "s4") == 4);
-        Run missing = cli("operator", "raft", "remove-peer", "-address=127.0.0.1:1", "-http-addr=127.0.0.1:" + leader.httpPort);
+        Run missing = run("operator", "raft", "remove-peer", "-address=127.0.0.1:1", "-http-addr=127.0.0.1:" + leader.httpPort);
         assertThat(missing.code()).isEqualTo(1);
         assertThat(missing.err()).contains("address \"127.0.0.1:1\" was not found in the Raft configuration");
-        Run remove = cli("operator", "raft", "remove-peer", "-address=127.0.0.1:" + fourth.serverPort,
+        Run remove = run("operator", "raft", "remove-peer", "-address=127.0.0.1:" + fourth.serverPort,
                 "-http-addr=127.0.0.1:" + followers.get(0).httpPort);
         assertThat(remove.code()).as(remove.err()).isZero();
         assertThat(remove.out().strip()).isEqualTo("Removed peer with address \"127.0.0.1:" + fourth.serverPort + "\"");

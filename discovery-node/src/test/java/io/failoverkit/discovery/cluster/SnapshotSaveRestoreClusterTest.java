@@ -1,12 +1,12 @@
 package io.failoverkit.discovery.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.failoverkit.discovery.Main;
 import io.failoverkit.discovery.state.Command;
 import io.failoverkit.discovery.state.Json;
 import io.failoverkit.discovery.state.SnapshotArchive;
 import io.failoverkit.discovery.state.StateStore;
 import io.failoverkit.discovery.testing.AgentProcess;
+import io.failoverkit.discovery.testing.Cli.Run;
 import io.failoverkit.discovery.testing.Http;
 import io.failoverkit.discovery.testing.ServerCluster;
 import org.junit.jupiter.api.AfterAll;
@@ -18,8 +18,6 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -37,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import static io.failoverkit.discovery.testing.Cli.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -65,18 +64,6 @@ class SnapshotSaveRestoreClusterTest {
     @AfterAll
     void stopCluster() throws InterruptedException {
         if (cluster != null) cluster.close();
-    }
-
-    private record Cli(int code, String out, String err) {}
-
-    private static Cli cli(String... args) {
-        var cl = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
-        return new Cli(code, out.toString(), err.toString());
     }
 
     private HttpResponse<byte[]> getSnapshot(AgentProcess s, String query) throws Exception {
@@ -117,7 +104,7 @@ class SnapshotSaveRestoreClusterTest {
         String savedKv = kv(leader, "app/");
 
         Path file = dir.resolve("backup.snap");
-        Cli save = cli("snapshot", "save", "-http-addr=127.0.0.1:" + f1.httpPort, file.toString());
+        Run save = run("snapshot", "save", "-http-addr=127.0.0.1:" + f1.httpPort, file.toString());
         assertThat(save.code()).as(save.err()).isZero();
         assertThat(save.out()).startsWith("Saved and verified snapshot to index ");
         long savedIndex = Long.parseLong(save.out().strip().substring("Saved and verified snapshot to index ".length()));
@@ -125,7 +112,7 @@ class SnapshotSaveRestoreClusterTest {
             assertThat(files.map(p -> p.getFileName().toString())).as("no temporary file left").containsExactly("backup.snap", "cluster");
         }
 
-        Cli inspect = cli("snapshot", "inspect", file.toString());
+        Run inspect = run("snapshot", "inspect", file.toString());
         assertThat(inspect.code()).as(inspect.err()).isZero();
         assertThat(inspect.out()).containsPattern("(?m)^ ID\\s+\\d+-" + savedIndex + "-\\d+$").containsPattern("(?m)^ Index\\s+" + savedIndex + "$")
                 .containsPattern("(?m)^ Term\\s+\\d+$").containsPattern("(?m)^ Version\\s+1$").containsPattern("(?m)^ Size\\s+\\d+$")
@@ -151,7 +138,7 @@ class SnapshotSaveRestoreClusterTest {
         });
         await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ofMillis(300)).until(() -> !blocked.isDone() && !blockedStale.isDone());
 
-        Cli restore = cli("snapshot", "restore", "-http-addr=127.0.0.1:" + f2.httpPort, file.toString());
+        Run restore = run("snapshot", "restore", "-http-addr=127.0.0.1:" + f2.httpPort, file.toString());
         assertThat(restore.code()).as(restore.err()).isZero();
         assertThat(restore.out().strip()).isEqualTo("Restored snapshot");
 
@@ -181,8 +168,8 @@ class SnapshotSaveRestoreClusterTest {
         assertThat(leader.http().put("/v1/kv/app/lock?acquire=" + session, "again").body().strip()).isEqualTo("true");
         // A snapshot saved now has the restored records.
         Path again = dir.resolve("again.snap");
-        assertThat(cli("snapshot", "save", "-stale", "-http-addr=127.0.0.1:" + f1.httpPort, again.toString()).code()).isZero();
-        assertThat(cli("snapshot", "inspect", again.toString()).out()).containsPattern("(?m)^ KVs\\s+4$").containsPattern("(?m)^ Sessions\\s+1$");
+        assertThat(run("snapshot", "save", "-stale", "-http-addr=127.0.0.1:" + f1.httpPort, again.toString()).code()).isZero();
+        assertThat(run("snapshot", "inspect", again.toString()).out()).containsPattern("(?m)^ KVs\\s+4$").containsPattern("(?m)^ Sessions\\s+1$");
     }
 
     @Test
@@ -226,11 +213,11 @@ class SnapshotSaveRestoreClusterTest {
         // The CLI refuses a damaged file before sending it, and inspect says why.
         Path bad = dir.resolve("bad.snap");
         Files.write(bad, cut);
-        Cli restore = cli("snapshot", "restore", "-http-addr=127.0.0.1:" + leader.httpPort, bad.toString());
+        Run restore = run("snapshot", "restore", "-http-addr=127.0.0.1:" + leader.httpPort, bad.toString());
         assertThat(restore.code()).isEqualTo(1);
         assertThat(restore.err()).startsWith("Error restoring snapshot: ").contains("not a valid snapshot, nothing was sent");
         Files.write(bad, flipped);
-        Cli inspect = cli("snapshot", "inspect", bad.toString());
+        Run inspect = run("snapshot", "inspect", bad.toString());
         assertThat(inspect.code()).isEqualTo(1);
         assertThat(inspect.err()).startsWith("Error verifying snapshot: ");
 

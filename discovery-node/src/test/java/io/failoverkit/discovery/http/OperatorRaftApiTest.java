@@ -1,16 +1,14 @@
 package io.failoverkit.discovery.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.failoverkit.discovery.Main;
+import io.failoverkit.discovery.testing.Cli.Run;
 import io.failoverkit.discovery.testing.DevAgent;
 import io.failoverkit.discovery.testing.Http;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
-
+import static io.failoverkit.discovery.testing.Cli.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** /v1/operator/raft and `operator raft` on one server: its fields, its refusals, and usage errors. */
@@ -25,17 +23,6 @@ class OperatorRaftApiTest {
     @AfterAll
     static void stop() {
         if (dev != null) dev.close();
-    }
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run cli(String... args) {
-        var cl = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        return new Run(cl.execute(args), out.toString(), err.toString());
     }
 
     @Test
@@ -75,37 +62,37 @@ class OperatorRaftApiTest {
 
     @Test
     void theCommandsPrintConsulsColumnsAndMessages() {
-        Run list = cli("operator", "raft", "list-peers", "-http-addr=" + dev.address());
+        Run list = run("operator", "raft", "list-peers", "-http-addr=" + dev.address());
         assertThat(list.code()).as(list.err()).isZero();
         String[] lines = list.out().strip().split("\n");
         assertThat(lines[0].split("\\s+")).containsExactly("Node", "ID", "Address", "State", "Voter", "RaftProtocol");
         assertThat(lines[1].split("\\s+")).containsExactly("solo", dev.agent.nodeId(), "127.0.0.1:" + dev.agent.config().serverPort, "leader", "true", "3");
-        Run stale = cli("operator", "raft", "list-peers", "-stale", "-http-addr=" + dev.address());
+        Run stale = run("operator", "raft", "list-peers", "-stale", "-http-addr=" + dev.address());
         assertThat(stale.code()).isZero();
 
-        Run unknown = cli("operator", "raft", "remove-peer", "-id=nope", "-http-addr=" + dev.address());
+        Run unknown = run("operator", "raft", "remove-peer", "-id=nope", "-http-addr=" + dev.address());
         assertThat(unknown.code()).isEqualTo(1);
         assertThat(unknown.err()).startsWith("Error removing peer:").contains("id \"nope\" was not found in the Raft configuration");
-        Run last = cli("operator", "raft", "remove-peer", "-address=127.0.0.1:" + dev.agent.config().serverPort, "-http-addr=" + dev.address());
+        Run last = run("operator", "raft", "remove-peer", "-address=127.0.0.1:" + dev.agent.config().serverPort, "-http-addr=" + dev.address());
         assertThat(last.code()).isEqualTo(1);
         assertThat(last.err()).contains("last voter");
     }
 
     @Test
     void usageErrorsExit64() {
-        assertThat(cli("operator").code()).isEqualTo(64);
-        assertThat(cli("operator", "raft").code()).isEqualTo(64);
-        assertThat(cli("operator", "raft", "nope").code()).isEqualTo(64);
-        Run neither = cli("operator", "raft", "remove-peer", "-http-addr=" + dev.address());
+        assertThat(run("operator").code()).isEqualTo(64);
+        assertThat(run("operator", "raft").code()).isEqualTo(64);
+        assertThat(run("operator", "raft", "nope").code()).isEqualTo(64);
+        Run neither = run("operator", "raft", "remove-peer", "-http-addr=" + dev.address());
         assertThat(neither.code()).isEqualTo(64);
         assertThat(neither.err()).contains("Exactly one of -id or -address");
-        assertThat(cli("operator", "raft", "remove-peer", "-id=a", "-address=b:1", "-http-addr=" + dev.address()).code()).isEqualTo(64);
-        assertThat(cli("operator", "raft", "list-peers", "-bogus").code()).isEqualTo(64);
+        assertThat(run("operator", "raft", "remove-peer", "-id=a", "-address=b:1", "-http-addr=" + dev.address()).code()).isEqualTo(64);
+        assertThat(run("operator", "raft", "list-peers", "-bogus").code()).isEqualTo(64);
     }
 
     @Test
     void anUnreachableAgentIsAnErrorNotAUsageError() {
-        Run r = cli("operator", "raft", "list-peers", "-http-addr=127.0.0.1:1");
+        Run r = run("operator", "raft", "list-peers", "-http-addr=127.0.0.1:1");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).startsWith("Error getting peers:");
     }

@@ -9,8 +9,6 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.channels.FileChannel;
@@ -29,8 +27,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "snapshot", mixinStandardHelpOptions = true,
         description = "Saves, restores and inspects snapshots of the discovery servers' state.",
-        subcommands = {SnapshotCommand.Save.class, SnapshotCommand.Restore.class, SnapshotCommand.Inspect.class})
-public final class SnapshotCommand implements Runnable {
+        subcommands = {SnapshotCmd.Save.class, SnapshotCmd.Restore.class, SnapshotCmd.Inspect.class})
+public final class SnapshotCmd implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     /** Largest archive the CLI reads from disk (the servers take at most this too). */
@@ -42,43 +40,28 @@ public final class SnapshotCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required: save, restore or inspect");
     }
 
-    /** The agent's HTTP address: -http-addr, else CONSUL_HTTP_ADDR, else 127.0.0.1:8500. */
-    static class HttpOptions {
-        @Option(names = "-http-addr", paramLabel = "HOST:PORT", description = "The agent's HTTP address (default $CONSUL_HTTP_ADDR or 127.0.0.1:8500).")
-        String httpAddr;
-
-        URI uri(String pathAndQuery) {
-            String addr = httpAddr != null ? httpAddr : System.getenv().getOrDefault("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
-            if (addr.startsWith("http://")) addr = addr.substring("http://".length());
-            if (addr.startsWith("https://")) throw new IllegalArgumentException("https is not supported: " + addr);
-            return URI.create("http://" + addr + pathAndQuery);
-        }
-
-        static HttpClient client() {
-            return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-        }
-    }
-
     @Command(name = "save", mixinStandardHelpOptions = true, description = "Saves a snapshot of the servers' state to FILE (verified, then renamed into place).")
-    static final class Save extends HttpOptions implements Callable<Integer> {
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    static final class Save implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @Option(names = "-stale", description = "Let any server answer, not only the leader (works without a leader; may be behind).") boolean stale;
         @Parameters(index = "0", paramLabel = "FILE") Path file;
 
         @Override
         public Integer call() {
-            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter err = http.err();
+            String path = "/v1/snapshot" + (stale ? "?stale" : "");
             Path dir = file.toAbsolutePath().getParent();
             Path tmp = null;
             try {
+                http.base(); // a bad -http-addr is a usage error, before any file is created
                 tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-                HttpResponse<Path> r = client().send(HttpRequest.newBuilder(uri("/v1/snapshot" + (stale ? "?stale" : ""))).timeout(Duration.ofMinutes(5)).GET().build(),
-                        HttpResponse.BodyHandlers.ofFile(tmp));
-                if (r.statusCode() != 200) {
-                    String body = Files.readString(tmp).strip();
-                    err.println("Error saving snapshot: Unexpected response code: " + r.statusCode() + " (" + body + ")");
-                    return 1;
+                HttpResponse<Path> r;
+                try {
+                    r = http.exchange("GET", path, HttpRequest.BodyPublishers.noBody(), HttpResponse.BodyHandlers.ofFile(tmp), Duration.ofMinutes(5));
+                } catch (IOException e) {
+                    throw http.transportFailure("saving snapshot", "GET", path, e);
                 }
+                if (r.statusCode() != 200) throw new AgentHttp.Failure("Error saving snapshot: " + AgentHttp.statusReason(r.statusCode(), Files.readString(tmp)));
                 if (Files.size(tmp) > MAX_FILE_BYTES) throw new SnapshotArchive.InvalidSnapshotException("the snapshot is larger than " + MAX_FILE_BYTES + " bytes");
                 SnapshotArchive.Archive a = SnapshotArchive.read(Files.readAllBytes(tmp), MAX_UNCOMPRESSED_BYTES);
                 StateStore.counts(a.state());
@@ -87,13 +70,13 @@ public final class SnapshotCommand implements Runnable {
                 }
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 tmp = null;
-                spec.commandLine().getOut().println("Saved and verified snapshot to index " + a.meta().index());
-                spec.commandLine().getOut().flush();
+                http.out().println("Saved and verified snapshot to index " + a.meta().index());
+                http.out().flush();
                 return 0;
             } catch (SnapshotArchive.InvalidSnapshotException e) {
                 err.println("Error verifying snapshot: " + e.getMessage() + " (" + file + " was not written)");
                 return 1;
-            } catch (IOException | IllegalArgumentException e) {
+            } catch (IOException e) {
                 err.println("Error saving snapshot: " + describe(e));
                 return 1;
             } catch (InterruptedException e) {
@@ -110,40 +93,31 @@ public final class SnapshotCommand implements Runnable {
     }
 
     @Command(name = "restore", mixinStandardHelpOptions = true, description = "Restores FILE on every server: it replaces the whole state (KV, catalog, sessions).")
-    static final class Restore extends HttpOptions implements Callable<Integer> {
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    static final class Restore implements Callable<Integer> {
+        @CommandLine.Mixin AgentHttp http;
         @Parameters(index = "0", paramLabel = "FILE") Path file;
 
         @Override
         public Integer call() {
-            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter err = http.err();
+            byte[] data;
             try {
-                byte[] data = readFile(file);
+                data = readFile(file);
                 // Checked here first for a clear message; the server checks it again before it changes anything.
-                SnapshotArchive.Archive a = SnapshotArchive.read(data, MAX_UNCOMPRESSED_BYTES);
-                StateStore.counts(a.state());
-                HttpResponse<String> r = client().send(HttpRequest.newBuilder(uri("/v1/snapshot")).timeout(Duration.ofMinutes(5))
-                        .PUT(HttpRequest.BodyPublishers.ofByteArray(data)).build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() != 200) {
-                    err.println("Error restoring snapshot: Unexpected response code: " + r.statusCode() + " (" + r.body().strip() + ")");
-                    return 1;
-                }
-                spec.commandLine().getOut().println("Restored snapshot");
-                spec.commandLine().getOut().flush();
-                return 0;
+                StateStore.counts(SnapshotArchive.read(data, MAX_UNCOMPRESSED_BYTES).state());
             } catch (SnapshotArchive.InvalidSnapshotException e) {
                 err.println("Error restoring snapshot: " + file + " is not a valid snapshot, nothing was sent: " + e.getMessage());
-                return 1;
-            } catch (IOException | IllegalArgumentException e) {
-                err.println("Error restoring snapshot: " + describe(e));
-                return 1;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                err.println("Error restoring snapshot: interrupted");
-                return 1;
-            } finally {
                 err.flush();
+                return 1;
+            } catch (IOException e) {
+                err.println("Error restoring snapshot: " + describe(e));
+                err.flush();
+                return 1;
             }
+            http.call("restoring snapshot", "PUT", "/v1/snapshot", data, Duration.ofMinutes(5));
+            http.out().println("Restored snapshot");
+            http.out().flush();
+            return 0;
         }
     }
 
@@ -188,9 +162,9 @@ public final class SnapshotCommand implements Runnable {
         return Files.readAllBytes(file);
     }
 
-    static String describe(Exception e) {
+    /** A local file error, worded for the operator. */
+    static String describe(IOException e) {
         if (e instanceof java.nio.file.NoSuchFileException) return "no such file: " + e.getMessage();
-        if (e instanceof java.net.ConnectException) return "cannot reach the agent (" + e.getClass().getSimpleName() + "): is it running, and is -http-addr right?";
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 }

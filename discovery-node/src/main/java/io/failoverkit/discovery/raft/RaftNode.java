@@ -219,8 +219,11 @@ public final class RaftNode implements AutoCloseable {
     private static Throwable explain(Throwable err) {
         Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
         if (t instanceof org.apache.ratis.protocol.exceptions.AlreadyClosedException) {
-            return new IOException("raft request not completed: an earlier request on this server's Raft client failed ("
-                    + rootMessage(t) + "); the client was replaced, retry", t);
+            // No cause: callers show the root cause's message, which would be the earlier request's failure alone.
+            IOException e = new IOException("raft request not sent: an earlier request on this server's Raft client failed ("
+                    + rootMessage(t) + ") and the client was replaced");
+            e.addSuppressed(t);
+            return e;
         }
         return err;
     }

@@ -47,16 +47,36 @@ public final class RaftNode implements AutoCloseable {
     /** How long a write may wait for a leader and a quorum before the caller is told it failed (it may still commit). */
     public static final long WRITE_TIMEOUT_SECONDS = 10;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RaftNode.class);
+    /**
+     * How long a replaced client lives on for the requests it still retries (they were sent before the failure that
+     * replaced it; Ratis retries them 60 times, each attempt up to its 3 s request timeout) before it is closed.
+     */
+    private static final long RETIRED_CLIENT_CLOSE_SECONDS = 30;
+
     private final RaftServer server;
-    private final RaftClient client;
     private final RaftGroup group;
     private final RaftPeerId self;
+    private final RaftProperties props;
+    private final String selfAddress;
+    /**
+     * This server's client into the group. Ratis' ordered async client is unusable for good once one of its requests
+     * failed there (its retries ran out while no leader could be reached, or the leader refused the entry): its
+     * sliding window then fails every later request with AlreadyClosedException. Such a client is replaced (see
+     * {@link #replaceClient}), so a server writes again once the group has a leader again.
+     */
+    private volatile RaftClient client;
+    private final Object clientLock = new Object();
+    private boolean closed;                       // guarded by clientLock
+    private final java.util.Set<RaftClient> retired = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    private RaftNode(RaftServer server, RaftClient client, RaftGroup group, RaftPeerId self) {
+    private RaftNode(RaftServer server, RaftGroup group, RaftPeerId self, RaftProperties props, String selfAddress) {
         this.server = server;
-        this.client = client;
         this.group = group;
         this.self = self;
+        this.props = props;
+        this.selfAddress = selfAddress;
+        this.client = newClient();
     }
 
     public static RaftGroupId groupIdFor(String datacenter) {
@@ -140,18 +160,25 @@ public final class RaftNode implements AutoCloseable {
             try { server.close(); } catch (IOException | RuntimeException suppressed) { e.addSuppressed(suppressed); }
             throw new IOException("Raft server on " + bindHost + ":" + serverPort + " did not start (port in use?): " + rootMessage(e), e);
         }
-        // The client knows the servers of the configuration this server has (its storage's, after a restart or a
-        // membership change) as well as those it was given; a leader it has not heard of is learnt from NotLeader replies.
+        return new RaftNode(server, group, self, props, bindHost + ":" + serverPort);
+    }
+
+    /**
+     * A new client into the group. It knows the servers of the configuration this server has now (its storage's,
+     * after a restart or a membership change) as well as those it was started with; a leader it has not heard of is
+     * learnt from NotLeader replies.
+     */
+    private RaftClient newClient() {
         java.util.Map<RaftPeerId, RaftPeer> known = new java.util.LinkedHashMap<>();
-        raftPeers.forEach(p -> known.put(p.getId(), p));
         // The client asks this server first: a joining one is not among the peers it was given.
-        known.putIfAbsent(self, RaftPeer.newBuilder().setId(self).setAddress(bindHost + ":" + serverPort).build());
+        known.put(self, RaftPeer.newBuilder().setId(self).setAddress(selfAddress).build());
         try {
-            server.getDivision(group.getGroupId()).getRaftConf().getAllPeers().forEach(p -> known.putIfAbsent(p.getId(), p));
+            division().getRaftConf().getAllPeers().forEach(p -> known.put(p.getId(), p));
         } catch (IOException | RuntimeException e) {
             // the division is there once start() returned; without it the given peers do
         }
-        RaftClient client = RaftClient.newBuilder()
+        group.getPeers().forEach(p -> known.putIfAbsent(p.getId(), p));
+        return RaftClient.newBuilder()
                 .setProperties(props)
                 .setRaftGroup(RaftGroup.valueOf(group.getGroupId(), known.values()))
                 .setLeaderId(self)
@@ -159,7 +186,46 @@ public final class RaftNode implements AutoCloseable {
                 // Bounded: rides out an election (a few seconds), then reports the write as failed.
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(60, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
                 .build();
-        return new RaftNode(server, client, group, self);
+    }
+
+    /**
+     * A request on {@code failed} failed inside Ratis' client: from then on its ordered async calls would all fail
+     * with AlreadyClosedException. Later writes and reads use a new client; the failed one is closed once the requests
+     * it still retries have had their time. Only the first failure of a client replaces it (concurrent failures of the
+     * same client find it replaced already).
+     */
+    private void replaceClient(RaftClient failed, Throwable cause) {
+        RaftClient next;
+        synchronized (clientLock) {
+            if (closed || client != failed) return;
+            next = newClient();
+            client = next;
+            retired.add(failed);
+        }
+        LOG.warn("Raft client {} replaced by {} after a request failed there: {}", failed.getId(), next.getId(), rootMessage(cause));
+        CompletableFuture.delayedExecutor(RETIRED_CLIENT_CLOSE_SECONDS, TimeUnit.SECONDS).execute(() -> closeRetired(failed));
+    }
+
+    private void closeRetired(RaftClient c) {
+        if (!retired.remove(c)) return;
+        try {
+            c.close();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("closing the replaced Raft client {}: {}", c.getId(), e.toString());
+        }
+    }
+
+    /** A request's failure as the caller sees it: a request failed because an earlier one closed the client says so. */
+    private static Throwable explain(Throwable err) {
+        Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+        if (t instanceof org.apache.ratis.protocol.exceptions.AlreadyClosedException) {
+            // No cause: callers show the root cause's message, which would be the earlier request's failure alone.
+            IOException e = new IOException("raft request not sent: an earlier request on this server's Raft client failed ("
+                    + rootMessage(t) + ") and the client was replaced");
+            e.addSuppressed(t);
+            return e;
+        }
+        return err;
     }
 
     private static String rootMessage(Throwable e) {
@@ -178,7 +244,8 @@ public final class RaftNode implements AutoCloseable {
      * Raw value bytes that close a batch. Ratis refuses an entry over raft.server.log.appender.buffer.byte-limit (4 MiB),
      * values travel base64-encoded (4/3) in the entry's JSON, and the check runs before each command is added (one more
      * 512 KiB value may follow): 2 MiB keeps the entry under ~3.4 MiB. At 4 MiB, 40 concurrent 512 KiB writes built a
-     * 5.6 MB entry that failed, and the failure closed this server's Raft client for good (GroupCommitEntrySizeTest).
+     * 5.6 MB entry that failed, failing all its writes
+     * (GroupCommitEntrySizeTest; the failure also closed the Raft client, which is now replaced: RaftClientRecoveryTest).
      */
     private static final int MAX_BATCH_BYTES = 2 << 20;
     private static final com.fasterxml.jackson.core.type.TypeReference<List<ApplyResult>> RESULTS = new com.fasterxml.jackson.core.type.TypeReference<>() {};
@@ -245,18 +312,22 @@ public final class RaftNode implements AutoCloseable {
 
     private void send(List<Pending> batch) {
         Command entry = batch.size() == 1 ? batch.get(0).command() : new Command.Batch(batch.stream().map(Pending::command).toList());
+        RaftClient c = client;
         CompletableFuture<RaftClientReply> sent;
         try {
-            sent = client.async().send(Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(Json.MAPPER.writeValueAsBytes(entry))));
+            sent = c.async().send(Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(Json.MAPPER.writeValueAsBytes(entry))));
         } catch (IOException | RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((reply, err) -> {
+            // Replaced before the next batch is sent (drain, below), so that one goes through a usable client.
+            if (err != null) replaceClient(c, err);
             inFlight.decrementAndGet();
             try {
                 List<ApplyResult> results = err == null ? resultsOf(reply) : null;
+                Throwable failure = err == null ? null : explain(err);
                 for (int i = 0; i < batch.size(); i++) {
-                    if (err != null) batch.get(i).result().completeExceptionally(err);
+                    if (err != null) batch.get(i).result().completeExceptionally(failure);
                     else batch.get(i).result().complete(results.get(i));
                 }
             } catch (RuntimeException e) {
@@ -284,7 +355,16 @@ public final class RaftNode implements AutoCloseable {
      * Goes through the client, so it follows a leader change like a write does.
      */
     public CompletableFuture<Void> readBarrier(java.util.concurrent.ScheduledExecutorService timer) {
-        return client.async().sendReadOnly(Message.valueOf("barrier")).thenCompose(reply -> {
+        RaftClient c = client;
+        CompletableFuture<RaftClientReply> sent;
+        try {
+            sent = c.async().sendReadOnly(Message.valueOf("barrier"));
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        // A read-only request shares the write path's ordered window in Ratis' client: its failure closes it too.
+        sent = sent.whenComplete((reply, err) -> { if (err != null) replaceClient(c, err); });
+        return sent.exceptionallyCompose(err -> CompletableFuture.failedFuture(explain(err))).thenCompose(reply -> {
             if (!reply.isSuccess()) {
                 return CompletableFuture.failedFuture(new IllegalStateException("consistent read failed: "
                         + (reply.getException() == null ? "no leader" : reply.getException().getMessage())));
@@ -433,6 +513,16 @@ public final class RaftNode implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        try { client.close(); } finally { server.close(); }
+        RaftClient c;
+        synchronized (clientLock) {
+            closed = true;
+            c = client;
+        }
+        try {
+            for (RaftClient r : List.copyOf(retired)) closeRetired(r);
+            c.close();
+        } finally {
+            server.close();
+        }
     }
 }

@@ -13,7 +13,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Restore as the state machine applies it: the whole state replaced at one index, reported indexes never going back. */
 class SnapshotRestoreStateTest {
-    private final StateStore store = new StateStore(Runnable::run);
+    private final long[] clock = {1_000_000_000_000L};
+    private final StateStore store = new StateStore(Runnable::run, () -> clock[0]);
     private long index;
 
     private ApplyResult apply(Command c) {
@@ -130,5 +131,83 @@ class SnapshotRestoreStateTest {
         assertThat(follower.kvGet("k").index()).isEqualTo(restoredAt);
         assertThat(new String(follower.kvGet("k").value().value())).isEqualTo("v");
         assertThat(follower.capture().term()).isEqualTo(2);
+    }
+    private static final long DELAY = 15_000_000_000L;
+
+    private String session(String name, long lockDelayNanos) {
+        ApplyResult r = apply(new Command.SessionCreate(new Model.Session(name, "", "n1", List.of(Model.SERF_HEALTH), lockDelayNanos, "release", "", 0, 0)));
+        assertThat(r.isOk()).as(r.error()).isTrue();
+        return (String) r.value();
+    }
+
+    private Object acquire(String key, String session, long checkedIndex) {
+        return apply(new Command.KvPut(key, session.getBytes(), 0, null, session, null, checkedIndex)).value();
+    }
+
+    /** Review 6: a restore that frees a held key must hold it back for the old holder's lock-delay, as an invalidation does. */
+    @Test
+    void aRestoreThatFreesAHeldKeyHoldsItForTheOldHoldersLockDelay() {
+        registerNode("n1");
+        put("failover/c/leader", "");
+        StateStore.Capture backup = store.capture(); // nobody holds the lock
+        String a = session("sa", DELAY);
+        assertThat(acquire("failover/c/leader", a, index)).isEqualTo(true);
+        long beforeRestore = index;
+
+        ApplyResult r = apply(restoreOf(backup));
+        long restoredAt = index;
+        assertThat(r.isOk()).as(r.error()).isTrue();
+        assertThat(store.session(a)).isNull();
+        assertThat(store.kvGet("failover/c/leader").value().session()).isNull();
+        // The old holder (a failover manager) acts until its next renewal fails: nobody else may take the key meanwhile.
+        assertThat(store.lockDelays().remaining("failover/c/leader")).isEqualTo(java.time.Duration.ofNanos(DELAY));
+        String b = session("sb", DELAY);
+        assertThat(acquire("failover/c/leader", b, beforeRestore)).as("acquire checked before the restore").isEqualTo(false);
+        clock[0] += DELAY - 1_000_000L;
+        assertThat(store.lockDelays().remaining("failover/c/leader")).as("within the lock-delay").isPositive();
+        clock[0] += 2_000_000L;
+        assertThat(store.lockDelays().remaining("failover/c/leader")).as("after the lock-delay").isZero();
+        assertThat(acquire("failover/c/leader", b, restoredAt)).as("checked after the restore, once the delay ended").isEqualTo(true);
+    }
+
+    @Test
+    void aRestoreThatHandsAHeldKeyToAnotherHolderAlsoRecordsTheRelease() {
+        registerNode("n1");
+        String c = session("sc", 0);
+        assertThat(acquire("k", c, index)).isEqualTo(true);
+        StateStore.Capture backup = store.capture(); // held by C
+        apply(new Command.KvPut("k", new byte[0], 0, null, null, c, null));
+        String a = session("sa", DELAY);
+        assertThat(acquire("k", a, index)).isEqualTo(true);
+        String kept = session("skeep", DELAY);
+        assertThat(acquire("kept", kept, index)).isEqualTo(true);
+        StateStore.Capture backup2 = store.capture();
+        // Restoring a state where "kept" is held by the same session changes nothing for it.
+        assertThat(apply(restoreOf(backup2)).isOk()).isTrue();
+        assertThat(store.lockDelays().remaining("kept")).as("same holder before and after").isZero();
+        assertThat(store.lockDelays().remaining("k")).as("same holder before and after").isZero();
+
+        assertThat(apply(restoreOf(backup)).isOk()).isTrue();
+        assertThat(store.kvGet("k").value().session()).isEqualTo(c);
+        assertThat(store.lockDelays().remaining("k")).as("the holder changed from A to C").isEqualTo(java.time.Duration.ofNanos(DELAY));
+        assertThat(store.kvGet("kept").value()).isNull();
+        assertThat(store.lockDelays().remaining("kept")).as("key gone with the restore: its holder differs too").isEqualTo(java.time.Duration.ofNanos(DELAY));
+    }
+
+    @Test
+    void everyServerRecordsTheSameReleasesForARestore() throws Exception {
+        registerNode("n1");
+        put("lock", "");
+        StateStore.Capture backup = store.capture();
+        String a = session("sa", DELAY);
+        assertThat(acquire("lock", a, index)).isEqualTo(true);
+        apply(restoreOf(backup));
+        // The releases are replicated state (in a Raft snapshot), not only this server's clock.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        store.writeSnapshot(out);
+        StateStore follower = new StateStore(Runnable::run);
+        follower.loadSnapshot(new ByteArrayInputStream(out.toByteArray()));
+        assertThat(follower.lockDelays().remaining("lock")).isPositive();
+        assertThat(new String(out.toByteArray())).contains("\"lockReleases\":{\"lock\":{\"index\":" + index);
     }
 }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Restore as the state machine applies it: the whole state replaced at one index, reported indexes never going back. */
 class SnapshotRestoreStateTest {
@@ -209,5 +210,48 @@ class SnapshotRestoreStateTest {
         follower.loadSnapshot(new ByteArrayInputStream(out.toByteArray()));
         assertThat(follower.lockDelays().remaining("lock")).isPositive();
         assertThat(new String(out.toByteArray())).contains("\"lockReleases\":{\"lock\":{\"index\":" + index);
+    }
+    /** state.bin with one extra session, written as JSON (what a hand-edited or foreign archive could hold). */
+    private byte[] withSession(StateStore.Capture c, String ttl, String behavior, String lockDelay) {
+        String json = new String(c.state(), java.nio.charset.StandardCharsets.UTF_8);
+        String sess = "{\"ID\":\"s-bad\",\"Name\":\"\",\"Node\":\"n1\",\"Checks\":[],\"LockDelay\":" + lockDelay
+                + ",\"Behavior\":\"" + behavior + "\",\"TTL\":\"" + ttl + "\",\"CreateIndex\":1,\"ModifyIndex\":1}";
+        assertThat(json).contains("\"sessions\":[]");
+        return json.replace("\"sessions\":[]", "\"sessions\":[" + sess + "]").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Review 6: a session the TTL timers cannot handle must not get in through a restore. */
+    @Test
+    void aRestoreWithASessionThatSessionCreateWouldRefuseIsRefusedAndChangesNothing() throws Exception {
+        registerNode("n1");
+        put("k", "v");
+        StateStore.Capture c = store.capture();
+        put("k", "w");
+        String[][] bad = {
+                {"10x", "release", "0", "TTL"},
+                {"99999999999999999999999s", "release", "0", "TTL"},
+                {"99999999999999999999", "release", "0", "TTL"},
+                {"5s", "release", "0", "TTL"},
+                {"86401s", "release", "0", "TTL"},
+                {"", "keep", "0", "Behavior"},
+                {"", "release", "-1", "LockDelay"},
+                {"", "release", "60000000001", "LockDelay"},
+        };
+        for (String[] b : bad) {
+            byte[] state = withSession(c, b[0], b[1], b[2]);
+            assertThatThrownBy(() -> StateStore.counts(state)).as("inspect of %s", List.of(b)).isInstanceOf(SnapshotArchive.InvalidSnapshotException.class);
+            ApplyResult r = apply(new Command.Restore("x", c.index(), c.term(), StateStore.compress(state)));
+            assertThat(r.status()).as("restore of %s", List.of(b)).isEqualTo(400);
+            assertThat(r.error()).contains("snapshot not restored").contains("s-bad").contains(b[3]);
+            assertThat(value("k")).isEqualTo("w");
+            assertThat(store.session("s-bad")).isNull();
+            assertThat(store.sessionsWithTtl()).isEmpty();
+        }
+        // What session create accepts restores.
+        for (String[] ok : new String[][] {{"10s", "delete", "0"}, {"24h0m0s", "release", "60000000000"}, {"", "release", "15000000000"}, {"1m0s", "release", "0"}}) {
+            assertThat(StateStore.counts(withSession(c, ok[0], ok[1], ok[2])).get("Sessions")).as("%s", List.of(ok)).isEqualTo(1L);
+        }
+        assertThat(apply(new Command.Restore("x", c.index(), c.term(), StateStore.compress(withSession(c, "10s", "release", "0")))).isOk()).isTrue();
+        assertThat(store.session("s-bad")).isNotNull();
     }
 }

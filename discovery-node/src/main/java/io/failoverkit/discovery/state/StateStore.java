@@ -708,7 +708,8 @@ public final class StateStore {
 
     /**
      * Decodes and checks a state.bin: the format marker, every table present, and references that apply relies on
-     * (services, checks and sessions name registered nodes; a check's service exists; a held key's session exists).
+     * (services, checks and sessions name registered nodes; a check's service exists; a held key's session exists), and
+     * sessions keep the rules of session create ({@link SessionRules}: the TTL timers could not handle one that does not).
      */
     static Image decodeState(byte[] state) throws SnapshotArchive.InvalidSnapshotException {
         Image img;
@@ -755,6 +756,8 @@ public final class StateStore {
         for (Session s : img.sessions()) {
             if (s == null || s.id() == null || s.node() == null || s.checks() == null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: an incomplete session");
             if (!nodeNames.contains(s.node())) throw new SnapshotArchive.InvalidSnapshotException("state.bin: session " + s.id() + " of node " + s.node() + ", which is not registered");
+            String problem = SessionRules.problem(s);
+            if (problem != null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: session " + s.id() + " breaks the rules of session create: " + problem);
             sessionIds.add(s.id());
         }
         for (KvEntry e : img.kvs()) {

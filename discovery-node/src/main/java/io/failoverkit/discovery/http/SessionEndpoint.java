@@ -18,8 +18,8 @@ import java.util.function.Supplier;
 
 /** /v1/session/...: sessions, the basis of locks. Renewals go to the leader, which keeps the TTL timers. */
 final class SessionEndpoint {
-    static final Duration MIN_TTL = Duration.ofSeconds(10);
-    static final Duration MAX_TTL = Duration.ofHours(24);
+    static final Duration MIN_TTL = io.failoverkit.discovery.state.SessionRules.MIN_TTL;
+    static final Duration MAX_TTL = io.failoverkit.discovery.state.SessionRules.MAX_TTL;
     private static final Duration DEFAULT_LOCK_DELAY = Duration.ofSeconds(15);
 
     private final ServerSide server;
@@ -91,7 +91,7 @@ final class SessionEndpoint {
             } else {
                 throw new IllegalArgumentException("\"LockDelay\" must be a duration such as \"15s\"");
             }
-            if (lockDelay.isNegative() || lockDelay.compareTo(Duration.ofSeconds(60)) > 0) throw new IllegalArgumentException("\"LockDelay\" must be 0-60s");
+            if (lockDelay.isNegative() || lockDelay.compareTo(io.failoverkit.discovery.state.SessionRules.MAX_LOCK_DELAY) > 0) throw new IllegalArgumentException("\"LockDelay\" must be 0-60s");
         }
         String ttl = Definitions.text(body, "TTL", "");
         if (!ttl.isEmpty()) {

@@ -1,17 +1,24 @@
 package io.failoverkit.discovery.leader;
 
-import io.failoverkit.discovery.config.Durations;
 import io.failoverkit.discovery.raft.RaftNode;
 import io.failoverkit.discovery.state.Command;
 import io.failoverkit.discovery.state.Model.Session;
+import io.failoverkit.discovery.state.SessionRules;
 import io.failoverkit.discovery.state.StateStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.failoverkit.discovery.state.ApplyResult;
+
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
 
 /**
  * Session TTLs, kept by the leader alone, in memory, as Consul does: a deadline per session, pushed back by each
@@ -23,27 +30,52 @@ public final class SessionTimers {
     private static final Logger LOG = LoggerFactory.getLogger(SessionTimers.class);
 
     private final StateStore store;
-    private final RaftNode raft;
+    private final BooleanSupplier isLeader;
+    private final Function<Command, CompletableFuture<ApplyResult>> propose;
+    private final LongSupplier nanoClock;
     private final Map<String, Long> deadlines = new ConcurrentHashMap<>();
     private final Set<String> proposed = ConcurrentHashMap.newKeySet();
+    /** Sessions whose TTL could not be handled, each logged once. */
+    private final Set<String> unusable = ConcurrentHashMap.newKeySet();
     private volatile boolean leading;
 
     public SessionTimers(StateStore store, RaftNode raft) {
+        this(store, raft::isLeader, raft::propose, System::nanoTime);
+    }
+
+    /** With who leads, how to propose and the monotonic clock given (tests pass their own). */
+    public SessionTimers(StateStore store, BooleanSupplier isLeader, Function<Command, CompletableFuture<ApplyResult>> propose, LongSupplier nanoClock) {
         this.store = store;
-        this.raft = raft;
+        this.isLeader = isLeader;
+        this.propose = propose;
+        this.nanoClock = nanoClock;
     }
 
     /** Resets a session's deadline; false if the session does not exist (any more). */
     public boolean renew(String id) {
         Session s = store.session(id);
         if (s == null) return false;
-        if (s.ttl() != null && !s.ttl().isEmpty()) deadlines.put(id, System.nanoTime() + Durations.parse(s.ttl()).toNanos());
+        Duration ttl = ttlOf(s);
+        if (ttl != null) deadlines.put(id, nanoClock.getAsLong() + ttl.toNanos());
         return true;
+    }
+
+    /**
+     * The session's TTL, or null when it has none or one the timers cannot enforce (it does not parse or is out of
+     * range: only an old snapshot could hold such a session, since create and restore refuse it), logged once.
+     */
+    private Duration ttlOf(Session s) {
+        try {
+            return SessionRules.ttl(s.ttl());
+        } catch (RuntimeException e) {
+            if (unusable.add(s.id())) LOG.error("session {} ({}) has an unusable TTL, not enforced: {}", s.id(), s.name(), e.getMessage());
+            return null;
+        }
     }
 
     /** Runs every ~100 ms on each server; acts only on the leader. */
     public void tick() {
-        boolean leaderNow = raft.isLeader();
+        boolean leaderNow = isLeader.getAsBoolean();
         if (!leaderNow) {
             if (leading) {
                 deadlines.clear();
@@ -54,19 +86,32 @@ public final class SessionTimers {
         }
         if (!leading) LOG.info("leading: session TTL timers start afresh at a full TTL");
         leading = true;
-        long now = System.nanoTime();
+        long now = nanoClock.getAsLong();
         Set<String> live = new HashSet<>();
         for (Session s : store.sessionsWithTtl()) {
             live.add(s.id());
-            long deadline = deadlines.computeIfAbsent(s.id(), id -> now + Durations.parse(s.ttl()).toNanos());
-            if (now - deadline > 0 && proposed.add(s.id())) {
-                LOG.info("session {} ({}) TTL {} lapsed: invalidating it", s.id(), s.name(), s.ttl());
-                raft.propose(new Command.SessionDestroy(s.id(), "ttl", System.currentTimeMillis())).whenComplete((r, err) -> {
-                    proposed.remove(s.id());
-                    if (err != null) LOG.warn("could not invalidate session {}: {}", s.id(), err.getMessage());
-                });
+            // One session's trouble must not stop the TTLs of the others.
+            try {
+                Long deadline = deadlines.get(s.id());
+                if (deadline == null) {
+                    Duration ttl = ttlOf(s);
+                    if (ttl == null) continue;
+                    deadline = now + ttl.toNanos();
+                    deadlines.put(s.id(), deadline);
+                }
+                if (now - deadline > 0 && proposed.add(s.id())) {
+                    LOG.info("session {} ({}) TTL {} lapsed: invalidating it", s.id(), s.name(), s.ttl());
+                    propose.apply(new Command.SessionDestroy(s.id(), "ttl", System.currentTimeMillis())).whenComplete((r, err) -> {
+                        proposed.remove(s.id());
+                        if (err != null) LOG.warn("could not invalidate session {}: {}", s.id(), err.getMessage());
+                    });
+                }
+            } catch (RuntimeException e) {
+                proposed.remove(s.id());
+                if (unusable.add(s.id())) LOG.error("session {} ({}): TTL timer failed, going on with the others", s.id(), s.name(), e);
             }
         }
         deadlines.keySet().retainAll(live);
+        unusable.retainAll(live);
     }
 }

@@ -708,7 +708,8 @@ public final class StateStore {
 
     /**
      * Decodes and checks a state.bin: the format marker, every table present, and references that apply relies on
-     * (services, checks and sessions name registered nodes; a check's service exists; a held key's session exists).
+     * (services, checks and sessions name registered nodes; a check's service exists; a held key's session exists), and
+     * sessions keep the rules of session create ({@link SessionRules}: the TTL timers could not handle one that does not).
      */
     static Image decodeState(byte[] state) throws SnapshotArchive.InvalidSnapshotException {
         Image img;
@@ -755,6 +756,8 @@ public final class StateStore {
         for (Session s : img.sessions()) {
             if (s == null || s.id() == null || s.node() == null || s.checks() == null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: an incomplete session");
             if (!nodeNames.contains(s.node())) throw new SnapshotArchive.InvalidSnapshotException("state.bin: session " + s.id() + " of node " + s.node() + ", which is not registered");
+            String problem = SessionRules.problem(s);
+            if (problem != null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: session " + s.id() + " breaks the rules of session create: " + problem);
             sessionIds.add(s.id());
         }
         for (KvEntry e : img.kvs()) {
@@ -805,13 +808,40 @@ public final class StateStore {
         }
         boolean restamp = img.lastIndex() >= index;
         if (restamp) img = restamped(img, index);
+        Map<String, Long> released = releasedByRestore(img);
         install(img);
+        // As an invalidation would: the old holder acts until its next renewal fails, so nobody takes the key before
+        // its lock-delay has passed. Replicated (this entry's index), so every server refuses the same acquires.
+        released.forEach((key, delay) -> {
+            LockRelease had = lockReleases.get(key);
+            lockReleases.put(key, new LockRelease(index, had == null ? delay : Math.max(delay, had.delayNanos())));
+            lockDelays.released(key, delay);
+        });
         for (Table t : Table.values()) ch.tables.add(t);
         ch.allKeys = true;
         restoreIndex = index;
         LOG.warn("restored snapshot {} (index {}, term {}) at Raft index {}: the whole state was replaced ({}){}", c.id(), c.snapshotIndex(), c.snapshotTerm(),
                 index, counts(img), restamp ? "; record indexes restamped to " + index + " (the snapshot is from a longer history)" : "");
+        if (!released.isEmpty()) {
+            LOG.warn("restore at Raft index {}: {} held key(s) changed holder and are held back for the old holder's lock-delay: {}", index, released.size(), released.keySet());
+        }
         return ApplyResult.ok(true, index);
+    }
+
+    /**
+     * The keys held now whose holder differs in {@code img} (the key gone, free, or held by another session), with the
+     * lock-delay of the session holding each now (only those with a delay). Holds the write lock.
+     */
+    private Map<String, Long> releasedByRestore(Image img) {
+        Map<String, String> holderAfter = new HashMap<>();
+        for (KvEntry e : img.kvs()) if (e.session() != null) holderAfter.put(e.key(), e.session());
+        Map<String, Long> released = new TreeMap<>();
+        for (KvEntry e : kvs.values()) {
+            if (e.session() == null || e.session().equals(holderAfter.get(e.key()))) continue;
+            Session s = sessions.get(e.session());
+            if (s != null && s.lockDelayNanos() > 0) released.put(e.key(), s.lockDelayNanos());
+        }
+        return released;
     }
 
     private static Image restamped(Image img, long index) {

@@ -296,4 +296,29 @@ class SnapshotSaveRestoreClusterTest {
             assertThat(seen).as("the snapshot was taken while every writer was writing").isEqualTo(writers);
         }
     }
+    /**
+     * Review 6: a restore that frees a key held by a live session holds it back for that session's lock-delay, as an
+     * invalidation does, so a contender woken by the restore cannot take it while the old holder still acts.
+     */
+    @Test
+    @Order(4)
+    void aRestoreThatFreesAHeldLockHoldsItForTheOldHoldersLockDelay() throws Exception {
+        Http h = followers.get(0).http();
+        ok(h.put("/v1/kv/failover/c/leader", ""));
+        Path file = dir.resolve("unheld.snap");
+        Cli save = cli("snapshot", "save", "-http-addr=127.0.0.1:" + followers.get(0).httpPort, file.toString());
+        assertThat(save.code()).as(save.err()).isZero();
+        String a = h.put("/v1/session/create", "{\"Name\":\"manager-a\",\"LockDelay\":\"60s\"}").json().get("ID").asText();
+        assertThat(h.put("/v1/kv/failover/c/leader?acquire=" + a, "A").body().strip()).isEqualTo("true");
+
+        Cli restore = cli("snapshot", "restore", "-http-addr=127.0.0.1:" + followers.get(1).httpPort, file.toString());
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertThat(leader.http().get("/v1/session/info/" + a).json()).as("A's session is gone with the restore").isEmpty();
+        String b = leader.http().put("/v1/session/create", "{\"Name\":\"manager-b\",\"LockDelay\":\"15s\"}").json().get("ID").asText();
+        for (AgentProcess s : List.of(leader, followers.get(0))) {
+            assertThat(s.http().put("/v1/kv/failover/c/leader?acquire=" + b, "B").body().strip())
+                    .as(s.name + ": acquire within A's 60 s lock-delay after the restore").isEqualTo("false");
+        }
+        assertThat(Files.readString(leader.logFile().toPath())).contains("changed holder and are held back for the old holder's lock-delay: [failover/c/leader]");
+    }
 }

@@ -10,10 +10,12 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Restore as the state machine applies it: the whole state replaced at one index, reported indexes never going back. */
 class SnapshotRestoreStateTest {
-    private final StateStore store = new StateStore(Runnable::run);
+    private final long[] clock = {1_000_000_000_000L};
+    private final StateStore store = new StateStore(Runnable::run, () -> clock[0]);
     private long index;
 
     private ApplyResult apply(Command c) {
@@ -130,5 +132,126 @@ class SnapshotRestoreStateTest {
         assertThat(follower.kvGet("k").index()).isEqualTo(restoredAt);
         assertThat(new String(follower.kvGet("k").value().value())).isEqualTo("v");
         assertThat(follower.capture().term()).isEqualTo(2);
+    }
+    private static final long DELAY = 15_000_000_000L;
+
+    private String session(String name, long lockDelayNanos) {
+        ApplyResult r = apply(new Command.SessionCreate(new Model.Session(name, "", "n1", List.of(Model.SERF_HEALTH), lockDelayNanos, "release", "", 0, 0)));
+        assertThat(r.isOk()).as(r.error()).isTrue();
+        return (String) r.value();
+    }
+
+    private Object acquire(String key, String session, long checkedIndex) {
+        return apply(new Command.KvPut(key, session.getBytes(), 0, null, session, null, checkedIndex)).value();
+    }
+
+    /** Review 6: a restore that frees a held key must hold it back for the old holder's lock-delay, as an invalidation does. */
+    @Test
+    void aRestoreThatFreesAHeldKeyHoldsItForTheOldHoldersLockDelay() {
+        registerNode("n1");
+        put("failover/c/leader", "");
+        StateStore.Capture backup = store.capture(); // nobody holds the lock
+        String a = session("sa", DELAY);
+        assertThat(acquire("failover/c/leader", a, index)).isEqualTo(true);
+        long beforeRestore = index;
+
+        ApplyResult r = apply(restoreOf(backup));
+        long restoredAt = index;
+        assertThat(r.isOk()).as(r.error()).isTrue();
+        assertThat(store.session(a)).isNull();
+        assertThat(store.kvGet("failover/c/leader").value().session()).isNull();
+        // The old holder (a failover manager) acts until its next renewal fails: nobody else may take the key meanwhile.
+        assertThat(store.lockDelays().remaining("failover/c/leader")).isEqualTo(java.time.Duration.ofNanos(DELAY));
+        String b = session("sb", DELAY);
+        assertThat(acquire("failover/c/leader", b, beforeRestore)).as("acquire checked before the restore").isEqualTo(false);
+        clock[0] += DELAY - 1_000_000L;
+        assertThat(store.lockDelays().remaining("failover/c/leader")).as("within the lock-delay").isPositive();
+        clock[0] += 2_000_000L;
+        assertThat(store.lockDelays().remaining("failover/c/leader")).as("after the lock-delay").isZero();
+        assertThat(acquire("failover/c/leader", b, restoredAt)).as("checked after the restore, once the delay ended").isEqualTo(true);
+    }
+
+    @Test
+    void aRestoreThatHandsAHeldKeyToAnotherHolderAlsoRecordsTheRelease() {
+        registerNode("n1");
+        String c = session("sc", 0);
+        assertThat(acquire("k", c, index)).isEqualTo(true);
+        StateStore.Capture backup = store.capture(); // held by C
+        apply(new Command.KvPut("k", new byte[0], 0, null, null, c, null));
+        String a = session("sa", DELAY);
+        assertThat(acquire("k", a, index)).isEqualTo(true);
+        String kept = session("skeep", DELAY);
+        assertThat(acquire("kept", kept, index)).isEqualTo(true);
+        StateStore.Capture backup2 = store.capture();
+        // Restoring a state where "kept" is held by the same session changes nothing for it.
+        assertThat(apply(restoreOf(backup2)).isOk()).isTrue();
+        assertThat(store.lockDelays().remaining("kept")).as("same holder before and after").isZero();
+        assertThat(store.lockDelays().remaining("k")).as("same holder before and after").isZero();
+
+        assertThat(apply(restoreOf(backup)).isOk()).isTrue();
+        assertThat(store.kvGet("k").value().session()).isEqualTo(c);
+        assertThat(store.lockDelays().remaining("k")).as("the holder changed from A to C").isEqualTo(java.time.Duration.ofNanos(DELAY));
+        assertThat(store.kvGet("kept").value()).isNull();
+        assertThat(store.lockDelays().remaining("kept")).as("key gone with the restore: its holder differs too").isEqualTo(java.time.Duration.ofNanos(DELAY));
+    }
+
+    @Test
+    void everyServerRecordsTheSameReleasesForARestore() throws Exception {
+        registerNode("n1");
+        put("lock", "");
+        StateStore.Capture backup = store.capture();
+        String a = session("sa", DELAY);
+        assertThat(acquire("lock", a, index)).isEqualTo(true);
+        apply(restoreOf(backup));
+        // The releases are replicated state (in a Raft snapshot), not only this server's clock.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        store.writeSnapshot(out);
+        StateStore follower = new StateStore(Runnable::run);
+        follower.loadSnapshot(new ByteArrayInputStream(out.toByteArray()));
+        assertThat(follower.lockDelays().remaining("lock")).isPositive();
+        assertThat(new String(out.toByteArray())).contains("\"lockReleases\":{\"lock\":{\"index\":" + index);
+    }
+    /** state.bin with one extra session, written as JSON (what a hand-edited or foreign archive could hold). */
+    private byte[] withSession(StateStore.Capture c, String ttl, String behavior, String lockDelay) {
+        String json = new String(c.state(), java.nio.charset.StandardCharsets.UTF_8);
+        String sess = "{\"ID\":\"s-bad\",\"Name\":\"\",\"Node\":\"n1\",\"Checks\":[],\"LockDelay\":" + lockDelay
+                + ",\"Behavior\":\"" + behavior + "\",\"TTL\":\"" + ttl + "\",\"CreateIndex\":1,\"ModifyIndex\":1}";
+        assertThat(json).contains("\"sessions\":[]");
+        return json.replace("\"sessions\":[]", "\"sessions\":[" + sess + "]").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Review 6: a session the TTL timers cannot handle must not get in through a restore. */
+    @Test
+    void aRestoreWithASessionThatSessionCreateWouldRefuseIsRefusedAndChangesNothing() throws Exception {
+        registerNode("n1");
+        put("k", "v");
+        StateStore.Capture c = store.capture();
+        put("k", "w");
+        String[][] bad = {
+                {"10x", "release", "0", "TTL"},
+                {"99999999999999999999999s", "release", "0", "TTL"},
+                {"99999999999999999999", "release", "0", "TTL"},
+                {"5s", "release", "0", "TTL"},
+                {"86401s", "release", "0", "TTL"},
+                {"", "keep", "0", "Behavior"},
+                {"", "release", "-1", "LockDelay"},
+                {"", "release", "60000000001", "LockDelay"},
+        };
+        for (String[] b : bad) {
+            byte[] state = withSession(c, b[0], b[1], b[2]);
+            assertThatThrownBy(() -> StateStore.counts(state)).as("inspect of %s", List.of(b)).isInstanceOf(SnapshotArchive.InvalidSnapshotException.class);
+            ApplyResult r = apply(new Command.Restore("x", c.index(), c.term(), StateStore.compress(state)));
+            assertThat(r.status()).as("restore of %s", List.of(b)).isEqualTo(400);
+            assertThat(r.error()).contains("snapshot not restored").contains("s-bad").contains(b[3]);
+            assertThat(value("k")).isEqualTo("w");
+            assertThat(store.session("s-bad")).isNull();
+            assertThat(store.sessionsWithTtl()).isEmpty();
+        }
+        // What session create accepts restores.
+        for (String[] ok : new String[][] {{"10s", "delete", "0"}, {"24h0m0s", "release", "60000000000"}, {"", "release", "15000000000"}, {"1m0s", "release", "0"}}) {
+            assertThat(StateStore.counts(withSession(c, ok[0], ok[1], ok[2])).get("Sessions")).as("%s", List.of(ok)).isEqualTo(1L);
+        }
+        assertThat(apply(new Command.Restore("x", c.index(), c.term(), StateStore.compress(withSession(c, "10s", "release", "0")))).isOk()).isTrue();
+        assertThat(store.session("s-bad")).isNotNull();
     }
 }

@@ -55,8 +55,7 @@ class SnapshotArchiveTest {
             bad[i] ^= 0x5a;
             try {
                 SnapshotArchive.Archive a = SnapshotArchive.read(bad, 1 << 20);
-                // Only bits that carry no content may change without notice: gzip header fields (mtime, flags, OS)
-                // and the padding bits after the deflate stream's last block.
+                // A flip that is not refused must leave the content exactly as it was.
                 accepted.add(i);
                 assertThat(a.meta()).isEqualTo(META);
                 assertThat(a.state()).isEqualTo(STATE);
@@ -65,8 +64,11 @@ class SnapshotArchiveTest {
                 refused++;
             }
         }
-        assertThat(accepted).allMatch(i -> i < 10 || i >= ARCHIVE.length - 9, "a header field or the deflate stream's last byte");
-        assertThat(refused).isGreaterThan(ARCHIVE.length - 12);
+        // What may be accepted is only what changes nothing (asserted above): mostly gzip header fields and the last
+        // block's padding bits, and now and then a deflate bit whose change decodes to the same bytes (the archive's
+        // timestamps change the compressed stream from run to run; a run once accepted byte 173 that way).
+        assertThat(accepted.size()).as("accepted flips %s", accepted).isLessThan(Math.max(24, ARCHIVE.length / 50));
+        assertThat(refused + accepted.size()).isEqualTo(ARCHIVE.length);
     }
 
     @Test

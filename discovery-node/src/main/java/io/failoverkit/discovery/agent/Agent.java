@@ -278,11 +278,17 @@ public final class Agent implements AutoCloseable {
                 LOG.warn("quorum-loss recovery: the old Raft storage is set aside, kept as it was, in {}", aside);
             } else if (Files.exists(peersFile)) {
                 peers = List.of(Json.MAPPER.readValue(peersFile.toFile(), RaftNode.Peer[].class));
-                List<RaftNode.Peer> without = runningGroupWithoutMe();
+                List<RaftNode.Peer> running = runningGroup();
+                boolean listed = running.stream().anyMatch(p -> p.name().equals(config.nodeName));
+                if (listed && !Files.isDirectory(groupDir)) {
+                    // Ratis formats the group dir at the first start: no dir beside raft-peers.json means it was wiped.
+                    throw wipedButListed();
+                }
+                List<RaftNode.Peer> without = listed ? List.of() : running;
                 if (!without.isEmpty()) {
                     // Removed while it was away (autopilot or remove-peer): Ratis shuts a removed server's group down
                     // when it campaigns, so it comes back as a new server, and the leader adds it again.
-                    aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir, "removed");
+                    if (Files.exists(groupDir)) aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir, "removed");
                     peers = without;
                     mode = RaftNode.Mode.JOINING;
                     Files.writeString(peersFile, Json.MAPPER.writeValueAsString(peers), StandardCharsets.UTF_8);
@@ -340,7 +346,7 @@ public final class Agent implements AutoCloseable {
      * over HTTP for its configuration, as Consul asks its peers before it bootstraps) means joining that group;
      * otherwise, once -bootstrap-expect alive servers are known, the first of them by name form the group.
      */
-    private Seat awaitExpectedServers() throws InterruptedException {
+    private Seat awaitExpectedServers() throws InterruptedException, IOException {
         long lastLog = 0;
         long lastAsk = 0;
         while (true) {
@@ -353,7 +359,12 @@ public final class Agent implements AutoCloseable {
                     if (m.name().equals(config.nodeName)) continue;
                     List<RaftNode.Peer> running = raftConfigurationOf(m);
                     if (running.isEmpty()) continue;
-                    if (running.stream().anyMatch(p -> p.name().equals(config.nodeName))) return new Seat(running, RaftNode.Mode.MEMBER);
+                    if (running.stream().anyMatch(p -> p.name().equals(config.nodeName))) {
+                        // Listed as a voter: only with the log it had may it take that seat again.
+                        Path groupDir = io.failoverkit.discovery.raft.RaftRecovery.groupDir(dataDir.resolve("raft"), RaftNode.groupIdFor(config.datacenter));
+                        if (!io.failoverkit.discovery.raft.RaftRecovery.hasState(groupDir)) throw wipedButListed();
+                        return new Seat(running, RaftNode.Mode.MEMBER);
+                    }
                     return new Seat(running, RaftNode.Mode.JOINING);
                 }
             }
@@ -371,22 +382,29 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * The voters of a running group (one with a leader) that does not list this server, as another alive server of
-     * this datacenter reports it; empty when they list it or no server answers within a few seconds (then this
-     * server rejoins with what its storage says, as after a restart of the whole cluster).
+     * The voters of the running group as its leader reports them, or empty when no leader answers within a few
+     * seconds (then this server rejoins with what its storage says, as after a restart of the whole cluster).
      */
-    private List<RaftNode.Peer> runningGroupWithoutMe() throws InterruptedException {
+    private List<RaftNode.Peer> runningGroup() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (System.nanoTime() - deadline < 0) {
             for (Member m : membership.members()) {
                 if (!m.isServer() || m.status() != Member.Status.ALIVE || !m.datacenter().equals(config.datacenter) || m.name().equals(config.nodeName)) continue;
                 List<RaftNode.Peer> running = raftConfigurationOf(m);
-                if (running.isEmpty()) continue;
-                return running.stream().anyMatch(p -> p.name().equals(config.nodeName)) ? List.of() : running;
+                if (!running.isEmpty()) return running;
             }
             Thread.sleep(250);
         }
         return List.of();
+    }
+
+    /**
+     * Why a server with no Raft storage may not take the voter seat the cluster still lists under its name (its Raft
+     * ID): with an empty log it could elect a leader that misses committed entries.
+     */
+    private IOException wipedButListed() {
+        return new IOException("this server's Raft storage is gone but the cluster still lists it as a voter: run `discovery-node operator raft remove-peer -id="
+                + config.nodeName + "` on the cluster, then start it again (it then joins as a new server)");
     }
 
     /**

@@ -205,6 +205,24 @@ public final class RaftRecovery {
         return aside;
     }
 
+    /**
+     * Whether the group's storage holds anything a voter must not forget: a snapshot or a log segment. A server
+     * without it has an empty log and must not take a voting seat in a configuration that lists it already.
+     */
+    public static boolean hasState(Path groupDir) throws IOException {
+        if (Files.isDirectory(groupDir.resolve("sm"))) {
+            try (Stream<Path> files = Files.list(groupDir.resolve("sm"))) {
+                if (files.anyMatch(f -> SNAPSHOT.matcher(f.getFileName().toString()).matches())) return true;
+            }
+        }
+        if (Files.isDirectory(groupDir.resolve("current"))) {
+            try (Stream<Path> files = Files.list(groupDir.resolve("current"))) {
+                return files.anyMatch(f -> LogSegmentPath.matchLogSegment(f) != null);
+            }
+        }
+        return false;
+    }
+
     /** The marker naming the storage a peers.json recovery set aside, there until the recovery is done. */
     public static Path markerFile(Path groupDir) {
         return groupDir.resolveSibling(groupDir.getFileName() + "-recovery-in-progress");

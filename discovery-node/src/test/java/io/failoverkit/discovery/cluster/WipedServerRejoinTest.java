@@ -84,4 +84,34 @@ class WipedServerRejoinTest {
                 .until(() -> victim.http().get("/v1/kv/before?stale&raw").body().equals("wipe"));
         assertThat(victim.isRunning()).isTrue();
     }
+
+    @Test
+    void aServerRemovedWhileAwayIsToldSoByTheLeaderAndJoinsAgainKeepingItsOldStorage() throws Exception {
+        cluster = new ServerCluster(3, dir);
+        cluster.start();
+        AgentProcess leader = cluster.awaitLeader(Duration.ofSeconds(90));
+        assertThat(leader.http().put("/v1/kv/before", "away").body().strip()).isEqualTo("true");
+        AgentProcess away = cluster.servers.stream().filter(s -> s != leader).findFirst().orElseThrow();
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                .until(() -> away.http().get("/v1/kv/before?stale&raw").body().equals("away"));
+        away.kill();
+        var cl = Main.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(new StringWriter()));
+        cl.setErr(new PrintWriter(err));
+        assertThat(cl.execute("operator", "raft", "remove-peer", "-id=" + away.name, "-http-addr=127.0.0.1:" + leader.httpPort))
+                .as(err.toString()).isZero();
+        assertThat(leader.http().put("/v1/kv/while", "away").body().strip()).isEqualTo("true");
+
+        cluster.restart(away);
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
+                .until(() -> voters(leader).contains(away.name) && voters(leader).size() == 3);
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                .until(() -> away.http().get("/v1/kv/while?stale&raw").body().equals("away"));
+        assertThat(Files.readString(away.logFile().toPath())).contains("removed while it was away");
+        try (Stream<Path> dirs = Files.list(away.dataDir.resolve("raft"))) {
+            assertThat(dirs.map(d -> d.getFileName().toString()).filter(n -> n.contains(".removed-")).toList())
+                    .as("the old storage is kept, set aside").hasSize(1);
+        }
+    }
 }

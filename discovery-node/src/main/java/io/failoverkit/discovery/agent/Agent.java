@@ -190,7 +190,7 @@ public final class Agent implements AutoCloseable {
     }
 
     /** What raft/peers.json asks for: the recovered state and the servers of the new configuration. */
-    private record RaftRecoveryPlan(Path file, List<RaftNode.Peer> peers, StateStore store, RaftNode.Seed seed) {}
+    private record RaftRecoveryPlan(Path file, List<RaftNode.Peer> peers, StateStore store, RaftNode.Seed seed, Path resumeFrom) {}
 
     /**
      * Consul's manual recovery after a quorum loss: with DATA-DIR/raft/peers.json present, the file is checked and this
@@ -209,8 +209,13 @@ public final class Agent implements AutoCloseable {
         StateStore s = new StateStore(Executors.newVirtualThreadPerTaskExecutor());
         Path groupDir = io.failoverkit.discovery.raft.RaftRecovery.groupDir(dataDir.resolve("raft"), RaftNode.groupIdFor(config.datacenter));
         RaftNode.Seed seed;
+        Path resumeFrom = null;
         try {
-            seed = io.failoverkit.discovery.raft.RaftRecovery.recoverState(groupDir, s);
+            // A recovery interrupted after it set the old storage aside resumes from that storage, never from the
+            // new group dir it may have left half formatted.
+            resumeFrom = io.failoverkit.discovery.raft.RaftRecovery.interrupted(groupDir).orElse(null);
+            if (resumeFrom != null) LOG.warn("quorum-loss recovery: an earlier recovery was interrupted; resuming from the storage it set aside, {}", resumeFrom);
+            seed = io.failoverkit.discovery.raft.RaftRecovery.recoverState(resumeFrom != null ? resumeFrom : groupDir, s);
         } catch (IOException | RuntimeException e) {
             throw new IOException("quorum-loss recovery refused: this server's Raft storage could not be read: " + e.getMessage()
                     + "; nothing was changed and " + file + " is kept", e);
@@ -237,7 +242,7 @@ public final class Agent implements AutoCloseable {
         }
         LOG.warn("quorum-loss recovery: {} asks for a new Raft configuration of {}; the state was rebuilt from this server's storage (term {}, index {})",
                 file, peers, seed.term(), seed.index());
-        return new RaftRecoveryPlan(file, List.copyOf(peers), s, seed);
+        return new RaftRecoveryPlan(file, List.copyOf(peers), s, seed, resumeFrom);
     }
 
     /** How this server takes its Raft seat when it has no bookkeeping of a group yet. */
@@ -259,15 +264,31 @@ public final class Agent implements AutoCloseable {
                 peers = recovery.peers();
                 mode = RaftNode.Mode.RECOVERED;
                 s = recovery.store();
-                aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir, "before-recovery");
+                if (recovery.resumeFrom() != null) {
+                    aside = recovery.resumeFrom();
+                    if (Files.exists(groupDir)) {
+                        Path failed = groupDir.resolveSibling(groupDir.getFileName() + ".failed-recovery-" + System.currentTimeMillis());
+                        Files.move(groupDir, failed, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                        io.failoverkit.discovery.raft.RaftRecovery.fsyncDir(groupDir.getParent());
+                        LOG.warn("quorum-loss recovery: the group dir the interrupted recovery left is moved aside to {}", failed);
+                    }
+                } else {
+                    aside = io.failoverkit.discovery.raft.RaftRecovery.setAsideForRecovery(groupDir);
+                }
                 LOG.warn("quorum-loss recovery: the old Raft storage is set aside, kept as it was, in {}", aside);
             } else if (Files.exists(peersFile)) {
                 peers = List.of(Json.MAPPER.readValue(peersFile.toFile(), RaftNode.Peer[].class));
-                List<RaftNode.Peer> without = runningGroupWithoutMe();
+                List<RaftNode.Peer> running = runningGroup();
+                boolean listed = running.stream().anyMatch(p -> p.name().equals(config.nodeName));
+                if (listed && !Files.isDirectory(groupDir)) {
+                    // Ratis formats the group dir at the first start: no dir beside raft-peers.json means it was wiped.
+                    throw wipedButListed();
+                }
+                List<RaftNode.Peer> without = listed ? List.of() : running;
                 if (!without.isEmpty()) {
                     // Removed while it was away (autopilot or remove-peer): Ratis shuts a removed server's group down
                     // when it campaigns, so it comes back as a new server, and the leader adds it again.
-                    aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir, "removed");
+                    if (Files.exists(groupDir)) aside = io.failoverkit.discovery.raft.RaftRecovery.setAside(groupDir, "removed");
                     peers = without;
                     mode = RaftNode.Mode.JOINING;
                     Files.writeString(peersFile, Json.MAPPER.writeValueAsString(peers), StandardCharsets.UTF_8);
@@ -300,6 +321,8 @@ public final class Agent implements AutoCloseable {
             if (recovery != null) {
                 Files.writeString(peersFile, Json.MAPPER.writeValueAsString(peers), StandardCharsets.UTF_8);
                 Files.delete(recovery.file());
+                io.failoverkit.discovery.raft.RaftRecovery.fsyncDir(recovery.file().getParent());
+                io.failoverkit.discovery.raft.RaftRecovery.recoveryDone(groupDir);
                 LOG.warn("quorum-loss recovery done: new Raft configuration {} with the state at index {}; removed {}",
                         peers, recovery.seed().index(), recovery.file());
             }
@@ -323,7 +346,7 @@ public final class Agent implements AutoCloseable {
      * over HTTP for its configuration, as Consul asks its peers before it bootstraps) means joining that group;
      * otherwise, once -bootstrap-expect alive servers are known, the first of them by name form the group.
      */
-    private Seat awaitExpectedServers() throws InterruptedException {
+    private Seat awaitExpectedServers() throws InterruptedException, IOException {
         long lastLog = 0;
         long lastAsk = 0;
         while (true) {
@@ -336,7 +359,12 @@ public final class Agent implements AutoCloseable {
                     if (m.name().equals(config.nodeName)) continue;
                     List<RaftNode.Peer> running = raftConfigurationOf(m);
                     if (running.isEmpty()) continue;
-                    if (running.stream().anyMatch(p -> p.name().equals(config.nodeName))) return new Seat(running, RaftNode.Mode.MEMBER);
+                    if (running.stream().anyMatch(p -> p.name().equals(config.nodeName))) {
+                        // Listed as a voter: only with the log it had may it take that seat again.
+                        Path groupDir = io.failoverkit.discovery.raft.RaftRecovery.groupDir(dataDir.resolve("raft"), RaftNode.groupIdFor(config.datacenter));
+                        if (!io.failoverkit.discovery.raft.RaftRecovery.hasState(groupDir)) throw wipedButListed();
+                        return new Seat(running, RaftNode.Mode.MEMBER);
+                    }
                     return new Seat(running, RaftNode.Mode.JOINING);
                 }
             }
@@ -354,18 +382,16 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * The voters of a running group (one with a leader) that does not list this server, as another alive server of
-     * this datacenter reports it; empty when they list it or no server answers within a few seconds (then this
-     * server rejoins with what its storage says, as after a restart of the whole cluster).
+     * The voters of the running group as its leader reports them, or empty when no leader answers within a few
+     * seconds (then this server rejoins with what its storage says, as after a restart of the whole cluster).
      */
-    private List<RaftNode.Peer> runningGroupWithoutMe() throws InterruptedException {
+    private List<RaftNode.Peer> runningGroup() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (System.nanoTime() - deadline < 0) {
             for (Member m : membership.members()) {
                 if (!m.isServer() || m.status() != Member.Status.ALIVE || !m.datacenter().equals(config.datacenter) || m.name().equals(config.nodeName)) continue;
                 List<RaftNode.Peer> running = raftConfigurationOf(m);
-                if (running.isEmpty()) continue;
-                return running.stream().anyMatch(p -> p.name().equals(config.nodeName)) ? List.of() : running;
+                if (!running.isEmpty()) return running;
             }
             Thread.sleep(250);
         }
@@ -373,8 +399,17 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * A server's Raft configuration as its HTTP API reports it (?stale: its own view), or empty if it has none or
-     * knows no leader (a server removed from its group knows none).
+     * Why a server with no Raft storage may not take the voter seat the cluster still lists under its name (its Raft
+     * ID): with an empty log it could elect a leader that misses committed entries.
+     */
+    private IOException wipedButListed() {
+        return new IOException("this server's Raft storage is gone but the cluster still lists it as a voter: run `discovery-node operator raft remove-peer -id="
+                + config.nodeName + "` on the cluster, then start it again (it then joins as a new server)");
+    }
+
+    /**
+     * A server's Raft configuration as its HTTP API reports it (?stale: its own view), trusted only from the leader
+     * itself (see {@link #trustedConfiguration}); empty otherwise, or if it has none or does not answer.
      */
     private static List<RaftNode.Peer> raftConfigurationOf(Member m) {
         try {
@@ -382,19 +417,29 @@ public final class Agent implements AutoCloseable {
                     .timeout(java.time.Duration.ofSeconds(2)).GET().build();
             var resp = HTTP.send(req, java.net.http.HttpResponse.BodyHandlers.ofByteArray());
             if (resp.statusCode() != 200) return List.of();
-            List<RaftNode.Peer> out = new ArrayList<>();
-            boolean led = false;
-            for (var s : Json.MAPPER.readTree(resp.body()).path("Servers")) {
-                if (s.path("Voter").asBoolean(true)) out.add(new RaftNode.Peer(s.path("Node").asText(), s.path("Address").asText()));
-                led |= s.path("Leader").asBoolean(false);
-            }
-            return led ? out : List.of();
+            return trustedConfiguration(m.name(), Json.MAPPER.readTree(resp.body()));
         } catch (IOException e) {
             return List.of();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return List.of();
         }
+    }
+
+    /**
+     * The voters of a configuration that server {@code reporter} reports, if it is trustworthy: the reporter is in it
+     * and marked as its leader. A follower's or a removed server's ?stale view may be old (a removed server keeps the
+     * configuration it was removed from, a lagging follower one from before a change), and acting on it could set a
+     * current voter's storage aside; the leader's own view is the configuration the group runs. Empty otherwise.
+     */
+    static List<RaftNode.Peer> trustedConfiguration(String reporter, com.fasterxml.jackson.databind.JsonNode body) {
+        List<RaftNode.Peer> out = new ArrayList<>();
+        boolean reporterLeads = false;
+        for (var s : body.path("Servers")) {
+            if (s.path("Voter").asBoolean(true)) out.add(new RaftNode.Peer(s.path("Node").asText(), s.path("Address").asText()));
+            if (s.path("Node").asText().equals(reporter) && s.path("Leader").asBoolean(false)) reporterLeads = true;
+        }
+        return reporterLeads ? List.copyOf(out) : List.of();
     }
 
     private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();

@@ -111,15 +111,7 @@ public final class RaftRecovery {
      */
     public static RaftNode.Seed recoverState(Path groupDir, StateStore store) throws IOException {
         if (!Files.isDirectory(groupDir.resolve("current"))) {
-            String hint = "is this the server's -data-dir?";
-            if (Files.isDirectory(groupDir.getParent())) {
-                try (Stream<Path> dirs = Files.list(groupDir.getParent())) {
-                    List<String> aside = dirs.map(d -> d.getFileName().toString())
-                            .filter(n -> n.startsWith(groupDir.getFileName() + ".")).sorted().toList();
-                    if (!aside.isEmpty()) hint = "storage set aside earlier: " + aside + "; move the one to recover from back to " + groupDir.getFileName();
-                }
-            }
-            throw new IOException("no Raft storage to recover from at " + groupDir + " (" + hint + ")");
+            throw new IOException("no Raft storage to recover from at " + groupDir + " (" + asideHint(groupDir) + ")");
         }
         long term = 0;
         long index = 0;
@@ -173,7 +165,26 @@ public final class RaftRecovery {
         }
         LOG.info("recovery: replayed {} state entries and {} other entries from {} log segment(s); the state is at term {}, index {}",
                 applied[0], applied[1], segments.size(), last[0], last[1]);
+        if (snapshot == null && applied[0] == 0) {
+            // A server's state is never empty (its own catalog registration is the first write): an empty storage is
+            // a half-formatted group dir (a crash during an earlier recovery) or the wrong one. Serving it would be
+            // serving an empty catalog and KV as if it were the cluster's.
+            throw new IOException("no snapshot and no state entries in " + groupDir + ": refusing to recover an empty state ("
+                    + asideHint(groupDir) + ")");
+        }
         return new RaftNode.Seed(last[0], last[1]);
+    }
+
+    private static String asideHint(Path groupDir) throws IOException {
+        String hint = "is this the server's -data-dir?";
+        if (Files.isDirectory(groupDir.getParent())) {
+            try (Stream<Path> dirs = Files.list(groupDir.getParent())) {
+                List<String> aside = dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString())
+                        .filter(n -> n.startsWith(groupDir.getFileName() + ".")).sorted().toList();
+                if (!aside.isEmpty()) hint = "storage set aside earlier: " + aside + "; move the one to recover from back to " + groupDir.getFileName();
+            }
+        }
+        return hint;
     }
 
     private static void apply(StateStore store, LogEntryProto entry) {
@@ -194,6 +205,79 @@ public final class RaftRecovery {
         return aside;
     }
 
+    /**
+     * Whether the group's storage holds anything a voter must not forget: a snapshot or a log segment. A server
+     * without it has an empty log and must not take a voting seat in a configuration that lists it already.
+     */
+    public static boolean hasState(Path groupDir) throws IOException {
+        if (Files.isDirectory(groupDir.resolve("sm"))) {
+            try (Stream<Path> files = Files.list(groupDir.resolve("sm"))) {
+                if (files.anyMatch(f -> SNAPSHOT.matcher(f.getFileName().toString()).matches())) return true;
+            }
+        }
+        if (Files.isDirectory(groupDir.resolve("current"))) {
+            try (Stream<Path> files = Files.list(groupDir.resolve("current"))) {
+                return files.anyMatch(f -> LogSegmentPath.matchLogSegment(f) != null);
+            }
+        }
+        return false;
+    }
+
+    /** The marker naming the storage a peers.json recovery set aside, there until the recovery is done. */
+    public static Path markerFile(Path groupDir) {
+        return groupDir.resolveSibling(groupDir.getFileName() + "-recovery-in-progress");
+    }
+
+    /**
+     * Sets the old group's storage aside for a peers.json recovery, resumably: first a marker naming the aside dir
+     * (fsynced, with its dir), then the move (the dir fsynced again), so that a crash before {@link #recoveryDone}
+     * leaves a marker that {@link #interrupted} finds at the next start.
+     */
+    public static Path setAsideForRecovery(Path groupDir) throws IOException {
+        Path aside = groupDir.resolveSibling(groupDir.getFileName() + ".before-recovery-" + System.currentTimeMillis());
+        Path marker = markerFile(groupDir);
+        Path tmp = marker.resolveSibling(marker.getFileName() + ".tmp");
+        try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap((aside.getFileName() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            ch.force(true);
+        }
+        Files.move(tmp, marker, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        fsyncDir(groupDir.getParent());
+        Files.move(groupDir, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        fsyncDir(groupDir.getParent());
+        return aside;
+    }
+
+    /**
+     * The storage an earlier peers.json recovery set aside and did not finish with (its marker is there and names a
+     * dir that exists), or empty. Only the marker counts: aside dirs of finished recoveries are never picked.
+     */
+    public static java.util.Optional<Path> interrupted(Path groupDir) throws IOException {
+        Path marker = markerFile(groupDir);
+        if (!Files.exists(marker)) return java.util.Optional.empty();
+        String name = Files.readString(marker).strip();
+        if (name.isEmpty() || name.contains("/") || name.contains("\\") || !name.startsWith(groupDir.getFileName() + ".before-recovery-")) {
+            throw new IOException(marker + " names \"" + name + "\", not a storage set aside by a recovery: check it and remove it");
+        }
+        Path aside = groupDir.resolveSibling(name);
+        return Files.isDirectory(aside.resolve("current")) ? java.util.Optional.of(aside) : java.util.Optional.empty();
+    }
+
+    /** The recovery is over (done or undone): its marker goes. */
+    public static void recoveryDone(Path groupDir) throws IOException {
+        if (Files.deleteIfExists(markerFile(groupDir))) fsyncDir(groupDir.getParent());
+    }
+
+    /** Makes renames and deletions in {@code dir} durable (a no-op where directories cannot be opened, as on Windows). */
+    public static void fsyncDir(Path dir) throws IOException {
+        try (var ch = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (java.nio.file.AccessDeniedException | UnsupportedOperationException e) {
+            LOG.debug("cannot fsync directory {}: {}", dir, e.getMessage());
+        }
+    }
+
     /** Undoes {@link #setAside} after the new group failed to start: its partial storage goes, the old comes back. */
     public static void putBack(Path groupDir, Path aside) throws IOException {
         if (Files.exists(groupDir)) {
@@ -201,5 +285,7 @@ public final class RaftRecovery {
             Files.move(groupDir, failed, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(aside, groupDir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        fsyncDir(groupDir.getParent());
+        recoveryDone(groupDir);
     }
 }

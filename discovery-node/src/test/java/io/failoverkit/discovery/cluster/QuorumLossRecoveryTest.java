@@ -1,6 +1,8 @@
 package io.failoverkit.discovery.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.raft.RaftNode;
+import io.failoverkit.discovery.raft.RaftRecovery;
 import io.failoverkit.discovery.testing.AgentProcess;
 import io.failoverkit.discovery.testing.Http;
 import io.failoverkit.discovery.testing.ServerCluster;
@@ -76,13 +78,22 @@ class QuorumLossRecoveryTest {
 
         // Consul's v3 format with the node ID from the data dir, as its docs say.
         Files.writeString(peers, "[{\"id\": \"" + nodeId + "\", \"address\": \"127.0.0.1:" + survivor.serverPort + "\", \"non_voter\": false}]");
+        // A first attempt crashed half way: the old storage set aside, the new group dir formatted and nothing more.
+        // The next start resumes from the storage set aside, never from the empty new dir.
+        Path groupDir = RaftRecovery.groupDir(survivor.dataDir.resolve("raft"), RaftNode.groupIdFor("dc1"));
+        Path aside = RaftRecovery.setAsideForRecovery(groupDir);
+        Files.createDirectories(groupDir.resolve("current"));
+        Files.writeString(groupDir.resolve("current").resolve("raft-meta.conf"), "#\nterm=0\nvotedFor=\n");
+        Files.createDirectories(groupDir.resolve("sm"));
         cluster.restart(survivor);
         AgentProcess newLeader = cluster.awaitLeader(Duration.ofSeconds(90));
         assertThat(newLeader).isSameAs(survivor);
         assertThat(kv(survivor, "&consistent")).as("the KV as it was, indexes included").isEqualTo(before);
         assertThat(peers).doesNotExist();
         String log = Files.readString(survivor.logFile().toPath());
-        assertThat(log).contains("recovery: loaded snapshot").contains("quorum-loss recovery done");
+        assertThat(log).contains("recovery: loaded snapshot").contains("quorum-loss recovery done")
+                .contains("resuming from the storage it set aside, " + aside);
+        assertThat(RaftRecovery.markerFile(groupDir)).doesNotExist();
         var replayed = java.util.regex.Pattern.compile("recovery: replayed (\\d+) state entries").matcher(log);
         assertThat(replayed.find()).isTrue();
         assertThat(Long.parseLong(replayed.group(1))).as("entries after the snapshot came from the log").isPositive();

@@ -306,12 +306,12 @@ class SnapshotSaveRestoreClusterTest {
         Http h = followers.get(0).http();
         ok(h.put("/v1/kv/failover/c/leader", ""));
         Path file = dir.resolve("unheld.snap");
-        Cli save = cli("snapshot", "save", "-http-addr=127.0.0.1:" + followers.get(0).httpPort, file.toString());
+        Run save = run("snapshot", "save", "-http-addr=127.0.0.1:" + followers.get(0).httpPort, file.toString());
         assertThat(save.code()).as(save.err()).isZero();
         String a = h.put("/v1/session/create", "{\"Name\":\"manager-a\",\"LockDelay\":\"60s\"}").json().get("ID").asText();
         assertThat(h.put("/v1/kv/failover/c/leader?acquire=" + a, "A").body().strip()).isEqualTo("true");
 
-        Cli restore = cli("snapshot", "restore", "-http-addr=127.0.0.1:" + followers.get(1).httpPort, file.toString());
+        Run restore = run("snapshot", "restore", "-http-addr=127.0.0.1:" + followers.get(1).httpPort, file.toString());
         assertThat(restore.code()).as(restore.err()).isZero();
         assertThat(leader.http().get("/v1/session/info/" + a).json()).as("A's session is gone with the restore").isEmpty();
         String b = leader.http().put("/v1/session/create", "{\"Name\":\"manager-b\",\"LockDelay\":\"15s\"}").json().get("ID").asText();

@@ -71,6 +71,8 @@ public final class Agent implements AutoCloseable {
     /** A quorum-loss recovery read from raft/peers.json at start, carried out when the server takes its Raft seat. */
     private final RaftRecoveryPlan recovery;
     private volatile io.failoverkit.discovery.leader.Autopilot autopilot;
+    /** Resolves request tokens to identities; {@link io.failoverkit.discovery.acl.TokenResolver#DISABLED} while ACLs are off. */
+    private volatile io.failoverkit.discovery.acl.TokenResolver acl = io.failoverkit.discovery.acl.TokenResolver.DISABLED;
 
     private Agent(AgentConfig config) throws Exception {
         this.config = config;
@@ -513,6 +515,10 @@ public final class Agent implements AutoCloseable {
     public UserEvents userEvents() { return userEvents; }
 
     public AgentConfig config() { return config; }
+    /** The token resolver every HTTP route and DNS answer is checked with (never null). */
+    public io.failoverkit.discovery.acl.TokenResolver acl() { return acl; }
+    /** Installs the token resolver (the ACL system, once its state is available on this agent). */
+    public void acl(io.failoverkit.discovery.acl.TokenResolver resolver) { this.acl = java.util.Objects.requireNonNull(resolver); }
     public String nodeName() { return config.nodeName; }
     public String nodeId() { return nodeId; }
     public Path dataDir() { return dataDir; }

@@ -44,6 +44,8 @@ public final class AgentConfig {
     /** Raft log entries between snapshots (Consul's raft_snapshot_threshold); older log segments are then purged. */
     public long raftSnapshotThreshold = 16384;
     public final DnsConfig dns = new DnsConfig();
+    /** Consul's {@code acl} block (config files only: its tokens are secrets and never come from argv). */
+    public final AclConfig acl = new AclConfig();
 
     /** Definitions read from the config files (services, and checks not nested in a service). */
     public final List<Definitions.ServiceDef> services = new ArrayList<>();
@@ -123,6 +125,7 @@ public final class AgentConfig {
         if (!flags.contains("client")) clientAddr = Definitions.text(root, "client_addr", clientAddr);
         if (!flags.contains("domain")) domain = Definitions.text(root, "domain", domain);
         dns.apply(root);
+        acl.apply(root);
         JsonNode threshold = Definitions.field(root, "raft_snapshot_threshold");
         if (threshold != null) {
             if (!threshold.canConvertToLong() || threshold.asLong() < 1) throw new IllegalArgumentException("\"raft_snapshot_threshold\" must be a positive integer");

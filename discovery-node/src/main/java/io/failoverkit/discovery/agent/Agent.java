@@ -546,6 +546,7 @@ public final class Agent implements AutoCloseable {
         config.reloadDefinitions();
         local.replaceConfigDefinitions(config.services, config.checks);
         localChanged();
+        http.reopenAudit();
         LOG.info("reloaded: {} services, {} checks from config files", config.services.size(), config.checks.size());
     }
 

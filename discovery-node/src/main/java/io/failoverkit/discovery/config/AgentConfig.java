@@ -50,6 +50,8 @@ public final class AgentConfig {
      */
     public boolean auditEnabled;
     public String auditPath;
+    /** Consul's {@code acl} block (config files only: its tokens are secrets and never come from argv). */
+    public final AclConfig acl = new AclConfig();
 
     /** Definitions read from the config files (services, and checks not nested in a service). */
     public final List<Definitions.ServiceDef> services = new ArrayList<>();
@@ -139,6 +141,7 @@ public final class AgentConfig {
             auditEnabled = Definitions.bool(audit, "enabled", auditEnabled);
             auditPath = Definitions.text(audit, "path", auditPath);
         }
+        acl.apply(root);
         JsonNode threshold = Definitions.field(root, "raft_snapshot_threshold");
         if (threshold != null) {
             if (!threshold.canConvertToLong() || threshold.asLong() < 1) throw new IllegalArgumentException("\"raft_snapshot_threshold\" must be a positive integer");

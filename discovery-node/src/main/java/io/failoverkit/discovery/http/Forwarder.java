@@ -20,8 +20,15 @@ final class Forwarder {
     static final String SOURCE_HEADER = "X-Failoverkit-Source";
     private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact", "Content-Type",
             Permissions.FILTERED_HEADER);
-    /** The request headers that carry a token: the next hop checks the request as this one would have. */
+    /** The headers a request's token may travel in: passed on as they came, so the next hop resolves the same token. */
     private static final List<String> TOKEN_HEADERS = List.of("X-Consul-Token", "Authorization");
+    /** This agent's {@code acl.tokens.default} (null when unset): sent for a request that carries no token, as Consul's agents do. */
+    private final java.util.function.Supplier<String> defaultToken;
+
+    Forwarder(java.util.function.Supplier<String> defaultToken) {
+        this.defaultToken = defaultToken;
+    }
+
     private final HttpClient http = HttpClient.newBuilder()
             .connectTimeout(Duration.ofSeconds(2))
             .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
@@ -43,10 +50,16 @@ final class Forwarder {
                 .timeout(ServerSide.MAX_WAIT.plusMinutes(1))
                 .method(call.method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         req.header(FORWARDED_HEADER, hop);
+        boolean carriesToken = call.param("token") != null && !call.param("token").isBlank();
         for (String h : TOKEN_HEADERS) {
             String v = call.header(h);
-            if (v != null) req.header(h, v);
+            if (v != null && !v.isBlank()) {
+                req.header(h, v);
+                carriesToken = true;
+            }
         }
+        String dflt = defaultToken.get();
+        if (!carriesToken && dflt != null && !call.forwarded()) req.header("X-Consul-Token", dflt);
         String source = call.forwarded() ? call.header(SOURCE_HEADER) : call.remoteAddress();
         if (source != null) req.header(SOURCE_HEADER, source);
         String ct = call.header("Content-Type");

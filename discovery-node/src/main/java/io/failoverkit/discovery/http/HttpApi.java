@@ -45,7 +45,7 @@ public final class HttpApi implements AutoCloseable {
 
     private final Server jetty;
     private final Agent agent;
-    private final Forwarder forwarder = new Forwarder();
+    private final Forwarder forwarder = new Forwarder(this::defaultToken);
     private final ScheduledExecutorService timer;
     private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
     private volatile Routes routes;
@@ -56,7 +56,7 @@ public final class HttpApi implements AutoCloseable {
 
     /** The server-side endpoints, present once this server has joined its Raft group. */
     private record Routes(KvEndpoint kv, CatalogEndpoint catalog, HealthEndpoint health, SessionEndpoint session, StatusEndpoint status,
-                          TxnEndpoint txn, SnapshotEndpoint snapshot) {}
+                          TxnEndpoint txn, SnapshotEndpoint snapshot, AclEndpoint acl) {}
 
     public HttpApi(Agent agent, String host, int port, ScheduledExecutorService timer) throws Exception {
         this.agent = agent;
@@ -92,7 +92,12 @@ public final class HttpApi implements AutoCloseable {
         ServerSide side = new ServerSide(store, raft, agent.nodeName(), agent.config().datacenter, timer, executor, forwarder, leaderHttp);
         routes = new Routes(new KvEndpoint(side), new CatalogEndpoint(side), new HealthEndpoint(side),
                 new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side), new TxnEndpoint(side),
-                new SnapshotEndpoint(side));
+                new SnapshotEndpoint(side), new AclEndpoint(side, agent));
+    }
+
+    /** The agent's acl.tokens.default, sent on by the forwarder for requests that carry no token. */
+    private String defaultToken() {
+        return agent.config().acl.defaultToken;
     }
 
     public int port() {
@@ -158,11 +163,12 @@ public final class HttpApi implements AutoCloseable {
             case "session" -> r.session.handle(c);
             case "txn" -> r.txn.handle(c);
             case "snapshot" -> r.snapshot.handle(c);
+            case "acl" -> r.acl.handle(c);
             default -> r.status.handle(c);
         }
     }
 
-    private static final java.util.Set<String> SERVER_GROUPS = java.util.Set.of("kv", "catalog", "health", "session", "status", "txn", "snapshot");
+    private static final java.util.Set<String> SERVER_GROUPS = java.util.Set.of("kv", "catalog", "health", "session", "status", "txn", "snapshot", "acl");
 
     /**
      * The one ACL check of every request: resolves its token once (unknown: 403 "ACL not found"), asks
@@ -176,6 +182,8 @@ public final class HttpApi implements AutoCloseable {
             who = agent.acl().resolve(call.token());
         } catch (TokenResolver.AclNotFound e) {
             auditLater(call, null, List.of());
+            // The ACL endpoints decide for themselves (bootstrap needs no token, and runs before the anonymous token exists).
+            if (group.equals("acl")) return true;
             call.text(403, e.getMessage());
             return false;
         }

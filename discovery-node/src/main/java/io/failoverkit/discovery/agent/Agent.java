@@ -336,6 +336,10 @@ public final class Agent implements AutoCloseable {
             http.serve(s, node, timers, this::leaderHttp);
             sessionTimer.scheduleWithFixedDelay(() -> safely(timers::tick), 100, 100, TimeUnit.MILLISECONDS);
             reconcileTimer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
+            io.failoverkit.discovery.leader.TombstoneGc tombstones = new io.failoverkit.discovery.leader.TombstoneGc(s, node::isLeader, node::propose,
+                    System::nanoTime, io.failoverkit.discovery.leader.TombstoneGc.DEFAULT_TTL);
+            long every = io.failoverkit.discovery.leader.TombstoneGc.DEFAULT_GRANULARITY.toMillis();
+            sessionTimer.scheduleWithFixedDelay(() -> safely(tombstones::tick), every, every, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.error("server could not join its Raft group: {}", e.getMessage(), e);
             fatal = e;

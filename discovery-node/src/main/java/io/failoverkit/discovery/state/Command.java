@@ -25,6 +25,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Command.Txn.class, name = "txn"),
         @JsonSubTypes.Type(value = Command.InTerm.class, name = "in-term"),
         @JsonSubTypes.Type(value = Command.Restore.class, name = "restore"),
+        @JsonSubTypes.Type(value = Command.TombstoneReap.class, name = "tombstone-reap"),
 })
 public sealed interface Command {
 
@@ -65,6 +66,12 @@ public sealed interface Command {
      * whole entry a no-op, with one error per failing operation). {@code lockCheckedIndex} as for {@link KvPut}.
      */
     record Txn(List<TxnOp> ops, Long lockCheckedIndex) implements Command {}
+
+    /**
+     * The leader's tombstone GC: forget the KV tombstones at or below {@code upToIndex}, which have been kept long
+     * enough for blocking queries on deleted keys to have seen them (Consul's tombstone GC).
+     */
+    record TombstoneReap(long upToIndex) implements Command {}
 
     /** Destroy (by an operator) or invalidate (TTL lapsed, proposed by the leader). */
     record SessionDestroy(String id, String reason, long nowMillis) implements Command {}

@@ -45,6 +45,17 @@ public final class StateStore {
     private final TreeMap<String, TreeMap<String, Check>> checks = new TreeMap<>();
     private final TreeMap<String, KvEntry> kvs = new TreeMap<>();
     private final TreeMap<String, Long> tombstones = new TreeMap<>();
+    /**
+     * The highest index among the tombstones the GC has reaped ({@link Command.TombstoneReap}): a prefix read never
+     * reports less, so its X-Consul-Index does not go backwards when the tombstone that set it is reaped.
+     */
+    private long kvReapedIndex;
+    /**
+     * Per service name, the index of the last change to anything its catalog and health reads return (its instances,
+     * their nodes, their checks), as Consul's "service.&lt;name&gt;" index: a watcher on one service is not answered
+     * for another's change. A name not in here reports the catalog tables' index (never less than its own was).
+     */
+    private final HashMap<String, Long> serviceIndexes = new HashMap<>();
     private final TreeMap<String, Session> sessions = new TreeMap<>();
     /**
      * Keys released by a session invalidation with a lock-delay, and the entry that released them: replicated (no
@@ -145,6 +156,7 @@ public final class StateStore {
             case Command.Txn c -> ApplyResult.ok(txn(index, c.ops(), c.lockCheckedIndex(), changes), index);
             case Command.Batch b -> ApplyResult.refused(400, "nested batch", index);
             case Command.Restore r -> restore(index, r, null, changes);
+            case Command.TombstoneReap t -> reap(index, t);
         };
     }
 
@@ -276,6 +288,7 @@ public final class StateStore {
             long create = existing == null ? index : existing.createIndex();
             nodes.put(incoming.node(), incoming.withIndexes(create, index));
             ch.tables.add(Table.NODES);
+            touchNode(incoming.node(), index);
         }
         Service svc = c.service();
         if (svc != null) {
@@ -284,6 +297,8 @@ public final class StateStore {
             if (!svc.sameContent(old)) {
                 nodeServices.put(svc.id(), svc.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.SERVICES);
+                serviceIndexes.put(svc.service(), index);
+                if (old != null) serviceIndexes.put(old.service(), index);
                 if (old == null) nodesByServiceName.computeIfAbsent(svc.service(), n -> new TreeSet<>()).add(incoming.node());
                 else if (!old.service().equals(svc.service())) reindex(incoming.node());
                 // A service's checks carry its name and tags: keep them in step.
@@ -313,6 +328,8 @@ public final class StateStore {
             if (!filled.sameContent(old)) {
                 nodeChecks.put(k.checkId(), filled.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.CHECKS);
+                touchCheck(filled, index);
+                if (old != null && !old.serviceName().equals(filled.serviceName())) touchCheck(old, index);
                 if (Model.CRITICAL.equals(filled.status())) invalidateSessionsOfCheck(index, incoming.node(), k.checkId(), ch);
             }
         }
@@ -322,6 +339,7 @@ public final class StateStore {
     private ApplyResult deregister(long index, Command.Deregister c, Changes ch) {
         if (!nodes.containsKey(c.node())) return ApplyResult.ok(true, index);
         if (c.serviceId() == null && c.checkId() == null) {
+            touchNode(c.node(), index);
             nodes.remove(c.node());
             ch.tables.add(Table.NODES);
             if (services.remove(c.node()) != null) {
@@ -336,7 +354,9 @@ public final class StateStore {
         }
         if (c.serviceId() != null) {
             TreeMap<String, Service> nodeServices = services.get(c.node());
-            if (nodeServices != null && nodeServices.remove(c.serviceId()) != null) {
+            Service gone = nodeServices == null ? null : nodeServices.remove(c.serviceId());
+            if (gone != null) {
+                serviceIndexes.put(gone.service(), index);
                 ch.tables.add(Table.SERVICES);
                 reindex(c.node());
             }
@@ -353,10 +373,51 @@ public final class StateStore {
 
     private void removeCheck(long index, String node, String checkId, Changes ch) {
         TreeMap<String, Check> nodeChecks = checks.get(node);
-        if (nodeChecks != null && nodeChecks.remove(checkId) != null) {
+        Check gone = nodeChecks == null ? null : nodeChecks.remove(checkId);
+        if (gone != null) {
+            touchCheck(gone, index);
             ch.tables.add(Table.CHECKS);
             invalidateSessionsOfCheck(index, node, checkId, ch);
         }
+    }
+
+    /** A change to a node (or a node check) is a change to every service on it. */
+    private void touchNode(String node, long index) {
+        for (Service s : services.getOrDefault(node, NO_SERVICES).values()) serviceIndexes.put(s.service(), index);
+    }
+
+    private void touchCheck(Check k, long index) {
+        if (k.serviceId().isEmpty()) touchNode(k.node(), index);
+        else if (!k.serviceName().isEmpty()) serviceIndexes.put(k.serviceName(), index);
+    }
+
+    /**
+     * Reaps the KV tombstones at or below {@code upTo} (the leader's tombstone GC proposes it once they have been
+     * kept long enough). No watcher fires and no table index moves: no read's content changes, and a prefix read keeps
+     * reporting at least the reaped index ({@link #kvReapedIndex}).
+     */
+    private ApplyResult reap(long index, Command.TombstoneReap t) {
+        int before = tombstones.size();
+        var it = tombstones.entrySet().iterator();
+        while (it.hasNext()) {
+            long at = it.next().getValue();
+            if (at <= t.upToIndex()) {
+                kvReapedIndex = Math.max(kvReapedIndex, at);
+                it.remove();
+            }
+        }
+        return ApplyResult.ok(before - tombstones.size(), index);
+    }
+
+    /** The highest index among the KV tombstones kept (0: none), for the tombstone GC. */
+    public long maxTombstoneIndex() {
+        lock.readLock().lock();
+        try { return tombstones.values().stream().mapToLong(Long::longValue).max().orElse(0); } finally { lock.readLock().unlock(); }
+    }
+
+    public int tombstoneCount() {
+        lock.readLock().lock();
+        try { return tombstones.size(); } finally { lock.readLock().unlock(); }
     }
 
     /** Brings the by-name index in line with one node's services. */
@@ -373,7 +434,7 @@ public final class StateStore {
         if (!nodes.containsKey(s.node())) {
             return ApplyResult.refused(400, "failed to create session: node \"" + s.node() + "\" is not registered in the catalog", index);
         }
-        for (String checkId : s.checks()) {
+        for (String checkId : s.allChecks()) {
             Check k = checks.getOrDefault(s.node(), new TreeMap<>()).get(checkId);
             if (k == null) return ApplyResult.refused(400, "failed to create session: check \"" + checkId + "\" does not exist on node " + s.node(), index);
             if (Model.CRITICAL.equals(k.status())) return ApplyResult.refused(400, "failed to create session: check \"" + checkId + "\" is in critical state", index);
@@ -391,7 +452,7 @@ public final class StateStore {
 
     private void invalidateSessionsOfCheck(long index, String node, String checkId, Changes ch) {
         for (Session s : List.copyOf(sessions.values())) {
-            if (s.node().equals(node) && s.checks().contains(checkId)) invalidateSession(index, s.id(), ch);
+            if (s.node().equals(node) && s.allChecks().contains(checkId)) invalidateSession(index, s.id(), ch);
         }
     }
 
@@ -464,7 +525,7 @@ public final class StateStore {
         long idx = 0;
         for (KvEntry e : list) idx = Math.max(idx, e.modifyIndex());
         for (long t : tombstones.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values()) idx = Math.max(idx, t);
-        return idx == 0 ? observed : idx;
+        return idx == 0 ? observed : Math.max(idx, Math.min(kvReapedIndex, observed));
     }
 
     public Read<List<String>> kvKeys(String prefix, String separator) {
@@ -517,7 +578,15 @@ public final class StateStore {
 
     /** Instances of a service (optionally with a tag, case-insensitive), with their checks. The hot read of DNS. */
     public Read<List<Instance>> serviceInstances(String name, String tag) {
-        return read(INSTANCE_TABLES, o -> {
+        return serviceInstancesTagged(name, tag == null ? List.of() : List.of(tag));
+    }
+
+    /**
+     * Instances of a service that carry every one of {@code tags} (case-insensitive), with their checks; the index is
+     * the service's own ({@link #serviceIndexes}).
+     */
+    public Read<List<Instance>> serviceInstancesTagged(String name, List<String> tags) {
+        Read<List<Instance>> r = read(INSTANCE_TABLES, o -> {
             TreeSet<String> nodeNames = nodesByServiceName.get(name);
             if (nodeNames == null) return List.of();
             List<Instance> out = new ArrayList<>(nodeNames.size());
@@ -525,7 +594,7 @@ public final class StateStore {
                 Node node = nodes.get(nodeName);
                 if (node == null) continue;
                 for (Service s : services.getOrDefault(nodeName, NO_SERVICES).values()) {
-                    if (!s.service().equals(name) || (tag != null && !hasTag(s, tag))) continue;
+                    if (!s.service().equals(name) || !hasTags(s, tags)) continue;
                     List<Check> cs = new ArrayList<>(2);
                     for (Check k : checks.getOrDefault(nodeName, NO_CHECKS).values()) {
                         if (k.serviceId().isEmpty() || k.serviceId().equals(s.id())) cs.add(k);
@@ -534,12 +603,35 @@ public final class StateStore {
                 }
             }
             return out;
-        }, null);
+        }, v -> serviceIndexLocked(name));
+        return r;
     }
 
-    private static boolean hasTag(Service s, String tag) {
-        for (String t : s.tags()) if (t.equalsIgnoreCase(tag)) return true;
-        return false;
+    /** The index of one service's catalog and health reads: its own when known, else the catalog tables'. */
+    public long serviceIndex(String name) {
+        lock.readLock().lock();
+        try {
+            return reported(serviceIndexLocked(name));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private long serviceIndexLocked(String name) {
+        Long own = serviceIndexes.get(name);
+        if (own != null) return own;
+        long idx = 0;
+        for (Table t : INSTANCE_TABLES) idx = Math.max(idx, tableIndex.get(t));
+        return idx;
+    }
+
+    private static boolean hasTags(Service s, List<String> tags) {
+        for (String want : tags) {
+            boolean found = false;
+            for (String t : s.tags()) if (t.equalsIgnoreCase(want)) { found = true; break; }
+            if (!found) return false;
+        }
+        return true;
     }
 
     public record NodeServices(Node node, Map<String, Service> services) {}
@@ -608,7 +700,9 @@ public final class StateStore {
             @JsonProperty("tableIndex") Map<Table, Long> tableIndex,
             @JsonProperty("lastIndex") long lastIndex,
             @JsonProperty("lastTerm") Long lastTerm,
-            @JsonProperty("restoreIndex") Long restoreIndex) {}
+            @JsonProperty("restoreIndex") Long restoreIndex,
+            @JsonProperty("serviceIndexes") Map<String, Long> serviceIndexes,
+            @JsonProperty("kvReapedIndex") Long kvReapedIndex) {}
 
     /** Must hold the lock (read or write). */
     private Image image() {
@@ -618,7 +712,7 @@ public final class StateStore {
         checks.values().forEach(m -> allChecks.addAll(m.values()));
         return new Image(STATE_FORMAT, List.copyOf(nodes.values()), svc, allChecks, List.copyOf(kvs.values()),
                 new TreeMap<>(tombstones), List.copyOf(sessions.values()), new TreeMap<>(lockReleases), new EnumMap<>(tableIndex),
-                lastIndex, lastTerm, restoreIndex);
+                lastIndex, lastTerm, restoreIndex, new TreeMap<>(serviceIndexes), kvReapedIndex);
     }
 
     public void writeSnapshot(OutputStream out) throws IOException {
@@ -639,6 +733,9 @@ public final class StateStore {
             lastIndex = img.lastIndex();
             lastTerm = img.lastTerm() == null ? 0 : img.lastTerm();
             restoreIndex = img.restoreIndex() == null ? 0 : img.restoreIndex();
+            // Older images have neither: a service then reports the catalog tables' index until it next changes.
+            if (img.serviceIndexes() != null) serviceIndexes.putAll(img.serviceIndexes());
+            kvReapedIndex = img.kvReapedIndex() == null ? 0 : img.kvReapedIndex();
         } finally {
             lock.writeLock().unlock();
         }
@@ -648,6 +745,9 @@ public final class StateStore {
     /** Replaces every table's content with the image's (the caller sets the indexes). Holds the write lock. */
     private void install(Image img) {
         nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockReleases.clear();
+        // A restore's services report the restore entry's index (the tables' index after it) until they next change.
+        serviceIndexes.clear();
+        kvReapedIndex = 0;
         img.nodes().forEach(n -> nodes.put(n.node(), n));
         nodesByServiceName.clear();
         img.services().forEach((n, list) -> list.forEach(s -> {
@@ -854,7 +954,8 @@ public final class StateStore {
         return new Image(img.format(), img.nodes().stream().map(n -> n.withIndexes(index, index)).toList(), svc,
                 img.checks().stream().map(k -> k.withIndexes(index, index)).toList(),
                 img.kvs().stream().map(e -> new KvEntry(e.lockIndex(), e.key(), e.flags(), e.value(), e.session(), index, index)).toList(),
-                tombs, img.sessions().stream().map(s -> s.withIndexes(index, index)).toList(), rel, img.tableIndex(), index, img.lastTerm(), img.restoreIndex());
+                tombs, img.sessions().stream().map(s -> s.withIndexes(index, index)).toList(), rel, img.tableIndex(), index, img.lastTerm(), img.restoreIndex(),
+                null, null);
     }
 
     /** Sessions with a TTL, for the leader's timers. */

@@ -26,14 +26,16 @@ final class AgentEndpoint {
             case "self" -> call.json(200, self());
             case "members" -> call.json(200, agent.membership().members().stream().map(AgentEndpoint::member).toList());
             case "services" -> {
+                Filter filter = Selection.filter(call, Selection.NODE_SERVICE);
                 Map<String, Object> out = new LinkedHashMap<>();
                 agent.local().services().values().forEach(s -> out.put(s.id(), service(s)));
-                call.json(200, out);
+                call.json(200, Selection.applyToValues(filter, out, v -> v));
             }
             case "checks" -> {
+                Filter filter = Selection.filter(call, Selection.HEALTH_CHECK);
                 Map<String, Object> out = new LinkedHashMap<>();
                 agent.local().catalogChecks(agent.nodeName()).forEach(c -> out.put(c.checkId(), c));
-                call.json(200, out);
+                call.json(200, Selection.applyToValues(filter, out, v -> v));
             }
             case "service/register" -> { CatalogEndpoint.requireWrite(call); registerService(call); }
             case "check/register" -> { CatalogEndpoint.requireWrite(call); registerCheck(call); }

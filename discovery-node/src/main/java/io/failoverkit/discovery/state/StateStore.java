@@ -634,6 +634,18 @@ public final class StateStore {
         return true;
     }
 
+    /** Every service instance with its node (no checks): /v1/catalog/services narrowed by ?node-meta or ?filter. */
+    public Read<List<Instance>> allServiceInstances() {
+        return read(EnumSet.of(Table.NODES, Table.SERVICES), o -> {
+            List<Instance> out = new ArrayList<>();
+            services.forEach((nodeName, m) -> {
+                Node node = nodes.get(nodeName);
+                if (node != null) for (Service s : m.values()) out.add(new Instance(node, s, List.of()));
+            });
+            return out;
+        }, null);
+    }
+
     public record NodeServices(Node node, Map<String, Service> services) {}
 
     public Read<NodeServices> nodeServices(String name) {

@@ -298,7 +298,7 @@ public final class Filter {
 
         Expr finish(Token selector, int selAt, Op op, Token value, int opAt) {
             if (selector.quoted) throw error(selAt, "expected a selector, found the quoted value \"" + selector.text + "\"");
-            List<String> path = List.of(selector.text.split("\\.", -1));
+            List<String> path = selector.path;
             Type type = resolve(path, selAt, selector.text);
             check(type, op, selector.text, opAt, value);
             Pattern regex = null;
@@ -372,11 +372,24 @@ public final class Filter {
             while (pos < text.length() && isWordChar(text.charAt(pos))) pos++;
             if (pos == start) throw error(pos, "unexpected \"" + snippet() + "\" (expected a selector or a value)");
             String word = text.substring(start, pos);
+            List<String> path = new ArrayList<>(List.of(word.split("\\.", -1)));
+            // Map keys that are not identifiers: Meta["some key"] (bexpr's index expression).
+            while (pos < text.length() && text.charAt(pos) == '[') {
+                pos++;
+                skipSpace();
+                if (pos >= text.length() || (text.charAt(pos) != '"' && text.charAt(pos) != '`')) throw error(pos, "Invalid index (expected a quoted key)");
+                Token key = quoted(text.charAt(pos));
+                skipSpace();
+                if (pos >= text.length() || text.charAt(pos) != ']') throw error(pos, "Unclosed index expression");
+                pos++;
+                path.add(key.text);
+                word = word + "[\"" + key.text + "\"]";
+            }
             if (word.equals("and") || word.equals("or") || word.equals("not") || word.equals("in") || word.equals("is")
                     || word.equals("contains") || word.equals("matches") || word.equals("empty")) {
                 throw error(at, "unexpected keyword \"" + word + "\" (expected a selector or a value)");
             }
-            return new Token(word, false, at);
+            return new Token(word, false, at, List.copyOf(path));
         }
 
         Token quoted(char quote) {
@@ -410,7 +423,7 @@ public final class Filter {
                     sb.append(c);
                 }
             }
-            return new Token(sb.toString(), true, at);
+            return new Token(sb.toString(), true, at, List.of());
         }
     }
 
@@ -418,7 +431,8 @@ public final class Filter {
         return Character.isLetterOrDigit(c) || c == '_' || c == '-' || c == '.' || c == '/' || c == ':';
     }
 
-    private record Token(String text, boolean quoted, int at) {}
+    /** An operand as written ({@code text}), and, unquoted, the selector path it names. */
+    private record Token(String text, boolean quoted, int at, List<String> path) {}
 
     /** The items that match, in their order; {@code shape} gives the JSON the endpoint returns for one. */
     public <T> List<T> select(List<T> items, java.util.function.Function<T, JsonNode> shape) {

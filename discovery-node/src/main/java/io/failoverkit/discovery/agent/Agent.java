@@ -349,6 +349,10 @@ public final class Agent implements AutoCloseable {
                 io.failoverkit.discovery.leader.AclLeader aclLeader = new io.failoverkit.discovery.leader.AclLeader(s, node, config.acl);
                 reconcileTimer.scheduleWithFixedDelay(() -> safely(aclLeader::tick), 200, 1000, TimeUnit.MILLISECONDS);
             }
+            io.failoverkit.discovery.leader.TombstoneGc tombstones = new io.failoverkit.discovery.leader.TombstoneGc(s, node::isLeader, node::propose,
+                    System::nanoTime, io.failoverkit.discovery.leader.TombstoneGc.DEFAULT_TTL);
+            long every = io.failoverkit.discovery.leader.TombstoneGc.DEFAULT_GRANULARITY.toMillis();
+            sessionTimer.scheduleWithFixedDelay(() -> safely(tombstones::tick), every, every, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.error("server could not join its Raft group: {}", e.getMessage(), e);
             fatal = e;

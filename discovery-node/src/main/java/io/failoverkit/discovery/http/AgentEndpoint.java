@@ -29,16 +29,18 @@ final class AgentEndpoint {
             case "members" -> call.json(200, call.visible(List.copyOf(agent.membership().members()),
                     m -> call.identity().authorizer().allows(Resource.NODE, m.name(), Access.READ)).stream().map(AgentEndpoint::member).toList());
             case "services" -> {
+                Filter filter = Selection.filter(call, Selection.NODE_SERVICE);
                 Map<String, Object> out = new LinkedHashMap<>();
                 call.visible(List.copyOf(agent.local().services().values()), s -> Permissions.mayReadService(call.identity().authorizer(), s.name()))
                         .forEach(s -> out.put(s.id(), service(s)));
-                call.json(200, out);
+                call.json(200, Selection.applyToValues(filter, out, v -> v));
             }
             case "checks" -> {
+                Filter filter = Selection.filter(call, Selection.HEALTH_CHECK);
                 Map<String, Object> out = new LinkedHashMap<>();
                 call.visible(agent.local().catalogChecks(agent.nodeName()), c -> Permissions.mayRead(call.identity().authorizer(), c))
                         .forEach(c -> out.put(c.checkId(), c));
-                call.json(200, out);
+                call.json(200, Selection.applyToValues(filter, out, v -> v));
             }
             case "service/register" -> { CatalogEndpoint.requireWrite(call); registerService(call); }
             case "check/register" -> { CatalogEndpoint.requireWrite(call); registerCheck(call); }

@@ -146,6 +146,12 @@ public final class HttpApi implements AutoCloseable {
         if (!SERVER_GROUPS.contains(group)) {
             throw HttpError.notFound("unknown endpoint " + path);
         }
+        // As Consul without a WAN link to it: another datacenter is unreachable, never answered with this one's data.
+        String dc = call.param("dc");
+        if (dc != null && !dc.isEmpty() && !dc.equals(agent.config().datacenter)) {
+            call.text(500, "No path to datacenter");
+            return;
+        }
         Routes r = routes;
         if (!agent.config().server) {
             forwardToServer(call, path, group, sub);

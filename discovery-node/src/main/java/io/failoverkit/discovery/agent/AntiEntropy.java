@@ -40,6 +40,8 @@ public final class AntiEntropy {
     private final Map<String, String> nodeMeta;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private volatile boolean dirty = true;
+    /** The token its requests carry (the agent's acl.tokens.agent, else default; null: none), as Consul's agent token. */
+    private volatile Supplier<String> token = () -> null;
     private long lastFull;
 
     public AntiEntropy(LocalState local, String node, String nodeId, String address, Supplier<Optional<String>> serverHttp) {
@@ -58,6 +60,14 @@ public final class AntiEntropy {
     }
 
     public void markDirty() { dirty = true; }
+
+    /** Where the token for the catalog requests comes from (read before each request: a reload may change it). */
+    public void token(Supplier<String> source) { this.token = java.util.Objects.requireNonNull(source); }
+
+    private HttpRequest.Builder withToken(HttpRequest.Builder b) {
+        String t = token.get();
+        return t == null || t.isEmpty() ? b : b.header("X-Consul-Token", t);
+    }
 
     /** Runs often (every second); does work when something changed locally or a full sync is due. */
     public void tick() {
@@ -157,7 +167,7 @@ public final class AntiEntropy {
     }
 
     private JsonNode get(String server, String path) throws IOException, InterruptedException {
-        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create("http://" + server + path)).timeout(Duration.ofSeconds(5)).GET().build(),
+        HttpResponse<byte[]> r = http.send(withToken(HttpRequest.newBuilder(URI.create("http://" + server + path)).timeout(Duration.ofSeconds(5))).GET().build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + new String(r.body()).strip());
         return Json.MAPPER.readTree(r.body());
@@ -178,7 +188,7 @@ public final class AntiEntropy {
     }
 
     private void put(String server, String path, Object body) throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + server + path)).timeout(Duration.ofSeconds(10))
+        HttpResponse<String> r = http.send(withToken(HttpRequest.newBuilder(URI.create("http://" + server + path)).timeout(Duration.ofSeconds(10)))
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(Json.MAPPER.writeValueAsBytes(body))).build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) throw new IOException("PUT " + path + ": HTTP " + r.statusCode() + " " + r.body().strip());
     }

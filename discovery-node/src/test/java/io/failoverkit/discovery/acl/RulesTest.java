@@ -107,8 +107,8 @@ class RulesTest {
         assertTrue(e.getMessage().contains("only valid for key"), e.getMessage());
         e = refused("operator { policy = \"read\" }");
         assertEquals(1, e.line);
-        e = refused("{\"keyring\": \"write\"}");
-        assertTrue(e.getMessage().contains("unknown rule \"keyring\""), e.getMessage());
+        e = refused("{\"keyrings\": \"write\"}");
+        assertTrue(e.getMessage().contains("unknown rule \"keyrings\""), e.getMessage());
         e = refused("key_prefix \"a/\" { }");
         assertTrue(e.getMessage().contains("has no policy"), e.getMessage());
     }

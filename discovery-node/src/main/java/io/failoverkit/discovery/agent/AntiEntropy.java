@@ -41,6 +41,13 @@ public final class AntiEntropy {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private volatile boolean dirty = true;
     private long lastFull;
+    /** Held by every write to the catalog, so a later write always carries a later local state. */
+    private final Object syncLock = new Object();
+    /** Checks whose status changed and are not in the catalog yet: pushed at once, all of a burst in one write. */
+    private final Set<String> changedChecks = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.Semaphore wake = new java.util.concurrent.Semaphore(0);
+    private final Thread pusher;
+    private volatile boolean closed;
 
     public AntiEntropy(LocalState local, String node, String nodeId, String address, Supplier<Optional<String>> serverHttp) {
         this(local, node, nodeId, address, Map.of(), serverHttp);
@@ -54,21 +61,92 @@ public final class AntiEntropy {
         this.nodeId = nodeId;
         this.address = address;
         this.serverHttp = serverHttp;
-        local.onChange(() -> dirty = true);
+        local.onChange(this::markDirty);
+        local.onCheckStatus(this::checkChanged);
+        this.pusher = Thread.ofPlatform().daemon().name("check-sync-" + node).start(this::pushLoop);
     }
 
-    public void markDirty() { dirty = true; }
+    /** Something local changed: synced now by the pusher thread (not at the next tick), as Consul's agent does. */
+    public void markDirty() {
+        dirty = true;
+        wake.release();
+    }
+
+    /**
+     * A check's status changed: it goes to the catalog now, without waiting for anti-entropy, as Consul's agent
+     * triggers a sync on every status change. Changes that arrive while a write is in flight go together in the next.
+     */
+    public void checkChanged(String checkId) {
+        changedChecks.add(checkId);
+        wake.release();
+    }
+
+    private void pushLoop() {
+        while (!closed) {
+            try {
+                wake.acquire();
+                wake.drainPermits();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (closed) return;
+            Optional<String> server = serverHttp.get();
+            if (server.isEmpty()) continue; // the periodic tick retries once a server is known
+            try {
+                if (dirty) {
+                    synchronized (syncLock) {
+                        dirty = false;
+                        changedChecks.clear(); // the sync below compares every check
+                        sync(server.get(), false);
+                    }
+                } else {
+                    pushChangedChecks(server.get());
+                }
+            } catch (IOException | RuntimeException e) {
+                dirty = true;
+                LOG.debug("sync with {} failed, anti-entropy retries: {}", server.get(), e.getMessage());
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** The changed checks as the local state has them now, in one catalog write (one Raft entry). */
+    private void pushChangedChecks(String server) throws IOException, InterruptedException {
+        synchronized (syncLock) {
+            if (changedChecks.isEmpty()) return;
+            Set<String> ids = new HashSet<>(changedChecks);
+            changedChecks.removeAll(ids);
+            List<Map<String, Object>> out = new java.util.ArrayList<>();
+            for (Model.Check c : local.catalogChecks(node)) if (ids.contains(c.checkId())) out.add(checkBody(c));
+            if (out.isEmpty()) return;
+            try {
+                register(server, Map.of("Checks", out));
+            } catch (IOException | RuntimeException e) {
+                changedChecks.addAll(ids);
+                throw e;
+            }
+        }
+    }
+
+    public void close() {
+        closed = true;
+        pusher.interrupt();
+    }
 
     /** Runs often (every second); does work when something changed locally or a full sync is due. */
     public void tick() {
         long now = System.nanoTime();
         boolean full = now - lastFull > FULL_SYNC_NANOS;
-        if (!dirty && !full) return;
+        if (!dirty && !full && changedChecks.isEmpty()) return;
         Optional<String> server = serverHttp.get();
         if (server.isEmpty()) return;
-        dirty = false;
         try {
-            sync(server.get(), full);
+            synchronized (syncLock) {
+                dirty = false;
+                changedChecks.clear();
+                sync(server.get(), full);
+            }
             if (full) lastFull = now;
         } catch (IOException | RuntimeException e) {
             dirty = true;
@@ -109,27 +187,31 @@ public final class AntiEntropy {
             if (!services.containsKey(id)) deregister(server, "ServiceID", id);
         }
         Set<String> localIds = new HashSet<>();
+        List<Map<String, Object>> changed = new java.util.ArrayList<>();
         for (Model.Check c : local.catalogChecks(node)) {
             localIds.add(c.checkId());
             JsonNode r = remoteChecks.get(c.checkId());
             boolean differs = r == null || !c.status().equals(r.path("Status").asText()) || !c.name().equals(r.path("Name").asText())
                     || !c.serviceId().equals(r.path("ServiceID").asText()) || !c.notes().equals(r.path("Notes").asText());
-            if (differs || (full && !c.output().equals(r.path("Output").asText()))) {
-                Map<String, Object> chk = new LinkedHashMap<>();
-                chk.put("Node", node);
-                chk.put("CheckID", c.checkId());
-                chk.put("Name", c.name());
-                chk.put("Status", c.status());
-                chk.put("Notes", c.notes());
-                chk.put("Output", c.output());
-                chk.put("ServiceID", c.serviceId());
-                chk.put("Type", c.type());
-                register(server, Map.of("Check", chk));
-            }
+            if (differs || (full && !c.output().equals(r.path("Output").asText()))) changed.add(checkBody(c));
         }
+        if (!changed.isEmpty()) register(server, Map.of("Checks", changed));
         for (String id : remoteChecks.keySet()) {
             if (!localIds.contains(id) && !Model.SERF_HEALTH.equals(id)) deregister(server, "CheckID", id);
         }
+    }
+
+    private Map<String, Object> checkBody(Model.Check c) {
+        Map<String, Object> chk = new LinkedHashMap<>();
+        chk.put("Node", node);
+        chk.put("CheckID", c.checkId());
+        chk.put("Name", c.name());
+        chk.put("Status", c.status());
+        chk.put("Notes", c.notes());
+        chk.put("Output", c.output());
+        chk.put("ServiceID", c.serviceId());
+        chk.put("Type", c.type());
+        return chk;
     }
 
     /** The node's metadata in the catalog follows -node-meta (once the node is there: the leader registers it). */

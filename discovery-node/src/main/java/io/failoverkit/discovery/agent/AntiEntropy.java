@@ -180,6 +180,9 @@ public final class AntiEntropy {
                 svc.put("Port", s.port());
                 svc.put("Meta", s.meta());
                 svc.put("EnableTagOverride", s.enableTagOverride());
+                svc.put("Weights", s.weights());
+                svc.put("Kind", s.kind());
+                svc.put("TaggedAddresses", s.taggedAddresses());
                 register(server, Map.of("Service", svc));
             }
         }
@@ -234,8 +237,13 @@ public final class AntiEntropy {
         r.path("Tags").forEach(t -> tags.add(t.asText()));
         Map<String, String> meta = new HashMap<>();
         r.path("Meta").fields().forEachRemaining(e -> meta.put(e.getKey(), e.getValue().asText()));
+        Map<String, Model.ServiceAddress> tagged = new HashMap<>();
+        r.path("TaggedAddresses").fields().forEachRemaining(e -> tagged.put(e.getKey(),
+                new Model.ServiceAddress(e.getValue().path("Address").asText(), e.getValue().path("Port").asInt())));
         return s.name().equals(r.path("Service").asText()) && s.tags().equals(tags) && s.address().equals(r.path("Address").asText())
-                && s.port() == r.path("Port").asInt() && s.meta().equals(meta);
+                && s.port() == r.path("Port").asInt() && s.meta().equals(meta) && s.enableTagOverride() == r.path("EnableTagOverride").asBoolean()
+                && s.kind().equals(r.path("Kind").asText()) && s.taggedAddresses().equals(tagged)
+                && s.weights().passing() == r.path("Weights").path("Passing").asInt(1) && s.weights().warning() == r.path("Weights").path("Warning").asInt(1);
     }
 
     private JsonNode get(String server, String path) throws IOException, InterruptedException {

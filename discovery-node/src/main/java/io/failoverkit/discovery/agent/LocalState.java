@@ -61,11 +61,38 @@ public final class LocalState {
     /** Called with a check's ID when its status changes: what has to reach the catalog at once. */
     public void onCheckStatus(java.util.function.Consumer<String> r) { onStatus.add(r); }
 
-    private void changed() { onChange.forEach(Runnable::run); }
+    private final java.util.Set<Runnable> waiters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private void changed() {
+        onChange.forEach(Runnable::run);
+        for (Runnable w : List.copyOf(waiters)) if (waiters.remove(w)) w.run();
+    }
+
+    /**
+     * Runs {@code once} at the next change of definitions or maintenance (a blocking /v1/agent/service/ID waits so,
+     * holding no thread); the returned handle drops it unrun (the wait timed out).
+     */
+    public Runnable awaitChange(Runnable once) {
+        waiters.add(once);
+        return () -> waiters.remove(once);
+    }
 
     public synchronized void addService(ServiceDef s, Source source) {
+        addService(s, source, false);
+    }
+
+    /**
+     * Adds or replaces a service and its checks. With {@code replaceExistingChecks} (Consul's ?replace-existing-checks)
+     * the service's checks that the new definition does not list go; without, they stay.
+     */
+    public synchronized void addService(ServiceDef s, Source source, boolean replaceExistingChecks) {
         services.put(s.id(), s);
         serviceSource.put(s.id(), source);
+        if (replaceExistingChecks) {
+            java.util.Set<String> keep = new java.util.HashSet<>();
+            for (CheckDef c : s.checks()) keep.add(c.id());
+            checks.values().removeIf(c -> c.def.serviceId().equals(s.id()) && !keep.contains(c.def.id()));
+        }
         for (CheckDef c : s.checks()) checks.put(c.id(), new CheckState(c, source));
         changed();
     }

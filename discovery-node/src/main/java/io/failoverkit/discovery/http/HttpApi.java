@@ -125,6 +125,11 @@ public final class HttpApi implements AutoCloseable {
         int slash = rest.indexOf('/');
         String group = slash < 0 ? rest : rest.substring(0, slash);
         String sub = slash < 0 ? "" : rest.substring(slash + 1);
+        if (group.equals("agent") && AgentServiceEndpoint.serves(sub)) { new AgentServiceEndpoint(agent, timer).handle(call.withPath(sub)); return; }
+        if (group.equals("agent") && sub.equals("metrics")) { new AgentMetricsEndpoint(agent).handle(call); return; }
+        if (group.equals("agent") && sub.equals("host")) { new AgentHostEndpoint(agent).handle(call); return; }
+        if (group.equals("agent") && sub.equals("version")) { new AgentVersionEndpoint().handle(call); return; }
+        if (group.equals("agent") && sub.equals("monitor")) { new AgentMonitorEndpoint(agent, timer).handle(call); return; }
         if (group.equals("agent")) {
             new AgentEndpoint(agent).handle(call.withPath(sub));
             return;

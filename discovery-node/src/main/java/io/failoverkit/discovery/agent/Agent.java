@@ -132,6 +132,7 @@ public final class Agent implements AutoCloseable {
         checks.sync();
         local.onChange(checks::sync);
         this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, config.nodeMeta, this::serverHttpForAgent);
+        checks.catalog(config.nodeName, this::serverHttpForAgent);
         registerGauges();
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
         DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp);

@@ -59,14 +59,17 @@ final class AgentMonitorEndpoint {
                 while ((more = lines.poll()) != null) out.write((more + "\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
             }
-            call.callback.succeeded();
         } catch (IOException e) {
             call.callback.failed(e);
+            return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             call.callback.failed(e);
+            return;
         } finally {
             stop.run();
         }
+        if (gone.get()) call.callback.failed(new IOException("the client went away"));
+        else call.callback.succeeded();
     }
 }

@@ -32,6 +32,8 @@ public final class AntiEntropy {
     /** Output-only changes wait for a full sync, so chatty checks do not write on every run. */
     static final long FULL_SYNC_NANOS = Duration.ofSeconds(30).toNanos();
 
+    static final String CONSUL_SERVICE_ID = "consul";
+
     private final LocalState local;
     private final String node;
     private final String nodeId;
@@ -187,7 +189,8 @@ public final class AntiEntropy {
             }
         }
         for (String id : remoteServices.keySet()) {
-            if (!services.containsKey(id)) deregister(server, "ServiceID", id);
+            // The "consul" service of a server is the leader's (see Reconciler), as in Consul's agent.
+            if (!services.containsKey(id) && !CONSUL_SERVICE_ID.equals(id)) deregister(server, "ServiceID", id);
         }
         Set<String> localIds = new HashSet<>();
         List<Map<String, Object>> changed = new java.util.ArrayList<>();

@@ -33,7 +33,9 @@ public final class CheckRunner implements AutoCloseable {
 
     private final LocalState local;
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("checks").unstarted(r));
-    private final Map<String, ScheduledFuture<?>> scheduled = new ConcurrentHashMap<>();
+    /** A check's schedule and the definition it runs (a re-registration with other settings is rescheduled). */
+    private record Scheduled(CheckDef def, ScheduledFuture<?> future) {}
+    private final Map<String, Scheduled> scheduled = new ConcurrentHashMap<>();
     private final Map<String, Long> ttlDeadlines = new ConcurrentHashMap<>();
     private final HttpCheckClients httpClients = new HttpCheckClients();
     private final Map<String, GrpcHealth> grpcChannels = new ConcurrentHashMap<>();
@@ -101,13 +103,14 @@ public final class CheckRunner implements AutoCloseable {
         for (LocalState.CheckState c : local.checkStates()) wanted.put(c.def.id(), c.def);
         scheduled.entrySet().removeIf(e -> {
             CheckDef d = wanted.get(e.getKey());
-            if (d == null) { e.getValue().cancel(true); return true; }
+            if (d == null || !d.equals(e.getValue().def())) { e.getValue().future().cancel(true); return true; }
             return false;
         });
         ttlDeadlines.keySet().retainAll(wanted.keySet());
         grpcChannels.entrySet().removeIf(e -> {
             CheckDef d = wanted.get(e.getKey());
-            if (d != null && e.getKey().equals(d.id()) && d.grpc() != null) return false;
+            Scheduled running = scheduled.get(e.getKey());
+            if (d != null && d.grpc() != null && running != null && running.def().equals(d)) return false;
             e.getValue().close();
             return true;
         });
@@ -119,12 +122,12 @@ public final class CheckRunner implements AutoCloseable {
             if (d.kind().equals("alias") && isLocal(d.aliasNode())) continue; // run on local changes, above
             scheduled.computeIfAbsent(d.id(), id -> {
                 java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
-                return scheduler.scheduleWithFixedDelay(() -> {
+                return new Scheduled(d, scheduler.scheduleWithFixedDelay(() -> {
                     if (!running.compareAndSet(false, true)) return;
                     Thread.ofVirtual().name("check-" + id).start(() -> {
                         try { run(d); } finally { running.set(false); }
                     });
-                }, 0, d.interval() == null ? 1000 : d.interval().toMillis(), TimeUnit.MILLISECONDS);
+                }, 0, d.interval() == null ? 1000 : d.interval().toMillis(), TimeUnit.MILLISECONDS));
             });
         }
     }

@@ -68,6 +68,8 @@ final class CatalogEndpoint {
                             (c, r) -> c.json(200, Selection.apply(filter, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream()
                                     .filter(i -> Selection.metaMatches(meta, i.node().meta()))
                                     .map(CatalogEndpoint::serviceNode).toList(), m -> m)));
+                } else if (p.startsWith("node-services/")) {
+                    new CatalogNodeServicesEndpoint(server).handle(call);
                 } else if (p.startsWith("node/") && p.length() > "node/".length()) {
                     String name = p.substring("node/".length());
                     Filter filter = Selection.filter(call, Selection.NODE_SERVICE);
@@ -118,11 +120,12 @@ final class CatalogEndpoint {
         m.put("Datacenter", n.datacenter());
         m.put("TaggedAddresses", n.taggedAddresses());
         m.put("NodeMeta", n.meta());
-        m.put("ServiceKind", "");
+        m.put("ServiceKind", s.kind());
         m.put("ServiceID", s.id());
         m.put("ServiceName", s.service());
         m.put("ServiceTags", s.tags());
         m.put("ServiceAddress", s.address());
+        m.put("ServiceTaggedAddresses", s.taggedAddresses().isEmpty() ? null : s.taggedAddresses());
         m.put("ServiceWeights", s.weights());
         m.put("ServiceMeta", s.meta());
         m.put("ServicePort", s.port());
@@ -162,11 +165,17 @@ final class CatalogEndpoint {
             List<String> tags = Definitions.strings(s, "Tags");
             int port = Definitions.integer(s, "Port", 0);
             if (port < 0 || port > 65535) throw new IllegalArgumentException("\"Service.Port\" must be 0-65535");
-            Model.Weights weights = Model.Weights.DEFAULT;
-            JsonNode w = Definitions.field(s, "Weights");
-            if (w != null) weights = new Model.Weights(Definitions.integer(w, "Passing", 1), Definitions.integer(w, "Warning", 1));
+            Model.Weights weights;
+            try {
+                weights = Definitions.weights(Definitions.field(s, "Weights"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("Invalid Weights: " + e.getMessage());
+            }
+            Map<String, String> meta = Definitions.stringMap(s, "Meta");
+            Definitions.validateMeta(meta, "Service");
             svc = new Service(Definitions.text(s, "ID", name), name, tags == null ? List.of() : List.copyOf(tags), Definitions.text(s, "Address", ""),
-                    Definitions.stringMap(s, "Meta"), port, weights, Definitions.bool(s, "EnableTagOverride", false), 0, 0);
+                    meta, port, weights, Definitions.bool(s, "EnableTagOverride", false), Definitions.kind(s),
+                    Map.copyOf(Definitions.serviceAddresses(s, "TaggedAddresses")), 0, 0);
         }
         List<Check> checks = new ArrayList<>();
         JsonNode one = Definitions.field(body, "Check");

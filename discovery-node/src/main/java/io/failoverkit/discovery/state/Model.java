@@ -32,6 +32,9 @@ public final class Model {
         public static final Weights DEFAULT = new Weights(1, 1);
     }
 
+    /** One of a service's tagged addresses (Consul's ServiceAddress). */
+    public record ServiceAddress(@JsonProperty("Address") String address, @JsonProperty("Port") int port) {}
+
     public record Service(
             @JsonProperty("ID") String id,
             @JsonProperty("Service") String service,
@@ -41,14 +44,30 @@ public final class Model {
             @JsonProperty("Port") int port,
             @JsonProperty("Weights") Weights weights,
             @JsonProperty("EnableTagOverride") boolean enableTagOverride,
+            @JsonProperty("Kind") String kind,
+            @JsonProperty("TaggedAddresses") Map<String, ServiceAddress> taggedAddresses,
             @JsonProperty("CreateIndex") long createIndex,
             @JsonProperty("ModifyIndex") long modifyIndex) {
+        /** Entries and snapshots written before Kind and TaggedAddresses existed read as a typical service with none. */
+        public Service {
+            if (kind == null) kind = "";
+            if (taggedAddresses == null) taggedAddresses = Map.of();
+            if (weights == null) weights = Weights.DEFAULT;
+        }
+
+        /** A typical service (no Kind) without tagged addresses. */
+        public Service(String id, String service, List<String> tags, String address, Map<String, String> meta, int port, Weights weights,
+                       boolean enableTagOverride, long createIndex, long modifyIndex) {
+            this(id, service, tags, address, meta, port, weights, enableTagOverride, "", Map.of(), createIndex, modifyIndex);
+        }
+
         public Service withIndexes(long create, long modify) {
-            return new Service(id, service, tags, address, meta, port, weights, enableTagOverride, create, modify);
+            return new Service(id, service, tags, address, meta, port, weights, enableTagOverride, kind, taggedAddresses, create, modify);
         }
         boolean sameContent(Service o) {
             return o != null && id.equals(o.id) && service.equals(o.service) && tags.equals(o.tags) && address.equals(o.address)
-                    && meta.equals(o.meta) && port == o.port && java.util.Objects.equals(weights, o.weights) && enableTagOverride == o.enableTagOverride;
+                    && meta.equals(o.meta) && port == o.port && java.util.Objects.equals(weights, o.weights) && enableTagOverride == o.enableTagOverride
+                    && kind.equals(o.kind) && taggedAddresses.equals(o.taggedAddresses);
         }
     }
 

@@ -34,6 +34,8 @@ public final class AclLeader {
     private final Function<Command, CompletableFuture<ApplyResult>> propose;
     private final String initialManagementHash;
     private final AtomicBoolean inFlight = new AtomicBoolean();
+    /** Expired tokens whose deletion is proposed and not yet applied (not proposed twice). */
+    private final java.util.Set<String> reaping = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public AclLeader(StateStore store, RaftNode raft, AclConfig config) {
         this(store, raft::isLeader, raft::propose, config.initialManagement);
@@ -47,7 +49,9 @@ public final class AclLeader {
     }
 
     public void tick() {
-        if (!isLeader.getAsBoolean() || !store.aclNeedsInit(Identity.ANONYMOUS_ACCESSOR, initialManagementHash)) return;
+        if (!isLeader.getAsBoolean()) return;
+        reapExpired(System.currentTimeMillis());
+        if (!store.aclNeedsInit(Identity.ANONYMOUS_ACCESSOR, initialManagementHash)) return;
         if (!inFlight.compareAndSet(false, true)) return;
         long now = System.currentTimeMillis();
         Model.AclToken anonymous = new Model.AclToken(Identity.ANONYMOUS_ACCESSOR, Secrets.hash(StoreTokenResolver.ANONYMOUS_SECRET),
@@ -59,5 +63,21 @@ public final class AclLeader {
             if (err != null) LOG.warn("ACL initialisation not committed (retried on the next tick): {}", err.getMessage());
             else if (r.isOk()) LOG.info("ACLs initialised: builtin policy, anonymous token{}", initial == null ? "" : " and the initial management token from the config");
         });
+    }
+
+    /**
+     * Deletes tokens past their expiration time, as Consul's leader reaps them (they are already refused and hidden
+     * from the moment they expire; this only keeps the table from growing). At most 64 per tick.
+     */
+    void reapExpired(long nowMillis) {
+        List<Model.AclToken> expired = store.aclTokens().value().stream().filter(t -> t.expiredAt(nowMillis))
+                .filter(t -> !reaping.contains(t.accessorId())).limit(64).toList();
+        for (Model.AclToken t : expired) {
+            reaping.add(t.accessorId());
+            propose.apply(new Command.AclTokenDelete(t.accessorId())).whenComplete((r, err) -> {
+                reaping.remove(t.accessorId());
+                if (err == null && r.isOk()) LOG.info("ACL token {} expired and was deleted", t.accessorId());
+            });
+        }
     }
 }

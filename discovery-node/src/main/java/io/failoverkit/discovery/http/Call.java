@@ -132,6 +132,12 @@ public final class Call {
         return f == null ? null : f.getValue();
     }
 
+    /** Every value of a repeated parameter ({@code ?tag=a&tag=b}), in order; empty when absent. */
+    public java.util.List<String> params(String name) {
+        Fields.Field f = query.get(name);
+        return f == null ? java.util.List.of() : java.util.List.copyOf(f.getValues());
+    }
+
     public long longParam(String name, long dflt) {
         String v = param(name);
         if (v == null || v.isEmpty()) return dflt;

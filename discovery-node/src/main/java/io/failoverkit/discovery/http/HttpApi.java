@@ -106,7 +106,11 @@ public final class HttpApi implements AutoCloseable {
 
     private void dispatch(Request request, Response response, Callback callback) {
         String path = request.getHttpURI().getDecodedPath();
-        Call call = new Call(request, response, callback, path);
+        long start = System.nanoTime();
+        String method = request.getMethod();
+        Callback timed = Callback.from(callback, () -> agent.metrics().sinceMillis("consul.api.http",
+                java.util.Map.of("method", method, "path", metricPath(path)), start));
+        Call call = new Call(request, response, timed, path);
         try {
             route(call, path);
         } catch (HttpError e) {
@@ -115,6 +119,25 @@ public final class HttpApi implements AutoCloseable {
             LOG.warn("{} {} failed", request.getMethod(), path, e);
             call.text(500, "internal error: " + e.getMessage());
         }
+    }
+
+    private static final java.util.Set<String> GROUPS = java.util.Set.of("agent", "event", "operator", "kv", "catalog", "health",
+            "session", "status", "txn", "snapshot", "acl", "query", "coordinate", "connect", "config", "internal");
+
+    /** The route a request took, as Consul labels consul.api.http ("v1_health_service_"): bounded, no keys or names. */
+    static String metricPath(String path) {
+        if (path == null || !path.startsWith("/v1/")) return "unknown";
+        String rest = path.substring(4);
+        int slash = rest.indexOf('/');
+        String group = slash < 0 ? rest : rest.substring(0, slash);
+        if (!GROUPS.contains(group)) return "unknown";
+        if (slash < 0) return "v1_" + group;
+        if (group.equals("kv")) return "v1_kv_";
+        String sub = rest.substring(slash + 1);
+        int next = sub.indexOf('/');
+        String first = next < 0 ? sub : sub.substring(0, next);
+        if (!first.matches("[a-z-]{1,32}")) return "v1_" + group + "_";
+        return "v1_" + group + "_" + first.replace('-', '_') + (next < 0 ? "" : "_");
     }
 
     private void route(Call call, String path) {
@@ -126,6 +149,11 @@ public final class HttpApi implements AutoCloseable {
         // A client agent passes the server-side routes on with the token; the server checks them (once, with its state).
         boolean passedOn = !agent.config().server && (SERVER_GROUPS.contains(group) || group.equals("operator") && sub.startsWith("raft/"));
         if (!passedOn && !authorize(call, group, sub)) return;
+        if (group.equals("agent") && AgentServiceEndpoint.serves(sub)) { new AgentServiceEndpoint(agent, timer).handle(call.withPath(sub)); return; }
+        if (group.equals("agent") && sub.equals("metrics")) { new AgentMetricsEndpoint(agent).handle(call); return; }
+        if (group.equals("agent") && sub.equals("host")) { new AgentHostEndpoint(agent).handle(call); return; }
+        if (group.equals("agent") && sub.equals("version")) { new AgentVersionEndpoint().handle(call); return; }
+        if (group.equals("agent") && sub.equals("monitor")) { new AgentMonitorEndpoint(agent, timer).handle(call); return; }
         if (group.equals("agent")) {
             new AgentEndpoint(agent).handle(call.withPath(sub));
             return;
@@ -145,6 +173,12 @@ public final class HttpApi implements AutoCloseable {
         }
         if (!SERVER_GROUPS.contains(group)) {
             throw HttpError.notFound("unknown endpoint " + path);
+        }
+        // As Consul without a WAN link to it: another datacenter is unreachable, never answered with this one's data.
+        String dc = call.param("dc");
+        if (dc != null && !dc.isEmpty() && !dc.equals(agent.config().datacenter)) {
+            call.text(500, "No path to datacenter");
+            return;
         }
         Routes r = routes;
         if (!agent.config().server) {

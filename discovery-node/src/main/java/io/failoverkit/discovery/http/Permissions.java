@@ -145,7 +145,7 @@ final class Permissions {
             case "deregister" -> writeMethod(call) ? deregister(call, look) : Require.NOTHING;
             // Filtered on output. A read route not listed here filters nothing yet, so it stays closed (operator:read).
             case "datacenters", "nodes", "services" -> Require.NOTHING;
-            default -> call.method.equals("GET") && startsWithAny(sub, "service/", "node/") ? Require.NOTHING : operator(call);
+            default -> call.method.equals("GET") && startsWithAny(sub, "service/", "node/", "node-services/") ? Require.NOTHING : operator(call);
         };
     }
 

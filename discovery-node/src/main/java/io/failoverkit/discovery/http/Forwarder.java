@@ -16,7 +16,8 @@ final class Forwarder {
     static final String FORWARDED_HEADER = "X-Failoverkit-Forwarded";
     /** The header's value on a client agent's hop to a server, which may still pass the call on to the leader. */
     static final String FROM_CLIENT_AGENT = "client";
-    private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact", "Content-Type");
+    private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact",
+            "X-Consul-Effective-Consistency", "Content-Type", "X-Content-Type-Options", "Content-Security-Policy");
     private final HttpClient http = HttpClient.newBuilder()
             .connectTimeout(Duration.ofSeconds(2))
             .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())

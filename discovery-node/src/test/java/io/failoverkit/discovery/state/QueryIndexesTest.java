@@ -67,6 +67,8 @@ class QueryIndexesTest {
         assertThat(back.serviceInstances("web", null).index()).isEqualTo(7);
         assertThat(back.serviceInstances("db", null).index()).isEqualTo(4);
         assertThat(back.serviceInstances("nope", null).index()).isEqualTo(7);
+        // And in a snapshot archive's state.bin (the same image).
+        assertThat(new String(store.capture().state(), StandardCharsets.UTF_8)).contains("\"serviceIndexes\":{\"db\":4,\"web\":7}");
 
         // Removing the last instance moves the index (the watcher must see the service go).
         store.apply(8, new Command.Deregister("n1", "web-1", null, 0));

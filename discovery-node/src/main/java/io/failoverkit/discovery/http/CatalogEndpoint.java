@@ -35,17 +35,18 @@ final class CatalogEndpoint {
                 Filter filter = Selection.filter(call, Selection.NODE);
                 Map<String, String> meta = Selection.nodeMeta(call);
                 server.read(call, EnumSet.of(Table.NODES), null, server.store::nodes, (c, r) -> c.json(200,
-                        Selection.apply(filter, r.value().stream().filter(n -> Selection.metaMatches(meta, n.meta())).toList(), n -> n)));
+                        Selection.apply(filter, c.visible(r.value(), n -> Permissions.mayRead(c.identity().authorizer(), n)).stream()
+                                .filter(n -> Selection.metaMatches(meta, n.meta())).toList(), n -> n)));
             }
             case "services" -> {
                 Filter filter = Selection.filter(call, Selection.SERVICE_NODE);
                 Map<String, String> meta = Selection.nodeMeta(call);
                 if (filter == null && meta.isEmpty()) {
-                    server.read(call, EnumSet.of(Table.SERVICES), null, server.store::serviceNames, (c, r) -> c.json(200, r.value()));
+                    server.read(call, EnumSet.of(Table.SERVICES), null, server.store::serviceNames, (c, r) -> c.json(200, visibleServices(c, r.value())));
                 } else {
                     server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, server.store::allServiceInstances, (c, r) -> {
                         java.util.TreeMap<String, java.util.TreeSet<String>> names = new java.util.TreeMap<>();
-                        for (StateStore.Instance i : Selection.apply(filter, r.value().stream().filter(i -> Selection.metaMatches(meta, i.node().meta())).toList(),
+                        for (StateStore.Instance i : Selection.apply(filter, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream().filter(i -> Selection.metaMatches(meta, i.node().meta())).toList(),
                                 CatalogEndpoint::serviceNode)) {
                             names.computeIfAbsent(i.service().service(), n -> new java.util.TreeSet<>()).addAll(i.service().tags());
                         }
@@ -64,19 +65,44 @@ final class CatalogEndpoint {
                     Filter filter = Selection.filter(call, Selection.SERVICE_NODE);
                     Map<String, String> meta = Selection.nodeMeta(call);
                     server.readService(call, EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), name, () -> server.store.serviceInstancesTagged(name, tags),
-                            (c, r) -> c.json(200, Selection.apply(filter, r.value().stream().filter(i -> Selection.metaMatches(meta, i.node().meta()))
+                            (c, r) -> c.json(200, Selection.apply(filter, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream()
+                                    .filter(i -> Selection.metaMatches(meta, i.node().meta()))
                                     .map(CatalogEndpoint::serviceNode).toList(), m -> m)));
+                } else if (p.startsWith("node-services/")) {
+                    new CatalogNodeServicesEndpoint(server).handle(call);
                 } else if (p.startsWith("node/") && p.length() > "node/".length()) {
                     String name = p.substring("node/".length());
                     Filter filter = Selection.filter(call, Selection.NODE_SERVICE);
                     server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, () -> server.store.nodeServices(name),
-                            (c, r) -> c.json(200, r.value() == null ? null : Map.of("Node", r.value().node(),
-                                    "Services", Selection.applyToValues(filter, r.value().services(), v -> v))));
+                            (c, r) -> c.json(200, visibleNode(c, r.value(), filter)));
                 } else {
                     throw HttpError.notFound("unknown catalog endpoint /v1/catalog/" + p);
                 }
             }
         }
+    }
+
+    /** The service names the token may read (Consul filters the map by service:read). */
+    static Map<String, List<String>> visibleServices(Call c, Map<String, List<String>> all) {
+        var a = c.identity().authorizer();
+        Map<String, List<String>> out = new java.util.TreeMap<>();
+        all.forEach((name, tags) -> { if (Permissions.mayReadService(a, name)) out.put(name, tags); });
+        if (out.size() != all.size()) c.filtered();
+        return out;
+    }
+
+    /** /v1/catalog/node/&lt;n&gt;: null when the node may not be read, its services filtered by service:read. */
+    private static Object visibleNode(Call c, StateStore.NodeServices ns, Filter filter) {
+        if (ns == null) return null;
+        var a = c.identity().authorizer();
+        if (!Permissions.mayRead(a, ns.node())) {
+            c.filtered();
+            return null;
+        }
+        Map<String, Service> services = new LinkedHashMap<>();
+        ns.services().forEach((id, s) -> { if (Permissions.mayReadService(a, s.service())) services.put(id, s); });
+        if (services.size() != ns.services().size()) c.filtered();
+        return Map.of("Node", ns.node(), "Services", Selection.applyToValues(filter, services, v -> v));
     }
 
     static void requireWrite(Call call) {
@@ -94,11 +120,12 @@ final class CatalogEndpoint {
         m.put("Datacenter", n.datacenter());
         m.put("TaggedAddresses", n.taggedAddresses());
         m.put("NodeMeta", n.meta());
-        m.put("ServiceKind", "");
+        m.put("ServiceKind", s.kind());
         m.put("ServiceID", s.id());
         m.put("ServiceName", s.service());
         m.put("ServiceTags", s.tags());
         m.put("ServiceAddress", s.address());
+        m.put("ServiceTaggedAddresses", s.taggedAddresses().isEmpty() ? null : s.taggedAddresses());
         m.put("ServiceWeights", s.weights());
         m.put("ServiceMeta", s.meta());
         m.put("ServicePort", s.port());
@@ -138,11 +165,17 @@ final class CatalogEndpoint {
             List<String> tags = Definitions.strings(s, "Tags");
             int port = Definitions.integer(s, "Port", 0);
             if (port < 0 || port > 65535) throw new IllegalArgumentException("\"Service.Port\" must be 0-65535");
-            Model.Weights weights = Model.Weights.DEFAULT;
-            JsonNode w = Definitions.field(s, "Weights");
-            if (w != null) weights = new Model.Weights(Definitions.integer(w, "Passing", 1), Definitions.integer(w, "Warning", 1));
+            Model.Weights weights;
+            try {
+                weights = Definitions.weights(Definitions.field(s, "Weights"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("Invalid Weights: " + e.getMessage());
+            }
+            Map<String, String> meta = Definitions.stringMap(s, "Meta");
+            Definitions.validateMeta(meta, "Service");
             svc = new Service(Definitions.text(s, "ID", name), name, tags == null ? List.of() : List.copyOf(tags), Definitions.text(s, "Address", ""),
-                    Definitions.stringMap(s, "Meta"), port, weights, Definitions.bool(s, "EnableTagOverride", false), 0, 0);
+                    meta, port, weights, Definitions.bool(s, "EnableTagOverride", false), Definitions.kind(s),
+                    Map.copyOf(Definitions.serviceAddresses(s, "TaggedAddresses")), 0, 0);
         }
         List<Check> checks = new ArrayList<>();
         JsonNode one = Definitions.field(body, "Check");

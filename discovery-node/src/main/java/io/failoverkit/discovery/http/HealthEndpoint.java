@@ -30,7 +30,7 @@ final class HealthEndpoint {
             Filter filter = Selection.filter(call, Selection.CHECK_SERVICE_NODE);
             Map<String, String> meta = Selection.nodeMeta(call);
             server.readService(call, EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), name, () -> server.store.serviceInstancesTagged(name, tags),
-                    (c, r) -> c.json(200, Selection.apply(filter, r.value().stream()
+                    (c, r) -> c.json(200, Selection.apply(filter, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream()
                             .filter(i -> !passing || i.checks().stream().allMatch(k -> Model.PASSING.equals(k.status())))
                             .filter(i -> Selection.metaMatches(meta, i.node().meta()))
                             .map(HealthEndpoint::entry).toList(), e -> e)));
@@ -41,7 +41,7 @@ final class HealthEndpoint {
             String node = p.substring(5);
             Filter filter = Selection.filter(call, Selection.HEALTH_CHECK);
             server.read(call, EnumSet.of(Table.CHECKS), null, () -> server.store.checks(k -> k.node().equals(node)),
-                    (c, r) -> c.json(200, Selection.apply(filter, r.value(), k -> k)));
+                    (c, r) -> c.json(200, Selection.apply(filter, visibleChecks(c, r.value()), k -> k)));
         } else if (p.startsWith("state/") && p.length() > 6) {
             String state = p.substring(6);
             if (!STATES.contains(state)) throw HttpError.badRequest("unknown check state \"" + state + "\" (any, passing, warning, critical)");
@@ -49,6 +49,10 @@ final class HealthEndpoint {
         } else {
             throw HttpError.notFound("unknown health endpoint /v1/health/" + p);
         }
+    }
+
+    static java.util.List<Model.Check> visibleChecks(Call c, java.util.List<Model.Check> checks) {
+        return c.visible(checks, k -> Permissions.mayRead(c.identity().authorizer(), k));
     }
 
     /** /v1/health/checks and /v1/health/state: with ?filter, ?node-meta and ?near (refused) as Consul documents them. */
@@ -62,7 +66,7 @@ final class HealthEndpoint {
             server.store.nodes().value().forEach(n -> metaByNode.put(n.node(), n.meta()));
             return server.store.checks(k -> which.test(k) && Selection.metaMatches(meta, metaByNode.get(k.node())));
         };
-        server.read(call, EnumSet.of(Table.CHECKS), null, query, (c, r) -> c.json(200, Selection.apply(filter, r.value(), k -> k)));
+        server.read(call, EnumSet.of(Table.CHECKS), null, query, (c, r) -> c.json(200, Selection.apply(filter, visibleChecks(c, r.value()), k -> k)));
     }
 
     static Map<String, Object> entry(StateStore.Instance i) {

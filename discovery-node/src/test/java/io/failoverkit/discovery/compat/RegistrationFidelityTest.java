@@ -106,6 +106,24 @@ class RegistrationFidelityTest {
     }
 
     @Test
+    void enableTagOverrideKeepsTagsSetInTheCatalogWhileOtherServicesGetTheirsBack() {
+        assertThat(http.put("/v1/agent/service/register", "{\"ID\":\"eto-1\",\"Name\":\"eto\",\"Tags\":[\"local\"],\"EnableTagOverride\":true}").status()).isEqualTo(200);
+        assertThat(http.put("/v1/agent/service/register", "{\"ID\":\"plain-1\",\"Name\":\"plain\",\"Tags\":[\"local\"]}").status()).isEqualTo(200);
+        catalogInstance("eto", "eto-1");
+        catalogInstance("plain", "plain-1");
+        // An external tool retags both in the catalog.
+        for (String[] s : new String[][]{{"eto-1", "eto", "true"}, {"plain-1", "plain", "false"}}) {
+            assertThat(http.put("/v1/catalog/register", "{\"Node\":\"" + NODE + "\",\"Address\":\"127.0.0.1\",\"SkipNodeUpdate\":true,\"Service\":{\"ID\":\""
+                    + s[0] + "\",\"Service\":\"" + s[1] + "\",\"Tags\":[\"external\"],\"EnableTagOverride\":" + s[2] + "}}").status()).isEqualTo(200);
+        }
+        // A local change makes anti-entropy compare everything: plain-1 gets its own tags back, eto-1 keeps the catalog's.
+        assertThat(http.put("/v1/agent/service/register", "{\"ID\":\"poke-1\",\"Name\":\"poke\"}").status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(20)).until(() -> catalogInstance("plain", "plain-1").path("ServiceTags").toString().equals("[\"local\"]"));
+        catalogInstance("poke", "poke-1");
+        assertThat(catalogInstance("eto", "eto-1").path("ServiceTags").toString()).isEqualTo("[\"external\"]");
+    }
+
+    @Test
     void metaOverConsulsLimitsIsRefusedWithConsulsMessageAndNothingIsRegistered() {
         String tooMany = IntStream.range(0, 65).mapToObj(i -> "\"k" + i + "\":\"v\"").collect(Collectors.joining(",", "{", "}"));
         Http.Reply many = http.put("/v1/agent/service/register", "{\"Name\":\"meta-many\",\"Meta\":" + tooMany + "}");

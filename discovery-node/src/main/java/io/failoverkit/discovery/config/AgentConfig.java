@@ -44,6 +44,10 @@ public final class AgentConfig {
     /** Raft log entries between snapshots (Consul's raft_snapshot_threshold); older log segments are then purged. */
     public long raftSnapshotThreshold = 16384;
     public final DnsConfig dns = new DnsConfig();
+    /** Script checks from anywhere, the HTTP API included (Consul's enable_script_checks / -enable-script-checks). */
+    public boolean enableScriptChecks;
+    /** Script checks from config files only (Consul's enable_local_script_checks / -enable-local-script-checks). */
+    public boolean enableLocalScriptChecks;
 
     /** Definitions read from the config files (services, and checks not nested in a service). */
     public final List<Definitions.ServiceDef> services = new ArrayList<>();
@@ -90,9 +94,15 @@ public final class AgentConfig {
             } catch (IOException e) {
                 throw new IOException("config file " + f + " is not valid JSON: " + e.getMessage(), e);
             }
+            int fromService = svc.size();
+            int fromCheck = chk.size();
             try {
                 readDefinitions(root, svc, chk);
-            } catch (IllegalArgumentException e) {
+                for (Definitions.ServiceDef s : svc.subList(fromService, svc.size())) {
+                    ScriptChecks.require(this, ScriptChecks.Origin.CONFIG_FILE, s.checks());
+                }
+                ScriptChecks.require(this, ScriptChecks.Origin.CONFIG_FILE, chk.subList(fromCheck, chk.size()));
+            } catch (IllegalArgumentException | ScriptChecks.Disabled e) {
                 throw new IOException("config file " + f + ": " + e.getMessage(), e);
             }
         }
@@ -134,6 +144,10 @@ public final class AgentConfig {
             if (!flags.contains("dns-port")) dnsPort = Definitions.integer(ports, "dns", dnsPort);
             if (!flags.contains("server-port")) serverPort = Definitions.integer(ports, "server", serverPort);
             if (!flags.contains("serf-lan-port")) serfLanPort = Definitions.integer(ports, "serf_lan", serfLanPort);
+        }
+        if (!flags.contains("enable-script-checks")) enableScriptChecks = Definitions.bool(root, "enable_script_checks", enableScriptChecks);
+        if (!flags.contains("enable-local-script-checks")) {
+            enableLocalScriptChecks = Definitions.bool(root, "enable_local_script_checks", enableLocalScriptChecks);
         }
         if (!flags.contains("encrypt")) encrypt = Definitions.text(root, "encrypt", encrypt);
         if (!flags.contains("retry-interval")) {

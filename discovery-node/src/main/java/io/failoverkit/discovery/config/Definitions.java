@@ -133,6 +133,7 @@ public final class Definitions {
         if (c == null || !c.isObject()) throw new IllegalArgumentException("a check definition must be a JSON object");
         String sid = serviceId != null ? serviceId : text(c, "service_id", "");
         List<String> args = strings(c, "args");
+        if (args == null) args = strings(c, "script_args"); // Consul's older name for Args
         String script = text(c, "script", null);
         if (args == null && script != null) args = List.of("/bin/sh", "-c", script);
         if (args != null && args.isEmpty()) throw new IllegalArgumentException("check \"Args\" must not be empty");
@@ -140,7 +141,7 @@ public final class Definitions {
         String tcp = text(c, "tcp", null);
         Duration ttl = duration(c, "ttl");
         int kinds = (args != null ? 1 : 0) + (http != null ? 1 : 0) + (tcp != null ? 1 : 0) + (ttl != null ? 1 : 0);
-        if (kinds != 1) throw new IllegalArgumentException("a check needs exactly one of \"Args\" (or \"Script\"), \"HTTP\", \"TCP\", \"TTL\"");
+        if (kinds != 1) throw new IllegalArgumentException("a check needs exactly one of \"Args\" (or \"ScriptArgs\", \"Script\"), \"HTTP\", \"TCP\", \"TTL\"");
         Duration interval = duration(c, "interval");
         if (ttl == null && (interval == null || interval.toMillis() < 100)) throw new IllegalArgumentException("script, http and tcp checks need an \"Interval\" of at least 100ms");
         Duration timeout = duration(c, "timeout");

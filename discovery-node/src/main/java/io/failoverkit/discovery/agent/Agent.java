@@ -131,6 +131,12 @@ public final class Agent implements AutoCloseable {
         checks.sync();
         local.onChange(checks::sync);
         this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, config.nodeMeta, this::serverHttpForAgent);
+        if (config.acl.enabled) {
+            // Servers resolve tokens from their own replicated state; client agents ask a server and cache.
+            this.acl = config.server ? new io.failoverkit.discovery.acl.StoreTokenResolver(() -> store, config.acl)
+                    : new io.failoverkit.discovery.acl.RemoteTokenResolver(this::anyServerHttp, config.acl);
+            LOG.info("ACLs enabled: {}", config.acl);
+        }
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
         DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp);
         this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter), config.clientAddr, config.dnsPort,
@@ -336,6 +342,10 @@ public final class Agent implements AutoCloseable {
             http.serve(s, node, timers, this::leaderHttp);
             sessionTimer.scheduleWithFixedDelay(() -> safely(timers::tick), 100, 100, TimeUnit.MILLISECONDS);
             reconcileTimer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
+            if (config.acl.enabled) {
+                io.failoverkit.discovery.leader.AclLeader aclLeader = new io.failoverkit.discovery.leader.AclLeader(s, node, config.acl);
+                reconcileTimer.scheduleWithFixedDelay(() -> safely(aclLeader::tick), 200, 1000, TimeUnit.MILLISECONDS);
+            }
         } catch (Exception e) {
             LOG.error("server could not join its Raft group: {}", e.getMessage(), e);
             fatal = e;

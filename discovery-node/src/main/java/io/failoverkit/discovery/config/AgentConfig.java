@@ -48,6 +48,8 @@ public final class AgentConfig {
     public boolean enableScriptChecks;
     /** Script checks from config files only (Consul's enable_local_script_checks / -enable-local-script-checks). */
     public boolean enableLocalScriptChecks;
+    /** Consul's {@code acl} block (config files only: its tokens are secrets and never come from argv). */
+    public final AclConfig acl = new AclConfig();
 
     /** Definitions read from the config files (services, and checks not nested in a service). */
     public final List<Definitions.ServiceDef> services = new ArrayList<>();
@@ -133,6 +135,7 @@ public final class AgentConfig {
         if (!flags.contains("client")) clientAddr = Definitions.text(root, "client_addr", clientAddr);
         if (!flags.contains("domain")) domain = Definitions.text(root, "domain", domain);
         dns.apply(root);
+        acl.apply(root);
         JsonNode threshold = Definitions.field(root, "raft_snapshot_threshold");
         if (threshold != null) {
             if (!threshold.canConvertToLong() || threshold.asLong() < 1) throw new IllegalArgumentException("\"raft_snapshot_threshold\" must be a positive integer");

@@ -36,14 +36,14 @@ public final class HttpApi implements AutoCloseable {
 
     private final Server jetty;
     private final Agent agent;
-    private final Forwarder forwarder = new Forwarder();
+    private final Forwarder forwarder = new Forwarder(this::defaultToken);
     private final ScheduledExecutorService timer;
     private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
     private volatile Routes routes;
 
     /** The server-side endpoints, present once this server has joined its Raft group. */
     private record Routes(KvEndpoint kv, CatalogEndpoint catalog, HealthEndpoint health, SessionEndpoint session, StatusEndpoint status,
-                          TxnEndpoint txn, SnapshotEndpoint snapshot) {}
+                          TxnEndpoint txn, SnapshotEndpoint snapshot, AclEndpoint acl) {}
 
     public HttpApi(Agent agent, String host, int port, ScheduledExecutorService timer) throws Exception {
         this.agent = agent;
@@ -76,7 +76,12 @@ public final class HttpApi implements AutoCloseable {
         ServerSide side = new ServerSide(store, raft, agent.nodeName(), agent.config().datacenter, timer, executor, forwarder, leaderHttp);
         routes = new Routes(new KvEndpoint(side), new CatalogEndpoint(side), new HealthEndpoint(side),
                 new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side), new TxnEndpoint(side),
-                new SnapshotEndpoint(side));
+                new SnapshotEndpoint(side), new AclEndpoint(side, agent));
+    }
+
+    /** The agent's acl.tokens.default, sent on by the forwarder for requests that carry no token. */
+    private String defaultToken() {
+        return agent.config().acl.defaultToken;
     }
 
     public int port() {
@@ -119,7 +124,7 @@ public final class HttpApi implements AutoCloseable {
             else forwardToServer(call, path, group, sub);
             return;
         }
-        if (!java.util.Set.of("kv", "catalog", "health", "session", "status", "txn", "snapshot").contains(group)) {
+        if (!java.util.Set.of("kv", "catalog", "health", "session", "status", "txn", "snapshot", "acl").contains(group)) {
             throw HttpError.notFound("unknown endpoint " + path);
         }
         Routes r = routes;
@@ -139,6 +144,7 @@ public final class HttpApi implements AutoCloseable {
             case "session" -> r.session.handle(c);
             case "txn" -> r.txn.handle(c);
             case "snapshot" -> r.snapshot.handle(c);
+            case "acl" -> r.acl.handle(c);
             default -> r.status.handle(c);
         }
     }

@@ -105,6 +105,49 @@ public final class Model {
         }
     }
 
+    /**
+     * An ACL policy as stored (Consul's ACLPolicy fields). {@code rules} is the text the operator wrote (HCL or JSON),
+     * checked by {@link io.failoverkit.discovery.acl.Rules#parse} before it was proposed.
+     */
+    public record AclPolicy(
+            @JsonProperty("ID") String id,
+            @JsonProperty("Name") String name,
+            @JsonProperty("Description") String description,
+            @JsonProperty("Rules") String rules,
+            @JsonProperty("Datacenters") List<String> datacenters,
+            @JsonProperty("CreateIndex") long createIndex,
+            @JsonProperty("ModifyIndex") long modifyIndex) {
+        public AclPolicy withIndexes(long create, long modify) {
+            return new AclPolicy(id, name, description, rules, datacenters, create, modify);
+        }
+    }
+
+    /**
+     * An ACL token as stored. The SecretID itself is never stored: {@code secretHash} is the lowercase hex SHA-256 of it
+     * ({@link io.failoverkit.discovery.acl.Secrets#hash}), so neither the Raft log, its snapshots nor a snapshot archive
+     * hold a usable secret. Policies are linked by ID (their names are looked up when a token is shown, as Consul does).
+     * {@code expirationTime}: epoch milliseconds, null for a token that does not expire; an expired token is not found.
+     */
+    public record AclToken(
+            @JsonProperty("AccessorID") String accessorId,
+            @JsonProperty("SecretHash") String secretHash,
+            @JsonProperty("Description") String description,
+            @JsonProperty("PolicyIDs") List<String> policyIds,
+            @JsonProperty("Local") boolean local,
+            @JsonProperty("ExpirationTime") Long expirationTime,
+            @JsonProperty("CreateTime") long createTime,
+            @JsonProperty("CreateIndex") long createIndex,
+            @JsonProperty("ModifyIndex") long modifyIndex) {
+        public AclToken withIndexes(long create, long modify) {
+            return new AclToken(accessorId, secretHash, description, policyIds, local, expirationTime, createTime, create, modify);
+        }
+
+        /** True when the token has an expiration time at or before {@code nowMillis}. */
+        public boolean expiredAt(long nowMillis) {
+            return expirationTime != null && expirationTime <= nowMillis;
+        }
+    }
+
     public static final String PASSING = "passing";
     public static final String WARNING = "warning";
     public static final String CRITICAL = "critical";

@@ -6,6 +6,8 @@ import io.failoverkit.discovery.state.Model.KvEntry;
 import io.failoverkit.discovery.state.Model.Node;
 import io.failoverkit.discovery.state.Model.Service;
 import io.failoverkit.discovery.state.Model.Session;
+import io.failoverkit.discovery.state.Model.AclPolicy;
+import io.failoverkit.discovery.state.Model.AclToken;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,6 +48,12 @@ public final class StateStore {
     private final TreeMap<String, KvEntry> kvs = new TreeMap<>();
     private final TreeMap<String, Long> tombstones = new TreeMap<>();
     private final TreeMap<String, Session> sessions = new TreeMap<>();
+    private final TreeMap<String, AclPolicy> aclPolicies = new TreeMap<>();
+    /** ACL tokens by AccessorID; {@link #tokensByHash} finds them by their secret's hash. */
+    private final TreeMap<String, AclToken> aclTokens = new TreeMap<>();
+    private final HashMap<String, String> tokensByHash = new HashMap<>();
+    /** The Raft index at which ACLs were bootstrapped (by /v1/acl/bootstrap or initial_management); 0: not yet. */
+    private long aclBootstrapIndex;
     /**
      * Keys released by a session invalidation with a lock-delay, and the entry that released them: replicated (no
      * clock in it), so apply can refuse an acquire that was checked against {@link #lockDelays} before the release.
@@ -145,6 +153,12 @@ public final class StateStore {
             case Command.Txn c -> ApplyResult.ok(txn(index, c.ops(), c.lockCheckedIndex(), changes), index);
             case Command.Batch b -> ApplyResult.refused(400, "nested batch", index);
             case Command.Restore r -> restore(index, r, null, changes);
+            case Command.AclBootstrap c -> aclBootstrap(index, c, changes);
+            case Command.AclInit c -> aclInit(index, c, changes);
+            case Command.AclPolicySet c -> aclPolicySet(index, c, changes);
+            case Command.AclPolicyDelete c -> aclPolicyDelete(index, c, changes);
+            case Command.AclTokenSet c -> aclTokenSet(index, c, changes);
+            case Command.AclTokenDelete c -> aclTokenDelete(index, c, changes);
         };
     }
 
@@ -416,6 +430,160 @@ public final class StateStore {
         }
     }
 
+    // ---------------------------------------------------------------- ACL tables
+
+    /** The builtin policy every cluster has (as Consul's): linked to a token, it allows everything. */
+    static AclPolicy globalManagementPolicy() {
+        return new AclPolicy(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID, io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_NAME,
+                "Builtin Policy that grants unlimited access", "", List.of(), 0, 0);
+    }
+
+    private void ensureGlobalManagement(long index, Changes ch) {
+        if (aclPolicies.containsKey(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID)) return;
+        aclPolicies.put(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID, globalManagementPolicy().withIndexes(index, index));
+        ch.tables.add(Table.ACL_POLICIES);
+    }
+
+    private void putToken(long index, AclToken t, Changes ch) {
+        AclToken old = aclTokens.get(t.accessorId());
+        if (old != null) tokensByHash.remove(old.secretHash());
+        aclTokens.put(t.accessorId(), t.withIndexes(old == null ? index : old.createIndex(), index));
+        tokensByHash.put(t.secretHash(), t.accessorId());
+        ch.tables.add(Table.ACL_TOKENS);
+    }
+
+    private ApplyResult aclBootstrap(long index, Command.AclBootstrap c, Changes ch) {
+        if (aclBootstrapIndex > 0) return ApplyResult.refused(403, "ACL bootstrap no longer allowed (reset index: " + aclBootstrapIndex + ")", index);
+        if (tokensByHash.containsKey(c.token().secretHash()) || aclTokens.containsKey(c.token().accessorId())) {
+            return ApplyResult.refused(400, "Invalid Token: the bootstrap token's AccessorID or SecretID is already in use", index);
+        }
+        ensureGlobalManagement(index, ch);
+        putToken(index, c.token(), ch);
+        aclBootstrapIndex = index;
+        return ApplyResult.ok(c.token().accessorId(), index);
+    }
+
+    private ApplyResult aclInit(long index, Command.AclInit c, Changes ch) {
+        ensureGlobalManagement(index, ch);
+        if (c.anonymous() != null && !aclTokens.containsKey(c.anonymous().accessorId()) && !tokensByHash.containsKey(c.anonymous().secretHash())) {
+            putToken(index, c.anonymous(), ch);
+        }
+        AclToken im = c.initialManagement();
+        if (im != null && !tokensByHash.containsKey(im.secretHash()) && !aclTokens.containsKey(im.accessorId())) {
+            putToken(index, im, ch);
+            if (aclBootstrapIndex == 0) aclBootstrapIndex = index;
+        }
+        return ApplyResult.ok(true, index);
+    }
+
+    private ApplyResult aclPolicySet(long index, Command.AclPolicySet c, Changes ch) {
+        AclPolicy p = c.policy();
+        AclPolicy old = aclPolicies.get(p.id());
+        if (c.create() && old != null) return ApplyResult.refused(400, "Invalid Policy: a policy with ID \"" + p.id() + "\" already exists", index);
+        if (!c.create() && old == null) return ApplyResult.refused(404, "Cannot find policy " + p.id(), index);
+        for (AclPolicy other : aclPolicies.values()) {
+            if (!other.id().equals(p.id()) && other.name().equals(p.name())) {
+                return ApplyResult.refused(400, "Invalid Policy: A Policy with Name \"" + p.name() + "\" already exists", index);
+            }
+        }
+        if (old != null && old.id().equals(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID) && !old.rules().equals(p.rules())) {
+            return ApplyResult.refused(400, "Changing the Rules for the builtin global-management policy is not permitted", index);
+        }
+        aclPolicies.put(p.id(), p.withIndexes(old == null ? index : old.createIndex(), index));
+        ch.tables.add(Table.ACL_POLICIES);
+        return ApplyResult.ok(p.id(), index);
+    }
+
+    private ApplyResult aclPolicyDelete(long index, Command.AclPolicyDelete c, Changes ch) {
+        if (io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID.equals(c.id())) {
+            return ApplyResult.refused(400, "Deletion of the builtin global-management policy is not permitted", index);
+        }
+        if (aclPolicies.remove(c.id()) != null) ch.tables.add(Table.ACL_POLICIES);
+        return ApplyResult.ok(true, index);
+    }
+
+    private ApplyResult aclTokenSet(long index, Command.AclTokenSet c, Changes ch) {
+        AclToken t = c.token();
+        AclToken old = aclTokens.get(t.accessorId());
+        if (c.create()) {
+            if (old != null) return ApplyResult.refused(400, "Invalid Token: AccessorID is already in use", index);
+            if (t.secretHash() == null || tokensByHash.containsKey(t.secretHash())) return ApplyResult.refused(400, "Invalid Token: SecretID is already in use", index);
+        } else {
+            if (old == null) return ApplyResult.refused(404, "Cannot find token " + t.accessorId(), index);
+            // The secret, its creation and its expiration are fixed at creation (as Consul's token update).
+            t = new AclToken(old.accessorId(), old.secretHash(), t.description(), t.policyIds(), old.local(), old.expirationTime(), old.createTime(), 0, 0);
+        }
+        for (String id : t.policyIds()) {
+            if (!aclPolicies.containsKey(id)) return ApplyResult.refused(400, "No such ACL policy with ID \"" + id + "\"", index);
+        }
+        putToken(index, t, ch);
+        return ApplyResult.ok(t.accessorId(), index);
+    }
+
+    private ApplyResult aclTokenDelete(long index, Command.AclTokenDelete c, Changes ch) {
+        if (io.failoverkit.discovery.acl.Identity.ANONYMOUS_ACCESSOR.equals(c.accessorId())) {
+            return ApplyResult.refused(400, "Deletion of the builtin anonymous token is not permitted", index);
+        }
+        AclToken old = aclTokens.remove(c.accessorId());
+        if (old != null) {
+            tokensByHash.remove(old.secretHash());
+            ch.tables.add(Table.ACL_TOKENS);
+        }
+        return ApplyResult.ok(true, index);
+    }
+
+    public Read<List<AclPolicy>> aclPolicies() {
+        return read(EnumSet.of(Table.ACL_POLICIES), o -> List.copyOf(aclPolicies.values()), null);
+    }
+
+    public Read<AclPolicy> aclPolicy(String id) {
+        return read(EnumSet.of(Table.ACL_POLICIES), o -> aclPolicies.get(id), null);
+    }
+
+    public Read<AclPolicy> aclPolicyByName(String name) {
+        return read(EnumSet.of(Table.ACL_POLICIES), o -> aclPolicies.values().stream().filter(p -> p.name().equals(name)).findFirst().orElse(null), null);
+    }
+
+    public Read<List<AclToken>> aclTokens() {
+        return read(EnumSet.of(Table.ACL_TOKENS), o -> List.copyOf(aclTokens.values()), null);
+    }
+
+    public Read<AclToken> aclToken(String accessorId) {
+        return read(EnumSet.of(Table.ACL_TOKENS), o -> aclTokens.get(accessorId), null);
+    }
+
+    /**
+     * The token whose secret hashes to {@code secretHash}, or null. The map lookup keys on a hash the caller cannot
+     * choose freely; the stored hash is then compared in constant time before it is trusted.
+     */
+    public AclToken aclTokenBySecretHash(String secretHash) {
+        lock.readLock().lock();
+        try {
+            String accessor = tokensByHash.get(secretHash);
+            AclToken t = accessor == null ? null : aclTokens.get(accessor);
+            return t != null && io.failoverkit.discovery.acl.Secrets.sameHash(t.secretHash(), secretHash) ? t : null;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The Raft index ACLs were bootstrapped at, 0 when they were not. */
+    public long aclBootstrapIndex() {
+        lock.readLock().lock();
+        try { return aclBootstrapIndex; } finally { lock.readLock().unlock(); }
+    }
+
+    /** True when the ACL tables lack something a leader creates ({@link Command.AclInit}). */
+    public boolean aclNeedsInit(String anonymousAccessor, String initialManagementHash) {
+        lock.readLock().lock();
+        try {
+            return !aclPolicies.containsKey(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID) || !aclTokens.containsKey(anonymousAccessor)
+                    || (initialManagementHash != null && !tokensByHash.containsKey(initialManagementHash));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     // ---------------------------------------------------------------- reads
 
     /** The index a read reports: never 0, and never below the last restore's (see {@link #restoreIndex}). Holds the lock. */
@@ -605,6 +773,9 @@ public final class StateStore {
             @JsonProperty("tombstones") Map<String, Long> tombstones,
             @JsonProperty("sessions") List<Session> sessions,
             @JsonProperty("lockReleases") Map<String, LockRelease> lockReleases,
+            @JsonProperty("aclPolicies") List<AclPolicy> aclPolicies,
+            @JsonProperty("aclTokens") List<AclToken> aclTokens,
+            @JsonProperty("aclBootstrapIndex") Long aclBootstrapIndex,
             @JsonProperty("tableIndex") Map<Table, Long> tableIndex,
             @JsonProperty("lastIndex") long lastIndex,
             @JsonProperty("lastTerm") Long lastTerm,
@@ -617,7 +788,8 @@ public final class StateStore {
         List<Check> allChecks = new ArrayList<>();
         checks.values().forEach(m -> allChecks.addAll(m.values()));
         return new Image(STATE_FORMAT, List.copyOf(nodes.values()), svc, allChecks, List.copyOf(kvs.values()),
-                new TreeMap<>(tombstones), List.copyOf(sessions.values()), new TreeMap<>(lockReleases), new EnumMap<>(tableIndex),
+                new TreeMap<>(tombstones), List.copyOf(sessions.values()), new TreeMap<>(lockReleases),
+                List.copyOf(aclPolicies.values()), List.copyOf(aclTokens.values()), aclBootstrapIndex, new EnumMap<>(tableIndex),
                 lastIndex, lastTerm, restoreIndex);
     }
 
@@ -648,6 +820,11 @@ public final class StateStore {
     /** Replaces every table's content with the image's (the caller sets the indexes). Holds the write lock. */
     private void install(Image img) {
         nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockReleases.clear();
+        aclPolicies.clear(); aclTokens.clear(); tokensByHash.clear();
+        // A state from before ACLs existed has no ACL tables: none, and not bootstrapped.
+        if (img.aclPolicies() != null) img.aclPolicies().forEach(p -> aclPolicies.put(p.id(), p));
+        if (img.aclTokens() != null) img.aclTokens().forEach(t -> { aclTokens.put(t.accessorId(), t); tokensByHash.put(t.secretHash(), t.accessorId()); });
+        aclBootstrapIndex = img.aclBootstrapIndex() == null ? 0 : img.aclBootstrapIndex();
         img.nodes().forEach(n -> nodes.put(n.node(), n));
         nodesByServiceName.clear();
         img.services().forEach((n, list) -> list.forEach(s -> {
@@ -703,6 +880,8 @@ public final class StateStore {
         c.put("Tombstones", (long) img.tombstones().size());
         c.put("Sessions", (long) img.sessions().size());
         c.put("LockDelays", (long) img.lockReleases().size());
+        c.put("ACLPolicies", img.aclPolicies() == null ? 0L : img.aclPolicies().size());
+        c.put("ACLTokens", img.aclTokens() == null ? 0L : img.aclTokens().size());
         return c;
     }
 
@@ -759,6 +938,22 @@ public final class StateStore {
             String problem = SessionRules.problem(s);
             if (problem != null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: session " + s.id() + " breaks the rules of session create: " + problem);
             sessionIds.add(s.id());
+        }
+        Set<String> policyIds = new HashSet<>();
+        if (img.aclPolicies() != null) {
+            for (AclPolicy p : img.aclPolicies()) {
+                if (p == null || p.id() == null || p.name() == null || p.rules() == null || !policyIds.add(p.id())) {
+                    throw new SnapshotArchive.InvalidSnapshotException("state.bin: an incomplete or repeated ACL policy");
+                }
+            }
+        }
+        if (img.aclTokens() != null) {
+            Set<String> hashes = new HashSet<>();
+            Set<String> accessors = new HashSet<>();
+            for (AclToken t : img.aclTokens()) {
+                if (t == null || t.accessorId() == null || t.secretHash() == null || t.policyIds() == null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: an incomplete ACL token");
+                if (!accessors.add(t.accessorId()) || !hashes.add(t.secretHash())) throw new SnapshotArchive.InvalidSnapshotException("state.bin: ACL token " + t.accessorId() + " twice, or its secret shared");
+            }
         }
         for (KvEntry e : img.kvs()) {
             if (e == null || e.key() == null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: a KV entry without a key");
@@ -854,7 +1049,11 @@ public final class StateStore {
         return new Image(img.format(), img.nodes().stream().map(n -> n.withIndexes(index, index)).toList(), svc,
                 img.checks().stream().map(k -> k.withIndexes(index, index)).toList(),
                 img.kvs().stream().map(e -> new KvEntry(e.lockIndex(), e.key(), e.flags(), e.value(), e.session(), index, index)).toList(),
-                tombs, img.sessions().stream().map(s -> s.withIndexes(index, index)).toList(), rel, img.tableIndex(), index, img.lastTerm(), img.restoreIndex());
+                tombs, img.sessions().stream().map(s -> s.withIndexes(index, index)).toList(), rel,
+                img.aclPolicies() == null ? null : img.aclPolicies().stream().map(p -> p.withIndexes(index, index)).toList(),
+                img.aclTokens() == null ? null : img.aclTokens().stream().map(t -> t.withIndexes(index, index)).toList(),
+                img.aclBootstrapIndex() == null || img.aclBootstrapIndex() == 0 ? img.aclBootstrapIndex() : Long.valueOf(index),
+                img.tableIndex(), index, img.lastTerm(), img.restoreIndex());
     }
 
     /** Sessions with a TTL, for the leader's timers. */

@@ -139,6 +139,7 @@ public final class Agent implements AutoCloseable {
         }
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
         DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp);
+        view = DnsView.filtered(view, this::dnsAuthorizer);
         this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter), config.clientAddr, config.dnsPort,
                 config.server ? Math.max(1, Runtime.getRuntime().availableProcessors() / 2) : 1, !config.server);
         timer.scheduleWithFixedDelay(this::antiEntropyTick, 200, 1000, TimeUnit.MILLISECONDS);
@@ -527,6 +528,18 @@ public final class Agent implements AutoCloseable {
     public AgentConfig config() { return config; }
     /** The token resolver every HTTP route and DNS answer is checked with (never null). */
     public io.failoverkit.discovery.acl.TokenResolver acl() { return acl; }
+    /**
+     * What DNS answers with: the agent's default token's view (DNS carries no token), as Consul. A default token that
+     * no longer exists sees nothing.
+     */
+    private io.failoverkit.discovery.acl.Authorizer dnsAuthorizer() {
+        try {
+            return acl.resolve(null).authorizer();
+        } catch (io.failoverkit.discovery.acl.TokenResolver.AclNotFound e) {
+            return io.failoverkit.discovery.acl.Authorizer.DENY_ALL;
+        }
+    }
+
     /** Installs the token resolver (the ACL system, once its state is available on this agent). */
     public void acl(io.failoverkit.discovery.acl.TokenResolver resolver) { this.acl = java.util.Objects.requireNonNull(resolver); }
     public String nodeName() { return config.nodeName; }
@@ -556,6 +569,7 @@ public final class Agent implements AutoCloseable {
         config.reloadDefinitions();
         local.replaceConfigDefinitions(config.services, config.checks);
         localChanged();
+        http.reopenAudit();
         LOG.info("reloaded: {} services, {} checks from config files", config.services.size(), config.checks.size());
     }
 

@@ -20,6 +20,14 @@ public interface DnsView {
      */
     default long generation() { return -1; }
 
+    /**
+     * {@code inner} as the token whose authorizer {@code authorizer} gives (the agent's default token) may see it:
+     * denied nodes and services are not there.
+     */
+    static DnsView filtered(DnsView inner, java.util.function.Supplier<io.failoverkit.discovery.acl.Authorizer> authorizer) {
+        return new AclDnsView(inner, authorizer);
+    }
+
     /** A client agent's view: a server's state over HTTP. */
     static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server); }
 

@@ -1,6 +1,8 @@
 package io.failoverkit.discovery.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.acl.Access;
+import io.failoverkit.discovery.acl.Resource;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.discovery.agent.LocalState;
 import io.failoverkit.discovery.cluster.Member;
@@ -25,15 +27,18 @@ final class AgentEndpoint {
         String p = call.path;
         switch (p) {
             case "self" -> call.json(200, self());
-            case "members" -> call.json(200, agent.membership().members().stream().map(AgentEndpoint::member).toList());
+            case "members" -> call.json(200, call.visible(List.copyOf(agent.membership().members()),
+                    m -> call.identity().authorizer().allows(Resource.NODE, m.name(), Access.READ)).stream().map(AgentEndpoint::member).toList());
             case "services" -> {
                 Map<String, Object> out = new LinkedHashMap<>();
-                agent.local().services().values().forEach(s -> out.put(s.id(), service(s)));
+                call.visible(List.copyOf(agent.local().services().values()), s -> Permissions.mayReadService(call.identity().authorizer(), s.name()))
+                        .forEach(s -> out.put(s.id(), service(s)));
                 call.json(200, out);
             }
             case "checks" -> {
                 Map<String, Object> out = new LinkedHashMap<>();
-                agent.local().catalogChecks(agent.nodeName()).forEach(c -> out.put(c.checkId(), c));
+                call.visible(agent.local().catalogChecks(agent.nodeName()), c -> Permissions.mayRead(call.identity().authorizer(), c))
+                        .forEach(c -> out.put(c.checkId(), c));
                 call.json(200, out);
             }
             case "service/register" -> { CatalogEndpoint.requireWrite(call); registerService(call); }

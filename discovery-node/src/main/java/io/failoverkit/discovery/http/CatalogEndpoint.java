@@ -30,23 +30,49 @@ final class CatalogEndpoint {
             case "register" -> { requireWrite(call); register(call); }
             case "deregister" -> { requireWrite(call); deregister(call); }
             case "datacenters" -> call.json(200, List.of(server.datacenter));
-            case "nodes" -> server.read(call, EnumSet.of(Table.NODES), null, server.store::nodes, (c, r) -> c.json(200, r.value()));
-            case "services" -> server.read(call, EnumSet.of(Table.SERVICES), null, server.store::serviceNames, (c, r) -> c.json(200, r.value()));
+            case "nodes" -> server.read(call, EnumSet.of(Table.NODES), null, server.store::nodes,
+                    (c, r) -> c.json(200, c.visible(r.value(), n -> Permissions.mayRead(c.identity().authorizer(), n))));
+            case "services" -> server.read(call, EnumSet.of(Table.SERVICES), null, server.store::serviceNames,
+                    (c, r) -> c.json(200, visibleServices(c, r.value())));
             default -> {
                 if (p.startsWith("service/") && p.length() > "service/".length()) {
                     String name = p.substring("service/".length());
                     String tag = call.param("tag");
                     server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, () -> server.store.serviceInstances(name, tag),
-                            (c, r) -> c.json(200, r.value().stream().map(CatalogEndpoint::serviceNode).toList()));
+                            (c, r) -> c.json(200, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream()
+                                    .map(CatalogEndpoint::serviceNode).toList()));
                 } else if (p.startsWith("node/") && p.length() > "node/".length()) {
                     String name = p.substring("node/".length());
                     server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, () -> server.store.nodeServices(name),
-                            (c, r) -> c.json(200, r.value() == null ? null : Map.of("Node", r.value().node(), "Services", r.value().services())));
+                            (c, r) -> c.json(200, visibleNode(c, r.value())));
                 } else {
                     throw HttpError.notFound("unknown catalog endpoint /v1/catalog/" + p);
                 }
             }
         }
+    }
+
+    /** The service names the token may read (Consul filters the map by service:read). */
+    static Map<String, List<String>> visibleServices(Call c, Map<String, List<String>> all) {
+        var a = c.identity().authorizer();
+        Map<String, List<String>> out = new java.util.TreeMap<>();
+        all.forEach((name, tags) -> { if (Permissions.mayReadService(a, name)) out.put(name, tags); });
+        if (out.size() != all.size()) c.filtered();
+        return out;
+    }
+
+    /** /v1/catalog/node/&lt;n&gt;: null when the node may not be read, its services filtered by service:read. */
+    private static Object visibleNode(Call c, StateStore.NodeServices ns) {
+        if (ns == null) return null;
+        var a = c.identity().authorizer();
+        if (!Permissions.mayRead(a, ns.node())) {
+            c.filtered();
+            return null;
+        }
+        Map<String, Service> services = new LinkedHashMap<>();
+        ns.services().forEach((id, s) -> { if (Permissions.mayReadService(a, s.service())) services.put(id, s); });
+        if (services.size() != ns.services().size()) c.filtered();
+        return Map.of("Node", ns.node(), "Services", services);
     }
 
     static void requireWrite(Call call) {

@@ -47,12 +47,12 @@ final class SessionEndpoint {
             renew(call, p.substring(6));
         } else if (p.startsWith("info/") && p.length() > 5) {
             String id = p.substring(5);
-            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> s.id().equals(id)), (c, r) -> c.json(200, r.value()));
+            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> s.id().equals(id)), (c, r) -> c.json(200, c.visible(r.value(), x -> Permissions.mayRead(c.identity().authorizer(), x))));
         } else if (p.equals("list")) {
-            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> true), (c, r) -> c.json(200, r.value()));
+            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> true), (c, r) -> c.json(200, c.visible(r.value(), x -> Permissions.mayRead(c.identity().authorizer(), x))));
         } else if (p.startsWith("node/") && p.length() > 5) {
             String node = p.substring(5);
-            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> s.node().equals(node)), (c, r) -> c.json(200, r.value()));
+            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> s.node().equals(node)), (c, r) -> c.json(200, c.visible(r.value(), x -> Permissions.mayRead(c.identity().authorizer(), x))));
         } else {
             throw HttpError.notFound("unknown session endpoint /v1/session/" + p);
         }

@@ -112,8 +112,9 @@ class ManagerTokenScopeTest {
             refused(() -> manager.register(node, "127.0.0.1", theirs.serviceId(), other.service(), List.of("master"), 1, null));
             refused(() -> manager.register(Catalog.nodeName(FOO.service(), member), "127.0.0.1", "x", other.service(), List.of("master"), 1, null));
             refused(() -> manager.deregisterService(theirs.node(), theirs.serviceId()));
-            // foo's service on a node that is not one of foo's members: node:write is missing.
-            refused(() -> manager.register(node, "127.0.0.1", "foo-on-their-node", FOO.service(), List.of("master"), 1, null));
+            // Changing their node (here its address) needs node:write on it. (As in Consul, a service registration
+            // that re-posts an existing node unchanged needs no node:write: the node record itself is not touched.)
+            refused(() -> manager.register(node, "127.0.0.2", "foo-on-their-node", FOO.service(), List.of("master"), 1, null));
             // Reads of their service are filtered: the manager sees no instance, so its "deregister the master" finds none.
             assertThat(manager.instances(other.service(), null)).isEmpty();
             new Catalog(manager, other.service()).deregisterMaster();

@@ -34,8 +34,9 @@ import java.util.concurrent.TimeUnit;
 
 /** failover: the HA manager for MySQL and Redis masters. */
 @Command(name = "failover", mixinStandardHelpOptions = true, version = "failover 0.1.0",
-        description = "Failover manager for MySQL/MariaDB and Redis masters: status, watch, promote, ack, define, rejoin, drill, guard.",
-        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class, Main.GuardCmd.class, io.failoverkit.failover.playbook.PlaybookCmd.class})
+        description = "Failover manager for MySQL/MariaDB and Redis masters: status, watch, promote, ack, define, rejoin, drill, guard, playbook, acl-policy.",
+        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class, Main.GuardCmd.class, io.failoverkit.failover.playbook.PlaybookCmd.class,
+                io.failoverkit.failover.acl.AclPolicyCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -98,13 +99,14 @@ public final class Main implements Runnable {
     }
 
     /** Options of the commands that manage a defined cluster. */
-    static class ClusterOptions {
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    public static class ClusterOptions {
+        @CommandLine.Spec protected CommandLine.Model.CommandSpec spec;
+        @CommandLine.Mixin protected io.failoverkit.failover.discovery.TokenOption auth;
         @Option(names = "--cluster", required = true, paramLabel = "FILE|kv:NAME",
                 description = "The cluster definition: a JSON or YAML (.yaml/.yml) file, or kv:NAME for the one stored with `failover define`.") String clusterRef;
-        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the token, if any, comes from $CONSUL_HTTP_TOKEN).") String discovery = DiscoveryAddress.fromEnvironment();
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the ACL token comes from $CONSUL_HTTP_TOKEN or --token-file).") protected String discovery = DiscoveryAddress.fromEnvironment();
 
-        ClusterDefinition cluster() {
+        protected ClusterDefinition cluster() {
             checkDiscovery(spec, discovery);
             try {
                 if (clusterRef.startsWith("kv:")) {
@@ -112,7 +114,7 @@ public final class Main implements Runnable {
                     if (!name.matches("[A-Za-z0-9][A-Za-z0-9_-]*")) throw new CommandLine.ParameterException(spec.commandLine(), "--cluster kv:NAME needs a cluster name");
                     Optional<DiscoveryClient.KvEntry> stored;
                     try {
-                        stored = new DiscoveryClient(discovery).get(ClusterDefinition.kvKey(name));
+                        stored = auth.client(discovery).get(ClusterDefinition.kvKey(name));
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(new IOException("cannot read the definition of " + name + " from the discovery node at " + discovery + ": " + e.getMessage(), e));
                     }
@@ -136,7 +138,7 @@ public final class Main implements Runnable {
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
             Topology t = Kinds.open(c).observeAll(c.members());
-            DiscoveryClient d = new DiscoveryClient(discovery);
+            DiscoveryClient d = auth.client(discovery);
             EpochStore.Read epoch = new EpochStore(d, c.name()).read();
             List<String> catalogMasters = new io.failoverkit.failover.act.Catalog(d, c.service()).masters();
             if (json) {
@@ -182,7 +184,7 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
-            Manager m = new Manager(c, new DiscoveryClient(discovery), Kinds.open(c),
+            Manager m = new Manager(c, auth.client(discovery), Kinds.open(c),
                     InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid(), outcome -> {
                         for (Timeline.Step s : outcome.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
                     });
@@ -210,7 +212,7 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
-            io.failoverkit.failover.watch.Promote.Result r = io.failoverkit.failover.watch.Promote.run(c, new DiscoveryClient(discovery),
+            io.failoverkit.failover.watch.Promote.Result r = io.failoverkit.failover.watch.Promote.run(c, auth.client(discovery),
                     Kinds.open(c), to, dryRun, force);
             for (Timeline.Step s : r.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
             System.out.println((r.success() ? "OK: " : "FAILED: ") + r.message());
@@ -224,10 +226,10 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
-            EpochStore epochs = new EpochStore(new DiscoveryClient(discovery), c.name());
+            EpochStore epochs = new EpochStore(auth.client(discovery), c.name());
             String by = System.getProperty("user.name", "?") + "@" + InetAddress.getLocalHost().getHostName();
             // Issue 9, hole 4: acknowledging also accepts a data-set loss the manager reported.
-            String dataLost = new io.failoverkit.failover.act.HistoryStore(new DiscoveryClient(discovery), c.name()).clearDataLost(by);
+            String dataLost = new io.failoverkit.failover.act.HistoryStore(auth.client(discovery), c.name()).clearDataLost(by);
             if (dataLost != null) System.out.printf("OK: data-set loss of %s acknowledged by %s; the manager follows the master as it is now (was: %s)%n", c.name(), by, dataLost);
             if (epochs.acknowledge(by)) {
                 System.out.printf("OK: epoch %d of %s acknowledged by %s; automatic failover is armed again%n", epochs.read().state().epoch(), c.name(), by);
@@ -242,8 +244,9 @@ public final class Main implements Runnable {
             description = "Validates a cluster definition file and stores it in the discovery KV (failover/<name>/definition), for --cluster kv:NAME.")
     static final class DefineCmd implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @CommandLine.Mixin io.failoverkit.failover.discovery.TokenOption auth;
         @Option(names = "--file", required = true, paramLabel = "FILE", description = "JSON or YAML (.yaml/.yml) definition.") Path file;
-        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the token, if any, comes from $CONSUL_HTTP_TOKEN).") String discovery = DiscoveryAddress.fromEnvironment();
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the ACL token comes from $CONSUL_HTTP_TOKEN or --token-file).") String discovery = DiscoveryAddress.fromEnvironment();
 
         @Override
         public Integer call() throws Exception {
@@ -254,7 +257,7 @@ public final class Main implements Runnable {
             } catch (IOException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "bad cluster definition: " + e.getMessage());
             }
-            new DiscoveryClient(discovery).put(ClusterDefinition.kvKey(c.name()), c.toJson());
+            auth.client(discovery).put(ClusterDefinition.kvKey(c.name()), c.toJson());
             System.out.printf("OK: %s stored at %s; use --cluster kv:%s%n", c.name(), ClusterDefinition.kvKey(c.name()), c.name());
             return 0;
         }
@@ -271,7 +274,7 @@ public final class Main implements Runnable {
             ClusterDefinition c = cluster();
             if (!c.kind().equals("mysql")) throw new CommandLine.ParameterException(spec.commandLine(), "rejoin is for mysql clusters (a returning Redis master is demoted by the manager)");
             if (!c.members().contains(instance)) throw new CommandLine.ParameterException(spec.commandLine(), instance + " is not a member of " + c.name() + " " + c.members());
-            String master = new EpochStore(new DiscoveryClient(discovery), c.name()).read().state().master();
+            String master = new EpochStore(auth.client(discovery), c.name()).read().state().master();
             if (master == null) { System.out.println("FAILED: no epoch names a master for " + c.name() + "; nothing to rejoin to"); return 1; }
             if (master.equals(instance)) { System.out.println("FAILED: " + instance + " is the epoch's master; it cannot rejoin itself"); return 1; }
             try (io.failoverkit.failover.mysql.MySqlServers servers = (io.failoverkit.failover.mysql.MySqlServers) Kinds.open(c)) {
@@ -306,7 +309,8 @@ public final class Main implements Runnable {
             io.failoverkit.failover.guard.GuardTiming timing = new io.failoverkit.failover.guard.GuardTiming(intervalMs, timeoutMs, graceMs);
             String problem = timing.problem(c);
             if (problem != null) throw new CommandLine.ParameterException(spec.commandLine(), "refusing to guard: " + problem);
-            try (io.failoverkit.failover.guard.Guard g = io.failoverkit.failover.guard.Guard.forCluster(c, instance, local == null ? instance : local, servers, timing)) {
+            try (io.failoverkit.failover.guard.Guard g = io.failoverkit.failover.guard.Guard.forCluster(c, instance, local == null ? instance : local, servers, timing,
+                    auth.token())) {
                 System.out.println("guard " + c.name() + " " + instance + ": " + timing.relation(c));
                 if (once) {
                     io.failoverkit.failover.guard.Verdict v = g.once();

@@ -1,6 +1,7 @@
 // The failover clusters as their manager publishes them under failover/<cluster>/ (status, epoch, definition,
 // audit/<epoch>), read from one KV listing; and the catalog's view of a service's instances.
-import { decodeValue, parseJson } from './api.js';
+import { decodeValue } from './api.js';
+import { parseJson } from './util.js';
 
 /** Groups a `failover/?recurse` listing by cluster. */
 export function clustersFrom(entries) {

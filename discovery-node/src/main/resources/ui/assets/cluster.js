@@ -100,7 +100,7 @@ function topology(c) {
       <div class="mono addr">${i.address}</div>
       <div>${!i.reachable ? badge('critical', 'unreachable') : badge(i.role === 'master' && i.writable ? 'passing' : 'maintenance', state)}
         ${i.reachable && i.readOnly ? html`<span class="small">read-only</span>` : ''}</div>
-      ${i.reachable ? html`<div class="small">${i.position || ''}</div>` : html`<div class="small">${i.error || ''}</div>`}
+      ${i.reachable ? html`<div class="small">${i.position || ''}${i.role === 'replica' ? html`, lag ${i.lag ?? '?'}` : ''}</div>` : html`<div class="small">${i.error || ''}</div>`}
       ${i.detail ? html`<div class="small">${i.detail}</div>` : ''}${extra || ''}</div>`;
   };
   const trees = masters.map(m => {

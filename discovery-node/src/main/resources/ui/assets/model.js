@@ -25,7 +25,8 @@ export function clustersFrom(entries) {
     c.audits.sort((a, b) => (b.epoch || 0) - (a.epoch || 0));
     c.kind = c.status?.kind || c.definition?.kind || '';
     c.service = c.status?.service || c.definition?.service || c.name;
-    c.master = c.status?.epoch?.master || c.epoch?.master || null;
+    // The epoch key is the truth (written mid-failover, before the promotion); the status follows a cycle later.
+    c.master = c.epoch?.master || c.status?.epoch?.master || null;
   }
   // Only what a manager set up: a cluster with a status, an epoch or a definition.
   return [...out.values()].filter(c => c.status || c.epoch || c.definition).sort((a, b) => a.name.localeCompare(b.name));

@@ -89,6 +89,7 @@ class WebUiBrowserDrill {
         redisLab = new LocalRedisLab(dir.resolve("redis"), 2);
         ClusterDefinition redisCluster = new ClusterDefinition("ui-redis", "redis", redisLab.addresses(), "ui-redis", null, null, null, null, null, 0);
         redis = new RedisServers(redisCluster.detection().timeoutMs(), null);
+        discovery.put(ClusterDefinition.kvKey("ui-redis"), redisCluster.toJson()); // for `failover status --cluster kv:ui-redis`
         redisManager = ManagerThread.start(new Manager(redisCluster, discovery, redis, "ui-redis-manager", o -> {}), Duration.ofMinutes(9));
 
         mariaLab = new LocalMariaDbLab(dir.resolve("mariadb"), 2, false);
@@ -384,6 +385,23 @@ class WebUiBrowserDrill {
         System.out.println(line);
         figures.add(line);
         assertThat(masterChangedAt).as("the observer saw the change").isPositive();
+
+        // `failover status --json` reads the same keys: the same master, the same epoch and timeline as the page.
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            FailoverCliTest.Run status = FailoverCliTest.run("status", "--cluster", "kv:ui-redis", "--discovery", "127.0.0.1:" + agent.httpPort(), "--json");
+            JsonNode doc = JSON.readTree(status.out());
+            assertThat(doc.path("manager").path("epoch").path("master").asText()).isEqualTo(newMaster);
+            assertThat(doc.path("manager").path("manager").path("identity").asText()).isEqualTo("ui-redis-manager");
+            assertThat(doc.path("managerSilentMillis").asLong()).isLessThan(60_000);
+            JsonNode last = doc.path("epochs").get(doc.path("epochs").size() - 1);
+            assertThat(last.path("epoch").asLong()).isEqualTo(2);
+            assertThat(last.path("master").asText()).isEqualTo(newMaster);
+            assertThat(driver.findElement(By.cssSelector("li.epoch[data-epoch='2'] details summary")).getText())
+                    .isEqualTo("Every step (" + last.path("timeline").size() + ")");
+            boolean oldDown = false;
+            for (JsonNode i : doc.path("manager").path("instances")) oldDown |= i.path("address").asText().equals(oldMaster) && !i.path("reachable").asBoolean();
+            assertThat(oldDown).as("the manager's view: the old master unreachable").isTrue();
+        });
 
         // Acknowledging from the page lifts the block (as `failover ack` does).
         driver.findElement(By.cssSelector("button[data-ack]")).click();

@@ -94,7 +94,9 @@ export function watch(path, onData, onError) {
         if (index <= 0) { await sleep(5000, ctrl.signal); index = 0; }
       } catch (e) {
         if (stopped || e.name === 'AbortError') return;
-        if (onError) onError(e);
+        // A lost agent or a missing leader is the banner's to say: the view keeps its last data meanwhile.
+        const outage = !(e instanceof ApiError) || e.status === 0 || (e.status === 500 && /no cluster leader/i.test(e.message));
+        if (onError && !outage) onError(e);
         if (e instanceof ApiError && e.forbidden) return;
         retry = Math.min(retry + 1, 5);
         index = 0;

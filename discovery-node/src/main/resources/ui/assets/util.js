@@ -17,7 +17,17 @@ function render(v) {
   return esc(v);
 }
 
-export function setHtml(el, content) { el.innerHTML = String(content); }
+/**
+ * Replaces an element's content, but only when it changed: a watch that answers with the same facts must not rebuild
+ * the page under the operator's keyboard focus or selection.
+ */
+export function setHtml(el, content) {
+  const s = String(content);
+  if (el.__html === s) return;
+  el.__html = s;
+  el.innerHTML = s;
+  tick(el);
+}
 
 /** "3 s", "5 min", "2 h", "4 d" for a duration in ms. */
 export function span(ms) {
@@ -34,14 +44,19 @@ export function span(ms) {
 export function ago(millis) {
   if (!millis) return html`<span class="muted">never</span>`;
   const iso = new Date(millis).toISOString();
-  return html`<time datetime="${iso}" title="${iso}" data-since="${millis}">${span(Date.now() - millis)} ago</time>`;
+  // The text is filled in by tick(), so the markup stays the same from one render to the next.
+  return html`<time datetime="${iso}" title="${iso}" data-since="${millis}"></time>`;
 }
 
-setInterval(() => {
-  for (const t of document.querySelectorAll('time[data-since]')) {
-    t.textContent = `${span(Date.now() - Number(t.dataset.since))} ago`;
+function tick(root) {
+  for (const t of root.querySelectorAll('time[data-since]')) {
+    const text = `${span(Date.now() - Number(t.dataset.since))} ago`;
+    if (t.textContent !== text) t.textContent = text;
   }
-}, 1000);
+}
+
+// The ages move with the page's clock; no request is involved.
+setInterval(() => tick(document), 1000);
 
 const RANK = { passing: 0, maintenance: 1, warning: 2, critical: 3 };
 export function worst(statuses) {

@@ -134,13 +134,28 @@ class WebUiBrowserDrill {
 
     /** The page's console (errors included) after each test, in the test's output. */
     @org.junit.jupiter.api.AfterEach
-    void printBrowserConsole() {
+    void printBrowserConsole(org.junit.jupiter.api.TestInfo test) {
         if (driver == null) return;
+        try {
+            // What the page looked like when the test ended: the first thing to read when one fails.
+            Path after = SHOTS.resolve("after-each");
+            Files.createDirectories(after);
+            String name = test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("test");
+            Files.write(after.resolve(name + ".png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
+            Files.writeString(after.resolve(name + ".html"), String.valueOf(js("return document.documentElement.outerHTML")));
+        } catch (Exception e) {
+            System.out.println("no after-test capture: " + e);
+        }
         try {
             for (var e : driver.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER)) System.out.println("browser: " + e);
         } catch (RuntimeException e) {
             System.out.println("browser console unavailable: " + e);
         }
+    }
+
+    /** A bounded wait that retries through an element the page re-rendered meanwhile (stale) or has not drawn yet. */
+    static org.awaitility.core.ConditionFactory eventually(Duration max) {
+        return await().atMost(max).pollInterval(Duration.ofMillis(100)).ignoreExceptions();
     }
 
     static Object js(String script, Object... args) {
@@ -153,7 +168,7 @@ class WebUiBrowserDrill {
 
     static void open(String path) {
         driver.get(base + path);
-        await().atMost(Duration.ofSeconds(30)).until(() -> Boolean.TRUE.equals(js("return typeof window.failoverkitLoadedAt === 'number'")));
+        eventually(Duration.ofSeconds(30)).until(() -> Boolean.TRUE.equals(js("return typeof window.failoverkitLoadedAt === 'number'")));
     }
 
     /** The master the page shows for a cluster row (overview) or the cluster page. */
@@ -174,12 +189,12 @@ class WebUiBrowserDrill {
         Duration labReady = Duration.ofSeconds(90);
         String redisMaster = redisLab.instances().get(0).address();
         String mysqlMaster = mariaLab.instances().get(0).address();
-        await().atMost(labReady).untilAsserted(() -> {
+        eventually(labReady).untilAsserted(() -> {
             assertThat(shownMaster("tr[data-cluster='ui-redis'] td.master")).hasValue(redisMaster);
             assertThat(shownMaster("tr[data-cluster='ui-mysql'] td.master")).hasValue(mysqlMaster);
         });
         // Replicas and a live manager, as the managers published them.
-        await().atMost(labReady).untilAsserted(() -> {
+        eventually(labReady).untilAsserted(() -> {
             for (String c : List.of("ui-redis", "ui-mysql")) {
                 String row = driver.findElement(By.cssSelector("tr[data-cluster='" + c + "']")).getText();
                 assertThat(row).as(c).contains("2 replica(s)", "live", "one master");
@@ -200,7 +215,7 @@ class WebUiBrowserDrill {
         // The cluster page of each, loaded directly (deep link): topology with both replicas and their lag.
         for (String c : List.of("ui-redis", "ui-mysql")) {
             open("/ui/clusters/" + c);
-            await().atMost(labReady).untilAsserted(() -> {
+            eventually(labReady).untilAsserted(() -> {
                 assertThat(driver.findElements(By.cssSelector(".topology .node[data-role='replica']"))).hasSize(2);
                 assertThat(driver.findElement(By.cssSelector(".topology")).getText()).contains("lag");
                 assertThat(driver.findElements(By.cssSelector("li.epoch[data-epoch='1']"))).hasSize(1);
@@ -217,13 +232,13 @@ class WebUiBrowserDrill {
                 new Discovery.Check("legacy-db-alive", Discovery.Check.PASSING, "mysqld answers"));
         open("/ui/services");
         By row = By.cssSelector("tr[data-instance='legacy-db-1']");
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(driver.findElement(row).getText()).contains("passing"));
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(driver.findElement(row).getText()).contains("passing"));
         assertThat(driver.findElement(row).getAttribute("class")).doesNotContain("critical");
         js("window.__sameDocument = 'services'");
 
         discovery.register("legacy-db-1", "127.0.0.2", "legacy-db-1", "legacy-db", List.of("master"), 3306,
                 new Discovery.Check("legacy-db-alive", Discovery.Check.CRITICAL, "connect: connection refused"));
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
             WebElement r = driver.findElement(row);
             assertThat(r.getAttribute("class")).contains("critical");
             assertThat(r.getText()).contains("critical", "connection refused");
@@ -232,7 +247,7 @@ class WebUiBrowserDrill {
         assertThat(js("return window.__sameDocument")).as("changed without a reload").isEqualTo("services");
         // The filter shows only critical instances.
         driver.findElement(By.cssSelector("input[name='state'][value='critical']")).click();
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(driver.findElements(By.cssSelector("tr[data-instance='legacy-db-1']"))).hasSize(1);
             assertThat(driver.findElements(By.cssSelector("section.service[data-service='ui-redis']"))).isEmpty();
         });
@@ -243,13 +258,13 @@ class WebUiBrowserDrill {
 
         // The overview lists the unmanaged master service too, red.
         open("/ui/");
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
             WebElement r = driver.findElement(By.cssSelector("tr[data-service='legacy-db']"));
             assertThat(r.getAttribute("class")).contains("critical");
             assertThat(r.getText()).contains("not managed", "127.0.0.2:3306");
         });
         open("/ui/nodes");
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
             assertThat(driver.findElement(By.cssSelector("tr[data-node='legacy-db-1']")).getAttribute("class")).contains("critical");
             assertThat(driver.findElement(By.cssSelector("tr[data-node='ui-discovery']")).getText()).contains("alive");
         });
@@ -261,11 +276,11 @@ class WebUiBrowserDrill {
     void aKvEditWithAStaleIndexShowsTheConflictAndOverwritesNothing() throws Exception {
         discovery.put("ui-test/config", "first value");
         open("/ui/kv/ui-test/");
-        await().atMost(Duration.ofSeconds(30)).until(() -> !driver.findElements(By.linkText("config")).isEmpty());
+        eventually(Duration.ofSeconds(30)).until(() -> !driver.findElements(By.linkText("config")).isEmpty());
         shot("kv-folder");
         driver.findElement(By.linkText("config")).click();
         By value = By.id("kv-value");
-        await().atMost(Duration.ofSeconds(30)).until(() -> !driver.findElements(value).isEmpty()
+        eventually(Duration.ofSeconds(30)).until(() -> !driver.findElements(value).isEmpty()
                 && "first value".equals(driver.findElement(value).getDomProperty("value")));
         js("window.__sameDocument = 'kv'");
         // Someone else writes the key after the page read it.
@@ -274,7 +289,7 @@ class WebUiBrowserDrill {
         editor.clear();
         editor.sendKeys("my edit");
         driver.findElement(By.id("kv-save")).click();
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
             WebElement conflict = driver.findElement(By.id("kv-conflict"));
             assertThat(conflict.isDisplayed()).isTrue();
             assertThat(conflict.getText()).contains("Conflict: not saved", "written elsewhere");
@@ -285,19 +300,19 @@ class WebUiBrowserDrill {
         shot("kv-conflict");
         // Taking theirs and saving again goes through with the new index.
         driver.findElement(By.id("kv-take-theirs")).click();
-        await().atMost(Duration.ofSeconds(10)).until(() -> "written elsewhere".equals(driver.findElement(By.id("kv-value")).getDomProperty("value")));
+        eventually(Duration.ofSeconds(10)).until(() -> "written elsewhere".equals(driver.findElement(By.id("kv-value")).getDomProperty("value")));
         WebElement again = driver.findElement(By.id("kv-value"));
         again.clear();
         again.sendKeys("merged");
         driver.findElement(By.id("kv-save")).click();
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(discovery.get("ui-test/config").orElseThrow().text()).isEqualTo("merged"));
+        eventually(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(discovery.get("ui-test/config").orElseThrow().text()).isEqualTo("merged"));
     }
 
     @Test
     @Order(4)
     void sessionsAndLocksShowTheManagersLocks() throws Exception {
         open("/ui/sessions");
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
             assertThat(driver.findElement(By.cssSelector("tr[data-lock='failover/ui-redis/leader']")).getText()).contains("failover-manager ui-redis");
             assertThat(driver.findElement(By.cssSelector("tr[data-lock='failover/ui-mysql/leader']")).getText()).contains("failover-manager ui-mysql");
         });
@@ -318,11 +333,11 @@ class WebUiBrowserDrill {
         }
         assertThat(target).as("tabbing reaches the Nodes link").isNotNull();
         target.sendKeys(Keys.ENTER);
-        await().atMost(Duration.ofSeconds(10)).until(() -> driver.getCurrentUrl().endsWith("/ui/nodes"));
+        eventually(Duration.ofSeconds(10)).until(() -> driver.getCurrentUrl().endsWith("/ui/nodes"));
         assertThat(driver.switchTo().activeElement().getTagName()).as("focus moves to the new view's heading").isEqualTo("h1");
         for (String view : List.of("/ui/", "/ui/kv/ui-test/config", "/ui/services", "/ui/kv/")) {
             open(view);
-            await().atMost(Duration.ofSeconds(10)).until(() -> driver.findElements(By.cssSelector("main p.muted")).stream().noneMatch(p -> p.getText().equals("Loading…")));
+            eventually(Duration.ofSeconds(10)).until(() -> driver.findElements(By.cssSelector("main p.muted")).stream().noneMatch(p -> p.getText().equals("Loading…")));
             Object unlabelled = js("return [...document.querySelectorAll('input:not([type=hidden]), textarea, select')]"
                     + ".filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.id || e.name)");
             assertThat((List<?>) unlabelled).as("fields without a label on " + view).isEmpty();
@@ -334,9 +349,9 @@ class WebUiBrowserDrill {
     void aDrillsFailoverMovesTheMasterOnTheOpenPageWithoutAReloadAndTheTimelineAppears() throws Exception {
         String oldMaster = redisLab.instances().get(0).address();
         open("/ui/clusters/ui-redis");
-        await().atMost(Duration.ofSeconds(30)).until(() -> shownMaster("dd.master").equals(Optional.of(oldMaster)));
+        eventually(Duration.ofSeconds(30)).until(() -> shownMaster("dd.master").equals(Optional.of(oldMaster)));
         // The replicas must hold the master's data before it dies, or there is nobody to promote.
-        await().atMost(Duration.ofSeconds(60)).until(() -> redisLab.instances().stream().skip(1)
+        eventually(Duration.ofSeconds(60)).until(() -> redisLab.instances().stream().skip(1)
                 .map(s -> redis.observe(s.address())).allMatch(i -> i.isReplica() && i.masterLinkUp()));
         Object loadedAt = js("return window.failoverkitLoadedAt");
         // Records, in the page, when the master shown changes and when the new epoch's timeline has its DNS step.
@@ -350,7 +365,7 @@ class WebUiBrowserDrill {
         long killedAt = System.currentTimeMillis();
         redisLab.instances().get(0).kill();
 
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(60)).untilAsserted(() -> {
             assertThat(shownMaster("dd.master")).isPresent().get().isNotEqualTo(oldMaster);
             assertThat(driver.findElements(By.cssSelector("li.epoch[data-epoch='2'] li[data-phase='DNS moved']:not(.missing)"))).hasSize(1);
         });
@@ -364,7 +379,7 @@ class WebUiBrowserDrill {
         }
         assertThat(epoch2.getText()).contains(newMaster, "total");
         // The old master shows as unreachable in the topology, the anti-flapping block asks for an acknowledgement.
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
             assertThat(driver.findElements(By.cssSelector(".topology .node[data-role='down'][data-address='" + oldMaster + "']"))).hasSize(1);
             assertThat(driver.findElement(By.id("anti-flapping")).getText()).contains("blocked");
         });
@@ -387,7 +402,7 @@ class WebUiBrowserDrill {
         assertThat(masterChangedAt).as("the observer saw the change").isPositive();
 
         // `failover status --json` reads the same keys: the same master, the same epoch and timeline as the page.
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
             FailoverCliTest.Run status = FailoverCliTest.run("status", "--cluster", "kv:ui-redis", "--discovery", "127.0.0.1:" + agent.httpPort(), "--json");
             JsonNode doc = JSON.readTree(status.out());
             assertThat(doc.path("manager").path("epoch").path("master").asText()).isEqualTo(newMaster);
@@ -405,7 +420,7 @@ class WebUiBrowserDrill {
 
         // Acknowledging from the page lifts the block (as `failover ack` does).
         driver.findElement(By.cssSelector("button[data-ack]")).click();
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
             assertThat(JSON.readTree(discovery.get("failover/ui-redis/epoch").orElseThrow().value()).path("acknowledged").asBoolean()).isTrue();
             assertThat(driver.findElement(By.id("anti-flapping")).getText()).contains("acknowledged by web-ui");
         });
@@ -416,7 +431,7 @@ class WebUiBrowserDrill {
     @Order(7)
     void aPageThatLosesTheAgentSaysSo() throws Exception {
         open("/ui/");
-        await().atMost(Duration.ofSeconds(30)).until(() -> !driver.findElements(By.cssSelector("tr[data-cluster='ui-redis']")).isEmpty());
+        eventually(Duration.ofSeconds(30)).until(() -> !driver.findElements(By.cssSelector("tr[data-cluster='ui-redis']")).isEmpty());
         assertThat(driver.findElement(By.id("banner")).isDisplayed()).isFalse();
         // The managers go first (they release their locks through the agent), then the agent.
         redisManager.close();
@@ -425,7 +440,7 @@ class WebUiBrowserDrill {
         mysqlManager = null;
         agent.close();
         agent = null;
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        eventually(Duration.ofSeconds(60)).untilAsserted(() -> {
             WebElement banner = driver.findElement(By.id("banner"));
             assertThat(banner.isDisplayed()).isTrue();
             assertThat(banner.getText()).contains("lost the agent");

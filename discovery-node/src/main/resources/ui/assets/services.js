@@ -21,6 +21,7 @@ export function services(main, state, only) {
   });
   let catalog = null, error = null;
   const instances = new Map();
+  const failed = new Map(); // service -> why its instances cannot be read
   const render = coalesce(() => {
     if (error) { setHtml(body, errorBox(error, 'the catalog services')); return; }
     if (!catalog) return;
@@ -36,7 +37,7 @@ export function services(main, state, only) {
           <th scope="row">${i.Service.ID}</th><td>${i.Node.Node}</td><td class="mono">${i.Service.Address || i.Node.Address}:${i.Service.Port}</td>
           <td>${(i.Service.Tags || []).map(t => html`<span class="tag">${t}</span> `)}</td>
           <td>${badge(i.status)}${(i.Checks || []).filter(c => c.Status !== 'passing').map(c => html`<div class="small output">${c.Name}: ${c.Output || c.Status}</div>`)}</td></tr>`)}</tbody></table></div>`
-          : html`<p class="muted">Loading instances…</p>`}</section>`;
+          : failed.has(n) ? errorBox(failed.get(n), `the instances of ${n}`) : html`<p class="muted">Loading instances…</p>`}</section>`;
     });
     setHtml(body, names.length ? sections : html`<p>No service registered.</p>`);
   });
@@ -44,7 +45,7 @@ export function services(main, state, only) {
   const refresh = coalesce(async () => {
     if (!catalog) return;
     for (const n of Object.keys(catalog).filter(n => !only || n === only)) {
-      try { instances.set(n, await getJson(`/v1/health/service/${keyPath(n)}`)); } catch { instances.delete(n); }
+      try { instances.set(n, await getJson(`/v1/health/service/${keyPath(n)}`)); failed.delete(n); } catch (e) { instances.delete(n); failed.set(n, e); }
     }
     render();
   });

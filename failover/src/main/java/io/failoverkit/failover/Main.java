@@ -147,6 +147,8 @@ public final class Main implements Runnable {
                 out.put("instances", t.instances());
                 out.put("epoch", epoch.state());
                 out.put("catalogMasters", catalogMasters);
+                // Issue 15: the manager's own view, as it published it (the web UI reads the same keys), wherever it runs.
+                out.putAll(publishedView(d, c.name()));
                 System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
             } else {
                 System.out.printf("cluster %s (%s), epoch %d names %s; catalog master.%s: %s%n", c.name(), c.kind(), epoch.state().epoch(),
@@ -175,6 +177,37 @@ public final class Main implements Runnable {
             if (!json) for (String p : problems) System.out.println("CRITICAL: " + p);
             return problems.isEmpty() ? 0 : 2;
         }
+    }
+
+    /**
+     * What the web UI shows of a cluster, from the same keys: {@code manager}, the lock holder's last published status
+     * ({@code failover/<cluster>/status}: topology with lag, read-only and semi-sync detail, its liveness and lock;
+     * null if no manager ever published), with {@code managerSilentMillis}, the heartbeat's age; {@code epochs}, the
+     * audit record of each epoch with its timeline (the last 20), and {@code acknowledgements}.
+     */
+    static Map<String, Object> publishedView(DiscoveryClient d, String cluster) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        Map<String, Object> out = new LinkedHashMap<>();
+        Optional<DiscoveryClient.KvEntry> status = d.get(io.failoverkit.failover.watch.StatusPublisher.key(cluster));
+        com.fasterxml.jackson.databind.JsonNode doc = status.isPresent() && !status.get().text().isBlank() ? json.readTree(status.get().value()) : null;
+        out.put("manager", doc);
+        out.put("managerSilentMillis", doc == null ? null : Math.max(0, System.currentTimeMillis() - doc.path("heartbeatMillis").asLong()));
+        String prefix = "failover/" + cluster + "/audit/";
+        List<com.fasterxml.jackson.databind.JsonNode> epochs = new java.util.ArrayList<>();
+        List<com.fasterxml.jackson.databind.JsonNode> acks = new java.util.ArrayList<>();
+        for (DiscoveryClient.KvEntry e : d.list(prefix)) {
+            String name = e.key().substring(prefix.length());
+            try {
+                if (name.matches("\\d+")) epochs.add(json.readTree(e.value()));
+                else acks.add(json.readTree(e.value()));
+            } catch (IOException bad) {
+                // A record someone overwrote by hand is left out, not fatal to the status.
+            }
+        }
+        epochs.sort(java.util.Comparator.comparingLong(n -> n.path("epoch").asLong()));
+        out.put("epochs", epochs.subList(Math.max(0, epochs.size() - 20), epochs.size()));
+        out.put("acknowledgements", acks);
+        return out;
     }
 
     @Command(name = "watch", mixinStandardHelpOptions = true, description = "Runs the HA loop for a cluster, acting only while it holds the cluster's lock.")

@@ -141,6 +141,7 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void route(Call call, String path) {
+        if (path != null && UiEndpoint.serves(path)) { UiEndpoint.handle(call, path); return; } // the web UI (issue 15)
         if (path == null || !path.startsWith("/v1/")) throw HttpError.notFound("unknown endpoint " + path + " (the API lives under /v1/)");
         String rest = path.substring(4);
         int slash = rest.indexOf('/');

@@ -17,30 +17,58 @@ import java.time.Duration;
 /**
  * The Docker engine and the lab images for the container drills.
  *
- * <p>Images: {@code failoverkit.lab.redis.image} / {@code FAILOVERKIT_LAB_REDIS_IMAGE} and
- * {@code failoverkit.lab.mariadb.image} / {@code FAILOVERKIT_LAB_MARIADB_IMAGE}, both defaulting to the image
- * {@code bin/lab-images} builds locally from Debian packages ({@code FAILOVERKIT_LAB_IMAGE}, default
- * {@value #LAB_IMAGE}). Where a registry is reachable, {@code -Dfailoverkit.lab.redis.image=redis:7.4} works as well.
+ * <p>Images (system property / environment variable, default): MariaDB {@code failoverkit.lab.mariadb.image} /
+ * {@code FAILOVERKIT_LAB_MARIADB_IMAGE}, {@value #LAB_MARIADB_IMAGE}; Redis {@code failoverkit.lab.redis.image} /
+ * {@code FAILOVERKIT_LAB_REDIS_IMAGE}, {@value #LAB_REDIS_IMAGE}; MySQL 8 {@code failoverkit.lab.mysql.image} /
+ * {@code FAILOVERKIT_LAB_MYSQL_IMAGE}, {@value #MYSQL_IMAGE}. The two {@code failoverkit-lab/} images are built
+ * locally from Debian packages by {@code bin/lab-images} and keep the official images' entrypoint contract, so the
+ * module classes (MariaDBContainer, MySQLContainer, RedisContainer) run them as they run {@code mariadb:10.11},
+ * {@code mysql:8.4} and {@code redis:7.4}: each is declared a compatible substitute for its official name
+ * ({@link #image}). Debian has no MySQL 8 package: the MySQL drills run only where a {@code mysql} image is present
+ * in the engine ({@code docker pull mysql:8.4}), and skip saying so elsewhere, CI included.
  *
  * <p>Engine API version: Testcontainers 2 asks for API 1.44 unless told otherwise, which engines older than Docker 25
  * (Debian 12's docker.io is 20.10, API 1.41) refuse. Unless {@code DOCKER_API_VERSION} or {@code api.version} is set,
  * the engine's own version is read from its unversioned {@code /version} endpoint and used when it is older, as the
  * docker CLI negotiates; newer engines keep Testcontainers' default. So plain {@code mvn} works on both.
  *
- * <p>Without an engine or the local image the drills skip with the reason, except under {@code CI=true}, where that
+ * <p>Without an engine or a local lab image the drills skip with the reason, except under {@code CI=true}, where that
  * is a failure: CI must run them.
  */
 final class ContainerEngine {
     static final String LAB_IMAGE = "failoverkit-lab/debian:bookworm";
+    static final String LAB_MARIADB_IMAGE = "failoverkit-lab/mariadb:10.11";
+    static final String LAB_REDIS_IMAGE = "failoverkit-lab/redis:7.0";
+    static final String MYSQL_IMAGE = "mysql:8.4";
     private static final int[] TESTCONTAINERS_DEFAULT_API = {1, 44};
 
     private ContainerEngine() {}
 
-    static String redisImage() { return setting("failoverkit.lab.redis.image", "FAILOVERKIT_LAB_REDIS_IMAGE", labImage()); }
+    static String redisImage() { return setting("failoverkit.lab.redis.image", "FAILOVERKIT_LAB_REDIS_IMAGE", LAB_REDIS_IMAGE); }
 
-    static String mariaDbImage() { return setting("failoverkit.lab.mariadb.image", "FAILOVERKIT_LAB_MARIADB_IMAGE", labImage()); }
+    static String mariaDbImage() { return setting("failoverkit.lab.mariadb.image", "FAILOVERKIT_LAB_MARIADB_IMAGE", LAB_MARIADB_IMAGE); }
 
-    static String labImage() { return setting("failoverkit.lab.image", "FAILOVERKIT_LAB_IMAGE", LAB_IMAGE); }
+    static String mySqlImage() { return setting("failoverkit.lab.mysql.image", "FAILOVERKIT_LAB_MYSQL_IMAGE", MYSQL_IMAGE); }
+
+    /** {@code name} as the module classes take it: a compatible substitute for the official image {@code official}. */
+    static org.testcontainers.utility.DockerImageName image(String name, String official) {
+        return org.testcontainers.utility.DockerImageName.parse(name).asCompatibleSubstituteFor(official);
+    }
+
+    /**
+     * The engine's client when {@code image} (a MySQL 8 image) is present in the engine; else the drill skips, under CI
+     * too: Debian has no MySQL 8 package, so no such image can be built here, and none is pulled by the drills.
+     */
+    static synchronized DockerClient requireMySql(String image) {
+        DockerClient docker = require(image);
+        try {
+            docker.inspectImageCmd(image).exec();
+        } catch (NotFoundException e) {
+            Assumptions.abort("MySQL 8 container drill skipped: no image " + image + " in the Docker engine (Debian has no MySQL 8"
+                    + " package to build one from; where a registry answers: docker pull " + image + ", or set -Dfailoverkit.lab.mysql.image)");
+        }
+        return docker;
+    }
 
     /** The engine's client, after checking that the engine answers and that {@code image} can be had; else skip or fail. */
     static synchronized DockerClient require(String image) {
@@ -50,7 +78,7 @@ final class ContainerEngine {
         }
         if (engineProblem != null) unavailable(engineProblem + " (bin/test starts one: dockerd --bridge=none --iptables=false --ip6tables=false)");
         DockerClient docker = DockerClientFactory.instance().client();
-        if (image.equals(labImage())) {
+        if (image.startsWith("failoverkit-lab/")) {
             try {
                 docker.inspectImageCmd(image).exec();
             } catch (NotFoundException e) {

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -15,13 +16,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * {@link MariaDbLab} with each mariadbd in its own container ({@link ContainerMariaDb}: the lab image's MariaDB, host
- * networking on 127.0.0.1, a datadir volume kept across restarts), started with the same flags, accounts and
- * replication as {@link io.failoverkit.failover.drill.LocalMariaDbLab} ({@link MariaDbLabRecipe}), so a drill runs
- * unchanged on either. Kill, freeze and thaw are SIGKILL, SIGSTOP and SIGCONT through the Docker API to mariadbd (PID
- * 1); a fenced restart is a new container on the same datadir. The setup SQL goes through the image's client over the
- * server's socket (passwords only in a file copied into the container); drills talk to the servers over JDBC as on
- * local processes. Each server's output goes to {@code workDir/mariadb-N/container.log}.
+ * {@link MariaDbLab} with each server in its own container through Testcontainers' module classes
+ * ({@link ContainerMariaDb}: {@code MariaDBContainer}, or {@code MySQLContainer} for the MySQL 8 flavor; host
+ * networking on 127.0.0.1, a datadir volume kept across restarts). The MariaDB flavor starts its servers with the same
+ * flags, accounts and replication as {@link io.failoverkit.failover.drill.LocalMariaDbLab} ({@link MariaDbLabRecipe}),
+ * so a drill runs unchanged on either; the MySQL flavor with {@link MySqlLabRecipe}'s equivalents. The set-up goes
+ * through the image's contract: server flags as command arguments, the primary's accounts and drill table and each
+ * replica's replication source as init scripts in {@code /docker-entrypoint-initdb.d} (each replica's replication
+ * threads start with its server). Kill, freeze and thaw are SIGKILL, SIGSTOP and SIGCONT through the Docker API to the
+ * server (PID 1); a fenced restart is a new container on the same datadir. Each server's output goes to
+ * {@code workDir/mariadb-N/container.log}.
  */
 final class ContainerMariaDbLab implements MariaDbLab {
     final class Server implements MariaDbLab.Instance {
@@ -33,14 +37,9 @@ final class ContainerMariaDbLab implements MariaDbLab {
         public String address() { return db.address(); }
 
         void start(boolean readOnly, List<String> extra) {
-            List<String> flags = new ArrayList<>(MariaDbLabRecipe.serverFlags(readOnly, semiSync));
+            List<String> flags = new ArrayList<>(mysql ? MySqlLabRecipe.serverFlags(readOnly, semiSync) : MariaDbLabRecipe.serverFlags(readOnly, semiSync));
             flags.addAll(extra);
             db.start(flags);
-        }
-
-        /** Runs {@code statements} as root through the image's client. */
-        void execute(List<String> statements) throws Exception {
-            db.sql(String.join(";\n", statements) + ";\n");
         }
 
         @Override
@@ -55,7 +54,7 @@ final class ContainerMariaDbLab implements MariaDbLab {
         @Override
         public void restartFenced() {
             if (db.running()) throw new IllegalStateException(address() + " is still running");
-            start(true, MariaDbLabRecipe.FENCED_RESTART);
+            start(true, mysql ? MySqlLabRecipe.FENCED_RESTART : MariaDbLabRecipe.FENCED_RESTART);
         }
 
         @Override
@@ -63,22 +62,35 @@ final class ContainerMariaDbLab implements MariaDbLab {
     }
 
     private final boolean semiSync;
+    private final boolean mysql;
     private final MariaDbLabRecipe.Accounts accounts = MariaDbLabRecipe.Accounts.fresh();
     private final List<Server> servers = new ArrayList<>();
 
     /**
-     * A primary and {@code replicas} GTID replicas in containers, started, replicating, with the accounts and the drill
-     * table in place; skips or fails (under CI) as {@link ContainerEngine#require} says when there is no engine or image.
+     * A MariaDB primary and {@code replicas} GTID replicas in containers, started, replicating, with the accounts and the
+     * drill table in place; skips or fails (under CI) as {@link ContainerEngine#require} says when there is no engine or image.
      */
     ContainerMariaDbLab(Path workDir, int replicas, boolean semiSync) throws Exception {
+        this(ContainerMariaDb.Kind.MARIADB, workDir, replicas, semiSync);
+    }
+
+    /** As above, of {@code kind}: MySQL skips, saying why, where no MySQL 8 image is in the engine. */
+    ContainerMariaDbLab(ContainerMariaDb.Kind kind, Path workDir, int replicas, boolean semiSync) throws Exception {
         this.semiSync = semiSync;
+        this.mysql = kind == ContainerMariaDb.Kind.MYSQL;
         try {
+            int primaryPort = DiscoveryLab.freePort();
             for (int i = 0; i <= replicas; i++) {
                 Path dir = Files.createDirectories(workDir.toAbsolutePath().resolve("mariadb-" + i));
-                servers.add(new Server(new ContainerMariaDb(dir.resolve("container.log"), DiscoveryLab.freePort(), i + 1)));
+                ContainerMariaDb db = new ContainerMariaDb(kind, dir.resolve("container.log"), i == 0 ? primaryPort : DiscoveryLab.freePort(), i + 1);
+                List<String> setup = i == 0 ? (mysql ? MySqlLabRecipe.primarySetup(accounts) : MariaDbLabRecipe.primarySetup(accounts))
+                        : (mysql ? MySqlLabRecipe.replicate(primaryPort, accounts.replication()) : MariaDbLabRecipe.replicate(primaryPort, accounts.replication()))
+                                .stream().filter(st -> !st.startsWith("START ")).toList();   // the server starts them itself
+                db.initScript(i == 0 ? "10-failoverkit-primary.sql" : "10-failoverkit-replica.sql", String.join(";\n", setup) + ";\n");
+                servers.add(new Server(db));
             }
-            // The servers start together (each initialises its own datadir first, the slow part); then the primary gets
-            // the accounts and the table, and the replicas attach, as on local processes.
+            // The servers start together (each initialises its own datadir first, the slow part); the replicas' IO
+            // threads retry every second until the primary and its replication account are there.
             try (ExecutorService starts = Executors.newVirtualThreadPerTaskExecutor()) {
                 List<Future<?>> started = new ArrayList<>();
                 for (int i = 0; i < servers.size(); i++) {
@@ -94,10 +106,16 @@ final class ContainerMariaDbLab implements MariaDbLab {
                     }
                 }
             }
-            Server primary = servers.get(0);
-            primary.execute(MariaDbLabRecipe.primarySetup(accounts));
-            for (Server replica : servers.subList(1, servers.size())) replica.execute(MariaDbLabRecipe.replicate(primary.db.port, accounts.replication()));
-            if (semiSync) primary.execute(List.of(MariaDbLabRecipe.PRIMARY_SEMI_SYNC_ON));
+            // Semi-sync on the primary only once every replica is connected (before, its commits would wait the timeout).
+            String io = mysql ? "Replica_IO_Running" : "Slave_IO_Running";
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            for (Server replica : servers.subList(1, servers.size())) {
+                while (!"Yes".equals(replica.db.replicaStatus().get(io))) {
+                    if (System.nanoTime() > deadline) throw new IllegalStateException(replica.address() + " is not replicating: " + replica.db.replicaStatus());
+                    Thread.sleep(100);
+                }
+            }
+            if (semiSync) servers.get(0).db.sql(mysql ? MySqlLabRecipe.PRIMARY_SEMI_SYNC_ON : MariaDbLabRecipe.PRIMARY_SEMI_SYNC_ON);
         } catch (Exception | Error e) {
             try { close(); } catch (RuntimeException suppressed) { e.addSuppressed(suppressed); }
             throw e;

@@ -82,10 +82,13 @@ final class ContainerMariaDb implements AutoCloseable {
         byte[] b = new byte[12];
         new SecureRandom().nextBytes(b);
         this.password = HexFormat.of().formatHex(b);
-        // MariaDB: RESET MASTER; MySQL 8.4 renamed it (8.0 keeps the old name), hence a sourced shell step, which the
-        // official entrypoints run with their docker_process_sql (as the lab image's does).
-        if (kind == Kind.MARIADB) initScript("00-failoverkit-empty-binlog.sql", "RESET MASTER;\n");
-        else initScript("00-failoverkit-empty-binlog.sh", "docker_process_sql <<<'RESET BINARY LOGS AND GTIDS' || docker_process_sql <<<'RESET MASTER'\n");
+        // With a binary log: emptied. MySQL 8.4 renamed RESET MASTER (MariaDB and MySQL 8.0 keep the old name), hence a
+        // sourced shell step, which the official entrypoints run with their docker_process_sql (as the lab image's does).
+        initScript("00-failoverkit-empty-binlog.sh", """
+                if [ "$(docker_process_sql --skip-column-names <<<'SELECT @@GLOBAL.log_bin')" = 1 ]; then
+                  docker_process_sql <<<'RESET BINARY LOGS AND GTIDS' 2>/dev/null || docker_process_sql <<<'RESET MASTER'
+                fi
+                """);
     }
 
     /** Adds {@code /docker-entrypoint-initdb.d/name} for the first start (run in name order after the image's own setup). */
@@ -243,6 +246,13 @@ final class ContainerMariaDb implements AutoCloseable {
 
         @Override
         public String getHost() { return "127.0.0.1"; }
+
+        /** One attempt: the module's three would start again on the half-initialised datadir and hide why the first failed. */
+        @Override
+        protected void configure() {
+            super.configure();
+            setStartupAttempts(1);
+        }
     }
 
     /** MySQLContainer with host networking (as {@link LabMariaDb}). */
@@ -260,5 +270,12 @@ final class ContainerMariaDb implements AutoCloseable {
 
         @Override
         public String getHost() { return "127.0.0.1"; }
+
+        /** One attempt: the module's three would start again on the half-initialised datadir and hide why the first failed. */
+        @Override
+        protected void configure() {
+            super.configure();
+            setStartupAttempts(1);
+        }
     }
 }

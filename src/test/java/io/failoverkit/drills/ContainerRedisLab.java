@@ -3,7 +3,6 @@ package io.failoverkit.drills;
 import com.github.dockerjava.api.DockerClient;
 import io.failoverkit.failover.drill.RedisLab;
 import com.redis.testcontainers.RedisContainer;
-import org.testcontainers.containers.GenericContainer;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,7 +31,7 @@ final class ContainerRedisLab implements RedisLab {
     final class Server implements RedisLab.Instance {
         final int port;
         private final Path log;
-        private GenericContainer<?> container;
+        private RedisContainer container;
 
         Server(int port, Path log) {
             this.port = port;
@@ -43,6 +42,9 @@ final class ContainerRedisLab implements RedisLab {
         public String address() { return "127.0.0.1:" + port; }
 
         String containerId() { return container == null ? null : container.getContainerId(); }
+
+        /** The module container of the current start (null before the first). */
+        RedisContainer container() { return container; }
 
         @Override
         public void start(String replicaOf) {

@@ -34,9 +34,12 @@ import static org.awaitility.Awaitility.await;
 class MariaDbPrimaryFrozenDrill {
     @TempDir Path dir;
 
-    /** On local mariadbd processes, and with each server in its own container (SIGSTOP through the Docker API). */
+    /**
+     * On local mariadbd processes, with each server in its own container (SIGSTOP through the Docker API), and the same
+     * on MySQL 8 (skips without a mysql image).
+     */
     @ParameterizedTest(name = "on {0}")
-    @ValueSource(strings = {"processes", "containers"})
+    @ValueSource(strings = {"processes", "containers", "mysql containers"})
     void frozenPrimaryIsReplacedAndOnThawFencedBeforeAcknowledgingAnyWrite(String where) throws Exception {
         try (MariaDbDrillSetup<MariaDbLab> s = MariaDbDrillSetup.on(where, "frozen-mysql", dir, true)) {
             MariaDbLab.Instance old = s.lab.instances().get(0);

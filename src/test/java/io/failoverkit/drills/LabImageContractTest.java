@@ -1,5 +1,8 @@
 package io.failoverkit.drills;
 
+import io.failoverkit.failover.drill.containers.ContainerMariaDb;
+import io.failoverkit.failover.drill.containers.ContainerRedisLab;
+import org.junit.jupiter.api.extension.ExtendWith;
 import com.redis.testcontainers.RedisContainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * with the options given, run as the redis user. With -Dfailoverkit.lab.mariadb.image=mariadb:10.11 and
  * -Dfailoverkit.lab.redis.image=redis:7.4 the same test checks the official images.
  */
+@ExtendWith(LabUnavailableSkips.class)
 class LabImageContractTest {
     @TempDir Path dir;
 

@@ -1,5 +1,8 @@
 package io.failoverkit.drills;
 
+import io.failoverkit.failover.drill.containers.ContainerEngine;
+import io.failoverkit.failover.drill.containers.ContainerMariaDbLab;
+import io.failoverkit.failover.drill.containers.ContainerMariaDb;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.failover.act.FailoverRun;
 import io.failoverkit.failover.cluster.ClusterDefinition;

@@ -1,5 +1,6 @@
 package io.failoverkit.drills;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.drill.MariaDbLab;
 import io.failoverkit.failover.drill.MySqlKillDrill;
@@ -31,6 +32,7 @@ import static org.awaitility.Awaitility.await;
  * kept an old connection to it rather than following DNS. Semi-sync is what makes that certain: a thawed primary's
  * commit waits for a replica's acknowledgement that cannot come, and the fence kills it first.
  */
+@ExtendWith(LabUnavailableSkips.class)
 class MariaDbPrimaryFrozenDrill {
     @TempDir Path dir;
 

@@ -1,5 +1,7 @@
 package io.failoverkit.drills;
 
+import io.failoverkit.failover.drill.containers.ContainerEngine;
+import org.junit.jupiter.api.extension.ExtendWith;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.drill.MariaDbLab;
@@ -20,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * processes, with every server in its own container (MariaDBContainer; killed through the Docker API; the old primary
  * returns in a new container on its own datadir), and the same on MySQL 8 (MySQLContainer; skips without a mysql image).
  */
+@ExtendWith(LabUnavailableSkips.class)
 class MariaDbPrimarySigkillDrill {
     @TempDir Path dir;
 

@@ -1,5 +1,6 @@
 package io.failoverkit.drills;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import io.failoverkit.failover.act.Catalog;
 import io.failoverkit.failover.drill.MariaDbLab;
 import io.failoverkit.failover.drill.MySqlKillDrill;
@@ -23,6 +24,7 @@ import static org.awaitility.Awaitility.await;
  * The old primary refuses writes (read-only), the candidate applies exactly its GTID set, then takes over: no
  * acknowledged row may be lost, the old primary must replicate from the new one, and DNS must follow.
  */
+@ExtendWith(LabUnavailableSkips.class)
 class MariaDbSwitchoverDrill {
     @TempDir Path dir;
 

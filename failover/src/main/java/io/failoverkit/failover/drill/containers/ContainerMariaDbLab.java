@@ -1,4 +1,4 @@
-package io.failoverkit.drills;
+package io.failoverkit.failover.drill.containers;
 
 import io.failoverkit.failover.drill.MariaDbLab;
 import io.failoverkit.failover.drill.MariaDbLabRecipe;
@@ -27,9 +27,9 @@ import java.util.concurrent.Future;
  * server (PID 1); a fenced restart is a new container on the same datadir. Each server's output goes to
  * {@code workDir/mariadb-N/container.log}.
  */
-final class ContainerMariaDbLab implements MariaDbLab {
-    final class Server implements MariaDbLab.Instance {
-        final ContainerMariaDb db;
+public final class ContainerMariaDbLab implements MariaDbLab {
+    public final class Server implements MariaDbLab.Instance {
+        public final ContainerMariaDb db;
 
         Server(ContainerMariaDb db) { this.db = db; }
 
@@ -68,21 +68,21 @@ final class ContainerMariaDbLab implements MariaDbLab {
 
     /**
      * A MariaDB primary and {@code replicas} GTID replicas in containers, started, replicating, with the accounts and the
-     * drill table in place; skips or fails (under CI) as {@link ContainerEngine#require} says when there is no engine or image.
+     * drill table in place; throws LabUnavailable (under CI: fails) as {@link ContainerEngine#require} says when there is no engine or image.
      */
-    ContainerMariaDbLab(Path workDir, int replicas, boolean semiSync) throws Exception {
+    public ContainerMariaDbLab(Path workDir, int replicas, boolean semiSync) throws Exception {
         this(ContainerMariaDb.Kind.MARIADB, workDir, replicas, semiSync);
     }
 
-    /** As above, of {@code kind}: MySQL skips, saying why, where no MySQL 8 image is in the engine. */
-    ContainerMariaDbLab(ContainerMariaDb.Kind kind, Path workDir, int replicas, boolean semiSync) throws Exception {
+    /** As above, of {@code kind}: MySQL throws LabUnavailable where no MySQL 8 image is in the engine. */
+    public ContainerMariaDbLab(ContainerMariaDb.Kind kind, Path workDir, int replicas, boolean semiSync) throws Exception {
         this.semiSync = semiSync;
         this.mysql = kind == ContainerMariaDb.Kind.MYSQL;
         try {
-            int primaryPort = DiscoveryLab.freePort();
+            int primaryPort = io.failoverkit.failover.drill.LocalProcesses.freePort();
             for (int i = 0; i <= replicas; i++) {
                 Path dir = Files.createDirectories(workDir.toAbsolutePath().resolve("mariadb-" + i));
-                ContainerMariaDb db = new ContainerMariaDb(kind, dir.resolve("container.log"), i == 0 ? primaryPort : DiscoveryLab.freePort(), i + 1);
+                ContainerMariaDb db = new ContainerMariaDb(kind, dir.resolve("container.log"), i == 0 ? primaryPort : io.failoverkit.failover.drill.LocalProcesses.freePort(), i + 1);
                 List<String> setup = i == 0 ? (mysql ? MySqlLabRecipe.primarySetup(accounts) : MariaDbLabRecipe.primarySetup(accounts))
                         : (mysql ? MySqlLabRecipe.replicate(primaryPort, accounts.replication()) : MariaDbLabRecipe.replicate(primaryPort, accounts.replication()))
                                 .stream().filter(st -> !st.startsWith("START ")).toList();   // the server starts them itself

@@ -1,4 +1,4 @@
-package io.failoverkit.drills;
+package io.failoverkit.failover.drill.containers;
 
 import com.github.dockerjava.api.DockerClient;
 import io.failoverkit.failover.drill.RedisLab;
@@ -25,11 +25,11 @@ import java.util.List;
  * refuses for a paused one. Starting again is a new container on the same port (Redis keeps no data here anyway).
  * Each container's output goes to {@code workDir/redis-N/container.log}.
  */
-final class ContainerRedisLab implements RedisLab {
+public final class ContainerRedisLab implements RedisLab {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
-    final class Server implements RedisLab.Instance {
-        final int port;
+    public final class Server implements RedisLab.Instance {
+        public final int port;
         private final Path log;
         private RedisContainer container;
 
@@ -41,10 +41,10 @@ final class ContainerRedisLab implements RedisLab {
         @Override
         public String address() { return "127.0.0.1:" + port; }
 
-        String containerId() { return container == null ? null : container.getContainerId(); }
+        public String containerId() { return container == null ? null : container.getContainerId(); }
 
         /** The module container of the current start (null before the first). */
-        RedisContainer container() { return container; }
+        public RedisContainer container() { return container; }
 
         @Override
         public void start(String replicaOf) {
@@ -101,7 +101,7 @@ final class ContainerRedisLab implements RedisLab {
     }
 
     /** RedisContainer with host networking: the server listens on {@code port} of the host's loopback, no port is mapped. */
-    static final class HostRedisContainer extends RedisContainer {
+    public static final class HostRedisContainer extends RedisContainer {
         private final int port;
 
         HostRedisContainer(org.testcontainers.utility.DockerImageName image, int port) {
@@ -121,8 +121,8 @@ final class ContainerRedisLab implements RedisLab {
     private final DockerClient docker;
     private final List<Server> servers = new ArrayList<>();
 
-    /** A master and {@code replicas} replicas in containers, started and replicating; skips or fails as {@link ContainerEngine#require} says. */
-    ContainerRedisLab(Path workDir, int replicas) throws IOException {
+    /** A master and {@code replicas} replicas in containers, started and replicating; throws LabUnavailable (under CI: fails) as {@link ContainerEngine#require} says. */
+    public ContainerRedisLab(Path workDir, int replicas) throws IOException {
         this.image = ContainerEngine.redisImage();
         this.docker = ContainerEngine.require(image);
         for (int i = 0; i <= replicas; i++) {

@@ -1,4 +1,4 @@
-package io.failoverkit.drills;
+package io.failoverkit.failover.drill.containers;
 
 import io.failoverkit.failover.drill.MariaDbLab;
 import io.failoverkit.failover.drill.MariaDbLabRecipe;
@@ -12,11 +12,11 @@ import java.util.List;
  * replicas) in MySQL's names, and the manager's grants as the README lists them for MySQL. Debian has no MySQL 8
  * package: this runs where a {@code mysql} image is present ({@link ContainerEngine#requireMySql}).
  */
-final class MySqlLabRecipe {
+public final class MySqlLabRecipe {
     /** A killed old primary restarted as an operator would: replication not started (read_only comes with the flags). */
-    static final List<String> FENCED_RESTART = List.of("--skip-replica-start");
+    public static final List<String> FENCED_RESTART = List.of("--skip-replica-start");
 
-    static final String PRIMARY_SEMI_SYNC_ON = "SET GLOBAL rpl_semi_sync_source_enabled=1";
+    public static final String PRIMARY_SEMI_SYNC_ON = "SET GLOBAL rpl_semi_sync_source_enabled=1";
 
     private MySqlLabRecipe() {}
 
@@ -25,7 +25,7 @@ final class MySqlLabRecipe {
      * bypasses it; failoverkit's fence sets super_read_only itself). The semi-sync plugins are loaded on every server,
      * the source side enabled on the primary once its replicas are attached ({@link #PRIMARY_SEMI_SYNC_ON}).
      */
-    static List<String> serverFlags(boolean readOnly, boolean semiSync) {
+    public static List<String> serverFlags(boolean readOnly, boolean semiSync) {
         List<String> flags = new ArrayList<>(List.of("--log-bin=mysql-bin", "--relay-log=relay-bin", "--log-replica-updates=ON",
                 "--gtid-mode=ON", "--enforce-gtid-consistency=ON", "--replica-net-timeout=2", "--innodb-buffer-pool-size=64M",
                 "--max-connections=200", "--read-only=" + (readOnly ? "ON" : "OFF")));
@@ -39,7 +39,7 @@ final class MySqlLabRecipe {
     }
 
     /** Run as root on the new primary: the same four accounts and drill table as on MariaDB, with MySQL's privileges. */
-    static List<String> primarySetup(MariaDbLabRecipe.Accounts a) {
+    public static List<String> primarySetup(MariaDbLabRecipe.Accounts a) {
         String admin = "'" + a.admin().user() + "'@'127.0.0.%'", repl = "'" + a.replication().user() + "'@'127.0.0.1'",
                 app = "'" + a.application().user() + "'@'127.0.0.1'", operator = "'" + a.operator().user() + "'@'127.0.0.1'";
         return List.of(
@@ -57,7 +57,7 @@ final class MySqlLabRecipe {
     }
 
     /** Run as root on a replica: a GTID auto-position replica of 127.0.0.1:{@code sourcePort} with the lab's fast detection. */
-    static List<String> replicate(int sourcePort, MariaDbLab.Account replication) {
+    public static List<String> replicate(int sourcePort, MariaDbLab.Account replication) {
         return List.of("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=" + sourcePort + ", SOURCE_USER='" + replication.user()
                         + "', SOURCE_PASSWORD='" + replication.password() + "', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1,"
                         + " SOURCE_HEARTBEAT_PERIOD=0.5, GET_SOURCE_PUBLIC_KEY=1",

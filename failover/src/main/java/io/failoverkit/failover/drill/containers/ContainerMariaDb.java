@@ -1,4 +1,4 @@
-package io.failoverkit.drills;
+package io.failoverkit.failover.drill.containers;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Bind;
@@ -46,16 +46,16 @@ import java.util.UUID;
  * freeze = SIGSTOP, thaw = SIGCONT go through the Docker API straight to the server. {@link #sql} runs statements as
  * root over JDBC. Output goes to {@code log}.
  */
-final class ContainerMariaDb implements AutoCloseable {
-    enum Kind { MARIADB, MYSQL }
+public final class ContainerMariaDb implements AutoCloseable {
+    public enum Kind { MARIADB, MYSQL }
 
     private static final String DATA = "/var/lib/mysql";
     /** The module's database and user (the image's MYSQL_DATABASE / MYSQL_USER); the drills use their own accounts. */
     private static final String LAB_DATABASE = "tc_lab", LAB_USER = "tc_lab";
 
-    final int port;
-    final int serverId;
-    final Kind kind;
+    public final int port;
+    public final int serverId;
+    public final Kind kind;
     private final Path log;
     private final String image;
     private final DockerClient docker;
@@ -66,13 +66,13 @@ final class ContainerMariaDb implements AutoCloseable {
     private final List<String> initNames = new ArrayList<>();
     private JdbcDatabaseContainer<?> container;
 
-    /** A MariaDB server; skips or fails (under CI) as {@link ContainerEngine#require} says when no engine or image can be had. */
-    ContainerMariaDb(Path log, int port, int serverId) {
+    /** A MariaDB server; throws LabUnavailable (under CI: fails) as {@link ContainerEngine#require} says when no engine or image can be had. */
+    public ContainerMariaDb(Path log, int port, int serverId) {
         this(Kind.MARIADB, log, port, serverId);
     }
 
-    /** A server of {@code kind}; MySQL skips, saying why, when no MySQL image is in the engine ({@link ContainerEngine#requireMySql}). */
-    ContainerMariaDb(Kind kind, Path log, int port, int serverId) {
+    /** A server of {@code kind}; MySQL throws LabUnavailable when no MySQL image is in the engine ({@link ContainerEngine#requireMySql}). */
+    public ContainerMariaDb(Kind kind, Path log, int port, int serverId) {
         this.kind = kind;
         this.log = log;
         this.port = port;
@@ -92,31 +92,31 @@ final class ContainerMariaDb implements AutoCloseable {
     }
 
     /** Adds {@code /docker-entrypoint-initdb.d/name} for the first start (run in name order after the image's own setup). */
-    ContainerMariaDb initScript(String name, String content) {
+    public ContainerMariaDb initScript(String name, String content) {
         initNames.add(name);
         initScripts.add(Transferable.of(content));
         return this;
     }
 
-    String address() { return "127.0.0.1:" + port; }
+    public String address() { return "127.0.0.1:" + port; }
 
-    String image() { return image; }
+    public String image() { return image; }
 
     /** The module container of the current start (null before the first). */
-    JdbcDatabaseContainer<?> container() { return container; }
+    public JdbcDatabaseContainer<?> container() { return container; }
 
     /** The module's own user and password (MYSQL_USER / MYSQL_PASSWORD), and its database. */
-    String labUser() { return LAB_USER; }
+    public String labUser() { return LAB_USER; }
 
-    String labPassword() { return password; }
+    public String labPassword() { return password; }
 
-    String labDatabase() { return LAB_DATABASE; }
+    public String labDatabase() { return LAB_DATABASE; }
 
     /**
      * A new container on this server's datadir with {@code flags} after the base options; returns once the module's
      * readiness check (its user's test query over JDBC) passed.
      */
-    void start(List<String> flags) {
+    public void start(List<String> flags) {
         remove();
         List<String> cmd = new ArrayList<>(List.of("--port=" + port, "--bind-address=127.0.0.1", "--server-id=" + serverId, "--skip-name-resolve"));
         if (kind == Kind.MARIADB) cmd.addAll(List.of("--innodb-log-file-size=16M", "--innodb-buffer-pool-size=64M"));
@@ -135,7 +135,7 @@ final class ContainerMariaDb implements AutoCloseable {
     }
 
     /** SIGKILL to the server; returns when the container has exited. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         signal("KILL");
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {
@@ -146,16 +146,16 @@ final class ContainerMariaDb implements AutoCloseable {
     }
 
     /** Whether the server is running (a frozen one is still running). */
-    boolean running() {
+    public boolean running() {
         return container != null && Boolean.TRUE.equals(docker.inspectContainerCmd(container.getContainerId()).exec().getState().getRunning());
     }
 
-    void freeze() { signal("STOP"); }
+    public void freeze() { signal("STOP"); }
 
-    void thaw() { signal("CONT"); }
+    public void thaw() { signal("CONT"); }
 
     /** A JDBC connection as root (the password the module set), over TCP on loopback. */
-    Connection root() throws SQLException {
+    public Connection root() throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", "root");
         p.setProperty("password", password);
@@ -170,7 +170,7 @@ final class ContainerMariaDb implements AutoCloseable {
      * Runs {@code statements} (separated by ';') as root; returns the last result's rows, one a line, columns separated
      * by tabs, no column names (as the client's batch mode prints them); empty when no statement returned rows.
      */
-    String sql(String statements) throws SQLException {
+    public String sql(String statements) throws SQLException {
         try (Connection c = root(); Statement st = c.createStatement()) {
             String out = "";
             boolean isResult = st.execute(statements);
@@ -195,7 +195,7 @@ final class ContainerMariaDb implements AutoCloseable {
     }
 
     /** SHOW SLAVE STATUS (SHOW REPLICA STATUS on MySQL) as column -> value; empty when this server is no replica. */
-    Map<String, String> replicaStatus() throws SQLException {
+    public Map<String, String> replicaStatus() throws SQLException {
         Map<String, String> status = new LinkedHashMap<>();
         try (Connection c = root(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery(kind == Kind.MARIADB ? "SHOW SLAVE STATUS" : "SHOW REPLICA STATUS")) {
@@ -232,7 +232,7 @@ final class ContainerMariaDb implements AutoCloseable {
      * MariaDBContainer with host networking: the server listens on {@code port} of the host's loopback (no port
      * mapping exists to ask the engine about), so the module's JDBC URL names it directly.
      */
-    static final class LabMariaDb extends MariaDBContainer {
+    public static final class LabMariaDb extends MariaDBContainer {
         private final int port;
 
         LabMariaDb(DockerImageName image, int port) {
@@ -256,7 +256,7 @@ final class ContainerMariaDb implements AutoCloseable {
     }
 
     /** MySQLContainer with host networking (as {@link LabMariaDb}). */
-    static final class LabMySql extends MySQLContainer {
+    public static final class LabMySql extends MySQLContainer {
         private final int port;
 
         LabMySql(DockerImageName image, int port) {

@@ -110,6 +110,7 @@ class FailoverDrillCommandTest {
         assertThat(d.path("drill").asText()).as(all).isEqualTo("redis");
         assertThat(d.path("passed").asBoolean()).as(all).isTrue();
         assertThat(d.toString()).as(all).contains("promoted", "dns moved");
+        assertThat(r.err()).as("nothing on stderr of a passing run (Testcontainers' messages are in the drill's log); " + all).isBlank();
     }
 
     /** `--lab containers` where no Docker engine answers: one clear error line, exit 1, nothing started. */

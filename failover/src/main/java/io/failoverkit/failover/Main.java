@@ -347,22 +347,24 @@ public final class Main implements Runnable {
             if (repeat < 1 || repeat > 100) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be 1..100");
             if (!lab.equals("processes") && !lab.equals("containers")) throw new CommandLine.ParameterException(spec.commandLine(), "--lab must be processes or containers");
             boolean containers = lab.equals("containers");
-            if (containers) {
-                // Before anything starts: a clear error when no engine answers or an image is missing.
-                for (String image : kind == null ? List.of(ContainerEngine.redisImage(), ContainerEngine.mariaDbImage())
-                        : List.of(kind.equals("redis") ? ContainerEngine.redisImage() : ContainerEngine.mariaDbImage())) {
-                    String problem = ContainerEngine.problem(image);
-                    if (problem != null) {
-                        System.err.println("Error running drills in containers: " + problem);
-                        return 1;
-                    }
-                }
-            }
             Path work = Files.createTempDirectory("failover-drill");
             boolean colour = DrillResult.colour(json, DrillResult.stdoutIsTerminal(), System.getenv());
             boolean ok = true;
+            java.io.PrintStream terminal = System.err;
             try (DrillLog log = DrillLog.open(work.resolve("drill.log"))) {
                 String logPath = log.file().toString();
+                if (containers) {
+                    // Before anything starts: a clear error when no engine answers or an image is missing (Testcontainers'
+                    // own messages go to the log with the rest).
+                    for (String image : kind == null ? List.of(ContainerEngine.redisImage(), ContainerEngine.mariaDbImage())
+                            : List.of(kind.equals("redis") ? ContainerEngine.redisImage() : ContainerEngine.mariaDbImage())) {
+                        String problem = ContainerEngine.problem(image);
+                        if (problem != null) {
+                            terminal.println("Error running drills in containers: " + problem);
+                            return 1;
+                        }
+                    }
+                }
                 if (!json) System.out.println("failover drill: lab under " + work + "; driver, pool and manager messages in " + logPath);
                 try (DiscoveryProcess discovery = DiscoveryProcess.start(work.resolve("discovery"))) {
                     if (kind == null || kind.equals("redis")) {

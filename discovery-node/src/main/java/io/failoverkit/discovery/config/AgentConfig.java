@@ -44,6 +44,14 @@ public final class AgentConfig {
     /** Raft log entries between snapshots (Consul's raft_snapshot_threshold); older log segments are then purged. */
     public long raftSnapshotThreshold = 16384;
     public final DnsConfig dns = new DnsConfig();
+    /**
+     * failoverkit's own {@code "audit": {"enabled": true, "path": "/var/log/discovery-node/audit.log"}} (not Consul's
+     * Enterprise audit block): JSON lines of every write request. The path defaults to DATA-DIR/audit/audit.log.
+     */
+    public boolean auditEnabled;
+    public String auditPath;
+    /** Consul's {@code acl} block (config files only: its tokens are secrets and never come from argv). */
+    public final AclConfig acl = new AclConfig();
 
     /** Definitions read from the config files (services, and checks not nested in a service). */
     public final List<Definitions.ServiceDef> services = new ArrayList<>();
@@ -123,6 +131,17 @@ public final class AgentConfig {
         if (!flags.contains("client")) clientAddr = Definitions.text(root, "client_addr", clientAddr);
         if (!flags.contains("domain")) domain = Definitions.text(root, "domain", domain);
         dns.apply(root);
+        JsonNode audit = Definitions.field(root, "audit");
+        if (audit != null) {
+            if (!audit.isObject()) throw new IllegalArgumentException("\"audit\" must be an object: {\"enabled\": true, \"path\": \"...\"}");
+            for (var it = audit.fieldNames(); it.hasNext(); ) {
+                String f = it.next();
+                if (!f.equals("enabled") && !f.equals("path")) throw new IllegalArgumentException("\"audit\": unknown setting \"" + f + "\" (enabled, path)");
+            }
+            auditEnabled = Definitions.bool(audit, "enabled", auditEnabled);
+            auditPath = Definitions.text(audit, "path", auditPath);
+        }
+        acl.apply(root);
         JsonNode threshold = Definitions.field(root, "raft_snapshot_threshold");
         if (threshold != null) {
             if (!threshold.canConvertToLong() || threshold.asLong() < 1) throw new IllegalArgumentException("\"raft_snapshot_threshold\" must be a positive integer");

@@ -20,8 +20,21 @@ public interface DnsView {
      */
     default long generation() { return -1; }
 
+    /**
+     * {@code inner} as the token whose authorizer {@code authorizer} gives (the agent's default token) may see it:
+     * denied nodes and services are not there.
+     */
+    static DnsView filtered(DnsView inner, java.util.function.Supplier<io.failoverkit.discovery.acl.Authorizer> authorizer) {
+        return new AclDnsView(inner, authorizer);
+    }
+
     /** A client agent's view: a server's state over HTTP. */
-    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server); }
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server, () -> null); }
+
+    /** A client agent's view, asking with {@code token} (the agent's default token). */
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server, java.util.function.Supplier<String> token) {
+        return new RemoteDnsView(server, token);
+    }
 
     /**
      * A view over this server's own replicated state (null until the server joined its Raft group): answers from

@@ -141,6 +141,7 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void route(Call call, String path) {
+        if (path != null && UiEndpoint.serves(path)) { UiEndpoint.handle(call, path); return; } // the web UI (issue 15)
         if (path == null || !path.startsWith("/v1/")) throw HttpError.notFound("unknown endpoint " + path + " (the API lives under /v1/)");
         String rest = path.substring(4);
         int slash = rest.indexOf('/');
@@ -153,6 +154,7 @@ public final class HttpApi implements AutoCloseable {
         if (group.equals("agent") && sub.equals("metrics")) { new AgentMetricsEndpoint(agent).handle(call); return; }
         if (group.equals("agent") && sub.equals("host")) { new AgentHostEndpoint(agent).handle(call); return; }
         if (group.equals("agent") && sub.equals("version")) { new AgentVersionEndpoint().handle(call); return; }
+        if (group.equals("agent") && sub.startsWith("token/")) { new AgentTokenEndpoint(agent).handle(call.withPath(sub.substring(6))); return; }
         if (group.equals("agent") && sub.equals("monitor")) { new AgentMonitorEndpoint(agent, timer).handle(call); return; }
         if (group.equals("agent")) {
             new AgentEndpoint(agent).handle(call.withPath(sub));
@@ -212,8 +214,11 @@ public final class HttpApi implements AutoCloseable {
      */
     private boolean authorize(Call call, String group, String sub) {
         Identity who;
+        TokenResolver resolver = agent.acl();
+        // With ACLs off no token is read at all: a client's odd Authorization header changes nothing.
+        String token = resolver == TokenResolver.DISABLED ? null : call.token();
         try {
-            who = agent.acl().resolve(call.token());
+            who = resolver == TokenResolver.DISABLED ? Identity.ACL_DISABLED : resolver.resolve(token);
         } catch (TokenResolver.AclNotFound e) {
             auditLater(call, null, List.of());
             // The ACL endpoints decide for themselves (bootstrap needs no token, and runs before the anonymous token exists).
@@ -221,7 +226,9 @@ public final class HttpApi implements AutoCloseable {
             call.text(403, e.getMessage());
             return false;
         }
-        call.identity(who);
+        // "Tokenless" as Consul sees it: no token on the request and no default token of this agent's to stand in.
+        String standIn = agent.config().acl.defaultToken;
+        call.identity(who, token == null && (standIn == null || standIn.isEmpty()));
         boolean writes = !call.method.equals("GET") && !call.method.equals("HEAD");
         AuditLog log = writes ? audit : null;
         if (who.authorizer() == Authorizer.ALLOW_ALL && log == null) return true;

@@ -143,7 +143,8 @@ final class ServerSide {
     private boolean forwardedToLeader(Call call, byte[] body) {
         boolean stale = call.has("stale");
         if (stale && call.has("consistent")) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
-        if (stale || call.forwarded() || raft.isLeader()) return false;
+        // A client agent's hop goes on to the leader like any default read; a server's hop never goes further (no loops).
+        if (stale || call.forwardedByServer() || raft.isLeader()) return false;
         java.util.Optional<String> leader = leaderHttp.get();
         if (leader.isEmpty()) return false;
         forwarder.forward(call, leader, call.rawPath(), body);

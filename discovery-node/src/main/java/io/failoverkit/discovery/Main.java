@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
                 Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class,
                 io.failoverkit.discovery.cli.OperatorCmd.class, io.failoverkit.discovery.cli.SnapshotCmd.class,
                 io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class,
-                io.failoverkit.discovery.cli.TemplateCmd.class})
+                io.failoverkit.discovery.cli.TemplateCmd.class, io.failoverkit.discovery.cli.AclCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 

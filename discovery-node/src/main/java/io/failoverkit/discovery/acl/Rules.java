@@ -101,8 +101,8 @@ public final class Rules {
 
     private void add(Entry e) throws ParseError {
         String word = e.key;
-        if (word.equals("operator") || word.equals("acl")) {
-            Resource kind = word.equals("operator") ? Resource.OPERATOR : Resource.ACL;
+        if (word.equals("operator") || word.equals("acl") || word.equals("keyring")) {
+            Resource kind = switch (word) { case "operator" -> Resource.OPERATOR; case "acl" -> Resource.ACL; default -> Resource.KEYRING; };
             if (!(e.value instanceof Str s)) throw new ParseError(e.line, e.col, "\"" + word + "\" takes a policy: " + word + " = \"read\"");
             Access a = disposition(s, false, word);
             unnamed.merge(kind, a, Rules::stronger);
@@ -113,7 +113,7 @@ public final class Rules {
         Resource kind = null;
         for (Resource r : Resource.values()) if (r.named() && r.ruleWord().equals(base)) kind = r;
         if (kind == null) throw new ParseError(e.line, e.col, "unknown rule \"" + word + "\" (expected key, key_prefix, service, service_prefix, node, node_prefix, "
-                + "session, session_prefix, event, event_prefix, agent, agent_prefix, query, query_prefix, operator or acl)");
+                + "session, session_prefix, event, event_prefix, agent, agent_prefix, query, query_prefix, operator, keyring or acl)");
         List<Obj> groups = new ArrayList<>();
         if (e.value instanceof Obj o) groups.add(o);
         else if (e.value instanceof Arr a) {

@@ -29,7 +29,12 @@ public interface DnsView {
     }
 
     /** A client agent's view: a server's state over HTTP. */
-    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server); }
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server, () -> null); }
+
+    /** A client agent's view, asking with {@code token} (the agent's default token). */
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server, java.util.function.Supplier<String> token) {
+        return new RemoteDnsView(server, token);
+    }
 
     /**
      * A view over this server's own replicated state (null until the server joined its Raft group): answers from

@@ -22,16 +22,22 @@ import java.util.function.Supplier;
 /** A client agent's view for DNS: asks a server over HTTP with ?stale, as Consul's client agents ask a server. */
 final class RemoteDnsView implements DnsView {
     private final Supplier<Optional<String>> server;
+    /** The agent's default token (null: none): the server filters the answer with the same view DNS answers with. */
+    private final Supplier<String> token;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 
-    RemoteDnsView(Supplier<Optional<String>> server) {
+    RemoteDnsView(Supplier<Optional<String>> server, Supplier<String> token) {
         this.server = server;
+        this.token = token;
     }
 
     private JsonNode get(String path) {
         String s = server.get().orElseThrow(() -> new IllegalStateException("no server known"));
         try {
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create("http://" + s + path)).timeout(Duration.ofSeconds(2)).build(),
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + s + path)).timeout(Duration.ofSeconds(2));
+            String t = token.get();
+            if (t != null && !t.isEmpty()) b.header("X-Consul-Token", t);
+            HttpResponse<byte[]> r = http.send(b.build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) throw new IllegalStateException("server answered HTTP " + r.statusCode());
             return Json.MAPPER.readTree(r.body());

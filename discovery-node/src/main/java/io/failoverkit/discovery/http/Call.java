@@ -40,6 +40,8 @@ public final class Call {
         byte[] body;
         volatile Identity identity = Identity.ACL_DISABLED;
         volatile IntConsumer onAnswer;
+        /** The request carried no token (Consul then never says that results were filtered: it would tell too much). */
+        volatile boolean tokenless;
     }
 
     Call(Request request, Response response, Callback callback, String path) {
@@ -63,7 +65,10 @@ public final class Call {
     /** Who this request runs as (resolved once, before the route runs; {@link Identity#ACL_DISABLED} when ACLs are off). */
     public Identity identity() { return shared.identity; }
 
-    void identity(Identity identity) { shared.identity = identity; }
+    void identity(Identity identity, boolean tokenless) {
+        shared.identity = identity;
+        shared.tokenless = tokenless;
+    }
 
     /** Called once with the status when the answer is sent (the audit log). */
     void onAnswer(IntConsumer listener) { shared.onAnswer = listener; }
@@ -122,14 +127,25 @@ public final class Call {
         return out;
     }
 
-    /** Marks the answer as filtered by ACLs. */
-    void filtered() { header(Permissions.FILTERED_HEADER, "true"); }
+    /**
+     * Marks the answer as filtered by ACLs, unless the request carried no token: as Consul (maskResultsFilteredByACLs),
+     * an unauthenticated caller is not told that there is more than it sees.
+     */
+    void filtered() {
+        if (!shared.tokenless) header(Permissions.FILTERED_HEADER, "true");
+    }
 
     public boolean has(String param) { return query.get(param) != null; }
 
     public String param(String name) {
         Fields.Field f = query.get(name);
         return f == null ? null : f.getValue();
+    }
+
+    /** Every non-empty value of a repeated parameter ({@code ?tag=a&tag=b}), in order; empty when absent. */
+    public java.util.List<String> params(String name) {
+        Fields.Field f = query.get(name);
+        return f == null ? java.util.List.of() : f.getValues().stream().filter(v -> v != null && !v.isEmpty()).toList();
     }
 
     public long longParam(String name, long dflt) {

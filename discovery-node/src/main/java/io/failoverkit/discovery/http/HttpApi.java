@@ -106,7 +106,11 @@ public final class HttpApi implements AutoCloseable {
 
     private void dispatch(Request request, Response response, Callback callback) {
         String path = request.getHttpURI().getDecodedPath();
-        Call call = new Call(request, response, callback, path);
+        long start = System.nanoTime();
+        String method = request.getMethod();
+        Callback timed = Callback.from(callback, () -> agent.metrics().sinceMillis("consul.api.http",
+                java.util.Map.of("method", method, "path", metricPath(path)), start));
+        Call call = new Call(request, response, timed, path);
         try {
             route(call, path);
         } catch (HttpError e) {
@@ -117,7 +121,27 @@ public final class HttpApi implements AutoCloseable {
         }
     }
 
+    private static final java.util.Set<String> GROUPS = java.util.Set.of("agent", "event", "operator", "kv", "catalog", "health",
+            "session", "status", "txn", "snapshot", "acl", "query", "coordinate", "connect", "config", "internal");
+
+    /** The route a request took, as Consul labels consul.api.http ("v1_health_service_"): bounded, no keys or names. */
+    static String metricPath(String path) {
+        if (path == null || !path.startsWith("/v1/")) return "unknown";
+        String rest = path.substring(4);
+        int slash = rest.indexOf('/');
+        String group = slash < 0 ? rest : rest.substring(0, slash);
+        if (!GROUPS.contains(group)) return "unknown";
+        if (slash < 0) return "v1_" + group;
+        if (group.equals("kv")) return "v1_kv_";
+        String sub = rest.substring(slash + 1);
+        int next = sub.indexOf('/');
+        String first = next < 0 ? sub : sub.substring(0, next);
+        if (!first.matches("[a-z-]{1,32}")) return "v1_" + group + "_";
+        return "v1_" + group + "_" + first.replace('-', '_') + (next < 0 ? "" : "_");
+    }
+
     private void route(Call call, String path) {
+        if (path != null && UiEndpoint.serves(path)) { UiEndpoint.handle(call, path); return; } // the web UI (issue 15)
         if (path == null || !path.startsWith("/v1/")) throw HttpError.notFound("unknown endpoint " + path + " (the API lives under /v1/)");
         String rest = path.substring(4);
         int slash = rest.indexOf('/');
@@ -126,6 +150,12 @@ public final class HttpApi implements AutoCloseable {
         // A client agent passes the server-side routes on with the token; the server checks them (once, with its state).
         boolean passedOn = !agent.config().server && (SERVER_GROUPS.contains(group) || group.equals("operator") && sub.startsWith("raft/"));
         if (!passedOn && !authorize(call, group, sub)) return;
+        if (group.equals("agent") && AgentServiceEndpoint.serves(sub)) { new AgentServiceEndpoint(agent, timer).handle(call.withPath(sub)); return; }
+        if (group.equals("agent") && sub.equals("metrics")) { new AgentMetricsEndpoint(agent).handle(call); return; }
+        if (group.equals("agent") && sub.equals("host")) { new AgentHostEndpoint(agent).handle(call); return; }
+        if (group.equals("agent") && sub.equals("version")) { new AgentVersionEndpoint().handle(call); return; }
+        if (group.equals("agent") && sub.startsWith("token/")) { new AgentTokenEndpoint(agent).handle(call.withPath(sub.substring(6))); return; }
+        if (group.equals("agent") && sub.equals("monitor")) { new AgentMonitorEndpoint(agent, timer).handle(call); return; }
         if (group.equals("agent")) {
             new AgentEndpoint(agent).handle(call.withPath(sub));
             return;
@@ -145,6 +175,12 @@ public final class HttpApi implements AutoCloseable {
         }
         if (!SERVER_GROUPS.contains(group)) {
             throw HttpError.notFound("unknown endpoint " + path);
+        }
+        // As Consul without a WAN link to it: another datacenter is unreachable, never answered with this one's data.
+        String dc = call.param("dc");
+        if (dc != null && !dc.isEmpty() && !dc.equals(agent.config().datacenter)) {
+            call.text(500, "No path to datacenter");
+            return;
         }
         Routes r = routes;
         if (!agent.config().server) {
@@ -178,14 +214,21 @@ public final class HttpApi implements AutoCloseable {
      */
     private boolean authorize(Call call, String group, String sub) {
         Identity who;
+        TokenResolver resolver = agent.acl();
+        // With ACLs off no token is read at all: a client's odd Authorization header changes nothing.
+        String token = resolver == TokenResolver.DISABLED ? null : call.token();
         try {
-            who = agent.acl().resolve(call.token());
+            who = resolver == TokenResolver.DISABLED ? Identity.ACL_DISABLED : resolver.resolve(token);
         } catch (TokenResolver.AclNotFound e) {
             auditLater(call, null, List.of());
+            // The ACL endpoints decide for themselves (bootstrap needs no token, and runs before the anonymous token exists).
+            if (group.equals("acl")) return true;
             call.text(403, e.getMessage());
             return false;
         }
-        call.identity(who);
+        // "Tokenless" as Consul sees it: no token on the request and no default token of this agent's to stand in.
+        String standIn = agent.config().acl.defaultToken;
+        call.identity(who, token == null && (standIn == null || standIn.isEmpty()));
         boolean writes = !call.method.equals("GET") && !call.method.equals("HEAD");
         AuditLog log = writes ? audit : null;
         if (who.authorizer() == Authorizer.ALLOW_ALL && log == null) return true;

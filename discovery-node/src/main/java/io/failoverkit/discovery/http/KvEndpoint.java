@@ -57,7 +57,12 @@ final class KvEndpoint {
             server.read(call, EnumSet.of(Table.KVS), key, () -> server.store.kvGet(key), (c, r) -> {
                 KvEntry e = r.value();
                 if (e == null) c.text(404, "");
-                else if (c.has("raw")) c.send(200, e.value() == null ? new byte[0] : e.value(), "application/octet-stream");
+                else if (c.has("raw")) {
+                    // As Consul: text/plain, never sniffed, and sandboxed should a browser open it.
+                    c.header("X-Content-Type-Options", "nosniff");
+                    c.header("Content-Security-Policy", "sandbox");
+                    c.send(200, e.value() == null ? new byte[0] : e.value(), "text/plain");
+                }
                 else c.json(200, List.of(e));
             });
         }
@@ -115,7 +120,7 @@ final class KvEndpoint {
         if (!call.has(p)) return null;
         String v = call.param(p);
         if (v == null || v.isEmpty()) throw HttpError.badRequest("?" + p + " needs a session id");
-        return v;
+        return SessionEndpoint.sessionId(v);
     }
 
     private void delete(Call call, String key) {

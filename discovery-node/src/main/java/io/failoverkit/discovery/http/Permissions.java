@@ -75,7 +75,7 @@ final class Permissions {
             case "kv" -> kv(sub, call, look);
             case "txn" -> call.method.equals("PUT") ? txn(call, look) : Require.NOTHING;
             case "catalog" -> catalog(sub, call, look);
-            case "health" -> get ? Require.NOTHING : operator(call);
+            case "health" -> get && startsWithAny(sub, "service/", "checks/", "node/", "state/") ? Require.NOTHING : operator(call);
             case "session" -> session(sub, call, look, agentNode);
             case "event" -> sub.startsWith("fire/") ? Require.of(Need.write(Resource.EVENT, sub.substring(5)))
                     : sub.equals("list") ? Require.NOTHING : operator(call);
@@ -88,6 +88,11 @@ final class Permissions {
             case "snapshot" -> Require.of(Need.write(Resource.ACL, ""));
             default -> operator(call);
         };
+    }
+
+    private static boolean startsWithAny(String s, String... prefixes) {
+        for (String p : prefixes) if (s.startsWith(p)) return true;
+        return false;
     }
 
     private static Require operator(Call call) {
@@ -138,8 +143,9 @@ final class Permissions {
         return switch (sub) {
             case "register" -> writeMethod(call) ? register(call, look) : Require.NOTHING;
             case "deregister" -> writeMethod(call) ? deregister(call, look) : Require.NOTHING;
-            // datacenters, nodes, services, service/<s>, node/<n>, node-services/<n>: filtered on output.
-            default -> call.method.equals("GET") ? Require.NOTHING : operator(call);
+            // Filtered on output. A read route not listed here filters nothing yet, so it stays closed (operator:read).
+            case "datacenters", "nodes", "services" -> Require.NOTHING;
+            default -> call.method.equals("GET") && startsWithAny(sub, "service/", "node/", "node-services/") ? Require.NOTHING : operator(call);
         };
     }
 
@@ -246,7 +252,7 @@ final class Permissions {
             return found.isEmpty() ? Require.NOTHING : Require.of(Need.write(Resource.SESSION, found.get(0).node()));
         }
         // info/<id>, list, node/<n>: filtered on output.
-        return call.method.equals("GET") ? Require.NOTHING : operator(call);
+        return call.method.equals("GET") && (sub.equals("list") || startsWithAny(sub, "info/", "node/")) ? Require.NOTHING : operator(call);
     }
 
     private static Rule agent(String sub, Call call, Lookup look, String agentNode) {
@@ -333,7 +339,8 @@ final class Permissions {
     /** A check: a service's check needs service:read, a node's check node:read. */
     static boolean mayRead(Authorizer a, Model.Check c) {
         boolean ofService = c.serviceId() != null && !c.serviceId().isEmpty();
-        return ofService ? a.allows(Resource.SERVICE, c.serviceName(), Access.READ) : a.allows(Resource.NODE, c.node(), Access.READ);
+        String name = ofService ? c.serviceName() : c.node();
+        return a.allows(ofService ? Resource.SERVICE : Resource.NODE, name == null ? "" : name, Access.READ);
     }
 
     static boolean mayRead(Authorizer a, Model.KvEntry e) {

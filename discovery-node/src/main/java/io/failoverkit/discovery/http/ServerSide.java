@@ -54,6 +54,16 @@ final class ServerSide {
      * ({@code ?index=N}), parks until the result's index passes N or the wait ends. A parked query holds no thread.
      */
     <T> void read(Call call, Set<Table> tables, String kvPrefix, Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
+        read(call, tables, kvPrefix, null, query, render);
+    }
+
+    /** A read of one service's instances (catalog or health): its watch wakes only for that service's changes. */
+    <T> void readService(Call call, Set<Table> tables, String service, Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
+        read(call, tables, null, service, query, render);
+    }
+
+    private <T> void read(Call call, Set<Table> tables, String kvPrefix, String service, Supplier<StateStore.Read<T>> query,
+                          BiConsumer<Call, StateStore.Read<T>> render) {
         long minIndex = call.longParam("index", 0);
         if (minIndex < 0) throw HttpError.badRequest("\"index\" must not be negative");
         Duration wait = DEFAULT_WAIT;
@@ -76,11 +86,11 @@ final class ServerSide {
                 call.text(500, "No cluster leader (" + rootMessage(err) + ")");
                 return;
             }
-            attempt(call, tables, kvPrefix, minIndex, deadline, query, render);
+            attempt(call, tables, kvPrefix, service, minIndex, deadline, query, render);
         }, executor);
     }
 
-    private <T> void attempt(Call call, Set<Table> tables, String kvPrefix, long minIndex, long deadline,
+    private <T> void attempt(Call call, Set<Table> tables, String kvPrefix, String service, long minIndex, long deadline,
                              Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
         if (call.answered()) return;
         StateStore.Read<T> r;
@@ -91,7 +101,10 @@ final class ServerSide {
             return;
         }
         long left = deadline - System.nanoTime();
-        if (minIndex == 0 || r.index() != minIndex || left <= 0) {
+        // Consul's rule (blockingquery.Query): answer once the result's index is past the one asked for, so an index
+        // from the future (a client that saw another cluster, or a state restored from an older snapshot) blocks
+        // until the wait ends; the client then sees an index below its own and resets to 0, as the docs tell it to.
+        if (minIndex == 0 || r.index() > minIndex || left <= 0) {
             respond(call, r, render);
             return;
         }
@@ -102,9 +115,9 @@ final class ServerSide {
             if (p != null) p.cancel();
             executor.execute(() -> respond(call, query.get(), render));
         }, left, TimeUnit.NANOSECONDS);
-        parked.set(store.watch(tables, kvPrefix, r.observedTableIndex(), () -> {
+        parked.set(store.watch(tables, kvPrefix, service, r.observedTableIndex(), () -> {
             timeout.cancel(false);
-            attempt(call, tables, kvPrefix, minIndex, deadline, query, render);
+            attempt(call, tables, kvPrefix, service, minIndex, deadline, query, render);
         }));
         if (timeout.isDone()) parked.get().cancel();
     }
@@ -114,6 +127,7 @@ final class ServerSide {
         call.header("X-Consul-Index", Long.toString(r.index()));
         call.header("X-Consul-KnownLeader", Boolean.toString(raft.leaderName().isPresent()));
         call.header("X-Consul-LastContact", Long.toString(Math.max(0, raft.lastContactMillis())));
+        call.header("X-Consul-Effective-Consistency", effectiveConsistency(call));
         try {
             render.accept(call, r);
         } catch (HttpError e) {
@@ -129,11 +143,19 @@ final class ServerSide {
     private boolean forwardedToLeader(Call call, byte[] body) {
         boolean stale = call.has("stale");
         if (stale && call.has("consistent")) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
-        if (stale || call.forwarded() || raft.isLeader()) return false;
+        // A client agent's hop goes on to the leader like any default read; a server's hop never goes further (no loops).
+        if (stale || call.forwardedByServer() || raft.isLeader()) return false;
         java.util.Optional<String> leader = leaderHttp.get();
         if (leader.isEmpty()) return false;
         forwarder.forward(call, leader, call.rawPath(), body);
         return true;
+    }
+
+    /** Consul's X-Consul-Effective-Consistency: the mode the read was served in. */
+    static String effectiveConsistency(Call call) {
+        if (call.has("stale")) return "stale";
+        if (call.has("consistent")) return "consistent";
+        return "leader";
     }
 
     /** When this server may answer: at once for ?stale and on the leader by default, after a read barrier otherwise. */

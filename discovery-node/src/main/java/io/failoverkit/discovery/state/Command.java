@@ -31,6 +31,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Command.AclPolicyDelete.class, name = "acl-policy-delete"),
         @JsonSubTypes.Type(value = Command.AclTokenSet.class, name = "acl-token-set"),
         @JsonSubTypes.Type(value = Command.AclTokenDelete.class, name = "acl-token-delete"),
+        @JsonSubTypes.Type(value = Command.TombstoneReap.class, name = "tombstone-reap"),
 })
 public sealed interface Command {
 
@@ -71,6 +72,12 @@ public sealed interface Command {
      * whole entry a no-op, with one error per failing operation). {@code lockCheckedIndex} as for {@link KvPut}.
      */
     record Txn(List<TxnOp> ops, Long lockCheckedIndex) implements Command {}
+
+    /**
+     * The leader's tombstone GC: forget the KV tombstones at or below {@code upToIndex}, which have been kept long
+     * enough for blocking queries on deleted keys to have seen them (Consul's tombstone GC).
+     */
+    record TombstoneReap(long upToIndex) implements Command {}
 
     /** Destroy (by an operator) or invalidate (TTL lapsed, proposed by the leader). */
     record SessionDestroy(String id, String reason, long nowMillis) implements Command {}

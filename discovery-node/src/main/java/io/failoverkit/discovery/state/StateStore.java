@@ -47,6 +47,17 @@ public final class StateStore {
     private final TreeMap<String, TreeMap<String, Check>> checks = new TreeMap<>();
     private final TreeMap<String, KvEntry> kvs = new TreeMap<>();
     private final TreeMap<String, Long> tombstones = new TreeMap<>();
+    /**
+     * The highest index among the tombstones the GC has reaped ({@link Command.TombstoneReap}): a prefix read never
+     * reports less, so its X-Consul-Index does not go backwards when the tombstone that set it is reaped.
+     */
+    private long kvReapedIndex;
+    /**
+     * Per service name, the index of the last change to anything its catalog and health reads return (its instances,
+     * their nodes, their checks), as Consul's "service.&lt;name&gt;" index: a watcher on one service is not answered
+     * for another's change. A name not in here reports the catalog tables' index (never less than its own was).
+     */
+    private final HashMap<String, Long> serviceIndexes = new HashMap<>();
     private final TreeMap<String, Session> sessions = new TreeMap<>();
     private final TreeMap<String, AclPolicy> aclPolicies = new TreeMap<>();
     /** ACL tokens by AccessorID; {@link #tokensByHash} finds them by their secret's hash. */
@@ -94,6 +105,8 @@ public final class StateStore {
     private static final class Changes {
         final Set<Table> tables = EnumSet.noneOf(Table.class);
         final Set<String> keys = new HashSet<>();
+        /** The service names whose catalog and health reads changed (see {@link #serviceIndexes}). */
+        final Set<String> services = new HashSet<>();
         /** Every KV key may have changed (a restore). */
         boolean allKeys;
     }
@@ -133,7 +146,7 @@ public final class StateStore {
         } finally {
             lock.writeLock().unlock();
         }
-        watches.fire(changes.tables, changes.allKeys ? null : changes.keys);
+        watches.fire(changes.tables, changes.allKeys ? null : changes.keys, changes.allKeys ? null : changes.services);
         return results;
     }
 
@@ -159,6 +172,7 @@ public final class StateStore {
             case Command.AclPolicyDelete c -> aclPolicyDelete(index, c, changes);
             case Command.AclTokenSet c -> aclTokenSet(index, c, changes);
             case Command.AclTokenDelete c -> aclTokenDelete(index, c, changes);
+            case Command.TombstoneReap t -> reap(index, t);
         };
     }
 
@@ -290,6 +304,7 @@ public final class StateStore {
             long create = existing == null ? index : existing.createIndex();
             nodes.put(incoming.node(), incoming.withIndexes(create, index));
             ch.tables.add(Table.NODES);
+            touchNode(incoming.node(), index, ch);
         }
         Service svc = c.service();
         if (svc != null) {
@@ -298,6 +313,8 @@ public final class StateStore {
             if (!svc.sameContent(old)) {
                 nodeServices.put(svc.id(), svc.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.SERVICES);
+                touchService(svc.service(), index, ch);
+                if (old != null) touchService(old.service(), index, ch);
                 if (old == null) nodesByServiceName.computeIfAbsent(svc.service(), n -> new TreeSet<>()).add(incoming.node());
                 else if (!old.service().equals(svc.service())) reindex(incoming.node());
                 // A service's checks carry its name and tags: keep them in step.
@@ -327,6 +344,8 @@ public final class StateStore {
             if (!filled.sameContent(old)) {
                 nodeChecks.put(k.checkId(), filled.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.CHECKS);
+                touchCheck(filled, index, ch);
+                if (old != null && !old.serviceName().equals(filled.serviceName())) touchCheck(old, index, ch);
                 if (Model.CRITICAL.equals(filled.status())) invalidateSessionsOfCheck(index, incoming.node(), k.checkId(), ch);
             }
         }
@@ -336,6 +355,7 @@ public final class StateStore {
     private ApplyResult deregister(long index, Command.Deregister c, Changes ch) {
         if (!nodes.containsKey(c.node())) return ApplyResult.ok(true, index);
         if (c.serviceId() == null && c.checkId() == null) {
+            touchNode(c.node(), index, ch);
             nodes.remove(c.node());
             ch.tables.add(Table.NODES);
             if (services.remove(c.node()) != null) {
@@ -350,7 +370,9 @@ public final class StateStore {
         }
         if (c.serviceId() != null) {
             TreeMap<String, Service> nodeServices = services.get(c.node());
-            if (nodeServices != null && nodeServices.remove(c.serviceId()) != null) {
+            Service gone = nodeServices == null ? null : nodeServices.remove(c.serviceId());
+            if (gone != null) {
+                touchService(gone.service(), index, ch);
                 ch.tables.add(Table.SERVICES);
                 reindex(c.node());
             }
@@ -367,10 +389,56 @@ public final class StateStore {
 
     private void removeCheck(long index, String node, String checkId, Changes ch) {
         TreeMap<String, Check> nodeChecks = checks.get(node);
-        if (nodeChecks != null && nodeChecks.remove(checkId) != null) {
+        Check gone = nodeChecks == null ? null : nodeChecks.remove(checkId);
+        if (gone != null) {
+            touchCheck(gone, index, ch);
             ch.tables.add(Table.CHECKS);
             invalidateSessionsOfCheck(index, node, checkId, ch);
         }
+    }
+
+    /** A change to a node (or a node check) is a change to every service on it. */
+    private void touchNode(String node, long index, Changes ch) {
+        for (Service s : services.getOrDefault(node, NO_SERVICES).values()) touchService(s.service(), index, ch);
+    }
+
+    private void touchCheck(Check k, long index, Changes ch) {
+        if (k.serviceId().isEmpty()) touchNode(k.node(), index, ch);
+        else if (!k.serviceName().isEmpty()) touchService(k.serviceName(), index, ch);
+    }
+
+    private void touchService(String name, long index, Changes ch) {
+        serviceIndexes.put(name, index);
+        ch.services.add(name);
+    }
+
+    /**
+     * Reaps the KV tombstones at or below {@code upTo} (the leader's tombstone GC proposes it once they have been
+     * kept long enough). No watcher fires and no table index moves: no read's content changes, and a prefix read keeps
+     * reporting at least the reaped index ({@link #kvReapedIndex}).
+     */
+    private ApplyResult reap(long index, Command.TombstoneReap t) {
+        int before = tombstones.size();
+        var it = tombstones.entrySet().iterator();
+        while (it.hasNext()) {
+            long at = it.next().getValue();
+            if (at <= t.upToIndex()) {
+                kvReapedIndex = Math.max(kvReapedIndex, at);
+                it.remove();
+            }
+        }
+        return ApplyResult.ok(before - tombstones.size(), index);
+    }
+
+    /** The highest index among the KV tombstones kept (0: none), for the tombstone GC. */
+    public long maxTombstoneIndex() {
+        lock.readLock().lock();
+        try { return tombstones.values().stream().mapToLong(Long::longValue).max().orElse(0); } finally { lock.readLock().unlock(); }
+    }
+
+    public int tombstoneCount() {
+        lock.readLock().lock();
+        try { return tombstones.size(); } finally { lock.readLock().unlock(); }
     }
 
     /** Brings the by-name index in line with one node's services. */
@@ -387,7 +455,7 @@ public final class StateStore {
         if (!nodes.containsKey(s.node())) {
             return ApplyResult.refused(400, "failed to create session: node \"" + s.node() + "\" is not registered in the catalog", index);
         }
-        for (String checkId : s.checks()) {
+        for (String checkId : s.allChecks()) {
             Check k = checks.getOrDefault(s.node(), new TreeMap<>()).get(checkId);
             if (k == null) return ApplyResult.refused(400, "failed to create session: check \"" + checkId + "\" does not exist on node " + s.node(), index);
             if (Model.CRITICAL.equals(k.status())) return ApplyResult.refused(400, "failed to create session: check \"" + checkId + "\" is in critical state", index);
@@ -405,7 +473,7 @@ public final class StateStore {
 
     private void invalidateSessionsOfCheck(long index, String node, String checkId, Changes ch) {
         for (Session s : List.copyOf(sessions.values())) {
-            if (s.node().equals(node) && s.checks().contains(checkId)) invalidateSession(index, s.id(), ch);
+            if (s.node().equals(node) && s.allChecks().contains(checkId)) invalidateSession(index, s.id(), ch);
         }
     }
 
@@ -632,7 +700,7 @@ public final class StateStore {
         long idx = 0;
         for (KvEntry e : list) idx = Math.max(idx, e.modifyIndex());
         for (long t : tombstones.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values()) idx = Math.max(idx, t);
-        return idx == 0 ? observed : idx;
+        return idx == 0 ? observed : Math.max(idx, Math.min(kvReapedIndex, observed));
     }
 
     public Read<List<String>> kvKeys(String prefix, String separator) {
@@ -685,7 +753,15 @@ public final class StateStore {
 
     /** Instances of a service (optionally with a tag, case-insensitive), with their checks. The hot read of DNS. */
     public Read<List<Instance>> serviceInstances(String name, String tag) {
-        return read(INSTANCE_TABLES, o -> {
+        return serviceInstancesTagged(name, tag == null ? List.of() : List.of(tag));
+    }
+
+    /**
+     * Instances of a service that carry every one of {@code tags} (case-insensitive), with their checks; the index is
+     * the service's own ({@link #serviceIndexes}).
+     */
+    public Read<List<Instance>> serviceInstancesTagged(String name, List<String> tags) {
+        Read<List<Instance>> r = read(INSTANCE_TABLES, o -> {
             TreeSet<String> nodeNames = nodesByServiceName.get(name);
             if (nodeNames == null) return List.of();
             List<Instance> out = new ArrayList<>(nodeNames.size());
@@ -693,7 +769,7 @@ public final class StateStore {
                 Node node = nodes.get(nodeName);
                 if (node == null) continue;
                 for (Service s : services.getOrDefault(nodeName, NO_SERVICES).values()) {
-                    if (!s.service().equals(name) || (tag != null && !hasTag(s, tag))) continue;
+                    if (!s.service().equals(name) || !hasTags(s, tags)) continue;
                     List<Check> cs = new ArrayList<>(2);
                     for (Check k : checks.getOrDefault(nodeName, NO_CHECKS).values()) {
                         if (k.serviceId().isEmpty() || k.serviceId().equals(s.id())) cs.add(k);
@@ -702,12 +778,47 @@ public final class StateStore {
                 }
             }
             return out;
-        }, null);
+        }, v -> serviceIndexLocked(name));
+        return r;
     }
 
-    private static boolean hasTag(Service s, String tag) {
-        for (String t : s.tags()) if (t.equalsIgnoreCase(tag)) return true;
-        return false;
+    /** The index of one service's catalog and health reads: its own when known, else the catalog tables'. */
+    public long serviceIndex(String name) {
+        lock.readLock().lock();
+        try {
+            return reported(serviceIndexLocked(name));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private long serviceIndexLocked(String name) {
+        Long own = serviceIndexes.get(name);
+        if (own != null) return own;
+        long idx = 0;
+        for (Table t : INSTANCE_TABLES) idx = Math.max(idx, tableIndex.get(t));
+        return idx;
+    }
+
+    private static boolean hasTags(Service s, List<String> tags) {
+        for (String want : tags) {
+            boolean found = false;
+            for (String t : s.tags()) if (t.equalsIgnoreCase(want)) { found = true; break; }
+            if (!found) return false;
+        }
+        return true;
+    }
+
+    /** Every service instance with its node (no checks): /v1/catalog/services narrowed by ?node-meta or ?filter. */
+    public Read<List<Instance>> allServiceInstances() {
+        return read(EnumSet.of(Table.NODES, Table.SERVICES), o -> {
+            List<Instance> out = new ArrayList<>();
+            services.forEach((nodeName, m) -> {
+                Node node = nodes.get(nodeName);
+                if (node != null) for (Service s : m.values()) out.add(new Instance(node, s, List.of()));
+            });
+            return out;
+        }, null);
     }
 
     public record NodeServices(Node node, Map<String, Service> services) {}
@@ -747,7 +858,15 @@ public final class StateStore {
      * (for KVS, under {@code kvPrefix}). Fires at once if that already happened, so no wake-up is lost.
      */
     public Parked watch(Set<Table> tables, String kvPrefix, long observedTableIndex, Runnable onChange) {
-        Watches.Watcher w = new Watches.Watcher(tables, kvPrefix, onChange);
+        return watch(tables, kvPrefix, null, observedTableIndex, onChange);
+    }
+
+    /**
+     * As {@link #watch(Set, String, long, Runnable)}; a non-null {@code service} wakes the watcher only for commits that
+     * change that service's reads (its instances, their nodes and checks), not for another service's.
+     */
+    public Parked watch(Set<Table> tables, String kvPrefix, String service, long observedTableIndex, Runnable onChange) {
+        Watches.Watcher w = new Watches.Watcher(tables, kvPrefix, service, onChange);
         watches.add(w);
         long now;
         lock.readLock().lock();
@@ -779,7 +898,9 @@ public final class StateStore {
             @JsonProperty("tableIndex") Map<Table, Long> tableIndex,
             @JsonProperty("lastIndex") long lastIndex,
             @JsonProperty("lastTerm") Long lastTerm,
-            @JsonProperty("restoreIndex") Long restoreIndex) {}
+            @JsonProperty("restoreIndex") Long restoreIndex,
+            @JsonProperty("serviceIndexes") Map<String, Long> serviceIndexes,
+            @JsonProperty("kvReapedIndex") Long kvReapedIndex) {}
 
     /** Must hold the lock (read or write). */
     private Image image() {
@@ -790,7 +911,7 @@ public final class StateStore {
         return new Image(STATE_FORMAT, List.copyOf(nodes.values()), svc, allChecks, List.copyOf(kvs.values()),
                 new TreeMap<>(tombstones), List.copyOf(sessions.values()), new TreeMap<>(lockReleases),
                 List.copyOf(aclPolicies.values()), List.copyOf(aclTokens.values()), aclBootstrapIndex, new EnumMap<>(tableIndex),
-                lastIndex, lastTerm, restoreIndex);
+                lastIndex, lastTerm, restoreIndex, new TreeMap<>(serviceIndexes), kvReapedIndex);
     }
 
     public void writeSnapshot(OutputStream out) throws IOException {
@@ -811,6 +932,9 @@ public final class StateStore {
             lastIndex = img.lastIndex();
             lastTerm = img.lastTerm() == null ? 0 : img.lastTerm();
             restoreIndex = img.restoreIndex() == null ? 0 : img.restoreIndex();
+            // Older images have neither: a service then reports the catalog tables' index until it next changes.
+            if (img.serviceIndexes() != null) serviceIndexes.putAll(img.serviceIndexes());
+            kvReapedIndex = img.kvReapedIndex() == null ? 0 : img.kvReapedIndex();
         } finally {
             lock.writeLock().unlock();
         }
@@ -825,6 +949,9 @@ public final class StateStore {
         if (img.aclPolicies() != null) img.aclPolicies().forEach(p -> aclPolicies.put(p.id(), p));
         if (img.aclTokens() != null) img.aclTokens().forEach(t -> { aclTokens.put(t.accessorId(), t); tokensByHash.put(t.secretHash(), t.accessorId()); });
         aclBootstrapIndex = img.aclBootstrapIndex() == null ? 0 : img.aclBootstrapIndex();
+        // A restore's services report the restore entry's index (the tables' index after it) until they next change.
+        serviceIndexes.clear();
+        kvReapedIndex = 0;
         img.nodes().forEach(n -> nodes.put(n.node(), n));
         nodesByServiceName.clear();
         img.services().forEach((n, list) -> list.forEach(s -> {
@@ -1053,7 +1180,7 @@ public final class StateStore {
                 img.aclPolicies() == null ? null : img.aclPolicies().stream().map(p -> p.withIndexes(index, index)).toList(),
                 img.aclTokens() == null ? null : img.aclTokens().stream().map(t -> t.withIndexes(index, index)).toList(),
                 img.aclBootstrapIndex() == null || img.aclBootstrapIndex() == 0 ? img.aclBootstrapIndex() : Long.valueOf(index),
-                img.tableIndex(), index, img.lastTerm(), img.restoreIndex());
+                img.tableIndex(), index, img.lastTerm(), img.restoreIndex(), null, null);
     }
 
     /** Sessions with a TTL, for the leader's timers. */

@@ -2,6 +2,7 @@ package io.failoverkit.discovery.acl;
 
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -107,8 +108,10 @@ class RulesTest {
         assertTrue(e.getMessage().contains("only valid for key"), e.getMessage());
         e = refused("operator { policy = \"read\" }");
         assertEquals(1, e.line);
-        e = refused("{\"keyring\": \"write\"}");
-        assertTrue(e.getMessage().contains("unknown rule \"keyring\""), e.getMessage());
+        e = refused("{\"keyrings\": \"write\"}");
+        assertTrue(e.getMessage().contains("unknown rule \"keyrings\""), e.getMessage());
+        // Consul's keyring rule is known (the enforcement checks /v1/operator/keyring with it).
+        assertEquals(Access.WRITE, assertDoesNotThrow(() -> Rules.parse("keyring = \"write\"")).unnamed(Resource.KEYRING));
         e = refused("key_prefix \"a/\" { }");
         assertTrue(e.getMessage().contains("has no policy"), e.getMessage());
     }

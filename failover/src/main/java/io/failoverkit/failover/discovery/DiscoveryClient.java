@@ -95,6 +95,19 @@ public final class DiscoveryClient implements Discovery {
         return Optional.of(new KvEntry(e.get("Key").asText(), value, e.get("ModifyIndex").asLong(), e.path("Session").asText(null)));
     }
 
+    /** Every entry under {@code prefix} (?recurse, consistent), in key order; empty when there is none. */
+    public List<KvEntry> list(String prefix) throws IOException {
+        HttpResponse<String> r = send("GET", "/v1/kv/" + enc(prefix) + "?recurse&consistent", null);
+        if (r.statusCode() == 404) return List.of();
+        if (r.statusCode() != 200) throw new IOException("GET " + prefix + "?recurse: HTTP " + r.statusCode() + " " + r.body().strip());
+        List<KvEntry> out = new java.util.ArrayList<>();
+        for (JsonNode e : JSON.readTree(r.body())) {
+            byte[] value = e.path("Value").isTextual() ? Base64.getDecoder().decode(e.get("Value").asText()) : new byte[0];
+            out.add(new KvEntry(e.get("Key").asText(), value, e.get("ModifyIndex").asLong(), e.path("Session").asText(null)));
+        }
+        return out;
+    }
+
     @Override
     public void put(String key, String value) throws IOException {
         if (!ok("PUT", "/v1/kv/" + enc(key), value.getBytes(StandardCharsets.UTF_8)).body().strip().equals("true")) throw new IOException("PUT " + key + " refused");

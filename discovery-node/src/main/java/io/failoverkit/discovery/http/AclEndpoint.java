@@ -173,7 +173,9 @@ final class AclEndpoint {
         String auth = call.header("Authorization");
         if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) && !auth.substring(7).isBlank()) return auth.substring(7).strip();
         String q = call.param("token");
-        return q == null || q.isBlank() ? null : q.strip();
+        if (q != null && !q.isBlank()) return q.strip();
+        // Passed on by another agent without a token: its tokenless caller, the anonymous token (never this server's default).
+        return call.forwarded() ? StoreTokenResolver.ANONYMOUS_SECRET : null;
     }
 
     private Identity identity(Call call) {

@@ -57,7 +57,9 @@ class ForwardedTokenlessTest {
             Agent follower = leader == s1 ? s2 : s1;
             Http root = new Http(leader.httpPort()).as(AclMustShowTest.ROOT);
             assertThat(root.put("/v1/kv/secret/k", "v").status()).isEqualTo(200);
-            String wide = AclMustShowTest.token(root, "servers-default", "key_prefix \"\" { policy = \"write\" }");
+            assertThat(root.put("/v1/catalog/register", AclMustShowTest.register("db1", "10.0.0.1", "foo-db-1", "foo-db", "master")).status()).isEqualTo(200);
+            String wide = AclMustShowTest.token(root, "servers-default", "key_prefix \"\" { policy = \"write\" } "
+                    + "service_prefix \"\" { policy = \"read\" } node_prefix \"\" { policy = \"read\" }");
             for (Agent s : List.of(s1, s2)) {
                 await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
                         .until(() -> new Http(s.httpPort()).as(wide).get("/v1/acl/token/self?stale").status() == 200);
@@ -73,6 +75,9 @@ class ForwardedTokenlessTest {
             assertThat(viaClient.get("/v1/kv/secret/k").status()).isEqualTo(403);
             assertThat(viaClient.get("/v1/kv/secret?recurse").status()).isEqualTo(404);
             assertThat(viaClient.put("/v1/kv/secret/k", "anonymous-write").status()).isEqualTo(403);
+            // Its DNS answers with its own (absent) default token's view: the anonymous token's, not the servers'.
+            assertThat(AclMustShowTest.dns(client.dnsPort(), "foo-db.service.consul.").getRcode()).isEqualTo(org.xbill.DNS.Rcode.NXDOMAIN);
+            assertThat(AclMustShowTest.dns(leader.dnsPort(), "foo-db.service.consul.").getRcode()).isEqualTo(org.xbill.DNS.Rcode.NOERROR);
             assertThat(viaClient.get("/v1/acl/token/self").json().get("AccessorID").asText())
                     .isEqualTo(io.failoverkit.discovery.acl.Identity.ANONYMOUS_ACCESSOR);
 

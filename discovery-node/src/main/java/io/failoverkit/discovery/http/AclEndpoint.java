@@ -166,14 +166,12 @@ final class AclEndpoint {
 
     // ---------------------------------------------------------------- who is asking
 
-    /** The request's secret: X-Consul-Token, else Authorization: Bearer, else ?token=; null when it carries none. */
+    /**
+     * The request's token as every other route reads it ({@link Call#token}: ?token=, then X-Consul-Token, then Bearer,
+     * as Consul's parseToken), so the ACL routes act as the identity the audit log records.
+     */
     static String secretOf(Call call) {
-        String t = call.header("X-Consul-Token");
-        if (t != null && !t.isBlank()) return t.strip();
-        String auth = call.header("Authorization");
-        if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) && !auth.substring(7).isBlank()) return auth.substring(7).strip();
-        String q = call.param("token");
-        return q == null || q.isBlank() ? null : q.strip();
+        return call.token();
     }
 
     private Identity identity(Call call) {

@@ -228,7 +228,8 @@ public final class HttpApi implements AutoCloseable {
         }
         // "Tokenless" as Consul sees it: no token on the request and no default token of this agent's to stand in.
         String standIn = agent.config().acl.defaultToken;
-        call.identity(who, token == null && (standIn == null || standIn.isEmpty()));
+        // A forwarded request without one of its own is the first hop's tokenless caller (see Call.token).
+        call.identity(who, !call.carriesToken() && (call.forwarded() || standIn == null || standIn.isEmpty()));
         boolean writes = !call.method.equals("GET") && !call.method.equals("HEAD");
         AuditLog log = writes ? audit : null;
         if (who.authorizer() == Authorizer.ALLOW_ALL && log == null) return true;

@@ -38,6 +38,8 @@ public final class Main implements Runnable {
 
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        // An argument "@FILE" is the command's own (Consul's -rules @FILE, a KV value @FILE), never picocli's argument file.
+        cl.setExpandAtFiles(false);
         cl.setParameterExceptionHandler((ex, a) -> { ex.getCommandLine().getErr().println(ex.getMessage()); ex.getCommandLine().usage(ex.getCommandLine().getErr()); return EX_USAGE; });
         // `lock PREFIX CMD ARGS...`: what follows PREFIX is the child's command line, its dashes included (as Consul's).
         cl.getSubcommands().get("lock").setStopAtPositional(true);

@@ -268,6 +268,8 @@ final class Permissions {
             default -> { }
         }
         if (sub.startsWith("join/")) return Require.of(Need.write(Resource.AGENT, agentNode));
+        // Consul's agent token endpoints (PUT /v1/agent/token/default|agent|...) need acl:write, nothing about the agent.
+        if (sub.startsWith("token/")) return Require.of(Need.write(Resource.ACL, ""));
         if (sub.startsWith("force-leave/")) return Require.of(Need.write(Resource.OPERATOR, ""));
         for (String p : List.of("service/deregister/", "service/maintenance/")) {
             if (sub.startsWith(p)) return localService(sub.substring(p.length()), look, Access.WRITE);

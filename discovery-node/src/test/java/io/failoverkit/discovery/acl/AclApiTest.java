@@ -178,6 +178,22 @@ class AclApiTest {
     }
 
     @Test
+    void agentTokenEndpointsNeedAclWriteAndNothingAboutTheAgent() throws Exception {
+        assertThat(call(port, "PUT", "/v1/acl/policy", ROOT, "{\"Name\":\"acl-writer\",\"Rules\":\"acl = \\\"write\\\"\"}").status()).isEqualTo(200);
+        assertThat(call(port, "PUT", "/v1/acl/policy", ROOT, "{\"Name\":\"agent-writer\",\"Rules\":\"agent_prefix \\\"\\\" { policy = \\\"write\\\" }\"}").status()).isEqualTo(200);
+        String aclWriter = call(port, "PUT", "/v1/acl/token", ROOT, "{\"Policies\":[{\"Name\":\"acl-writer\"}]}").json().path("SecretID").asText();
+        String agentWriter = call(port, "PUT", "/v1/acl/token", ROOT, "{\"Policies\":[{\"Name\":\"agent-writer\"}]}").json().path("SecretID").asText();
+        try {
+            AclTestAgents.Reply refused = call(port, "PUT", "/v1/agent/token/default", agentWriter, "{\"Token\":\"" + aclWriter + "\"}");
+            assertThat(refused.status()).isEqualTo(403);
+            assertThat(refused.body()).contains("acl:write");
+            assertThat(call(port, "PUT", "/v1/agent/token/default", aclWriter, "{\"Token\":\"" + aclWriter + "\"}").status()).isEqualTo(200);
+        } finally {
+            call(port, "PUT", "/v1/agent/token/default", ROOT, "{\"Token\":\"\"}");
+        }
+    }
+
+    @Test
     void agentDefaultTokenSetAtRunTimeIsUsedAndPersisted() throws Exception {
         String secret = call(port, "PUT", "/v1/acl/token", ROOT, "{\"Description\":\"reader\"}").json().path("SecretID").asText();
         assertThat(call(port, "PUT", "/v1/agent/token/default", null, "{\"Token\":\"" + secret + "\"}").status()).isEqualTo(403);

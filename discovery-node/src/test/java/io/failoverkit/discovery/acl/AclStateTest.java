@@ -201,5 +201,20 @@ class AclStateTest {
         assertThat(proposed.get(proposed.size() - 1)).isEqualTo(new Command.AclTokenDelete("t-old"));
         assertThat(store.aclToken("t-old").value()).isNull();
         assertThat(store.aclToken("t-new").value()).isNotNull();
+
+        // An operator revokes the (leaked) initial management token: the same leader does not bring it back...
+        String initialAccessor = store.aclTokenBySecretHash(Secrets.hash("root-secret")).accessorId();
+        apply(new Command.AclTokenDelete(initialAccessor));
+        int before = proposed.size();
+        leader.tick();
+        leader.tick();
+        assertThat(store.aclTokenBySecretHash(Secrets.hash("root-secret"))).isNull();
+        assertThat(proposed).hasSize(before);
+        // ...a new leadership term does, while the config still names it (as Consul's leader at election).
+        leading[0] = false;
+        leader.tick();
+        leading[0] = true;
+        leader.tick();
+        assertThat(store.aclTokenBySecretHash(Secrets.hash("root-secret")).policyIds()).containsExactly(GM);
     }
 }

@@ -153,7 +153,12 @@ public final class Manager {
                 return log("not the lock holder: " + epochs.lockKey() + " is held by another session; not acting");
             }
         } catch (IOException e) {
-            if (!isLeader()) return log("discovery unreachable, not acting: " + e.getMessage());
+            // A 403 is not an outage: the manager's token lacks a permission (see `failover acl-policy`). Said as such,
+            // every cycle, while the lease that is still valid lets it go on; the lock lapses if it persists.
+            boolean refused = e.getMessage() != null && e.getMessage().contains("HTTP 403");
+            if (refused) LOG.warn("{}: the discovery node refused the lock (permission denied: check the manager's token and its policy, `failover acl-policy --cluster {}`): {}",
+                    cluster.name(), cluster.name(), e.getMessage());
+            if (!isLeader()) return log((refused ? "permission denied by the discovery node, not acting: " : "discovery unreachable, not acting: ") + e.getMessage());
         }
         if (lease.acquisitions() != termSeen) {
             // Taking the lock (again): another manager may have led meanwhile and recorded the master's history; judge by

@@ -69,10 +69,11 @@ final class KeyringEndpoint {
                 }
                 continue;
             }
-            HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + m.addr() + ":" + m.httpPort() + "/v1/operator/keyring"))
+            HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create("http://" + m.addr() + ":" + m.httpPort() + "/v1/operator/keyring"))
                     .timeout(Duration.ofSeconds(10)).header(LOCAL_HEADER, "1")
-                    .headers(token == null ? new String[0] : new String[] {"X-Consul-Token", token}) // each agent checks keyring access
-                    .method(call.method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body)).build();
+                    .method(call.method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+            if (token != null) rb.header("X-Consul-Token", token); // each agent checks keyring access
+            HttpRequest req = rb.build();
             pending.add(HTTP.sendAsync(req, HttpResponse.BodyHandlers.ofString()).handle((r, err) -> {
                 synchronized (replies) {
                     if (err != null) errors.put(m.name(), ServerSide.rootMessage(err));

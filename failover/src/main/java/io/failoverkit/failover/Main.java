@@ -402,7 +402,8 @@ public final class Main implements Runnable {
                         }
                     }
                 }
-                if (!json) System.out.println("failover drill: lab under " + work + "; driver, pool and manager messages in " + logPath);
+                if (!json) System.out.println("failover drill: lab under " + work + (containers ? " (servers in containers: " + ContainerEngine.redisImage() + ", "
+                        + ContainerEngine.mariaDbImage() + ")" : "") + "; driver, pool and manager messages in " + logPath);
                 try (DiscoveryProcess discovery = DiscoveryProcess.start(work.resolve("discovery"))) {
                     if (kind == null || kind.equals("redis")) {
                         DrillResult r;

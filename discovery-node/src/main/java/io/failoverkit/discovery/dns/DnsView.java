@@ -23,6 +23,11 @@ public interface DnsView {
     /** A client agent's view: a server's state over HTTP. */
     static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server); }
 
+    /** As {@link #remote(java.util.function.Supplier)}, through the agent's client (its TLS). */
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server, java.net.http.HttpClient http) {
+        return new RemoteDnsView(server, http);
+    }
+
     /**
      * A view over this server's own replicated state (null until the server joined its Raft group): answers from
      * local state, as Consul's allow_stale.

@@ -22,16 +22,22 @@ import java.util.function.Supplier;
 /** A client agent's view for DNS: asks a server over HTTP with ?stale, as Consul's client agents ask a server. */
 final class RemoteDnsView implements DnsView {
     private final Supplier<Optional<String>> server;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    private final HttpClient http;
 
     RemoteDnsView(Supplier<Optional<String>> server) {
+        this(server, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build());
+    }
+
+    /** {@code server}: a server's HTTP API base URL (http:// or https://; a bare host:port means http). */
+    RemoteDnsView(Supplier<Optional<String>> server, HttpClient http) {
         this.server = server;
+        this.http = http;
     }
 
     private JsonNode get(String path) {
         String s = server.get().orElseThrow(() -> new IllegalStateException("no server known"));
         try {
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create("http://" + s + path)).timeout(Duration.ofSeconds(2)).build(),
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create((s.contains("://") ? s : "http://" + s) + path)).timeout(Duration.ofSeconds(2)).build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) throw new IllegalStateException("server answered HTTP " + r.statusCode());
             return Json.MAPPER.readTree(r.body());

@@ -17,10 +17,19 @@ final class Forwarder {
     /** The header's value on a client agent's hop to a server, which may still pass the call on to the leader. */
     static final String FROM_CLIENT_AGENT = "client";
     private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact", "Content-Type");
-    private final HttpClient http = HttpClient.newBuilder()
-            .connectTimeout(Duration.ofSeconds(2))
-            .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
-            .build();
+    private final HttpClient http;
+
+    /** {@code client}: the agent's (with its TLS, so an agent that serves only HTTPS is reached over HTTPS). */
+    Forwarder(HttpClient.Builder client) {
+        this.http = client.connectTimeout(Duration.ofSeconds(2))
+                .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
+                .build();
+    }
+
+    /** A target is a base URL (http://host:port, https://host:port) or, as before, a bare host:port meaning http. */
+    static String baseUrl(String target) {
+        return target.contains("://") ? target : "http://" + target;
+    }
 
     void forward(Call call, Optional<String> target, String pathWithPrefix, byte[] body) {
         forward(call, target, pathWithPrefix, body, "1");
@@ -33,7 +42,7 @@ final class Forwarder {
             return;
         }
         String query = call.rawQuery();
-        URI uri = URI.create("http://" + target.get() + pathWithPrefix + (query == null || query.isEmpty() ? "" : "?" + query));
+        URI uri = URI.create(baseUrl(target.get()) + pathWithPrefix + (query == null || query.isEmpty() ? "" : "?" + query));
         HttpRequest.Builder req = HttpRequest.newBuilder(uri)
                 .timeout(ServerSide.MAX_WAIT.plusMinutes(1))
                 .method(call.method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));

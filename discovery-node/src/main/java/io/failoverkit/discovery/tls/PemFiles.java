@@ -45,7 +45,7 @@ public final class PemFiles {
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
             JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
             for (Object o = p.readObject(); o != null; o = p.readObject()) {
-                if (o instanceof PEMKeyPair kp) return conv.getKeyPair(kp).getPrivate();
+                if (o instanceof PEMKeyPair kp) return conv.getPrivateKey(kp.getPrivateKeyInfo());
                 if (o instanceof PrivateKeyInfo info) return conv.getPrivateKey(info);
                 if (o instanceof PEMEncryptedKeyPair || o instanceof PKCS8EncryptedPrivateKeyInfo) {
                     throw new IOException(file + " holds an encrypted private key: give the key unencrypted (mode 0600)");
@@ -60,11 +60,12 @@ public final class PemFiles {
         }
     }
 
-    /** The PEM text of a certificate or key. */
+    /** The PEM text of a certificate, or of a private key as unencrypted PKCS#8 ("PRIVATE KEY", with its curve). */
     public static String pem(Object o) throws IOException {
         StringWriter w = new StringWriter();
         try (JcaPEMWriter pw = new JcaPEMWriter(w)) {
-            pw.writeObject(o);
+            if (o instanceof PrivateKey k) pw.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null));
+            else pw.writeObject(o);
         }
         return w.toString();
     }

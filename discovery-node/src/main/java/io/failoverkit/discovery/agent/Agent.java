@@ -146,8 +146,9 @@ public final class Agent implements AutoCloseable {
                 config.server ? Math.max(1, Runtime.getRuntime().availableProcessors() / 2) : 1, !config.server);
         timer.scheduleWithFixedDelay(this::antiEntropyTick, 200, 1000, TimeUnit.MILLISECONDS);
         if (config.server) Thread.ofPlatform().name("bootstrap").daemon().start(this::bootstrap);
-        LOG.info("agent {} ({}) started: HTTP {}:{}{}, DNS {}:{}, LAN {}:{}{}", config.nodeName, config.server ? "server" : "client",
-                config.clientAddr, http.port(), http.httpsPort() >= 0 ? ", HTTPS " + config.clientAddr + ":" + http.httpsPort() : "",
+        LOG.info("agent {} ({}) started: HTTP {}{}, DNS {}:{}, LAN {}:{}{}", config.nodeName, config.server ? "server" : "client",
+                http.port() >= 0 ? config.clientAddr + ":" + http.port() : "off",
+                http.httpsPort() >= 0 ? ", HTTPS " + config.clientAddr + ":" + http.httpsPort() : "",
                 config.clientAddr, dns.port(), config.bindAddr, config.serfLanPort,
                 config.server ? ", server RPC " + config.bindAddr + ":" + config.serverPort : "");
     }

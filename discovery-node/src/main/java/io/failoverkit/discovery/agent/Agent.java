@@ -75,8 +75,10 @@ public final class Agent implements AutoCloseable {
     private volatile io.failoverkit.discovery.acl.TokenResolver acl = io.failoverkit.discovery.acl.TokenResolver.DISABLED;
     /** The tls stanza's files as last read (HTTPS, Raft over TLS, and this agent's calls to other agents). */
     private final io.failoverkit.discovery.tls.AgentTls tls;
-    /** This agent's client for other agents' HTTP API (with its TLS). */
+    /** This agent's client for servers' HTTP API (with its TLS; verify_server_hostname applies). */
     private final java.net.http.HttpClient peerHttp;
+    /** This agent's client for any agent's HTTP API, client agents included (with its TLS). */
+    private final java.net.http.HttpClient anyAgentHttp;
 
     private Agent(AgentConfig config) throws Exception {
         this.config = config;
@@ -84,6 +86,8 @@ public final class Agent implements AutoCloseable {
                 ? io.failoverkit.discovery.tls.AgentTls.load(config.tls, config.datacenter, config.domain)
                 : io.failoverkit.discovery.tls.AgentTls.none();
         this.peerHttp = tls.httpClient().connectTimeout(java.time.Duration.ofSeconds(2)).build();
+        this.anyAgentHttp = tls.anyAgentHttpClient().connectTimeout(java.time.Duration.ofSeconds(2))
+                .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()).build();
         if (config.dev) {
             this.dataDir = Files.createTempDirectory("discovery-node-dev");
             this.ephemeralData = true;
@@ -554,8 +558,8 @@ public final class Agent implements AutoCloseable {
     public int httpsPort() { return http.httpsPort(); }
     /** This agent's TLS (its files as last read). */
     public io.failoverkit.discovery.tls.AgentTls tls() { return tls; }
-    /** The client this agent calls other agents' HTTP API with (its TLS included). */
-    public java.net.http.HttpClient peerHttp() { return peerHttp; }
+    /** The client this agent calls any other agent's HTTP API with, client agents included (its TLS included). */
+    public java.net.http.HttpClient anyAgentHttp() { return anyAgentHttp; }
     /** This server's Raft node, once it has taken its seat (empty on a client agent). */
     public Optional<RaftNode> raftNode() { return Optional.ofNullable(raft); }
     public int dnsPort() { return dns.port(); }

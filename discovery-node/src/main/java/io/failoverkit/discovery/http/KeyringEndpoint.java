@@ -74,7 +74,7 @@ final class KeyringEndpoint {
             HttpRequest req = HttpRequest.newBuilder(URI.create(base.get() + "/v1/operator/keyring"))
                     .timeout(Duration.ofSeconds(10)).header(LOCAL_HEADER, "1")
                     .method(call.method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body)).build();
-            pending.add(agent.peerHttp().sendAsync(req, HttpResponse.BodyHandlers.ofString()).handle((r, err) -> {
+            pending.add(agent.anyAgentHttp().sendAsync(req, HttpResponse.BodyHandlers.ofString()).handle((r, err) -> {
                 synchronized (replies) {
                     if (err != null) errors.put(m.name(), ServerSide.rootMessage(err));
                     else if (r.statusCode() != 200) errors.put(m.name(), r.body().strip());

@@ -109,32 +109,52 @@ public final class AgentTls {
      * verify_server_hostname is on (Consul's rule for server RPC).
      */
     public TrustManager peerTrust() {
-        PeerTrust.Names names = config.verifyServerHostname ? new PeerTrust.Names.Fixed(serverName) : new PeerTrust.Names.Any();
+        return peerTrust(true);
+    }
+
+    /** {@code servers}: the peer must be a server, so verify_server_hostname applies; else the CA's signature suffices. */
+    private TrustManager peerTrust(boolean servers) {
+        PeerTrust.Names names = servers && config.verifyServerHostname ? new PeerTrust.Names.Fixed(serverName) : new PeerTrust.Names.Any();
         return new PeerTrust(() -> current.caTrust(), names);
     }
 
     /** An SSL context for this agent's calls to other agents' HTTPS API: it verifies them and presents its certificate. */
-    public SSLContext clientContext() {
+    private SSLContext clientContext(boolean servers) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(hasKeyPair() ? new KeyManager[]{keyManager()} : null, new TrustManager[]{peerTrust()}, null);
+            ctx.init(hasKeyPair() ? new KeyManager[]{keyManager()} : null, new TrustManager[]{peerTrust(servers)}, null);
             return ctx;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("building the TLS client context: " + e.getMessage(), e);
         }
     }
 
-    /** An HTTP client builder for calls to other agents: with this agent's TLS when it has a CA to verify them with. */
+    /**
+     * An HTTP client builder for calls to servers (forwarding, anti-entropy, DNS lookups, the bootstrap probe): with
+     * this agent's TLS when it has a CA to verify them with; with verify_server_hostname they must be server.DC.DOMAIN.
+     */
     public HttpClient.Builder httpClient() {
         HttpClient.Builder b = HttpClient.newBuilder();
-        if (canVerifyPeers()) b.sslContext(clientContext());
+        if (canVerifyPeers()) b.sslContext(clientContext(true));
         return b;
     }
 
-    /** TLS for Raft (Ratis' gRPC), or null when Raft runs in the clear; mutual when verify_incoming is on. */
+    /** As {@link #httpClient()} for calls to any agent, client agents included (the CA's signature is what is checked). */
+    public HttpClient.Builder anyAgentHttpClient() {
+        HttpClient.Builder b = HttpClient.newBuilder();
+        if (canVerifyPeers()) b.sslContext(clientContext(false));
+        return b;
+    }
+
+    /**
+     * TLS for Raft (Ratis' gRPC), or null when Raft runs in the clear; mutual when verify_incoming is on. Only servers
+     * use the Raft port, so with verify_server_hostname a connecting peer must be server.DC.DOMAIN as well: a client
+     * agent's or the CLI's certificate, signed by the same CA, does not get in.
+     */
     public org.apache.ratis.grpc.GrpcTlsConfig raftTls() {
         if (!config.raftTls()) return null;
-        return new org.apache.ratis.grpc.GrpcTlsConfig(keyManager(), peerTrust(), config.rpcVerifyIncoming());
+        PeerTrust.Names names = config.verifyServerHostname ? new PeerTrust.Names.Fixed(serverName) : new PeerTrust.Names.Any();
+        return new org.apache.ratis.grpc.GrpcTlsConfig(keyManager(), new PeerTrust(() -> current.caTrust(), names, true), config.rpcVerifyIncoming());
     }
 
     /** No TLS at all (an agent without a tls stanza). */

@@ -26,10 +26,24 @@ public final class PeerTrust extends X509ExtendedTrustManager {
 
     private final Supplier<X509ExtendedTrustManager> ca;
     private final Names names;
+    /** A connecting client must name {@link Names.Fixed} too (Raft: only servers may connect). */
+    private final boolean clientsToo;
 
     public PeerTrust(Supplier<X509ExtendedTrustManager> ca, Names names) {
+        this(ca, names, false);
+    }
+
+    public PeerTrust(Supplier<X509ExtendedTrustManager> ca, Names names, boolean clientsToo) {
         this.ca = ca;
         this.names = names;
+        this.clientsToo = clientsToo;
+    }
+
+    private void checkClient(X509Certificate[] chain, String authType) throws CertificateException {
+        ca().checkClientTrusted(chain, authType);
+        if (clientsToo && names instanceof Names.Fixed f && !certificateNames(chain[0], f.name())) {
+            throw new CertificateException("the client's certificate does not name " + f.name() + " (it names " + subjectAltNames(chain[0]) + ")");
+        }
     }
 
     private X509ExtendedTrustManager ca() throws CertificateException {
@@ -40,7 +54,7 @@ public final class PeerTrust extends X509ExtendedTrustManager {
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        ca().checkClientTrusted(chain, authType);
+        checkClient(chain, authType);
     }
 
     @Override
@@ -50,7 +64,7 @@ public final class PeerTrust extends X509ExtendedTrustManager {
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        ca().checkClientTrusted(chain, authType);
+        checkClient(chain, authType);
     }
 
     @Override
@@ -61,7 +75,7 @@ public final class PeerTrust extends X509ExtendedTrustManager {
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        ca().checkClientTrusted(chain, authType);
+        checkClient(chain, authType);
     }
 
     @Override

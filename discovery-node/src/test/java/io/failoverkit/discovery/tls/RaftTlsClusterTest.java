@@ -66,9 +66,14 @@ class RaftTlsClusterTest {
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
                     .until(() -> https(client, certs, cli).put("/v1/kv/tls/from-client", "c").body().equals("true"));
 
+            TestCertificates.Pair aServer = inUse.get(servers.get(0));
             for (AgentProcess s : servers) {
-                assertThat(plainTextHttp2Answer(s.serverPort)).as("Raft port of %s answers plain-text HTTP/2 with a SETTINGS frame", s.name).isFalse();
-                X509Certificate served = Https.servedCertificate(s.serverPort, certs.ca, cli);
+                // the same HTTP/2 greeting gRPC answers: ignored in plain text, answered over TLS with a server's certificate
+                assertThat(http2Answer(s.serverPort, null, null)).as("Raft port of %s answers plain-text HTTP/2", s.name).isFalse();
+                assertThat(http2Answer(s.serverPort, certs.ca, aServer)).as("Raft port of %s answers HTTP/2 over TLS", s.name).isTrue();
+                // a certificate of the same CA that is not a server's (verify_server_hostname) is not let in
+                assertThat(http2Answer(s.serverPort, certs.ca, cli)).as("Raft port of %s answers a CLI certificate", s.name).isFalse();
+                X509Certificate served = Https.servedCertificate(s.serverPort, certs.ca, aServer);
                 assertThat(PeerTrust.certificateNames(served, s.name + ".server.dc1.consul")).as("Raft port of %s presents its own server certificate", s.name).isTrue();
             }
 
@@ -80,7 +85,7 @@ class RaftTlsClusterTest {
             Files.copy(renewed.key(), inUse.get(follower).key(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             assertThat(new ProcessBuilder("kill", "-HUP", Long.toString(follower.pid())).start().waitFor()).isZero();
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
-                    .until(() -> Https.servedCertificate(follower.serverPort, certs.ca, cli).getSerialNumber().equals(renewedSerial));
+                    .until(() -> Https.servedCertificate(follower.serverPort, certs.ca, aServer).getSerialNumber().equals(renewedSerial));
             assertThat(Https.servedCertificate(httpsPorts.get(follower), certs.ca, cli).getSerialNumber()).isEqualTo(renewedSerial);
             put(follower, certs, cli, "tls/after-reload", "r");
 
@@ -155,12 +160,18 @@ class RaftTlsClusterTest {
     }
 
     /**
-     * Speaks plain-text HTTP/2 (gRPC's transport) to the port: the client preface and an empty SETTINGS frame. A
-     * plain-text gRPC server answers with its own SETTINGS frame (frame type 4 in the fourth byte); true if it did.
+     * Speaks HTTP/2 (gRPC's transport) to the port, in plain text ({@code ca} null) or over TLS trusting {@code ca} and
+     * presenting {@code cert}: the client preface and an empty SETTINGS frame. A gRPC server that accepts the
+     * connection answers with its own SETTINGS frame (frame type 4 in the fourth byte); true if it did.
      */
-    private static boolean plainTextHttp2Answer(int port) throws IOException {
-        try (Socket s = new Socket("127.0.0.1", port)) {
+    private static boolean http2Answer(int port, Path ca, TestCertificates.Pair cert) throws IOException {
+        try (Socket s = ca == null ? new Socket("127.0.0.1", port) : Https.context(ca, cert).getSocketFactory().createSocket("127.0.0.1", port)) {
             s.setSoTimeout(5000);
+            if (s instanceof javax.net.ssl.SSLSocket tls) {
+                var params = tls.getSSLParameters();
+                params.setApplicationProtocols(new String[]{"h2"}); // gRPC over TLS negotiates h2 with ALPN
+                tls.setSSLParameters(params);
+            }
             OutputStream out = s.getOutputStream();
             out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             out.write(new byte[]{0, 0, 0, 4, 0, 0, 0, 0, 0});
@@ -168,10 +179,10 @@ class RaftTlsClusterTest {
             InputStream in = s.getInputStream();
             byte[] head = in.readNBytes(9);
             return head.length == 9 && head[3] == 4;
-        } catch (SocketTimeoutException e) {
+        } catch (SocketTimeoutException | javax.net.ssl.SSLException e) {
             return false;
         } catch (IOException e) {
-            if (String.valueOf(e.getMessage()).contains("reset")) return false;
+            if (String.valueOf(e.getMessage()).contains("reset") || String.valueOf(e.getMessage()).contains("Broken pipe")) return false;
             throw e;
         }
     }

@@ -55,6 +55,7 @@ public final class Agent implements AutoCloseable {
     private final UserEvents userEvents;
     private final EventHandlers scripts;
     private final LocalState local = new LocalState();
+    private final io.failoverkit.discovery.metrics.Metrics metrics = new io.failoverkit.discovery.metrics.Metrics();
     private final CheckRunner checks = new CheckRunner(local);
     private final AntiEntropy antiEntropy;
     private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> Thread.ofPlatform().daemon().name("agent-timer").unstarted(r));
@@ -144,9 +145,22 @@ public final class Agent implements AutoCloseable {
         checks.sync();
         local.onChange(checks::sync);
         this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, config.nodeMeta, this::serverHttpForAgent, peerHttp);
+        if (config.acl.enabled) {
+            // Servers resolve tokens from their own replicated state; client agents ask a server and cache.
+            this.acl = config.server ? new io.failoverkit.discovery.acl.StoreTokenResolver(() -> store, config.acl)
+                    : new io.failoverkit.discovery.acl.RemoteTokenResolver(this::anyServerHttp, config.acl, System::nanoTime, peerHttp);
+            LOG.info("ACLs enabled: {}", config.acl);
+        }
+        // Alias checks of other nodes read the catalog with the agent's token, as its anti-entropy writes do.
+        checks.catalogClient(peerHttp);
+        checks.catalog(config.nodeName, this::serverHttpForAgent, () -> config.acl.agentToken != null ? config.acl.agentToken : config.acl.defaultToken);
+        registerGauges();
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
-        DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp, peerHttp);
-        this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter), config.clientAddr, config.dnsPort,
+        // The agent's own catalog writes carry acl.tokens.agent (else default), as Consul's anti-entropy does.
+        antiEntropy.token(() -> config.acl.agentToken != null ? config.acl.agentToken : config.acl.defaultToken);
+        DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp, () -> config.acl.defaultToken, peerHttp);
+        view = DnsView.filtered(view, this::dnsAuthorizer);
+        this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter).metrics(metrics), config.clientAddr, config.dnsPort,
                 config.server ? Math.max(1, Runtime.getRuntime().availableProcessors() / 2) : 1, !config.server);
         timer.scheduleWithFixedDelay(this::antiEntropyTick, 200, 1000, TimeUnit.MILLISECONDS);
         if (config.server) Thread.ofPlatform().name("bootstrap").daemon().start(this::bootstrap);
@@ -326,7 +340,8 @@ public final class Agent implements AutoCloseable {
             RaftNode node;
             try {
                 node = RaftNode.start(config.nodeName, config.bindAddr, config.serverPort, raftDir, peers, config.datacenter, config.raftSnapshotThreshold, s,
-                        leader -> LOG.info("Raft leader is now {}", leader), mode, recovery == null ? null : recovery.seed(), tls.raftTls());
+                        this::leaderChanged, mode, recovery == null ? null : recovery.seed(), tls.raftTls());
+                node.metrics(metrics);
             } catch (IOException | RuntimeException e) {
                 if (aside != null) {
                     io.failoverkit.discovery.raft.RaftRecovery.putBack(groupDir, aside);
@@ -351,6 +366,14 @@ public final class Agent implements AutoCloseable {
             http.serve(s, node, timers, this::leaderHttp);
             sessionTimer.scheduleWithFixedDelay(() -> safely(timers::tick), 100, 100, TimeUnit.MILLISECONDS);
             reconcileTimer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
+            if (config.acl.enabled) {
+                io.failoverkit.discovery.leader.AclLeader aclLeader = new io.failoverkit.discovery.leader.AclLeader(s, node, config.acl);
+                reconcileTimer.scheduleWithFixedDelay(() -> safely(aclLeader::tick), 200, 1000, TimeUnit.MILLISECONDS);
+            }
+            io.failoverkit.discovery.leader.TombstoneGc tombstones = new io.failoverkit.discovery.leader.TombstoneGc(s, node::isLeader, node::propose,
+                    System::nanoTime, io.failoverkit.discovery.leader.TombstoneGc.DEFAULT_TTL);
+            long every = io.failoverkit.discovery.leader.TombstoneGc.DEFAULT_GRANULARITY.toMillis();
+            sessionTimer.scheduleWithFixedDelay(() -> safely(tombstones::tick), every, every, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.error("server could not join its Raft group: {}", e.getMessage(), e);
             fatal = e;
@@ -461,6 +484,33 @@ public final class Agent implements AutoCloseable {
         return reporterLeads ? List.copyOf(out) : List.of();
     }
 
+    private void leaderChanged(String leader) {
+        LOG.info("Raft leader is now {}", leader);
+        metrics.incr("consul.raft.leader.changes");
+        if (config.nodeName.equals(leader)) metrics.incr("consul.raft.state.leader");
+    }
+
+    /** The gauges read at each /v1/agent/metrics: blocked queries, sessions, members, leadership. */
+    private void registerGauges() {
+        metrics.gauge("consul.rpc.queries_blocking", Map.of(), this::parkedWatchers);
+        metrics.gauge("consul.session_ttl.active", Map.of(), () -> {
+            StateStore s = store;
+            return s == null ? 0 : s.sessions(x -> true).value().size();
+        });
+        metrics.gauge("consul.server.isLeader", Map.of(), () -> raft != null && raft.isLeader() ? 1 : 0);
+        metrics.gauge("consul.raft.leader.lastContact", Map.of(), () -> raft == null ? 0 : raft.lastContactMillis());
+        for (Member.Status st : Member.Status.values()) {
+            metrics.gauge("consul.serf.members", Map.of("status", st.name().toLowerCase(java.util.Locale.ROOT)),
+                    () -> membership.members().stream().filter(m -> m.status() == st).count());
+        }
+        metrics.gauge("consul.members.servers", Map.of(), () -> membership.members().stream()
+                .filter(m -> m.isServer() && m.status() == Member.Status.ALIVE).count());
+        metrics.gauge("consul.members.clients", Map.of(), () -> membership.members().stream()
+                .filter(m -> m.isAgent() && !m.isServer() && m.status() == Member.Status.ALIVE).count());
+        metrics.gauge("consul.runtime.alloc_bytes", Map.of(), () -> Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory());
+        metrics.gauge("consul.runtime.num_goroutines", Map.of(), Thread::activeCount);
+    }
+
     private static void safely(Runnable r) {
         try { r.run(); } catch (RuntimeException e) { LOG.warn("periodic task failed", e); }
     }
@@ -545,6 +595,18 @@ public final class Agent implements AutoCloseable {
     public AgentConfig config() { return config; }
     /** The token resolver every HTTP route and DNS answer is checked with (never null). */
     public io.failoverkit.discovery.acl.TokenResolver acl() { return acl; }
+    /**
+     * What DNS answers with: the agent's default token's view (DNS carries no token), as Consul. A default token that
+     * no longer exists sees nothing.
+     */
+    private io.failoverkit.discovery.acl.Authorizer dnsAuthorizer() {
+        try {
+            return acl.resolve(null).authorizer();
+        } catch (io.failoverkit.discovery.acl.TokenResolver.AclNotFound e) {
+            return io.failoverkit.discovery.acl.Authorizer.DENY_ALL;
+        }
+    }
+
     /** Installs the token resolver (the ACL system, once its state is available on this agent). */
     public void acl(io.failoverkit.discovery.acl.TokenResolver resolver) { this.acl = java.util.Objects.requireNonNull(resolver); }
     public String nodeName() { return config.nodeName; }
@@ -552,6 +614,7 @@ public final class Agent implements AutoCloseable {
     public Path dataDir() { return dataDir; }
     public Membership membership() { return membership; }
     public LocalState local() { return local; }
+    public io.failoverkit.discovery.metrics.Metrics metrics() { return metrics; }
     public CheckRunner checks() { return checks; }
     public int httpPort() { return http.port(); }
     /** The HTTPS API port, -1 when this agent serves no HTTPS. */
@@ -587,6 +650,7 @@ public final class Agent implements AutoCloseable {
         tlsCommit.run();
         local.replaceConfigDefinitions(config.services, config.checks);
         localChanged();
+        http.reopenAudit();
         LOG.info("reloaded: {} services, {} checks from config files{}", config.services.size(), config.checks.size(),
                 tls.hasKeyPair() ? "; TLS certificate serial " + tls.certificate().getSerialNumber().toString(16) : "");
     }
@@ -611,6 +675,7 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        antiEntropy.close();
         sessionTimer.shutdownNow();
         reconcileTimer.shutdownNow();
         checks.close();

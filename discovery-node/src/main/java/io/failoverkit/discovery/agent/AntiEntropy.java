@@ -32,6 +32,8 @@ public final class AntiEntropy {
     /** Output-only changes wait for a full sync, so chatty checks do not write on every run. */
     static final long FULL_SYNC_NANOS = Duration.ofSeconds(30).toNanos();
 
+    static final String CONSUL_SERVICE_ID = "consul";
+
     private final LocalState local;
     private final String node;
     private final String nodeId;
@@ -40,7 +42,16 @@ public final class AntiEntropy {
     private final Map<String, String> nodeMeta;
     private final HttpClient http;
     private volatile boolean dirty = true;
+    /** The token its requests carry (the agent's acl.tokens.agent, else default; null: none), as Consul's agent token. */
+    private volatile Supplier<String> token = () -> null;
     private long lastFull;
+    /** Held by every write to the catalog, so a later write always carries a later local state. */
+    private final Object syncLock = new Object();
+    /** Checks whose status changed and are not in the catalog yet: pushed at once, all of a burst in one write. */
+    private final Set<String> changedChecks = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.Semaphore wake = new java.util.concurrent.Semaphore(0);
+    private final Thread pusher;
+    private volatile boolean closed;
 
     public AntiEntropy(LocalState local, String node, String nodeId, String address, Supplier<Optional<String>> serverHttp) {
         this(local, node, nodeId, address, Map.of(), serverHttp);
@@ -64,21 +75,100 @@ public final class AntiEntropy {
         this.nodeId = nodeId;
         this.address = address;
         this.serverHttp = serverHttp;
-        local.onChange(() -> dirty = true);
+        local.onChange(this::markDirty);
+        local.onCheckStatus(this::checkChanged);
+        this.pusher = Thread.ofPlatform().daemon().name("check-sync-" + node).start(this::pushLoop);
     }
 
-    public void markDirty() { dirty = true; }
+    /** Something local changed: synced now by the pusher thread (not at the next tick), as Consul's agent does. */
+    public void markDirty() {
+        dirty = true;
+        wake.release();
+    }
+
+    /**
+     * A check's status changed: it goes to the catalog now, without waiting for anti-entropy, as Consul's agent
+     * triggers a sync on every status change. Changes that arrive while a write is in flight go together in the next.
+     */
+    public void checkChanged(String checkId) {
+        changedChecks.add(checkId);
+        wake.release();
+    }
+
+    private void pushLoop() {
+        while (!closed) {
+            try {
+                wake.acquire();
+                wake.drainPermits();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (closed) return;
+            Optional<String> server = serverHttp.get();
+            if (server.isEmpty()) continue; // the periodic tick retries once a server is known
+            try {
+                if (dirty) {
+                    synchronized (syncLock) {
+                        dirty = false;
+                        changedChecks.clear(); // the sync below compares every check
+                        sync(server.get(), false);
+                    }
+                } else {
+                    pushChangedChecks(server.get());
+                }
+            } catch (IOException | RuntimeException e) {
+                dirty = true;
+                LOG.debug("sync with {} failed, anti-entropy retries: {}", server.get(), e.getMessage());
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** The changed checks as the local state has them now, in one catalog write (one Raft entry). */
+    private void pushChangedChecks(String server) throws IOException, InterruptedException {
+        synchronized (syncLock) {
+            if (changedChecks.isEmpty()) return;
+            Set<String> ids = new HashSet<>(changedChecks);
+            changedChecks.removeAll(ids);
+            List<Map<String, Object>> out = new java.util.ArrayList<>();
+            for (Model.Check c : local.catalogChecks(node)) if (ids.contains(c.checkId())) out.add(checkBody(c));
+            if (out.isEmpty()) return;
+            try {
+                register(server, Map.of("Checks", out));
+            } catch (IOException | RuntimeException e) {
+                changedChecks.addAll(ids);
+                throw e;
+            }
+        }
+    }
+
+    public void close() {
+        closed = true;
+        pusher.interrupt();
+    }
+
+    /** Where the token for the catalog requests comes from (read before each request: a reload may change it). */
+    public void token(Supplier<String> source) { this.token = java.util.Objects.requireNonNull(source); }
+
+    private HttpRequest.Builder withToken(HttpRequest.Builder b) {
+        String t = token.get();
+        return t == null || t.isEmpty() ? b : b.header("X-Consul-Token", t);
+    }
 
     /** Runs often (every second); does work when something changed locally or a full sync is due. */
     public void tick() {
         long now = System.nanoTime();
         boolean full = now - lastFull > FULL_SYNC_NANOS;
-        if (!dirty && !full) return;
+        if (!dirty && !full && changedChecks.isEmpty()) return;
         Optional<String> server = serverHttp.get();
         if (server.isEmpty()) return;
-        dirty = false;
         try {
-            sync(server.get(), full);
+            synchronized (syncLock) {
+                dirty = false;
+                changedChecks.clear();
+                sync(server.get(), full);
+            }
             if (full) lastFull = now;
         } catch (IOException | RuntimeException e) {
             dirty = true;
@@ -112,34 +202,42 @@ public final class AntiEntropy {
                 svc.put("Port", s.port());
                 svc.put("Meta", s.meta());
                 svc.put("EnableTagOverride", s.enableTagOverride());
+                svc.put("Weights", s.weights());
+                svc.put("Kind", s.kind());
+                svc.put("TaggedAddresses", s.taggedAddresses());
                 register(server, Map.of("Service", svc));
             }
         }
         for (String id : remoteServices.keySet()) {
-            if (!services.containsKey(id)) deregister(server, "ServiceID", id);
+            // The "consul" service of a server is the leader's (see Reconciler), as in Consul's agent.
+            if (!services.containsKey(id) && !CONSUL_SERVICE_ID.equals(id)) deregister(server, "ServiceID", id);
         }
         Set<String> localIds = new HashSet<>();
+        List<Map<String, Object>> changed = new java.util.ArrayList<>();
         for (Model.Check c : local.catalogChecks(node)) {
             localIds.add(c.checkId());
             JsonNode r = remoteChecks.get(c.checkId());
             boolean differs = r == null || !c.status().equals(r.path("Status").asText()) || !c.name().equals(r.path("Name").asText())
                     || !c.serviceId().equals(r.path("ServiceID").asText()) || !c.notes().equals(r.path("Notes").asText());
-            if (differs || (full && !c.output().equals(r.path("Output").asText()))) {
-                Map<String, Object> chk = new LinkedHashMap<>();
-                chk.put("Node", node);
-                chk.put("CheckID", c.checkId());
-                chk.put("Name", c.name());
-                chk.put("Status", c.status());
-                chk.put("Notes", c.notes());
-                chk.put("Output", c.output());
-                chk.put("ServiceID", c.serviceId());
-                chk.put("Type", c.type());
-                register(server, Map.of("Check", chk));
-            }
+            if (differs || (full && !c.output().equals(r.path("Output").asText()))) changed.add(checkBody(c));
         }
+        if (!changed.isEmpty()) register(server, Map.of("Checks", changed));
         for (String id : remoteChecks.keySet()) {
             if (!localIds.contains(id) && !Model.SERF_HEALTH.equals(id)) deregister(server, "CheckID", id);
         }
+    }
+
+    private Map<String, Object> checkBody(Model.Check c) {
+        Map<String, Object> chk = new LinkedHashMap<>();
+        chk.put("Node", node);
+        chk.put("CheckID", c.checkId());
+        chk.put("Name", c.name());
+        chk.put("Status", c.status());
+        chk.put("Notes", c.notes());
+        chk.put("Output", c.output());
+        chk.put("ServiceID", c.serviceId());
+        chk.put("Type", c.type());
+        return chk;
     }
 
     /** The node's metadata in the catalog follows -node-meta (once the node is there: the leader registers it). */
@@ -162,8 +260,13 @@ public final class AntiEntropy {
         r.path("Tags").forEach(t -> tags.add(t.asText()));
         Map<String, String> meta = new HashMap<>();
         r.path("Meta").fields().forEachRemaining(e -> meta.put(e.getKey(), e.getValue().asText()));
+        Map<String, Model.ServiceAddress> tagged = new HashMap<>();
+        r.path("TaggedAddresses").fields().forEachRemaining(e -> tagged.put(e.getKey(),
+                new Model.ServiceAddress(e.getValue().path("Address").asText(), e.getValue().path("Port").asInt())));
         return s.name().equals(r.path("Service").asText()) && s.tags().equals(tags) && s.address().equals(r.path("Address").asText())
-                && s.port() == r.path("Port").asInt() && s.meta().equals(meta);
+                && s.port() == r.path("Port").asInt() && s.meta().equals(meta) && s.enableTagOverride() == r.path("EnableTagOverride").asBoolean()
+                && s.kind().equals(r.path("Kind").asText()) && s.taggedAddresses().equals(tagged)
+                && s.weights().passing() == r.path("Weights").path("Passing").asInt(1) && s.weights().warning() == r.path("Weights").path("Warning").asInt(1);
     }
 
     private static String base(String server) {
@@ -171,7 +274,7 @@ public final class AntiEntropy {
     }
 
     private JsonNode get(String server, String path) throws IOException, InterruptedException {
-        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(base(server) + path)).timeout(Duration.ofSeconds(5)).GET().build(),
+        HttpResponse<byte[]> r = http.send(withToken(HttpRequest.newBuilder(URI.create(base(server) + path)).timeout(Duration.ofSeconds(5))).GET().build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + new String(r.body()).strip());
         return Json.MAPPER.readTree(r.body());
@@ -192,7 +295,7 @@ public final class AntiEntropy {
     }
 
     private void put(String server, String path, Object body) throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base(server) + path)).timeout(Duration.ofSeconds(10))
+        HttpResponse<String> r = http.send(withToken(HttpRequest.newBuilder(URI.create(base(server) + path)).timeout(Duration.ofSeconds(10)))
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(Json.MAPPER.writeValueAsBytes(body))).build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) throw new IOException("PUT " + path + ": HTTP " + r.statusCode() + " " + r.body().strip());
     }

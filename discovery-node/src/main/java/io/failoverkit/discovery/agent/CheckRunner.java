@@ -15,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -32,13 +33,80 @@ public final class CheckRunner implements AutoCloseable {
 
     private final LocalState local;
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("checks").unstarted(r));
-    private final Map<String, ScheduledFuture<?>> scheduled = new ConcurrentHashMap<>();
+    /** A check's schedule and the definition it runs (a re-registration with other settings is rescheduled). */
+    private record Scheduled(CheckDef def, ScheduledFuture<?> future) {}
+    private final Map<String, Scheduled> scheduled = new ConcurrentHashMap<>();
     private final Map<String, Long> ttlDeadlines = new ConcurrentHashMap<>();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).followRedirects(HttpClient.Redirect.NORMAL).build();
+    private final HttpCheckClients httpClients = new HttpCheckClients();
+    private final Map<String, GrpcHealth> grpcChannels = new ConcurrentHashMap<>();
+    private volatile HttpClient catalogHttp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    /** This agent's node name and where its catalog reads go: for alias checks of other nodes. */
+    private volatile String nodeName = "";
+    private volatile java.util.function.Supplier<java.util.Optional<String>> serverHttp = java.util.Optional::empty;
+    private volatile java.util.function.Supplier<String> catalogToken = () -> null;
 
     public CheckRunner(LocalState local) {
         this.local = local;
         scheduler.scheduleWithFixedDelay(this::expireTtls, 100, 100, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::reapCriticalServices, 1, 1, TimeUnit.SECONDS);
+        // Alias checks of local services follow the local state as it changes, as Consul's do.
+        local.onCheckStatus(id -> scheduler.execute(this::runLocalAliases));
+        local.onChange(() -> scheduler.execute(this::runLocalAliases));
+    }
+
+    /** Where alias checks of other nodes read the catalog (the agent's server) and which node is this one. */
+    /** The client alias checks read other nodes with: the agent's, with its TLS (a server may serve only HTTPS). */
+    public void catalogClient(HttpClient client) {
+        this.catalogHttp = client;
+    }
+
+    public void catalog(String nodeName, java.util.function.Supplier<java.util.Optional<String>> serverHttp) {
+        catalog(nodeName, serverHttp, () -> null);
+    }
+
+    /** As {@link #catalog(String, java.util.function.Supplier)}, the reads carrying {@code token} (the agent's ACL token; null: none). */
+    public void catalog(String nodeName, java.util.function.Supplier<java.util.Optional<String>> serverHttp, java.util.function.Supplier<String> token) {
+        this.nodeName = nodeName;
+        this.serverHttp = serverHttp;
+        this.catalogToken = java.util.Objects.requireNonNull(token);
+    }
+
+    /** The shortest DeregisterCriticalServiceAfter honoured (Consul's minimum is one minute; tests lower it). */
+    static Duration reapMinimum() {
+        return Duration.ofMillis(Long.getLong("failoverkit.check.reap-min-ms", 60_000));
+    }
+
+    /**
+     * Consul's DeregisterCriticalServiceAfter: a service with a check that has stayed critical that long is
+     * deregistered from this agent (and so from the catalog).
+     */
+    private void reapCriticalServices() {
+        try {
+            long now = System.nanoTime();
+            Duration min = reapMinimum();
+            for (LocalState.CheckState c : local.checkStates()) {
+                Duration after = c.def.deregisterCriticalServiceAfter();
+                if (after == null || c.def.serviceId().isEmpty()) continue;
+                if (after.compareTo(min) < 0) after = min;
+                Duration critical = c.criticalFor(now);
+                if (critical != null && critical.compareTo(after) >= 0 && local.removeService(c.def.serviceId())) {
+                    LOG.warn("service {} deregistered: its check {} has been critical for {} (DeregisterCriticalServiceAfter {})",
+                            c.def.serviceId(), c.def.id(), critical, after);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("reaping critical services failed", e);
+        }
+    }
+
+    private void runLocalAliases() {
+        for (LocalState.CheckState c : local.checkStates()) {
+            if (c.def.kind().equals("alias") && isLocal(c.def.aliasNode())) run(c.def);
+        }
+    }
+
+    private boolean isLocal(String aliasNode) {
+        return aliasNode == null || aliasNode.isEmpty() || aliasNode.equals(nodeName);
     }
 
     /** Brings the schedule in line with the local checks (after a registration, removal or reload). */
@@ -47,23 +115,31 @@ public final class CheckRunner implements AutoCloseable {
         for (LocalState.CheckState c : local.checkStates()) wanted.put(c.def.id(), c.def);
         scheduled.entrySet().removeIf(e -> {
             CheckDef d = wanted.get(e.getKey());
-            if (d == null) { e.getValue().cancel(true); return true; }
+            if (d == null || !d.equals(e.getValue().def())) { e.getValue().future().cancel(true); return true; }
             return false;
         });
         ttlDeadlines.keySet().retainAll(wanted.keySet());
+        grpcChannels.entrySet().removeIf(e -> {
+            CheckDef d = wanted.get(e.getKey());
+            Scheduled running = scheduled.get(e.getKey());
+            if (d != null && d.grpc() != null && running != null && running.def().equals(d)) return false;
+            e.getValue().close();
+            return true;
+        });
         for (CheckDef d : wanted.values()) {
             if (d.ttl() != null) {
                 ttlDeadlines.putIfAbsent(d.id(), System.nanoTime() + d.ttl().toNanos());
                 continue;
             }
+            if (d.kind().equals("alias") && isLocal(d.aliasNode())) continue; // run on local changes, above
             scheduled.computeIfAbsent(d.id(), id -> {
                 java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
-                return scheduler.scheduleWithFixedDelay(() -> {
+                return new Scheduled(d, scheduler.scheduleWithFixedDelay(() -> {
                     if (!running.compareAndSet(false, true)) return;
                     Thread.ofVirtual().name("check-" + id).start(() -> {
                         try { run(d); } finally { running.set(false); }
                     });
-                }, 0, d.interval().toMillis(), TimeUnit.MILLISECONDS);
+                }, 0, d.interval() == null ? 1000 : d.interval().toMillis(), TimeUnit.MILLISECONDS));
             });
         }
     }
@@ -88,6 +164,10 @@ public final class CheckRunner implements AutoCloseable {
         String[] result = switch (d.kind()) {
             case "script" -> script(d);
             case "http" -> http(d);
+            case "udp" -> udp(d);
+            case "grpc" -> grpcChannels.computeIfAbsent(d.id(), id -> new GrpcHealth(d.grpc(), d.grpcUseTls(), d.httpOptions().tlsSkipVerify()))
+                    .probe(d.timeout());
+            case "alias" -> alias(d);
             default -> tcp(d);
         };
         if (local.update(d.id(), result[0], result[1])) LOG.info("check {} is now {}: {}", d.id(), result[0], result[1].strip());
@@ -129,19 +209,95 @@ public final class CheckRunner implements AutoCloseable {
     }
 
     private String[] http(CheckDef d) {
+        var o = d.httpOptions();
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(d.http())).timeout(d.timeout()).GET().build(), HttpResponse.BodyHandlers.ofString());
+            HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(d.http())).timeout(d.timeout())
+                    .method(o.method(), o.body().isEmpty() ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(o.body()));
+            // Consul's checks say who they are unless the definition sets its own User-Agent.
+            if (o.header().keySet().stream().noneMatch(h -> h.equalsIgnoreCase("User-Agent"))) req.header("User-Agent", "Consul Health Check");
+            o.header().forEach((name, values) -> values.forEach(v -> req.header(name, v)));
+            HttpResponse<String> r = httpClients.forOptions(o).send(req.build(), HttpResponse.BodyHandlers.ofString());
             String body = r.body().length() > LocalState.MAX_OUTPUT ? r.body().substring(0, LocalState.MAX_OUTPUT) : r.body();
-            String line = "HTTP GET " + d.http() + ": " + r.statusCode() + " Output: " + body;
+            String line = "HTTP " + o.method() + " " + d.http() + ": " + r.statusCode() + " Output: " + body;
             if (r.statusCode() >= 200 && r.statusCode() < 300) return new String[]{Model.PASSING, line};
             if (r.statusCode() == 429) return new String[]{Model.WARNING, line};
             return new String[]{Model.CRITICAL, line};
         } catch (IOException | IllegalArgumentException e) {
-            return new String[]{Model.CRITICAL, "HTTP GET " + d.http() + ": " + e.getMessage()};
+            return new String[]{Model.CRITICAL, "HTTP " + o.method() + " " + d.http() + ": " + e.getMessage()};
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new String[]{Model.CRITICAL, "interrupted"};
         }
+    }
+
+    /**
+     * Consul's UDP check: a datagram to host:port, then a read until the timeout. A reply, or silence, is passing (UDP
+     * has no handshake); an error, such as the ICMP port-unreachable a closed port answers with, is critical.
+     */
+    private String[] udp(CheckDef d) {
+        int colon = d.udp().lastIndexOf(':');
+        if (colon < 0) return new String[]{Model.CRITICAL, "UDP check needs host:port, got " + d.udp()};
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket()) {
+            s.connect(new InetSocketAddress(d.udp().substring(0, colon), Integer.parseInt(d.udp().substring(colon + 1))));
+            s.setSoTimeout((int) Math.max(1, d.timeout().toMillis()));
+            s.send(new java.net.DatagramPacket(new byte[]{'h'}, 1));
+            try {
+                s.receive(new java.net.DatagramPacket(new byte[1024], 1024));
+            } catch (java.net.SocketTimeoutException silent) {
+                return new String[]{Model.PASSING, "UDP connect " + d.udp() + ": Success (no reply within the timeout)"};
+            }
+            return new String[]{Model.PASSING, "UDP connect " + d.udp() + ": Success"};
+        } catch (IOException | RuntimeException e) {
+            return new String[]{Model.CRITICAL, "UDP connect " + d.udp() + ": " + e.getMessage()};
+        }
+    }
+
+    /**
+     * Consul's alias check: the worst status among the aliased service's checks and its node's own checks (or, for
+     * AliasNode alone, all of the node's checks); critical when the aliased service is not registered.
+     */
+    private String[] alias(CheckDef d) {
+        List<Model.Check> checks;
+        boolean serviceKnown;
+        if (isLocal(d.aliasNode())) {
+            checks = local.catalogChecks(nodeName);
+            serviceKnown = d.aliasService().isEmpty() || local.services().containsKey(d.aliasService());
+        } else {
+            java.util.Optional<String> server = serverHttp.get();
+            if (server.isEmpty()) return new String[]{Model.CRITICAL, "no server to read node " + d.aliasNode() + " from"};
+            try {
+                String node = java.net.URLEncoder.encode(d.aliasNode(), StandardCharsets.UTF_8);
+                HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create((server.get().contains("://") ? server.get() : "http://" + server.get()) + "/v1/health/node/" + node + "?stale"))
+                        .timeout(d.timeout()).GET();
+                String token = catalogToken.get();
+                if (token != null && !token.isEmpty()) rb.header("X-Consul-Token", token);
+                HttpResponse<byte[]> r = catalogHttp.send(rb.build(), HttpResponse.BodyHandlers.ofByteArray());
+                if (r.statusCode() != 200) return new String[]{Model.CRITICAL, "reading node " + d.aliasNode() + ": HTTP " + r.statusCode()};
+                checks = List.of(io.failoverkit.discovery.state.Json.MAPPER.readValue(r.body(), Model.Check[].class));
+                serviceKnown = d.aliasService().isEmpty() || checks.stream().anyMatch(c -> c.serviceId().equals(d.aliasService()));
+            } catch (IOException e) {
+                return new String[]{Model.CRITICAL, "reading node " + d.aliasNode() + ": " + e.getMessage()};
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new String[]{Model.CRITICAL, "interrupted"};
+            }
+        }
+        String status = Model.PASSING;
+        String output = "No checks found.";
+        for (Model.Check c : checks) {
+            if (c.checkId().equals(d.id())) continue; // not itself
+            if (!c.serviceId().isEmpty() && !c.serviceId().equals(d.aliasService())) continue;
+            if (Model.CRITICAL.equals(c.status()) || Model.WARNING.equals(c.status())) {
+                if (!Model.CRITICAL.equals(status)) {
+                    status = c.status();
+                    output = "Aliased check \"" + c.name() + "\" failing: " + c.output();
+                }
+            } else if (Model.PASSING.equals(status)) {
+                output = "All checks passing.";
+            }
+        }
+        if (!serviceKnown) return new String[]{Model.CRITICAL, "Service not found"};
+        return new String[]{status, output};
     }
 
     private String[] tcp(CheckDef d) {
@@ -158,5 +314,6 @@ public final class CheckRunner implements AutoCloseable {
     @Override
     public void close() {
         scheduler.shutdownNow();
+        grpcChannels.values().forEach(GrpcHealth::close);
     }
 }

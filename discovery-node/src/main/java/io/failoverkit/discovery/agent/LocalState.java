@@ -28,11 +28,20 @@ public final class LocalState {
         final Source source;
         volatile String status;
         volatile String output = "";
+        /** When the status last turned critical (System.nanoTime), or 0 while it is not critical. */
+        volatile long criticalSince;
 
         CheckState(CheckDef def, Source source) {
             this.def = def;
             this.source = source;
             this.status = def.initialStatus();
+            this.criticalSince = Model.CRITICAL.equals(status) ? System.nanoTime() : 0;
+        }
+
+        /** How long the check has been critical without a break, or null while it is not critical. */
+        public java.time.Duration criticalFor(long nowNanos) {
+            long since = criticalSince;
+            return Model.CRITICAL.equals(status) && since != 0 ? java.time.Duration.ofNanos(nowNanos - since) : null;
         }
 
         public String status() { return status; }
@@ -44,14 +53,46 @@ public final class LocalState {
     private final Map<String, CheckState> checks = new LinkedHashMap<>();
     private final Map<String, String> maintenance = new LinkedHashMap<>();
     private final List<Runnable> onChange = new CopyOnWriteArrayList<>();
+    private final List<java.util.function.Consumer<String>> onStatus = new CopyOnWriteArrayList<>();
 
+    /** Called on every change of definitions or maintenance (not on a check's new result: see {@link #onCheckStatus}). */
     public void onChange(Runnable r) { onChange.add(r); }
 
-    private void changed() { onChange.forEach(Runnable::run); }
+    /** Called with a check's ID when its status changes: what has to reach the catalog at once. */
+    public void onCheckStatus(java.util.function.Consumer<String> r) { onStatus.add(r); }
+
+    private final java.util.Set<Runnable> waiters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private void changed() {
+        onChange.forEach(Runnable::run);
+        for (Runnable w : List.copyOf(waiters)) if (waiters.remove(w)) w.run();
+    }
+
+    /**
+     * Runs {@code once} at the next change of definitions or maintenance (a blocking /v1/agent/service/ID waits so,
+     * holding no thread); the returned handle drops it unrun (the wait timed out).
+     */
+    public Runnable awaitChange(Runnable once) {
+        waiters.add(once);
+        return () -> waiters.remove(once);
+    }
 
     public synchronized void addService(ServiceDef s, Source source) {
+        addService(s, source, false);
+    }
+
+    /**
+     * Adds or replaces a service and its checks. With {@code replaceExistingChecks} (Consul's ?replace-existing-checks)
+     * the service's checks that the new definition does not list go; without, they stay.
+     */
+    public synchronized void addService(ServiceDef s, Source source, boolean replaceExistingChecks) {
         services.put(s.id(), s);
         serviceSource.put(s.id(), source);
+        if (replaceExistingChecks) {
+            java.util.Set<String> keep = new java.util.HashSet<>();
+            for (CheckDef c : s.checks()) keep.add(c.id());
+            checks.values().removeIf(c -> c.def.serviceId().equals(s.id()) && !keep.contains(c.def.id()));
+        }
         for (CheckDef c : s.checks()) checks.put(c.id(), new CheckState(c, source));
         changed();
     }
@@ -105,10 +146,14 @@ public final class LocalState {
         synchronized (this) { c = checks.get(checkId); }
         if (c == null) return false;
         String bounded = output == null ? "" : output.length() > MAX_OUTPUT ? output.substring(0, MAX_OUTPUT) : output;
-        boolean statusChanged = !status.equals(c.status);
-        c.status = status;
-        c.output = bounded;
-        if (statusChanged) changed();
+        boolean statusChanged;
+        synchronized (c) {
+            statusChanged = !status.equals(c.status);
+            if (statusChanged) c.criticalSince = Model.CRITICAL.equals(status) ? System.nanoTime() : 0;
+            c.status = status;
+            c.output = bounded;
+        }
+        if (statusChanged) onStatus.forEach(l -> l.accept(checkId));
         return statusChanged;
     }
 

@@ -1,6 +1,7 @@
 package io.failoverkit.discovery.cluster;
 
 import io.failoverkit.discovery.gossip.serf.CodecWarmup;
+import io.failoverkit.discovery.gossip.serf.JoinWarmup;
 import io.failoverkit.discovery.gossip.serf.Serf;
 import io.failoverkit.discovery.gossip.serf.SerfConfig;
 import io.failoverkit.discovery.gossip.serf.SerfEvent;
@@ -58,7 +59,7 @@ final class GossipStack implements Membership.Stack {
         try {
             SerfConfig config = SerfConfig.defaults(SwimConfig.agent(s.nodeName()), s.tags());
             Serf serf = Serf.create(config, transport, scheduler, events);
-            if (!"false".equals(System.getProperty(WARMUP_PROPERTY))) warmUp(s.nodeName(), options, transport, s.tags());
+            if (!"false".equals(System.getProperty(WARMUP_PROPERTY))) warmUp(s.nodeName(), options, transport, s.tags(), config);
             return new GossipStack(transport, scheduler, keyring, serf);
         } catch (RuntimeException e) {
             scheduler.shutdown();
@@ -73,14 +74,16 @@ final class GossipStack implements Membership.Stack {
     /**
      * Runs the join's code paths once the stack is up, on a background thread, so that the JVM has loaded and
      * compiled them before a join needs them: the codec in memory ({@link CodecWarmup}, a 32-member pool with this
-     * node's tags), then three TCP pings of this node by itself (connect, stream framing, accept, the ack), which
-     * touch nothing but this node's own listener. Measured in bench/gossip.sh (docs in the script).
+     * node's tags), the membership state machines on a simulated 6-node pool with this agent's settings
+     * ({@link JoinWarmup}, silent, in memory), then three TCP pings of this node by itself (connect, stream framing,
+     * accept, the ack), which touch nothing but this node's own listener. Measured in bench/gossip.sh (docs in the script).
      */
-    private static void warmUp(String name, Codec.Options options, UdpTcpTransport transport, java.util.Map<String, String> tags) {
+    private static void warmUp(String name, Codec.Options options, UdpTcpTransport transport, java.util.Map<String, String> tags, SerfConfig config) {
         Thread t = new Thread(() -> {
             long start = System.nanoTime();
             try {
                 CodecWarmup.run(options, 32, 8, tags);
+                JoinWarmup.run(config, 6);
                 InetSocketAddress self = transport.advertise();
                 for (int i = 0; i < 3; i++) {
                     Message.Ping ping = new Message.Ping(0x7fff0000L + i, name, self.getAddress().getAddress(), self.getPort(), name);

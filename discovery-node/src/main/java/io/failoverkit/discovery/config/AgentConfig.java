@@ -47,6 +47,14 @@ public final class AgentConfig {
     public long raftSnapshotThreshold = 16384;
     public final DnsConfig dns = new DnsConfig();
     public final TlsConfig tls = new TlsConfig();
+    /**
+     * failoverkit's own {@code "audit": {"enabled": true, "path": "/var/log/discovery-node/audit.log"}} (not Consul's
+     * Enterprise audit block): JSON lines of every write request. The path defaults to DATA-DIR/audit/audit.log.
+     */
+    public boolean auditEnabled;
+    public String auditPath;
+    /** Consul's {@code acl} block (config files only: its tokens are secrets and never come from argv). */
+    public final AclConfig acl = new AclConfig();
 
     /** Definitions read from the config files (services, and checks not nested in a service). */
     public final List<Definitions.ServiceDef> services = new ArrayList<>();
@@ -127,6 +135,17 @@ public final class AgentConfig {
         if (!flags.contains("domain")) domain = Definitions.text(root, "domain", domain);
         dns.apply(root);
         tls.apply(root);
+        JsonNode audit = Definitions.field(root, "audit");
+        if (audit != null) {
+            if (!audit.isObject()) throw new IllegalArgumentException("\"audit\" must be an object: {\"enabled\": true, \"path\": \"...\"}");
+            for (var it = audit.fieldNames(); it.hasNext(); ) {
+                String f = it.next();
+                if (!f.equals("enabled") && !f.equals("path")) throw new IllegalArgumentException("\"audit\": unknown setting \"" + f + "\" (enabled, path)");
+            }
+            auditEnabled = Definitions.bool(audit, "enabled", auditEnabled);
+            auditPath = Definitions.text(audit, "path", auditPath);
+        }
+        acl.apply(root);
         JsonNode threshold = Definitions.field(root, "raft_snapshot_threshold");
         if (threshold != null) {
             if (!threshold.canConvertToLong() || threshold.asLong() < 1) throw new IllegalArgumentException("\"raft_snapshot_threshold\" must be a positive integer");

@@ -56,6 +56,15 @@ public final class DnsResolver {
     private final SOARecord soa;
     private final AnswerCache cache;
 
+    /** Queries answered (consul.dns.domain_query, as a count); a throwaway until {@link #metrics} names the agent's. */
+    private java.util.concurrent.atomic.LongAdder queries = new java.util.concurrent.atomic.LongAdder();
+
+    /** Counts this resolver's queries in {@code m}; returns this. */
+    public DnsResolver metrics(io.failoverkit.discovery.metrics.Metrics m) {
+        queries = m.eventCounter("consul.dns.domain_query", java.util.Map.of());
+        return this;
+    }
+
     public DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter) {
         this(view, config, domain, datacenter, UdpRecursor.of(config.recursors));
     }
@@ -80,6 +89,7 @@ public final class DnsResolver {
      * is nothing sensible to send back (fewer than 12 bytes).
      */
     public boolean answer(byte[] query, int length, boolean tcp, java.nio.ByteBuffer out) {
+        queries.increment();
         AnswerCache.Query parsed = lookup(query, length, tcp);
         if (parsed != null && parsed.template != null) {
             AnswerCache.write(parsed.template, query, out);
@@ -95,6 +105,7 @@ public final class DnsResolver {
 
     /** The answer to {@code query}, or null when there is nothing sensible to send back (fewer than 12 bytes). */
     public byte[] answer(byte[] query, int length, boolean tcp) {
+        queries.increment();
         AnswerCache.Query parsed = lookup(query, length, tcp);
         if (parsed != null && parsed.template != null) {
             java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(parsed.template.length());

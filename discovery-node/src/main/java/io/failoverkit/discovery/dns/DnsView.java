@@ -20,12 +20,26 @@ public interface DnsView {
      */
     default long generation() { return -1; }
 
-    /** A client agent's view: a server's state over HTTP. */
-    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server); }
+    /**
+     * {@code inner} as the token whose authorizer {@code authorizer} gives (the agent's default token) may see it:
+     * denied nodes and services are not there.
+     */
+    static DnsView filtered(DnsView inner, java.util.function.Supplier<io.failoverkit.discovery.acl.Authorizer> authorizer) {
+        return new AclDnsView(inner, authorizer);
+    }
 
-    /** As {@link #remote(java.util.function.Supplier)}, through the agent's client (its TLS). */
-    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server, java.net.http.HttpClient http) {
-        return new RemoteDnsView(server, http);
+    /** A client agent's view: a server's state over HTTP. */
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server) { return new RemoteDnsView(server, () -> null); }
+
+    /** A client agent's view, asking with {@code token} (the agent's default token). */
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server, java.util.function.Supplier<String> token) {
+        return new RemoteDnsView(server, token);
+    }
+
+    /** As above, through the agent's client (its TLS); {@code server} gives a base URL (http:// or https://). */
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server, java.util.function.Supplier<String> token,
+                          java.net.http.HttpClient http) {
+        return new RemoteDnsView(server, token, http);
     }
 
     /**

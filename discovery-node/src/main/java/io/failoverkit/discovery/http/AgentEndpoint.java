@@ -1,6 +1,8 @@
 package io.failoverkit.discovery.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.acl.Access;
+import io.failoverkit.discovery.acl.Resource;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.discovery.agent.LocalState;
 import io.failoverkit.discovery.cluster.Member;
@@ -24,16 +26,21 @@ final class AgentEndpoint {
         String p = call.path;
         switch (p) {
             case "self" -> call.json(200, self());
-            case "members" -> call.json(200, agent.membership().members().stream().map(AgentEndpoint::member).toList());
+            case "members" -> call.json(200, call.visible(List.copyOf(agent.membership().members()),
+                    m -> call.identity().authorizer().allows(Resource.NODE, m.name(), Access.READ)).stream().map(AgentEndpoint::member).toList());
             case "services" -> {
+                Filter filter = Selection.filter(call, Selection.NODE_SERVICE);
                 Map<String, Object> out = new LinkedHashMap<>();
-                agent.local().services().values().forEach(s -> out.put(s.id(), service(s)));
-                call.json(200, out);
+                call.visible(List.copyOf(agent.local().services().values()), s -> Permissions.mayReadService(call.identity().authorizer(), s.name()))
+                        .forEach(s -> out.put(s.id(), AgentServiceEndpoint.agentService(s, agent.config().datacenter)));
+                call.json(200, Selection.applyToValues(filter, out, v -> v));
             }
             case "checks" -> {
+                Filter filter = Selection.filter(call, Selection.HEALTH_CHECK);
                 Map<String, Object> out = new LinkedHashMap<>();
-                agent.local().catalogChecks(agent.nodeName()).forEach(c -> out.put(c.checkId(), c));
-                call.json(200, out);
+                call.visible(agent.local().catalogChecks(agent.nodeName()), c -> Permissions.mayRead(call.identity().authorizer(), c))
+                        .forEach(c -> out.put(c.checkId(), c));
+                call.json(200, Selection.applyToValues(filter, out, v -> v));
             }
             case "service/register" -> { CatalogEndpoint.requireWrite(call); registerService(call); }
             case "check/register" -> { CatalogEndpoint.requireWrite(call); registerCheck(call); }
@@ -141,9 +148,20 @@ final class AgentEndpoint {
         } catch (IllegalArgumentException e) {
             throw HttpError.badRequest(e.getMessage());
         }
-        agent.local().addService(def, LocalState.Source.API);
+        agent.local().addService(def, LocalState.Source.API, replaceExistingChecks(call));
         agent.localChanged();
         call.text(200, "");
+    }
+
+    /** ?replace-existing-checks (present, or a Go boolean that is true). */
+    private static boolean replaceExistingChecks(Call call) {
+        if (!call.has("replace-existing-checks")) return false;
+        String v = call.param("replace-existing-checks");
+        return switch (v == null ? "" : v) {
+            case "", "1", "t", "T", "TRUE", "true", "True" -> true;
+            case "0", "f", "F", "FALSE", "false", "False" -> false;
+            default -> throw HttpError.badRequest("Invalid value for replace-existing-checks: \"" + v + "\"");
+        };
     }
 
     private void registerCheck(Call call) {
@@ -228,17 +246,5 @@ final class AgentEndpoint {
         }
     }
 
-    private static Map<String, Object> service(ServiceDef s) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("ID", s.id());
-        out.put("Service", s.name());
-        out.put("Tags", s.tags());
-        out.put("Meta", s.meta());
-        out.put("Port", s.port());
-        out.put("Address", s.address());
-        out.put("Weights", Model.Weights.DEFAULT);
-        out.put("EnableTagOverride", s.enableTagOverride());
-        return out;
-    }
 
 }

@@ -1,6 +1,7 @@
 package io.failoverkit.discovery.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.acl.Identity;
 import io.failoverkit.discovery.state.Json;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -14,6 +15,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntConsumer;
 
 /** One HTTP request and its single response; answered once, possibly later (blocking queries), from any thread. */
 public final class Call {
@@ -26,20 +28,111 @@ public final class Call {
     public final String method;
     /** The decoded path below /v1/ with its endpoint prefix removed by the router (e.g. the KV key). */
     public final String path;
+    /** The longest token taken from a request (Consul's are 36-character UUIDs); longer ones are refused with 400. */
+    static final int MAX_TOKEN_CHARS = 256;
+
     private final Fields query;
-    private final AtomicBoolean answered = new AtomicBoolean();
+    /** What every view of this request (see {@link #withPath}) shares: answered once, body read once, one identity. */
+    private final Shared shared;
+
+    private static final class Shared {
+        final AtomicBoolean answered = new AtomicBoolean();
+        byte[] body;
+        volatile Identity identity = Identity.ACL_DISABLED;
+        volatile IntConsumer onAnswer;
+        /** The request carried no token (Consul then never says that results were filtered: it would tell too much). */
+        volatile boolean tokenless;
+    }
 
     Call(Request request, Response response, Callback callback, String path) {
+        this(request, response, callback, path, Request.extractQueryParameters(request, StandardCharsets.UTF_8), new Shared());
+    }
+
+    private Call(Request request, Response response, Callback callback, String path, Fields query, Shared shared) {
         this.request = request;
         this.response = response;
         this.callback = callback;
         this.method = request.getMethod();
         this.path = path;
-        this.query = Request.extractQueryParameters(request, StandardCharsets.UTF_8);
+        this.query = query;
+        this.shared = shared;
     }
 
     Call withPath(String newPath) {
-        return new Call(request, response, callback, newPath);
+        return new Call(request, response, callback, newPath, query, shared);
+    }
+
+    /** Who this request runs as (resolved once, before the route runs; {@link Identity#ACL_DISABLED} when ACLs are off). */
+    public Identity identity() { return shared.identity; }
+
+    void identity(Identity identity, boolean tokenless) {
+        shared.identity = identity;
+        shared.tokenless = tokenless;
+    }
+
+    /** Called once with the status when the answer is sent (the audit log). */
+    void onAnswer(IntConsumer listener) { shared.onAnswer = listener; }
+
+    /**
+     * The token secret the request carries, as Consul reads it: ?token=, then X-Consul-Token, then
+     * {@code Authorization: Bearer <token>} (another scheme, e.g. a proxy's Basic, is not a token and is ignored).
+     * Null when there is none. A malformed one (empty Bearer, control characters, oversized) is a 400.
+     */
+    String token() {
+        String t = param("token");
+        String from = "?token";
+        if (t == null || t.isEmpty()) {
+            t = header("X-Consul-Token");
+            from = "X-Consul-Token";
+        }
+        if (t == null || t.isEmpty()) {
+            t = bearer(header("Authorization"));
+            from = "Authorization";
+        }
+        if (t == null || t.isEmpty()) return null;
+        if (t.length() > MAX_TOKEN_CHARS) throw HttpError.badRequest("the token in " + from + " is longer than " + MAX_TOKEN_CHARS + " characters");
+        for (int i = 0; i < t.length(); i++) {
+            char c = t.charAt(i);
+            if (c < 0x21 || c == 0x7f) throw HttpError.badRequest("the token in " + from + " contains a space or control character");
+        }
+        return t;
+    }
+
+    private static String bearer(String authorization) {
+        if (authorization == null || authorization.isBlank()) return null;
+        String a = authorization.strip();
+        int sp = a.indexOf(' ');
+        String scheme = sp < 0 ? a : a.substring(0, sp);
+        if (!scheme.equalsIgnoreCase("Bearer")) return null;
+        String value = sp < 0 ? "" : a.substring(sp + 1).strip();
+        if (value.isEmpty()) throw HttpError.badRequest("the Authorization header says Bearer but carries no token");
+        int end = value.indexOf(' ');
+        return end < 0 ? value : value.substring(0, end);
+    }
+
+    /** The address the request came from (for the audit log). */
+    String remoteAddress() {
+        var a = request.getConnectionMetaData().getRemoteSocketAddress();
+        return a instanceof java.net.InetSocketAddress i ? i.getAddress().getHostAddress() + ":" + i.getPort() : String.valueOf(a);
+    }
+
+    /**
+     * {@code items} without those the request's token may not read; says so in X-Consul-Results-Filtered-By-ACLs when
+     * anything was removed, as Consul does.
+     */
+    <T> java.util.List<T> visible(java.util.List<T> items, java.util.function.Predicate<T> mayRead) {
+        if (items == null || shared.identity.authorizer() == io.failoverkit.discovery.acl.Authorizer.ALLOW_ALL) return items;
+        java.util.List<T> out = items.stream().filter(mayRead).toList();
+        if (out.size() != items.size()) filtered();
+        return out;
+    }
+
+    /**
+     * Marks the answer as filtered by ACLs, unless the request carried no token: as Consul (maskResultsFilteredByACLs),
+     * an unauthenticated caller is not told that there is more than it sees.
+     */
+    void filtered() {
+        if (!shared.tokenless) header(Permissions.FILTERED_HEADER, "true");
     }
 
     public boolean has(String param) { return query.get(param) != null; }
@@ -47,6 +140,12 @@ public final class Call {
     public String param(String name) {
         Fields.Field f = query.get(name);
         return f == null ? null : f.getValue();
+    }
+
+    /** Every value of a repeated parameter ({@code ?tag=a&tag=b}), in order; empty when absent. */
+    public java.util.List<String> params(String name) {
+        Fields.Field f = query.get(name);
+        return f == null ? java.util.List.of() : java.util.List.copyOf(f.getValues());
     }
 
     public long longParam(String name, long dflt) {
@@ -82,12 +181,20 @@ public final class Call {
 
     /** The body, at most {@code max} bytes (larger: 413, nothing applied). */
     public byte[] body(int max) {
-        try (InputStream in = Content.Source.asInputStream(request)) {
-            byte[] data = in.readNBytes(max + 1);
-            if (data.length > max) throw new HttpError(413, "request body exceeds the " + max + " byte limit");
-            return data;
-        } catch (IOException e) {
-            throw HttpError.badRequest("could not read the request body: " + e.getMessage());
+        // Read once and kept: the permission check may need it (the names a registration or transaction touches).
+        synchronized (shared) {
+            if (shared.body != null) {
+                if (shared.body.length > max) throw new HttpError(413, "request body exceeds the " + max + " byte limit");
+                return shared.body;
+            }
+            try (InputStream in = Content.Source.asInputStream(request)) {
+                byte[] data = in.readNBytes(max + 1);
+                if (data.length > max) throw new HttpError(413, "request body exceeds the " + max + " byte limit");
+                shared.body = data;
+                return data;
+            } catch (IOException e) {
+                throw HttpError.badRequest("could not read the request body: " + e.getMessage());
+            }
         }
     }
 
@@ -121,11 +228,13 @@ public final class Call {
     }
 
     public void send(int status, byte[] bytes, String contentType) {
-        if (!answered.compareAndSet(false, true)) return;
+        if (!shared.answered.compareAndSet(false, true)) return;
+        IntConsumer listener = shared.onAnswer;
+        if (listener != null) listener.accept(status);
         response.setStatus(status);
         if (contentType != null) response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
         response.write(true, ByteBuffer.wrap(bytes), callback);
     }
 
-    public boolean answered() { return answered.get(); }
+    public boolean answered() { return shared.answered.get(); }
 }

@@ -30,23 +30,79 @@ final class CatalogEndpoint {
             case "register" -> { requireWrite(call); register(call); }
             case "deregister" -> { requireWrite(call); deregister(call); }
             case "datacenters" -> call.json(200, List.of(server.datacenter));
-            case "nodes" -> server.read(call, EnumSet.of(Table.NODES), null, server.store::nodes, (c, r) -> c.json(200, r.value()));
-            case "services" -> server.read(call, EnumSet.of(Table.SERVICES), null, server.store::serviceNames, (c, r) -> c.json(200, r.value()));
+            case "nodes" -> {
+                Selection.refuseNear(call);
+                Filter filter = Selection.filter(call, Selection.NODE);
+                Map<String, String> meta = Selection.nodeMeta(call);
+                server.read(call, EnumSet.of(Table.NODES), null, server.store::nodes, (c, r) -> c.json(200,
+                        Selection.apply(filter, c.visible(r.value(), n -> Permissions.mayRead(c.identity().authorizer(), n)).stream()
+                                .filter(n -> Selection.metaMatches(meta, n.meta())).toList(), n -> n)));
+            }
+            case "services" -> {
+                Filter filter = Selection.filter(call, Selection.SERVICE_NODE);
+                Map<String, String> meta = Selection.nodeMeta(call);
+                if (filter == null && meta.isEmpty()) {
+                    server.read(call, EnumSet.of(Table.SERVICES), null, server.store::serviceNames, (c, r) -> c.json(200, visibleServices(c, r.value())));
+                } else {
+                    server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, server.store::allServiceInstances, (c, r) -> {
+                        java.util.TreeMap<String, java.util.TreeSet<String>> names = new java.util.TreeMap<>();
+                        for (StateStore.Instance i : Selection.apply(filter, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream().filter(i -> Selection.metaMatches(meta, i.node().meta())).toList(),
+                                CatalogEndpoint::serviceNode)) {
+                            names.computeIfAbsent(i.service().service(), n -> new java.util.TreeSet<>()).addAll(i.service().tags());
+                        }
+                        Map<String, List<String>> out = new LinkedHashMap<>();
+                        names.forEach((k, v) -> out.put(k, List.copyOf(v)));
+                        c.json(200, out);
+                    });
+                }
+            }
             default -> {
                 if (p.startsWith("service/") && p.length() > "service/".length()) {
                     String name = p.substring("service/".length());
-                    String tag = call.param("tag");
-                    server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, () -> server.store.serviceInstances(name, tag),
-                            (c, r) -> c.json(200, r.value().stream().map(CatalogEndpoint::serviceNode).toList()));
+                    Selection.refuseNear(call);
+                    // Repeated ?tag= means every one of them (Prometheus' consul_sd sends its tags list so).
+                    List<String> tags = call.params("tag");
+                    Filter filter = Selection.filter(call, Selection.SERVICE_NODE);
+                    Map<String, String> meta = Selection.nodeMeta(call);
+                    server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, () -> server.store.serviceInstancesTagged(name, tags),
+                            (c, r) -> c.json(200, Selection.apply(filter, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream()
+                                    .filter(i -> Selection.metaMatches(meta, i.node().meta()))
+                                    .map(CatalogEndpoint::serviceNode).toList(), m -> m)));
+                } else if (p.startsWith("node-services/")) {
+                    new CatalogNodeServicesEndpoint(server).handle(call);
                 } else if (p.startsWith("node/") && p.length() > "node/".length()) {
                     String name = p.substring("node/".length());
+                    Filter filter = Selection.filter(call, Selection.NODE_SERVICE);
                     server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, () -> server.store.nodeServices(name),
-                            (c, r) -> c.json(200, r.value() == null ? null : Map.of("Node", r.value().node(), "Services", r.value().services())));
+                            (c, r) -> c.json(200, visibleNode(c, r.value(), filter)));
                 } else {
                     throw HttpError.notFound("unknown catalog endpoint /v1/catalog/" + p);
                 }
             }
         }
+    }
+
+    /** The service names the token may read (Consul filters the map by service:read). */
+    static Map<String, List<String>> visibleServices(Call c, Map<String, List<String>> all) {
+        var a = c.identity().authorizer();
+        Map<String, List<String>> out = new java.util.TreeMap<>();
+        all.forEach((name, tags) -> { if (Permissions.mayReadService(a, name)) out.put(name, tags); });
+        if (out.size() != all.size()) c.filtered();
+        return out;
+    }
+
+    /** /v1/catalog/node/&lt;n&gt;: null when the node may not be read, its services filtered by service:read. */
+    private static Object visibleNode(Call c, StateStore.NodeServices ns, Filter filter) {
+        if (ns == null) return null;
+        var a = c.identity().authorizer();
+        if (!Permissions.mayRead(a, ns.node())) {
+            c.filtered();
+            return null;
+        }
+        Map<String, Service> services = new LinkedHashMap<>();
+        ns.services().forEach((id, s) -> { if (Permissions.mayReadService(a, s.service())) services.put(id, s); });
+        if (services.size() != ns.services().size()) c.filtered();
+        return Map.of("Node", ns.node(), "Services", Selection.applyToValues(filter, services, v -> v));
     }
 
     static void requireWrite(Call call) {
@@ -64,11 +120,12 @@ final class CatalogEndpoint {
         m.put("Datacenter", n.datacenter());
         m.put("TaggedAddresses", n.taggedAddresses());
         m.put("NodeMeta", n.meta());
-        m.put("ServiceKind", "");
+        m.put("ServiceKind", s.kind());
         m.put("ServiceID", s.id());
         m.put("ServiceName", s.service());
         m.put("ServiceTags", s.tags());
         m.put("ServiceAddress", s.address());
+        m.put("ServiceTaggedAddresses", s.taggedAddresses().isEmpty() ? null : s.taggedAddresses());
         m.put("ServiceWeights", s.weights());
         m.put("ServiceMeta", s.meta());
         m.put("ServicePort", s.port());
@@ -108,11 +165,17 @@ final class CatalogEndpoint {
             List<String> tags = Definitions.strings(s, "Tags");
             int port = Definitions.integer(s, "Port", 0);
             if (port < 0 || port > 65535) throw new IllegalArgumentException("\"Service.Port\" must be 0-65535");
-            Model.Weights weights = Model.Weights.DEFAULT;
-            JsonNode w = Definitions.field(s, "Weights");
-            if (w != null) weights = new Model.Weights(Definitions.integer(w, "Passing", 1), Definitions.integer(w, "Warning", 1));
+            Model.Weights weights;
+            try {
+                weights = Definitions.weights(Definitions.field(s, "Weights"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("Invalid Weights: " + e.getMessage());
+            }
+            Map<String, String> meta = Definitions.stringMap(s, "Meta");
+            Definitions.validateMeta(meta, "Service");
             svc = new Service(Definitions.text(s, "ID", name), name, tags == null ? List.of() : List.copyOf(tags), Definitions.text(s, "Address", ""),
-                    Definitions.stringMap(s, "Meta"), port, weights, Definitions.bool(s, "EnableTagOverride", false), 0, 0);
+                    meta, port, weights, Definitions.bool(s, "EnableTagOverride", false), Definitions.kind(s),
+                    Map.copyOf(Definitions.serviceAddresses(s, "TaggedAddresses")), 0, 0);
         }
         List<Check> checks = new ArrayList<>();
         JsonNode one = Definitions.field(body, "Check");

@@ -103,6 +103,7 @@ final class EventEndpoint {
         if (call.answered()) return;
         List<UserEvents.Event> events = events(name);
         long index = UserEvents.index(events);
+        var who = call.identity().authorizer();
         long left = deadline - System.nanoTime();
         if (min != 0 && index == min && left > 0) {
             CompletableFuture<Void> next = agent.userEvents().nextEvent();
@@ -116,6 +117,9 @@ final class EventEndpoint {
             return;
         }
         call.header("X-Consul-Index", Long.toUnsignedString(index));
-        call.json(200, events.stream().map(EventEndpoint::json).toList());
+        // Filtered on every answer (a blocking list woken by a new event included), as Consul's event:read.
+        List<UserEvents.Event> visible = call.visible(events,
+                e -> who.allows(io.failoverkit.discovery.acl.Resource.EVENT, e.name(), io.failoverkit.discovery.acl.Access.READ));
+        call.json(200, visible.stream().map(EventEndpoint::json).toList());
     }
 }

@@ -16,11 +16,19 @@ final class Forwarder {
     static final String FORWARDED_HEADER = "X-Failoverkit-Forwarded";
     /** The header's value on a client agent's hop to a server, which may still pass the call on to the leader. */
     static final String FROM_CLIENT_AGENT = "client";
-    private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact", "Content-Type");
+    /** The address of the client that made the request, set by the first hop (the audit log's forwarded_for). */
+    static final String SOURCE_HEADER = "X-Failoverkit-Source";
+    private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact", "Content-Type",
+            Permissions.FILTERED_HEADER);
+    /** The headers a request's token may travel in: passed on as they came, so the next hop resolves the same token. */
+    private static final List<String> TOKEN_HEADERS = List.of("X-Consul-Token", "Authorization");
+    /** This agent's {@code acl.tokens.default} (null when unset): sent for a request that carries no token, as Consul's agents do. */
+    private final java.util.function.Supplier<String> defaultToken;
     private final HttpClient http;
 
     /** {@code client}: the agent's (with its TLS, so an agent that serves only HTTPS is reached over HTTPS). */
-    Forwarder(HttpClient.Builder client) {
+    Forwarder(java.util.function.Supplier<String> defaultToken, HttpClient.Builder client) {
+        this.defaultToken = defaultToken;
         this.http = client.connectTimeout(Duration.ofSeconds(2))
                 .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
                 .build();
@@ -47,6 +55,18 @@ final class Forwarder {
                 .timeout(ServerSide.MAX_WAIT.plusMinutes(1))
                 .method(call.method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         req.header(FORWARDED_HEADER, hop);
+        boolean carriesToken = call.param("token") != null && !call.param("token").isBlank();
+        for (String h : TOKEN_HEADERS) {
+            String v = call.header(h);
+            if (v != null && !v.isBlank()) {
+                req.header(h, v);
+                carriesToken = true;
+            }
+        }
+        String dflt = defaultToken.get();
+        if (!carriesToken && dflt != null && !call.forwarded()) req.header("X-Consul-Token", dflt);
+        String source = call.forwarded() ? call.header(SOURCE_HEADER) : call.remoteAddress();
+        if (source != null) req.header(SOURCE_HEADER, source);
         String ct = call.header("Content-Type");
         if (ct != null) req.header("Content-Type", ct);
         http.sendAsync(req.build(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {

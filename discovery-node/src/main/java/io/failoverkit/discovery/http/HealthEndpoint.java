@@ -6,6 +6,7 @@ import io.failoverkit.discovery.state.Table;
 
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -22,25 +23,50 @@ final class HealthEndpoint {
         String p = call.path;
         if (p.startsWith("service/") && p.length() > 8) {
             String name = p.substring(8);
-            String tag = call.param("tag");
+            Selection.refuseNear(call);
+            // Repeated ?tag= means every one of them (Prometheus' consul_sd sends its tags list so).
+            List<String> tags = call.params("tag");
             boolean passing = call.has("passing") && !"false".equalsIgnoreCase(call.param("passing"));
-            server.read(call, EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), null, () -> server.store.serviceInstances(name, tag),
-                    (c, r) -> c.json(200, r.value().stream()
+            Filter filter = Selection.filter(call, Selection.CHECK_SERVICE_NODE);
+            Map<String, String> meta = Selection.nodeMeta(call);
+            server.read(call, EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), null, () -> server.store.serviceInstancesTagged(name, tags),
+                    (c, r) -> c.json(200, Selection.apply(filter, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream()
                             .filter(i -> !passing || i.checks().stream().allMatch(k -> Model.PASSING.equals(k.status())))
-                            .map(HealthEndpoint::entry).toList()));
+                            .filter(i -> Selection.metaMatches(meta, i.node().meta()))
+                            .map(HealthEndpoint::entry).toList(), e -> e)));
         } else if (p.startsWith("checks/") && p.length() > 7) {
             String service = p.substring(7);
-            server.read(call, EnumSet.of(Table.CHECKS), null, () -> server.store.checks(k -> k.serviceName().equals(service)), (c, r) -> c.json(200, r.value()));
+            checks(call, k -> k.serviceName().equals(service));
         } else if (p.startsWith("node/") && p.length() > 5) {
             String node = p.substring(5);
-            server.read(call, EnumSet.of(Table.CHECKS), null, () -> server.store.checks(k -> k.node().equals(node)), (c, r) -> c.json(200, r.value()));
+            Filter filter = Selection.filter(call, Selection.HEALTH_CHECK);
+            server.read(call, EnumSet.of(Table.CHECKS), null, () -> server.store.checks(k -> k.node().equals(node)),
+                    (c, r) -> c.json(200, Selection.apply(filter, visibleChecks(c, r.value()), k -> k)));
         } else if (p.startsWith("state/") && p.length() > 6) {
             String state = p.substring(6);
             if (!STATES.contains(state)) throw HttpError.badRequest("unknown check state \"" + state + "\" (any, passing, warning, critical)");
-            server.read(call, EnumSet.of(Table.CHECKS), null, () -> server.store.checks(k -> state.equals("any") || k.status().equals(state)), (c, r) -> c.json(200, r.value()));
+            checks(call, k -> state.equals("any") || k.status().equals(state));
         } else {
             throw HttpError.notFound("unknown health endpoint /v1/health/" + p);
         }
+    }
+
+    static java.util.List<Model.Check> visibleChecks(Call c, java.util.List<Model.Check> checks) {
+        return c.visible(checks, k -> Permissions.mayRead(c.identity().authorizer(), k));
+    }
+
+    /** /v1/health/checks and /v1/health/state: with ?filter, ?node-meta and ?near (refused) as Consul documents them. */
+    private void checks(Call call, java.util.function.Predicate<Model.Check> which) {
+        Selection.refuseNear(call);
+        Filter filter = Selection.filter(call, Selection.HEALTH_CHECK);
+        Map<String, String> meta = Selection.nodeMeta(call);
+        java.util.function.Supplier<StateStore.Read<List<Model.Check>>> query = () -> {
+            if (meta.isEmpty()) return server.store.checks(which);
+            Map<String, Map<String, String>> metaByNode = new java.util.HashMap<>();
+            server.store.nodes().value().forEach(n -> metaByNode.put(n.node(), n.meta()));
+            return server.store.checks(k -> which.test(k) && Selection.metaMatches(meta, metaByNode.get(k.node())));
+        };
+        server.read(call, EnumSet.of(Table.CHECKS), null, query, (c, r) -> c.json(200, Selection.apply(filter, visibleChecks(c, r.value()), k -> k)));
     }
 
     static Map<String, Object> entry(StateStore.Instance i) {

@@ -53,6 +53,7 @@ final class KeyringEndpoint {
             return;
         }
         byte[] body = key == null ? null : json(Map.of("Key", key));
+        String token = call.token();
         Map<String, JsonNode> replies = new TreeMap<>();
         Map<String, String> errors = new TreeMap<>();
         List<CompletableFuture<Void>> pending = new ArrayList<>();
@@ -73,6 +74,7 @@ final class KeyringEndpoint {
             }
             HttpRequest req = HttpRequest.newBuilder(URI.create(base.get() + "/v1/operator/keyring"))
                     .timeout(Duration.ofSeconds(10)).header(LOCAL_HEADER, "1")
+                    .headers(token == null ? new String[0] : new String[] {"X-Consul-Token", token}) // each agent checks keyring access
                     .method(call.method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body)).build();
             pending.add(agent.anyAgentHttp().sendAsync(req, HttpResponse.BodyHandlers.ofString()).handle((r, err) -> {
                 synchronized (replies) {

@@ -33,24 +33,53 @@ final class KvEndpoint {
     private void get(Call call, String key) {
         if (call.has("keys")) {
             String sep = call.param("separator");
-            server.read(call, EnumSet.of(Table.KVS), key, () -> server.store.kvKeys(key, sep), (c, r) -> {
-                if (r.value().isEmpty()) c.text(404, "");
-                else c.json(200, r.value());
+            if (call.identity().authorizer() == io.failoverkit.discovery.acl.Authorizer.ALLOW_ALL) {
+                server.read(call, EnumSet.of(Table.KVS), key, () -> server.store.kvKeys(key, sep), (c, r) -> {
+                    if (r.value().isEmpty()) c.text(404, "");
+                    else c.json(200, r.value());
+                });
+                return;
+            }
+            // As Consul: the entries the token may not read are removed before the keys are cut at the separator.
+            server.read(call, EnumSet.of(Table.KVS), key, () -> server.store.kvList(key), (c, r) -> {
+                List<KvEntry> visible = c.visible(r.value(), e -> Permissions.mayRead(c.identity().authorizer(), e));
+                if (visible.isEmpty()) c.text(404, "");
+                else c.json(200, keys(visible, key, sep));
             });
         } else if (call.has("recurse")) {
             server.read(call, EnumSet.of(Table.KVS), key, () -> server.store.kvList(key), (c, r) -> {
-                if (r.value().isEmpty()) c.text(404, "");
-                else c.json(200, r.value());
+                List<KvEntry> visible = c.visible(r.value(), e -> Permissions.mayRead(c.identity().authorizer(), e));
+                if (visible.isEmpty()) c.text(404, "");
+                else c.json(200, visible);
             });
         } else {
             if (key.isEmpty()) throw HttpError.badRequest("missing key name (use ?recurse or ?keys to list)");
             server.read(call, EnumSet.of(Table.KVS), key, () -> server.store.kvGet(key), (c, r) -> {
                 KvEntry e = r.value();
                 if (e == null) c.text(404, "");
-                else if (c.has("raw")) c.send(200, e.value() == null ? new byte[0] : e.value(), "application/octet-stream");
+                else if (c.has("raw")) {
+                    // As Consul: text/plain, never sniffed, and sandboxed should a browser open it.
+                    c.header("X-Content-Type-Options", "nosniff");
+                    c.header("Content-Security-Policy", "sandbox");
+                    c.send(200, e.value() == null ? new byte[0] : e.value(), "text/plain");
+                }
                 else c.json(200, List.of(e));
             });
         }
+    }
+
+    /** The keys of {@code entries}, each cut after the first {@code separator} past the prefix, without repeats, sorted. */
+    static List<String> keys(List<KvEntry> entries, String prefix, String separator) {
+        java.util.TreeSet<String> keys = new java.util.TreeSet<>();
+        for (KvEntry e : entries) {
+            String k = e.key();
+            if (separator != null && !separator.isEmpty()) {
+                int at = k.indexOf(separator, prefix.length());
+                if (at >= 0) k = k.substring(0, at + separator.length());
+            }
+            keys.add(k);
+        }
+        return List.copyOf(keys);
     }
 
     private void put(Call call, String key) {
@@ -91,7 +120,7 @@ final class KvEndpoint {
         if (!call.has(p)) return null;
         String v = call.param(p);
         if (v == null || v.isEmpty()) throw HttpError.badRequest("?" + p + " needs a session id");
-        return v;
+        return SessionEndpoint.sessionId(v);
     }
 
     private void delete(Call call, String key) {

@@ -91,7 +91,10 @@ final class ServerSide {
             return;
         }
         long left = deadline - System.nanoTime();
-        if (minIndex == 0 || r.index() != minIndex || left <= 0) {
+        // Consul's rule (blockingquery.Query): answer once the result's index is past the one asked for, so an index
+        // from the future (a client that saw another cluster, or a state restored from an older snapshot) blocks
+        // until the wait ends; the client then sees an index below its own and resets to 0, as the docs tell it to.
+        if (minIndex == 0 || r.index() > minIndex || left <= 0) {
             respond(call, r, render);
             return;
         }
@@ -114,6 +117,7 @@ final class ServerSide {
         call.header("X-Consul-Index", Long.toString(r.index()));
         call.header("X-Consul-KnownLeader", Boolean.toString(raft.leaderName().isPresent()));
         call.header("X-Consul-LastContact", Long.toString(Math.max(0, raft.lastContactMillis())));
+        call.header("X-Consul-Effective-Consistency", effectiveConsistency(call));
         try {
             render.accept(call, r);
         } catch (HttpError e) {
@@ -134,6 +138,13 @@ final class ServerSide {
         if (leader.isEmpty()) return false;
         forwarder.forward(call, leader, call.rawPath(), body);
         return true;
+    }
+
+    /** Consul's X-Consul-Effective-Consistency: the mode the read was served in. */
+    static String effectiveConsistency(Call call) {
+        if (call.has("stale")) return "stale";
+        if (call.has("consistent")) return "consistent";
+        return "leader";
     }
 
     /** When this server may answer: at once for ?stale and on the leader by default, after a read barrier otherwise. */

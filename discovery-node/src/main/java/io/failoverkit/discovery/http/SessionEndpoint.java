@@ -41,18 +41,18 @@ final class SessionEndpoint {
             create(call);
         } else if (p.startsWith("destroy/") && p.length() > 8) {
             CatalogEndpoint.requireWrite(call);
-            server.write(call, new Command.SessionDestroy(p.substring(8), "destroyed", System.currentTimeMillis()), r -> call.json(200, true));
+            server.write(call, new Command.SessionDestroy(sessionId(p.substring(8)), "destroyed", System.currentTimeMillis()), r -> call.json(200, true));
         } else if (p.startsWith("renew/") && p.length() > 6) {
             CatalogEndpoint.requireWrite(call);
-            renew(call, p.substring(6));
+            renew(call, sessionId(p.substring(6)));
         } else if (p.startsWith("info/") && p.length() > 5) {
-            String id = p.substring(5);
-            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> s.id().equals(id)), (c, r) -> c.json(200, r.value()));
+            String id = sessionId(p.substring(5));
+            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> s.id().equals(id)), (c, r) -> c.json(200, c.visible(r.value(), x -> Permissions.mayRead(c.identity().authorizer(), x))));
         } else if (p.equals("list")) {
-            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> true), (c, r) -> c.json(200, r.value()));
+            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> true), (c, r) -> c.json(200, c.visible(r.value(), x -> Permissions.mayRead(c.identity().authorizer(), x))));
         } else if (p.startsWith("node/") && p.length() > 5) {
             String node = p.substring(5);
-            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> s.node().equals(node)), (c, r) -> c.json(200, r.value()));
+            server.read(call, EnumSet.of(Table.SESSIONS), null, () -> server.store.sessions(s -> s.node().equals(node)), (c, r) -> c.json(200, c.visible(r.value(), x -> Permissions.mayRead(c.identity().authorizer(), x))));
         } else {
             throw HttpError.notFound("unknown session endpoint /v1/session/" + p);
         }
@@ -73,10 +73,19 @@ final class SessionEndpoint {
         if (body != null && !body.isObject()) throw new IllegalArgumentException("request body must be a JSON object");
         String node = Definitions.text(body, "Node", defaultNode);
         if (node == null || node.isEmpty()) node = defaultNode;
-        List<String> checks = Definitions.strings(body, "Checks");
-        if (checks == null) checks = List.of(Model.SERF_HEALTH);
+        // As Consul 1.7+: "Checks" (older) and "NodeChecks" name node checks, "ServiceChecks" service checks; naming
+        // none of the three means the node's serfHealth alone, naming any (even empty) means exactly those.
+        List<String> oldChecks = Definitions.strings(body, "Checks");
         List<String> nodeChecks = Definitions.strings(body, "NodeChecks");
-        if (nodeChecks != null) checks = java.util.stream.Stream.concat(checks.stream(), nodeChecks.stream()).distinct().toList();
+        List<Model.ServiceCheck> serviceChecks = serviceChecks(Definitions.field(body, "ServiceChecks"));
+        List<String> checks;
+        if (oldChecks == null && nodeChecks == null && serviceChecks == null) {
+            checks = List.of(Model.SERF_HEALTH);
+        } else {
+            checks = java.util.stream.Stream.concat((oldChecks == null ? List.<String>of() : oldChecks).stream(),
+                    (nodeChecks == null ? List.<String>of() : nodeChecks).stream()).distinct().toList();
+        }
+        for (String c : checks) if (c == null || c.isEmpty()) throw new IllegalArgumentException("a session's check ID must not be empty");
         String behavior = Definitions.text(body, "Behavior", "release");
         if (behavior.isEmpty()) behavior = "release";
         if (!behavior.equals("release") && !behavior.equals("delete")) throw new IllegalArgumentException("\"Behavior\" must be \"release\" or \"delete\"");
@@ -101,8 +110,32 @@ final class SessionEndpoint {
             ttl = Durations.format(d);
         }
         return new Model.Session(UUID.randomUUID().toString(), Definitions.text(body, "Name", ""), node, List.copyOf(checks),
-                lockDelay.toNanos(), behavior, ttl, 0, 0);
+                lockDelay.toNanos(), behavior, ttl, 0, 0, serviceChecks == null || serviceChecks.isEmpty() ? null : serviceChecks);
     }
+
+    /** "ServiceChecks": [{"ID": "...", "Namespace": ""}] (null when absent). */
+    private static List<Model.ServiceCheck> serviceChecks(JsonNode n) {
+        if (n == null || n.isNull()) return null;
+        if (!n.isArray()) throw new IllegalArgumentException("\"ServiceChecks\" must be an array of {\"ID\": ...} objects");
+        List<Model.ServiceCheck> out = new java.util.ArrayList<>();
+        for (JsonNode c : n) {
+            if (!c.isObject()) throw new IllegalArgumentException("\"ServiceChecks\" must be an array of {\"ID\": ...} objects");
+            String id = Definitions.text(c, "ID", "");
+            if (id.isEmpty()) throw new IllegalArgumentException("a service check of a session needs its \"ID\"");
+            String ns = Definitions.text(c, "Namespace", "");
+            if (!ns.isEmpty() && !ns.equals("default")) throw new IllegalArgumentException("namespaces are not supported (service check " + id + " names \"" + ns + "\")");
+            if (out.stream().noneMatch(x -> x.id().equals(id))) out.add(new Model.ServiceCheck(id, ""));
+        }
+        return List.copyOf(out);
+    }
+
+    /** A session ID as Consul issues them (a UUID); anything else is the caller's mistake (400), not a missing session. */
+    static String sessionId(String id) {
+        if (!UUID_SHAPE.matcher(id).matches()) throw HttpError.badRequest("Session ID must be a valid UUID, got \"" + id + "\"");
+        return id;
+    }
+
+    private static final java.util.regex.Pattern UUID_SHAPE = java.util.regex.Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
     private void renew(Call call, String id) {
         if (!server.raft.isLeader()) {

@@ -41,7 +41,7 @@ final class TxnEndpoint {
         byte[] body = call.body();
         List<TxnOp> ops = parse(body);
         if (ops.stream().noneMatch(op -> op.verb().writes())) {
-            server.readOnce(call, body, () -> server.store.txnRead(ops), (c, r) -> c.json(r.value().applied() ? 200 : 409, r.value()));
+            server.readOnce(call, body, () -> server.store.txnRead(ops), (c, r) -> c.json(r.value().applied() ? 200 : 409, visible(c, r.value())));
             return;
         }
         if (ops.stream().anyMatch(op -> op.verb() == TxnOp.Verb.LOCK) && server.forwardToLeader(call, body)) return;
@@ -62,9 +62,18 @@ final class TxnEndpoint {
             return;
         }
         server.write(call, new Command.Txn(ops, checkedAt), r -> {
-            JsonNode outcome = Json.MAPPER.valueToTree(r.value());
+            JsonNode outcome = Json.MAPPER.valueToTree(r.value() instanceof TxnOutcome o ? visible(call, o) : r.value());
             call.json(outcome.path("Errors").isNull() ? 200 : 409, outcome);
         });
+    }
+
+    /** Results the token may not read removed, as Consul's FilterTxnResults (keys without key:read). */
+    static TxnOutcome visible(Call call, TxnOutcome o) {
+        if (o.results() == null) return o;
+        var a = call.identity().authorizer();
+        List<TxnOutcome.Result> kept = call.visible(o.results(),
+                res -> res.kv() == null || a.allows(io.failoverkit.discovery.acl.Resource.KEY, res.kv().key(), io.failoverkit.discovery.acl.Access.READ));
+        return kept == o.results() ? o : new TxnOutcome(kept, o.errors());
     }
 
     /** The operations of a request body, validated; throws 400 (or 413 for sizes, as Consul) naming what is wrong. */

@@ -68,12 +68,15 @@ public final class Reconciler {
             List<Model.Check> serf = store.checks(k -> k.node().equals(m.name()) && k.checkId().equals(Model.SERF_HEALTH)).value();
             boolean nodeOk = node != null && m.addr().equals(node.address());
             boolean checkOk = !serf.isEmpty() && serf.get(0).status().equals(want);
-            if (nodeOk && checkOk) continue;
+            Model.Service consul = m.isServer() && m.status() == Member.Status.ALIVE ? consulService(m) : null;
+            boolean serviceOk = consul == null || consulServiceRegistered(m.name(), consul);
+            if (nodeOk && checkOk && serviceOk) continue;
             Model.Node n = new Model.Node(m.tags().getOrDefault("id", ""), m.name(), m.addr(), datacenter,
                     Map.of("lan", m.addr()), node == null ? Map.of() : node.meta(), 0, 0);
             Model.Check check = new Model.Check(m.name(), Model.SERF_HEALTH, "Serf Health Status", want, "",
                     want.equals(Model.PASSING) ? "Agent alive and reachable" : "Agent not live or unreachable", "", "", List.of(), "", 0, 0);
-            propose(new Command.Register(n, null, List.of(check), false, System.currentTimeMillis()), m.name(), want);
+            propose(new Command.Register(n, serviceOk ? null : consul, List.of(check), nodeOk, System.currentTimeMillis()), m.name(),
+                    want + (serviceOk ? "" : " (with its consul service)"));
         }
         // Reaped: the pool forgot a member this server saw, so its node goes (Consul's reconcileReaped). Only a member
         // seen here and since forgotten: a node merely not learned yet (a new leader still joining) keeps its sessions.
@@ -96,6 +99,25 @@ public final class Reconciler {
                 propose(new Command.Register(node, null, List.of(critical), true, System.currentTimeMillis()), c.node(), "critical (not in the pool)");
             }
         }
+    }
+
+    /**
+     * The "consul" service Consul's leader registers for each alive server: ID and name "consul", the server RPC port,
+     * weights 1/1. A failed server keeps it with its serfHealth critical (so DNS and ?passing drop it); a server that
+     * left or was reaped loses it with its node.
+     */
+    static Model.Service consulService(Member m) {
+        Map<String, String> meta = new java.util.TreeMap<>();
+        meta.put("raft_version", "3");
+        meta.put("serf_protocol_current", "2");
+        meta.put("version", m.tags().getOrDefault("build", ""));
+        return new Model.Service("consul", "consul", List.of(), "", meta, m.serverPort(), Model.Weights.DEFAULT, false, 0, 0);
+    }
+
+    private boolean consulServiceRegistered(String node, Model.Service want) {
+        StateStore.NodeServices ns = store.nodeServices(node).value();
+        Model.Service have = ns == null ? null : ns.services().get("consul");
+        return have != null && have.port() == want.port() && have.service().equals("consul") && have.meta().equals(want.meta());
     }
 
     /**

@@ -71,6 +71,10 @@ public final class RaftNode implements AutoCloseable {
     private final Object clientLock = new Object();
     private boolean closed;                       // guarded by clientLock
     private final java.util.Set<RaftClient> retired = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile io.failoverkit.discovery.metrics.Metrics metrics = new io.failoverkit.discovery.metrics.Metrics();
+
+    /** Where this node reports its entries (consul.raft.apply) and their commit times (consul.raft.commitTime). */
+    public void metrics(io.failoverkit.discovery.metrics.Metrics m) { this.metrics = java.util.Objects.requireNonNull(m); }
 
     private RaftNode(RaftServer server, RaftGroup group, RaftPeerId self, RaftProperties props, Parameters params, String selfAddress) {
         this.params = params;
@@ -342,7 +346,13 @@ public final class RaftNode implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
+        long sentAt = System.nanoTime();
         sent.whenComplete((reply, err) -> {
+            if (err == null) {
+                metrics.incr("consul.raft.apply", java.util.Map.of(), 1);
+                metrics.incr("consul.raft.apply.commands", java.util.Map.of(), batch.size());
+                metrics.sinceMillis("consul.raft.commitTime", java.util.Map.of(), sentAt);
+            }
             // Replaced before the next batch is sent (drain, below), so that one goes through a usable client.
             if (err != null) replaceClient(c, err);
             inFlight.decrementAndGet();

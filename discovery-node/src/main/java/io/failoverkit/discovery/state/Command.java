@@ -25,6 +25,13 @@ import java.util.List;
         @JsonSubTypes.Type(value = Command.Txn.class, name = "txn"),
         @JsonSubTypes.Type(value = Command.InTerm.class, name = "in-term"),
         @JsonSubTypes.Type(value = Command.Restore.class, name = "restore"),
+        @JsonSubTypes.Type(value = Command.AclBootstrap.class, name = "acl-bootstrap"),
+        @JsonSubTypes.Type(value = Command.AclInit.class, name = "acl-init"),
+        @JsonSubTypes.Type(value = Command.AclPolicySet.class, name = "acl-policy-set"),
+        @JsonSubTypes.Type(value = Command.AclPolicyDelete.class, name = "acl-policy-delete"),
+        @JsonSubTypes.Type(value = Command.AclTokenSet.class, name = "acl-token-set"),
+        @JsonSubTypes.Type(value = Command.AclTokenDelete.class, name = "acl-token-delete"),
+        @JsonSubTypes.Type(value = Command.TombstoneReap.class, name = "tombstone-reap"),
 })
 public sealed interface Command {
 
@@ -66,6 +73,12 @@ public sealed interface Command {
      */
     record Txn(List<TxnOp> ops, Long lockCheckedIndex) implements Command {}
 
+    /**
+     * The leader's tombstone GC: forget the KV tombstones at or below {@code upToIndex}, which have been kept long
+     * enough for blocking queries on deleted keys to have seen them (Consul's tombstone GC).
+     */
+    record TombstoneReap(long upToIndex) implements Command {}
+
     /** Destroy (by an operator) or invalidate (TTL lapsed, proposed by the leader). */
     record SessionDestroy(String id, String reason, long nowMillis) implements Command {}
 
@@ -93,4 +106,30 @@ public sealed interface Command {
             }
         }
     }
+
+    // ACL commands carry tokens with their secrets' hashes only (Model.AclToken): no secret ever enters the Raft log.
+
+    /** PUT /v1/acl/bootstrap: the first management token, once (refused with 403 once bootstrapped). */
+    record AclBootstrap(Model.AclToken token) implements Command {}
+
+    /**
+     * Proposed by a new leader when the ACL state lacks what every cluster has (as Consul's leader does): the builtin
+     * global-management policy, the anonymous token, and the configured initial_management token ({@code null} when
+     * none is configured). Apply creates only what is missing; creating the initial management token also ends the
+     * bootstrap window, so a cluster started with it needs no bootstrap.
+     */
+    record AclInit(Model.AclToken anonymous, Model.AclToken initialManagement) implements Command {}
+
+    /** PUT /v1/acl/policy ({@code create}) and PUT /v1/acl/policy/ID; the rules were parsed before proposing. */
+    record AclPolicySet(Model.AclPolicy policy, boolean create) implements Command {}
+
+    record AclPolicyDelete(String id) implements Command {}
+
+    /**
+     * PUT /v1/acl/token ({@code create}) and PUT /v1/acl/token/ACCESSOR. An update keeps the stored secret hash,
+     * creation time and expiration; policy links must name existing policies.
+     */
+    record AclTokenSet(Model.AclToken token, boolean create) implements Command {}
+
+    record AclTokenDelete(String accessorId) implements Command {}
 }

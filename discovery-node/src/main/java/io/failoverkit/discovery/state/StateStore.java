@@ -6,6 +6,8 @@ import io.failoverkit.discovery.state.Model.KvEntry;
 import io.failoverkit.discovery.state.Model.Node;
 import io.failoverkit.discovery.state.Model.Service;
 import io.failoverkit.discovery.state.Model.Session;
+import io.failoverkit.discovery.state.Model.AclPolicy;
+import io.failoverkit.discovery.state.Model.AclToken;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -45,7 +47,24 @@ public final class StateStore {
     private final TreeMap<String, TreeMap<String, Check>> checks = new TreeMap<>();
     private final TreeMap<String, KvEntry> kvs = new TreeMap<>();
     private final TreeMap<String, Long> tombstones = new TreeMap<>();
+    /**
+     * The highest index among the tombstones the GC has reaped ({@link Command.TombstoneReap}): a prefix read never
+     * reports less, so its X-Consul-Index does not go backwards when the tombstone that set it is reaped.
+     */
+    private long kvReapedIndex;
+    /**
+     * Per service name, the index of the last change to anything its catalog and health reads return (its instances,
+     * their nodes, their checks), as Consul's "service.&lt;name&gt;" index: a watcher on one service is not answered
+     * for another's change. A name not in here reports the catalog tables' index (never less than its own was).
+     */
+    private final HashMap<String, Long> serviceIndexes = new HashMap<>();
     private final TreeMap<String, Session> sessions = new TreeMap<>();
+    private final TreeMap<String, AclPolicy> aclPolicies = new TreeMap<>();
+    /** ACL tokens by AccessorID; {@link #tokensByHash} finds them by their secret's hash. */
+    private final TreeMap<String, AclToken> aclTokens = new TreeMap<>();
+    private final HashMap<String, String> tokensByHash = new HashMap<>();
+    /** The Raft index at which ACLs were bootstrapped (by /v1/acl/bootstrap or initial_management); 0: not yet. */
+    private long aclBootstrapIndex;
     /**
      * Keys released by a session invalidation with a lock-delay, and the entry that released them: replicated (no
      * clock in it), so apply can refuse an acquire that was checked against {@link #lockDelays} before the release.
@@ -145,6 +164,13 @@ public final class StateStore {
             case Command.Txn c -> ApplyResult.ok(txn(index, c.ops(), c.lockCheckedIndex(), changes), index);
             case Command.Batch b -> ApplyResult.refused(400, "nested batch", index);
             case Command.Restore r -> restore(index, r, null, changes);
+            case Command.AclBootstrap c -> aclBootstrap(index, c, changes);
+            case Command.AclInit c -> aclInit(index, c, changes);
+            case Command.AclPolicySet c -> aclPolicySet(index, c, changes);
+            case Command.AclPolicyDelete c -> aclPolicyDelete(index, c, changes);
+            case Command.AclTokenSet c -> aclTokenSet(index, c, changes);
+            case Command.AclTokenDelete c -> aclTokenDelete(index, c, changes);
+            case Command.TombstoneReap t -> reap(index, t);
         };
     }
 
@@ -276,6 +302,7 @@ public final class StateStore {
             long create = existing == null ? index : existing.createIndex();
             nodes.put(incoming.node(), incoming.withIndexes(create, index));
             ch.tables.add(Table.NODES);
+            touchNode(incoming.node(), index);
         }
         Service svc = c.service();
         if (svc != null) {
@@ -284,6 +311,8 @@ public final class StateStore {
             if (!svc.sameContent(old)) {
                 nodeServices.put(svc.id(), svc.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.SERVICES);
+                serviceIndexes.put(svc.service(), index);
+                if (old != null) serviceIndexes.put(old.service(), index);
                 if (old == null) nodesByServiceName.computeIfAbsent(svc.service(), n -> new TreeSet<>()).add(incoming.node());
                 else if (!old.service().equals(svc.service())) reindex(incoming.node());
                 // A service's checks carry its name and tags: keep them in step.
@@ -313,6 +342,8 @@ public final class StateStore {
             if (!filled.sameContent(old)) {
                 nodeChecks.put(k.checkId(), filled.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.CHECKS);
+                touchCheck(filled, index);
+                if (old != null && !old.serviceName().equals(filled.serviceName())) touchCheck(old, index);
                 if (Model.CRITICAL.equals(filled.status())) invalidateSessionsOfCheck(index, incoming.node(), k.checkId(), ch);
             }
         }
@@ -322,6 +353,7 @@ public final class StateStore {
     private ApplyResult deregister(long index, Command.Deregister c, Changes ch) {
         if (!nodes.containsKey(c.node())) return ApplyResult.ok(true, index);
         if (c.serviceId() == null && c.checkId() == null) {
+            touchNode(c.node(), index);
             nodes.remove(c.node());
             ch.tables.add(Table.NODES);
             if (services.remove(c.node()) != null) {
@@ -336,7 +368,9 @@ public final class StateStore {
         }
         if (c.serviceId() != null) {
             TreeMap<String, Service> nodeServices = services.get(c.node());
-            if (nodeServices != null && nodeServices.remove(c.serviceId()) != null) {
+            Service gone = nodeServices == null ? null : nodeServices.remove(c.serviceId());
+            if (gone != null) {
+                serviceIndexes.put(gone.service(), index);
                 ch.tables.add(Table.SERVICES);
                 reindex(c.node());
             }
@@ -353,10 +387,51 @@ public final class StateStore {
 
     private void removeCheck(long index, String node, String checkId, Changes ch) {
         TreeMap<String, Check> nodeChecks = checks.get(node);
-        if (nodeChecks != null && nodeChecks.remove(checkId) != null) {
+        Check gone = nodeChecks == null ? null : nodeChecks.remove(checkId);
+        if (gone != null) {
+            touchCheck(gone, index);
             ch.tables.add(Table.CHECKS);
             invalidateSessionsOfCheck(index, node, checkId, ch);
         }
+    }
+
+    /** A change to a node (or a node check) is a change to every service on it. */
+    private void touchNode(String node, long index) {
+        for (Service s : services.getOrDefault(node, NO_SERVICES).values()) serviceIndexes.put(s.service(), index);
+    }
+
+    private void touchCheck(Check k, long index) {
+        if (k.serviceId().isEmpty()) touchNode(k.node(), index);
+        else if (!k.serviceName().isEmpty()) serviceIndexes.put(k.serviceName(), index);
+    }
+
+    /**
+     * Reaps the KV tombstones at or below {@code upTo} (the leader's tombstone GC proposes it once they have been
+     * kept long enough). No watcher fires and no table index moves: no read's content changes, and a prefix read keeps
+     * reporting at least the reaped index ({@link #kvReapedIndex}).
+     */
+    private ApplyResult reap(long index, Command.TombstoneReap t) {
+        int before = tombstones.size();
+        var it = tombstones.entrySet().iterator();
+        while (it.hasNext()) {
+            long at = it.next().getValue();
+            if (at <= t.upToIndex()) {
+                kvReapedIndex = Math.max(kvReapedIndex, at);
+                it.remove();
+            }
+        }
+        return ApplyResult.ok(before - tombstones.size(), index);
+    }
+
+    /** The highest index among the KV tombstones kept (0: none), for the tombstone GC. */
+    public long maxTombstoneIndex() {
+        lock.readLock().lock();
+        try { return tombstones.values().stream().mapToLong(Long::longValue).max().orElse(0); } finally { lock.readLock().unlock(); }
+    }
+
+    public int tombstoneCount() {
+        lock.readLock().lock();
+        try { return tombstones.size(); } finally { lock.readLock().unlock(); }
     }
 
     /** Brings the by-name index in line with one node's services. */
@@ -373,7 +448,7 @@ public final class StateStore {
         if (!nodes.containsKey(s.node())) {
             return ApplyResult.refused(400, "failed to create session: node \"" + s.node() + "\" is not registered in the catalog", index);
         }
-        for (String checkId : s.checks()) {
+        for (String checkId : s.allChecks()) {
             Check k = checks.getOrDefault(s.node(), new TreeMap<>()).get(checkId);
             if (k == null) return ApplyResult.refused(400, "failed to create session: check \"" + checkId + "\" does not exist on node " + s.node(), index);
             if (Model.CRITICAL.equals(k.status())) return ApplyResult.refused(400, "failed to create session: check \"" + checkId + "\" is in critical state", index);
@@ -391,7 +466,7 @@ public final class StateStore {
 
     private void invalidateSessionsOfCheck(long index, String node, String checkId, Changes ch) {
         for (Session s : List.copyOf(sessions.values())) {
-            if (s.node().equals(node) && s.checks().contains(checkId)) invalidateSession(index, s.id(), ch);
+            if (s.node().equals(node) && s.allChecks().contains(checkId)) invalidateSession(index, s.id(), ch);
         }
     }
 
@@ -413,6 +488,160 @@ public final class StateStore {
                 lockReleases.put(e.key(), new LockRelease(index, s.lockDelayNanos()));
                 lockDelays.released(e.key(), s.lockDelayNanos());
             }
+        }
+    }
+
+    // ---------------------------------------------------------------- ACL tables
+
+    /** The builtin policy every cluster has (as Consul's): linked to a token, it allows everything. */
+    static AclPolicy globalManagementPolicy() {
+        return new AclPolicy(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID, io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_NAME,
+                "Builtin Policy that grants unlimited access", "", List.of(), 0, 0);
+    }
+
+    private void ensureGlobalManagement(long index, Changes ch) {
+        if (aclPolicies.containsKey(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID)) return;
+        aclPolicies.put(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID, globalManagementPolicy().withIndexes(index, index));
+        ch.tables.add(Table.ACL_POLICIES);
+    }
+
+    private void putToken(long index, AclToken t, Changes ch) {
+        AclToken old = aclTokens.get(t.accessorId());
+        if (old != null) tokensByHash.remove(old.secretHash());
+        aclTokens.put(t.accessorId(), t.withIndexes(old == null ? index : old.createIndex(), index));
+        tokensByHash.put(t.secretHash(), t.accessorId());
+        ch.tables.add(Table.ACL_TOKENS);
+    }
+
+    private ApplyResult aclBootstrap(long index, Command.AclBootstrap c, Changes ch) {
+        if (aclBootstrapIndex > 0) return ApplyResult.refused(403, "ACL bootstrap no longer allowed (reset index: " + aclBootstrapIndex + ")", index);
+        if (tokensByHash.containsKey(c.token().secretHash()) || aclTokens.containsKey(c.token().accessorId())) {
+            return ApplyResult.refused(400, "Invalid Token: the bootstrap token's AccessorID or SecretID is already in use", index);
+        }
+        ensureGlobalManagement(index, ch);
+        putToken(index, c.token(), ch);
+        aclBootstrapIndex = index;
+        return ApplyResult.ok(c.token().accessorId(), index);
+    }
+
+    private ApplyResult aclInit(long index, Command.AclInit c, Changes ch) {
+        ensureGlobalManagement(index, ch);
+        if (c.anonymous() != null && !aclTokens.containsKey(c.anonymous().accessorId()) && !tokensByHash.containsKey(c.anonymous().secretHash())) {
+            putToken(index, c.anonymous(), ch);
+        }
+        AclToken im = c.initialManagement();
+        if (im != null && !tokensByHash.containsKey(im.secretHash()) && !aclTokens.containsKey(im.accessorId())) {
+            putToken(index, im, ch);
+            if (aclBootstrapIndex == 0) aclBootstrapIndex = index;
+        }
+        return ApplyResult.ok(true, index);
+    }
+
+    private ApplyResult aclPolicySet(long index, Command.AclPolicySet c, Changes ch) {
+        AclPolicy p = c.policy();
+        AclPolicy old = aclPolicies.get(p.id());
+        if (c.create() && old != null) return ApplyResult.refused(400, "Invalid Policy: a policy with ID \"" + p.id() + "\" already exists", index);
+        if (!c.create() && old == null) return ApplyResult.refused(404, "Cannot find policy " + p.id(), index);
+        for (AclPolicy other : aclPolicies.values()) {
+            if (!other.id().equals(p.id()) && other.name().equals(p.name())) {
+                return ApplyResult.refused(400, "Invalid Policy: A Policy with Name \"" + p.name() + "\" already exists", index);
+            }
+        }
+        if (old != null && old.id().equals(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID) && !old.rules().equals(p.rules())) {
+            return ApplyResult.refused(400, "Changing the Rules for the builtin global-management policy is not permitted", index);
+        }
+        aclPolicies.put(p.id(), p.withIndexes(old == null ? index : old.createIndex(), index));
+        ch.tables.add(Table.ACL_POLICIES);
+        return ApplyResult.ok(p.id(), index);
+    }
+
+    private ApplyResult aclPolicyDelete(long index, Command.AclPolicyDelete c, Changes ch) {
+        if (io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID.equals(c.id())) {
+            return ApplyResult.refused(400, "Deletion of the builtin global-management policy is not permitted", index);
+        }
+        if (aclPolicies.remove(c.id()) != null) ch.tables.add(Table.ACL_POLICIES);
+        return ApplyResult.ok(true, index);
+    }
+
+    private ApplyResult aclTokenSet(long index, Command.AclTokenSet c, Changes ch) {
+        AclToken t = c.token();
+        AclToken old = aclTokens.get(t.accessorId());
+        if (c.create()) {
+            if (old != null) return ApplyResult.refused(400, "Invalid Token: AccessorID is already in use", index);
+            if (t.secretHash() == null || tokensByHash.containsKey(t.secretHash())) return ApplyResult.refused(400, "Invalid Token: SecretID is already in use", index);
+        } else {
+            if (old == null) return ApplyResult.refused(404, "Cannot find token " + t.accessorId(), index);
+            // The secret, its creation and its expiration are fixed at creation (as Consul's token update).
+            t = new AclToken(old.accessorId(), old.secretHash(), t.description(), t.policyIds(), old.local(), old.expirationTime(), old.createTime(), 0, 0);
+        }
+        for (String id : t.policyIds()) {
+            if (!aclPolicies.containsKey(id)) return ApplyResult.refused(400, "No such ACL policy with ID \"" + id + "\"", index);
+        }
+        putToken(index, t, ch);
+        return ApplyResult.ok(t.accessorId(), index);
+    }
+
+    private ApplyResult aclTokenDelete(long index, Command.AclTokenDelete c, Changes ch) {
+        if (io.failoverkit.discovery.acl.Identity.ANONYMOUS_ACCESSOR.equals(c.accessorId())) {
+            return ApplyResult.refused(400, "Deletion of the builtin anonymous token is not permitted", index);
+        }
+        AclToken old = aclTokens.remove(c.accessorId());
+        if (old != null) {
+            tokensByHash.remove(old.secretHash());
+            ch.tables.add(Table.ACL_TOKENS);
+        }
+        return ApplyResult.ok(true, index);
+    }
+
+    public Read<List<AclPolicy>> aclPolicies() {
+        return read(EnumSet.of(Table.ACL_POLICIES), o -> List.copyOf(aclPolicies.values()), null);
+    }
+
+    public Read<AclPolicy> aclPolicy(String id) {
+        return read(EnumSet.of(Table.ACL_POLICIES), o -> aclPolicies.get(id), null);
+    }
+
+    public Read<AclPolicy> aclPolicyByName(String name) {
+        return read(EnumSet.of(Table.ACL_POLICIES), o -> aclPolicies.values().stream().filter(p -> p.name().equals(name)).findFirst().orElse(null), null);
+    }
+
+    public Read<List<AclToken>> aclTokens() {
+        return read(EnumSet.of(Table.ACL_TOKENS), o -> List.copyOf(aclTokens.values()), null);
+    }
+
+    public Read<AclToken> aclToken(String accessorId) {
+        return read(EnumSet.of(Table.ACL_TOKENS), o -> aclTokens.get(accessorId), null);
+    }
+
+    /**
+     * The token whose secret hashes to {@code secretHash}, or null. The map lookup keys on a hash the caller cannot
+     * choose freely; the stored hash is then compared in constant time before it is trusted.
+     */
+    public AclToken aclTokenBySecretHash(String secretHash) {
+        lock.readLock().lock();
+        try {
+            String accessor = tokensByHash.get(secretHash);
+            AclToken t = accessor == null ? null : aclTokens.get(accessor);
+            return t != null && io.failoverkit.discovery.acl.Secrets.sameHash(t.secretHash(), secretHash) ? t : null;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The Raft index ACLs were bootstrapped at, 0 when they were not. */
+    public long aclBootstrapIndex() {
+        lock.readLock().lock();
+        try { return aclBootstrapIndex; } finally { lock.readLock().unlock(); }
+    }
+
+    /** True when the ACL tables lack something a leader creates ({@link Command.AclInit}). */
+    public boolean aclNeedsInit(String anonymousAccessor, String initialManagementHash) {
+        lock.readLock().lock();
+        try {
+            return !aclPolicies.containsKey(io.failoverkit.discovery.acl.PolicyAuthorizer.GLOBAL_MANAGEMENT_ID) || !aclTokens.containsKey(anonymousAccessor)
+                    || (initialManagementHash != null && !tokensByHash.containsKey(initialManagementHash));
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
@@ -464,7 +693,7 @@ public final class StateStore {
         long idx = 0;
         for (KvEntry e : list) idx = Math.max(idx, e.modifyIndex());
         for (long t : tombstones.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values()) idx = Math.max(idx, t);
-        return idx == 0 ? observed : idx;
+        return idx == 0 ? observed : Math.max(idx, Math.min(kvReapedIndex, observed));
     }
 
     public Read<List<String>> kvKeys(String prefix, String separator) {
@@ -517,7 +746,15 @@ public final class StateStore {
 
     /** Instances of a service (optionally with a tag, case-insensitive), with their checks. The hot read of DNS. */
     public Read<List<Instance>> serviceInstances(String name, String tag) {
-        return read(INSTANCE_TABLES, o -> {
+        return serviceInstancesTagged(name, tag == null ? List.of() : List.of(tag));
+    }
+
+    /**
+     * Instances of a service that carry every one of {@code tags} (case-insensitive), with their checks; the index is
+     * the service's own ({@link #serviceIndexes}).
+     */
+    public Read<List<Instance>> serviceInstancesTagged(String name, List<String> tags) {
+        Read<List<Instance>> r = read(INSTANCE_TABLES, o -> {
             TreeSet<String> nodeNames = nodesByServiceName.get(name);
             if (nodeNames == null) return List.of();
             List<Instance> out = new ArrayList<>(nodeNames.size());
@@ -525,7 +762,7 @@ public final class StateStore {
                 Node node = nodes.get(nodeName);
                 if (node == null) continue;
                 for (Service s : services.getOrDefault(nodeName, NO_SERVICES).values()) {
-                    if (!s.service().equals(name) || (tag != null && !hasTag(s, tag))) continue;
+                    if (!s.service().equals(name) || !hasTags(s, tags)) continue;
                     List<Check> cs = new ArrayList<>(2);
                     for (Check k : checks.getOrDefault(nodeName, NO_CHECKS).values()) {
                         if (k.serviceId().isEmpty() || k.serviceId().equals(s.id())) cs.add(k);
@@ -534,12 +771,47 @@ public final class StateStore {
                 }
             }
             return out;
-        }, null);
+        }, v -> serviceIndexLocked(name));
+        return r;
     }
 
-    private static boolean hasTag(Service s, String tag) {
-        for (String t : s.tags()) if (t.equalsIgnoreCase(tag)) return true;
-        return false;
+    /** The index of one service's catalog and health reads: its own when known, else the catalog tables'. */
+    public long serviceIndex(String name) {
+        lock.readLock().lock();
+        try {
+            return reported(serviceIndexLocked(name));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private long serviceIndexLocked(String name) {
+        Long own = serviceIndexes.get(name);
+        if (own != null) return own;
+        long idx = 0;
+        for (Table t : INSTANCE_TABLES) idx = Math.max(idx, tableIndex.get(t));
+        return idx;
+    }
+
+    private static boolean hasTags(Service s, List<String> tags) {
+        for (String want : tags) {
+            boolean found = false;
+            for (String t : s.tags()) if (t.equalsIgnoreCase(want)) { found = true; break; }
+            if (!found) return false;
+        }
+        return true;
+    }
+
+    /** Every service instance with its node (no checks): /v1/catalog/services narrowed by ?node-meta or ?filter. */
+    public Read<List<Instance>> allServiceInstances() {
+        return read(EnumSet.of(Table.NODES, Table.SERVICES), o -> {
+            List<Instance> out = new ArrayList<>();
+            services.forEach((nodeName, m) -> {
+                Node node = nodes.get(nodeName);
+                if (node != null) for (Service s : m.values()) out.add(new Instance(node, s, List.of()));
+            });
+            return out;
+        }, null);
     }
 
     public record NodeServices(Node node, Map<String, Service> services) {}
@@ -605,10 +877,15 @@ public final class StateStore {
             @JsonProperty("tombstones") Map<String, Long> tombstones,
             @JsonProperty("sessions") List<Session> sessions,
             @JsonProperty("lockReleases") Map<String, LockRelease> lockReleases,
+            @JsonProperty("aclPolicies") List<AclPolicy> aclPolicies,
+            @JsonProperty("aclTokens") List<AclToken> aclTokens,
+            @JsonProperty("aclBootstrapIndex") Long aclBootstrapIndex,
             @JsonProperty("tableIndex") Map<Table, Long> tableIndex,
             @JsonProperty("lastIndex") long lastIndex,
             @JsonProperty("lastTerm") Long lastTerm,
-            @JsonProperty("restoreIndex") Long restoreIndex) {}
+            @JsonProperty("restoreIndex") Long restoreIndex,
+            @JsonProperty("serviceIndexes") Map<String, Long> serviceIndexes,
+            @JsonProperty("kvReapedIndex") Long kvReapedIndex) {}
 
     /** Must hold the lock (read or write). */
     private Image image() {
@@ -617,8 +894,9 @@ public final class StateStore {
         List<Check> allChecks = new ArrayList<>();
         checks.values().forEach(m -> allChecks.addAll(m.values()));
         return new Image(STATE_FORMAT, List.copyOf(nodes.values()), svc, allChecks, List.copyOf(kvs.values()),
-                new TreeMap<>(tombstones), List.copyOf(sessions.values()), new TreeMap<>(lockReleases), new EnumMap<>(tableIndex),
-                lastIndex, lastTerm, restoreIndex);
+                new TreeMap<>(tombstones), List.copyOf(sessions.values()), new TreeMap<>(lockReleases),
+                List.copyOf(aclPolicies.values()), List.copyOf(aclTokens.values()), aclBootstrapIndex, new EnumMap<>(tableIndex),
+                lastIndex, lastTerm, restoreIndex, new TreeMap<>(serviceIndexes), kvReapedIndex);
     }
 
     public void writeSnapshot(OutputStream out) throws IOException {
@@ -639,6 +917,9 @@ public final class StateStore {
             lastIndex = img.lastIndex();
             lastTerm = img.lastTerm() == null ? 0 : img.lastTerm();
             restoreIndex = img.restoreIndex() == null ? 0 : img.restoreIndex();
+            // Older images have neither: a service then reports the catalog tables' index until it next changes.
+            if (img.serviceIndexes() != null) serviceIndexes.putAll(img.serviceIndexes());
+            kvReapedIndex = img.kvReapedIndex() == null ? 0 : img.kvReapedIndex();
         } finally {
             lock.writeLock().unlock();
         }
@@ -648,6 +929,14 @@ public final class StateStore {
     /** Replaces every table's content with the image's (the caller sets the indexes). Holds the write lock. */
     private void install(Image img) {
         nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockReleases.clear();
+        aclPolicies.clear(); aclTokens.clear(); tokensByHash.clear();
+        // A state from before ACLs existed has no ACL tables: none, and not bootstrapped.
+        if (img.aclPolicies() != null) img.aclPolicies().forEach(p -> aclPolicies.put(p.id(), p));
+        if (img.aclTokens() != null) img.aclTokens().forEach(t -> { aclTokens.put(t.accessorId(), t); tokensByHash.put(t.secretHash(), t.accessorId()); });
+        aclBootstrapIndex = img.aclBootstrapIndex() == null ? 0 : img.aclBootstrapIndex();
+        // A restore's services report the restore entry's index (the tables' index after it) until they next change.
+        serviceIndexes.clear();
+        kvReapedIndex = 0;
         img.nodes().forEach(n -> nodes.put(n.node(), n));
         nodesByServiceName.clear();
         img.services().forEach((n, list) -> list.forEach(s -> {
@@ -703,6 +992,8 @@ public final class StateStore {
         c.put("Tombstones", (long) img.tombstones().size());
         c.put("Sessions", (long) img.sessions().size());
         c.put("LockDelays", (long) img.lockReleases().size());
+        c.put("ACLPolicies", img.aclPolicies() == null ? 0L : img.aclPolicies().size());
+        c.put("ACLTokens", img.aclTokens() == null ? 0L : img.aclTokens().size());
         return c;
     }
 
@@ -759,6 +1050,22 @@ public final class StateStore {
             String problem = SessionRules.problem(s);
             if (problem != null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: session " + s.id() + " breaks the rules of session create: " + problem);
             sessionIds.add(s.id());
+        }
+        Set<String> policyIds = new HashSet<>();
+        if (img.aclPolicies() != null) {
+            for (AclPolicy p : img.aclPolicies()) {
+                if (p == null || p.id() == null || p.name() == null || p.rules() == null || !policyIds.add(p.id())) {
+                    throw new SnapshotArchive.InvalidSnapshotException("state.bin: an incomplete or repeated ACL policy");
+                }
+            }
+        }
+        if (img.aclTokens() != null) {
+            Set<String> hashes = new HashSet<>();
+            Set<String> accessors = new HashSet<>();
+            for (AclToken t : img.aclTokens()) {
+                if (t == null || t.accessorId() == null || t.secretHash() == null || t.policyIds() == null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: an incomplete ACL token");
+                if (!accessors.add(t.accessorId()) || !hashes.add(t.secretHash())) throw new SnapshotArchive.InvalidSnapshotException("state.bin: ACL token " + t.accessorId() + " twice, or its secret shared");
+            }
         }
         for (KvEntry e : img.kvs()) {
             if (e == null || e.key() == null) throw new SnapshotArchive.InvalidSnapshotException("state.bin: a KV entry without a key");
@@ -854,7 +1161,11 @@ public final class StateStore {
         return new Image(img.format(), img.nodes().stream().map(n -> n.withIndexes(index, index)).toList(), svc,
                 img.checks().stream().map(k -> k.withIndexes(index, index)).toList(),
                 img.kvs().stream().map(e -> new KvEntry(e.lockIndex(), e.key(), e.flags(), e.value(), e.session(), index, index)).toList(),
-                tombs, img.sessions().stream().map(s -> s.withIndexes(index, index)).toList(), rel, img.tableIndex(), index, img.lastTerm(), img.restoreIndex());
+                tombs, img.sessions().stream().map(s -> s.withIndexes(index, index)).toList(), rel,
+                img.aclPolicies() == null ? null : img.aclPolicies().stream().map(p -> p.withIndexes(index, index)).toList(),
+                img.aclTokens() == null ? null : img.aclTokens().stream().map(t -> t.withIndexes(index, index)).toList(),
+                img.aclBootstrapIndex() == null || img.aclBootstrapIndex() == 0 ? img.aclBootstrapIndex() : Long.valueOf(index),
+                img.tableIndex(), index, img.lastTerm(), img.restoreIndex(), null, null);
     }
 
     /** Sessions with a TTL, for the leader's timers. */

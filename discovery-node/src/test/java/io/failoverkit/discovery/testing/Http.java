@@ -23,9 +23,29 @@ public final class Http {
 
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final String base;
+    /** Headers sent with every request (a token), name and value pairs. */
+    private final String[] headers;
 
     public Http(String hostPort) {
-        this.base = "http://" + hostPort;
+        this("http://" + hostPort, new String[0]);
+    }
+
+    private Http(String base, String[] headers) {
+        this.base = base;
+        this.headers = headers;
+    }
+
+    /** The same agent, every request carrying {@code token} in X-Consul-Token. */
+    public Http as(String token) {
+        return with("X-Consul-Token", token);
+    }
+
+    /** The same agent, every request carrying the header {@code name: value}. */
+    public Http with(String name, String value) {
+        String[] h = java.util.Arrays.copyOf(headers, headers.length + 2);
+        h[headers.length] = name;
+        h[headers.length + 1] = value;
+        return new Http(base, h);
     }
 
     public Http(int port) {
@@ -43,8 +63,10 @@ public final class Http {
     public Reply delete(String path) { return send("DELETE", path, null, Duration.ofSeconds(15)); }
 
     public Reply send(String method, String path, byte[] body, Duration timeout) {
-        HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout)
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        if (headers.length > 0) b.headers(headers);
+        HttpRequest req = b.build();
         try {
             HttpResponse<String> r = CLIENT.send(req, HttpResponse.BodyHandlers.ofString());
             return new Reply(r.statusCode(), r.body(), r.headers());

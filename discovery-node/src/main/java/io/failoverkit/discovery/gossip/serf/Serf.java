@@ -49,7 +49,8 @@ import java.util.function.Consumer;
  * calls it left if that node announced a leave intent first (status LEAVING), failed otherwise.
  */
 public final class Serf {
-    private static final Logger LOG = LoggerFactory.getLogger(Serf.class);
+    /** This instance's logger: the class's, or a silent one for the agent's start-up warm-up pool ({@link JoinWarmup}). */
+    private final Logger log;
 
     /** memberlist's MetaMaxSize: encoded tags must fit in the node meta. */
     public static final int META_MAX_SIZE = 512;
@@ -115,7 +116,8 @@ public final class Serf {
     private final AtomicLong consumerErrors = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
 
-    private Serf(SerfConfig config, Scheduler scheduler, Consumer<SerfEvent> events) {
+    private Serf(SerfConfig config, Scheduler scheduler, Consumer<SerfEvent> events, Logger log) {
+        this.log = log;
         this.config = config;
         this.name = config.swim().name();
         this.scheduler = scheduler;
@@ -132,8 +134,13 @@ public final class Serf {
      * Throws IllegalArgumentException when the configuration is out of range or the tags do not fit the node meta.
      */
     public static Serf create(SerfConfig config, Transport transport, Scheduler scheduler, Consumer<SerfEvent> events) {
-        Serf s = prepared(config, scheduler, events);
-        s.memberlist = Memberlist.create(config.swim(), transport, scheduler, s.delegate, s.listener);
+        return create(config, transport, scheduler, events, LoggerFactory.getLogger(Serf.class), LoggerFactory.getLogger(Memberlist.class));
+    }
+
+    /** As {@link #create(SerfConfig, Transport, Scheduler, Consumer)}, the node logging to {@code log}, its memberlist to {@code memberlistLog}. */
+    static Serf create(SerfConfig config, Transport transport, Scheduler scheduler, Consumer<SerfEvent> events, Logger log, Logger memberlistLog) {
+        Serf s = prepared(config, scheduler, events, log);
+        s.memberlist = Memberlist.create(config.swim(), transport, scheduler, s.delegate, s.listener, memberlistLog);
         s.memberlist.start();
         scheduler.execute(s::ensureSelf);
         s.every(config.reapInterval().toNanos(), s::reap);
@@ -147,17 +154,17 @@ public final class Serf {
      * {@link #delegate()} and {@link #listener()}. join, leave and setTags need a memberlist and are not for it.
      */
     static Serf detached(SerfConfig config, Scheduler scheduler, Consumer<SerfEvent> events) {
-        Serf s = prepared(config, scheduler, events);
+        Serf s = prepared(config, scheduler, events, LoggerFactory.getLogger(Serf.class));
         s.every(config.reapInterval().toNanos(), s::reap);
         s.every(config.reconnectInterval().toNanos(), s::reconnect);
         return s;
     }
 
     /** A checked node with its clocks at 1, so that a zero time (a message's missing field) never counts as news. */
-    private static Serf prepared(SerfConfig config, Scheduler scheduler, Consumer<SerfEvent> events) {
+    private static Serf prepared(SerfConfig config, Scheduler scheduler, Consumer<SerfEvent> events, Logger log) {
         config.check();
         checkTagsFit(config.tags());
-        Serf s = new Serf(config, scheduler, events);
+        Serf s = new Serf(config, scheduler, events, log);
         s.clock.increment();
         s.eventClock.increment();
         s.queryClock.increment();
@@ -275,14 +282,14 @@ public final class Serf {
                 intents.queue(SerfMessages.encode(msg), () -> intentSent.complete(null));
                 newsQueued();
                 timer(config.broadcastTimeout().toNanos(), () -> {
-                    if (intentSent.complete(null)) LOG.warn("serf {}: timed out waiting for the leave intent to go out", name);
+                    if (intentSent.complete(null)) log.warn("serf {}: timed out waiting for the leave intent to go out", name);
                 });
             } else {
                 intentSent.complete(null);
             }
             intentSent.thenCompose(v -> memberlist.leave(config.broadcastTimeout()))
                     .whenComplete((v, err) -> {
-                        if (err != null) LOG.warn("serf {}: memberlist leave: {}", name, err.toString());
+                        if (err != null) log.warn("serf {}: memberlist leave: {}", name, err.toString());
                         // stay up a little so that probes are answered while the leave spreads
                         timer(config.leavePropagateDelay().toNanos(), () -> {
                             synchronized (this) {
@@ -314,7 +321,7 @@ public final class Serf {
     public void shutdown() {
         synchronized (this) {
             if (state == State.SHUTDOWN) return;
-            if (state != State.LEFT) LOG.info("serf {}: shutdown without a leave", name);
+            if (state != State.LEFT) log.info("serf {}: shutdown without a leave", name);
             state = State.SHUTDOWN;
         }
         for (Scheduler.Cancellable t : timers) t.cancel();
@@ -368,7 +375,7 @@ public final class Serf {
                 try {
                     task.run();
                 } catch (RuntimeException e) {
-                    LOG.error("serf {}: periodic task failed", name, e);
+                    log.error("serf {}: periodic task failed", name, e);
                 }
                 timer(periodNanos, this);
             }
@@ -390,7 +397,7 @@ public final class Serf {
             events.accept(e);
         } catch (RuntimeException ex) {
             consumerErrors.incrementAndGet();
-            LOG.error("serf {}: event consumer failed on {}", name, e, ex);
+            log.error("serf {}: event consumer failed on {}", name, e, ex);
         }
     }
 
@@ -448,7 +455,7 @@ public final class Serf {
         publish(m);
         // memberlist may announce this node itself more than once (start, then a refutation): one join event
         if (n.name().equals(name) && old == MemberStatus.ALIVE) return;
-        LOG.info("serf {}: member-join {} {}", name, m.name, m.address);
+        log.info("serf {}: member-join {} {}", name, m.name, m.address);
         emit(new SerfEvent.Members(SerfEvent.Kind.JOIN, List.of(m.snapshot())));
     }
 
@@ -470,12 +477,12 @@ public final class Serf {
                 kind = SerfEvent.Kind.FAILED;
             }
             default -> {
-                LOG.debug("serf {}: leave of {} in state {} ignored", name, m.name, m.status);
+                log.debug("serf {}: leave of {} in state {} ignored", name, m.name, m.status);
                 return;
             }
         }
         publish(m);
-        LOG.info("serf {}: {} {} {}", name, kind.serfName, m.name, m.address);
+        log.info("serf {}: {} {} {}", name, kind.serfName, m.name, m.address);
         emit(new SerfEvent.Members(kind, List.of(m.snapshot())));
     }
 
@@ -486,7 +493,7 @@ public final class Serf {
         m.tags = SerfMessages.decodeTags(n.meta());
         m.vsn = n.vsn() == null ? new byte[6] : n.vsn().clone();
         publish(m);
-        LOG.info("serf {}: member-update {}", name, m.name);
+        log.info("serf {}: member-update {}", name, m.name);
         emit(new SerfEvent.Members(SerfEvent.Kind.UPDATE, List.of(m.snapshot())));
     }
 
@@ -497,7 +504,7 @@ public final class Serf {
     private boolean implausible(long ltime, LamportClock c, String what) {
         if (c.plausible(ltime)) return false;
         implausibleTimes.incrementAndGet();
-        LOG.debug("serf {}: dropped {} at Lamport time {} (this clock is at {})", name, what, Long.toUnsignedString(ltime), c.time());
+        log.debug("serf {}: dropped {} at Lamport time {} (this clock is at {})", name, what, Long.toUnsignedString(ltime), c.time());
         return true;
     }
 
@@ -509,7 +516,7 @@ public final class Serf {
         if (Long.compareUnsigned(msg.ltime(), m.statusLTime) <= 0) return false;
         if (msg.node().equals(name) && state == State.ALIVE) {
             // someone thinks this node is leaving: refute with a newer join intent
-            LOG.debug("serf {}: refuting an older leave intent", name);
+            log.debug("serf {}: refuting an older leave intent", name);
             scheduler.execute(() -> broadcastJoin(clock.time()));
             return false;
         }
@@ -526,7 +533,7 @@ public final class Serf {
                 failedMembers.remove(m);
                 leftMembers.add(m);
                 publish(m);
-                LOG.info("serf {}: member-leave (forced) {} {}", name, m.name, m.address);
+                log.info("serf {}: member-leave (forced) {} {}", name, m.name, m.address);
                 emit(new SerfEvent.Members(SerfEvent.Kind.LEAVE, List.of(m.snapshot())));
                 if (msg.prune()) prune(m);
                 return true;
@@ -605,7 +612,7 @@ public final class Serf {
             MemberState m = it.next();
             if (now - m.leaveNanos <= timeout) continue;
             it.remove();
-            LOG.info("serf {}: member-reap {}", name, m.name);
+            log.info("serf {}: member-reap {}", name, m.name);
             erase(m);
         }
     }
@@ -623,21 +630,21 @@ public final class Serf {
         float alive = Math.max(1, members.size() - failed - leftMembers.size());
         if (scheduler.random().nextFloat() > failed / alive) return;
         MemberState m = failedMembers.get(scheduler.random().nextInt(failed));
-        LOG.info("serf {}: attempting reconnect to {} {}", name, m.name, m.address);
+        log.info("serf {}: attempting reconnect to {} {}", name, m.name, m.address);
         reconnects.incrementAndGet();
         try {
             memberlist.join(List.of(m.address)).whenComplete((n, err) -> {
-                if (err != null) LOG.debug("serf {}: reconnect to {} failed: {}", name, m.name, err.toString());
+                if (err != null) log.debug("serf {}: reconnect to {} failed: {}", name, m.name, err.toString());
             });
         } catch (RuntimeException e) {
-            LOG.debug("serf {}: reconnect to {} failed: {}", name, m.name, e.toString());
+            log.debug("serf {}: reconnect to {} failed: {}", name, m.name, e.toString());
         }
     }
 
     private void checkQueues() {
         int max = config.maxQueueDepth();
         int dropped = intents.prune(max) + userEvents.prune(max);
-        if (dropped > 0) LOG.warn("serf {}: broadcast queues over {} messages, dropped {}", name, max, dropped);
+        if (dropped > 0) log.warn("serf {}: broadcast queues over {} messages, dropped {}", name, max, dropped);
     }
 
     // ---------------------------------------------------------------- memberlist's callbacks
@@ -654,7 +661,7 @@ public final class Serf {
         @Override public byte[] nodeMeta(int limit) {
             byte[] meta = SerfMessages.encodeTags(tags);
             if (meta.length > limit) {
-                LOG.error("serf {}: tags encode to {} bytes, over the meta limit of {}; advertising none", name, meta.length, limit);
+                log.error("serf {}: tags encode to {} bytes, over the meta limit of {}; advertising none", name, meta.length, limit);
                 return SerfMessages.encodeTags(Map.of());
             }
             return meta;
@@ -667,7 +674,7 @@ public final class Serf {
                 msg = SerfMessages.decode(message);
             } catch (MalformedException e) {
                 malformedMessages.incrementAndGet();
-                LOG.debug("serf {}: dropped a malformed message: {}", name, e.getMessage());
+                log.debug("serf {}: dropped a malformed message: {}", name, e.getMessage());
                 return;
             }
             try {
@@ -690,13 +697,13 @@ public final class Serf {
                     case PushPull p -> ignoredMessages.incrementAndGet();
                     case Unknown u -> {
                         ignoredMessages.incrementAndGet();
-                        LOG.debug("serf {}: ignored a message of type {}", name, u.type());
+                        log.debug("serf {}: ignored a message of type {}", name, u.type());
                     }
                 }
                 if (rebroadcast) queue.queue(message.clone(), null);
             } catch (RuntimeException e) {
                 malformedMessages.incrementAndGet();
-                LOG.warn("serf {}: failed to handle {}", name, msg, e);
+                log.warn("serf {}: failed to handle {}", name, msg, e);
             }
         }
 
@@ -721,7 +728,7 @@ public final class Serf {
             if (state == null || state.length == 0) return;
             if ((state[0] & 0xFF) != SerfMessages.PUSH_PULL) {
                 malformedMessages.incrementAndGet();
-                LOG.debug("serf {}: remote state has type {}, not push-pull", name, state[0] & 0xFF);
+                log.debug("serf {}: remote state has type {}, not push-pull", name, state[0] & 0xFF);
                 return;
             }
             PushPull pp;
@@ -729,7 +736,7 @@ public final class Serf {
                 pp = (PushPull) SerfMessages.decode(state);
             } catch (MalformedException e) {
                 malformedMessages.incrementAndGet();
-                LOG.debug("serf {}: dropped a malformed remote state: {}", name, e.getMessage());
+                log.debug("serf {}: dropped a malformed remote state: {}", name, e.getMessage());
                 return;
             }
             if (implausible(pp.ltime(), clock, "a remote state") || implausible(pp.eventLTime(), eventClock, "a remote state")

@@ -78,7 +78,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * node dead (none in 30 seeds); with LAN's 4x retransmits, even with the changes above, about two a run did.
  */
 public final class Memberlist {
-    private static final Logger LOG = LoggerFactory.getLogger(Memberlist.class);
+    /** This instance's logger: the class's, or a silent one for the agent's start-up warm-up pool (serf.JoinWarmup). */
+    private final Logger log;
 
     /** memberlist's MetaMaxSize. */
     public static final int META_MAX_SIZE = 512;
@@ -141,7 +142,8 @@ public final class Memberlist {
     private final AtomicLong stalls = new AtomicLong();
     private final AtomicLong droppedArrivals = new AtomicLong();
 
-    private Memberlist(SwimConfig config, Transport transport, Scheduler scheduler, Delegate delegate, EventListener events) {
+    private Memberlist(SwimConfig config, Transport transport, Scheduler scheduler, Delegate delegate, EventListener events, Logger log) {
+        this.log = log;
         this.config = config.check();
         this.transport = transport;
         this.scheduler = scheduler;
@@ -155,7 +157,12 @@ public final class Memberlist {
 
     /** {@code delegate} and {@code events} may be null. */
     public static Memberlist create(SwimConfig config, Transport transport, Scheduler scheduler, Delegate delegate, EventListener events) {
-        return new Memberlist(config, transport, scheduler, delegate, events);
+        return create(config, transport, scheduler, delegate, events, LoggerFactory.getLogger(Memberlist.class));
+    }
+
+    /** As {@link #create(SwimConfig, Transport, Scheduler, Delegate, EventListener)}, logging to {@code log}. */
+    public static Memberlist create(SwimConfig config, Transport transport, Scheduler scheduler, Delegate delegate, EventListener events, Logger log) {
+        return new Memberlist(config, transport, scheduler, delegate, events, log);
     }
 
     // ------------------------------------------------------------------------------------------------ public API
@@ -189,7 +196,7 @@ public final class Memberlist {
             List<InetSocketAddress> remote = new ArrayList<>();
             for (InetSocketAddress a : targets) {
                 if (isSelfAddress(a)) {
-                    LOG.debug("{}: join: {} is this node, skipped", self, a);
+                    log.debug("{}: join: {} is this node, skipped", self, a);
                 } else {
                     remote.add(a);
                 }
@@ -204,11 +211,11 @@ public final class Memberlist {
                 transport.pushPull(a, local, config.streamTimeout()).whenComplete((pp, err) -> onSchedulerEvenIfShutdown(() -> {
                     try {
                         if (shutdown) {
-                            LOG.debug("{}: join {}: shut down meanwhile", self, a);
+                            log.debug("{}: join {}: shut down meanwhile", self, a);
                         } else if (err != null) {
-                            LOG.debug("{}: join {} failed: {}", self, a, err.toString());
+                            log.debug("{}: join {} failed: {}", self, a, err.toString());
                         } else if (onlySelf(pp)) {
-                            LOG.info("{}: join {}: the answer came from this node itself, not counted", self, a);
+                            log.info("{}: join {}: the answer came from this node itself, not counted", self, a);
                         } else if (mergeRemoteState(pp, true, a)) {
                             ok[0]++;
                         }
@@ -323,7 +330,7 @@ public final class Memberlist {
         try {
             transport.close();
         } catch (RuntimeException e) {
-            LOG.warn("{}: closing the transport failed", self, e);
+            log.warn("{}: closing the transport failed", self, e);
         }
     }
 
@@ -363,7 +370,7 @@ public final class Memberlist {
         if (now >= stallGraceUntil) {
             stalls.incrementAndGet();
             awareness.apply(1);
-            LOG.warn("{}: this node did not run for {} ms (paused or overloaded): for {} ms it suspects and declares no one on its own timers",
+            log.warn("{}: this node did not run for {} ms (paused or overloaded): for {} ms it suspects and declares no one on its own timers",
                     self, late / 1_000_000, grace / 1_000_000);
         }
         stallGraceUntil = Math.max(stallGraceUntil, now + grace);
@@ -384,7 +391,7 @@ public final class Memberlist {
                 task.run();
             } catch (Throwable t) {
                 taskFailures.incrementAndGet();
-                LOG.warn("{}: gossip task failed", self, t);
+                log.warn("{}: gossip task failed", self, t);
             }
         };
     }
@@ -396,7 +403,7 @@ public final class Memberlist {
         }
         if (timeout != null && !timeout.isZero() && !timeout.isNegative()) {
             Scheduler.Cancellable t = scheduler.schedule(timeout.toNanos(), () -> {
-                if (result.complete(null)) LOG.info("{}: timed out waiting for the {} broadcast", self, what);
+                if (result.complete(null)) log.info("{}: timed out waiting for the {} broadcast", self, what);
             });
             result.whenComplete((v, e) -> t.cancel());
         }
@@ -511,7 +518,7 @@ public final class Memberlist {
 
     private void indirectProbe(Probe p) {
         if (p.done) return;
-        LOG.debug("{}: no direct ack from {}", self, p.target);
+        log.debug("{}: no direct ack from {}", self, p.target);
         List<NodeEntry> peers = kRandomNodes(config.indirectChecks(),
                 n -> n.name.equals(self) || n.name.equals(p.target) || n.state != NodeState.ALIVE);
         InetSocketAddress adv = transport.advertise();
@@ -548,14 +555,14 @@ public final class Memberlist {
     private void concludeProbe(Probe p) {
         if (p.done) return;
         if (p.fallbackOk) {
-            LOG.warn("{}: reached {} over a stream but not over packets: the network may be misconfigured", self, p.target);
+            log.warn("{}: reached {} over a stream but not over packets: the network may be misconfigured", self, p.target);
             finishProbe(p);
             return;
         }
         if (stalled() && inconclusiveProbes < MAX_SUSPICION_POSTPONES) {
             // this node was not running: the ack may be waiting unread; no verdict (the stall raised awareness)
             inconclusiveProbes++;
-            LOG.debug("{}: probe of {} ended while this node was stalled: no verdict", self, p.target);
+            log.debug("{}: probe of {} ended while this node was stalled: no verdict", self, p.target);
             p.awarenessDelta = 0;
             finishProbe(p);
             return;
@@ -568,7 +575,7 @@ public final class Memberlist {
             delta += 1;
         }
         p.awarenessDelta = delta;
-        LOG.debug("{}: suspect {}: no ack", self, p.target);
+        log.debug("{}: suspect {}: no ack", self, p.target);
         finishProbe(p);
         suspectNode(new Message.Suspect(p.incarnation, p.target, self));
     }
@@ -595,7 +602,7 @@ public final class Memberlist {
             if (n.deadOrLeft() && now - n.stateChange > keep && !n.name.equals(self)) {
                 nodeMap.remove(n.name);
                 unpublish(n);
-                LOG.debug("{}: reaped {} ({})", self, n.name, n.state);
+                log.debug("{}: reaped {} ({})", self, n.name, n.state);
             } else {
                 kept.add(n);
             }
@@ -647,7 +654,7 @@ public final class Memberlist {
         if (scheduler.random().nextDouble() > (double) dead / alive) return;
         List<NodeEntry> pick = kRandomNodes(1, n -> n.name.equals(self) || n.state != NodeState.DEAD);
         if (!pick.isEmpty()) {
-            LOG.debug("{}: reconnect: push-pull with dead {}", self, pick.get(0).name);
+            log.debug("{}: reconnect: push-pull with dead {}", self, pick.get(0).name);
             pushPullNode(pick.get(0).socketAddress());
         }
     }
@@ -655,7 +662,7 @@ public final class Memberlist {
     private void pushPullNode(InetSocketAddress to) {
         transport.pushPull(to, localState(false), config.streamTimeout()).whenComplete((pp, err) -> onScheduler(() -> {
             if (err != null) {
-                LOG.debug("{}: push-pull with {} failed: {}", self, to, err.toString());
+                log.debug("{}: push-pull with {} failed: {}", self, to, err.toString());
                 return;
             }
             mergeRemoteState(pp, false, to);
@@ -728,7 +735,7 @@ public final class Memberlist {
         try {
             user = delegate.broadcasts(overhead + USER_MSG_OVERHEAD, avail);
         } catch (RuntimeException e) {
-            LOG.warn("{}: delegate broadcasts failed", self, e);
+            log.warn("{}: delegate broadcasts failed", self, e);
             return own;
         }
         if (user == null || user.isEmpty()) return own;
@@ -776,7 +783,7 @@ public final class Memberlist {
     private void handle(InetSocketAddress from, Message m) {
         if (malformed(m)) {
             malformed.incrementAndGet();
-            LOG.debug("{}: dropped a malformed {} from {}", self, m.getClass().getSimpleName(), from);
+            log.debug("{}: dropped a malformed {} from {}", self, m.getClass().getSimpleName(), from);
             return;
         }
         switch (m) {
@@ -784,7 +791,7 @@ public final class Memberlist {
             case Message.IndirectPing ip -> handleIndirectPing(from, ip);
             case Message.Ack a -> handleAck(a);
             case Message.Nack n -> handleNack(n);
-            case Message.Err e -> LOG.debug("{}: error from {}: {}", self, from, e.error());
+            case Message.Err e -> log.debug("{}: error from {}: {}", self, from, e.error());
             case Message.Suspect s -> {
                 if (s.node().equals(self)) answerStale(from, s.incarnation());
                 suspectNode(s);
@@ -818,7 +825,7 @@ public final class Memberlist {
 
     private void handlePing(InetSocketAddress from, Message.Ping p) {
         if (!p.node().isEmpty() && !p.node().equals(self)) {
-            LOG.debug("{}: ping for unexpected node {} from {}", self, p.node(), from);
+            log.debug("{}: ping for unexpected node {} from {}", self, p.node(), from);
             return;
         }
         InetSocketAddress to = replyAddress(p.sourceAddr(), p.sourcePort(), from);
@@ -901,7 +908,7 @@ public final class Memberlist {
         }
         InetSocketAddress addr = toAddress(a.addr(), a.port());
         if (addr == null) {
-            LOG.debug("{}: alive for {} with a bad address, ignored", self, a.node());
+            log.debug("{}: alive for {} with a bad address, ignored", self, a.node());
             return;
         }
         NodeEntry state = nodeMap.get(a.node());
@@ -920,7 +927,7 @@ public final class Memberlist {
             long reclaim = config.deadNodeReclaimTime().toNanos();
             boolean canReclaim = reclaim > 0 && now - state.stateChange > reclaim;
             if (state.state == NodeState.LEFT || (state.state == NodeState.DEAD && canReclaim)) {
-                LOG.info("{}: {} comes back at a new address {} (was {})", self, a.node(), addr, state.socketAddress());
+                log.info("{}: {} comes back at a new address {} (was {})", self, a.node(), addr, state.socketAddress());
                 updatesNode = true;
             } else {
                 conflicts.incrementAndGet();
@@ -941,7 +948,7 @@ public final class Memberlist {
         if (!bootstrap && isLocal) {
             if (a.incarnation() == state.incarnation && Arrays.equals(a.meta(), state.meta) && Arrays.equals(v, state.vsn)) return;
             refute(state, a.incarnation());
-            LOG.warn("{}: refuting an alive message about this node (incarnation {})", self, a.incarnation());
+            log.warn("{}: refuting an alive message about this node (incarnation {})", self, a.incarnation());
         } else {
             broadcast(a.node(), a, notify);
             if (v.length >= 6) state.vsn = v;
@@ -959,7 +966,7 @@ public final class Memberlist {
         }
         publish(state);
         if (oldState == NodeState.DEAD || oldState == NodeState.LEFT) {
-            if (!isLocal || bootstrap) LOG.debug("{}: {} joined ({})", self, state.name, state.socketAddress());
+            if (!isLocal || bootstrap) log.debug("{}: {} joined ({})", self, state.name, state.socketAddress());
             notifyJoin(state);
         } else if (!Arrays.equals(oldMeta, state.meta)) {
             notifyUpdate(state);
@@ -984,7 +991,7 @@ public final class Memberlist {
         if (timer != null) {
             if (hearsay) return;
             if (timer.confirm(s.from())) {
-                LOG.debug("{}: suspicion of {} confirmed by {}", self, s.node(), s.from());
+                log.debug("{}: suspicion of {} confirmed by {}", self, s.node(), s.from());
                 broadcast(s.node(), s, null);
             }
             return;
@@ -992,10 +999,10 @@ public final class Memberlist {
         if (state.state != NodeState.ALIVE) return;
         if (state.name.equals(self)) {
             refute(state, s.incarnation());
-            LOG.warn("{}: refuting a suspect message from {}", self, s.from());
+            log.warn("{}: refuting a suspect message from {}", self, s.from());
             return;
         }
-        LOG.debug("{}: {} suspected by {} (incarnation {})", self, s.node(), s.from(), s.incarnation());
+        log.debug("{}: {} suspected by {} (incarnation {})", self, s.node(), s.from(), s.incarnation());
         broadcast(s.node(), s, null);
         state.incarnation = s.incarnation();
         state.state = NodeState.SUSPECT;
@@ -1017,13 +1024,13 @@ public final class Memberlist {
             if (st == null || st.state != NodeState.SUSPECT || st.stateChange != changeTime) return;
             noticeStall(holder[0].dueAt());
             if (stalled() && holder[0].postponed() < MAX_SUSPICION_POSTPONES) {
-                LOG.info("{}: the suspicion of {} ended while this node was stalled: it waits {} ms more", self, name,
+                log.info("{}: the suspicion of {} ended while this node was stalled: it waits {} ms more", self, name,
                         (stallGraceUntil - scheduler.nanoTime()) / 1_000_000);
                 holder[0].postpone(stallGraceUntil - scheduler.nanoTime());
                 return;
             }
             suspicions.remove(name);
-            LOG.info("{}: marking {} failed: suspicion timed out ({} of {} confirmations)", self, name, confirmations, kk);
+            log.info("{}: marking {} failed: suspicion timed out ({} of {} confirmations)", self, name, confirmations, kk);
             deadNode(new Message.Dead(st.incarnation, name, self));
         });
         suspicions.put(name, holder[0]);
@@ -1039,7 +1046,7 @@ public final class Memberlist {
         if (state.name.equals(self)) {
             if (!left) {
                 refute(state, d.incarnation());
-                LOG.warn("{}: refuting a dead message from {}", self, d.from());
+                log.warn("{}: refuting a dead message from {}", self, d.from());
                 return;
             }
             broadcast(d.node(), d, this::leaveBroadcastDone);
@@ -1050,7 +1057,7 @@ public final class Memberlist {
         state.state = d.node().equals(d.from()) ? NodeState.LEFT : NodeState.DEAD;
         state.stateChange = scheduler.nanoTime();
         publish(state);
-        LOG.debug("{}: {} is {} (from {})", self, state.name, state.state, d.from());
+        log.debug("{}: {} is {} (from {})", self, state.name, state.state, d.from());
         notifyLeave(state);
     }
 
@@ -1083,12 +1090,12 @@ public final class Memberlist {
     private boolean mergeRemoteState(PushPull remote, boolean join, InetSocketAddress from) {
         if (remote.nodes() == null || remote.nodes().stream().anyMatch(e -> e == null || e.name() == null || e.name().isEmpty() || e.state() == null)) {
             malformed.incrementAndGet();
-            LOG.warn("{}: push-pull from {} with a malformed node list, ignored", self, from);
+            log.warn("{}: push-pull from {} with a malformed node list, ignored", self, from);
             return false;
         }
         String err = verifyProtocol(remote.nodes());
         if (err != null) {
-            LOG.warn("{}: push-pull with {} refused: {}", self, from, err);
+            log.warn("{}: push-pull with {} refused: {}", self, from, err);
             return false;
         }
         mergeState(remote.nodes());
@@ -1144,7 +1151,7 @@ public final class Memberlist {
                 byte[] u = delegate.localState(join);
                 if (u != null) user = u;
             } catch (RuntimeException e) {
-                LOG.warn("{}: delegate localState failed", self, e);
+                log.warn("{}: delegate localState failed", self, e);
             }
         }
         return new PushPull(join, out, user);
@@ -1191,7 +1198,7 @@ public final class Memberlist {
 
     private void logIncompatible(String key, String why) {
         if (incompatibleLogged.size() > 10_000) incompatibleLogged.clear();
-        if (incompatibleLogged.add(key + why)) LOG.warn("{}: ignoring an alive for {}: {}", self, key, why);
+        if (incompatibleLogged.add(key + why)) log.warn("{}: ignoring an alive for {}: {}", self, key, why);
     }
 
     /** memberlist's kRandomNodes: up to k distinct nodes not excluded, at random. */
@@ -1251,7 +1258,7 @@ public final class Memberlist {
         try {
             events.notifyJoin(e.published);
         } catch (RuntimeException x) {
-            LOG.warn("{}: event listener failed", self, x);
+            log.warn("{}: event listener failed", self, x);
         }
     }
 
@@ -1260,7 +1267,7 @@ public final class Memberlist {
         try {
             events.notifyLeave(e.published);
         } catch (RuntimeException x) {
-            LOG.warn("{}: event listener failed", self, x);
+            log.warn("{}: event listener failed", self, x);
         }
     }
 
@@ -1269,7 +1276,7 @@ public final class Memberlist {
         try {
             events.notifyUpdate(e.published);
         } catch (RuntimeException x) {
-            LOG.warn("{}: event listener failed", self, x);
+            log.warn("{}: event listener failed", self, x);
         }
     }
 
@@ -1389,7 +1396,7 @@ public final class Memberlist {
             if (pending.incrementAndGet() > MAX_PENDING_ARRIVALS) {
                 pending.decrementAndGet();
                 if (droppedArrivals.incrementAndGet() % 1000 == 1)
-                    LOG.warn("{}: {} messages wait for the gossip thread: dropping ({} so far)", self, MAX_PENDING_ARRIVALS, droppedArrivals.get());
+                    log.warn("{}: {} messages wait for the gossip thread: dropping ({} so far)", self, MAX_PENDING_ARRIVALS, droppedArrivals.get());
                 return;
             }
             arrivals.add(new Object[]{from, message});

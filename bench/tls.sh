@@ -55,7 +55,7 @@ say "new connection per request, HTTPS: $(for _ in $(seq 1 "$N"); do curl -s -o 
 say "  of which the TLS handshake      : $(for _ in $(seq 1 "$N"); do curl -s -o /dev/null -w '%{time_appconnect} %{time_connect}\n' "${TLSARGS[@]}" "https://127.0.0.1:$HTTPS/v1/kv/bench"; done | awk '{print $1-$2}' | stats)"
 # keep-alive: curl sends all N requests on one connection; the mean of the whole run (its start-up included, once)
 keepalive() {
-  local t0 t1; t0=$(date +%s.%N); curl -s -o /dev/null "$@"; t1=$(date +%s.%N)
+  local t0 t1; t0=$(date +%s.%N); curl -s "$@" >/dev/null; t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "mean %.2f ms over %d requests\n", (b-a)*1000/n, n}'
 }
 URLS=(); for _ in $(seq 1 "$N"); do URLS+=("https://127.0.0.1:$HTTPS/v1/kv/bench"); done

@@ -49,7 +49,7 @@ public final class StoreTokenResolver implements TokenResolver {
             // This server has no state yet (it has not taken its Raft seat): it can vouch for nobody.
             return new Identity(Identity.ANONYMOUS_ACCESSOR, Authorizer.DENY_ALL);
         }
-        if (secret == null || secret.isEmpty()) {
+        if (secret == null || secret.isEmpty() || ANONYMOUS_SECRET.equals(secret)) {
             Model.AclToken anon = s.aclToken(Identity.ANONYMOUS_ACCESSOR).value();
             // Before the leader has created it, the anonymous token is what it will be: no policies.
             if (anon == null) return new Identity(Identity.ANONYMOUS_ACCESSOR, PolicyAuthorizer.defaultOnly(config.defaultAllow));

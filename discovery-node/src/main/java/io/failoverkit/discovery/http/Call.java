@@ -89,13 +89,25 @@ public final class Call {
             t = bearer(header("Authorization"));
             from = "Authorization";
         }
-        if (t == null || t.isEmpty()) return null;
+        // A request another agent passed on without a token is anonymous: the first hop already added its own default
+        // token when it had one, so this server's default token must not stand in (it would widen the caller's view).
+        if (t == null || t.isEmpty()) return forwarded() ? io.failoverkit.discovery.acl.StoreTokenResolver.ANONYMOUS_SECRET : null;
         if (t.length() > MAX_TOKEN_CHARS) throw HttpError.badRequest("the token in " + from + " is longer than " + MAX_TOKEN_CHARS + " characters");
         for (int i = 0; i < t.length(); i++) {
             char c = t.charAt(i);
             if (c < 0x21 || c == 0x7f) throw HttpError.badRequest("the token in " + from + " contains a space or control character");
         }
         return t;
+    }
+
+    /** True when the request itself carries a token (?token=, X-Consul-Token or Authorization: Bearer). */
+    boolean carriesToken() {
+        String q = param("token");
+        if (q != null && !q.isEmpty()) return true;
+        String h = header("X-Consul-Token");
+        if (h != null && !h.isEmpty()) return true;
+        String a = header("Authorization");
+        return a != null && a.strip().regionMatches(true, 0, "Bearer ", 0, 7);
     }
 
     private static String bearer(String authorization) {
@@ -142,10 +154,10 @@ public final class Call {
         return f == null ? null : f.getValue();
     }
 
-    /** Every value of a repeated parameter ({@code ?tag=a&tag=b}), in order; empty when absent. */
+    /** Every non-empty value of a repeated parameter ({@code ?tag=a&tag=b}), in order; empty when absent. */
     public java.util.List<String> params(String name) {
         Fields.Field f = query.get(name);
-        return f == null ? java.util.List.of() : java.util.List.copyOf(f.getValues());
+        return f == null ? java.util.List.of() : f.getValues().stream().filter(v -> v != null && !v.isEmpty()).toList();
     }
 
     public long longParam(String name, long dflt) {

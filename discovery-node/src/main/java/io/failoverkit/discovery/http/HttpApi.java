@@ -164,6 +164,7 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void route(Call call, String path) {
+        if (path != null && UiEndpoint.serves(path)) { UiEndpoint.handle(call, path); return; } // the web UI (issue 15)
         if (path == null || !path.startsWith("/v1/")) throw HttpError.notFound("unknown endpoint " + path + " (the API lives under /v1/)");
         String rest = path.substring(4);
         int slash = rest.indexOf('/');
@@ -176,6 +177,7 @@ public final class HttpApi implements AutoCloseable {
         if (group.equals("agent") && sub.equals("metrics")) { new AgentMetricsEndpoint(agent).handle(call); return; }
         if (group.equals("agent") && sub.equals("host")) { new AgentHostEndpoint(agent).handle(call); return; }
         if (group.equals("agent") && sub.equals("version")) { new AgentVersionEndpoint().handle(call); return; }
+        if (group.equals("agent") && sub.startsWith("token/")) { new AgentTokenEndpoint(agent).handle(call.withPath(sub.substring(6))); return; }
         if (group.equals("agent") && sub.equals("monitor")) { new AgentMonitorEndpoint(agent, timer).handle(call); return; }
         if (group.equals("agent")) {
             new AgentEndpoint(agent).handle(call.withPath(sub));
@@ -249,7 +251,8 @@ public final class HttpApi implements AutoCloseable {
         }
         // "Tokenless" as Consul sees it: no token on the request and no default token of this agent's to stand in.
         String standIn = agent.config().acl.defaultToken;
-        call.identity(who, token == null && (standIn == null || standIn.isEmpty()));
+        // A forwarded request without one of its own is the first hop's tokenless caller (see Call.token).
+        call.identity(who, !call.carriesToken() && (call.forwarded() || standIn == null || standIn.isEmpty()));
         boolean writes = !call.method.equals("GET") && !call.method.equals("HEAD");
         AuditLog log = writes ? audit : null;
         if (who.authorizer() == Authorizer.ALLOW_ALL && log == null) return true;

@@ -268,6 +268,8 @@ final class Permissions {
             default -> { }
         }
         if (sub.startsWith("join/")) return Require.of(Need.write(Resource.AGENT, agentNode));
+        // Consul's agent token endpoints (PUT /v1/agent/token/default|agent|...) need acl:write, nothing about the agent.
+        if (sub.startsWith("token/")) return Require.of(Need.write(Resource.ACL, ""));
         if (sub.startsWith("force-leave/")) return Require.of(Need.write(Resource.OPERATOR, ""));
         for (String p : List.of("service/deregister/", "service/maintenance/")) {
             if (sub.startsWith(p)) return localService(sub.substring(p.length()), look, Access.WRITE);
@@ -339,7 +341,8 @@ final class Permissions {
     /** A check: a service's check needs service:read, a node's check node:read. */
     static boolean mayRead(Authorizer a, Model.Check c) {
         boolean ofService = c.serviceId() != null && !c.serviceId().isEmpty();
-        return ofService ? a.allows(Resource.SERVICE, c.serviceName(), Access.READ) : a.allows(Resource.NODE, c.node(), Access.READ);
+        String name = ofService ? c.serviceName() : c.node();
+        return a.allows(ofService ? Resource.SERVICE : Resource.NODE, name == null ? "" : name, Access.READ);
     }
 
     static boolean mayRead(Authorizer a, Model.KvEntry e) {

@@ -177,4 +177,44 @@ class AclStateTest {
         cfg.defaultToken = null;
         assertThat(allow.resolve(null).authorizer().allows(Resource.KEY, "x", Access.WRITE)).isTrue();
     }
+
+    @Test
+    void theLeaderInitialisesOnceAndReapsExpiredTokens() {
+        boolean[] leading = {false};
+        java.util.List<Command> proposed = new java.util.ArrayList<>();
+        io.failoverkit.discovery.leader.AclLeader leader = new io.failoverkit.discovery.leader.AclLeader(store, () -> leading[0], c -> {
+            proposed.add(c);
+            return java.util.concurrent.CompletableFuture.completedFuture(apply(c));
+        }, "root-secret");
+        leader.tick();
+        assertThat(proposed).isEmpty(); // not leading: nothing
+        leading[0] = true;
+        leader.tick();
+        assertThat(proposed).hasSize(1).first().isInstanceOf(Command.AclInit.class);
+        assertThat(store.aclTokenBySecretHash(Secrets.hash("root-secret")).policyIds()).containsExactly(GM);
+        leader.tick();
+        assertThat(proposed).hasSize(1); // nothing missing any more
+        long past = System.currentTimeMillis() - 1;
+        apply(new Command.AclTokenSet(token("t-old", "old-secret", List.of(), past), true));
+        apply(new Command.AclTokenSet(token("t-new", "new-secret", List.of(), System.currentTimeMillis() + 3_600_000L), true));
+        leader.tick();
+        assertThat(proposed.get(proposed.size() - 1)).isEqualTo(new Command.AclTokenDelete("t-old"));
+        assertThat(store.aclToken("t-old").value()).isNull();
+        assertThat(store.aclToken("t-new").value()).isNotNull();
+
+        // An operator revokes the (leaked) initial management token: the same leader does not bring it back...
+        String initialAccessor = store.aclTokenBySecretHash(Secrets.hash("root-secret")).accessorId();
+        apply(new Command.AclTokenDelete(initialAccessor));
+        int before = proposed.size();
+        leader.tick();
+        leader.tick();
+        assertThat(store.aclTokenBySecretHash(Secrets.hash("root-secret"))).isNull();
+        assertThat(proposed).hasSize(before);
+        // ...a new leadership term does, while the config still names it (as Consul's leader at election).
+        leading[0] = false;
+        leader.tick();
+        leading[0] = true;
+        leader.tick();
+        assertThat(store.aclTokenBySecretHash(Secrets.hash("root-secret")).policyIds()).containsExactly(GM);
+    }
 }

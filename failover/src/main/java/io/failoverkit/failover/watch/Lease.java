@@ -90,7 +90,11 @@ final class Lease implements AutoCloseable, io.failoverkit.failover.act.LockHold
                 validUntilNanos = 0;
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("{}: renewal failed: {}", sessionName, e.getMessage());
+            if (e.getMessage() != null && e.getMessage().contains("HTTP 403")) {
+                LOG.warn("{}: renewal refused (permission denied: the manager's token lacks session write): {}", sessionName, e.getMessage());
+            } else {
+                LOG.debug("{}: renewal failed: {}", sessionName, e.getMessage());
+            }
         }
     }
 

@@ -47,6 +47,10 @@ public final class Manager {
     private long termSeen;
     private final Consumer<FailoverRun.Outcome> onFailover;
     private final HistoryKeeper history; // issue 9, hole 4
+    private final StatusPublisher status; // issue 15: what this cycle observed, for the web UI and `failover status --json`
+    private Topology observed;
+    private StoredState epochSeen;
+    private boolean acted;
     private int masterFailures;
     private String lastLogged;
     private volatile boolean stopping;
@@ -67,6 +71,7 @@ public final class Manager {
         this.lease = new Lease(discovery, epochs.lockKey(), "failover-manager " + cluster.name() + " " + identity, identity, timings);
         this.onFailover = onFailover;
         this.history = new HistoryKeeper(new io.failoverkit.failover.act.HistoryStore(discovery, cluster.name()), cluster.name());
+        this.status = new StatusPublisher(discovery, cluster, identity, epochs.lockKey(), System::currentTimeMillis);
     }
 
     /** True while this manager holds the lock and its session is certainly still valid (see {@link Timings}). */
@@ -104,12 +109,42 @@ public final class Manager {
 
     /** One cycle: keep or take the lock; if held, observe, decide and act. Returns what it did, as logged; never throws. */
     public String cycle() {
+        observed = null;
+        epochSeen = null;
+        acted = false;
+        String message;
         try {
-            return cycleOnce();
+            message = cycleOnce();
         } catch (RuntimeException e) {
             LOG.error("[{}] cycle failed, going on: {}", cluster.name(), e.toString(), e);
-            return log("cycle failed, going on: " + e);
+            message = log("cycle failed, going on: " + e);
         }
+        publishStatus(message);
+        return message;
+    }
+
+    /**
+     * Issue 15: the lock holder publishes what it observed (see {@link StatusPublisher}); after an action it observes
+     * again, so the published topology is the one the action left, not the one it started from.
+     */
+    private void publishStatus(String message) {
+        if (!isLeader()) return;
+        try {
+            Topology t = observed;
+            StoredState e = epochSeen;
+            if (acted) {
+                t = servers.observeAll(cluster.members());
+                e = epochs.read().state();
+            }
+            status.publish(t, e, lease.session(), message);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("[{}] cannot publish the manager's status: {}", cluster.name(), e.toString());
+        }
+    }
+
+    /** The publisher of this manager's status document (for tests). */
+    StatusPublisher statusPublisher() {
+        return status;
     }
 
     private String cycleOnce() {
@@ -118,7 +153,12 @@ public final class Manager {
                 return log("not the lock holder: " + epochs.lockKey() + " is held by another session; not acting");
             }
         } catch (IOException e) {
-            if (!isLeader()) return log("discovery unreachable, not acting: " + e.getMessage());
+            // A 403 is not an outage: the manager's token lacks a permission (see `failover acl-policy`). Said as such,
+            // every cycle, while the lease that is still valid lets it go on; the lock lapses if it persists.
+            boolean refused = e.getMessage() != null && e.getMessage().contains("HTTP 403");
+            if (refused) LOG.warn("{}: the discovery node refused the lock (permission denied: check the manager's token and its policy, `failover acl-policy --cluster {}`): {}",
+                    cluster.name(), cluster.name(), e.getMessage());
+            if (!isLeader()) return log((refused ? "permission denied by the discovery node, not acting: " : "discovery unreachable, not acting: ") + e.getMessage());
         }
         if (lease.acquisitions() != termSeen) {
             // Taking the lock (again): another manager may have led meanwhile and recorded the master's history; judge by
@@ -127,6 +167,7 @@ public final class Manager {
             termSeen = lease.acquisitions();
         }
         Topology topology = servers.observeAll(cluster.members());
+        observed = topology;
         if (Thread.currentThread().isInterrupted()) {
             // Members not observed before the interrupt read as unreachable: no evidence to act on (review 5, finding 6).
             return log("interrupted while observing, not acting");
@@ -139,6 +180,7 @@ public final class Manager {
             log("cannot serve a promote request: " + e);
         }
         if (served.isPresent()) {
+            acted = true;
             masterFailures = 0;
             return log("promote request served: " + (served.get().success() ? "" : "FAILED: ") + served.get().message());
         }
@@ -148,6 +190,7 @@ public final class Manager {
         } catch (IOException e) {
             return log("cannot read the epoch, not acting: " + e.getMessage());
         }
+        epochSeen = stored.state();
         String master = stored.state().master() != null ? stored.state().master()
                 : topology.masters().size() == 1 ? topology.masters().get(0).address() : null;
         Optional<InstanceState> m = master == null ? Optional.empty() : topology.get(master);
@@ -157,6 +200,7 @@ public final class Manager {
         masterFailures = noWritableMaster ? masterFailures + 1 : 0;
         Action action = Decide.decide(cluster, topology, stored.state(), new Trigger.Detected(masterFailures), System.currentTimeMillis(),
                 history.recorded());
+        acted = !(action instanceof Action.Healthy || action instanceof Action.Wait || action instanceof Action.Refuse);
         return switch (action) {
             case Action.Healthy h -> healthy(h, stored, topology);
             case Action.Wait w -> log(w.reason());
@@ -306,6 +350,7 @@ public final class Manager {
             StoredState first = new StoredState(1, master, 0, true);
             if (epochs.bump(stored, first, List.of(), "first observation of a healthy master", lease.session()).written()) {
                 LOG.info("[{}] epoch 1 names {} master", cluster.name(), master);
+                epochSeen = first;
             }
         } catch (IOException e) {
             log("cannot record the first epoch: " + e.getMessage());

@@ -27,9 +27,12 @@ public final class FakeDiscovery implements Discovery {
     private final Map<String, Registration> catalog = new LinkedHashMap<>();
     private long index;
     public volatile boolean down;
+    /** Every call answers as a discovery node with ACLs does to a token that lacks the permission (HTTP 403). */
+    public volatile boolean refusing;
 
     private void check() throws IOException {
         if (down) throw new IOException("discovery node unreachable (fake)");
+        if (refusing) throw new IOException("PUT /v1/session/create: HTTP 403 Permission denied: token with AccessorID 'fake' lacks permission 'session:write' on \"n1\"");
     }
 
     @Override

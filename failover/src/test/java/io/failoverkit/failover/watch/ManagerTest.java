@@ -135,6 +135,14 @@ class ManagerTest {
         assertThat(s.calls).isEmpty();
     }
 
+    @Test
+    void aTokenThatLacksAPermissionMeansNotActingAndSaysWhy() {
+        FakeServers s = FakeServers.cluster(true, M, R1, R2);
+        discovery.refusing = true;
+        assertThat(manager(cluster("redis", List.of()), s).cycle()).startsWith("permission denied by the discovery node, not acting");
+        assertThat(s.calls).isEmpty();
+    }
+
     // Hole 5: a reachable master that takes no writes, nobody else writable.
     @Test
     void aMasterLeftFencedByAnAbortedFailoverIsReopenedWithAnAuditRecord() throws Exception {

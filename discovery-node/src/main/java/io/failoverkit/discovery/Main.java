@@ -21,7 +21,8 @@ import java.util.concurrent.Callable;
                 Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class,
                 io.failoverkit.discovery.cli.OperatorCmd.class, io.failoverkit.discovery.cli.SnapshotCmd.class,
                 io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class,
-                io.failoverkit.discovery.cli.TemplateCmd.class, io.failoverkit.discovery.cli.AclCmd.class})
+                io.failoverkit.discovery.cli.TemplateCmd.class, io.failoverkit.discovery.cli.AclCmd.class,
+                io.failoverkit.discovery.cli.TlsCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -72,6 +73,7 @@ public final class Main implements Runnable {
         @Option(names = "-bind", paramLabel = "ADDR", description = "Cluster address: LAN and server RPC (default 127.0.0.1).") String bind;
         @Option(names = "-client", paramLabel = "ADDR", description = "Client address: HTTP and DNS (default 127.0.0.1).") String client;
         @Option(names = "-http-port", paramLabel = "PORT", description = "HTTP API port (default 8500).") Integer httpPort;
+        @Option(names = "-https-port", paramLabel = "PORT", description = "HTTPS API port (default -1: none; needs tls certificates).") Integer httpsPort;
         @Option(names = "-dns-port", paramLabel = "PORT", description = "DNS port (default 8600).") Integer dnsPort;
         @Option(names = "-server-port", paramLabel = "PORT", description = "Raft RPC port (default 8300).") Integer serverPort;
         @Option(names = "-serf-lan-port", paramLabel = "PORT", description = "LAN membership port (default 8301).") Integer serfLanPort;
@@ -106,6 +108,7 @@ public final class Main implements Runnable {
             if (bind != null) cfg.bindAddr = bind;
             if (client != null) cfg.clientAddr = client;
             if (httpPort != null) cfg.httpPort = httpPort;
+            if (httpsPort != null) cfg.httpsPort = httpsPort;
             if (dnsPort != null) cfg.dnsPort = dnsPort;
             if (serverPort != null) cfg.serverPort = serverPort;
             if (serfLanPort != null) cfg.serfLanPort = serfLanPort;

@@ -36,7 +36,7 @@ public final class RemoteTokenResolver implements TokenResolver {
     private final Supplier<Optional<String>> server;
     private final AclConfig config;
     private final LongSupplier nanoClock;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http;
     private final Map<String, Entry> cache = new ConcurrentHashMap<>();
     private final Map<String, Boolean> refreshing = new ConcurrentHashMap<>();
 
@@ -52,6 +52,12 @@ public final class RemoteTokenResolver implements TokenResolver {
     }
 
     public RemoteTokenResolver(Supplier<Optional<String>> server, AclConfig config, LongSupplier nanoClock) {
+        this(server, config, nanoClock, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build());
+    }
+
+    /** {@code server} gives a base URL (http:// or https://; a bare host:port means http); {@code http}: the agent's client (its TLS). */
+    public RemoteTokenResolver(Supplier<Optional<String>> server, AclConfig config, LongSupplier nanoClock, HttpClient http) {
+        this.http = http;
         this.server = server;
         this.config = config;
         this.nanoClock = nanoClock;
@@ -121,7 +127,7 @@ public final class RemoteTokenResolver implements TokenResolver {
     private JsonNode get(String path, String secret, String key) throws AclNotFound, Unreachable {
         Optional<String> target = server.get();
         if (target.isEmpty()) throw new Unreachable("no known server");
-        HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + target.get() + path)).timeout(Duration.ofSeconds(5))
+        HttpRequest req = HttpRequest.newBuilder(URI.create((target.get().contains("://") ? target.get() : "http://" + target.get()) + path)).timeout(Duration.ofSeconds(5))
                 .header("X-Consul-Token", secret).GET().build();
         HttpResponse<byte[]> r;
         try {

@@ -74,9 +74,21 @@ public final class Agent implements AutoCloseable {
     private volatile io.failoverkit.discovery.leader.Autopilot autopilot;
     /** Resolves request tokens to identities; {@link io.failoverkit.discovery.acl.TokenResolver#DISABLED} while ACLs are off. */
     private volatile io.failoverkit.discovery.acl.TokenResolver acl = io.failoverkit.discovery.acl.TokenResolver.DISABLED;
+    /** The tls stanza's files as last read (HTTPS, Raft over TLS, and this agent's calls to other agents). */
+    private final io.failoverkit.discovery.tls.AgentTls tls;
+    /** This agent's client for servers' HTTP API (with its TLS; verify_server_hostname applies). */
+    private final java.net.http.HttpClient peerHttp;
+    /** This agent's client for any agent's HTTP API, client agents included (with its TLS). */
+    private final java.net.http.HttpClient anyAgentHttp;
 
     private Agent(AgentConfig config) throws Exception {
         this.config = config;
+        this.tls = config.tls.hasKeyPair() || config.tls.caFile != null
+                ? io.failoverkit.discovery.tls.AgentTls.load(config.tls, config.datacenter, config.domain)
+                : io.failoverkit.discovery.tls.AgentTls.none();
+        this.peerHttp = tls.httpClient().connectTimeout(java.time.Duration.ofSeconds(2)).build();
+        this.anyAgentHttp = tls.anyAgentHttpClient().connectTimeout(java.time.Duration.ofSeconds(2))
+                .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()).build();
         if (config.dev) {
             this.dataDir = Files.createTempDirectory("discovery-node-dev");
             this.ephemeralData = true;
@@ -94,6 +106,7 @@ public final class Agent implements AutoCloseable {
         tags.put("id", nodeId);
         tags.put("port", Integer.toString(config.serverPort));
         tags.put("http_port", Integer.toString(config.httpPort));
+        if (config.httpsPort >= 0) tags.put("https_port", Integer.toString(config.httpsPort));
         tags.put("build", VERSION);
         tags.put("vsn", "2");
         if (config.server) tags.put("expect", Integer.toString(config.bootstrapExpect));
@@ -131,28 +144,31 @@ public final class Agent implements AutoCloseable {
         local.replaceConfigDefinitions(config.services, config.checks);
         checks.sync();
         local.onChange(checks::sync);
-        this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, config.nodeMeta, this::serverHttpForAgent);
+        this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, config.nodeMeta, this::serverHttpForAgent, peerHttp);
         if (config.acl.enabled) {
             io.failoverkit.discovery.acl.TokenPersistence.load(dataDir, config.acl);
             // Servers resolve tokens from their own replicated state; client agents ask a server and cache.
             this.acl = config.server ? new io.failoverkit.discovery.acl.StoreTokenResolver(() -> store, config.acl)
-                    : new io.failoverkit.discovery.acl.RemoteTokenResolver(this::anyServerHttp, config.acl);
+                    : new io.failoverkit.discovery.acl.RemoteTokenResolver(this::anyServerHttp, config.acl, System::nanoTime, peerHttp);
             LOG.info("ACLs enabled: {}", config.acl);
         }
         // Alias checks of other nodes read the catalog with the agent's token, as its anti-entropy writes do.
+        checks.catalogClient(peerHttp);
         checks.catalog(config.nodeName, this::serverHttpForAgent, () -> config.acl.agentToken != null ? config.acl.agentToken : config.acl.defaultToken);
         registerGauges();
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
         // The agent's own catalog writes carry acl.tokens.agent (else default), as Consul's anti-entropy does.
         antiEntropy.token(() -> config.acl.agentToken != null ? config.acl.agentToken : config.acl.defaultToken);
-        DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp, () -> config.acl.defaultToken);
+        DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp, () -> config.acl.defaultToken, peerHttp);
         view = DnsView.filtered(view, this::dnsAuthorizer);
         this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter).metrics(metrics), config.clientAddr, config.dnsPort,
                 config.server ? Math.max(1, Runtime.getRuntime().availableProcessors() / 2) : 1, !config.server);
         timer.scheduleWithFixedDelay(this::antiEntropyTick, 200, 1000, TimeUnit.MILLISECONDS);
         if (config.server) Thread.ofPlatform().name("bootstrap").daemon().start(this::bootstrap);
-        LOG.info("agent {} ({}) started: HTTP {}:{}, DNS {}:{}, LAN {}:{}{}", config.nodeName, config.server ? "server" : "client",
-                config.clientAddr, http.port(), config.clientAddr, dns.port(), config.bindAddr, config.serfLanPort,
+        LOG.info("agent {} ({}) started: HTTP {}{}, DNS {}:{}, LAN {}:{}{}", config.nodeName, config.server ? "server" : "client",
+                http.port() >= 0 ? config.clientAddr + ":" + http.port() : "off",
+                http.httpsPort() >= 0 ? ", HTTPS " + config.clientAddr + ":" + http.httpsPort() : "",
+                config.clientAddr, dns.port(), config.bindAddr, config.serfLanPort,
                 config.server ? ", server RPC " + config.bindAddr + ":" + config.serverPort : "");
     }
 
@@ -325,7 +341,7 @@ public final class Agent implements AutoCloseable {
             RaftNode node;
             try {
                 node = RaftNode.start(config.nodeName, config.bindAddr, config.serverPort, raftDir, peers, config.datacenter, config.raftSnapshotThreshold, s,
-                        this::leaderChanged, mode, recovery == null ? null : recovery.seed());
+                        this::leaderChanged, mode, recovery == null ? null : recovery.seed(), tls.raftTls());
                 node.metrics(metrics);
             } catch (IOException | RuntimeException e) {
                 if (aside != null) {
@@ -436,11 +452,13 @@ public final class Agent implements AutoCloseable {
      * A server's Raft configuration as its HTTP API reports it (?stale: its own view), trusted only from the leader
      * itself (see {@link #trustedConfiguration}); empty otherwise, or if it has none or does not answer.
      */
-    private static List<RaftNode.Peer> raftConfigurationOf(Member m) {
+    private List<RaftNode.Peer> raftConfigurationOf(Member m) {
+        Optional<String> base = httpBase(m);
+        if (base.isEmpty()) return List.of();
         try {
-            var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + m.addr() + ":" + m.httpPort() + "/v1/operator/raft/configuration?stale"))
+            var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(base.get() + "/v1/operator/raft/configuration?stale"))
                     .timeout(java.time.Duration.ofSeconds(2)).GET().build();
-            var resp = HTTP.send(req, java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+            var resp = peerHttp.send(req, java.net.http.HttpResponse.BodyHandlers.ofByteArray());
             if (resp.statusCode() != 200) return List.of();
             return trustedConfiguration(m.name(), Json.MAPPER.readTree(resp.body()));
         } catch (IOException e) {
@@ -466,8 +484,6 @@ public final class Agent implements AutoCloseable {
         }
         return reporterLeads ? List.copyOf(out) : List.of();
     }
-
-    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();
 
     private void leaderChanged(String leader) {
         LOG.info("Raft leader is now {}", leader);
@@ -506,20 +522,33 @@ public final class Agent implements AutoCloseable {
 
     /** Where this agent's own catalog writes go: itself on a server, a server on a client. */
     private Optional<String> serverHttpForAgent() {
-        if (config.server) return raft == null ? Optional.empty() : Optional.of(loopbackFor(config.clientAddr) + ":" + http.port());
-        return anyServerHttp();
+        if (!config.server) return anyServerHttp();
+        if (raft == null) return Optional.empty();
+        if (http.port() > 0) return Optional.of("http://" + loopbackFor(config.clientAddr) + ":" + http.port());
+        return Optional.of("https://" + loopbackFor(config.clientAddr) + ":" + http.httpsPort());
+    }
+
+    /**
+     * The base URL of another agent's HTTP API: https://addr:https_port when it serves HTTPS and this agent has a CA
+     * to verify it with (its certificate is presented too, for an agent with verify_incoming), else http://addr:http_port;
+     * empty when neither is possible.
+     */
+    public Optional<String> httpBase(Member m) {
+        if (m.httpsPort() > 0 && tls.canVerifyPeers()) return Optional.of("https://" + m.addr() + ":" + m.httpsPort());
+        if (m.httpPort() > 0) return Optional.of("http://" + m.addr() + ":" + m.httpPort());
+        return Optional.empty();
     }
 
     private static String loopbackFor(String addr) {
         return addr.equals("0.0.0.0") ? "127.0.0.1" : addr;
     }
 
-    /** An alive server's HTTP address (random among them), for a client agent to forward to. */
+    /** An alive server's HTTP API base URL (random among them), for a client agent to forward to. */
     public Optional<String> anyServerHttp() {
-        List<Member> servers = membership.members().stream().filter(m -> m.isServer() && m.status() == Member.Status.ALIVE).toList();
+        List<String> servers = membership.members().stream().filter(m -> m.isServer() && m.status() == Member.Status.ALIVE)
+                .map(this::httpBase).flatMap(Optional::stream).toList();
         if (servers.isEmpty()) return Optional.empty();
-        Member m = servers.get(ThreadLocalRandom.current().nextInt(servers.size()));
-        return Optional.of(m.addr() + ":" + m.httpPort());
+        return Optional.of(servers.get(ThreadLocalRandom.current().nextInt(servers.size())));
     }
 
     private Optional<String> leaderHttp() {
@@ -527,7 +556,7 @@ public final class Agent implements AutoCloseable {
         if (r == null) return Optional.empty();
         Optional<String> leader = r.leaderName();
         return leader.flatMap(name -> membership.members().stream().filter(m -> m.name().equals(name)).findFirst())
-                .map(m -> m.addr() + ":" + m.httpPort());
+                .flatMap(this::httpBase);
     }
 
     /** Serf's events, off the gossip thread: member events go to the handlers; user events through Consul's filters first. */
@@ -589,6 +618,12 @@ public final class Agent implements AutoCloseable {
     public io.failoverkit.discovery.metrics.Metrics metrics() { return metrics; }
     public CheckRunner checks() { return checks; }
     public int httpPort() { return http.port(); }
+    /** The HTTPS API port, -1 when this agent serves no HTTPS. */
+    public int httpsPort() { return http.httpsPort(); }
+    /** This agent's TLS (its files as last read). */
+    public io.failoverkit.discovery.tls.AgentTls tls() { return tls; }
+    /** The client this agent calls any other agent's HTTP API with, client agents included (its TLS included). */
+    public java.net.http.HttpClient anyAgentHttp() { return anyAgentHttp; }
     /** This server's Raft node, once it has taken its seat (empty on a client agent). */
     public Optional<RaftNode> raftNode() { return Optional.ofNullable(raft); }
     public int dnsPort() { return dns.port(); }
@@ -604,13 +639,21 @@ public final class Agent implements AutoCloseable {
         antiEntropy.markDirty();
     }
 
-    /** Re-reads service and check definitions from the config files (SIGHUP, /v1/agent/reload). All or nothing. */
+    /**
+     * Re-reads service and check definitions from the config files, and the TLS certificates, key and CA from their
+     * files (SIGHUP, /v1/agent/reload). All or nothing: files that cannot be read, or a key that does not match its
+     * certificate, change nothing. New TLS connections (HTTPS, Raft, calls to other agents) use the new certificates;
+     * connections already open keep theirs until they close.
+     */
     public synchronized void reload() throws IOException {
+        Runnable tlsCommit = tls.hasKeyPair() || tls.canVerifyPeers() ? tls.prepareReload() : () -> { };
         config.reloadDefinitions();
+        tlsCommit.run();
         local.replaceConfigDefinitions(config.services, config.checks);
         localChanged();
         http.reopenAudit();
-        LOG.info("reloaded: {} services, {} checks from config files", config.services.size(), config.checks.size());
+        LOG.info("reloaded: {} services, {} checks from config files{}", config.services.size(), config.checks.size(),
+                tls.hasKeyPair() ? "; TLS certificate serial " + tls.certificate().getSerialNumber().toString(16) : "");
     }
 
     public void leaveAsync() {

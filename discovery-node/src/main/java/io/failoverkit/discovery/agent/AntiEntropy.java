@@ -40,7 +40,7 @@ public final class AntiEntropy {
     private final String address;
     private final Supplier<Optional<String>> serverHttp;
     private final Map<String, String> nodeMeta;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http;
     private volatile boolean dirty = true;
     /** The token its requests carry (the agent's acl.tokens.agent, else default; null: none), as Consul's agent token. */
     private volatile Supplier<String> token = () -> null;
@@ -59,6 +59,16 @@ public final class AntiEntropy {
 
     /** With the node's metadata (-node-meta), which Consul keeps in the catalog's node, not in gossip. */
     public AntiEntropy(LocalState local, String node, String nodeId, String address, Map<String, String> nodeMeta, Supplier<Optional<String>> serverHttp) {
+        this(local, node, nodeId, address, nodeMeta, serverHttp, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build());
+    }
+
+    /**
+     * {@code serverHttp} gives a server's HTTP API as a base URL (http:// or https://; a bare host:port means http),
+     * {@code http} is the agent's client (with its TLS).
+     */
+    public AntiEntropy(LocalState local, String node, String nodeId, String address, Map<String, String> nodeMeta,
+                       Supplier<Optional<String>> serverHttp, HttpClient http) {
+        this.http = http;
         this.nodeMeta = Map.copyOf(nodeMeta);
         this.local = local;
         this.node = node;
@@ -267,8 +277,12 @@ public final class AntiEntropy {
                 && s.weights().passing() == r.path("Weights").path("Passing").asInt(1) && s.weights().warning() == r.path("Weights").path("Warning").asInt(1);
     }
 
+    private static String base(String server) {
+        return server.contains("://") ? server : "http://" + server;
+    }
+
     private JsonNode get(String server, String path) throws IOException, InterruptedException {
-        HttpResponse<byte[]> r = http.send(withToken(HttpRequest.newBuilder(URI.create("http://" + server + path)).timeout(Duration.ofSeconds(5))).GET().build(),
+        HttpResponse<byte[]> r = http.send(withToken(HttpRequest.newBuilder(URI.create(base(server) + path)).timeout(Duration.ofSeconds(5))).GET().build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + new String(r.body()).strip());
         return Json.MAPPER.readTree(r.body());
@@ -289,7 +303,7 @@ public final class AntiEntropy {
     }
 
     private void put(String server, String path, Object body) throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(withToken(HttpRequest.newBuilder(URI.create("http://" + server + path)).timeout(Duration.ofSeconds(10)))
+        HttpResponse<String> r = http.send(withToken(HttpRequest.newBuilder(URI.create(base(server) + path)).timeout(Duration.ofSeconds(10)))
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(Json.MAPPER.writeValueAsBytes(body))).build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) throw new IOException("PUT " + path + ": HTTP " + r.statusCode() + " " + r.body().strip());
     }

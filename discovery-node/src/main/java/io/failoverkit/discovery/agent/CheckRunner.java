@@ -39,7 +39,7 @@ public final class CheckRunner implements AutoCloseable {
     private final Map<String, Long> ttlDeadlines = new ConcurrentHashMap<>();
     private final HttpCheckClients httpClients = new HttpCheckClients();
     private final Map<String, GrpcHealth> grpcChannels = new ConcurrentHashMap<>();
-    private final HttpClient catalogHttp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private volatile HttpClient catalogHttp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     /** This agent's node name and where its catalog reads go: for alias checks of other nodes. */
     private volatile String nodeName = "";
     private volatile java.util.function.Supplier<java.util.Optional<String>> serverHttp = java.util.Optional::empty;
@@ -55,6 +55,11 @@ public final class CheckRunner implements AutoCloseable {
     }
 
     /** Where alias checks of other nodes read the catalog (the agent's server) and which node is this one. */
+    /** The client alias checks read other nodes with: the agent's, with its TLS (a server may serve only HTTPS). */
+    public void catalogClient(HttpClient client) {
+        this.catalogHttp = client;
+    }
+
     public void catalog(String nodeName, java.util.function.Supplier<java.util.Optional<String>> serverHttp) {
         catalog(nodeName, serverHttp, () -> null);
     }
@@ -262,7 +267,7 @@ public final class CheckRunner implements AutoCloseable {
             if (server.isEmpty()) return new String[]{Model.CRITICAL, "no server to read node " + d.aliasNode() + " from"};
             try {
                 String node = java.net.URLEncoder.encode(d.aliasNode(), StandardCharsets.UTF_8);
-                HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create("http://" + server.get() + "/v1/health/node/" + node + "?stale"))
+                HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create((server.get().contains("://") ? server.get() : "http://" + server.get()) + "/v1/health/node/" + node + "?stale"))
                         .timeout(d.timeout()).GET();
                 String token = catalogToken.get();
                 if (token != null && !token.isEmpty()) rb.header("X-Consul-Token", token);

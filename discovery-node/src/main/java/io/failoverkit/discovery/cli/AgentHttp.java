@@ -30,6 +30,11 @@ import java.util.Map;
  * taken from argv (every local user can read a process's argv): {@code -token} is refused with a usage error that says
  * what to use instead. The token is never printed or logged.
  *
+ * <p>TLS as Consul's CLI: an https:// address, or {@code CONSUL_HTTP_SSL=true} with a bare HOST:PORT, speaks HTTPS; the
+ * server is verified against {@code CONSUL_CACERT} (else the JDK's CAs) and must name {@code CONSUL_TLS_SERVER_NAME}
+ * (else the host dialled); {@code CONSUL_CLIENT_CERT} and {@code CONSUL_CLIENT_KEY} give the client certificate an
+ * agent with verify_incoming asks for; {@code CONSUL_HTTP_SSL_VERIFY=false} turns verification off. See {@link CliTls}.
+ *
  * <p>Errors: {@link #call} throws {@link Failure} on a transport error or a non-2xx answer, with Consul's wording
  * ("Error reading key: Unexpected response code: 500 (reason)"). {@code Main.commandLine()} prints a Failure's message on
  * stderr and exits 1, so a command just lets it propagate. Usage errors are picocli ParameterExceptions (exit 64):
@@ -96,7 +101,7 @@ public final class AgentHttp {
     public static URI resolveAddress(String flag, Map<String, String> env) {
         String a = flag != null && !flag.isBlank() ? flag.strip() : env.getOrDefault("CONSUL_HTTP_ADDR", "").strip();
         if (a.isEmpty()) a = DEFAULT_ADDR;
-        if (!a.contains("://")) a = "http://" + a;
+        if (!a.contains("://")) a = (CliTls.sslRequested(env) ? "https://" : "http://") + a;
         URI u;
         try {
             u = URI.create(a);
@@ -139,7 +144,15 @@ public final class AgentHttp {
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
-            client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+            HttpClient.Builder cb = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
+            if ("https".equals(base.getScheme())) {
+                try {
+                    cb.sslContext(CliTls.context(environment));
+                } catch (IOException | IllegalArgumentException e) {
+                    throw usage("TLS settings: " + e.getMessage());
+                }
+            }
+            client = cb.build();
         }
         return base;
     }

@@ -34,6 +34,8 @@ public record Member(String name, String addr, int port, Map<String, String> tag
     public String datacenter() { return tags.getOrDefault("dc", "dc1"); }
     public int serverPort() { return intTag("port", 8300); }
     public int httpPort() { return intTag("http_port", 8500); }
+    /** The agent's HTTPS API port, -1 when it serves none (failoverkit's tag; Consul gossips no such tag). */
+    public int httpsPort() { return intTag("https_port", -1); }
     public int bootstrapExpect() { return intTag("expect", 0); }
 
     private int intTag(String key, int dflt) {

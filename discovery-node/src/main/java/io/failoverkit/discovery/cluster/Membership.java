@@ -42,7 +42,7 @@ public final class Membership implements AutoCloseable {
     public static final int DEFAULT_PORT = 8301;
     private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(15);
     /** Tags the agent owns; `tags -set/-delete` may not change them. */
-    public static final Set<String> RESERVED_TAGS = Set.of("role", "dc", "id", "port", "http_port", "build", "expect", "vsn", "segment");
+    public static final Set<String> RESERVED_TAGS = Set.of("role", "dc", "id", "port", "http_port", "https_port", "build", "expect", "vsn", "segment");
 
     /** What the agent gives its membership. {@code keys}: the gossip keys, primary first (empty: no encryption). */
     public record Settings(String nodeName, String bindAddr, int port, Map<String, String> tags, List<byte[]> keys, Path keyringFile,

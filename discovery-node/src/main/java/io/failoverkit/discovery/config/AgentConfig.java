@@ -25,6 +25,8 @@ public final class AgentConfig {
     public String bindAddr = "127.0.0.1";
     public String clientAddr = "127.0.0.1";
     public int httpPort = 8500;
+    /** HTTPS API port (Consul's ports.https / -https-port); -1, the default, serves no HTTPS. HTTP -1 serves no HTTP. */
+    public int httpsPort = -1;
     public int dnsPort = 8600;
     public int serverPort = 8300;
     public int serfLanPort = 8301;
@@ -44,6 +46,7 @@ public final class AgentConfig {
     /** Raft log entries between snapshots (Consul's raft_snapshot_threshold); older log segments are then purged. */
     public long raftSnapshotThreshold = 16384;
     public final DnsConfig dns = new DnsConfig();
+    public final TlsConfig tls = new TlsConfig();
     /** Script checks from anywhere, the HTTP API included (Consul's enable_script_checks / -enable-script-checks). */
     public boolean enableScriptChecks;
     /** Script checks from config files only (Consul's enable_local_script_checks / -enable-local-script-checks). */
@@ -141,6 +144,7 @@ public final class AgentConfig {
         if (!flags.contains("client")) clientAddr = Definitions.text(root, "client_addr", clientAddr);
         if (!flags.contains("domain")) domain = Definitions.text(root, "domain", domain);
         dns.apply(root);
+        tls.apply(root);
         acl.apply(root);
         JsonNode audit = Definitions.field(root, "audit");
         if (audit != null) {
@@ -160,6 +164,7 @@ public final class AgentConfig {
         JsonNode ports = Definitions.field(root, "ports");
         if (ports != null) {
             if (!flags.contains("http-port")) httpPort = Definitions.integer(ports, "http", httpPort);
+            if (!flags.contains("https-port")) httpsPort = Definitions.integer(ports, "https", httpsPort);
             if (!flags.contains("dns-port")) dnsPort = Definitions.integer(ports, "dns", dnsPort);
             if (!flags.contains("server-port")) serverPort = Definitions.integer(ports, "server", serverPort);
             if (!flags.contains("serf-lan-port")) serfLanPort = Definitions.integer(ports, "serf_lan", serfLanPort);
@@ -196,9 +201,14 @@ public final class AgentConfig {
         if (!datacenter.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("-datacenter \"" + datacenter + "\" may hold only letters, digits, '-' and '_'");
         if (!dev && dataDir == null) throw new IllegalArgumentException("-data-dir is required (or use -dev for an in-memory agent)");
         if (server && !dev && bootstrapExpect < 1) throw new IllegalArgumentException("a server needs -bootstrap-expect=N (1, 3 or 5 servers)");
-        for (int p : new int[]{httpPort, dnsPort, serverPort, serfLanPort}) {
+        for (int p : new int[]{dnsPort, serverPort, serfLanPort}) {
             if (p < 0 || p > 65535) throw new IllegalArgumentException("port " + p + " is out of range 0-65535");
         }
+        for (int p : new int[]{httpPort, httpsPort}) {
+            if (p < -1 || p > 65535) throw new IllegalArgumentException("port " + p + " is out of range 0-65535 (-1 turns the listener off)");
+        }
+        if (httpPort < 0 && httpsPort < 0) throw new IllegalArgumentException("the HTTP API needs a port: ports.http or ports.https (-https-port)");
+        tls.validate(httpsPort);
         if (!domain.endsWith(".")) domain = domain + ".";
         if (encrypt != null) {
             try {

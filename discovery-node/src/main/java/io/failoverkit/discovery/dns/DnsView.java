@@ -36,6 +36,12 @@ public interface DnsView {
         return new RemoteDnsView(server, token);
     }
 
+    /** As above, through the agent's client (its TLS); {@code server} gives a base URL (http:// or https://). */
+    static DnsView remote(java.util.function.Supplier<java.util.Optional<String>> server, java.util.function.Supplier<String> token,
+                          java.net.http.HttpClient http) {
+        return new RemoteDnsView(server, token, http);
+    }
+
     /**
      * A view over this server's own replicated state (null until the server joined its Raft group): answers from
      * local state, as Consul's allow_stale.

@@ -24,17 +24,23 @@ final class RemoteDnsView implements DnsView {
     private final Supplier<Optional<String>> server;
     /** The agent's default token (null: none): the server filters the answer with the same view DNS answers with. */
     private final Supplier<String> token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    private final HttpClient http;
 
     RemoteDnsView(Supplier<Optional<String>> server, Supplier<String> token) {
+        this(server, token, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build());
+    }
+
+    /** {@code server}: a server's HTTP API base URL (http:// or https://; a bare host:port means http); {@code http}: the agent's client (its TLS). */
+    RemoteDnsView(Supplier<Optional<String>> server, Supplier<String> token, HttpClient http) {
         this.server = server;
         this.token = token;
+        this.http = http;
     }
 
     private JsonNode get(String path) {
         String s = server.get().orElseThrow(() -> new IllegalStateException("no server known"));
         try {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + s + path)).timeout(Duration.ofSeconds(2));
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create((s.contains("://") ? s : "http://" + s) + path)).timeout(Duration.ofSeconds(2));
             String t = token.get();
             if (t != null && !t.isEmpty()) b.header("X-Consul-Token", t);
             HttpResponse<byte[]> r = http.send(b.build(),

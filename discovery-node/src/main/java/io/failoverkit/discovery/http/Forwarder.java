@@ -24,15 +24,20 @@ final class Forwarder {
     private static final List<String> TOKEN_HEADERS = List.of("X-Consul-Token", "Authorization");
     /** This agent's {@code acl.tokens.default} (null when unset): sent for a request that carries no token, as Consul's agents do. */
     private final java.util.function.Supplier<String> defaultToken;
+    private final HttpClient http;
 
-    Forwarder(java.util.function.Supplier<String> defaultToken) {
+    /** {@code client}: the agent's (with its TLS, so an agent that serves only HTTPS is reached over HTTPS). */
+    Forwarder(java.util.function.Supplier<String> defaultToken, HttpClient.Builder client) {
         this.defaultToken = defaultToken;
+        this.http = client.connectTimeout(Duration.ofSeconds(2))
+                .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
+                .build();
     }
 
-    private final HttpClient http = HttpClient.newBuilder()
-            .connectTimeout(Duration.ofSeconds(2))
-            .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
-            .build();
+    /** A target is a base URL (http://host:port, https://host:port) or, as before, a bare host:port meaning http. */
+    static String baseUrl(String target) {
+        return target.contains("://") ? target : "http://" + target;
+    }
 
     void forward(Call call, Optional<String> target, String pathWithPrefix, byte[] body) {
         forward(call, target, pathWithPrefix, body, "1");
@@ -45,7 +50,7 @@ final class Forwarder {
             return;
         }
         String query = call.rawQuery();
-        URI uri = URI.create("http://" + target.get() + pathWithPrefix + (query == null || query.isEmpty() ? "" : "?" + query));
+        URI uri = URI.create(baseUrl(target.get()) + pathWithPrefix + (query == null || query.isEmpty() ? "" : "?" + query));
         HttpRequest.Builder req = HttpRequest.newBuilder(uri)
                 .timeout(ServerSide.MAX_WAIT.plusMinutes(1))
                 .method(call.method, body == null || body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));

@@ -45,7 +45,9 @@ public final class HttpApi implements AutoCloseable {
 
     private final Server jetty;
     private final Agent agent;
-    private final Forwarder forwarder = new Forwarder(this::defaultToken);
+    private final Forwarder forwarder;
+    private final ServerConnector httpConnector;
+    private final ServerConnector httpsConnector;
     private final ScheduledExecutorService timer;
     private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
     private volatile Routes routes;
@@ -61,6 +63,7 @@ public final class HttpApi implements AutoCloseable {
     public HttpApi(Agent agent, String host, int port, ScheduledExecutorService timer) throws Exception {
         this.agent = agent;
         this.timer = timer;
+        this.forwarder = new Forwarder(this::defaultToken, agent.tls().httpClient());
         this.lookup = new AgentLookup();
         this.audit = agent.config().auditEnabled ? AuditLog.open(auditPath(agent)) : null;
         QueuedThreadPool pool = new QueuedThreadPool(64, 4);
@@ -70,12 +73,17 @@ public final class HttpApi implements AutoCloseable {
         HttpConfiguration cfg = new HttpConfiguration();
         cfg.setSendServerVersion(false);
         cfg.setUriCompliance(UriCompliance.LEGACY);
-        ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(cfg));
-        connector.setHost(host);
-        connector.setPort(port);
-        // Longer than the longest blocking query (10 min plus jitter).
-        connector.setIdleTimeout(ServerSide.MAX_WAIT.plusMinutes(2).toMillis());
-        jetty.addConnector(connector);
+        // HTTP stays unless its port is -1, as Consul's; HTTPS is added beside it when ports.https is set.
+        httpConnector = port < 0 ? null : connector(new ServerConnector(jetty, new HttpConnectionFactory(cfg)), host, port);
+        int httpsPort = agent.config().httpsPort;
+        if (httpsPort >= 0) {
+            HttpConfiguration tlsCfg = new HttpConfiguration(cfg);
+            // Consul does not compare the Host header with the certificate's names; neither does this listener.
+            tlsCfg.addCustomizer(new org.eclipse.jetty.server.SecureRequestCustomizer(false));
+            httpsConnector = connector(new ServerConnector(jetty, agent.tls().httpsFactory(), new HttpConnectionFactory(tlsCfg)), host, httpsPort);
+        } else {
+            httpsConnector = null;
+        }
         jetty.setHandler(new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
@@ -84,6 +92,15 @@ public final class HttpApi implements AutoCloseable {
             }
         });
         jetty.start();
+    }
+
+    private ServerConnector connector(ServerConnector c, String host, int port) {
+        c.setHost(host);
+        c.setPort(port);
+        // Longer than the longest blocking query (10 min plus jitter).
+        c.setIdleTimeout(ServerSide.MAX_WAIT.plusMinutes(2).toMillis());
+        jetty.addConnector(c);
+        return c;
     }
 
     /** Turns on the server-side endpoints (KV, catalog, health, sessions, status) over this server's Raft node. */
@@ -100,8 +117,14 @@ public final class HttpApi implements AutoCloseable {
         return agent.config().acl.defaultToken;
     }
 
+    /** The HTTP port, -1 when HTTP is off. */
     public int port() {
-        return ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+        return httpConnector == null ? -1 : httpConnector.getLocalPort();
+    }
+
+    /** The HTTPS port, -1 when HTTPS is off. */
+    public int httpsPort() {
+        return httpsConnector == null ? -1 : httpsConnector.getLocalPort();
     }
 
     private void dispatch(Request request, Response response, Callback callback) {

@@ -27,8 +27,6 @@ import java.util.concurrent.CompletableFuture;
  */
 final class KeyringEndpoint {
     static final String LOCAL_HEADER = "X-Failoverkit-Keyring-Local";
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
-            .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()).build();
 
     private final Agent agent;
 
@@ -69,12 +67,17 @@ final class KeyringEndpoint {
                 }
                 continue;
             }
-            HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create("http://" + m.addr() + ":" + m.httpPort() + "/v1/operator/keyring"))
+            var base = agent.httpBase(m);
+            if (base.isEmpty()) {
+                errors.put(m.name(), "no HTTP API this agent can reach (HTTPS without a CA to verify it)");
+                continue;
+            }
+            HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base.get() + "/v1/operator/keyring"))
                     .timeout(Duration.ofSeconds(10)).header(LOCAL_HEADER, "1")
                     .method(call.method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
             if (token != null) rb.header("X-Consul-Token", token); // each agent checks keyring access
             HttpRequest req = rb.build();
-            pending.add(HTTP.sendAsync(req, HttpResponse.BodyHandlers.ofString()).handle((r, err) -> {
+            pending.add(agent.anyAgentHttp().sendAsync(req, HttpResponse.BodyHandlers.ofString()).handle((r, err) -> {
                 synchronized (replies) {
                     if (err != null) errors.put(m.name(), ServerSide.rootMessage(err));
                     else if (r.statusCode() != 200) errors.put(m.name(), r.body().strip());

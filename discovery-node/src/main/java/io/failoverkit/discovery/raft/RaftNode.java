@@ -58,6 +58,8 @@ public final class RaftNode implements AutoCloseable {
     private final RaftGroup group;
     private final RaftPeerId self;
     private final RaftProperties props;
+    /** Ratis' parameters: the TLS configuration, when Raft runs over TLS (the client into the group needs it too). */
+    private final Parameters params;
     private final String selfAddress;
     /**
      * This server's client into the group. Ratis' ordered async client is unusable for good once one of its requests
@@ -74,7 +76,8 @@ public final class RaftNode implements AutoCloseable {
     /** Where this node reports its entries (consul.raft.apply) and their commit times (consul.raft.commitTime). */
     public void metrics(io.failoverkit.discovery.metrics.Metrics m) { this.metrics = java.util.Objects.requireNonNull(m); }
 
-    private RaftNode(RaftServer server, RaftGroup group, RaftPeerId self, RaftProperties props, String selfAddress) {
+    private RaftNode(RaftServer server, RaftGroup group, RaftPeerId self, RaftProperties props, Parameters params, String selfAddress) {
+        this.params = params;
         this.server = server;
         this.group = group;
         this.self = self;
@@ -120,6 +123,18 @@ public final class RaftNode implements AutoCloseable {
     public static RaftNode start(String selfName, String bindHost, int serverPort, File storageDir, List<Peer> peers,
                                  String datacenter, long snapshotThreshold, StateStore store, Consumer<String> onLeaderChange,
                                  Mode mode, Seed seed) throws IOException {
+        return start(selfName, bindHost, serverPort, storageDir, peers, datacenter, snapshotThreshold, store, onLeaderChange, mode, seed, null);
+    }
+
+    /**
+     * As above, with {@code tls} (null: in the clear): the gRPC server, the peers' connections and this server's
+     * client into the group all speak TLS with it, mutual when it says so. The key and trust managers it holds are
+     * asked at every new handshake, so certificates read again on reload are used by new connections without a
+     * restart of this server; a connection open already keeps the session it negotiated.
+     */
+    public static RaftNode start(String selfName, String bindHost, int serverPort, File storageDir, List<Peer> peers,
+                                 String datacenter, long snapshotThreshold, StateStore store, Consumer<String> onLeaderChange,
+                                 Mode mode, Seed seed, org.apache.ratis.grpc.GrpcTlsConfig tls) throws IOException {
         if ((mode == Mode.RECOVERED) != (seed != null)) throw new IllegalArgumentException("a seed comes with RECOVERED and only with it");
         RaftProperties props = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(props, List.of(storageDir));
@@ -150,8 +165,16 @@ public final class RaftNode implements AutoCloseable {
         RaftGroup group = RaftGroup.valueOf(groupIdFor(datacenter), raftPeers);
         RaftPeerId self = RaftPeerId.valueOf(selfName);
         CatalogStateMachine sm = new CatalogStateMachine(store, id -> onLeaderChange.accept(id == null ? null : id.toString()), seed);
+        Parameters params = new Parameters();
+        if (tls != null) {
+            GrpcConfigKeys.TLS.setConf(params, tls);
+            GrpcConfigKeys.Server.setTlsConf(params, tls);
+            GrpcConfigKeys.Client.setTlsConf(params, tls);
+            GrpcConfigKeys.Admin.setTlsConf(params, tls);
+        }
         RaftServer server = RaftServer.newBuilder()
                 .setServerId(self)
+                .setParameters(params)
                 // A joining server starts with no configuration: Ratis then waits, without elections, for the leader.
                 .setGroup(mode == Mode.JOINING ? RaftGroup.valueOf(group.getGroupId()) : group)
                 .setProperties(props)
@@ -164,7 +187,7 @@ public final class RaftNode implements AutoCloseable {
             try { server.close(); } catch (IOException | RuntimeException suppressed) { e.addSuppressed(suppressed); }
             throw new IOException("Raft server on " + bindHost + ":" + serverPort + " did not start (port in use?): " + rootMessage(e), e);
         }
-        return new RaftNode(server, group, self, props, bindHost + ":" + serverPort);
+        return new RaftNode(server, group, self, props, params, bindHost + ":" + serverPort);
     }
 
     /**
@@ -186,7 +209,7 @@ public final class RaftNode implements AutoCloseable {
                 .setProperties(props)
                 .setRaftGroup(RaftGroup.valueOf(group.getGroupId(), known.values()))
                 .setLeaderId(self)
-                .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), props))
+                .setClientRpc(new GrpcFactory(params).newRaftClientRpc(ClientId.randomId(), props))
                 // Bounded: rides out an election (a few seconds), then reports the write as failed.
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(60, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
                 .build();

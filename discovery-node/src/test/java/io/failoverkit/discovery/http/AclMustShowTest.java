@@ -167,7 +167,7 @@ class AclMustShowTest {
         try {
             Agent s1 = Agent.start(config(dir, "s1", true, 2, 0));
             agents.add(s1);
-            int join = s1.membership().self().port();
+            int join = s1.config().serfLanPort; // not membership().self(): Serf may not have mirrored its own member yet right after start
             Agent s2 = Agent.start(config(dir, "s2", true, 2, join));
             agents.add(s2);
             Agent client = Agent.start(config(dir, "c1", false, 0, join));

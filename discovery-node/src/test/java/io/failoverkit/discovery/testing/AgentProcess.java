@@ -57,7 +57,8 @@ public final class AgentProcess implements AutoCloseable {
         cmd.add("-node=" + name);
         cmd.add("-data-dir=" + dataDir);
         cmd.add("-bind=127.0.0.1");
-        cmd.add("-http-port=" + httpPort);
+        // An -http-port in the extra arguments (-1: no HTTP, HTTPS only) replaces the one picked here.
+        if (extraArgs.stream().noneMatch(a -> a.startsWith("-http-port="))) cmd.add("-http-port=" + httpPort);
         cmd.add("-server-port=" + serverPort);
         cmd.add("-serf-lan-port=" + serfPort);
         cmd.add("-dns-port=" + dnsPort);

@@ -1,7 +1,7 @@
 // Overview: every failover cluster, and every catalog service with a `master`-tagged instance (failoverkit's or
 // registered by hand, as the seeds' scripts did): master, replicas, health, split-brain check, last failover.
 import { getJson, watch, keyPath } from './api.js';
-import { ago, badge, coalesce, errorBox, html, setHtml, worst, span } from './util.js';
+import { ago, badge, coalesce, serial, errorBox, html, setHtml, worst, span } from './util.js';
 import { clustersFrom, managerLive } from './model.js';
 
 export function overview(main) {
@@ -33,7 +33,7 @@ export function overview(main) {
 
   // Instances with their checks, for each master-tagged service and each cluster's service: read again when the
   // catalog or a check changed (two blocking watches tell), not on a timer.
-  const refreshHealth = coalesce(async () => {
+  const refreshHealth = serial(async () => {
     if (stopped) return;
     const names = new Set(clustersFrom(kvEntries).map(c => c.service));
     if (catalog) for (const [s, tags] of Object.entries(catalog)) if ((tags || []).includes('master')) names.add(s);

@@ -67,7 +67,8 @@ class WebUiAclBrowserDrill {
         cfg.validate();
         agent = Agent.start(cfg);
         base = "http://127.0.0.1:" + cfg.httpPort;
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> call("GET", "/v1/kv/?keys", MANAGEMENT, null).statusCode() != 500);
+        // Ready once the initial management token is in the ACL store (created by the leader after it is elected).
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> java.util.Set.of(200, 404).contains(call("GET", "/v1/kv/?keys", MANAGEMENT, null).statusCode()));
 
         // What there is to hide: a failover cluster's keys, a secret, a master-tagged service; and what a narrow token may read.
         put("/v1/kv/failover/acl-db/epoch", "{\"epoch\":3,\"master\":\"10.0.0.9:3306\",\"acknowledged\":true,\"lastFailoverMillis\":1}");

@@ -143,6 +143,7 @@ class WebUiBrowserDrill {
             String name = test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("test");
             Files.write(after.resolve(name + ".png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
             Files.writeString(after.resolve(name + ".html"), String.valueOf(js("return document.documentElement.outerHTML")));
+            System.out.println("requests in flight after " + name + ": " + js("return window.failoverkitPending ? window.failoverkitPending() : []"));
         } catch (Exception e) {
             System.out.println("no after-test capture: " + e);
         }

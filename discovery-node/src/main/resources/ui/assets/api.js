@@ -81,7 +81,7 @@ export async function getJson(path, opts) {
  * onError(error) on a failure (a 403 ends the watch: the token may not read it). A 404 (a missing KV key) is data
  * null. Returns stop().
  */
-const WAIT_SECONDS = 60;
+const WAIT_SECONDS = 30;
 
 export function watch(path, onData, onError) {
   const ctrl = new AbortController();

@@ -91,6 +91,15 @@ class WebUiAclBrowserDrill {
         try { if (driver != null) driver.quit(); } finally { if (agent != null) agent.close(); }
     }
 
+    /** What the page showed when the test ended, and what it was still waiting for. */
+    @org.junit.jupiter.api.AfterEach
+    void capture() throws Exception {
+        if (driver == null) return;
+        Files.write(SHOTS.resolve("acl-after-test.png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
+        System.out.println("requests in flight: " + ((JavascriptExecutor) driver).executeScript("return window.failoverkitPending ? window.failoverkitPending() : []"));
+        System.out.println("main: " + driver.findElement(By.id("main")).getText());
+    }
+
     static HttpResponse<String> call(String method, String path, String token, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));

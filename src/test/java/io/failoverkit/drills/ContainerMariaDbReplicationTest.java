@@ -1,5 +1,7 @@
 package io.failoverkit.drills;
 
+import io.failoverkit.failover.drill.containers.ContainerMariaDb;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * loopback, replicate a row by GTID; a frozen (SIGSTOP) primary is noticed by the replica within seconds and catches up
  * after SIGCONT; a killed (SIGKILL) primary restarted on its own datadir still holds its data and serves the replica again.
  */
+@ExtendWith(LabUnavailableSkips.class)
 class ContainerMariaDbReplicationTest {
     private static final List<String> GTID = List.of("--log-bin=mysql-bin", "--relay-log=relay-bin", "--log-slave-updates",
             "--binlog-format=ROW", "--gtid-strict-mode=1", "--slave-net-timeout=2");

@@ -1,5 +1,7 @@
 package io.failoverkit.drills;
 
+import io.failoverkit.failover.drill.containers.ContainerRedisLab;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -18,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * The container lab keeps RedisLab's contract: replicas replicate, freeze hangs a server without closing it, thaw
  * resumes it, kill ends it, start brings it back on the same address as a replica.
  */
+@ExtendWith(LabUnavailableSkips.class)
 class ContainerRedisLabTest {
     @TempDir Path dir;
 

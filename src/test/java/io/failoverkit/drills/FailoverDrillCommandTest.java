@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.failover.discovery.DiscoveryClient;
 import io.failoverkit.failover.drill.LocalProcesses;
+import io.failoverkit.failover.drill.containers.ContainerEngine;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and as JSON, no stack trace on either stream, no colour; and CONSUL_HTTP_ADDR / CONSUL_HTTP_TOKEN as every
  * command's default discovery against a real discovery node. Run under flock /tmp/failoverkit-drills.lock.
  */
+@ExtendWith(LabUnavailableSkips.class)
 class FailoverDrillCommandTest {
     static final Path ROOT = Path.of(System.getProperty("user.dir")).resolve("..").normalize();
     static final Pattern STACK = Pattern.compile("(?m)^\\s+at [\\w.$]+\\(|Exception in thread|^Caused by: ");
@@ -91,6 +94,34 @@ class FailoverDrillCommandTest {
         assertThat(r.err()).as("nothing on stderr of a passing run").isBlank();
         // The noise is in the log, not lost: the manager's lines and the timeline as it happened.
         assertThat(Files.readString(log)).contains("Timeline - [drill-redis] promoted:");
+    }
+
+    /**
+     * `--lab containers`: the main job's drill with each server in its own container (RedisContainer on the lab image);
+     * the same figures and PASS as on processes.
+     */
+    @Test
+    void theDrillsRunInContainersWithLabContainers() throws Exception {
+        ContainerEngine.require(ContainerEngine.redisImage());   // skips (LabUnavailable) or fails under CI without an engine or image
+        Run r = failover(Map.of(), 600, "drill", "--kind", "redis", "--lab", "containers", "--json");
+        String all = "stdout:\n" + r.out() + "\nstderr:\n" + r.err();
+        assertThat(r.exit()).as(all).isZero();
+        JsonNode d = new ObjectMapper().readTree(r.out().lines().findFirst().orElseThrow());
+        assertThat(d.path("drill").asText()).as(all).isEqualTo("redis");
+        assertThat(d.path("passed").asBoolean()).as(all).isTrue();
+        assertThat(d.toString()).as(all).contains("promoted", "dns moved");
+        assertThat(r.err()).as("nothing on stderr of a passing run (Testcontainers' messages are in the drill's log); " + all).isBlank();
+    }
+
+    /** `--lab containers` where no Docker engine answers: one clear error line, exit 1, nothing started. */
+    @Test
+    void labContainersWithoutAnEngineIsAClearError() throws Exception {
+        Path socket = dir.resolve("no-engine.sock");
+        Run r = failover(Map.of("DOCKER_HOST", "unix://" + socket), 120, "drill", "--lab", "containers");
+        assertThat(r.exit()).as(r.out() + r.err()).isEqualTo(1);
+        assertThat(r.err().strip()).isEqualTo("Error running drills in containers: no Docker engine socket at unix://" + socket
+                + " (bin/test starts one: dockerd --bridge=none --iptables=false --ip6tables=false)");
+        assertThat(r.out()).as("nothing started").isBlank();
     }
 
     /** The drill that printed the driver's and the pool's stack traces (a killed primary breaks pooled connections). */

@@ -1,5 +1,8 @@
 package io.failoverkit.drills;
 
+import io.failoverkit.failover.drill.containers.ContainerEngine;
+import io.failoverkit.failover.drill.containers.ContainerMariaDbLab;
+import io.failoverkit.failover.drill.containers.ContainerMariaDb;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.failover.act.FailoverRun;
 import io.failoverkit.failover.cluster.ClusterDefinition;
@@ -46,12 +49,22 @@ final class MariaDbDrillSetup<L extends MariaDbLab> implements AutoCloseable {
         return new MariaDbDrillSetup<>(name, () -> new LocalMariaDbLab(dir, 2, semiSync));
     }
 
-    /** On "processes" (local mariadbd) or "containers" ({@link ContainerMariaDbLab}; skips or fails as {@link ContainerEngine#require} says). */
+    /**
+     * On "processes" (local mariadbd), "containers" ({@link ContainerMariaDbLab} on MariaDBContainer; skips or fails as
+     * {@link ContainerEngine#require} says) or "mysql containers" (the same on MySQLContainer; skips, saying why, without
+     * a MySQL 8 image).
+     */
     static MariaDbDrillSetup<MariaDbLab> on(String where, String name, Path dir, boolean semiSync) throws Exception {
+        return new MariaDbDrillSetup<>(name, () -> lab(where, dir, semiSync));
+    }
+
+    /** The lab {@link #on} names: a primary and two replicas. */
+    static MariaDbLab lab(String where, Path dir, boolean semiSync) throws Exception {
         return switch (where) {
-            case "processes" -> new MariaDbDrillSetup<>(name, () -> new LocalMariaDbLab(dir, 2, semiSync));
-            case "containers" -> new MariaDbDrillSetup<>(name, () -> new ContainerMariaDbLab(dir, 2, semiSync));
-            default -> throw new IllegalArgumentException("where: processes or containers, not " + where);
+            case "processes" -> new LocalMariaDbLab(dir, 2, semiSync);
+            case "containers" -> new ContainerMariaDbLab(dir, 2, semiSync);
+            case "mysql containers" -> new ContainerMariaDbLab(ContainerMariaDb.Kind.MYSQL, dir, 2, semiSync);
+            default -> throw new IllegalArgumentException("where: processes, containers or mysql containers, not " + where);
         };
     }
 

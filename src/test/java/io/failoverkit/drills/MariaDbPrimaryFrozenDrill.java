@@ -1,5 +1,6 @@
 package io.failoverkit.drills;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.drill.MariaDbLab;
 import io.failoverkit.failover.drill.MySqlKillDrill;
@@ -31,12 +32,16 @@ import static org.awaitility.Awaitility.await;
  * kept an old connection to it rather than following DNS. Semi-sync is what makes that certain: a thawed primary's
  * commit waits for a replica's acknowledgement that cannot come, and the fence kills it first.
  */
+@ExtendWith(LabUnavailableSkips.class)
 class MariaDbPrimaryFrozenDrill {
     @TempDir Path dir;
 
-    /** On local mariadbd processes, and with each server in its own container (SIGSTOP through the Docker API). */
+    /**
+     * On local mariadbd processes, with each server in its own container (SIGSTOP through the Docker API), and the same
+     * on MySQL 8 (skips without a mysql image).
+     */
     @ParameterizedTest(name = "on {0}")
-    @ValueSource(strings = {"processes", "containers"})
+    @ValueSource(strings = {"processes", "containers", "mysql containers"})
     void frozenPrimaryIsReplacedAndOnThawFencedBeforeAcknowledgingAnyWrite(String where) throws Exception {
         try (MariaDbDrillSetup<MariaDbLab> s = MariaDbDrillSetup.on(where, "frozen-mysql", dir, true)) {
             MariaDbLab.Instance old = s.lab.instances().get(0);

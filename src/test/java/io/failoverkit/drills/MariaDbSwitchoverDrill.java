@@ -1,12 +1,14 @@
 package io.failoverkit.drills;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import io.failoverkit.failover.act.Catalog;
-import io.failoverkit.failover.drill.LocalMariaDbLab;
+import io.failoverkit.failover.drill.MariaDbLab;
 import io.failoverkit.failover.drill.MySqlKillDrill;
 import io.failoverkit.failover.drill.SqlWriterProbe;
 import io.failoverkit.failover.topology.InstanceState;
 import io.failoverkit.failover.watch.Promote;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -22,14 +24,17 @@ import static org.awaitility.Awaitility.await;
  * The old primary refuses writes (read-only), the candidate applies exactly its GTID set, then takes over: no
  * acknowledged row may be lost, the old primary must replicate from the new one, and DNS must follow.
  */
+@ExtendWith(LabUnavailableSkips.class)
 class MariaDbSwitchoverDrill {
     @TempDir Path dir;
 
-    @Test
-    void switchoverUnderInsertsLosesNoRowAndTheOldPrimaryReplicatesFromTheNew() throws Exception {
-        try (MariaDbDrillSetup<LocalMariaDbLab> s = MariaDbDrillSetup.local("switch-mysql", dir, false)) {
+    /** On local mariadbd processes, with each server in its own container, and the same on MySQL 8 (skips without a mysql image). */
+    @ParameterizedTest(name = "on {0}")
+    @ValueSource(strings = {"processes", "containers", "mysql containers"})
+    void switchoverUnderInsertsLosesNoRowAndTheOldPrimaryReplicatesFromTheNew(String where) throws Exception {
+        try (MariaDbDrillSetup<MariaDbLab> s = MariaDbDrillSetup.on(where, "switch-mysql", dir, false)) {
             String old = s.primary();
-            new Catalog(s.discovery, s.cluster.service()).register(old, List.of(s.lab.servers.get(1).address(), s.lab.servers.get(2).address()));
+            new Catalog(s.discovery, s.cluster.service()).register(old, List.of(s.lab.instances().get(1).address(), s.lab.instances().get(2).address()));
 
             Promote.Result dry = Promote.run(s.cluster, s.discovery, s.mysql, null, true, false);
             assertThat(dry.success()).as(dry.message()).isTrue();
@@ -49,7 +54,7 @@ class MariaDbSwitchoverDrill {
             List<Long> lost = acks.stream().map(SqlWriterProbe.Ack::seq).filter(q -> !present.contains(q)).toList();
             long lastOld = acks.stream().filter(a -> a.address().equals(old)).mapToLong(SqlWriterProbe.Ack::atMillis).max().orElseThrow();
             long firstNew = acks.stream().filter(a -> a.address().equals(newPrimary)).mapToLong(SqlWriterProbe.Ack::atMillis).min().orElseThrow();
-            System.out.printf("switchover: %d rows acknowledged, lost %s; writes paused for %d ms%n", acks.size(), lost, firstNew - lastOld);
+            System.out.printf("switchover on " + where + ": %d rows acknowledged, lost %s; writes paused for %d ms%n", acks.size(), lost, firstNew - lastOld);
             assertThat(lost).as("no acknowledged row lost").isEmpty();
             await().atMost(Duration.ofSeconds(10)).until(() -> {
                 InstanceState o = s.observe(old);
@@ -57,7 +62,7 @@ class MariaDbSwitchoverDrill {
             });
             assertThat(MySqlKillDrill.rows(s.lab, old)).as("the old primary holds what the new one holds").containsAll(present);
             assertThat(new Catalog(s.discovery, s.cluster.service()).masters()).containsExactly(newPrimary);
-            InstanceState other = s.observe(s.lab.servers.stream().map(x -> x.address()).filter(a -> !a.equals(old) && !a.equals(newPrimary)).findFirst().orElseThrow());
+            InstanceState other = s.observe(s.lab.instances().stream().map(x -> x.address()).filter(a -> !a.equals(old) && !a.equals(newPrimary)).findFirst().orElseThrow());
             assertThat(other.masterAddress()).isEqualTo(newPrimary);
         }
     }

@@ -1,5 +1,7 @@
 package io.failoverkit.drills;
 
+import io.failoverkit.failover.drill.containers.ContainerRedisLab;
+import org.junit.jupiter.api.extension.ExtendWith;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.failover.act.FailoverRun;
 import io.failoverkit.failover.act.Timeline;
@@ -43,6 +45,7 @@ import static org.awaitility.Awaitility.await;
  * replica disconnects). That one request per connection is acknowledged if its client is still waiting; every
  * request sent after the promotion must be refused.
  */
+@ExtendWith(LabUnavailableSkips.class)
 class RedisFrozenMasterDrill {
     @TempDir Path dir;
 

@@ -1,5 +1,8 @@
 package io.failoverkit.drills;
 
+import io.failoverkit.failover.drill.containers.ContainerEngine;
+import io.failoverkit.failover.drill.containers.ContainerRedisLab;
+import org.junit.jupiter.api.extension.ExtendWith;
 import io.failoverkit.discovery.agent.Agent;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.drill.LocalRedisLab;
@@ -20,6 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and with each server in its own container (killed through the Docker API; the old master returns as a new
  * container on the same port).
  */
+@ExtendWith(LabUnavailableSkips.class)
 class RedisMasterSigkillDrill {
     @TempDir Path dir;
 

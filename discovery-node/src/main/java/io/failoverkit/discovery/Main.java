@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
                 Main.ForceLeaveCmd.class, Main.EventCmd.class, Main.KeygenCmd.class, Main.KeyringCmd.class, Main.TagsCmd.class,
                 io.failoverkit.discovery.cli.OperatorCmd.class, io.failoverkit.discovery.cli.SnapshotCmd.class,
                 io.failoverkit.discovery.cli.LockCmd.class, io.failoverkit.discovery.cli.MaintCmd.class,
-                io.failoverkit.discovery.cli.TemplateCmd.class})
+                io.failoverkit.discovery.cli.TemplateCmd.class, io.failoverkit.discovery.cli.AclCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -82,6 +82,8 @@ public final class Main implements Runnable {
         @Option(names = "-retry-interval", paramLabel = "DURATION", description = "Time between -retry-join attempts (default 1s).") String retryInterval;
         @Option(names = "-encrypt", paramLabel = "KEY", description = "Gossip encryption key: base64 of 16, 24 or 32 bytes (`discovery-node keygen` makes one). Kept in DATA-DIR/serf/local.keyring.") String encrypt;
         @Option(names = "-node-meta", paramLabel = "KEY:VALUE", description = "Node metadata, repeatable (kept in the catalog).") List<String> nodeMeta = new ArrayList<>();
+        @Option(names = "-enable-script-checks", description = "Run script checks (Args) registered through the HTTP API or the config files. Off by default: whoever reaches the API could run commands here.") boolean enableScriptChecks;
+        @Option(names = "-enable-local-script-checks", description = "Run script checks from the config files only; the HTTP API still refuses them.") boolean enableLocalScriptChecks;
         @Option(names = "-event-handler", paramLabel = "[FILTER,...=]SCRIPT", description = "A script run on gossip events, as serf's (filters: member-join, member-leave, member-failed, member-update, member-reap, user, user:NAME). Repeatable.") List<String> eventHandlers = new ArrayList<>();
 
         @Override
@@ -112,6 +114,8 @@ public final class Main implements Runnable {
             if (domain != null) cfg.domain = domain;
             if (encrypt != null) cfg.encrypt = encrypt;
             cfg.eventHandlers.addAll(eventHandlers);
+            cfg.enableScriptChecks = enableScriptChecks;
+            cfg.enableLocalScriptChecks = enableLocalScriptChecks;
             try {
                 if (retryInterval != null) cfg.retryInterval = io.failoverkit.discovery.config.Durations.parse(retryInterval);
                 for (String m : nodeMeta) {

@@ -30,12 +30,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import io.failoverkit.failover.drill.containers.ContainerEngine;
+import io.failoverkit.failover.drill.containers.ContainerMariaDbLab;
+import io.failoverkit.failover.drill.containers.ContainerRedisLab;
 import java.util.concurrent.TimeUnit;
 
 /** failover: the HA manager for MySQL and Redis masters. */
 @Command(name = "failover", mixinStandardHelpOptions = true, version = "failover 0.1.0",
-        description = "Failover manager for MySQL/MariaDB and Redis masters: status, watch, promote, ack, define, rejoin, drill, guard.",
-        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class, Main.GuardCmd.class, io.failoverkit.failover.playbook.PlaybookCmd.class})
+        description = "Failover manager for MySQL/MariaDB and Redis masters: status, watch, promote, ack, define, rejoin, drill, guard, playbook, acl-policy.",
+        subcommands = {Main.StatusCmd.class, Main.WatchCmd.class, Main.PromoteCmd.class, Main.AckCmd.class, Main.DefineCmd.class, Main.RejoinCmd.class, Main.DrillCmd.class, Main.GuardCmd.class, io.failoverkit.failover.playbook.PlaybookCmd.class,
+                io.failoverkit.failover.acl.AclPolicyCmd.class})
 public final class Main implements Runnable {
     public static final int EX_USAGE = 64;
 
@@ -98,13 +102,14 @@ public final class Main implements Runnable {
     }
 
     /** Options of the commands that manage a defined cluster. */
-    static class ClusterOptions {
-        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    public static class ClusterOptions {
+        @CommandLine.Spec protected CommandLine.Model.CommandSpec spec;
+        @CommandLine.Mixin protected io.failoverkit.failover.discovery.TokenOption auth;
         @Option(names = "--cluster", required = true, paramLabel = "FILE|kv:NAME",
                 description = "The cluster definition: a JSON or YAML (.yaml/.yml) file, or kv:NAME for the one stored with `failover define`.") String clusterRef;
-        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the token, if any, comes from $CONSUL_HTTP_TOKEN).") String discovery = DiscoveryAddress.fromEnvironment();
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the ACL token comes from $CONSUL_HTTP_TOKEN or --token-file).") protected String discovery = DiscoveryAddress.fromEnvironment();
 
-        ClusterDefinition cluster() {
+        protected ClusterDefinition cluster() {
             checkDiscovery(spec, discovery);
             try {
                 if (clusterRef.startsWith("kv:")) {
@@ -112,7 +117,7 @@ public final class Main implements Runnable {
                     if (!name.matches("[A-Za-z0-9][A-Za-z0-9_-]*")) throw new CommandLine.ParameterException(spec.commandLine(), "--cluster kv:NAME needs a cluster name");
                     Optional<DiscoveryClient.KvEntry> stored;
                     try {
-                        stored = new DiscoveryClient(discovery).get(ClusterDefinition.kvKey(name));
+                        stored = auth.client(discovery).get(ClusterDefinition.kvKey(name));
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(new IOException("cannot read the definition of " + name + " from the discovery node at " + discovery + ": " + e.getMessage(), e));
                     }
@@ -136,7 +141,7 @@ public final class Main implements Runnable {
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
             Topology t = Kinds.open(c).observeAll(c.members());
-            DiscoveryClient d = new DiscoveryClient(discovery);
+            DiscoveryClient d = auth.client(discovery);
             EpochStore.Read epoch = new EpochStore(d, c.name()).read();
             List<String> catalogMasters = new io.failoverkit.failover.act.Catalog(d, c.service()).masters();
             if (json) {
@@ -215,7 +220,7 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
-            Manager m = new Manager(c, new DiscoveryClient(discovery), Kinds.open(c),
+            Manager m = new Manager(c, auth.client(discovery), Kinds.open(c),
                     InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid(), outcome -> {
                         for (Timeline.Step s : outcome.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
                     });
@@ -243,7 +248,7 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
-            io.failoverkit.failover.watch.Promote.Result r = io.failoverkit.failover.watch.Promote.run(c, new DiscoveryClient(discovery),
+            io.failoverkit.failover.watch.Promote.Result r = io.failoverkit.failover.watch.Promote.run(c, auth.client(discovery),
                     Kinds.open(c), to, dryRun, force);
             for (Timeline.Step s : r.timeline().steps()) System.out.printf("%s %-22s %s%n", java.time.Instant.ofEpochMilli(s.atMillis()), s.name(), s.detail());
             System.out.println((r.success() ? "OK: " : "FAILED: ") + r.message());
@@ -257,10 +262,10 @@ public final class Main implements Runnable {
         @Override
         public Integer call() throws Exception {
             ClusterDefinition c = cluster();
-            EpochStore epochs = new EpochStore(new DiscoveryClient(discovery), c.name());
+            EpochStore epochs = new EpochStore(auth.client(discovery), c.name());
             String by = System.getProperty("user.name", "?") + "@" + InetAddress.getLocalHost().getHostName();
             // Issue 9, hole 4: acknowledging also accepts a data-set loss the manager reported.
-            String dataLost = new io.failoverkit.failover.act.HistoryStore(new DiscoveryClient(discovery), c.name()).clearDataLost(by);
+            String dataLost = new io.failoverkit.failover.act.HistoryStore(auth.client(discovery), c.name()).clearDataLost(by);
             if (dataLost != null) System.out.printf("OK: data-set loss of %s acknowledged by %s; the manager follows the master as it is now (was: %s)%n", c.name(), by, dataLost);
             if (epochs.acknowledge(by)) {
                 System.out.printf("OK: epoch %d of %s acknowledged by %s; automatic failover is armed again%n", epochs.read().state().epoch(), c.name(), by);
@@ -275,8 +280,9 @@ public final class Main implements Runnable {
             description = "Validates a cluster definition file and stores it in the discovery KV (failover/<name>/definition), for --cluster kv:NAME.")
     static final class DefineCmd implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @CommandLine.Mixin io.failoverkit.failover.discovery.TokenOption auth;
         @Option(names = "--file", required = true, paramLabel = "FILE", description = "JSON or YAML (.yaml/.yml) definition.") Path file;
-        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the token, if any, comes from $CONSUL_HTTP_TOKEN).") String discovery = DiscoveryAddress.fromEnvironment();
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the ACL token comes from $CONSUL_HTTP_TOKEN or --token-file).") String discovery = DiscoveryAddress.fromEnvironment();
 
         @Override
         public Integer call() throws Exception {
@@ -287,7 +293,7 @@ public final class Main implements Runnable {
             } catch (IOException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "bad cluster definition: " + e.getMessage());
             }
-            new DiscoveryClient(discovery).put(ClusterDefinition.kvKey(c.name()), c.toJson());
+            auth.client(discovery).put(ClusterDefinition.kvKey(c.name()), c.toJson());
             System.out.printf("OK: %s stored at %s; use --cluster kv:%s%n", c.name(), ClusterDefinition.kvKey(c.name()), c.name());
             return 0;
         }
@@ -304,7 +310,7 @@ public final class Main implements Runnable {
             ClusterDefinition c = cluster();
             if (!c.kind().equals("mysql")) throw new CommandLine.ParameterException(spec.commandLine(), "rejoin is for mysql clusters (a returning Redis master is demoted by the manager)");
             if (!c.members().contains(instance)) throw new CommandLine.ParameterException(spec.commandLine(), instance + " is not a member of " + c.name() + " " + c.members());
-            String master = new EpochStore(new DiscoveryClient(discovery), c.name()).read().state().master();
+            String master = new EpochStore(auth.client(discovery), c.name()).read().state().master();
             if (master == null) { System.out.println("FAILED: no epoch names a master for " + c.name() + "; nothing to rejoin to"); return 1; }
             if (master.equals(instance)) { System.out.println("FAILED: " + instance + " is the epoch's master; it cannot rejoin itself"); return 1; }
             try (io.failoverkit.failover.mysql.MySqlServers servers = (io.failoverkit.failover.mysql.MySqlServers) Kinds.open(c)) {
@@ -339,7 +345,8 @@ public final class Main implements Runnable {
             io.failoverkit.failover.guard.GuardTiming timing = new io.failoverkit.failover.guard.GuardTiming(intervalMs, timeoutMs, graceMs);
             String problem = timing.problem(c);
             if (problem != null) throw new CommandLine.ParameterException(spec.commandLine(), "refusing to guard: " + problem);
-            try (io.failoverkit.failover.guard.Guard g = io.failoverkit.failover.guard.Guard.forCluster(c, instance, local == null ? instance : local, servers, timing)) {
+            try (io.failoverkit.failover.guard.Guard g = io.failoverkit.failover.guard.Guard.forCluster(c, instance, local == null ? instance : local, servers, timing,
+                    auth.token())) {
                 System.out.println("guard " + c.name() + " " + instance + ": " + timing.relation(c));
                 if (once) {
                     io.failoverkit.failover.guard.Verdict v = g.once();
@@ -353,7 +360,7 @@ public final class Main implements Runnable {
     }
 
     @Command(name = "drill", mixinStandardHelpOptions = true,
-            description = "Runs the failover drills on a local lab (redis-server / mariadbd processes and a discovery node on loopback) and prints their timelines.")
+            description = "Runs the failover drills on a local lab (redis-server / mariadbd processes, or each server in its own container with --lab containers, and a discovery node on loopback) and prints their timelines.")
     static final class DrillCmd implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
         @Option(names = "--kind", paramLabel = "KIND", description = "redis or mysql (MariaDB processes); default: all kinds.") String kind;
@@ -366,23 +373,41 @@ public final class Main implements Runnable {
         @Option(names = "--with-guard", description = "--campaign: also cut the master's guard host off (needs `failover guard`).") boolean withGuard;
 
         @Option(names = "--json", description = "One JSON object per drill, one per line (no colours, no other output on stdout).") boolean json;
+        @Option(names = "--lab", paramLabel = "WHERE", description = "processes (default: local redis-server and mariadbd) or containers (each server in its own container through"
+                + " Testcontainers' RedisContainer / MariaDBContainer, host networking, on the images FAILOVERKIT_LAB_REDIS_IMAGE and FAILOVERKIT_LAB_MARIADB_IMAGE name,"
+                + " by default the ones bin/lab-images builds; needs a Docker engine).") String lab = "processes";
 
         @Override
         public Integer call() throws Exception {
             if (campaign) return campaign();
             if (kind != null && !kind.equals("redis") && !kind.equals("mysql")) throw new CommandLine.ParameterException(spec.commandLine(), "--kind must be redis or mysql");
             if (repeat < 1 || repeat > 100) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be 1..100");
+            if (!lab.equals("processes") && !lab.equals("containers")) throw new CommandLine.ParameterException(spec.commandLine(), "--lab must be processes or containers");
+            boolean containers = lab.equals("containers");
             Path work = Files.createTempDirectory("failover-drill");
             boolean colour = DrillResult.colour(json, DrillResult.stdoutIsTerminal(), System.getenv());
             boolean ok = true;
+            java.io.PrintStream terminal = System.err;
             try (DrillLog log = DrillLog.open(work.resolve("drill.log"))) {
                 String logPath = log.file().toString();
+                if (containers) {
+                    // Before anything starts: a clear error when no engine answers or an image is missing (Testcontainers'
+                    // own messages go to the log with the rest).
+                    for (String image : kind == null ? List.of(ContainerEngine.redisImage(), ContainerEngine.mariaDbImage())
+                            : List.of(kind.equals("redis") ? ContainerEngine.redisImage() : ContainerEngine.mariaDbImage())) {
+                        String problem = ContainerEngine.problem(image);
+                        if (problem != null) {
+                            terminal.println("Error running drills in containers: " + problem);
+                            return 1;
+                        }
+                    }
+                }
                 if (!json) System.out.println("failover drill: lab under " + work + "; driver, pool and manager messages in " + logPath);
                 try (DiscoveryProcess discovery = DiscoveryProcess.start(work.resolve("discovery"))) {
                     if (kind == null || kind.equals("redis")) {
                         DrillResult r;
                         try {
-                            r = DrillResult.of(RedisKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("redis")), logPath);
+                            r = DrillResult.of(containers ? redisInContainers(discovery, work.resolve("redis")) : RedisKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("redis")), logPath);
                         } catch (Exception e) {
                             log.record("drill redis failed", e);
                             r = DrillResult.error("redis", "Redis master SIGKILL under writes", "drill-redis", "the drill could not run: " + e, logPath);
@@ -392,11 +417,13 @@ public final class Main implements Runnable {
                     }
                     for (int run = 1; (kind == null || kind.equals("mysql")) && run <= repeat; run++) {
                         String name = repeat == 1 ? MySqlKillDrill.SERVICE : MySqlKillDrill.SERVICE + "-" + run;
-                        String title = "MariaDB primary SIGKILL under inserts, semi-sync " + (noSemiSync ? "off" : "on") + (repeat == 1 ? "" : " (run " + run + "/" + repeat + ")");
+                        String title = "MariaDB primary SIGKILL under inserts, semi-sync " + (noSemiSync ? "off" : "on") + (containers ? ", in containers" : "")
+                                + (repeat == 1 ? "" : " (run " + run + "/" + repeat + ")");
                         DrillResult r;
                         MySqlKillDrill.Report report = null;
                         try {
-                            report = MySqlKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("mysql-" + run), !noSemiSync, name);
+                            report = containers ? mysqlInContainers(discovery, work.resolve("mysql-" + run), !noSemiSync, name)
+                                    : MySqlKillDrill.run(discovery.http(), discovery.dnsPort, work.resolve("mysql-" + run), !noSemiSync, name);
                             r = DrillResult.of(report, name, logPath);
                             if (repeat > 1) r = new DrillResult(r.kind(), title, r.service(), r.passed(), r.message(), r.killedAtMillis(), r.figures(), r.timeline(), r.log());
                         } catch (Exception e) {
@@ -417,6 +444,18 @@ public final class Main implements Runnable {
             return ok ? 0 : 1;
         }
 
+        private static RedisKillDrill.Report redisInContainers(DiscoveryProcess discovery, Path dir) throws Exception {
+            try (ContainerRedisLab lab = new ContainerRedisLab(dir, 2)) {
+                return RedisKillDrill.run(discovery.http(), discovery.dnsPort, lab);
+            }
+        }
+
+        private static MySqlKillDrill.Report mysqlInContainers(DiscoveryProcess discovery, Path dir, boolean semiSync, String name) throws Exception {
+            try (ContainerMariaDbLab lab = new ContainerMariaDbLab(dir, 2, semiSync)) {
+                return MySqlKillDrill.run(discovery.http(), discovery.dnsPort, lab, name);
+            }
+        }
+
         private void emit(DrillResult r, boolean colour) {
             if (json) {
                 System.out.println(r.json());
@@ -435,6 +474,7 @@ public final class Main implements Runnable {
             }
             long s = seed != null ? seed : new java.util.SplittableRandom().nextLong(1, 1_000_000_000L);
             if (json) throw new CommandLine.ParameterException(spec.commandLine(), "--json is for the SIGKILL drills, not --campaign (its RESULT lines are machine-readable)");
+            if (!lab.equals("processes")) throw new CommandLine.ParameterException(spec.commandLine(), "--lab containers is for the SIGKILL drills; --campaign runs on local processes");
             List<String> kinds = kind == null ? List.of("redis", "mysql") : List.of(kind);
             Path work = Files.createTempDirectory("failover-campaign");
             try (DrillLog log = DrillLog.open(work.resolve("campaign.log"))) {

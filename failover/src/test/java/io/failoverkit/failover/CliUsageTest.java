@@ -28,7 +28,7 @@ class CliUsageTest {
     @Test
     void unknownSubcommandsAndBadUsageExit64WithTheUsage() throws Exception {
         for (String[] args : new String[][]{{"no-such-command"}, {"snapshot", "save"}, {}, {"status", "--no-such-flag"},
-                {"drill", "--kind", "oracle"}}) {
+                {"drill", "--kind", "oracle"}, {"drill", "--lab", "vm"}, {"drill", "--campaign", "--lab", "containers"}}) {
             Exit e = run(args);
             assertThat(e.code()).as("failover %s", String.join(" ", args)).isEqualTo(64);
             assertThat(e.err()).as("failover %s", String.join(" ", args)).contains("Usage: failover");

@@ -133,6 +133,7 @@ public final class Agent implements AutoCloseable {
         local.onChange(checks::sync);
         this.antiEntropy = new AntiEntropy(local, config.nodeName, nodeId, config.bindAddr, config.nodeMeta, this::serverHttpForAgent);
         if (config.acl.enabled) {
+            io.failoverkit.discovery.acl.TokenPersistence.load(dataDir, config.acl);
             // Servers resolve tokens from their own replicated state; client agents ask a server and cache.
             this.acl = config.server ? new io.failoverkit.discovery.acl.StoreTokenResolver(() -> store, config.acl)
                     : new io.failoverkit.discovery.acl.RemoteTokenResolver(this::anyServerHttp, config.acl);

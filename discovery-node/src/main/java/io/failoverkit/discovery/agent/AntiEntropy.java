@@ -183,11 +183,14 @@ public final class AntiEntropy {
         Map<String, ServiceDef> services = local.services();
         for (ServiceDef s : services.values()) {
             JsonNode r = remoteServices.get(s.id());
-            if (r == null || !sameService(s, r)) {
+            // EnableTagOverride: tags changed in the catalog by someone else are kept, as Consul's anti-entropy does.
+            List<String> tags = s.tags();
+            if (s.enableTagOverride() && r != null) tags = remoteTags(r);
+            if (r == null || !sameService(s, tags, r)) {
                 Map<String, Object> svc = new LinkedHashMap<>();
                 svc.put("ID", s.id());
                 svc.put("Service", s.name());
-                svc.put("Tags", s.tags());
+                svc.put("Tags", tags);
                 svc.put("Address", s.address());
                 svc.put("Port", s.port());
                 svc.put("Meta", s.meta());
@@ -245,15 +248,20 @@ public final class AntiEntropy {
         put(server, "/v1/catalog/register", body);
     }
 
-    private static boolean sameService(ServiceDef s, JsonNode r) {
+    private static List<String> remoteTags(JsonNode r) {
         List<String> tags = new java.util.ArrayList<>();
         r.path("Tags").forEach(t -> tags.add(t.asText()));
+        return tags;
+    }
+
+    private static boolean sameService(ServiceDef s, List<String> wantTags, JsonNode r) {
+        List<String> tags = remoteTags(r);
         Map<String, String> meta = new HashMap<>();
         r.path("Meta").fields().forEachRemaining(e -> meta.put(e.getKey(), e.getValue().asText()));
         Map<String, Model.ServiceAddress> tagged = new HashMap<>();
         r.path("TaggedAddresses").fields().forEachRemaining(e -> tagged.put(e.getKey(),
                 new Model.ServiceAddress(e.getValue().path("Address").asText(), e.getValue().path("Port").asInt())));
-        return s.name().equals(r.path("Service").asText()) && s.tags().equals(tags) && s.address().equals(r.path("Address").asText())
+        return s.name().equals(r.path("Service").asText()) && wantTags.equals(tags) && s.address().equals(r.path("Address").asText())
                 && s.port() == r.path("Port").asInt() && s.meta().equals(meta) && s.enableTagOverride() == r.path("EnableTagOverride").asBoolean()
                 && s.kind().equals(r.path("Kind").asText()) && s.taggedAddresses().equals(tagged)
                 && s.weights().passing() == r.path("Weights").path("Passing").asInt(1) && s.weights().warning() == r.path("Weights").path("Warning").asInt(1);

@@ -27,9 +27,9 @@ public final class AclConfig {
     /** {@code tokens.initial_management}: created by the leader as a management token; null when not set. */
     public String initialManagement;
     /** {@code tokens.agent}: the token the agent uses for its own requests; null when not set. */
-    public String agentToken;
+    public volatile String agentToken;
     /** {@code tokens.default}: the token of requests that carry none; null: the anonymous token. */
-    public String defaultToken;
+    public volatile String defaultToken;
 
     void apply(JsonNode root) {
         JsonNode acl = Definitions.field(root, "acl");

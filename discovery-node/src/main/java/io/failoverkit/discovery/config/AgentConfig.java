@@ -44,14 +44,18 @@ public final class AgentConfig {
     /** Raft log entries between snapshots (Consul's raft_snapshot_threshold); older log segments are then purged. */
     public long raftSnapshotThreshold = 16384;
     public final DnsConfig dns = new DnsConfig();
+    /** Script checks from anywhere, the HTTP API included (Consul's enable_script_checks / -enable-script-checks). */
+    public boolean enableScriptChecks;
+    /** Script checks from config files only (Consul's enable_local_script_checks / -enable-local-script-checks). */
+    public boolean enableLocalScriptChecks;
+    /** Consul's {@code acl} block (config files only: its tokens are secrets and never come from argv). */
+    public final AclConfig acl = new AclConfig();
     /**
      * failoverkit's own {@code "audit": {"enabled": true, "path": "/var/log/discovery-node/audit.log"}} (not Consul's
      * Enterprise audit block): JSON lines of every write request. The path defaults to DATA-DIR/audit/audit.log.
      */
     public boolean auditEnabled;
     public String auditPath;
-    /** Consul's {@code acl} block (config files only: its tokens are secrets and never come from argv). */
-    public final AclConfig acl = new AclConfig();
 
     /** Definitions read from the config files (services, and checks not nested in a service). */
     public final List<Definitions.ServiceDef> services = new ArrayList<>();
@@ -98,9 +102,15 @@ public final class AgentConfig {
             } catch (IOException e) {
                 throw new IOException("config file " + f + " is not valid JSON: " + e.getMessage(), e);
             }
+            int fromService = svc.size();
+            int fromCheck = chk.size();
             try {
                 readDefinitions(root, svc, chk);
-            } catch (IllegalArgumentException e) {
+                for (Definitions.ServiceDef s : svc.subList(fromService, svc.size())) {
+                    ScriptChecks.require(this, ScriptChecks.Origin.CONFIG_FILE, s.checks());
+                }
+                ScriptChecks.require(this, ScriptChecks.Origin.CONFIG_FILE, chk.subList(fromCheck, chk.size()));
+            } catch (IllegalArgumentException | ScriptChecks.Disabled e) {
                 throw new IOException("config file " + f + ": " + e.getMessage(), e);
             }
         }
@@ -131,6 +141,7 @@ public final class AgentConfig {
         if (!flags.contains("client")) clientAddr = Definitions.text(root, "client_addr", clientAddr);
         if (!flags.contains("domain")) domain = Definitions.text(root, "domain", domain);
         dns.apply(root);
+        acl.apply(root);
         JsonNode audit = Definitions.field(root, "audit");
         if (audit != null) {
             if (!audit.isObject()) throw new IllegalArgumentException("\"audit\" must be an object: {\"enabled\": true, \"path\": \"...\"}");
@@ -141,7 +152,6 @@ public final class AgentConfig {
             auditEnabled = Definitions.bool(audit, "enabled", auditEnabled);
             auditPath = Definitions.text(audit, "path", auditPath);
         }
-        acl.apply(root);
         JsonNode threshold = Definitions.field(root, "raft_snapshot_threshold");
         if (threshold != null) {
             if (!threshold.canConvertToLong() || threshold.asLong() < 1) throw new IllegalArgumentException("\"raft_snapshot_threshold\" must be a positive integer");
@@ -153,6 +163,10 @@ public final class AgentConfig {
             if (!flags.contains("dns-port")) dnsPort = Definitions.integer(ports, "dns", dnsPort);
             if (!flags.contains("server-port")) serverPort = Definitions.integer(ports, "server", serverPort);
             if (!flags.contains("serf-lan-port")) serfLanPort = Definitions.integer(ports, "serf_lan", serfLanPort);
+        }
+        if (!flags.contains("enable-script-checks")) enableScriptChecks = Definitions.bool(root, "enable_script_checks", enableScriptChecks);
+        if (!flags.contains("enable-local-script-checks")) {
+            enableLocalScriptChecks = Definitions.bool(root, "enable_local_script_checks", enableLocalScriptChecks);
         }
         if (!flags.contains("encrypt")) encrypt = Definitions.text(root, "encrypt", encrypt);
         if (!flags.contains("retry-interval")) {

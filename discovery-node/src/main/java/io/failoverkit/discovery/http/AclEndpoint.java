@@ -56,14 +56,15 @@ final class AclEndpoint {
         if (!agent.config().acl.enabled) throw new HttpError(401, "ACL support disabled");
         String p = call.path;
         String m = call.method;
-        if (p.equals("bootstrap")) {
-            requireMethod(call, "PUT");
-            bootstrap(call);
-        } else if (p.equals("policy")) {
-            requireMethod(call, "PUT");
-            require(call, Access.WRITE);
-            policySet(call, null);
-        } else if (p.equals("policies")) {
+        if (!m.equals("GET")) {
+            // Writes are decided on the leader, as Consul's ACL writes are: a name a token links to, or the policy an
+            // update starts from, is then read where the last write is already applied.
+            byte[] body = call.body();
+            if (server.forwardToLeader(call, body)) return;
+            write(call, p, m, body);
+            return;
+        }
+        if (p.equals("policies")) {
             requireMethod(call, "GET");
             require(call, Access.READ);
             server.read(call, EnumSet.of(Table.ACL_POLICIES), null, server.store::aclPolicies,
@@ -74,17 +75,7 @@ final class AclEndpoint {
             String name = p.substring(12);
             server.read(call, EnumSet.of(Table.ACL_POLICIES), null, () -> server.store.aclPolicyByName(name), (c, r) -> renderPolicy(c, r.value()));
         } else if (p.startsWith("policy/") && p.length() > 7) {
-            String id = p.substring(7);
-            switch (m) {
-                case "GET" -> policyRead(call, id);
-                case "PUT" -> { require(call, Access.WRITE); policySet(call, id); }
-                case "DELETE" -> { require(call, Access.WRITE); server.write(call, new Command.AclPolicyDelete(id), r -> call.json(200, true)); }
-                default -> throw new HttpError(405, "method " + m + " not allowed on /v1/acl/policy/ID (GET, PUT, DELETE)");
-            }
-        } else if (p.equals("token")) {
-            requireMethod(call, "PUT");
-            require(call, Access.WRITE);
-            tokenSet(call, null);
+            policyRead(call, p.substring(7));
         } else if (p.equals("tokens")) {
             requireMethod(call, "GET");
             require(call, Access.READ);
@@ -108,21 +99,65 @@ final class AclEndpoint {
             });
         } else if (p.startsWith("token/") && p.length() > 6) {
             String accessor = p.substring(6);
-            switch (m) {
-                case "GET" -> {
-                    require(call, Access.READ);
-                    server.read(call, EnumSet.of(Table.ACL_TOKENS), null, () -> server.store.aclToken(accessor), (c, r) -> {
-                        if (r.value() == null || r.value().expiredAt(System.currentTimeMillis())) throw HttpError.notFound("ACL token not found");
-                        c.json(200, tokenView(r.value(), null));
-                    });
-                }
-                case "PUT" -> { require(call, Access.WRITE); tokenSet(call, accessor); }
-                case "DELETE" -> { require(call, Access.WRITE); server.write(call, new Command.AclTokenDelete(accessor), r -> call.json(200, true)); }
-                default -> throw new HttpError(405, "method " + m + " not allowed on /v1/acl/token/ACCESSOR (GET, PUT, DELETE)");
-            }
+            require(call, Access.READ);
+            server.read(call, EnumSet.of(Table.ACL_TOKENS), null, () -> server.store.aclToken(accessor), (c, r) -> {
+                if (r.value() == null || r.value().expiredAt(System.currentTimeMillis())) throw HttpError.notFound("ACL token not found");
+                c.json(200, tokenView(r.value(), null));
+            });
+        } else if (p.equals("bootstrap") || p.equals("policy") || p.equals("token")) {
+            throw new HttpError(405, "method GET not allowed on /v1/acl/" + p + " (PUT)");
         } else {
             throw HttpError.notFound("unknown ACL endpoint /v1/acl/" + p);
         }
+    }
+
+    private void write(Call call, String p, String m, byte[] body) {
+        if (p.equals("bootstrap")) {
+            requireMethod(call, "PUT");
+            bootstrap(call);
+        } else if (p.equals("policy")) {
+            requireMethod(call, "PUT");
+            require(call, Access.WRITE);
+            policySet(call, null, parse(body));
+        } else if (p.startsWith("policy/") && !p.startsWith("policy/name/") && p.length() > 7) {
+            String id = p.substring(7);
+            switch (m) {
+                case "PUT" -> { require(call, Access.WRITE); policySet(call, id, parse(body)); }
+                case "DELETE" -> { require(call, Access.WRITE); server.write(call, new Command.AclPolicyDelete(id), r -> call.json(200, true)); }
+                default -> throw new HttpError(405, "method " + m + " not allowed on /v1/acl/policy/ID (GET, PUT, DELETE)");
+            }
+        } else if (p.equals("token")) {
+            requireMethod(call, "PUT");
+            require(call, Access.WRITE);
+            tokenSet(call, null, parse(body));
+        } else if (p.startsWith("token/") && !p.equals("token/self") && p.length() > 6) {
+            String accessor = p.substring(6);
+            switch (m) {
+                case "PUT" -> { require(call, Access.WRITE); tokenSet(call, accessor, parse(body)); }
+                case "DELETE" -> { require(call, Access.WRITE); server.write(call, new Command.AclTokenDelete(accessor), r -> call.json(200, true)); }
+                default -> throw new HttpError(405, "method " + m + " not allowed on /v1/acl/token/ACCESSOR (GET, PUT, DELETE)");
+            }
+        } else if (java.util.Set.of("policies", "tokens", "token/self").contains(p) || p.startsWith("policy/name/")) {
+            throw new HttpError(405, "method " + m + " not allowed on /v1/acl/" + p + " (GET)");
+        } else {
+            throw HttpError.notFound("unknown ACL endpoint /v1/acl/" + p);
+        }
+    }
+
+    /** A request body that must be one JSON object. */
+    private static JsonNode parse(byte[] body) {
+        if (body == null || body.length == 0 || new String(body, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+            throw HttpError.badRequest("request body must be a JSON object");
+        }
+        JsonNode n;
+        try {
+            n = io.failoverkit.discovery.state.Json.MAPPER.readTree(body);
+        } catch (java.io.IOException e) {
+            throw HttpError.badRequest("request body is not valid JSON: "
+                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+        }
+        if (n == null || !n.isObject()) throw HttpError.badRequest("request body must be a JSON object");
+        return n;
     }
 
     private static void requireMethod(Call call, String method) {
@@ -198,9 +233,7 @@ final class AclEndpoint {
         c.json(200, policyView(p));
     }
 
-    private void policySet(Call call, String urlId) {
-        JsonNode body = call.jsonBody(false);
-        if (!body.isObject()) throw HttpError.badRequest("request body must be a JSON object");
+    private void policySet(Call call, String urlId, JsonNode body) {
         String bodyId = Definitions.text(body, "ID", "");
         if (urlId == null && !bodyId.isEmpty()) throw HttpError.badRequest("Invalid Policy: an ID cannot be given to a new policy (PUT /v1/acl/policy/ID updates one)");
         if (urlId != null && !bodyId.isEmpty() && !bodyId.equals(urlId)) throw HttpError.badRequest("Policy ID in URL and payload do not match");
@@ -246,9 +279,7 @@ final class AclEndpoint {
 
     // ---------------------------------------------------------------- tokens
 
-    private void tokenSet(Call call, String urlAccessor) {
-        JsonNode body = call.jsonBody(false);
-        if (!body.isObject()) throw HttpError.badRequest("request body must be a JSON object");
+    private void tokenSet(Call call, String urlAccessor, JsonNode body) {
         String accessor = Definitions.text(body, "AccessorID", "");
         String secret = Definitions.text(body, "SecretID", "");
         if (urlAccessor != null) {

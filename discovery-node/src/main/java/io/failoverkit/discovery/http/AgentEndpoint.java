@@ -8,6 +8,7 @@ import io.failoverkit.discovery.agent.LocalState;
 import io.failoverkit.discovery.cluster.Member;
 import io.failoverkit.discovery.config.Definitions;
 import io.failoverkit.discovery.config.Definitions.ServiceDef;
+import io.failoverkit.discovery.config.ScriptChecks;
 import io.failoverkit.discovery.state.Model;
 
 import java.util.LinkedHashMap;
@@ -148,6 +149,7 @@ final class AgentEndpoint {
         } catch (IllegalArgumentException e) {
             throw HttpError.badRequest(e.getMessage());
         }
+        refuseDisabledScripts(def.checks());
         agent.local().addService(def, LocalState.Source.API, replaceExistingChecks(call));
         agent.localChanged();
         call.text(200, "");
@@ -166,13 +168,32 @@ final class AgentEndpoint {
 
     private void registerCheck(Call call) {
         JsonNode body = call.jsonBody(false);
+        Definitions.CheckDef def;
         try {
-            agent.local().addCheck(Definitions.check(body, null, null, 1), LocalState.Source.API);
+            def = Definitions.check(body, null, null, 1);
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest(e.getMessage());
+        }
+        refuseDisabledScripts(List.of(def));
+        try {
+            agent.local().addCheck(def, LocalState.Source.API);
         } catch (IllegalArgumentException e) {
             throw HttpError.badRequest(e.getMessage());
         }
         agent.localChanged();
         call.text(200, "");
+    }
+
+    /**
+     * A script check over the API needs enable_script_checks. Refused before anything is added, with Consul's text and
+     * its status (500: Consul's agent reports it as a failed AddCheck/AddService, not as a malformed request).
+     */
+    private void refuseDisabledScripts(List<Definitions.CheckDef> checks) {
+        try {
+            ScriptChecks.require(agent.config(), ScriptChecks.Origin.HTTP_API, checks);
+        } catch (ScriptChecks.Disabled e) {
+            throw new HttpError(500, e.getMessage());
+        }
     }
 
     private void reload(Call call) {

@@ -142,10 +142,10 @@ public final class Call {
         return f == null ? null : f.getValue();
     }
 
-    /** Every value of a repeated parameter ({@code ?tag=a&tag=b}), in order; empty when absent. */
+    /** Every non-empty value of a repeated parameter ({@code ?tag=a&tag=b}), in order; empty when absent. */
     public java.util.List<String> params(String name) {
         Fields.Field f = query.get(name);
-        return f == null ? java.util.List.of() : java.util.List.copyOf(f.getValues());
+        return f == null ? java.util.List.of() : f.getValues().stream().filter(v -> v != null && !v.isEmpty()).toList();
     }
 
     public long longParam(String name, long dflt) {

@@ -64,7 +64,7 @@ final class CatalogEndpoint {
                     List<String> tags = call.params("tag");
                     Filter filter = Selection.filter(call, Selection.SERVICE_NODE);
                     Map<String, String> meta = Selection.nodeMeta(call);
-                    server.read(call, EnumSet.of(Table.NODES, Table.SERVICES), null, () -> server.store.serviceInstancesTagged(name, tags),
+                    server.readService(call, EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), name, () -> server.store.serviceInstancesTagged(name, tags),
                             (c, r) -> c.json(200, Selection.apply(filter, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream()
                                     .filter(i -> Selection.metaMatches(meta, i.node().meta()))
                                     .map(CatalogEndpoint::serviceNode).toList(), m -> m)));

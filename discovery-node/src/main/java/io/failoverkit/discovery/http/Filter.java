@@ -268,7 +268,7 @@ public final class Filter {
             if (text.startsWith("==", pos) || text.startsWith("!=", pos)) {
                 Op op = text.charAt(pos) == '=' ? Op.EQUAL : Op.NOT_EQUAL;
                 pos += 2;
-                return withValue(first, start, op, operand(), opAt);
+                return withValue(first, start, op, value(), opAt);
             }
             if (eatWord("is")) {
                 boolean not = eatWord("not");
@@ -285,8 +285,8 @@ public final class Filter {
                 Token sel = operand();
                 return withValue(sel, selAt, not ? Op.NOT_IN : Op.IN, first, opAt);
             }
-            if (eatWord("contains")) return withValue(first, start, not ? Op.NOT_CONTAINS : Op.CONTAINS, operand(), opAt);
-            if (eatWord("matches")) return withValue(first, start, not ? Op.NOT_MATCHES : Op.MATCHES, operand(), opAt);
+            if (eatWord("contains")) return withValue(first, start, not ? Op.NOT_CONTAINS : Op.CONTAINS, value(), opAt);
+            if (eatWord("matches")) return withValue(first, start, not ? Op.NOT_MATCHES : Op.MATCHES, value(), opAt);
             pos = not ? save : pos;
             if (pos >= text.length()) throw error(pos, "unexpected end of expression (expected ==, !=, in, not in, contains, not contains, matches, not matches, is empty or is not empty)");
             throw error(pos, "unexpected \"" + snippet() + "\" (expected ==, !=, in, not in, contains, not contains, matches, not matches, is empty or is not empty)");
@@ -361,8 +361,17 @@ public final class Filter {
             }
         }
 
-        /** A selector or a value: a quoted string, or an unquoted word (letters, digits and _ - . / :). */
+        /** The value after ==, !=, contains or matches: as bexpr, a bare word there is a value even if it spells a keyword. */
+        Token value() {
+            return operand(true);
+        }
+
         Token operand() {
+            return operand(false);
+        }
+
+        /** A selector or a value: a quoted string, or an unquoted word (letters, digits and _ - . / :). */
+        Token operand(boolean keywordsAreValues) {
             skipSpace();
             int at = pos;
             if (pos >= text.length()) throw error(pos, "unexpected end of expression (expected a selector or a value)");
@@ -385,8 +394,8 @@ public final class Filter {
                 path.add(key.text);
                 word = word + "[\"" + key.text + "\"]";
             }
-            if (word.equals("and") || word.equals("or") || word.equals("not") || word.equals("in") || word.equals("is")
-                    || word.equals("contains") || word.equals("matches") || word.equals("empty")) {
+            if (!keywordsAreValues && (word.equals("and") || word.equals("or") || word.equals("not") || word.equals("in") || word.equals("is")
+                    || word.equals("contains") || word.equals("matches") || word.equals("empty"))) {
                 throw error(at, "unexpected keyword \"" + word + "\" (expected a selector or a value)");
             }
             return new Token(word, false, at, List.copyOf(path));

@@ -18,8 +18,8 @@ final class Forwarder {
     static final String FROM_CLIENT_AGENT = "client";
     /** The address of the client that made the request, set by the first hop (the audit log's forwarded_for). */
     static final String SOURCE_HEADER = "X-Failoverkit-Source";
-    private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact", "Content-Type",
-            Permissions.FILTERED_HEADER);
+    private static final List<String> RELAYED_HEADERS = List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-LastContact",
+            "X-Consul-Effective-Consistency", "Content-Type", "X-Content-Type-Options", "Content-Security-Policy", Permissions.FILTERED_HEADER);
     /** The headers a request's token may travel in: passed on as they came, so the next hop resolves the same token. */
     private static final List<String> TOKEN_HEADERS = List.of("X-Consul-Token", "Authorization");
     /** This agent's {@code acl.tokens.default} (null when unset): sent for a request that carries no token, as Consul's agents do. */

@@ -29,7 +29,7 @@ final class HealthEndpoint {
             boolean passing = call.has("passing") && !"false".equalsIgnoreCase(call.param("passing"));
             Filter filter = Selection.filter(call, Selection.CHECK_SERVICE_NODE);
             Map<String, String> meta = Selection.nodeMeta(call);
-            server.read(call, EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), null, () -> server.store.serviceInstancesTagged(name, tags),
+            server.readService(call, EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS), name, () -> server.store.serviceInstancesTagged(name, tags),
                     (c, r) -> c.json(200, Selection.apply(filter, c.visible(r.value(), i -> Permissions.mayRead(c.identity().authorizer(), i)).stream()
                             .filter(i -> !passing || i.checks().stream().allMatch(k -> Model.PASSING.equals(k.status())))
                             .filter(i -> Selection.metaMatches(meta, i.node().meta()))

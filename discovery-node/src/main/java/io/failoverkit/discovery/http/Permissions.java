@@ -339,7 +339,8 @@ final class Permissions {
     /** A check: a service's check needs service:read, a node's check node:read. */
     static boolean mayRead(Authorizer a, Model.Check c) {
         boolean ofService = c.serviceId() != null && !c.serviceId().isEmpty();
-        return ofService ? a.allows(Resource.SERVICE, c.serviceName(), Access.READ) : a.allows(Resource.NODE, c.node(), Access.READ);
+        String name = ofService ? c.serviceName() : c.node();
+        return a.allows(ofService ? Resource.SERVICE : Resource.NODE, name == null ? "" : name, Access.READ);
     }
 
     static boolean mayRead(Authorizer a, Model.KvEntry e) {

@@ -54,6 +54,16 @@ final class ServerSide {
      * ({@code ?index=N}), parks until the result's index passes N or the wait ends. A parked query holds no thread.
      */
     <T> void read(Call call, Set<Table> tables, String kvPrefix, Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
+        read(call, tables, kvPrefix, null, query, render);
+    }
+
+    /** A read of one service's instances (catalog or health): its watch wakes only for that service's changes. */
+    <T> void readService(Call call, Set<Table> tables, String service, Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
+        read(call, tables, null, service, query, render);
+    }
+
+    private <T> void read(Call call, Set<Table> tables, String kvPrefix, String service, Supplier<StateStore.Read<T>> query,
+                          BiConsumer<Call, StateStore.Read<T>> render) {
         long minIndex = call.longParam("index", 0);
         if (minIndex < 0) throw HttpError.badRequest("\"index\" must not be negative");
         Duration wait = DEFAULT_WAIT;
@@ -76,11 +86,11 @@ final class ServerSide {
                 call.text(500, "No cluster leader (" + rootMessage(err) + ")");
                 return;
             }
-            attempt(call, tables, kvPrefix, minIndex, deadline, query, render);
+            attempt(call, tables, kvPrefix, service, minIndex, deadline, query, render);
         }, executor);
     }
 
-    private <T> void attempt(Call call, Set<Table> tables, String kvPrefix, long minIndex, long deadline,
+    private <T> void attempt(Call call, Set<Table> tables, String kvPrefix, String service, long minIndex, long deadline,
                              Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
         if (call.answered()) return;
         StateStore.Read<T> r;
@@ -105,9 +115,9 @@ final class ServerSide {
             if (p != null) p.cancel();
             executor.execute(() -> respond(call, query.get(), render));
         }, left, TimeUnit.NANOSECONDS);
-        parked.set(store.watch(tables, kvPrefix, r.observedTableIndex(), () -> {
+        parked.set(store.watch(tables, kvPrefix, service, r.observedTableIndex(), () -> {
             timeout.cancel(false);
-            attempt(call, tables, kvPrefix, minIndex, deadline, query, render);
+            attempt(call, tables, kvPrefix, service, minIndex, deadline, query, render);
         }));
         if (timeout.isDone()) parked.get().cancel();
     }
@@ -133,7 +143,8 @@ final class ServerSide {
     private boolean forwardedToLeader(Call call, byte[] body) {
         boolean stale = call.has("stale");
         if (stale && call.has("consistent")) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
-        if (stale || call.forwarded() || raft.isLeader()) return false;
+        // A client agent's hop goes on to the leader like any default read; a server's hop never goes further (no loops).
+        if (stale || call.forwardedByServer() || raft.isLeader()) return false;
         java.util.Optional<String> leader = leaderHttp.get();
         if (leader.isEmpty()) return false;
         forwarder.forward(call, leader, call.rawPath(), body);

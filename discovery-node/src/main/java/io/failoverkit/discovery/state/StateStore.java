@@ -105,6 +105,8 @@ public final class StateStore {
     private static final class Changes {
         final Set<Table> tables = EnumSet.noneOf(Table.class);
         final Set<String> keys = new HashSet<>();
+        /** The service names whose catalog and health reads changed (see {@link #serviceIndexes}). */
+        final Set<String> services = new HashSet<>();
         /** Every KV key may have changed (a restore). */
         boolean allKeys;
     }
@@ -144,7 +146,7 @@ public final class StateStore {
         } finally {
             lock.writeLock().unlock();
         }
-        watches.fire(changes.tables, changes.allKeys ? null : changes.keys);
+        watches.fire(changes.tables, changes.allKeys ? null : changes.keys, changes.allKeys ? null : changes.services);
         return results;
     }
 
@@ -302,7 +304,7 @@ public final class StateStore {
             long create = existing == null ? index : existing.createIndex();
             nodes.put(incoming.node(), incoming.withIndexes(create, index));
             ch.tables.add(Table.NODES);
-            touchNode(incoming.node(), index);
+            touchNode(incoming.node(), index, ch);
         }
         Service svc = c.service();
         if (svc != null) {
@@ -311,8 +313,8 @@ public final class StateStore {
             if (!svc.sameContent(old)) {
                 nodeServices.put(svc.id(), svc.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.SERVICES);
-                serviceIndexes.put(svc.service(), index);
-                if (old != null) serviceIndexes.put(old.service(), index);
+                touchService(svc.service(), index, ch);
+                if (old != null) touchService(old.service(), index, ch);
                 if (old == null) nodesByServiceName.computeIfAbsent(svc.service(), n -> new TreeSet<>()).add(incoming.node());
                 else if (!old.service().equals(svc.service())) reindex(incoming.node());
                 // A service's checks carry its name and tags: keep them in step.
@@ -342,8 +344,8 @@ public final class StateStore {
             if (!filled.sameContent(old)) {
                 nodeChecks.put(k.checkId(), filled.withIndexes(old == null ? index : old.createIndex(), index));
                 ch.tables.add(Table.CHECKS);
-                touchCheck(filled, index);
-                if (old != null && !old.serviceName().equals(filled.serviceName())) touchCheck(old, index);
+                touchCheck(filled, index, ch);
+                if (old != null && !old.serviceName().equals(filled.serviceName())) touchCheck(old, index, ch);
                 if (Model.CRITICAL.equals(filled.status())) invalidateSessionsOfCheck(index, incoming.node(), k.checkId(), ch);
             }
         }
@@ -353,7 +355,7 @@ public final class StateStore {
     private ApplyResult deregister(long index, Command.Deregister c, Changes ch) {
         if (!nodes.containsKey(c.node())) return ApplyResult.ok(true, index);
         if (c.serviceId() == null && c.checkId() == null) {
-            touchNode(c.node(), index);
+            touchNode(c.node(), index, ch);
             nodes.remove(c.node());
             ch.tables.add(Table.NODES);
             if (services.remove(c.node()) != null) {
@@ -370,7 +372,7 @@ public final class StateStore {
             TreeMap<String, Service> nodeServices = services.get(c.node());
             Service gone = nodeServices == null ? null : nodeServices.remove(c.serviceId());
             if (gone != null) {
-                serviceIndexes.put(gone.service(), index);
+                touchService(gone.service(), index, ch);
                 ch.tables.add(Table.SERVICES);
                 reindex(c.node());
             }
@@ -389,20 +391,25 @@ public final class StateStore {
         TreeMap<String, Check> nodeChecks = checks.get(node);
         Check gone = nodeChecks == null ? null : nodeChecks.remove(checkId);
         if (gone != null) {
-            touchCheck(gone, index);
+            touchCheck(gone, index, ch);
             ch.tables.add(Table.CHECKS);
             invalidateSessionsOfCheck(index, node, checkId, ch);
         }
     }
 
     /** A change to a node (or a node check) is a change to every service on it. */
-    private void touchNode(String node, long index) {
-        for (Service s : services.getOrDefault(node, NO_SERVICES).values()) serviceIndexes.put(s.service(), index);
+    private void touchNode(String node, long index, Changes ch) {
+        for (Service s : services.getOrDefault(node, NO_SERVICES).values()) touchService(s.service(), index, ch);
     }
 
-    private void touchCheck(Check k, long index) {
-        if (k.serviceId().isEmpty()) touchNode(k.node(), index);
-        else if (!k.serviceName().isEmpty()) serviceIndexes.put(k.serviceName(), index);
+    private void touchCheck(Check k, long index, Changes ch) {
+        if (k.serviceId().isEmpty()) touchNode(k.node(), index, ch);
+        else if (!k.serviceName().isEmpty()) touchService(k.serviceName(), index, ch);
+    }
+
+    private void touchService(String name, long index, Changes ch) {
+        serviceIndexes.put(name, index);
+        ch.services.add(name);
     }
 
     /**
@@ -851,7 +858,15 @@ public final class StateStore {
      * (for KVS, under {@code kvPrefix}). Fires at once if that already happened, so no wake-up is lost.
      */
     public Parked watch(Set<Table> tables, String kvPrefix, long observedTableIndex, Runnable onChange) {
-        Watches.Watcher w = new Watches.Watcher(tables, kvPrefix, onChange);
+        return watch(tables, kvPrefix, null, observedTableIndex, onChange);
+    }
+
+    /**
+     * As {@link #watch(Set, String, long, Runnable)}; a non-null {@code service} wakes the watcher only for commits that
+     * change that service's reads (its instances, their nodes and checks), not for another service's.
+     */
+    public Parked watch(Set<Table> tables, String kvPrefix, String service, long observedTableIndex, Runnable onChange) {
+        Watches.Watcher w = new Watches.Watcher(tables, kvPrefix, service, onChange);
         watches.add(w);
         long now;
         lock.readLock().lock();

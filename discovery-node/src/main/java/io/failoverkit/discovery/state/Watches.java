@@ -11,16 +11,25 @@ import java.util.concurrent.Executor;
  * changed (for KV, only those whose prefix covers a changed key), each once, on the given executor.
  */
 final class Watches {
-    /** A parked query; {@code kvPrefix} narrows a KVS watch (null = any key). */
+    /**
+     * A parked query; {@code kvPrefix} narrows a KVS watch (null = any key), {@code service} a catalog watch to the
+     * changes that touch that service's instances, their nodes or checks (null = any).
+     */
     static final class Watcher {
         final Set<Table> tables;
         final String kvPrefix;
+        final String service;
         final Runnable onChange;
         private final java.util.concurrent.atomic.AtomicBoolean fired = new java.util.concurrent.atomic.AtomicBoolean();
 
         Watcher(Set<Table> tables, String kvPrefix, Runnable onChange) {
+            this(tables, kvPrefix, null, onChange);
+        }
+
+        Watcher(Set<Table> tables, String kvPrefix, String service, Runnable onChange) {
             this.tables = tables;
             this.kvPrefix = kvPrefix;
+            this.service = service;
             this.onChange = onChange;
         }
 
@@ -55,9 +64,15 @@ final class Watches {
 
     /** Fires watchers of the changed tables; {@code changedKeys} are the KV keys this commit touched (null: all). */
     void fire(Set<Table> changed, Set<String> changedKeys) {
+        fire(changed, changedKeys, null);
+    }
+
+    /** As above; {@code changedServices} are the service names whose reads this commit changed (null: all). */
+    void fire(Set<Table> changed, Set<String> changedKeys, Set<String> changedServices) {
         for (Table t : changed) {
             for (Watcher w : byTable.get(t)) {
                 if (t == Table.KVS && w.kvPrefix != null && changedKeys != null && changedKeys.stream().noneMatch(k -> k.startsWith(w.kvPrefix))) continue;
+                if (t != Table.KVS && t != Table.SESSIONS && w.service != null && changedServices != null && !changedServices.contains(w.service)) continue;
                 fire(w);
             }
         }

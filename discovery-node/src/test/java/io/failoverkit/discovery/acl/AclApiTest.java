@@ -35,7 +35,7 @@ class AclApiTest {
     @BeforeAll
     static void start() throws Exception {
         agent = AclTestAgents.devServer("acl-node", AclTestAgents.configFile(dir,
-                "{\"enabled\": true, \"default_policy\": \"deny\", \"down_policy\": \"extend-cache\", \"tokens\": {\"initial_management\": \"" + ROOT + "\"}}"));
+                "{\"enabled\": true, \"default_policy\": \"deny\", \"down_policy\": \"extend-cache\", \"enable_token_persistence\": true, \"tokens\": {\"initial_management\": \"" + ROOT + "\"}}"));
         port = agent.httpPort();
         await().atMost(Duration.ofSeconds(30)).until(() -> call(port, "GET", "/v1/acl/token/self", ROOT, null).status() == 200);
     }
@@ -175,5 +175,27 @@ class AclApiTest {
             assertThat(r.status()).isEqualTo(401);
             assertThat(r.body()).contains("ACL support disabled");
         }
+    }
+
+    @Test
+    void agentDefaultTokenSetAtRunTimeIsUsedAndPersisted() throws Exception {
+        String secret = call(port, "PUT", "/v1/acl/token", ROOT, "{\"Description\":\"reader\"}").json().path("SecretID").asText();
+        assertThat(call(port, "PUT", "/v1/agent/token/default", null, "{\"Token\":\"" + secret + "\"}").status()).isEqualTo(403);
+        assertThat(call(port, "PUT", "/v1/agent/token/replication", ROOT, "{\"Token\":\"x\"}").status()).isEqualTo(404);
+        try {
+            assertThat(call(port, "PUT", "/v1/agent/token/default", ROOT, "{\"Token\":\"" + secret + "\"}").status()).isEqualTo(200);
+            assertThat(call(port, "GET", "/v1/acl/token/self", null, null).json().path("Description").asText()).isEqualTo("reader");
+            Path file = agent.dataDir().resolve(TokenPersistence.FILE);
+            assertThat(java.nio.file.Files.readString(file)).contains(secret);
+            assertThat(java.nio.file.Files.getPosixFilePermissions(file)).containsExactlyInAnyOrder(
+                    java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+            AclConfig restarted = new AclConfig();
+            restarted.enableTokenPersistence = true;
+            TokenPersistence.load(agent.dataDir(), restarted);
+            assertThat(restarted.defaultToken).isEqualTo(secret);
+        } finally {
+            call(port, "PUT", "/v1/agent/token/default", ROOT, "{\"Token\":\"\"}");
+        }
+        assertThat(call(port, "GET", "/v1/acl/token/self", null, null).json().path("AccessorID").asText()).isEqualTo(Identity.ANONYMOUS_ACCESSOR);
     }
 }

@@ -24,17 +24,17 @@ import static org.awaitility.Awaitility.await;
  * ready once it leads (the readiness check needs no ACL: under default deny the catalog reads DevAgent waits on may be
  * refused), and an HTTP client that sends a token.
  */
-final class AclTestAgents {
+public final class AclTestAgents {
     private AclTestAgents() {}
 
-    static Path configFile(Path dir, String aclJson) throws IOException {
+    public static Path configFile(Path dir, String aclJson) throws IOException {
         Files.createDirectories(dir);
         Path f = dir.resolve("acl-" + System.nanoTime() + ".json");
         Files.writeString(f, "{\"acl\": " + aclJson + "}");
         return f;
     }
 
-    static Agent devServer(String name, Path configFile) throws Exception {
+    public static Agent devServer(String name, Path configFile) throws Exception {
         AgentConfig cfg = new AgentConfig();
         cfg.configFiles.add(configFile);
         cfg.applyFiles(java.util.Set.of());
@@ -52,8 +52,8 @@ final class AclTestAgents {
         return a;
     }
 
-    record Reply(int status, String body) {
-        JsonNode json() {
+    public record Reply(int status, String body) {
+        public JsonNode json() {
             try { return Json.MAPPER.readTree(body); } catch (IOException e) { throw new UncheckedIOException("not JSON: " + body, e); }
         }
     }
@@ -61,7 +61,7 @@ final class AclTestAgents {
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     /** One request to 127.0.0.1:port with the token in X-Consul-Token (none when null). */
-    static Reply call(int port, String method, String path, String token, String body) {
+    public static Reply call(int port, String method, String path, String token, String body) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(20))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
         if (token != null) b.header("X-Consul-Token", token);

@@ -25,7 +25,10 @@ class AgentChecksAndConfigTest {
     @TempDir Path dir;
 
     private Agent startWithConfigDir(String node, Path configDir) throws Exception {
-        return DevAgent.start(node, cfg -> cfg.configDirs.add(configDir)).agent;
+        return DevAgent.start(node, cfg -> {
+            cfg.configDirs.add(configDir);
+            cfg.enableLocalScriptChecks = true; // the files define script checks (ScriptChecksTest: off by default)
+        }).agent;
     }
 
     private static Map<String, String> statusByCheck(Http http, String node) {
@@ -119,6 +122,7 @@ class AgentChecksAndConfigTest {
         Path conf = Files.createDirectories(dir.resolve("bad"));
         Files.writeString(conf.resolve("a.json"), "{\"check\": {\"id\": \"x\", \"args\": [\"true\"]}}");
         AgentConfig cfg = new AgentConfig();
+        cfg.enableLocalScriptChecks = true;
         cfg.configDirs.add(conf);
         assertThatThrownBy(cfg::reloadDefinitions).hasMessageContaining("a.json").hasMessageContaining("Interval");
         Files.writeString(conf.resolve("a.json"), "{not json");

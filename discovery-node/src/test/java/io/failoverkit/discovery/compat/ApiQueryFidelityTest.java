@@ -97,6 +97,7 @@ class ApiQueryFidelityTest {
         assertThat(consul.getCatalogService("web", CatalogServiceRequest.newBuilder().setTag("primary").build()).getValue())
                 .extracting(CatalogService::getServiceId).containsExactlyInAnyOrder("web-1", "web-2");
         assertThat(field(http.get("/v1/health/service/web?tag=v2&tag=primary&tag=nope").json(), "Service", "ID")).isEmpty();
+        assertThat(field(http.get("/v1/catalog/service/web?tag=v2&tag=").json(), "ServiceID")).containsExactlyInAnyOrder("web-1", "web-3");
     }
 
     // ------------------------------------------------------------------ ?filter=

@@ -106,6 +106,24 @@ class RegistrationFidelityTest {
     }
 
     @Test
+    void enableTagOverrideKeepsTagsSetInTheCatalogWhileOtherServicesGetTheirsBack() {
+        assertThat(http.put("/v1/agent/service/register", "{\"ID\":\"eto-1\",\"Name\":\"eto\",\"Tags\":[\"local\"],\"EnableTagOverride\":true}").status()).isEqualTo(200);
+        assertThat(http.put("/v1/agent/service/register", "{\"ID\":\"plain-1\",\"Name\":\"plain\",\"Tags\":[\"local\"]}").status()).isEqualTo(200);
+        catalogInstance("eto", "eto-1");
+        catalogInstance("plain", "plain-1");
+        // An external tool retags both in the catalog.
+        for (String[] s : new String[][]{{"eto-1", "eto", "true"}, {"plain-1", "plain", "false"}}) {
+            assertThat(http.put("/v1/catalog/register", "{\"Node\":\"" + NODE + "\",\"Address\":\"127.0.0.1\",\"SkipNodeUpdate\":true,\"Service\":{\"ID\":\""
+                    + s[0] + "\",\"Service\":\"" + s[1] + "\",\"Tags\":[\"external\"],\"EnableTagOverride\":" + s[2] + "}}").status()).isEqualTo(200);
+        }
+        // A local change makes anti-entropy compare everything: plain-1 gets its own tags back, eto-1 keeps the catalog's.
+        assertThat(http.put("/v1/agent/service/register", "{\"ID\":\"poke-1\",\"Name\":\"poke\"}").status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(20)).until(() -> catalogInstance("plain", "plain-1").path("ServiceTags").toString().equals("[\"local\"]"));
+        catalogInstance("poke", "poke-1");
+        assertThat(catalogInstance("eto", "eto-1").path("ServiceTags").toString()).isEqualTo("[\"external\"]");
+    }
+
+    @Test
     void metaOverConsulsLimitsIsRefusedWithConsulsMessageAndNothingIsRegistered() {
         String tooMany = IntStream.range(0, 65).mapToObj(i -> "\"k" + i + "\":\"v\"").collect(Collectors.joining(",", "{", "}"));
         Http.Reply many = http.put("/v1/agent/service/register", "{\"Name\":\"meta-many\",\"Meta\":" + tooMany + "}");
@@ -242,6 +260,53 @@ class RegistrationFidelityTest {
             assertThat(seen.get("x-probe")).isEqualTo("[a, b]");
             assertThat(seen.get("user-agent")).isEqualTo("Consul Health Check");
             await().atMost(Duration.ofSeconds(20)).until(() -> consul.getHealthServices("hc", true, com.ecwid.consul.v1.QueryParams.DEFAULT).getValue().size() == 1);
+        } finally {
+            target.stop(0);
+        }
+    }
+
+    @Test
+    void httpsChecksHonourTlsSkipVerifyAndTlsServerName(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        // A self-signed certificate for "svc.internal" (keytool, from this JDK), served on 127.0.0.1.
+        java.nio.file.Path ks = tmp.resolve("ks.p12");
+        Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-keystore", ks.toString(), "-storetype", "PKCS12", "-storepass", "changeit", "-alias", "svc",
+                "-keyalg", "EC", "-dname", "CN=svc.internal", "-ext", "SAN=dns:svc.internal", "-validity", "2")
+                .redirectErrorStream(true).start();
+        assertThat(keytool.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(keytool.exitValue()).isZero();
+        java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = java.nio.file.Files.newInputStream(ks)) { store.load(in, "changeit".toCharArray()); }
+        var kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(store, "changeit".toCharArray());
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        int port = FreePorts.next();
+        com.sun.net.httpserver.HttpsServer target = com.sun.net.httpserver.HttpsServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+        target.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(ctx));
+        target.createContext("/health", ex -> { ex.sendResponseHeaders(200, -1); ex.close(); });
+        target.start();
+        try {
+            String url = "https://127.0.0.1:" + port + "/health";
+            NewService skip = new NewService();
+            skip.setId("tls-skip");
+            skip.setName("tls-skip");
+            NewService.Check c = new NewService.Check();
+            c.setHttp(url);
+            c.setTlsSkipVerify(true);
+            c.setInterval("200ms");
+            skip.setCheck(c);
+            consul.agentServiceRegister(skip);
+            // Verified against the system's trust (the self-signed certificate is not in it): critical, with or without
+            // TLSServerName naming the certificate's host.
+            String verified = "{\"ID\":\"tls-verify\",\"Name\":\"tls-verify\",\"Check\":{\"HTTP\":\"" + url + "\",\"Interval\":\"200ms\",\"Status\":\"passing\"}}";
+            String named = "{\"ID\":\"tls-named\",\"Name\":\"tls-named\",\"Check\":{\"HTTP\":\"" + url
+                    + "\",\"TLSServerName\":\"svc.internal\",\"Interval\":\"200ms\",\"Status\":\"passing\"}}";
+            assertThat(http.put("/v1/agent/service/register", verified).status()).isEqualTo(200);
+            assertThat(http.put("/v1/agent/service/register", named).status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(20)).until(() -> "passing".equals(http.get("/v1/agent/checks").json().path("service:tls-skip").path("Status").asText()));
+            await().atMost(Duration.ofSeconds(20)).until(() -> "critical".equals(http.get("/v1/agent/checks").json().path("service:tls-verify").path("Status").asText()));
+            await().atMost(Duration.ofSeconds(20)).until(() -> "critical".equals(http.get("/v1/agent/checks").json().path("service:tls-named").path("Status").asText()));
         } finally {
             target.stop(0);
         }

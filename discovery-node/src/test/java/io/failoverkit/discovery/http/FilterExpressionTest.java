@@ -47,6 +47,9 @@ class FilterExpressionTest {
         assertThat(kept("Node.Meta.rack == r1")).containsExactly("web-1");
         assertThat(kept("Node.Meta.rack != r1")).containsExactly("web-2");
         assertThat(kept("Service.Meta[\"team-name\"] == a")).containsExactly("web-1");
+        // As bexpr: after an operator, a bare word is a value even when it spells a keyword.
+        assertThat(kept("Node.Meta.env == empty or Node.Meta.env == in")).isEmpty();
+        assertThat(kept("Node.Meta.env != and")).containsExactly("web-1", "web-2");
     }
 
     @Test

@@ -67,6 +67,8 @@ class QueryIndexesTest {
         assertThat(back.serviceInstances("web", null).index()).isEqualTo(7);
         assertThat(back.serviceInstances("db", null).index()).isEqualTo(4);
         assertThat(back.serviceInstances("nope", null).index()).isEqualTo(7);
+        // And in a snapshot archive's state.bin (the same image).
+        assertThat(new String(store.capture().state(), StandardCharsets.UTF_8)).contains("\"serviceIndexes\":{\"db\":4,\"web\":7}");
 
         // Removing the last instance moves the index (the watcher must see the service go).
         store.apply(8, new Command.Deregister("n1", "web-1", null, 0));
@@ -75,6 +77,30 @@ class QueryIndexesTest {
         store.apply(9, new Command.Deregister("n2", null, null, 0));
         assertThat(store.serviceInstances("db", null).index()).as("the whole node went").isEqualTo(9);
         assertThat(store.serviceInstances("web", null).index()).isEqualTo(8);
+    }
+
+    @Test
+    void aServiceWatchWakesOnlyForThatServicesChanges() {
+        StateStore store = new StateStore(Runnable::run);
+        store.apply(1, reg("n1", svc("web-1", "web")));
+        store.apply(2, reg("n2", svc("db-1", "db")));
+        java.util.concurrent.atomic.AtomicInteger woke = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.Set<Table> tables = EnumSet.of(Table.NODES, Table.SERVICES, Table.CHECKS);
+        StateStore.Parked p = store.watch(tables, null, "web", store.serviceInstances("web", null).observedTableIndex(), woke::incrementAndGet);
+        store.apply(3, reg("n2", svc("db-1", "db", "x")));                              // db's instance
+        store.apply(4, reg("n2", null, check("n2", "mem", "", Model.CRITICAL)));         // db's node check
+        store.apply(5, reg("n3", null));                                                 // a node without web
+        store.apply(6, new Command.KvPut("k", new byte[0], 0, null, null, null, null));   // not the catalog
+        assertThat(woke).hasValue(0);
+        assertThat(store.parkedCount()).as("still parked (counted once per table it watches)").isEqualTo(tables.size());
+        store.apply(7, reg("n1", null, check("n1", "disk", "", Model.WARNING)));          // web's node check
+        assertThat(woke).hasValue(1);
+        p.cancel();
+        // A watch without a service, and a restore-like "everything changed", still wake as before.
+        java.util.concurrent.atomic.AtomicInteger any = new java.util.concurrent.atomic.AtomicInteger();
+        store.watch(tables, null, null, store.serviceInstances("web", null).observedTableIndex(), any::incrementAndGet);
+        store.apply(8, reg("n2", svc("db-1", "db", "y")));
+        assertThat(any).hasValue(1);
     }
 
     @Test

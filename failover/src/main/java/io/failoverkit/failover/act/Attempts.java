@@ -1,5 +1,6 @@
 package io.failoverkit.failover.act;
 
+import io.failoverkit.failover.cluster.ClusterDefinition;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.failover.discovery.Discovery;
@@ -47,9 +48,9 @@ public final class Attempts {
         this.cluster = cluster;
     }
 
-    public String lastKey() { return "failover/" + cluster + "/attempt"; }
+    public String lastKey() { return ClusterDefinition.kvPrefix(cluster) + "attempt"; }
 
-    String recordKey(String id) { return "failover/" + cluster + "/attempts/" + id; }
+    String recordKey(String id) { return ClusterDefinition.kvPrefix(cluster) + "attempts/" + id; }
 
     public Optional<Attempt> last() throws IOException {
         Optional<Discovery.KvEntry> e = discovery.get(lastKey());

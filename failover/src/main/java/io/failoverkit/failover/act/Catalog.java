@@ -27,7 +27,8 @@ public final class Catalog {
         this.service = service;
     }
 
-    static String nodeName(String service, String address) {
+    /** The catalog node a member is registered on (one per member: `failover acl-policy` grants exactly these). */
+    public static String nodeName(String service, String address) {
         return service + "-" + address.replace('.', '-').replace(':', '-');
     }
 

@@ -1,5 +1,6 @@
 package io.failoverkit.failover.act;
 
+import io.failoverkit.failover.cluster.ClusterDefinition;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.failover.decide.StoredState;
@@ -25,8 +26,8 @@ public final class EpochStore {
         this.cluster = cluster;
     }
 
-    public String epochKey() { return "failover/" + cluster + "/epoch"; }
-    public String lockKey() { return "failover/" + cluster + "/leader"; }
+    public String epochKey() { return ClusterDefinition.kvPrefix(cluster) + "epoch"; }
+    public String lockKey() { return ClusterDefinition.kvPrefix(cluster) + "leader"; }
 
     public record Read(StoredState state, long modifyIndex) {}
 
@@ -53,7 +54,7 @@ public final class EpochStore {
             doc.put("acknowledgedBy", by);
             doc.put("acknowledgedAtMillis", System.currentTimeMillis());
             if (discovery.cas(epochKey(), JSON.writeValueAsString(doc), e.get().modifyIndex())) {
-                discovery.put("failover/" + cluster + "/audit/" + doc.path("epoch").asLong() + "-ack", JSON.writeValueAsString(Map.of(
+                discovery.put(ClusterDefinition.kvPrefix(cluster) + "audit/" + doc.path("epoch").asLong() + "-ack", JSON.writeValueAsString(Map.of(
                         "epoch", doc.path("epoch").asLong(), "acknowledgedBy", by, "atMillis", doc.path("acknowledgedAtMillis").asLong())));
                 return true;
             }
@@ -65,7 +66,7 @@ public final class EpochStore {
     public boolean bump(Read previous, StoredState next, Object timeline, String reason) throws IOException {
         Map<String, Object> doc = document(next, timeline, reason);
         boolean ok = discovery.cas(epochKey(), JSON.writeValueAsString(doc), previous.modifyIndex());
-        if (ok) discovery.put("failover/" + cluster + "/audit/" + next.epoch(), JSON.writeValueAsString(doc));
+        if (ok) discovery.put(ClusterDefinition.kvPrefix(cluster) + "audit/" + next.epoch(), JSON.writeValueAsString(doc));
         return ok;
     }
 
@@ -83,7 +84,7 @@ public final class EpochStore {
         Discovery.TxnResult r = discovery.txn(List.of(
                 Discovery.TxnOp.checkSession(lockKey(), session),
                 Discovery.TxnOp.cas(epochKey(), doc, previous.modifyIndex()),
-                Discovery.TxnOp.set("failover/" + cluster + "/audit/" + next.epoch(), doc)));
+                Discovery.TxnOp.set(ClusterDefinition.kvPrefix(cluster) + "audit/" + next.epoch(), doc)));
         if (r.applied()) return new Bump(true, "epoch " + next.epoch() + " written");
         List<String> why = new java.util.ArrayList<>();
         for (Discovery.TxnError e : r.errors()) {
@@ -101,7 +102,7 @@ public final class EpochStore {
      * how it ended. No-op when the record does not exist.
      */
     public void completeAudit(long epoch, Object timeline, boolean success, String message) throws IOException {
-        String key = "failover/" + cluster + "/audit/" + epoch;
+        String key = ClusterDefinition.kvPrefix(cluster) + "audit/" + epoch;
         Optional<Discovery.KvEntry> e = discovery.get(key);
         if (e.isEmpty()) return;
         com.fasterxml.jackson.databind.node.ObjectNode doc = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(e.get().value());

@@ -1,5 +1,6 @@
 package io.failoverkit.failover.act;
 
+import io.failoverkit.failover.cluster.ClusterDefinition;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.failover.decide.MasterHistory;
@@ -27,7 +28,7 @@ public final class HistoryStore {
         this.cluster = cluster;
     }
 
-    public String key() { return "failover/" + cluster + "/history"; }
+    public String key() { return ClusterDefinition.kvPrefix(cluster) + "history"; }
 
     /** What is stored: the history (null if none) and the data-loss reason (null unless a loss was found). */
     public record Stored(MasterHistory history, String dataLost, long atMillis) {
@@ -63,7 +64,7 @@ public final class HistoryStore {
         Stored s = read();
         if (s.dataLost() == null) return null;
         discovery.delete(key());
-        discovery.put("failover/" + cluster + "/audit/data-lost-" + System.currentTimeMillis(), JSON.writeValueAsString(Map.of(
+        discovery.put(ClusterDefinition.kvPrefix(cluster) + "audit/data-lost-" + System.currentTimeMillis(), JSON.writeValueAsString(Map.of(
                 "dataLost", s.dataLost(), "acknowledgedBy", by, "atMillis", System.currentTimeMillis())));
         return s.dataLost();
     }

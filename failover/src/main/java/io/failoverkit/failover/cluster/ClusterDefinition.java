@@ -151,6 +151,12 @@ public record ClusterDefinition(String name, String kind, List<String> members, 
         }
     }
 
+    /**
+     * Every KV key of a cluster starts with this: the epoch, the lock, the audit, the history, the attempts, the
+     * promote requests, the stored definition. `failover acl-policy` grants exactly this prefix.
+     */
+    public static String kvPrefix(String cluster) { return "failover/" + cluster + "/"; }
+
     /** The KV key a stored definition lives under. */
-    public static String kvKey(String cluster) { return "failover/" + cluster + "/definition"; }
+    public static String kvKey(String cluster) { return ClusterDefinition.kvPrefix(cluster) + "definition"; }
 }

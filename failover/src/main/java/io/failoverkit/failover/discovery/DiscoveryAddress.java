@@ -5,13 +5,15 @@ import java.util.Map;
 /**
  * Where the failover commands find the discovery node, as Consul's own tools do: {@code --discovery} when given, else
  * {@code CONSUL_HTTP_ADDR} ({@code host:port} or {@code http[s]://host:port}), else 127.0.0.1:8500; and the token
- * {@code CONSUL_HTTP_TOKEN}, which {@link DiscoveryClient} sends as {@code X-Consul-Token} (never on a command line, never
- * logged).
+ * {@code CONSUL_HTTP_TOKEN}, else the first line of a token file ({@code --token-file}, else
+ * {@code CONSUL_HTTP_TOKEN_FILE}), the same order as discovery-node's commands. {@link DiscoveryClient} sends it as
+ * {@code X-Consul-Token}. Never from a command line (every local user can read argv), never logged.
  */
 public final class DiscoveryAddress {
     public static final String DEFAULT = "127.0.0.1:8500";
     public static final String ADDR_ENV = "CONSUL_HTTP_ADDR";
     public static final String TOKEN_ENV = "CONSUL_HTTP_TOKEN";
+    public static final String TOKEN_FILE_ENV = "CONSUL_HTTP_TOKEN_FILE";
 
     private DiscoveryAddress() {}
 
@@ -25,14 +27,36 @@ public final class DiscoveryAddress {
         return v == null || v.isBlank() ? DEFAULT : v.strip();
     }
 
-    /** The token to send, from {@code CONSUL_HTTP_TOKEN}; null when unset or blank. */
+    /** The token to send, from {@code CONSUL_HTTP_TOKEN} or {@code CONSUL_HTTP_TOKEN_FILE}; null when neither gives one. */
     public static String tokenFromEnvironment() {
         return tokenFromEnvironment(System.getenv());
     }
 
     static String tokenFromEnvironment(Map<String, String> env) {
+        return token(null, env);
+    }
+
+    /**
+     * The token: {@code CONSUL_HTTP_TOKEN} when set, else the first line of {@code file} (a --token-file), else of the
+     * file {@code CONSUL_HTTP_TOKEN_FILE} names; null when none gives one.
+     * @throws IllegalArgumentException when the token file cannot be read (the message names the file, not its content)
+     */
+    public static String token(java.nio.file.Path file, Map<String, String> env) {
         String v = env.get(TOKEN_ENV);
-        return v == null || v.isBlank() ? null : v.strip();
+        if (v != null && !v.isBlank()) return v.strip();
+        java.nio.file.Path f = file;
+        String fromEnv = env.get(TOKEN_FILE_ENV);
+        if (f == null && fromEnv != null && !fromEnv.isBlank()) f = java.nio.file.Path.of(fromEnv.strip());
+        if (f == null) return null;
+        try {
+            String text = java.nio.file.Files.readString(f, java.nio.charset.StandardCharsets.UTF_8);
+            String line = text.lines().findFirst().orElse("").strip();
+            return line.isEmpty() ? null : line;
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : e.getMessage();
+            throw new IllegalArgumentException("cannot read the token file " + f + ": " + why);
+        }
     }
 
     /**

@@ -253,4 +253,65 @@ public final class DiscoveryClient implements Discovery {
         }
         return out;
     }
+
+    /** This agent's node name (/v1/agent/self Config.NodeName): the node the sessions it creates belong to. */
+    public String agentNodeName() throws IOException {
+        String name = JSON.readTree(ok("GET", "/v1/agent/self", null).body()).path("Config").path("NodeName").asText("");
+        if (name.isEmpty()) throw new IOException("GET /v1/agent/self: no Config.NodeName in the answer");
+        return name;
+    }
+
+    /** A token as created: its public AccessorID and its SecretID (the credential: never logged, never printed). */
+    public record AclToken(String accessorId, String secretId) {
+        @Override
+        public String toString() {
+            return "AclToken[accessorId=" + accessorId + ", secretId=<hidden>]";
+        }
+    }
+
+    /** The ID of the ACL policy called {@code name}, or empty when there is none. */
+    public Optional<String> aclPolicyId(String name) throws IOException {
+        HttpResponse<String> r = send("GET", "/v1/acl/policy/name/" + enc(name), null);
+        // Consul answers a missing policy with 404, or with 403 "ACL not found" in some versions.
+        if (r.statusCode() == 404 || r.statusCode() == 403 && r.body().contains("ACL not found")) return Optional.empty();
+        if (r.statusCode() != 200) throw new IOException("GET /v1/acl/policy/name/" + name + ": HTTP " + r.statusCode() + " " + r.body().strip());
+        String id = JSON.readTree(r.body()).path("ID").asText("");
+        return id.isEmpty() ? Optional.empty() : Optional.of(id);
+    }
+
+    /** Creates an ACL policy (PUT /v1/acl/policy); returns its ID. */
+    public String createAclPolicy(String name, String description, String rules) throws IOException {
+        byte[] body = JSON.writeValueAsBytes(Map.of("Name", name, "Description", description, "Rules", rules));
+        String id = JSON.readTree(ok("PUT", "/v1/acl/policy", body).body()).path("ID").asText("");
+        if (id.isEmpty()) throw new IOException("PUT /v1/acl/policy: no ID in the answer");
+        return id;
+    }
+
+    /** Replaces an ACL policy's rules (PUT /v1/acl/policy/ID). */
+    public void updateAclPolicy(String id, String name, String description, String rules) throws IOException {
+        byte[] body = JSON.writeValueAsBytes(Map.of("ID", id, "Name", name, "Description", description, "Rules", rules));
+        ok("PUT", "/v1/acl/policy/" + enc(id), body);
+    }
+
+    /** Creates a token linked to one policy (PUT /v1/acl/token). The answer's secret is never put in a message. */
+    public AclToken createAclToken(String description, String policyId) throws IOException {
+        byte[] body = JSON.writeValueAsBytes(Map.of("Description", description, "Policies", List.of(Map.of("ID", policyId))));
+        HttpResponse<String> r = send("PUT", "/v1/acl/token", body);
+        if (r.statusCode() != 200) throw new IOException("PUT /v1/acl/token: HTTP " + r.statusCode() + " " + r.body().strip());
+        JsonNode t;
+        try {
+            t = JSON.readTree(r.body());
+        } catch (IOException e) {
+            throw new IOException("PUT /v1/acl/token: the answer is not JSON"); // its text may hold the secret: not quoted
+        }
+        String accessor = t.path("AccessorID").asText("");
+        String secret = t.path("SecretID").asText("");
+        if (accessor.isEmpty() || secret.isEmpty()) throw new IOException("PUT /v1/acl/token: no AccessorID or SecretID in the answer");
+        return new AclToken(accessor, secret);
+    }
+
+    /** Deletes a token by its AccessorID (DELETE /v1/acl/token/ID). */
+    public void deleteAclToken(String accessorId) throws IOException {
+        ok("DELETE", "/v1/acl/token/" + enc(accessorId), null);
+    }
 }

@@ -64,7 +64,8 @@ public final class MySqlKillDrill {
         return new MySqlServers(cluster.detection().timeoutMs(), lab.admin().user(), lab.admin().password(), lab.replication().user(), lab.replication().password());
     }
 
-    static Report run(String discoveryHttp, int dnsPort, MariaDbLab lab, String name) throws Exception {
+    /** Runs on {@code lab} as cluster and service {@code name}; the caller closes the lab. */
+    public static Report run(String discoveryHttp, int dnsPort, MariaDbLab lab, String name) throws Exception {
         ClusterDefinition cluster = cluster(name, lab);
         DiscoveryClient discovery = new DiscoveryClient(discoveryHttp);
         MariaDbLab.Instance master = lab.instances().get(0);

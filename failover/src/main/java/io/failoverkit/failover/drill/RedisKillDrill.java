@@ -3,6 +3,7 @@ package io.failoverkit.failover.drill;
 import io.failoverkit.failover.act.FailoverRun;
 import io.failoverkit.failover.act.Timeline;
 import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.discovery.DiscoveryAddress;
 import io.failoverkit.failover.discovery.DiscoveryClient;
 import io.failoverkit.failover.redis.RedisServers;
 import io.failoverkit.failover.topology.InstanceState;
@@ -41,9 +42,21 @@ public final class RedisKillDrill {
 
     /** Runs on {@code lab} (a master and two replicas, just started); the caller closes the lab. */
     public static Report run(String discoveryHttp, int dnsPort, RedisLab lab) throws Exception {
-        String service = "drill-redis";
-        ClusterDefinition cluster = new ClusterDefinition(service, "redis", lab.addresses(), service, null, null, null, null, null, 0);
-        DiscoveryClient discovery = new DiscoveryClient(discoveryHttp);
+        return run(discoveryHttp, dnsPort, lab, DiscoveryAddress.tokenFromEnvironment());
+    }
+
+    /** The cluster the drill runs: its name is the service's. */
+    public static ClusterDefinition cluster(RedisLab lab) {
+        return new ClusterDefinition(SERVICE, "redis", lab.addresses(), SERVICE, null, null, null, null, null, 0);
+    }
+
+    public static final String SERVICE = "drill-redis";
+
+    /** As above, the manager talking to the discovery node with {@code token} alone (null: none). */
+    public static Report run(String discoveryHttp, int dnsPort, RedisLab lab, String token) throws Exception {
+        String service = SERVICE;
+        ClusterDefinition cluster = cluster(lab);
+        DiscoveryClient discovery = new DiscoveryClient(discoveryHttp, token);
         // Closed last: after the manager's loop and the watch that use them have ended.
         try (RedisServers redis = new RedisServers(cluster.detection().timeoutMs(), null)) {
             AtomicReference<FailoverRun.Outcome> outcome = new AtomicReference<>();

@@ -1,5 +1,6 @@
 package io.failoverkit.failover.guard;
 
+import io.failoverkit.failover.cluster.ClusterDefinition;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -28,12 +29,18 @@ public final class DiscoveryEpochReader implements Guard.EpochSource {
     private final String key;
     private final Duration timeout;
     private final HttpClient http;
-    private final String token = io.failoverkit.failover.discovery.DiscoveryAddress.tokenFromEnvironment();
+    private final String token;
 
     public DiscoveryEpochReader(List<String> addresses, String cluster, Duration timeout) {
+        this(addresses, cluster, timeout, io.failoverkit.failover.discovery.DiscoveryAddress.tokenFromEnvironment());
+    }
+
+    /** {@code token}: sent as X-Consul-Token on every read (null: none). */
+    public DiscoveryEpochReader(List<String> addresses, String cluster, Duration timeout, String token) {
+        this.token = token == null || token.isBlank() ? null : token;
         if (addresses.isEmpty()) throw new IllegalArgumentException("at least one discovery address is needed");
         this.bases = addresses.stream().map(io.failoverkit.failover.discovery.DiscoveryAddress::baseUrl).toList();
-        this.key = "failover/" + cluster + "/epoch";
+        this.key = ClusterDefinition.kvPrefix(cluster) + "epoch";
         this.timeout = timeout;
         this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
     }

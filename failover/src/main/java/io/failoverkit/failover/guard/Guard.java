@@ -66,6 +66,12 @@ public final class Guard implements AutoCloseable {
      */
     public static Guard forCluster(ClusterDefinition cluster, String instance, String dial, List<String> discovery, GuardTiming timing)
             throws java.io.IOException {
+        return forCluster(cluster, instance, dial, discovery, timing, io.failoverkit.failover.discovery.DiscoveryAddress.tokenFromEnvironment());
+    }
+
+    /** As above, reading the epoch with {@code token} (null: none). */
+    public static Guard forCluster(ClusterDefinition cluster, String instance, String dial, List<String> discovery, GuardTiming timing,
+                                   String token) throws java.io.IOException {
         LocalInstance local = switch (cluster.kind()) {
             case "mysql" -> new ServersLocalInstance(new MySqlServers((int) Math.max(timing.timeoutMs(), cluster.detection().timeoutMs()),
                     cluster.mysql().user(), cluster.password(), cluster.mysql().replicationUser(), null), dial);
@@ -73,7 +79,7 @@ public final class Guard implements AutoCloseable {
             default -> throw new java.io.IOException("the guard does not know cluster kind " + cluster.kind());
         };
         return new Guard(cluster.name(), instance, timing, new DiscoveryEpochReader(discovery, cluster.name(),
-                java.time.Duration.ofMillis(timing.timeoutMs())), local, System::nanoTime);
+                java.time.Duration.ofMillis(timing.timeoutMs()), token), local, System::nanoTime);
     }
 
     /** How many times this guard fenced its instance. */

@@ -1,5 +1,6 @@
 package io.failoverkit.failover.playbook;
 
+import io.failoverkit.failover.cluster.ClusterDefinition;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.failover.discovery.Discovery;
 
@@ -25,7 +26,7 @@ public interface Audit {
     List<String> flush();
 
     static String prefix(String cluster) {
-        return cluster == null ? "failoverkit/playbooks/audit/" : "failover/" + cluster + "/audit/";
+        return cluster == null ? "failoverkit/playbooks/audit/" : ClusterDefinition.kvPrefix(cluster) + "audit/";
     }
 
     /** The discovery KV. */

@@ -114,6 +114,7 @@ public final class PlaybookCmd implements Runnable {
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Runs a playbook's steps in order; asks before each destructive step (or --yes); stops at the first failure with what to do next; records each step in the cluster's audit in the discovery KV.")
     static final class RunCmd extends DirOption implements Callable<Integer> {
+        @CommandLine.Mixin io.failoverkit.failover.discovery.TokenOption auth;
         @Parameters(index = "0", paramLabel = "NAME") String name;
         @Option(names = "--cluster", paramLabel = "FILE|kv:NAME", description = "The cluster definition (a file, or kv:NAME); the page says whether it needs one.") String clusterRef;
         @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address (default $CONSUL_HTTP_ADDR, else 127.0.0.1:8500).") String discovery;
@@ -139,7 +140,7 @@ public final class PlaybookCmd implements Runnable {
                 given.put(k, s.substring(eq + 1));
             }
             Map<String, String> env = new LinkedHashMap<>();
-            DiscoveryClient client = new DiscoveryClient(disc);
+            DiscoveryClient client = auth.client(disc);
             String kind = null, clusterName = null;
             boolean needsCluster = b.variables().stream().anyMatch(v -> v.name().equals("FAILOVER_CLUSTER") && v.required());
             if (needsCluster && clusterRef == null) throw usage("playbook " + name + " needs --cluster FILE|kv:NAME");
@@ -156,6 +157,8 @@ public final class PlaybookCmd implements Runnable {
             }
             env.put("FAILOVER_DISCOVERY", disc);
             env.put("CONSUL_HTTP_ADDR", disc);
+            // The steps' own failover/discovery-node commands find the token where this one did (never in their argv).
+            if (auth.tokenFile() != null) env.put("CONSUL_HTTP_TOKEN_FILE", auth.tokenFile().toAbsolutePath().toString());
             for (Playbook.Variable v : b.variables()) {
                 if (env.containsKey(v.name())) continue;
                 String value = given.containsKey(v.name()) ? given.get(v.name()) : System.getenv(v.name());

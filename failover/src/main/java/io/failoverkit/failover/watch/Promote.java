@@ -43,9 +43,9 @@ public final class Promote {
 
     private Promote() {}
 
-    public static String requestKey(String cluster) { return "failover/" + cluster + "/promote-request"; }
+    public static String requestKey(String cluster) { return ClusterDefinition.kvPrefix(cluster) + "promote-request"; }
 
-    static String resultKey(String cluster, String id) { return "failover/" + cluster + "/promote-result/" + id; }
+    static String resultKey(String cluster, String id) { return ClusterDefinition.kvPrefix(cluster) + "promote-result/" + id; }
 
     public static Result run(ClusterDefinition cluster, Discovery discovery, Servers servers, String to, boolean dryRun, boolean force) throws IOException {
         EpochStore epochs = new EpochStore(discovery, cluster.name());

@@ -29,7 +29,7 @@ public final class SemiSyncRecorder {
 
     private SemiSyncRecorder() {}
 
-    public static String key(String cluster) { return "failover/" + cluster + "/semisync"; }
+    public static String key(String cluster) { return ClusterDefinition.kvPrefix(cluster) + "semisync"; }
 
     /** Called on a healthy cycle: records who can acknowledge {@code master}'s commits when that changed. */
     public static void record(Discovery discovery, ClusterDefinition cluster, Servers servers, Topology topology, String master) {

@@ -1,10 +1,8 @@
-package io.failoverkit.drills;
+package io.failoverkit.failover.drill.containers;
 
 import com.github.dockerjava.api.DockerClient;
 import io.failoverkit.failover.drill.RedisLab;
-import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.wait.strategy.Wait;
-import org.testcontainers.utility.DockerImageName;
+import com.redis.testcontainers.RedisContainer;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,11 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Redis servers for drills, one container each, from {@link ContainerEngine#redisImage()} (the local lab image by
+ * Redis servers for drills, one {@link RedisContainer} (com.redis:testcontainers-redis) each, from
+ * {@link ContainerEngine#redisImage()} (the local lab image with the official image's entrypoint contract by
  * default, {@code redis:7.4} where it can be pulled): host networking, redis-server bound to 127.0.0.1 on a port the
- * test picked, with the flags of {@link io.failoverkit.failover.drill.LocalRedisLab}. The command is the same for
- * both images: {@code redis-server} is found on the image's PATH (/usr/bin in Debian's package, /usr/local/bin in the
- * official image, whose entrypoint recognises it and drops to the redis user).
+ * test picked, with the flags of {@link io.failoverkit.failover.drill.LocalRedisLab} given as arguments, which both
+ * images' entrypoints turn into {@code redis-server ARGS} run as the redis user. Readiness is the module's own wait:
+ * the "Ready to accept connections" log line.
  *
  * <p>Signals go through the Docker API to the container's PID 1, which is redis-server itself (no shell, no init):
  * kill = SIGKILL, freeze = SIGSTOP, thaw = SIGCONT. Freezing by signal rather than {@code docker pause} (the cgroup
@@ -26,13 +25,13 @@ import java.util.List;
  * refuses for a paused one. Starting again is a new container on the same port (Redis keeps no data here anyway).
  * Each container's output goes to {@code workDir/redis-N/container.log}.
  */
-final class ContainerRedisLab implements RedisLab {
+public final class ContainerRedisLab implements RedisLab {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
-    final class Server implements RedisLab.Instance {
-        final int port;
+    public final class Server implements RedisLab.Instance {
+        public final int port;
         private final Path log;
-        private GenericContainer<?> container;
+        private RedisContainer container;
 
         Server(int port, Path log) {
             this.port = port;
@@ -42,12 +41,15 @@ final class ContainerRedisLab implements RedisLab {
         @Override
         public String address() { return "127.0.0.1:" + port; }
 
-        String containerId() { return container == null ? null : container.getContainerId(); }
+        public String containerId() { return container == null ? null : container.getContainerId(); }
+
+        /** The module container of the current start (null before the first). */
+        public RedisContainer container() { return container; }
 
         @Override
         public void start(String replicaOf) {
             remove();
-            List<String> cmd = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", "/tmp",
+            List<String> cmd = new ArrayList<>(List.of("--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", "/tmp",
                     "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", "",
                     "--repl-ping-replica-period", "1", "--repl-timeout", "5"));
             cmd.addAll(RedisLab.RECOMMENDED_CONFIG);
@@ -55,11 +57,12 @@ final class ContainerRedisLab implements RedisLab {
                 int colon = replicaOf.lastIndexOf(':');
                 cmd.addAll(List.of("--replicaof", replicaOf.substring(0, colon), replicaOf.substring(colon + 1)));
             }
-            GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image))
-                    .withNetworkMode("host")
+            RedisContainer c = new HostRedisContainer(ContainerEngine.image(image, "redis"), port);
+            c.withNetworkMode("host")
                     .withCommand(cmd.toArray(String[]::new))
                     .withLogConsumer(ContainerEngine.appendTo(log))
-                    .waitingFor(Wait.forLogMessage(".*Ready to accept connections.*\\s*", 1).withStartupTimeout(START_TIMEOUT));
+                    // The module's own wait (its log line), with a start-up time for a loaded CI machine.
+                    .withStartupTimeout(START_TIMEOUT);
             container = c;
             c.start();
         }
@@ -97,12 +100,29 @@ final class ContainerRedisLab implements RedisLab {
 
     }
 
+    /** RedisContainer with host networking: the server listens on {@code port} of the host's loopback, no port is mapped. */
+    public static final class HostRedisContainer extends RedisContainer {
+        private final int port;
+
+        HostRedisContainer(org.testcontainers.utility.DockerImageName image, int port) {
+            super(image);
+            this.port = port;
+            setExposedPorts(new ArrayList<>());
+        }
+
+        @Override
+        public String getRedisHost() { return "127.0.0.1"; }
+
+        @Override
+        public int getRedisPort() { return port; }
+    }
+
     private final String image;
     private final DockerClient docker;
     private final List<Server> servers = new ArrayList<>();
 
-    /** A master and {@code replicas} replicas in containers, started and replicating; skips or fails as {@link ContainerEngine#require} says. */
-    ContainerRedisLab(Path workDir, int replicas) throws IOException {
+    /** A master and {@code replicas} replicas in containers, started and replicating; throws LabUnavailable (under CI: fails) as {@link ContainerEngine#require} says. */
+    public ContainerRedisLab(Path workDir, int replicas) throws IOException {
         this.image = ContainerEngine.redisImage();
         this.docker = ContainerEngine.require(image);
         for (int i = 0; i <= replicas; i++) {

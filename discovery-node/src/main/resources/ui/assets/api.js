@@ -29,17 +29,31 @@ function setState(next) {
   for (const fn of listeners) fn(state);
 }
 
-export async function request(method, path, { body, signal } = {}) {
+// Requests in flight (what a stuck page is waiting for), for the browser tests and for a curious operator's console.
+const pending = new Map();
+window.failoverkitPending = () => [...pending.entries()].map(([id, r]) => `${r.method} ${r.path} ${Date.now() - r.since} ms`);
+let requestIds = 0;
+
+/**
+ * One request to the agent. {@code timeoutMs} bounds it (a blocking query: its wait plus a margin), so a request lost
+ * on the way is retried instead of leaving the view waiting for ever.
+ */
+export async function request(method, path, { body, signal, timeoutMs = 15000 } = {}) {
   const headers = {};
   const t = token();
   if (t) headers['X-Consul-Token'] = t;
   let resp;
+  const id = ++requestIds;
+  pending.set(id, { method, path, since: Date.now() });
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    resp = await fetch(path, { method, headers, body, signal, cache: 'no-store', credentials: 'omit' });
+    resp = await fetch(path, { method, headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, cache: 'no-store', credentials: 'omit' });
   } catch (e) {
-    if (e.name === 'AbortError') throw e;
+    if (e.name === 'AbortError' || e.name === 'TimeoutError') throw e;
     setState({ lost: true, noLeader: false, message: 'This page lost the agent: it does not answer (' + e.message + '). Retrying…' });
     throw new ApiError(0, 'the agent does not answer');
+  } finally {
+    pending.delete(id);
   }
   const known = resp.headers.get('X-Consul-KnownLeader');
   const index = Number(resp.headers.get('X-Consul-Index') || 0);
@@ -67,6 +81,8 @@ export async function getJson(path, opts) {
  * onError(error) on a failure (a 403 ends the watch: the token may not read it). A 404 (a missing KV key) is data
  * null. Returns stop().
  */
+const WAIT_SECONDS = 30;
+
 export function watch(path, onData, onError) {
   const ctrl = new AbortController();
   let stopped = false;
@@ -75,12 +91,12 @@ export function watch(path, onData, onError) {
     let retry = 0;
     while (!stopped) {
       const sep = path.includes('?') ? '&' : '?';
-      const url = index > 0 ? `${path}${sep}index=${index}&wait=5m` : path;
+      const url = index > 0 ? `${path}${sep}index=${index}&wait=${WAIT_SECONDS}s` : path;
       try {
         let data = null;
         let next = 0;
         try {
-          const r = await request('GET', url, { signal: ctrl.signal });
+          const r = await request('GET', url, { signal: ctrl.signal, timeoutMs: index > 0 ? (WAIT_SECONDS + 20) * 1000 : 10000 });
           next = Number(r.headers.get('X-Consul-Index') || 0);
           data = await r.json();
         } catch (e) {
@@ -94,6 +110,7 @@ export function watch(path, onData, onError) {
         if (index <= 0) { await sleep(5000, ctrl.signal); index = 0; }
       } catch (e) {
         if (stopped || e.name === 'AbortError') return;
+        if (e.name === 'TimeoutError') { index = 0; continue; } // asked again at once, on a fresh request
         // A lost agent or a missing leader is the banner's to say: the view keeps its last data meanwhile.
         const outage = !(e instanceof ApiError) || e.status === 0 || (e.status === 500 && /no cluster leader/i.test(e.message));
         if (onError && !outage) onError(e);

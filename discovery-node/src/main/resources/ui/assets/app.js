@@ -84,5 +84,8 @@ document.getElementById('token-forget').addEventListener('click', () => {
   show(false);
 });
 showTokenState();
+// Leaving the page ends its blocking queries at once, so their connections are not left waiting on the agent.
+window.addEventListener('pagehide', () => { if (stopView) stopView(); stopView = null; });
+window.failoverkitNavigate = navigate;
 window.failoverkitLoadedAt = Date.now();
 show(false);

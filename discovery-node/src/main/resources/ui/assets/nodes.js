@@ -1,6 +1,6 @@
 // Nodes: the catalog's nodes with their gossip status (this agent's member list), tags and checks.
 import { getJson, watch } from './api.js';
-import { badge, coalesce, errorBox, html, setHtml, worst } from './util.js';
+import { badge, coalesce, errorBox, html, setHtml, worst, serial } from './util.js';
 
 const GOSSIP = { 0: 'none', 1: 'alive', 2: 'leaving', 3: 'left', 4: 'failed' };
 
@@ -29,7 +29,7 @@ export function nodes(main) {
   });
   // Gossip membership has no blocking query: it is read again whenever the catalog's nodes or checks change (a member
   // that fails turns its serfHealth check critical, which wakes the checks watch).
-  const refreshMembers = coalesce(async () => {
+  const refreshMembers = serial(async () => {
     try { members = await getJson('/v1/agent/members'); membersError = null; } catch (e) { membersError = e; }
     render();
   });

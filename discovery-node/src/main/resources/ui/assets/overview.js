@@ -1,7 +1,7 @@
 // Overview: every failover cluster, and every catalog service with a `master`-tagged instance (failoverkit's or
 // registered by hand, as the seeds' scripts did): master, replicas, health, split-brain check, last failover.
 import { getJson, watch, keyPath } from './api.js';
-import { ago, badge, coalesce, errorBox, html, setHtml, worst, span } from './util.js';
+import { ago, badge, coalesce, serial, errorBox, html, setHtml, worst, span } from './util.js';
 import { clustersFrom, managerLive } from './model.js';
 
 export function overview(main) {
@@ -33,7 +33,7 @@ export function overview(main) {
 
   // Instances with their checks, for each master-tagged service and each cluster's service: read again when the
   // catalog or a check changed (two blocking watches tell), not on a timer.
-  const refreshHealth = coalesce(async () => {
+  const refreshHealth = serial(async () => {
     if (stopped) return;
     const names = new Set(clustersFrom(kvEntries).map(c => c.service));
     if (catalog) for (const [s, tags] of Object.entries(catalog)) if ((tags || []).includes('master')) names.add(s);
@@ -80,13 +80,13 @@ function clusterRow(c, instances) {
   const rowState = s?.splitBrain ? 'critical' : h === 'critical' || down.length ? 'critical' : h === 'warning' ? 'warning' : '';
   return html`<tr class="${rowState}" data-cluster="${c.name}">
     <th scope="row"><a href="/ui/clusters/${encodeURIComponent(c.name)}">${c.name}</a></th>
-    <td>${c.kind}</td>
-    <td class="master" data-master="${c.master || ''}">${c.master || html`<span class="muted">none</span>`}</td>
-    <td>${replicas.length} replica(s)${lag != null ? html`, max lag ${lag}` : ''}${down.length ? html` ${badge('critical', `${down.length} down`)}` : ''}</td>
-    <td>${h ? badge(h) : html`<span class="muted">no checks</span>`}</td>
-    <td>${splitCheck(instances, s)}</td>
-    <td>${last ? html`epoch ${c.epoch?.epoch ?? s?.epoch?.epoch}, ${ago(last)}` : html`<span class="muted">none</span>`}${blocked}</td>
-    <td>${s ? (live ? badge('passing', 'live') : badge('critical', 'silent')) : html`<span class="muted">never published</span>`}
+    <td data-label="Kind">${c.kind}</td>
+    <td data-label="Master" class="master" data-master="${c.master || ''}">${c.master || html`<span class="muted">none</span>`}</td>
+    <td data-label="Replicas">${replicas.length} replica(s)${lag != null ? html`, max lag ${lag}` : ''}${down.length ? html` ${badge('critical', `${down.length} down`)}` : ''}</td>
+    <td data-label="Health">${h ? badge(h) : html`<span class="muted">no checks</span>`}</td>
+    <td data-label="Split-brain check">${splitCheck(instances, s)}</td>
+    <td data-label="Last failover">${last ? html`epoch ${c.epoch?.epoch ?? s?.epoch?.epoch}, ${ago(last)}` : html`<span class="muted">none</span>`}${blocked}</td>
+    <td data-label="Manager">${s ? (live ? badge('passing', 'live') : badge('critical', 'silent')) : html`<span class="muted">never published</span>`}
       ${s?.manager?.identity ? html`<span class="small">${s.manager.identity}</span>` : ''}</td>
   </tr>`;
 }
@@ -98,13 +98,13 @@ function serviceRow(name, instances) {
   const addr = i => `${i.Service?.Address || i.Node?.Address}:${i.Service?.Port}`;
   return html`<tr class="${h === 'critical' ? 'critical' : h === 'warning' ? 'warning' : ''}" data-service="${name}">
     <th scope="row"><a href="/ui/services/${encodeURIComponent(name)}">${name}</a></th>
-    <td><span class="muted">not managed</span></td>
-    <td class="master" data-master="${masters.map(addr).join(',')}">${masters.length ? masters.map(addr).join(', ') : html`<span class="muted">none</span>`}</td>
-    <td>${replicas.length} other instance(s)</td>
-    <td>${h ? badge(h) : html`<span class="muted">unknown</span>`}</td>
-    <td>${splitCheck(instances, null)}</td>
-    <td><span class="muted">not managed by failoverkit</span></td>
-    <td><span class="muted">—</span></td>
+    <td data-label="Kind"><span class="muted">not managed</span></td>
+    <td data-label="Master" class="master" data-master="${masters.map(addr).join(',')}">${masters.length ? masters.map(addr).join(', ') : html`<span class="muted">none</span>`}</td>
+    <td data-label="Replicas">${replicas.length} other instance(s)</td>
+    <td data-label="Health">${h ? badge(h) : html`<span class="muted">unknown</span>`}</td>
+    <td data-label="Split-brain check">${splitCheck(instances, null)}</td>
+    <td data-label="Last failover"><span class="muted">not managed by failoverkit</span></td>
+    <td data-label="Manager"><span class="muted">—</span></td>
   </tr>`;
 }
 

@@ -1,6 +1,6 @@
 // Services: every catalog service's instances with tags and health, filtered by state.
 import { getJson, watch, keyPath } from './api.js';
-import { badge, coalesce, errorBox, html, setHtml, worst } from './util.js';
+import { badge, coalesce, errorBox, html, setHtml, worst, serial } from './util.js';
 
 const STATES = ['any', 'passing', 'warning', 'critical'];
 
@@ -42,7 +42,7 @@ export function services(main, state, only) {
     setHtml(body, names.length ? sections : html`<p>No service registered.</p>`);
   });
   // Instances are read again when the catalog's services or any check changed (blocking watches tell), not on a timer.
-  const refresh = coalesce(async () => {
+  const refresh = serial(async () => {
     if (!catalog) return;
     for (const n of Object.keys(catalog).filter(n => !only || n === only)) {
       try { instances.set(n, await getJson(`/v1/health/service/${keyPath(n)}`)); failed.delete(n); } catch (e) { instances.delete(n); failed.set(n, e); }

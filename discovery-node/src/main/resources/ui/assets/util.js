@@ -91,3 +91,21 @@ export function coalesce(fn) {
     setTimeout(() => { queued = false; fn(); }, 0);
   };
 }
+
+/**
+ * Runs an async job one at a time: a request made while it runs makes it run once more afterwards (several watches
+ * answering together cause one refresh, never several at once).
+ */
+export function serial(fn) {
+  let running = false, again = false;
+  const run = async () => {
+    if (running) { again = true; return; }
+    running = true;
+    try {
+      do { again = false; await fn(); } while (again);
+    } finally {
+      running = false;
+    }
+  };
+  return run;
+}

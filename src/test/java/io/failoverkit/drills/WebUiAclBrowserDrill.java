@@ -67,7 +67,8 @@ class WebUiAclBrowserDrill {
         cfg.validate();
         agent = Agent.start(cfg);
         base = "http://127.0.0.1:" + cfg.httpPort;
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> call("GET", "/v1/kv/?keys", MANAGEMENT, null).statusCode() != 500);
+        // Ready once the initial management token is in the ACL store (created by the leader after it is elected).
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> java.util.Set.of(200, 404).contains(call("GET", "/v1/kv/?keys", MANAGEMENT, null).statusCode()));
 
         // What there is to hide: a failover cluster's keys, a secret, a master-tagged service; and what a narrow token may read.
         put("/v1/kv/failover/acl-db/epoch", "{\"epoch\":3,\"master\":\"10.0.0.9:3306\",\"acknowledged\":true,\"lastFailoverMillis\":1}");
@@ -90,6 +91,15 @@ class WebUiAclBrowserDrill {
         try { if (driver != null) driver.quit(); } finally { if (agent != null) agent.close(); }
     }
 
+    /** What the page showed when the test ended, and what it was still waiting for. */
+    @org.junit.jupiter.api.AfterEach
+    void capture() throws Exception {
+        if (driver == null) return;
+        Files.write(SHOTS.resolve("acl-after-test.png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
+        System.out.println("requests in flight: " + ((JavascriptExecutor) driver).executeScript("return window.failoverkitPending ? window.failoverkitPending() : []"));
+        System.out.println("main: " + driver.findElement(By.id("main")).getText());
+    }
+
     static HttpResponse<String> call(String method, String path, String token, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
@@ -109,8 +119,15 @@ class WebUiAclBrowserDrill {
         driver.findElement(By.cssSelector("#token-form button[type='submit']")).click();
     }
 
+    /**
+     * Shows a view: the first time by loading the page, then by following a link within it, as an operator does (a
+     * full reload per view would leave each old page's blocking queries to the browser's per-host connection limit).
+     */
     static void open(String path) {
-        driver.get(base + path);
+        boolean loaded = driver.getCurrentUrl().startsWith(base + "/ui/")
+                && Boolean.TRUE.equals(((JavascriptExecutor) driver).executeScript("return typeof window.failoverkitNavigate === 'function'"));
+        if (loaded) ((JavascriptExecutor) driver).executeScript("window.failoverkitNavigate(arguments[0])", path);
+        else driver.get(base + path);
         await().atMost(Duration.ofSeconds(30)).until(() -> Boolean.TRUE.equals(((JavascriptExecutor) driver).executeScript("return typeof window.failoverkitLoadedAt === 'number'")));
     }
 

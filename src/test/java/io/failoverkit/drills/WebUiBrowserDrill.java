@@ -143,6 +143,7 @@ class WebUiBrowserDrill {
             String name = test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("test");
             Files.write(after.resolve(name + ".png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
             Files.writeString(after.resolve(name + ".html"), String.valueOf(js("return document.documentElement.outerHTML")));
+            System.out.println("requests in flight after " + name + ": " + js("return window.failoverkitPending ? window.failoverkitPending() : []"));
         } catch (Exception e) {
             System.out.println("no after-test capture: " + e);
         }
@@ -166,9 +167,16 @@ class WebUiBrowserDrill {
         Files.write(SHOTS.resolve(name + ".png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
     }
 
+    /**
+     * Shows a view: the first time by loading the page, then by following a link within it, as an operator does (a
+     * full reload per view would leave each old page's blocking queries to the browser's per-host connection limit).
+     */
     static void open(String path) {
-        driver.get(base + path);
-        eventually(Duration.ofSeconds(30)).until(() -> Boolean.TRUE.equals(js("return typeof window.failoverkitLoadedAt === 'number'")));
+        boolean loaded = driver.getCurrentUrl().startsWith(base + "/ui/")
+                && Boolean.TRUE.equals(((JavascriptExecutor) driver).executeScript("return typeof window.failoverkitNavigate === 'function'"));
+        if (loaded) ((JavascriptExecutor) driver).executeScript("window.failoverkitNavigate(arguments[0])", path);
+        else driver.get(base + path);
+        await().atMost(Duration.ofSeconds(30)).until(() -> Boolean.TRUE.equals(((JavascriptExecutor) driver).executeScript("return typeof window.failoverkitLoadedAt === 'number'")));
     }
 
     /** The master the page shows for a cluster row (overview) or the cluster page. */
@@ -323,6 +331,8 @@ class WebUiBrowserDrill {
     @Order(5)
     void theKeyboardReachesEveryViewAndEveryFieldHasALabel() {
         open("/ui/");
+        driver.navigate().refresh(); // a fresh page: the keyboard starts at the top
+        eventually(Duration.ofSeconds(30)).until(() -> Boolean.TRUE.equals(js("return typeof window.failoverkitLoadedAt === 'number'")));
         WebElement body = driver.findElement(By.tagName("body"));
         body.sendKeys(Keys.TAB);
         WebElement target = null;

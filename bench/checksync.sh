@@ -20,38 +20,13 @@ say() { printf '[checksync.sh %4ss] %s\n' "$((SECONDS - T0))" "$*"; }
 die() { say "ERROR: $*"; exit 1; }
 [[ "$UPDATES" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ && "$UPDATES" -ge 10 ]] || die "BENCH_UPDATES (>= 10) and BENCH_WARMUP must be whole numbers"
 
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/checksync.XXXXXX")
-mkdir -p "$WORK/logs" "$WORK/dist"
-STARTED_PIDS=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM ERR
-  stop_own_pids "$WORK" "${STARTED_PIDS[@]}"
-  rm -rf "$WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT
-trap 'say "terminated"; exit 143' TERM
+bench_setup checksync
 
 private_jars
 cp "$HERE/CheckSyncBench.java" "$WORK/dist/CheckSyncBench.java"
 say "$("$JAVA" -version 2>&1 | head -1); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); temp dir $WORK"
 
-read -r -a P <<<"$(pick_ports 4)"
-[ ${#P[@]} -eq 4 ] || die "could not pick free ports"
-"$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -jar "$WORK/dist/discovery-node/discovery-node.jar" \
-  agent -dev -node=checksync-bench -data-dir="$WORK/data" -http-port="${P[0]}" -dns-port="${P[1]}" -server-port="${P[2]}" -serf-lan-port="${P[3]}" \
-  >"$WORK/logs/discovery-node.log" 2>&1 &
-STARTED_PIDS+=("$!")
-leader=""
-for _ in $(seq 1 240); do
-  kill -0 "${STARTED_PIDS[0]}" 2>/dev/null || { tail -20 "$WORK/logs/discovery-node.log"; die "discovery-node exited (log above)"; }
-  leader=$(curl -s -m 2 "http://127.0.0.1:${P[0]}/v1/status/leader" 2>/dev/null || true)
-  [[ "$leader" == '"'*:*'"' ]] && break
-  sleep 0.5
-done
-[[ "$leader" == '"'*:*'"' ]] || die "the discovery node has no leader after 120 s"
+start_dev_agent checksync-bench
 say "discovery node PID ${STARTED_PIDS[0]} on HTTP ${P[0]}, DNS ${P[1]}; $UPDATES TTL updates after $WARMUP of warm-up"
 "$JAVA" -cp "$WORK/dist/discovery-node/lib/*" "$WORK/dist/CheckSyncBench.java" \
   --http="127.0.0.1:${P[0]}" --dns="127.0.0.1:${P[1]}" --updates="$UPDATES" --warmup="$WARMUP" 2>"$WORK/logs/harness.log" \

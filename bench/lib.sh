@@ -77,3 +77,40 @@ private_jars() {
   cp "$fjar" "$WORK/dist/failover/failover.jar"; cp -r "$ROOT/failover/target/lib" "$WORK/dist/failover/lib"
   cp "$djar" "$WORK/dist/discovery-node/discovery-node.jar"; cp -r "$ROOT/discovery-node/target/lib" "$WORK/dist/discovery-node/lib"
 }
+
+# bench_setup NAME: WORK (a fresh temp dir under BENCH_TMPDIR, default /var/tmp, with logs/ and dist/), STARTED_PIDS=(),
+# and the traps that stop those PIDs and remove WORK on exit, error or Ctrl-C. The caller defines say and die first.
+bench_setup() {
+  WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/$1.XXXXXX")
+  mkdir -p "$WORK/logs" "$WORK/dist"
+  STARTED_PIDS=()
+  trap bench_cleanup EXIT
+  trap 'say "interrupted"; exit 130' INT
+  trap 'say "terminated"; exit 143' TERM
+}
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM ERR
+  stop_own_pids "$WORK" "${STARTED_PIDS[@]}"
+  rm -rf "$WORK"
+  exit "$rc"
+}
+
+# start_dev_agent NODE: one `agent -dev` from the private copy (private_jars first) on four picked ports, P=(http dns
+# server serf-lan); its PID appended to STARTED_PIDS; waits (120 s at most) until it has a Raft leader.
+start_dev_agent() {
+  read -r -a P <<<"$(pick_ports 4)"
+  [ ${#P[@]} -eq 4 ] || die "could not pick free ports"
+  "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -jar "$WORK/dist/discovery-node/discovery-node.jar" \
+    agent -dev -node="$1" -data-dir="$WORK/data" -http-port="${P[0]}" -dns-port="${P[1]}" -server-port="${P[2]}" -serf-lan-port="${P[3]}" \
+    >"$WORK/logs/discovery-node.log" 2>&1 &
+  STARTED_PIDS+=("$!")
+  local leader="" pid=$!
+  for _ in $(seq 1 240); do
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/logs/discovery-node.log"; die "discovery-node exited (log above)"; }
+    leader=$(curl -s -m 2 "http://127.0.0.1:${P[0]}/v1/status/leader" 2>/dev/null || true)
+    [[ "$leader" == '"'*:*'"' ]] && return 0
+    sleep 0.5
+  done
+  die "the discovery node has no leader after 120 s"
+}

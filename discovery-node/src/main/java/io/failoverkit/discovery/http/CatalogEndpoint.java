@@ -202,18 +202,22 @@ final class CatalogEndpoint {
     }
 
     private void deregister(Call call) {
-        JsonNode body = call.jsonBody(false);
-        String node;
-        String serviceId;
-        String checkId;
-        try {
-            node = Definitions.text(body, "Node", null);
-            serviceId = Definitions.text(body, "ServiceID", null);
-            checkId = Definitions.text(body, "CheckID", null);
-        } catch (IllegalArgumentException e) {
-            throw HttpError.badRequest(e.getMessage());
+        Deregistration d = Deregistration.parse(call.jsonBody(false));
+        server.write(call, new Command.Deregister(d.node(), d.serviceId(), d.checkId(), System.currentTimeMillis()), r -> call.json(200, true));
+    }
+
+    /** The body of /v1/catalog/deregister (read by the route and by its ACL check): the node, maybe a service or check ID. */
+    record Deregistration(String node, String serviceId, String checkId) {
+        static Deregistration parse(JsonNode body) {
+            Deregistration d;
+            try {
+                d = new Deregistration(Definitions.text(body, "Node", null), Definitions.text(body, "ServiceID", null),
+                        Definitions.text(body, "CheckID", null));
+            } catch (IllegalArgumentException e) {
+                throw HttpError.badRequest(e.getMessage());
+            }
+            if (d.node() == null || d.node().isBlank()) throw HttpError.badRequest("missing node name (\"Node\")");
+            return d;
         }
-        if (node == null || node.isBlank()) throw HttpError.badRequest("missing node name (\"Node\")");
-        server.write(call, new Command.Deregister(node, serviceId, checkId, System.currentTimeMillis()), r -> call.json(200, true));
     }
 }

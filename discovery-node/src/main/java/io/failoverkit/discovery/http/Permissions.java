@@ -205,18 +205,10 @@ final class Permissions {
 
     /** Consul's vetDeregisterWithACL: the service's or the check's service:write, else node:write. */
     private static Rule deregister(Call call, Lookup look) {
-        JsonNode body = call.jsonBody(false);
-        String node;
-        String serviceId;
-        String checkId;
-        try {
-            node = Definitions.text(body, "Node", null);
-            serviceId = Definitions.text(body, "ServiceID", null);
-            checkId = Definitions.text(body, "CheckID", null);
-        } catch (IllegalArgumentException e) {
-            throw HttpError.badRequest(e.getMessage());
-        }
-        if (node == null || node.isBlank()) throw HttpError.badRequest("missing node name (\"Node\")");
+        CatalogEndpoint.Deregistration d = CatalogEndpoint.Deregistration.parse(call.jsonBody(false));
+        String node = d.node();
+        String serviceId = d.serviceId();
+        String checkId = d.checkId();
         StateStore store = look.store();
         StateStore.NodeServices ns = store == null ? null : store.nodeServices(node).value();
         if (serviceId != null && !serviceId.isEmpty()) {

@@ -51,6 +51,8 @@ public final class Manager {
     private Topology observed;
     private StoredState epochSeen;
     private boolean acted;
+    /** This cycle's decision was a failover (which may not have started: see {@link #publishStatus}). */
+    private boolean failoverDecided;
     private int masterFailures;
     private String lastLogged;
     private volatile boolean stopping;
@@ -112,6 +114,7 @@ public final class Manager {
         observed = null;
         epochSeen = null;
         acted = false;
+        failoverDecided = false;
         String message;
         try {
             message = cycleOnce();
@@ -133,8 +136,11 @@ public final class Manager {
             Topology t = observed;
             StoredState e = epochSeen;
             if (acted) {
-                t = servers.observeAll(cluster.members());
                 e = epochs.read().state();
+                // A failover decision that wrote no epoch (backoff, no candidate left) changed no server: the cycle's
+                // observation stands (a frozen member would otherwise cost a second observation every such cycle).
+                boolean unchanged = failoverDecided && epochSeen != null && epochSeen.equals(e);
+                if (!unchanged) t = servers.observeAll(cluster.members());
             }
             status.publish(t, e, lease.session(), message);
         } catch (IOException | RuntimeException e) {
@@ -200,7 +206,12 @@ public final class Manager {
         masterFailures = noWritableMaster ? masterFailures + 1 : 0;
         Action action = Decide.decide(cluster, topology, stored.state(), new Trigger.Detected(masterFailures), System.currentTimeMillis(),
                 history.recorded());
-        acted = !(action instanceof Action.Healthy || action instanceof Action.Wait || action instanceof Action.Refuse);
+        // Acted: the servers may have changed, so the status is published from a fresh observation. A failover that
+        // did not start (backoff, no candidate) is told apart after the fact by the epoch (publishStatus); DataLost
+        // only records.
+        acted = !(action instanceof Action.Healthy || action instanceof Action.Wait || action instanceof Action.Refuse
+                || action instanceof Action.DataLost);
+        failoverDecided = action instanceof Action.Failover;
         return switch (action) {
             case Action.Healthy h -> healthy(h, stored, topology);
             case Action.Wait w -> log(w.reason());

@@ -25,7 +25,8 @@ import java.util.function.LongSupplier;
  * <p>Bounded: one key per cluster; it is written when a fact other than positions changed (a role, reachability,
  * the master, the epoch, the cycle's sentence), otherwise at most once per {@link #HEARTBEAT_MILLIS} so readers can
  * tell a live manager from a silent one; so at most one write per cycle, and one per 5 s on a steady cluster.
- * Never throws: a failed write is logged and retried next cycle.
+ * Never throws: a failed write is logged and retried next cycle. Written in one transaction with a check that this
+ * manager's session still holds the lock, so only the holder's view is ever published.
  */
 public final class StatusPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(StatusPublisher.class);
@@ -67,8 +68,17 @@ public final class StatusPublisher {
         Map<String, Object> doc = facts(topology, epoch, session, message, true);
         doc.put("heartbeatMillis", now);
         doc.put("heartbeatEveryMillis", HEARTBEAT_MILLIS);
+        if (session == null) return false; // not the lock holder: the holder's document stands
         try {
-            discovery.put(key(cluster.name()), JSON.writeValueAsString(doc));
+            // Only while this session holds the lock (as the epoch's write): a manager that stalled after its check and
+            // lost the lock meanwhile must not overwrite the new holder's document with its old view.
+            Discovery.TxnResult r = discovery.txn(java.util.List.of(
+                    Discovery.TxnOp.checkSession(lockKey, session),
+                    Discovery.TxnOp.set(key(cluster.name()), JSON.writeValueAsBytes(doc))));
+            if (!r.applied()) {
+                LOG.debug("[{}] status not published: session {} no longer holds {}", cluster.name(), session, lockKey);
+                return false;
+            }
         } catch (Exception e) {
             LOG.warn("[{}] cannot publish the manager's status: {}", cluster.name(), e.getMessage());
             return false;

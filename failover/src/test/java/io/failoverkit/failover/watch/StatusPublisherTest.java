@@ -70,18 +70,30 @@ class StatusPublisherTest {
         ClusterDefinition c = ManagerTest.cluster("redis", List.of());
         StatusPublisher p = new StatusPublisher(discovery, c, "me", "failover/foo/leader", now::get);
         var epoch = new io.failoverkit.failover.decide.StoredState(1, M, 0, true);
-        assertThat(p.publish(s.observeAll(c.members()), epoch, "sess", "master up")).isTrue();
+        String sess = discovery.createSession("me", java.time.Duration.ofSeconds(10), java.time.Duration.ZERO);
+        assertThat(discovery.acquire("failover/foo/leader", sess, "me")).isTrue();
+        assertThat(p.publish(s.observeAll(c.members()), epoch, sess, "master up")).isTrue();
         s.node(R1).offset += 100; // positions move under writes: not a change of facts
         for (int i = 0; i < 10; i++) {
             now.addAndGet(400);
-            assertThat(p.publish(s.observeAll(c.members()), epoch, "sess", "master up")).isFalse();
+            assertThat(p.publish(s.observeAll(c.members()), epoch, sess, "master up")).isFalse();
         }
         now.addAndGet(StatusPublisher.HEARTBEAT_MILLIS);
-        assertThat(p.publish(s.observeAll(c.members()), epoch, "sess", "master up")).as("heartbeat due").isTrue();
+        assertThat(p.publish(s.observeAll(c.members()), epoch, sess, "master up")).as("heartbeat due").isTrue();
         assertThat(published().path("heartbeatMillis").asLong()).isEqualTo(now.get());
         now.addAndGet(10);
         s.kill(R2);
-        assertThat(p.publish(s.observeAll(c.members()), epoch, "sess", "master up")).as("a replica went down").isTrue();
+        assertThat(p.publish(s.observeAll(c.members()), epoch, sess, "master up")).as("a replica went down").isTrue();
+        assertThat(p.writes()).isEqualTo(3);
+
+        // The lock lost meanwhile (a stalled manager): its view is not published over the new holder's.
+        discovery.destroySession(sess);
+        now.addAndGet(StatusPublisher.HEARTBEAT_MILLIS);
+        s.kill(R1);
+        String before = discovery.text(StatusPublisher.key(c.name()));
+        assertThat(p.publish(s.observeAll(c.members()), epoch, sess, "master up")).as("no longer the lock holder").isFalse();
+        assertThat(discovery.text(StatusPublisher.key(c.name()))).isEqualTo(before);
+        assertThat(p.publish(s.observeAll(c.members()), epoch, null, "not the lock holder")).isFalse();
         assertThat(p.writes()).isEqualTo(3);
     }
 

@@ -70,6 +70,9 @@ class ConsulClientAclTest {
         Http http = new Http(agent.httpPort());
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
                 .until(() -> http.as(ROOT).get("/v1/acl/token/self").status() == 200);
+        // Sessions name this agent's node, which the leader's reconciler puts in the catalog a moment after start.
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                .until(() -> http.as(ROOT).get("/v1/catalog/node/" + NODE).json().path("Node").path("Node").asText().equals(NODE));
         // The application's token: its KV prefix, its service on its node, sessions on this agent's node.
         String rules = """
                 key_prefix "app/" { policy = "write" }

@@ -70,6 +70,13 @@ final class AclDiscoveryLab implements AutoCloseable {
                 if (System.nanoTime() > deadline) throw new IllegalStateException("the ACL system was not ready within 30 s");
                 Thread.sleep(50);
             }
+            // Sessions name this agent's node: ready once the leader's reconciler has put it in the catalog (a moment
+            // after start; a loaded box can ask for a session first).
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!lab.send("GET", "/v1/catalog/node/" + nodeName, root, null).body().contains("\"Node\":\"" + nodeName + "\"")) {
+                if (System.nanoTime() > deadline) throw new IllegalStateException("the agent's node " + nodeName + " was not in the catalog within 60 s");
+                Thread.sleep(50);
+            }
             // The default token: what DNS answers with. Services and nodes to read, nothing else.
             String policyId = lab.json("PUT", "/v1/acl/policy", root, Map.of("Name", "dns-read",
                     "Rules", "service_prefix \"\" {\n  policy = \"read\"\n}\nnode_prefix \"\" {\n  policy = \"read\"\n}\n")).path("ID").asText();

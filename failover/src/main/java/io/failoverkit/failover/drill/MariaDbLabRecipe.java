@@ -17,11 +17,15 @@ import java.util.Properties;
  */
 public final class MariaDbLabRecipe {
     /**
-     * How long a primary waits for a replica's acknowledgement before it falls back to async. It is also the margin
-     * the manager has to fence a thawed old primary before that primary can acknowledge a write: generous for a
-     * loaded CI machine; it costs nothing while a replica acknowledges.
+     * How long a primary waits for a replica's acknowledgement before it falls back to async: as long as the server
+     * allows (MySQL's maximum, about 49 days), i.e. strict semi-sync, as Vitess runs it. Any finite timeout is a
+     * window for a frozen primary: a commit that was waiting for its acknowledgement when the host froze finds its
+     * deadline passed the moment it thaws, the primary falls back to async and acknowledges the next writes at once,
+     * before any manager can fence it (CI caught exactly that: 20 writes acknowledged 1-10 ms after the thaw, the
+     * freeze having outlasted the 5 s this used to be). The price: a primary none of whose replicas can acknowledge
+     * stops committing until one can or it is failed over; the manager reports it (the semi-sync record's ackers).
      */
-    public static final int SEMI_SYNC_TIMEOUT_MS = 5000;
+    public static final long SEMI_SYNC_TIMEOUT_MS = 4_294_967_295L;
 
     /** Flags to start a killed old primary as an operator would: read-only, replication not started, and (with semi-sync) its unacknowledged binlog tail truncated on recovery. */
     public static final List<String> FENCED_RESTART = List.of("--skip-slave-start", "--init-rpl-role=SLAVE");
@@ -69,7 +73,7 @@ public final class MariaDbLabRecipe {
         if (semiSync) {
             // The master side only on the primary (failoverkit turns it on when it promotes, off when it re-points): a
             // replica with it on would wait for acknowledgements of what it applies. wait_no_slave stays ON, so a
-            // primary that lost its replicas still waits the timeout before acknowledging (then falls back to async).
+            // primary that lost its replicas waits for one to come back (the timeout never ends) instead of acknowledging.
             // The primary's is turned on once its replicas are attached (PRIMARY_SEMI_SYNC_ON).
             flags.addAll(List.of("--rpl-semi-sync-master-enabled=0", "--rpl-semi-sync-slave-enabled=1",
                     "--rpl-semi-sync-master-timeout=" + SEMI_SYNC_TIMEOUT_MS, "--rpl-semi-sync-master-wait-point=AFTER_SYNC"));

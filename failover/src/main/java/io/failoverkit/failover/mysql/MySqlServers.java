@@ -645,10 +645,10 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     @Override
     public void fence(String address) {
         change(address, "fence", (c, f) -> {
-            killClients(c, f);
-            for (String s : f.setReadOnly()) exec(c, s);
+            killClients(c, f, -1);
+            setReadOnlyKilling(address, c, f);
             List<String> locked = setBypassLocked(c, f, true);
-            killClients(c, f);
+            killClients(c, f, -1);
             if (!locked.isEmpty()) LOG.warn("fenced {}: locked the accounts that bypass read_only {} (a re-point or failover rejoin unlocks them)", address, locked);
             return null;
         });
@@ -688,10 +688,61 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
         return todo.stream().map(ReadOnlyBypass.Account::display).toList();
     }
 
-    private static void killClients(Connection c, Flavor f) throws SQLException {
+    /**
+     * Read-only (super_read_only on MySQL) on {@code c}, while a second connection keeps killing clients until it is
+     * set. SET GLOBAL read_only waits for the commits in flight; on a thawed old primary a commit waits for a
+     * semi-sync acknowledgement that will not come (forever with a strict semi-sync timeout), and an application
+     * that reconnects between the first kill and read_only starts another one. Each round kills what holds it back,
+     * so the fence ends within rounds, not within the semi-sync timeout (after which such a commit would be
+     * acknowledged). Bounded by the step limit: {@code c}'s socket timeout fails the fence after it.
+     */
+    private void setReadOnlyKilling(String address, Connection c, Flavor f) throws SQLException {
+        long spare;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT CONNECTION_ID()")) {
+            rs.next();
+            spare = rs.getLong(1);
+        }
+        Future<?> readOnly = networkTimeouts.submit(() -> {
+            for (String s : f.setReadOnly()) exec(c, s);
+            return null;
+        });
+        long deadline = System.nanoTime() + Timings.MYSQL_STEP_LIMIT.toNanos();
+        int rounds = 0;
+        try {
+            while (true) {
+                try {
+                    readOnly.get(100, TimeUnit.MILLISECONDS);
+                    if (rounds > 0) LOG.warn("fence of {}: read_only waited for commits in flight; killed clients {} more time(s) until it was set", address, rounds);
+                    return;
+                } catch (java.util.concurrent.TimeoutException waiting) {
+                    if (System.nanoTime() > deadline) throw new SQLException("read_only not set within the step limit " + Timings.MYSQL_STEP_LIMIT.toMillis() + " ms");
+                    rounds++;
+                    Connection k = null;
+                    try {
+                        k = connect(address);
+                        killClients(k, f, spare);
+                        k.close();
+                    } catch (SQLException e) {
+                        discard(address, k);
+                        LOG.warn("fence of {}: killing the commits that hold read_only back failed ({}); trying again", address, e.getMessage());
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            readOnly.cancel(true);
+            throw new SQLException("fence interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof SQLException se) throw se;
+            throw new SQLException(e.getCause());
+        }
+    }
+
+    /** Kills every client connection but this one and {@code spare} (the fence's own connection; -1: none). */
+    private static void killClients(Connection c, Flavor f, long spare) throws SQLException {
         List<Long> ids = new ArrayList<>();
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.clientConnections())) {
-            while (rs.next()) ids.add(rs.getLong(1));
+            while (rs.next()) if (rs.getLong(1) != spare) ids.add(rs.getLong(1));
         }
         for (long id : ids) {
             try {

@@ -404,7 +404,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     static Map<String, String> semiSyncVars(Connection c) throws SQLException {
         Map<String, String> vars = new HashMap<>();
         try (Statement s = c.createStatement()) {
-            try (ResultSet rs = s.executeQuery("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%enabled'")) {
+            try (ResultSet rs = s.executeQuery("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%'")) {
                 while (rs.next()) vars.put(rs.getString(1).toLowerCase(), rs.getString(2));
             }
             try (ResultSet rs = s.executeQuery("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'")) {
@@ -415,6 +415,25 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     }
 
     /** Pure: the semi-sync report from the server's variables and status (both the master/slave and source/replica names). */
+    /** The largest semi-sync timeout both MySQL and MariaDB accept: strict semi-sync, never falling back to async. */
+    public static final long STRICT_SEMI_SYNC_TIMEOUT_MS = 4_294_967_295L;
+
+    private static boolean stalled(String clients, String waiting) {
+        try {
+            return clients != null && waiting != null && Long.parseLong(clients) == 0 && Long.parseLong(waiting) > 0;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    private static boolean finite(String timeout) {
+        try {
+            return timeout != null && Long.parseLong(timeout) < STRICT_SEMI_SYNC_TIMEOUT_MS;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     static String describeSemiSync(Map<String, String> v) {
         String masterOn = first(v, "rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled");
         String replicaOn = first(v, "rpl_semi_sync_replica_enabled", "rpl_semi_sync_slave_enabled");
@@ -425,8 +444,14 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
             String clients = first(v, "rpl_semi_sync_source_clients", "rpl_semi_sync_master_clients");
             String yes = first(v, "rpl_semi_sync_source_yes_tx", "rpl_semi_sync_master_yes_tx");
             String no = first(v, "rpl_semi_sync_source_no_tx", "rpl_semi_sync_master_no_tx");
+            String waiting = first(v, "rpl_semi_sync_source_wait_sessions", "rpl_semi_sync_master_wait_sessions");
+            String timeout = first(v, "rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout");
             parts.add("semi-sync master=ON status=" + status + " clients=" + clients + " acked_tx=" + yes + " unacked_tx=" + no
-                    + ("OFF".equalsIgnoreCase(status) ? " (FELL BACK TO ASYNC: acknowledged writes can be lost in a crash)" : ""));
+                    + (waiting == null ? "" : " waiting=" + waiting) + (timeout == null ? "" : " timeout=" + timeout + "ms")
+                    + ("OFF".equalsIgnoreCase(status) ? " (FELL BACK TO ASYNC: acknowledged writes can be lost in a crash)" : "")
+                    + (stalled(clients, waiting) ? " (STALLED: " + waiting + " commit(s) wait for an acknowledgement and no replica is connected to give one)" : "")
+                    + (finite(timeout) ? " (FINITE TIMEOUT: a primary frozen with a commit in flight falls back to async at the thaw and acknowledges before any fence; set it to "
+                        + STRICT_SEMI_SYNC_TIMEOUT_MS + ")" : ""));
         }
         if ("ON".equalsIgnoreCase(replicaOn)) {
             parts.add("semi-sync replica=ON status=" + first(v, "rpl_semi_sync_replica_status", "rpl_semi_sync_slave_status"));
@@ -646,7 +671,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     public void fence(String address) {
         change(address, "fence", (c, f) -> {
             killClients(c, f, -1);
-            setReadOnlyKilling(address, c, f);
+            setReadOnlyBounded(address, c, f, true, Timings.MYSQL_STEP_LIMIT.minusMillis(500));
             List<String> locked = setBypassLocked(c, f, true);
             killClients(c, f, -1);
             if (!locked.isEmpty()) LOG.warn("fenced {}: locked the accounts that bypass read_only {} (a re-point or failover rejoin unlocks them)", address, locked);
@@ -689,60 +714,94 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     }
 
     /**
-     * Read-only (super_read_only on MySQL) on {@code c}, while a second connection keeps killing clients until it is
-     * set. SET GLOBAL read_only waits for the commits in flight; on a thawed old primary a commit waits for a
-     * semi-sync acknowledgement that will not come (forever with a strict semi-sync timeout), and an application
-     * that reconnects between the first kill and read_only starts another one. Each round kills what holds it back,
-     * so the fence ends within rounds, not within the semi-sync timeout (after which such a commit would be
-     * acknowledged). Bounded by the step limit: {@code c}'s socket timeout fails the fence after it.
+     * Read-only (super_read_only on MySQL) on {@code c}, bounded by {@code limit}. SET GLOBAL read_only waits for the
+     * commits in flight; on a thawed old primary a commit waits for a semi-sync acknowledgement that will not come
+     * (forever with strict semi-sync), and an application that reconnects between the fence's first kill and
+     * read_only starts another one. With {@code killing} (the fence) a second connection, opened before anything is
+     * killed (reconnecting clients may fill max_connections after), kills the clients again each round (5 ms, then
+     * doubling to 100 ms) until read_only is set: the fence ends within rounds, never within the semi-sync timeout
+     * after which such a commit would be acknowledged. Without it (a switchover's stop of writes) it only waits. If
+     * read_only is not set within {@code limit} the statement is killed on the server (KILL QUERY) before this
+     * throws, so it cannot land later, unseen, after the caller rolled back.
      */
-    private void setReadOnlyKilling(String address, Connection c, Flavor f) throws SQLException {
+    private void setReadOnlyBounded(String address, Connection c, Flavor f, boolean killing, Duration limit) throws SQLException {
         long spare;
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT CONNECTION_ID()")) {
             rs.next();
             spare = rs.getLong(1);
         }
+        Connection k = connect(address);
+        boolean kOk = true;
         Future<?> readOnly = networkTimeouts.submit(() -> {
             for (String s : f.setReadOnly()) exec(c, s);
             return null;
         });
-        long deadline = System.nanoTime() + Timings.MYSQL_STEP_LIMIT.toNanos();
+        long deadline = System.nanoTime() + limit.toNanos();
+        long pauseMs = 5;
         int rounds = 0;
         try {
             while (true) {
                 try {
-                    readOnly.get(100, TimeUnit.MILLISECONDS);
+                    readOnly.get(pauseMs, TimeUnit.MILLISECONDS);
                     if (rounds > 0) LOG.warn("fence of {}: read_only waited for commits in flight; killed clients {} more time(s) until it was set", address, rounds);
                     return;
                 } catch (java.util.concurrent.TimeoutException waiting) {
-                    if (System.nanoTime() > deadline) throw new SQLException("read_only not set within the step limit " + Timings.MYSQL_STEP_LIMIT.toMillis() + " ms");
+                    if (System.nanoTime() > deadline) {
+                        cancelOnServer(address, k, spare);
+                        throw new SQLException("read_only not set within " + limit.toMillis() + " ms: commits in flight hold it"
+                                + (killing ? " although their clients were killed " + rounds + " times" : " (a switchover does not kill them)"));
+                    }
+                    pauseMs = Math.min(100, pauseMs * 2);
+                    if (!killing) continue;
                     rounds++;
-                    Connection k = null;
                     try {
-                        k = connect(address);
+                        if (!kOk) { k = connect(address); kOk = true; }
                         killClients(k, f, spare);
-                        k.close();
                     } catch (SQLException e) {
                         discard(address, k);
+                        kOk = false;
                         LOG.warn("fence of {}: killing the commits that hold read_only back failed ({}); trying again", address, e.getMessage());
                     }
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            readOnly.cancel(true);
-            throw new SQLException("fence interrupted", e);
+            cancelOnServer(address, kOk ? k : null, spare);
+            throw new SQLException("read_only interrupted", e);
         } catch (java.util.concurrent.ExecutionException e) {
+            // c failed (its socket timeout, a kill): the statement may still wait on the server; cancel it there.
+            cancelOnServer(address, kOk ? k : null, spare);
             if (e.getCause() instanceof SQLException se) throw se;
             throw new SQLException(e.getCause());
+        } finally {
+            if (kOk) {
+                try { k.close(); } catch (SQLException ignored) { discard(address, k); }
+            }
         }
     }
 
-    /** Kills every client connection but this one and {@code spare} (the fence's own connection; -1: none). */
-    private static void killClients(Connection c, Flavor f, long spare) throws SQLException {
+    /** KILL QUERY of a read_only statement given up on, so it cannot land later; logged either way. */
+    private void cancelOnServer(String address, Connection k, long id) {
+        try {
+            if (k == null) k = connect(address);
+            exec(k, "KILL QUERY " + id);
+            LOG.warn("{}: cancelled the read_only statement (session {}) that commits in flight held back", address, id);
+        } catch (SQLException e) {
+            if (e.getErrorCode() == 1094) return; // the session is gone: nothing can land
+            LOG.error("{}: could not cancel the pending read_only statement (session {}): it may still be set later ({})", address, id, e.getMessage());
+        }
+    }
+
+    /**
+     * Kills every client connection but this one, {@code spare} (the fence's own statement; -1: none) and failoverkit's
+     * own accounts' (the manager's, the guard's, replication's): a guard and a manager fencing the same thawed server at
+     * once must not kill each other's read_only.
+     */
+    private void killClients(Connection c, Flavor f, long spare) throws SQLException {
+        Set<String> exempt = exemptUsers();
         List<Long> ids = new ArrayList<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.clientConnections())) {
-            while (rs.next()) if (rs.getLong(1) != spare) ids.add(rs.getLong(1));
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.clientConnections().replace("SELECT ID FROM", "SELECT ID, USER FROM"))) {
+            while (rs.next()) if (rs.getLong(1) != spare && !exempt.contains(rs.getString(2))) ids.add(rs.getLong(1));
         }
         for (long id : ids) {
             try {
@@ -761,7 +820,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     @Override
     public void stopWrites(String master, Duration max) {
         change(master, "stop writes", (c, f) -> {
-            for (String s : f.setReadOnly()) exec(c, s);
+            setReadOnlyBounded(master, c, f, false, Timings.MYSQL_STEP_LIMIT.minusMillis(500));
             List<String> locked = setBypassLocked(c, f, true);
             if (!locked.isEmpty()) {
                 killSessionsOf(c, f, locked.stream().map(a -> a.substring(0, a.lastIndexOf('@'))).collect(java.util.stream.Collectors.toSet()));

@@ -27,6 +27,19 @@ class MySqlServersTest {
     }
 
     @Test
+    void aStalledStrictPrimaryAndAFiniteTimeoutAreNamed() {
+        String stalled = MySqlServers.describeSemiSync(Map.of("rpl_semi_sync_master_enabled", "ON", "rpl_semi_sync_master_status", "ON",
+                "rpl_semi_sync_master_clients", "0", "rpl_semi_sync_master_wait_sessions", "3", "rpl_semi_sync_master_timeout", "4294967295"));
+        assertThat(stalled).contains("waiting=3").contains("STALLED: 3 commit(s)").doesNotContain("FINITE");
+        String finite = MySqlServers.describeSemiSync(Map.of("rpl_semi_sync_source_enabled", "ON", "rpl_semi_sync_source_status", "ON",
+                "rpl_semi_sync_source_clients", "2", "rpl_semi_sync_source_wait_sessions", "0", "rpl_semi_sync_source_timeout", "10000"));
+        assertThat(finite).contains("timeout=10000ms").contains("FINITE TIMEOUT").doesNotContain("STALLED");
+        assertThat(MySqlServers.describeSemiSync(Map.of("rpl_semi_sync_master_enabled", "ON", "rpl_semi_sync_master_status", "ON",
+                "rpl_semi_sync_master_clients", "1", "rpl_semi_sync_master_wait_sessions", "1"))).as("waiting with an acker connected is normal")
+                .doesNotContain("STALLED");
+    }
+
+    @Test
     void semiSyncMasterSideFollowsTheRole() {
         Map<String, String> replica = Map.of("rpl_semi_sync_master_enabled", "OFF", "rpl_semi_sync_slave_enabled", "ON");
         assertThat(MySqlServers.semiSyncSwitch(replica, true)).as("promoted in a semi-sync cluster").isEqualTo("rpl_semi_sync_master_enabled");

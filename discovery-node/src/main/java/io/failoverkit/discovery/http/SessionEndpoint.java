@@ -41,6 +41,9 @@ final class SessionEndpoint {
             create(call);
         } else if (p.startsWith("destroy/") && p.length() > 8) {
             CatalogEndpoint.requireWrite(call);
+            // Judged where the session surely is: a lagging follower may not know one just created, and an unknown
+            // session needs no permission here. The leader checks again with its own state.
+            if (server.forwardToLeader(call, call.body())) return;
             server.write(call, new Command.SessionDestroy(sessionId(p.substring(8)), "destroyed", System.currentTimeMillis()), r -> call.json(200, true));
         } else if (p.startsWith("renew/") && p.length() > 6) {
             CatalogEndpoint.requireWrite(call);

@@ -72,6 +72,21 @@ class AclClusterTest {
             assertThat(call(client.httpPort, "GET", "/v1/acl/policies", root, null).body()).contains("foo-db");
             assertThat(call(client.httpPort, "PUT", "/v1/acl/bootstrap", null, null).body()).contains("ACL bootstrap no longer allowed");
 
+            // A session destroy sent to a follower is judged by the leader, which surely knows the session (a lagging
+            // follower may not yet, and an unknown session needs no permission where it is judged).
+            String[] sessionId = new String[1];
+            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+                Reply c = call(leader.httpPort, "PUT", "/v1/session/create", root, "{\"Name\":\"destroy-check\",\"TTL\":\"60s\"}");
+                sessionId[0] = c.json().path("ID").asText();
+                return c.status() == 200;
+            });
+            Reply refused = call(other.httpPort, "PUT", "/v1/session/destroy/" + sessionId[0], secret, null);
+            assertThat(refused.status()).as(refused.body()).isEqualTo(403);
+            assertThat(call(leader.httpPort, "GET", "/v1/session/info/" + sessionId[0], root, null).body()).contains(sessionId[0]);
+            Reply destroyed = call(other.httpPort, "PUT", "/v1/session/destroy/" + sessionId[0], root, null);
+            assertThat(destroyed.status()).as(destroyed.body()).isEqualTo(200);
+            assertThat(call(leader.httpPort, "GET", "/v1/session/info/" + sessionId[0], root, null).body()).doesNotContain(sessionId[0]);
+
             // Save, delete, restore: the policy and the token are back on every server.
             HttpResponse<byte[]> saved = RAW.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + leader.httpPort + "/v1/snapshot"))
                     .header("X-Consul-Token", root).timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofByteArray());

@@ -660,9 +660,12 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     }
 
     /**
-     * Client connections killed, read-only (super_read_only on MySQL), and killed again, before anything else. Killed
-     * first because SET GLOBAL read_only waits for commits in flight, and a commit of a thawed old primary waits for a
-     * semi-sync acknowledgement that will not come: killed, its client gets an error instead of an acknowledgement.
+     * Read-only (super_read_only on MySQL) with the client connections killed while it waits, then killed again,
+     * before anything else. SET GLOBAL read_only first blocks new writes, then waits for the commits in flight; on a
+     * thawed old primary those wait for a semi-sync acknowledgement that will not come, and are killed (see
+     * {@link #setReadOnlyBounded} for the order, which matters: killing the session that waits for the acknowledgement
+     * releases every commit grouped with it, acknowledged to clients that were not killed yet). Killed, a client gets
+     * an error instead of an acknowledgement.
      * On MariaDB read_only does not stop accounts holding READ ONLY ADMIN (SUPER before 10.11): those are locked
      * (not binlogged) before the second kill, so nobody can write; a re-point of this server unlocks them.
      * It is not re-pointed: it may hold transactions the new master lacks (`failover rejoin` checks).
@@ -670,7 +673,6 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     @Override
     public void fence(String address) {
         change(address, "fence", (c, f) -> {
-            killClients(c, f, -1);
             setReadOnlyBounded(address, c, f, true, Timings.MYSQL_STEP_LIMIT.minusMillis(500));
             List<String> locked = setBypassLocked(c, f, true);
             killClients(c, f, -1);
@@ -714,15 +716,18 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
     }
 
     /**
-     * Read-only (super_read_only on MySQL) on {@code c}, bounded by {@code limit}. SET GLOBAL read_only waits for the
-     * commits in flight; on a thawed old primary a commit waits for a semi-sync acknowledgement that will not come
-     * (forever with strict semi-sync), and an application that reconnects between the fence's first kill and
-     * read_only starts another one. With {@code killing} (the fence) a second connection, opened before anything is
-     * killed (reconnecting clients may fill max_connections after), kills the clients again each round (5 ms, then
-     * doubling to 100 ms) until read_only is set: the fence ends within rounds, never within the semi-sync timeout
-     * after which such a commit would be acknowledged. Without it (a switchover's stop of writes) it only waits. If
-     * read_only is not set within {@code limit} the statement is killed on the server (KILL QUERY) before this
-     * throws, so it cannot land later, unseen, after the caller rolled back.
+     * Read-only (super_read_only on MySQL) on {@code c}, bounded by {@code limit}. SET GLOBAL read_only first takes the
+     * global read lock (new writes wait, none can start a commit) and then waits for the commits in flight. On a thawed
+     * old primary those wait for a semi-sync acknowledgement that will not come (forever with strict semi-sync). With
+     * {@code killing} (the fence) a second connection, opened before anything is killed, kills the client sessions
+     * while read_only waits, in rounds (5 ms, then doubling to 100 ms) until it is set: the fence ends within rounds,
+     * never within the semi-sync timeout after which such a commit would be acknowledged. Each round kills the
+     * sessions waiting for the acknowledgement LAST: on MariaDB the commits of one binlog group wait behind one
+     * session's acknowledgement, and killing it first releases the others, acknowledged to their clients (the drill
+     * under writes saw five); killed first, their connections are closed before they can be told. Without
+     * {@code killing} (a switchover's stop of writes) it only waits. If read_only is not set within {@code limit} the
+     * statement is killed on the server (KILL QUERY) before this throws, so it cannot land later, unseen, after the
+     * caller rolled back.
      */
     private void setReadOnlyBounded(String address, Connection c, Flavor f, boolean killing, Duration limit) throws SQLException {
         long spare;
@@ -794,16 +799,23 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
 
     /**
      * Kills every client connection but this one, {@code spare} (the fence's own statement; -1: none) and failoverkit's
-     * own accounts' (the manager's, the guard's, replication's): a guard and a manager fencing the same thawed server at
-     * once must not kill each other's read_only.
+     * own accounts' (the manager's, the guard's, replication's: a guard and a manager fencing the same thawed server at
+     * once must not kill each other's read_only). Sessions waiting for a semi-sync acknowledgement are killed last (see
+     * {@link #setReadOnlyBounded}).
      */
     private void killClients(Connection c, Flavor f, long spare) throws SQLException {
         Set<String> exempt = exemptUsers();
-        List<Long> ids = new ArrayList<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(f.clientConnections().replace("SELECT ID FROM", "SELECT ID, USER FROM"))) {
-            while (rs.next()) if (rs.getLong(1) != spare && !exempt.contains(rs.getString(2))) ids.add(rs.getLong(1));
+        List<Long> first = new ArrayList<>(), last = new ArrayList<>();
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery(f.clientConnections().replace("SELECT ID FROM", "SELECT ID, USER, STATE FROM"))) {
+            while (rs.next()) {
+                if (rs.getLong(1) == spare || exempt.contains(rs.getString(2))) continue;
+                String state = rs.getString(3);
+                (state != null && state.toLowerCase(java.util.Locale.ROOT).contains("semi-sync") ? last : first).add(rs.getLong(1));
+            }
         }
-        for (long id : ids) {
+        first.addAll(last);
+        for (long id : first) {
             try {
                 exec(c, "KILL CONNECTION " + id);
             } catch (SQLException e) {

@@ -853,6 +853,14 @@ public final class StateStore {
         }, null);
     }
 
+    /**
+     * The checks of one node (its node checks and its services'), by the node's own map: /v1/health/node/X and the
+     * leader's reconciler ask this for each node or member, which must not cost a walk of every check in the catalog.
+     */
+    public Read<List<Check>> nodeChecks(String node) {
+        return read(EnumSet.of(Table.CHECKS), o -> List.copyOf(checks.getOrDefault(node, NO_CHECKS).values()), null);
+    }
+
     public Read<List<Session>> sessions(java.util.function.Predicate<Session> filter) {
         return read(EnumSet.of(Table.SESSIONS), o -> sessions.values().stream().filter(filter).toList(), null);
     }

@@ -119,4 +119,19 @@ class ScaleWatchesTest {
         assertThat(store.serviceNames().value()).containsOnlyKeys("web");
         assertThat(store.serviceNames().index()).isEqualTo(7);
     }
+
+    @Test
+    void oneNodesChecksAreReadFromThatNodeAlone() {
+        StateStore store = new StateStore(Runnable::run);
+        store.apply(1, reg("n1", svc("web-1", "web"), check("n1", "c-web", "web-1", Model.PASSING), check("n1", Model.SERF_HEALTH, "", Model.PASSING)));
+        store.apply(2, reg("n2", svc("db-1", "db"), check("n2", "c-db", "db-1", Model.CRITICAL)));
+        store.apply(3, reg("n10", null, check("n10", Model.SERF_HEALTH, "", Model.WARNING)));
+        assertThat(store.nodeChecks("n1").value()).extracting(Model.Check::checkId).containsExactlyInAnyOrder("c-web", Model.SERF_HEALTH);
+        assertThat(store.nodeChecks("n1").value()).filteredOn(k -> k.checkId().equals("c-web")).singleElement()
+                .satisfies(k -> assertThat(k.serviceName()).isEqualTo("web"));
+        assertThat(store.nodeChecks("n2").value()).extracting(Model.Check::status).containsExactly(Model.CRITICAL);
+        assertThat(store.nodeChecks("n").value()).as("no node n (n1, n10 are others)").isEmpty();
+        assertThat(store.nodeChecks("n1").index()).as("the CHECKS table's index, as before").isEqualTo(3);
+        assertThat(store.nodeChecks("n1").value()).isEqualTo(store.checks(k -> k.node().equals("n1")).value());
+    }
 }

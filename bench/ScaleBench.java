@@ -305,7 +305,7 @@ public class ScaleBench {
                         index = got;
                         if (first) { first = false; firstAnswers.countDown(); }
                     } catch (Exception e) {
-                        watchErrors.incrementAndGet();
+                        if (watchErrors.incrementAndGet() <= 3) System.err.println("watcher on " + target + path + ": " + e);
                         try { Thread.sleep(500); } catch (InterruptedException ie) { return; }
                     }
                 }
@@ -317,7 +317,7 @@ public class ScaleBench {
 
         // 2. Readers: HTTP catalog/health to the leader, DNS over UDP to every server.
         Samples readHealth = new Samples(), readCatalog = new Samples(), readDns = new Samples(), writes = new Samples();
-        AtomicLong readErrors = new AtomicLong(), dnsErrors = new AtomicLong(), dnsEmpty = new AtomicLong();
+        AtomicLong readErrors = new AtomicLong(), dnsErrors = new AtomicLong(), dnsEmpty = new AtomicLong(), dnsTruncated = new AtomicLong();
         List<Thread> readers = new ArrayList<>();
         for (int r = 0; r < httpReaders; r++) {
             boolean health = r % 2 == 0;
@@ -362,10 +362,15 @@ public class ScaleBench {
                                 socket.receive(p);
                                 a = new Message(Arrays.copyOf(p.getData(), p.getLength()));
                             } while (a.getHeader().getID() != id);
+                            if (a.getHeader().getFlag(org.xbill.DNS.Flags.TC)) {
+                                // As a stub resolver (dig) does: the answer did not fit in UDP, ask again over TCP.
+                                dnsTruncated.incrementAndGet();
+                                a = overTcp(to, wire);
+                            }
                             long took = System.nanoTime() - t0;
                             if (a.getRcode() != Rcode.NOERROR || a.getSection(Section.ANSWER).isEmpty()) dnsEmpty.incrementAndGet();
                             else if (measuring.get()) readDns.add(took);
-                        } catch (java.net.SocketTimeoutException e) {
+                        } catch (java.io.IOException e) { // a timeout, or TCP refused
                             dnsErrors.incrementAndGet();
                         }
                     }
@@ -451,6 +456,23 @@ public class ScaleBench {
         System.out.println("RESULT wake_kv " + wakeKv.summary());
         System.out.println("RESULT http_health " + readHealth.summary() + " errors=" + readErrors.get());
         System.out.println("RESULT http_catalog " + readCatalog.summary());
-        System.out.println("RESULT dns " + readDns.summary() + " timeouts=" + dnsErrors.get() + " empty=" + dnsEmpty.get());
+        System.out.println("RESULT dns " + readDns.summary() + " timeouts=" + dnsErrors.get() + " empty=" + dnsEmpty.get()
+                + " udp_truncated_then_tcp=" + dnsTruncated.get());
+    }
+
+    /** One DNS query over TCP (two-byte length prefix), as a resolver retries a truncated UDP answer. */
+    static Message overTcp(InetSocketAddress to, byte[] wire) throws java.io.IOException {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(to, 2000);
+            s.setSoTimeout(2000);
+            var out = new java.io.DataOutputStream(s.getOutputStream());
+            out.writeShort(wire.length);
+            out.write(wire);
+            out.flush();
+            var in = new java.io.DataInputStream(s.getInputStream());
+            byte[] answer = new byte[in.readUnsignedShort()];
+            in.readFully(answer);
+            return new Message(answer);
+        }
     }
 }

@@ -58,7 +58,18 @@ public final class Agent implements AutoCloseable {
     private final io.failoverkit.discovery.metrics.Metrics metrics = new io.failoverkit.discovery.metrics.Metrics();
     private final CheckRunner checks = new CheckRunner(local);
     private final AntiEntropy antiEntropy;
-    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> Thread.ofPlatform().daemon().name("agent-timer").unstarted(r));
+    /**
+     * Also every parked blocking query's wait timer. Cancelled timers leave the queue at once: a woken query cancels
+     * its 5-10 minute timer, and with thousands parked and woken every second (bench/scale.sh) the cancelled ones,
+     * each holding its request, used to stay queued until their time came.
+     */
+    private final java.util.concurrent.ScheduledThreadPoolExecutor timer = newTimer();
+
+    private static java.util.concurrent.ScheduledThreadPoolExecutor newTimer() {
+        var t = new java.util.concurrent.ScheduledThreadPoolExecutor(2, r -> Thread.ofPlatform().daemon().name("agent-timer").unstarted(r));
+        t.setRemoveOnCancelPolicy(true);
+        return t;
+    }
     /** Session TTL timers get a thread of their own: nothing slow (a catalog write, an HTTP sync) may delay them. */
     private final ScheduledExecutorService sessionTimer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("session-ttl").unstarted(r));
     /** The leader's reconciler waits on Raft (up to 10 s a write): on a thread of its own, never the HTTP wait timers'. */
@@ -627,6 +638,11 @@ public final class Agent implements AutoCloseable {
     /** This server's Raft node, once it has taken its seat (empty on a client agent). */
     public Optional<RaftNode> raftNode() { return Optional.ofNullable(raft); }
     public int dnsPort() { return dns.port(); }
+
+    /** Timers queued on the agent's timer (blocking queries' waits among them), cancelled ones not counted. */
+    public int queuedTimers() {
+        return timer.getQueue().size();
+    }
 
     /** Blocking queries parked on this server's state store right now. */
     public int parkedWatchers() {

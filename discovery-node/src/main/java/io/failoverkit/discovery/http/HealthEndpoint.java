@@ -40,7 +40,7 @@ final class HealthEndpoint {
         } else if (p.startsWith("node/") && p.length() > 5) {
             String node = p.substring(5);
             Filter filter = Selection.filter(call, Selection.HEALTH_CHECK);
-            server.read(call, EnumSet.of(Table.CHECKS), null, () -> server.store.checks(k -> k.node().equals(node)),
+            server.read(call, EnumSet.of(Table.CHECKS), null, () -> server.store.nodeChecks(node),
                     (c, r) -> c.json(200, Selection.apply(filter, visibleChecks(c, r.value()), k -> k)));
         } else if (p.startsWith("state/") && p.length() > 6) {
             String state = p.substring(6);

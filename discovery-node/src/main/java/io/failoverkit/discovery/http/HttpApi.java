@@ -94,9 +94,25 @@ public final class HttpApi implements AutoCloseable {
         jetty.start();
     }
 
+    /**
+     * The listen backlog of the HTTP(S) listeners: the kernel's limit (net.core.somaxconn), as a Go listener such as
+     * Consul's gets. Jetty's default leaves it to the JVM's 50: thousands of watchers (re)connecting at once, or a
+     * follower passing their blocking queries on to the leader, overflowed it, and the dropped connection attempts
+     * waited out TCP's SYN retries (seconds) or failed (bench/scale.sh, 5,000 watchers).
+     */
+    static int acceptQueueSize() {
+        try {
+            int max = Integer.parseInt(java.nio.file.Files.readString(Path.of("/proc/sys/net/core/somaxconn")).trim());
+            return Math.max(128, max);
+        } catch (IOException | RuntimeException e) {
+            return 4096;
+        }
+    }
+
     private ServerConnector connector(ServerConnector c, String host, int port) {
         c.setHost(host);
         c.setPort(port);
+        c.setAcceptQueueSize(acceptQueueSize());
         // Longer than the longest blocking query (10 min plus jitter).
         c.setIdleTimeout(ServerSide.MAX_WAIT.plusMinutes(2).toMillis());
         jetty.addConnector(c);

@@ -216,8 +216,8 @@ final class Permissions {
             return Require.of(s == null ? Need.write(Resource.NODE, node) : Need.write(Resource.SERVICE, s.service()));
         }
         if (checkId != null && !checkId.isEmpty() && store != null) {
-            for (Model.Check c : store.checks(k -> k.node().equals(node) && k.checkId().equals(checkId)).value()) {
-                if (c.serviceId() != null && !c.serviceId().isEmpty()) return Require.of(Need.write(Resource.SERVICE, c.serviceName()));
+            for (Model.Check c : store.nodeChecks(node).value()) {
+                if (c.checkId().equals(checkId) && c.serviceId() != null && !c.serviceId().isEmpty()) return Require.of(Need.write(Resource.SERVICE, c.serviceName()));
             }
         }
         return Require.of(Need.write(Resource.NODE, node));

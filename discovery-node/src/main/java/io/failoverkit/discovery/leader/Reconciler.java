@@ -65,7 +65,8 @@ public final class Reconciler {
             }
             if (m.status() != Member.Status.ALIVE && m.status() != Member.Status.FAILED) continue;
             String want = m.status() == Member.Status.ALIVE ? Model.PASSING : Model.CRITICAL;
-            List<Model.Check> serf = store.checks(k -> k.node().equals(m.name()) && k.checkId().equals(Model.SERF_HEALTH)).value();
+            // One node's checks, not a walk of the catalog's: this runs for every member every second.
+            List<Model.Check> serf = store.nodeChecks(m.name()).value().stream().filter(k -> k.checkId().equals(Model.SERF_HEALTH)).toList();
             boolean nodeOk = node != null && m.addr().equals(node.address());
             boolean checkOk = !serf.isEmpty() && serf.get(0).status().equals(want);
             Model.Service consul = m.isServer() && m.status() == Member.Status.ALIVE ? consulService(m) : null;

@@ -731,16 +731,30 @@ public final class StateStore {
         return read(EnumSet.of(Table.NODES), o -> nodes.get(name), null);
     }
 
-    /** /v1/catalog/services: service name to the union of its tags. */
+    /** The last /v1/catalog/services answer and the SERVICES table index it was built at. */
+    private record ServiceNames(long servicesIndex, Map<String, List<String>> names) {}
+
+    private volatile ServiceNames serviceNamesCache;
+
+    /**
+     * /v1/catalog/services: service name to the union of its tags (unmodifiable). Built by a walk of every instance,
+     * so it is built once per SERVICES table index and shared: the watchers of this list all wake on the same commit,
+     * and with a 50,000-instance catalog each of them walking it again was the first thing to give (bench/scale.sh).
+     * The same SERVICES index means the same services (both follow from the Raft log up to that index).
+     */
     public Read<Map<String, List<String>>> serviceNames() {
         return read(EnumSet.of(Table.SERVICES), o -> {
+            ServiceNames cached = serviceNamesCache;
+            if (cached != null && cached.servicesIndex() == o) return cached.names();
             TreeMap<String, TreeSet<String>> out = new TreeMap<>();
             for (TreeMap<String, Service> m : services.values()) {
                 for (Service s : m.values()) out.computeIfAbsent(s.service(), n -> new TreeSet<>()).addAll(s.tags());
             }
             Map<String, List<String>> result = new LinkedHashMap<>();
             out.forEach((k, v) -> result.put(k, List.copyOf(v)));
-            return result;
+            Map<String, List<String>> names = java.util.Collections.unmodifiableMap(result);
+            serviceNamesCache = new ServiceNames(o, names);
+            return names;
         }, null);
     }
 
@@ -837,6 +851,14 @@ public final class StateStore {
             for (TreeMap<String, Check> m : checks.values()) for (Check k : m.values()) if (filter.test(k)) out.add(k);
             return List.copyOf(out);
         }, null);
+    }
+
+    /**
+     * The checks of one node (its node checks and its services'), by the node's own map: /v1/health/node/X and the
+     * leader's reconciler ask this for each node or member, which must not cost a walk of every check in the catalog.
+     */
+    public Read<List<Check>> nodeChecks(String node) {
+        return read(EnumSet.of(Table.CHECKS), o -> List.copyOf(checks.getOrDefault(node, NO_CHECKS).values()), null);
     }
 
     public Read<List<Session>> sessions(java.util.function.Predicate<Session> filter) {

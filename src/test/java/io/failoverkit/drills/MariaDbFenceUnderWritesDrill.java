@@ -31,7 +31,7 @@ import static org.awaitility.Awaitility.await;
  * killing until read_only is set: it ends, and nothing is acknowledged.
  */
 class MariaDbFenceUnderWritesDrill {
-    private static final int ROUNDS = 3;
+    private static final int ROUNDS = 6;
 
     @TempDir Path dir;
 

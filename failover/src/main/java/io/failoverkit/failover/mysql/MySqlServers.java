@@ -735,15 +735,23 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
             rs.next();
             spare = rs.getLong(1);
         }
+        // A low global lock_wait_timeout would fail read_only (1205) before the rounds could free it.
+        exec(c, "SET SESSION lock_wait_timeout = " + Math.max(1, (limit.toMillis() + 999) / 1000));
         Connection k = connect(address);
-        boolean kOk = true;
-        Future<?> readOnly = networkTimeouts.submit(() -> {
-            for (String s : f.setReadOnly()) exec(c, s);
-            return null;
-        });
+        Future<?> readOnly;
+        try {
+            readOnly = networkTimeouts.submit(() -> {
+                for (String s : f.setReadOnly()) exec(c, s);
+                return null;
+            });
+        } catch (RuntimeException e) {
+            discard(address, k);
+            throw e;
+        }
         long deadline = System.nanoTime() + limit.toNanos();
         long pauseMs = 5;
         int rounds = 0;
+        boolean semiSyncReleased = false;
         try {
             while (true) {
                 try {
@@ -752,7 +760,7 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
                     return;
                 } catch (java.util.concurrent.TimeoutException waiting) {
                     if (System.nanoTime() > deadline) {
-                        cancelOnServer(address, k, spare);
+                        k = cancelOnServer(address, k, spare);
                         throw new SQLException("read_only not set within " + limit.toMillis() + " ms: commits in flight hold it"
                                 + (killing ? " although their clients were killed " + rounds + " times" : " (a switchover does not kill them)"));
                     }
@@ -760,62 +768,127 @@ public final class MySqlServers implements Servers, AcknowledgingReplicas {
                     if (!killing) continue;
                     rounds++;
                     try {
-                        if (!kOk) { k = connect(address); kOk = true; }
-                        killClients(k, f, spare);
+                        if (k == null) k = connect(address);
+                        int waitingAlive = killClients(k, f, spare);
+                        if (rounds >= RELEASE_AFTER_ROUNDS && waitingAlive == 0 && !semiSyncReleased) {
+                            // Every session that waits for an acknowledgement is killed, its connection closed: none of
+                            // their clients can be told anything. Where a kill does not end that wait (it holds read_only
+                            // back round after round), turning the semi-sync master side off lets those commits finish
+                            // on this server alone, unacknowledged, and read_only land. Logged: it is a destructive step.
+                            semiSyncReleased = releaseKilledSemiSyncWaiters(address, k, f);
+                        }
                     } catch (SQLException e) {
                         discard(address, k);
-                        kOk = false;
+                        k = null;
                         LOG.warn("fence of {}: killing the commits that hold read_only back failed ({}); trying again", address, e.getMessage());
                     }
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            cancelOnServer(address, kOk ? k : null, spare);
+            k = cancelOnServer(address, k, spare);
             throw new SQLException("read_only interrupted", e);
         } catch (java.util.concurrent.ExecutionException e) {
             // c failed (its socket timeout, a kill): the statement may still wait on the server; cancel it there.
-            cancelOnServer(address, kOk ? k : null, spare);
+            k = cancelOnServer(address, k, spare);
             if (e.getCause() instanceof SQLException se) throw se;
             throw new SQLException(e.getCause());
         } finally {
-            if (kOk) {
+            if (k != null) {
                 try { k.close(); } catch (SQLException ignored) { discard(address, k); }
             }
         }
     }
 
-    /** KILL QUERY of a read_only statement given up on, so it cannot land later; logged either way. */
-    private void cancelOnServer(String address, Connection k, long id) {
+    /** Kill rounds (about 5+10+20+40+80 ms) after which killed sessions still waiting for an acknowledgement are released. */
+    private static final int RELEASE_AFTER_ROUNDS = 5;
+
+    /**
+     * Turns the semi-sync master side off on a server being fenced whose acknowledgement waiters are all killed, so
+     * their commits finish here (their clients are gone) and read_only can land. True when it was turned off.
+     */
+    private boolean releaseKilledSemiSyncWaiters(String address, Connection k, Flavor f) throws SQLException {
+        Map<String, String> v = semiSyncVars(k);
+        String masterVar = v.containsKey("rpl_semi_sync_source_enabled") ? "rpl_semi_sync_source_enabled"
+                : v.containsKey("rpl_semi_sync_master_enabled") ? "rpl_semi_sync_master_enabled" : null;
+        if (masterVar == null || !"ON".equalsIgnoreCase(v.get(masterVar))) return false;
+        int killedWaiters;
+        try (Statement s = k.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Killed' AND STATE LIKE '%semi-sync%'")) {
+            rs.next();
+            killedWaiters = rs.getInt(1);
+        }
+        if (killedWaiters == 0) return false; // read_only is held by something else: nothing to release
+        exec(k, "SET GLOBAL " + masterVar + " = 0");
+        LOG.warn("fence of {}: {}=0: every session waiting for a semi-sync acknowledgement was killed (its client can no longer"
+                + " be told anything) and the wait still held read_only back; their commits finish on this fenced server alone,"
+                + " which `failover rejoin` then finds diverged", address, masterVar);
+        return true;
+    }
+
+    /**
+     * KILL QUERY of a read_only statement given up on, so it cannot land later; logged either way. Returns the
+     * connection to go on with (null when it had to be dropped); a connection it opened itself is closed.
+     */
+    private Connection cancelOnServer(String address, Connection k, long id) {
+        Connection own = null;
         try {
-            if (k == null) k = connect(address);
+            if (k == null) k = own = connect(address);
             exec(k, "KILL QUERY " + id);
             LOG.warn("{}: cancelled the read_only statement (session {}) that commits in flight held back", address, id);
         } catch (SQLException e) {
-            if (e.getErrorCode() == 1094) return; // the session is gone: nothing can land
-            LOG.error("{}: could not cancel the pending read_only statement (session {}): it may still be set later ({})", address, id, e.getMessage());
+            if (e.getErrorCode() != 1094) { // 1094: the session is gone: nothing can land
+                LOG.error("{}: could not cancel the pending read_only statement (session {}): it may still be set later ({})", address, id, e.getMessage());
+            }
+            if (own == null && k != null) { discard(address, k); k = null; }
+        } finally {
+            if (own != null) {
+                try { own.close(); } catch (SQLException ignored) { discard(address, own); }
+                k = null;
+            }
         }
+        return k;
     }
 
     /**
      * Kills every client connection but this one, {@code spare} (the fence's own statement; -1: none) and failoverkit's
      * own accounts' (the manager's, the guard's, replication's: a guard and a manager fencing the same thawed server at
-     * once must not kill each other's read_only). Sessions waiting for a semi-sync acknowledgement are killed last (see
-     * {@link #setReadOnlyBounded}).
+     * once must not kill each other's read_only). The sessions waiting for a semi-sync acknowledgement are killed last,
+     * once a fresh look finds every other session killed (see {@link #setReadOnlyBounded}): on MariaDB killing the
+     * waiter releases the commits grouped with it. Returns how many acknowledgement waiters were left alive (0: all
+     * killed).
      */
-    private void killClients(Connection c, Flavor f, long spare) throws SQLException {
+    private int killClients(Connection c, Flavor f, long spare) throws SQLException {
         Set<String> exempt = exemptUsers();
-        List<Long> first = new ArrayList<>(), last = new ArrayList<>();
-        try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery(f.clientConnections().replace("SELECT ID FROM", "SELECT ID, USER, STATE FROM"))) {
+        String query = f.clientConnections().replace("SELECT ID FROM", "SELECT ID, USER, STATE, COMMAND FROM")
+                .replace(" AND COMMAND NOT IN (", " AND COMMAND NOT IN ('Killed', ");
+        List<Long> waiters = List.of();
+        for (int look = 0; look < 5; look++) {
+            List<Long> others = new ArrayList<>();
+            waiters = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+                while (rs.next()) {
+                    if (rs.getLong(1) == spare || exempt.contains(rs.getString(2))) continue;
+                    String state = rs.getString(3);
+                    (state != null && state.toLowerCase(java.util.Locale.ROOT).contains("semi-sync") ? waiters : others).add(rs.getLong(1));
+                }
+            }
+            if (others.isEmpty()) break;
+            kill(c, others);
+        }
+        kill(c, waiters);
+        int alive = 0;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
             while (rs.next()) {
-                if (rs.getLong(1) == spare || exempt.contains(rs.getString(2))) continue;
                 String state = rs.getString(3);
-                (state != null && state.toLowerCase(java.util.Locale.ROOT).contains("semi-sync") ? last : first).add(rs.getLong(1));
+                if (rs.getLong(1) != spare && !exempt.contains(rs.getString(2)) && state != null && state.toLowerCase(java.util.Locale.ROOT).contains("semi-sync")) alive++;
             }
         }
-        first.addAll(last);
-        for (long id : first) {
+        return alive;
+    }
+
+    private static void kill(Connection c, List<Long> ids) throws SQLException {
+        for (long id : ids) {
             try {
                 exec(c, "KILL CONNECTION " + id);
             } catch (SQLException e) {

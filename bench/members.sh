@@ -52,6 +52,18 @@ cp "$HERE/gossip/MembersLoop.java" "$WORK/dist/"
 HZ=$(getconf CLK_TCK)
 say "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $MEMBERS members, $REQUESTS requests x $ROUNDS rounds"
 
+# The serf agents, as PID:-bind=ADDR (stop_own_pids cannot check them: their command line names no file in WORK).
+SERF_PIDS=()
+stop_serf() {
+  local e pid bind
+  for e in "${SERF_PIDS[@]}"; do
+    pid=${e%%:*}; bind=${e#*:}
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$bind" && kill -TERM "$pid" 2>/dev/null || true
+  done
+  SERF_PIDS=()
+}
+trap 'rc=$?; stop_serf; (exit $rc); bench_cleanup' EXIT
+
 measure() {  # BUILD (this|anchor): WORK/BUILD.out gets the loop's key=value lines
   local build=$1 p i fk pid code="" body
   read -r -a p <<<"$(pick_ports $((4 + 2 * (MEMBERS - 1))))"
@@ -72,10 +84,12 @@ measure() {  # BUILD (this|anchor): WORK/BUILD.out gets the loop's key=value lin
   [ "$code" = 200 ] || die "$build: the agent does not answer"
   for ((i = 1; i < MEMBERS; i++)); do
     local g=${p[$((4 + 2 * (i - 1)))]} r=${p[$((5 + 2 * (i - 1)))]}
+    # No fd of ours leaks into the agents (the caller's flock on the bench lock among them: a serf agent left
+    # running would hold the lock); they are stopped by PID below, checked against their own -bind address.
     /usr/bin/serf agent -node="s$i" -bind="127.0.0.1:$g" -rpc-addr="127.0.0.1:$r" -log-level=warn -join="127.0.0.1:${p[3]}" \
       -tag=role=node -tag=dc=dc1 -tag="id=$(cat /proc/sys/kernel/random/uuid)" -tag="port=$((g + 1))" -tag="http_port=$r" \
-      -tag=build=0.1.0 -tag=vsn=2 >>"$WORK/logs/$build-s$i.log" 2>&1 &
-    STARTED_PIDS+=("$!")
+      -tag=build=0.1.0 -tag=vsn=2 >>"$WORK/logs/$build-s$i.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+    SERF_PIDS+=("$!:-bind=127.0.0.1:$g ")
   done
   local alive=0
   for _ in $(seq 1 240); do
@@ -89,6 +103,7 @@ measure() {  # BUILD (this|anchor): WORK/BUILD.out gets the loop's key=value lin
   "$JAVA" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$WORK/dist/MembersLoop.java" "http://127.0.0.1:${p[0]}/v1/agent/members" "$fk" "$HZ" "$REQUESTS" "$ROUNDS" \
     >"$WORK/$build.out" 2>"$WORK/logs/$build-loop.log" || { cat "$WORK/logs/$build-loop.log" >&2; die "$build: the loop failed"; }
   sed "s/^/  $build: /" "$WORK/$build.out" >&2
+  stop_serf
   stop_own_pids "$WORK" "${STARTED_PIDS[@]}"
   STARTED_PIDS=()
   if [ -n "$JFR_DIR" ] && [ -f "$WORK/$build.jfr" ]; then cp "$WORK/$build.jfr" "$JFR_DIR/members-$build.jfr"; say "$build: JFR in $JFR_DIR/members-$build.jfr"; fi

@@ -14,7 +14,7 @@ import java.util.List;
  *
  *   java MembersLoop.java URL PID CLK_TCK REQUESTS ROUNDS
  *
- * First 60 requests (the agent's CPU per request while its JVM is cold: first60_cpu_ms_per_request), then REQUESTS requests untimed (the agent's JIT and the client's), then ROUNDS times: the agent's idle CPU over a
+ * First 300 requests (the agent's CPU per request while its JVM is cold: first300_cpu_ms_per_request), then REQUESTS requests untimed (the agent's JIT and the client's), then ROUNDS times: the agent's idle CPU over a
  * quiet second (its gossip at rest, subtracted), then REQUESTS requests while /proc/PID/stat's utime+stime is read
  * before and after. Prints key=value lines: per round, and the medians (cpu_ms_per_request, wall_ms_per_request),
  * the body's size and member count.
@@ -29,9 +29,9 @@ public class MembersLoop {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
         HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build();
         String body = null;
-        // The first COLD requests (bench/gossip.sh's join warm-up polls each agent about 60 times): a JVM's first
+        // The first COLD requests (bench/gossip.sh's join warm-up polls each agent about 60 times, then the join more): a JVM's first
         // requests run interpreted, and C1 compiles the path meanwhile (its compiler thread is the agent's CPU too).
-        final int cold = 60;
+        final int cold = 300; // fewer would be a handful of 10 ms clock ticks: noise
         long k0 = ticks(pid);
         long s0 = System.nanoTime();
         Thread.sleep(1000);

@@ -56,7 +56,7 @@
 # Checked against the issue's serf figures on this machine kind: serf's rows come out at 0.3-0.7 s join, 5.7-7.6 s
 # failure, 0.27-0.44 s event, 310-330 B/s per agent (the issue: 0.48/0.89, 6.0/8.35, 0.26/0.47, ~330).
 # Knobs: BENCH_NS ("10 30"), BENCH_SIDES ("serf fk"), BENCH_JOINS (3), BENCH_JOIN_WARM (3), BENCH_JOIN_POLL_MS (the join
-#   steps' polling interval, BENCH_POLL_MS unless set: polling 30 of our agents every 50 ms takes ~1.5 of 2 cores), BENCH_FK_AOT (0; 1: see train_aot), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
+#   steps' polling interval, BENCH_POLL_MS unless set: polling 30 of our agents every 50 ms takes ~1.5 of 2 cores), BENCH_FK_AOT (0; 1: see train_aot), BENCH_FK_JFR (a dir: see FK_JFR), BENCH_KILLS (5), BENCH_EVENTS (5), BENCH_WINDOW (30),
 #   BENCH_SETTLE (10), BENCH_QUIET_SETTLE (10), BENCH_POLL_MS (50), BENCH_TIMEOUT (s per wait, 180),
 #   BENCH_FK_JAVA_OPTS, BENCH_FK_START_BATCH, BENCH_TMPDIR (/var/tmp), BENCH_KEEP=1 (keep the temp dir: logs, handler
 #   files, captures, results).
@@ -87,6 +87,11 @@ JOIN_WARM=${BENCH_JOIN_WARM:-3}
 FK_AOT=${BENCH_FK_AOT:-0}
 JOIN_POLL_MS=${BENCH_JOIN_POLL_MS:-${BENCH_POLL_MS:-50}}
 FK_TRAIN_OPTS=""
+# BENCH_FK_JFR=DIR: our agents record JFR (settings=profile) and each join step's recordings are dumped into DIR
+# (jcmd JFR.dump, right after the step; with the step's join-R.out, whose join_t0 and join_s bound the join's samples:
+# bench/gossip/jfr_window.py). Profiling costs CPU: figures from such a run are not comparable with serf's.
+FK_JFR=${BENCH_FK_JFR:-}
+if [ -n "$FK_JFR" ]; then mkdir -p "$FK_JFR"; FK_JAVA_OPTS="$FK_JAVA_OPTS -XX:StartFlightRecording=settings=profile"; fi
 # Serf's logger at INFO on our side (the rest at -log-level warn): each member-join is logged with the agent's clock
 # to the millisecond, which gives the in-process join convergence (GossipBench's join step, --logs).
 FK_LOG_OPTS="-Dorg.slf4j.simpleLogger.log.io.failoverkit.discovery.gossip.serf.Serf=info"
@@ -346,6 +351,12 @@ measure() {  # SIDE N
     # shellcheck disable=SC2046
     run_harness "$out" join $(side_args "$side") --interval="$JOIN_POLL_MS" --warm=0.5 $logs_arg || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
     c1=$(proc_ticks "${jpids[@]}")
+    if [ -n "$FK_JFR" ] && [ "$side" != serf ]; then
+      for ((i = 0; i < n; i++)); do "$JAVA_HOME/bin/jcmd" "${jpids[i]}" JFR.dump filename="$FK_JFR/$side-$n-join$jr-${NAMES[i]}.jfr" >/dev/null 2>&1 & done
+      wait
+      cp "$out" "$FK_JFR/$side-$n-join-$jr.out"
+      say "$side N=$n: JFR recordings of join $jr in $FK_JFR"
+    fi
     say "$side N=$n: agents' CPU: $(awk -v d=$((s1 - s0)) -v hz="$hz" -v s="$SETTLE" 'BEGIN {printf "%.2f", d / hz / s}') cores while idle (settle), $(awk -v d=$((w1 - s1)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}') core-s during ${JOIN_WARM}s of warm-up polling, $(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN {printf "%.2f", d / hz}') core-s during the join step (0.5 s of polling again, to warm the harness's own new JVM, then the join)"
     joins+=("$(kv "$out" join_s)")
     [ "$side" = serf ] || inprocs+=("$(kv "$out" join_inproc_s)")

@@ -75,6 +75,8 @@ public final class Membership implements AutoCloseable {
     private final ScheduledExecutorService retryTimer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("retry-join").unstarted(r));
     /** Nodes force-left with ?prune: hidden from members() while they stay left. */
     private final Set<String> pruned = ConcurrentHashMap.newKeySet();
+    /** Grows after every change to {@link #pruned} (part of {@link #version()}). */
+    private final java.util.concurrent.atomic.AtomicLong prunedChanges = new java.util.concurrent.atomic.AtomicLong();
     private final Map<String, String> baseTags;
     private final Map<String, String> runtimeTags = new LinkedHashMap<>();
     private final Object keyLock = new Object();
@@ -110,7 +112,7 @@ public final class Membership implements AutoCloseable {
         if (e instanceof SerfEvent.Members m) {
             for (SerfMember sm : m.members()) {
                 LOG.info("member {} {} ({})", sm.name(), m.kind().serfName.substring("member-".length()), sm.address());
-                if (sm.status() != MemberStatus.LEFT) pruned.remove(sm.name());
+                if (sm.status() != MemberStatus.LEFT && pruned.remove(sm.name())) prunedChanges.incrementAndGet();
             }
         }
         for (Consumer<SerfEvent> l : eventListeners) {
@@ -133,6 +135,13 @@ public final class Membership implements AutoCloseable {
 
     /** This node as Serf reports it (what the event handlers give their scripts). */
     public SerfMember localSerfMember() { return serf.localMember(); }
+
+    /**
+     * Grows after every change to what {@link #members()} returns (a join, leave, failure, tag or address update, reap,
+     * or a force-leave -prune), and only then. Read it BEFORE {@link #members()}: the list is then at least as new as
+     * the value, so a view cached under that value (the HTTP API's /v1/agent/members) is never stale.
+     */
+    public long version() { return serf.membersVersion() + prunedChanges.get(); }
 
     /** Every member this agent knows, failed and left ones included until reaped; sorted by name. */
     public Collection<Member> members() {
@@ -280,12 +289,16 @@ public final class Membership implements AutoCloseable {
         SerfMember m = serf.members().stream().filter(x -> x.name().equals(node)).findFirst().orElse(null);
         if (m == null) return ForceLeave.NOT_FOUND;
         if (m.status() == MemberStatus.LEFT) {
-            if (prune) pruned.add(node);
+            if (prune) prune(node);
             return ForceLeave.LEFT;
         }
         if (!serf.forceLeave(node)) return ForceLeave.NOT_FAILED;
-        if (prune) pruned.add(node);
+        if (prune) prune(node);
         return ForceLeave.LEFT;
+    }
+
+    private void prune(String node) {
+        if (pruned.add(node)) prunedChanges.incrementAndGet(); // after the add: see version()
     }
 
     /** This agent's run-time tags (`tags -set/-delete`), over the agent's own. Reserved keys are refused. */

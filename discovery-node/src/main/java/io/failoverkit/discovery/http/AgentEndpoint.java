@@ -18,17 +18,18 @@ import java.util.Map;
 /** /v1/agent/...: this agent's own view and its local services and checks. Served by every agent, never forwarded. */
 final class AgentEndpoint {
     private final Agent agent;
+    private final MembersCache members;
 
-    AgentEndpoint(Agent agent) {
+    AgentEndpoint(Agent agent, MembersCache members) {
         this.agent = agent;
+        this.members = members;
     }
 
     void handle(Call call) {
         String p = call.path;
         switch (p) {
             case "self" -> call.json(200, self());
-            case "members" -> call.json(200, call.visible(List.copyOf(agent.membership().members()),
-                    m -> call.identity().authorizer().allows(Resource.NODE, m.name(), Access.READ)).stream().map(AgentEndpoint::member).toList());
+            case "members" -> members(call);
             case "services" -> {
                 Filter filter = Selection.filter(call, Selection.NODE_SERVICE);
                 Map<String, Object> out = new LinkedHashMap<>();
@@ -115,6 +116,23 @@ final class AgentEndpoint {
         } else {
             throw HttpError.notFound("unknown agent endpoint /v1/agent/" + p);
         }
+    }
+
+    /**
+     * Consul's /v1/agent/members: the members this request's token may read (node:read). Served from the cache (the
+     * same bytes until the membership changes); ?pretty is encoded for the request. We run one LAN pool and no network
+     * segments, so ?wan and ?segment select nothing else.
+     */
+    private void members(Call call) {
+        var who = call.identity().authorizer();
+        if (call.has("pretty")) {
+            call.json(200, call.visible(List.copyOf(agent.membership().members()),
+                    m -> who.allows(Resource.NODE, m.name(), Access.READ)).stream().map(AgentEndpoint::member).toList());
+            return;
+        }
+        MembersCache.View view = members.view(who);
+        if (view.filtered()) call.filtered();
+        call.send(200, view.json(), "application/json");
     }
 
     private void ttlUpdate(Call call, String id, String status, String note) {

@@ -55,6 +55,8 @@ public final class HttpApi implements AutoCloseable {
     /** The audit log of write requests (null unless {@code audit.enabled}). */
     private final AuditLog audit;
     private final Permissions.Lookup lookup;
+    /** /v1/agent/members' bodies, encoded once per membership change and authorizer. */
+    private final MembersCache membersCache;
 
     /** The server-side endpoints, present once this server has joined its Raft group. */
     private record Routes(KvEndpoint kv, CatalogEndpoint catalog, HealthEndpoint health, SessionEndpoint session, StatusEndpoint status,
@@ -65,6 +67,7 @@ public final class HttpApi implements AutoCloseable {
         this.timer = timer;
         this.forwarder = new Forwarder(this::defaultToken, agent.tls().httpClient());
         this.lookup = new AgentLookup();
+        this.membersCache = new MembersCache(agent.membership());
         this.audit = agent.config().auditEnabled ? AuditLog.open(auditPath(agent)) : null;
         QueuedThreadPool pool = new QueuedThreadPool(64, 4);
         pool.setName("http");
@@ -163,6 +166,8 @@ public final class HttpApi implements AutoCloseable {
     private static final java.util.Set<String> GROUPS = java.util.Set.of("agent", "event", "operator", "kv", "catalog", "health",
             "session", "status", "txn", "snapshot", "acl", "query", "coordinate", "connect", "config", "internal");
 
+    private static final java.util.regex.Pattern ROUTE_WORD = java.util.regex.Pattern.compile("[a-z-]{1,32}");
+
     /** The route a request took, as Consul labels consul.api.http ("v1_health_service_"): bounded, no keys or names. */
     static String metricPath(String path) {
         if (path == null || !path.startsWith("/v1/")) return "unknown";
@@ -175,7 +180,7 @@ public final class HttpApi implements AutoCloseable {
         String sub = rest.substring(slash + 1);
         int next = sub.indexOf('/');
         String first = next < 0 ? sub : sub.substring(0, next);
-        if (!first.matches("[a-z-]{1,32}")) return "v1_" + group + "_";
+        if (!ROUTE_WORD.matcher(first).matches()) return "v1_" + group + "_";
         return "v1_" + group + "_" + first.replace('-', '_') + (next < 0 ? "" : "_");
     }
 
@@ -196,7 +201,7 @@ public final class HttpApi implements AutoCloseable {
         if (group.equals("agent") && sub.startsWith("token/")) { new AgentTokenEndpoint(agent).handle(call.withPath(sub.substring(6))); return; }
         if (group.equals("agent") && sub.equals("monitor")) { new AgentMonitorEndpoint(agent, timer).handle(call); return; }
         if (group.equals("agent")) {
-            new AgentEndpoint(agent).handle(call.withPath(sub));
+            new AgentEndpoint(agent, membersCache).handle(call.withPath(sub));
             return;
         }
         if (group.equals("event")) {

@@ -89,6 +89,28 @@ class AclEnforcementTest {
     }
 
     @Test
+    void agentMembersAreFilteredPerTokenEveryTimeTheyAreAsked() {
+        // /v1/agent/members is served from a cache per authorizer: asked twice each, in turns, every token keeps its view.
+        for (int round = 0; round < 2; round++) {
+            Http.Reply a = anon.get("/v1/agent/members");
+            assertThat(a.json().size()).isZero();
+            assertThat(filtered(a)).as("a request without a token is not told").isFalse();
+            Http.Reply f = foo.get("/v1/agent/members");
+            assertThat(f.json().size()).as("foo has no node:read").isZero();
+            assertThat(filtered(f)).isTrue();
+            Http.Reply r = reader.get("/v1/agent/members");
+            assertThat(r.json().size()).isEqualTo(1);
+            assertThat(r.json().get(0).get("Name").asText()).isEqualTo("acl-node");
+            assertThat(filtered(r)).isFalse();
+            Http.Reply m = mgmt.get("/v1/agent/members");
+            assertThat(m.json().size()).isEqualTo(1);
+            assertThat(filtered(m)).isFalse();
+            assertThat(m.headers().firstValue("Content-Type").orElse("")).startsWith("application/json");
+            assertThat(mgmt.get("/v1/agent/members?pretty").json()).isEqualTo(m.json());
+        }
+    }
+
+    @Test
     void anonymousTokenWithDefaultDenyReadsAndWritesNothing() {
         Http.Reply kv = anon.get("/v1/kv/pub/a");
         assertThat(kv.status()).isEqualTo(403);

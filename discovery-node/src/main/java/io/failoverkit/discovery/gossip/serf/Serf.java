@@ -105,6 +105,8 @@ public final class Serf {
 
     // shared
     private final ConcurrentHashMap<String, SerfMember> mirror = new ConcurrentHashMap<>();
+    /** Grows after every change to the mirror (see {@link #membersVersion()}). */
+    private final AtomicLong membersVersion = new AtomicLong();
     private final List<Scheduler.Cancellable> timers = new CopyOnWriteArrayList<>();
     private volatile State state = State.ALIVE;
     private volatile Map<String, String> tags;
@@ -209,6 +211,13 @@ public final class Serf {
         out.sort(Comparator.comparing(SerfMember::name));
         return out;
     }
+
+    /**
+     * A counter that grows after every change to what {@link #members()} returns (a member added, removed, or changed in
+     * address, tags, status or versions), never otherwise: a view built from {@link #members()} read AFTER this counter
+     * is at least as new as the value read, so a cache keyed by it is never stale.
+     */
+    public long membersVersion() { return membersVersion.get(); }
 
     public SerfMember localMember() {
         SerfMember m = mirror.get(name);
@@ -402,7 +411,14 @@ public final class Serf {
     }
 
     private void publish(MemberState m) {
-        mirror.put(m.name, m.snapshot());
+        SerfMember next = m.snapshot();
+        SerfMember prev = mirror.put(m.name, next);
+        if (prev == null || !sameView(prev, next)) membersVersion.incrementAndGet(); // after the put: see membersVersion()
+    }
+
+    private static boolean sameView(SerfMember a, SerfMember b) {
+        return a.status() == b.status() && java.util.Objects.equals(a.address(), b.address()) && a.tags().equals(b.tags())
+                && java.util.Arrays.equals(a.vsn(), b.vsn());
     }
 
     private void ensureSelf() {
@@ -619,7 +635,7 @@ public final class Serf {
 
     private void erase(MemberState m) {
         members.remove(m.name);
-        mirror.remove(m.name);
+        if (mirror.remove(m.name) != null) membersVersion.incrementAndGet();
         emit(new SerfEvent.Members(SerfEvent.Kind.REAP, List.of(m.snapshot())));
     }
 

@@ -75,10 +75,15 @@ final class CatalogStateMachine extends BaseStateMachine {
         t.setDaemon(true);
         return t;
     });
-    /** The snapshot being written (null: none); touched only by Ratis' apply thread. */
-    private Future<?> inFlight;
+    /** The snapshot being written (null: none); set by Ratis' apply thread, awaited by pause/reinitialize too. */
+    private volatile Future<?> inFlight;
     /** The index of the last snapshot written, not yet reported to Ratis (-1: none); set by the writer. */
     private final AtomicLong written = new AtomicLong(-1);
+    /**
+     * The highest snapshot index Ratis knows (reported by takeSnapshot, or loaded/installed): Ratis refuses an index
+     * below it (its snapshot index only increases), so a snapshot finished after a newer one was installed is not reported.
+     */
+    private final AtomicLong reported = new AtomicLong(-1);
 
     CatalogStateMachine(StateStore store, Consumer<RaftPeerId> onLeaderChange, RaftNode.Seed seed, SnapshotSchedule schedule) {
         this.store = store;
@@ -101,6 +106,7 @@ final class CatalogStateMachine extends BaseStateMachine {
     public void reinitialize() throws IOException {
         // After a snapshot was installed from the leader: reload it, then run again (Ratis leaves the lifecycle to us).
         awaitWriter();
+        written.set(-1);
         load(storage.getLatestSnapshot());
         getLifeCycle().transition(LifeCycle.State.STARTING);
         getLifeCycle().transition(LifeCycle.State.RUNNING);
@@ -128,6 +134,7 @@ final class CatalogStateMachine extends BaseStateMachine {
         store.loadSnapshot(file.toPath());
         updateLastAppliedTermIndex(snapshot.getTermIndex());
         schedule.taken(snapshot.getIndex());
+        reported.accumulateAndGet(snapshot.getIndex(), Math::max);
         LOG.info("loaded snapshot {} (last applied {}, {} bytes, {} ms)", file.getName(), snapshot.getTermIndex(), file.length(),
                 (System.nanoTime() - started) / 1_000_000);
     }
@@ -141,18 +148,23 @@ final class CatalogStateMachine extends BaseStateMachine {
      */
     @Override
     public long takeSnapshot() throws IOException {
+        TermIndex last = getLastAppliedTermIndex();
+        if (stopping()) {
+            // Ratis takes a last snapshot at shutdown (a faster restart): the one being written is finished first, then
+            // the state is written now if it is newer (the apply thread has nothing more to apply).
+            awaitWriter();
+            inFlight = null;
+            written.set(-1);
+            if (last == null || last.getIndex() < 0) return RaftLog_INVALID;
+            SnapshotInfo latest = storage.getLatestSnapshot();
+            if (latest != null && latest.getIndex() >= last.getIndex()) return report(last.getIndex());
+            return report(writeNow(store.view(), last));
+        }
         long done = written.getAndSet(-1);
-        if (done >= 0) return done;
+        if (done >= 0) return report(done);
         if (inFlight != null && !inFlight.isDone()) return RaftLog_INVALID;
         inFlight = null;
-        TermIndex last = getLastAppliedTermIndex();
         if (last == null || last.getIndex() < 0) return RaftLog_INVALID;
-        if (stopping()) {
-            // Ratis takes a last snapshot at shutdown (a faster restart): written now, the apply thread has no more to do.
-            SnapshotInfo latest = storage.getLatestSnapshot();
-            if (latest != null && latest.getIndex() >= last.getIndex()) return latest.getIndex();
-            return writeNow(store.view(), last);
-        }
         if (!schedule.due(last.getIndex())) return RaftLog_INVALID;
         long started = System.nanoTime();
         // On the apply thread, between entries: the view holds exactly the entries up to the last applied one.
@@ -170,6 +182,13 @@ final class CatalogStateMachine extends BaseStateMachine {
             }
         });
         return RaftLog_INVALID;
+    }
+
+    /** The index to give Ratis for a written snapshot: -1 when Ratis knows a newer one already. */
+    private long report(long index) {
+        if (index < reported.get()) return RaftLog_INVALID;
+        reported.accumulateAndGet(index, Math::max);
+        return index;
     }
 
     /** True while this server shuts down (Ratis then asks for a last snapshot). */

@@ -11,7 +11,11 @@
 // threads, GC time during it; then the load time of each file into an empty store (the state part of a restart or of
 // a follower's snapshot install). The "idle" row is the anchor: the same applies for the same time without a snapshot.
 // Each mode runs BENCH_ROUNDS times (after one warm-up round each); the figures printed are the medians.
+// Then a restart: one Raft server (RaftNode, fsync'ing, 127.0.0.1) is given the same state through Raft (batched
+// entries) and stopped (it snapshots at stop); it is started again with that snapshot rewritten in each format, and
+// the time from RaftNode.start to the state being back (the store at the last index) is printed for each.
 
+import io.failoverkit.discovery.raft.RaftNode;
 import io.failoverkit.discovery.state.Command;
 import io.failoverkit.discovery.state.Model;
 import io.failoverkit.discovery.state.StateStore;
@@ -73,27 +77,106 @@ public class SnapshotBench {
         double[] json = median(results.get("json"));
         double[] bin = median(results.get("binary"));
         double[] idle = median(results.get("idle"));
+        restart();
         System.out.printf("ratios binary/json: size %.2f, apply-thread time %.4f, longest stall %.3f (idle anchor stall %.2f ms: binary %.1fx, json %.1fx), load %.2f, alloc %.2f%n",
                 bin[2] / json[2], bin[1] / json[1], bin[3] / json[3], idle[3], bin[3] / idle[3], json[3] / idle[3], bin[6] / json[6], bin[4] / json[4]);
     }
 
     static void fill(int keys, int nodes) {
+        for (Command c : commands(keys, nodes)) store.apply(++index, 1, c);
+    }
+
+    static int keysN, nodesN;
+
+    static List<Command> commands(int keys, int nodes) {
+        keysN = keys;
+        nodesN = nodes;
+        List<Command> out = new ArrayList<>();
         byte[] value = new byte[100];
         Arrays.fill(value, (byte) 'v');
         for (int n = 0; n < nodes; n++) {
             String node = "node-" + n;
             String ip = "10." + (n >> 16 & 255) + "." + (n >> 8 & 255) + "." + (n & 255);
-            store.apply(++index, 1, new Command.Register(new Model.Node("00000000-0000-0000-0000-" + String.format("%012d", n), node, ip, "dc1", Map.of("lan", ip), Map.of("rack", "r" + n % 16), 0, 0),
+            out.add(new Command.Register(new Model.Node("00000000-0000-0000-0000-" + String.format("%012d", n), node, ip, "dc1", Map.of("lan", ip), Map.of("rack", "r" + n % 16), 0, 0),
                     null, List.of(new Model.Check(node, Model.SERF_HEALTH, "Serf Health Status", Model.PASSING, "", "Agent alive and reachable", "", "", List.of(), "", 0, 0)), false, 1));
             for (String svc : List.of("db", "web")) {
                 String id = svc + "-" + n;
-                store.apply(++index, 1, new Command.Register(new Model.Node("00000000-0000-0000-0000-" + String.format("%012d", n), node, ip, "dc1", Map.of("lan", ip), Map.of("rack", "r" + n % 16), 0, 0),
+                out.add(new Command.Register(new Model.Node("00000000-0000-0000-0000-" + String.format("%012d", n), node, ip, "dc1", Map.of("lan", ip), Map.of("rack", "r" + n % 16), 0, 0),
                         new Model.Service(id, svc, List.of("v1", n % 2 == 0 ? "primary" : "replica"), "", Map.of("version", "1.2." + n % 10), svc.equals("db") ? 3306 : 8080, Model.Weights.DEFAULT, false, 0, 0),
                         List.of(new Model.Check(node, "service:" + id, "Service '" + svc + "' check", Model.PASSING, "", "HTTP GET http://" + ip + ": 200 OK", id, svc, List.of("v1"), "http", 0, 0)), true, 1));
             }
         }
         for (int k = 0; k < keys; k++) {
-            store.apply(++index, 1, new Command.KvPut("app/config/service-" + (k % 500) + "/key-" + k, value, 0, null, null, null, null));
+            out.add(new Command.KvPut("app/config/service-" + (k % 500) + "/key-" + k, value, 0, null, null, null, null));
+        }
+        return out;
+    }
+
+    /** Restart of one Raft server from its snapshot, in each format (see the header). */
+    static void restart() throws Exception {
+        int port;
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) { port = ss.getLocalPort(); }
+        Path storage = dir.resolve("raft");
+        List<RaftNode.Peer> peers = List.of(new RaftNode.Peer("bench", "127.0.0.1:" + port));
+        StateStore s = new StateStore(Runnable::run);
+        RaftNode node = RaftNode.start("bench", "127.0.0.1", port, storage.toFile(), peers, "dc1", 1_000_000_000L, s, x -> { });
+        long expect;
+        try {
+            awaitTrue(node::isLeader);
+            List<Command> all = commands(keysN, nodesN);
+            for (int i = 0; i < all.size(); i += 500) {
+                var r = node.propose(new Command.Batch(all.subList(i, Math.min(all.size(), i + 500)))).get(120, java.util.concurrent.TimeUnit.SECONDS);
+                if (r.status() != 200) throw new IllegalStateException("batch refused: " + r.error());
+            }
+            expect = s.lastIndex();
+        } finally {
+            node.close();
+        }
+        Map<String, List<Double>> times = new java.util.LinkedHashMap<>(Map.of());
+        times.put("binary", new ArrayList<>());
+        times.put("json", new ArrayList<>());
+        for (int round = 0; round < 3; round++) {
+            for (String mode : List.of("binary", "json")) {
+                Path snap;
+                try (var files = Files.walk(storage)) {
+                    snap = files.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).max(java.util.Comparator.comparingLong(
+                            p -> Long.parseLong(p.getFileName().toString().replaceAll(".*_", "")))).orElseThrow();
+                }
+                StateStore was = new StateStore(Runnable::run);
+                was.loadSnapshot(snap);
+                Path tmp = snap.resolveSibling("rewrite.tmp");
+                writeFile(tmp, out -> {
+                    if (mode.equals("json")) was.writeSnapshot(out); else StateStore.writeBinarySnapshot(was.view(), out);
+                });
+                Files.move(tmp, snap, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                org.apache.ratis.util.MD5FileUtil.computeAndSaveMd5ForFile(snap.toFile());
+                long size = Files.size(snap);
+                StateStore back = new StateStore(Runnable::run);
+                System.gc();
+                long t0 = System.nanoTime();
+                RaftNode again = RaftNode.start("bench", "127.0.0.1", port, storage.toFile(), peers, "dc1", 1_000_000_000L, back, x -> { });
+                try {
+                    long want = expect;
+                    awaitTrue(() -> back.lastIndex() >= want && again.isLeader());
+                    double ms = (System.nanoTime() - t0) / 1e6;
+                    if (round > 0) times.get(mode).add(ms);
+                    if (back.kvList("app/").value().size() != keysN) throw new IllegalStateException("restart lost keys");
+                    System.out.printf("restart %-6s round %d: %,.0f ms to the state and leadership back (snapshot %,.1f MB)%n", mode, round, ms, size / 1e6);
+                } finally {
+                    again.close();
+                }
+            }
+        }
+        double b = times.get("binary").stream().mapToDouble(Double::doubleValue).sorted().toArray()[0];
+        double j = times.get("json").stream().mapToDouble(Double::doubleValue).sorted().toArray()[0];
+        System.out.printf("restart (best of the rounds after the first): binary %,.0f ms, json %,.0f ms, ratio %.2f%n", b, j, b / j);
+    }
+
+    static void awaitTrue(java.util.function.BooleanSupplier c) throws InterruptedException {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!c.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new IllegalStateException("not reached in 120 s");
+            Thread.sleep(1);
         }
     }
 
@@ -185,7 +268,11 @@ public class SnapshotBench {
     static void writeFile(Path file, Body body) throws Exception {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
              OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 256 * 1024)) {
-            body.write(out);
+            // Jackson's JSON mapper closes the stream it wrote to: the body gets one that does not close the file.
+            body.write(new java.io.FilterOutputStream(out) {
+                @Override public void write(byte[] b, int off, int len) throws java.io.IOException { out.write(b, off, len); }
+                @Override public void close() throws java.io.IOException { flush(); }
+            });
             out.flush();
             ch.force(true);
         }

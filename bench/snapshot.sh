@@ -3,7 +3,8 @@
 # the store's lock) against the new (a reference-only view on the apply thread, written by another thread as the
 # checksummed binary file): snapshot time, size, the apply thread's longest stall while one is taken (anchor: the
 # same applies with no snapshot), allocation, GC time, and the time to load each file into an empty store (the state
-# part of a restart and of a follower's snapshot install). One JVM, no network; measured by bench/SnapshotBench.java
+# part of a restart and of a follower's snapshot install), and a one-server Raft restart from each format (127.0.0.1).
+# One JVM; measured by bench/SnapshotBench.java
 # (see its header).
 #
 #   bash bench/snapshot.sh     # a few minutes; BENCH_KEYS (100000), BENCH_NODES (3000), BENCH_ROUNDS (3), BENCH_HEAP (2g)
@@ -27,8 +28,8 @@ bench_setup snapshot
 private_jars
 cp "$HERE/SnapshotBench.java" "$WORK/dist/SnapshotBench.java"
 mkdir -p "$WORK/files"
-say "$("$JAVA" -version 2>&1 | head -1); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); heap $HEAP (G1, as the launchers); temp dir $WORK"
-"$JAVA" -Xms"$HEAP" -Xmx"$HEAP" -cp "$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
+say "$("$JAVA" -version 2>&1 | head -1); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); heap $HEAP (the JVM's default collector); temp dir $WORK"
+"$JAVA" -Xms"$HEAP" -Xmx"$HEAP" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -cp "$WORK/dist/discovery-node/discovery-node.jar:$WORK/dist/discovery-node/lib/*" \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn "$WORK/dist/SnapshotBench.java" "$WORK/files" 2>"$WORK/logs/harness.log" \
   || { tail -20 "$WORK/logs/harness.log"; die "harness failed"; }
 say "done; load average now $(cut -d' ' -f1-3 /proc/loadavg)"

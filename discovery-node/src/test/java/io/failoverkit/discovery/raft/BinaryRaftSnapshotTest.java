@@ -87,6 +87,8 @@ class BinaryRaftSnapshotTest {
             snapshotAt = snapshotIndexes(storage).last();
             Path file = snapshotFile(storage, snapshotAt);
             assertThat(BinarySnapshot.isBinary(file)).as("the Raft snapshot is in the binary format").isTrue();
+            assertThat(org.apache.ratis.util.MD5FileUtil.readStoredMd5ForFile(file.toFile())).as("the MD5 computed while writing, which Ratis sends to a follower")
+                    .isEqualTo(org.apache.ratis.util.MD5FileUtil.computeMd5ForFile(file.toFile()));
 
             // The file holds the entries up to its index and none after, though writes went on while it was written.
             StateStore fromFile = newStore();

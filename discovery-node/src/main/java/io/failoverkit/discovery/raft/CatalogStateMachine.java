@@ -22,34 +22,74 @@ import org.apache.ratis.util.MD5FileUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedInputStream;
+import org.apache.ratis.io.MD5Hash;
+import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
+
 import java.io.BufferedOutputStream;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
  * Ratis state machine over the {@link StateStore}: applies committed commands in log order, with the entry's Raft
- * index as Consul's ModifyIndex, and writes/loads whole-state snapshots so the log can be compacted.
+ * index as Consul's ModifyIndex, and writes/loads whole-state snapshots so the log can be compacted. Snapshots are
+ * written off the apply thread from a {@link StateStore.View}, in the binary format of {@link
+ * io.failoverkit.discovery.state.BinarySnapshot}, at this server's turn ({@link SnapshotSchedule}).
  */
 final class CatalogStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(CatalogStateMachine.class);
 
     private final StateStore store;
-    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    /** Set when a snapshot was recorded since the last clean-up: Ratis asks for one after every check, most find nothing new. */
+    private final AtomicBoolean newSnapshot = new AtomicBoolean();
+    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage() {
+        @Override
+        public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
+            if (newSnapshot.getAndSet(false)) super.cleanupOldSnapshots(policy);
+        }
+    };
     private final Consumer<RaftPeerId> onLeaderChange;
     /** Non-null for a group formed by quorum-loss recovery: the store already holds the recovered state at this term and index. */
     private final RaftNode.Seed seed;
+    private final SnapshotSchedule schedule;
+    /** Writes snapshots off the apply thread, one at a time. */
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "raft-snapshot-writer");
+        t.setDaemon(true);
+        return t;
+    });
+    /** The snapshot being written (null: none); set by Ratis' apply thread, awaited by pause/reinitialize too. */
+    private volatile Future<?> inFlight;
+    /** The index of the last snapshot written, not yet reported to Ratis (-1: none); set by the writer. */
+    private final AtomicLong written = new AtomicLong(-1);
+    /**
+     * The highest snapshot index Ratis knows (reported by takeSnapshot, or loaded/installed): Ratis refuses an index
+     * below it (its snapshot index only increases), so a snapshot finished after a newer one was installed is not reported.
+     */
+    private final AtomicLong reported = new AtomicLong(-1);
 
-    CatalogStateMachine(StateStore store, Consumer<RaftPeerId> onLeaderChange, RaftNode.Seed seed) {
+    CatalogStateMachine(StateStore store, Consumer<RaftPeerId> onLeaderChange, RaftNode.Seed seed, SnapshotSchedule schedule) {
         this.store = store;
         this.onLeaderChange = onLeaderChange;
         this.seed = seed;
+        this.schedule = schedule;
     }
 
     @Override
@@ -65,6 +105,8 @@ final class CatalogStateMachine extends BaseStateMachine {
     @Override
     public void reinitialize() throws IOException {
         // After a snapshot was installed from the leader: reload it, then run again (Ratis leaves the lifecycle to us).
+        awaitWriter();
+        written.set(-1);
         load(storage.getLatestSnapshot());
         getLifeCycle().transition(LifeCycle.State.STARTING);
         getLifeCycle().transition(LifeCycle.State.RUNNING);
@@ -72,6 +114,8 @@ final class CatalogStateMachine extends BaseStateMachine {
 
     @Override
     public void pause() {
+        // A snapshot install follows: let a snapshot being written finish first (it cannot be newer than the leader's).
+        awaitWriter();
         getLifeCycle().transition(LifeCycle.State.PAUSING);
         getLifeCycle().transition(LifeCycle.State.PAUSED);
     }
@@ -85,30 +129,134 @@ final class CatalogStateMachine extends BaseStateMachine {
         if (snapshot == null) return;
         File file = snapshot.getFile().getPath().toFile();
         if (!file.exists()) return;
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file.toPath()))) {
-            store.loadSnapshot(in);
-        }
+        long started = System.nanoTime();
+        // A damaged file is refused here (the server does not start, or the install fails) with the check that failed.
+        store.loadSnapshot(file.toPath());
         updateLastAppliedTermIndex(snapshot.getTermIndex());
-        LOG.info("loaded snapshot {} (last applied {})", file.getName(), snapshot.getTermIndex());
+        schedule.taken(snapshot.getIndex());
+        reported.accumulateAndGet(snapshot.getIndex(), Math::max);
+        LOG.info("loaded snapshot {} (last applied {}, {} bytes, {} ms)", file.getName(), snapshot.getTermIndex(), file.length(),
+                (System.nanoTime() - started) / 1_000_000);
     }
 
+    /**
+     * Called by Ratis' apply thread after applying entries, once {@code raft.server.snapshot.auto.trigger.threshold}
+     * entries passed since the last snapshot it was told of. Never writes here (except at shutdown and for the seed):
+     * when this server's turn has come ({@link SnapshotSchedule}) it takes a {@link StateStore.View} (references only,
+     * under the store's read lock) and hands it to the writer thread; a later call reports the written snapshot's
+     * index, and Ratis then purges the log up to it. Until then it answers -1 (no snapshot taken), as Ratis allows.
+     */
     @Override
     public long takeSnapshot() throws IOException {
         TermIndex last = getLastAppliedTermIndex();
-        if (last == null || last.getIndex() < 0) return RaftLog_INVALID;
-        File file = storage.getSnapshotFile(last.getTerm(), last.getIndex());
-        File tmp = new File(file.getParentFile(), file.getName() + ".tmp");
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp.toPath()))) {
-            store.writeSnapshot(out);
+        if (stopping()) {
+            // Ratis takes a last snapshot at shutdown (a faster restart): the one being written is finished first, then
+            // the state is written now if it is newer (the apply thread has nothing more to apply).
+            awaitWriter();
+            inFlight = null;
+            written.set(-1);
+            if (last == null || last.getIndex() < 0) return RaftLog_INVALID;
+            SnapshotInfo latest = storage.getLatestSnapshot();
+            if (latest != null && latest.getIndex() >= last.getIndex()) return report(last.getIndex());
+            return report(writeNow(store.view(), last));
         }
-        try (var ch = java.nio.channels.FileChannel.open(tmp.toPath(), java.nio.file.StandardOpenOption.WRITE)) {
+        long done = written.getAndSet(-1);
+        if (done >= 0) return report(done);
+        if (inFlight != null && !inFlight.isDone()) return RaftLog_INVALID;
+        inFlight = null;
+        if (last == null || last.getIndex() < 0) return RaftLog_INVALID;
+        if (!schedule.due(last.getIndex())) return RaftLog_INVALID;
+        long started = System.nanoTime();
+        // On the apply thread, between entries: the view holds exactly the entries up to the last applied one.
+        StateStore.View view = store.view();
+        long viewMicros = (System.nanoTime() - started) / 1000;
+        schedule.taken(last.getIndex());
+        TermIndex snapshotAt = last;
+        inFlight = writer.submit(() -> {
+            try {
+                long index = writeNow(view, snapshotAt);
+                written.accumulateAndGet(index, Math::max);
+                LOG.info("snapshot at index {} written off the apply thread (view taken in {} us)", index, viewMicros);
+            } catch (IOException | RuntimeException e) {
+                LOG.error("snapshot at index {} could not be written; the next turn tries again", snapshotAt.getIndex(), e);
+            }
+        });
+        return RaftLog_INVALID;
+    }
+
+    /** The index to give Ratis for a written snapshot: -1 when Ratis knows a newer one already. */
+    private long report(long index) {
+        if (index < reported.get()) return RaftLog_INVALID;
+        reported.accumulateAndGet(index, Math::max);
+        return index;
+    }
+
+    /** True while this server shuts down (Ratis then asks for a last snapshot). */
+    private boolean stopping() {
+        try {
+            CompletableFuture<RaftServer> server = getServer();
+            if (server == null || !server.isDone()) return false;
+            return server.join().getDivision(getGroupId()).getInfo().getLifeCycleState().isClosingOrClosed();
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
+    }
+
+    /** Waits for a snapshot being written (bounded: a stuck disk should not hold the server forever). */
+    private void awaitWriter() {
+        Future<?> f = inFlight;
+        if (f == null) return;
+        try {
+            f.get(5, TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("the snapshot being written did not finish: {}", e.toString());
+        }
+    }
+
+    /**
+     * Writes {@code view} as the snapshot at {@code at}: streamed to a temporary file (with its MD5, which Ratis sends
+     * with it to a follower, computed on the way), fsync'd, then renamed into place and recorded as the latest.
+     */
+    private long writeNow(StateStore.View view, TermIndex at) throws IOException {
+        long started = System.nanoTime();
+        File file = storage.getSnapshotFile(at.getTerm(), at.getIndex());
+        File tmp = new File(file.getParentFile(), file.getName() + ".tmp");
+        MessageDigest md5;
+        try {
+            md5 = MessageDigest.getInstance("MD5");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        long bytes;
+        try (FileChannel ch = FileChannel.open(tmp.toPath(), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+             OutputStream out = new BufferedOutputStream(new DigestOutputStream(Channels.newOutputStream(ch), md5), 256 * 1024)) {
+            bytes = StateStore.writeBinarySnapshot(view, out);
+            out.flush();
             ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp.toPath());
+            throw e;
         }
         Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE);
-        MD5FileUtil.computeAndSaveMd5ForFile(file);
-        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(
-                new org.apache.ratis.server.storage.FileInfo(file.toPath(), MD5FileUtil.readStoredMd5ForFile(file)), last));
-        return last.getIndex();
+        MD5Hash digest = new MD5Hash(md5.digest());
+        MD5FileUtil.saveMD5File(file, digest);
+        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new org.apache.ratis.server.storage.FileInfo(file.toPath(), digest), at));
+        newSnapshot.set(true);
+        LOG.info("snapshot {} written: {} bytes in {} ms", file.getName(), bytes, (System.nanoTime() - started) / 1_000_000);
+        return at.getIndex();
+    }
+
+    @Override
+    public void close() throws IOException {
+        super.close();
+        writer.shutdown();
+        try {
+            if (!writer.awaitTermination(2, TimeUnit.MINUTES)) LOG.warn("the snapshot writer did not finish in 2 minutes");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static final long RaftLog_INVALID = -1;
@@ -120,8 +268,9 @@ final class CatalogStateMachine extends BaseStateMachine {
      * stored term is the old one, so the first election's term is above every term in that state.
      */
     private void seedFrom(RaftStorage raftStorage) throws IOException {
-        updateLastAppliedTermIndex(TermIndex.valueOf(seed.term(), seed.index()));
-        takeSnapshot();
+        TermIndex at = TermIndex.valueOf(seed.term(), seed.index());
+        updateLastAppliedTermIndex(at);
+        writeNow(store.view(), at);
         raftStorage.getMetadataFile().persist(org.apache.ratis.server.storage.RaftStorageMetadata.valueOf(seed.term(), null));
         LOG.info("recovered state stored as the first snapshot of the new group (term {}, index {})", seed.term(), seed.index());
     }

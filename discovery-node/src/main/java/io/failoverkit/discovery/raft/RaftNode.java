@@ -145,7 +145,10 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf("8MB"));
         // Acknowledge only what is fsync'd: unsafe-flush and async-flush stay off (the defaults).
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
-        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, snapshotThreshold);
+        // Every server snapshots once per threshold entries, each at its own turn (staggered), written off the apply
+        // thread; Ratis asks every quarter threshold whether the turn has come.
+        SnapshotSchedule schedule = SnapshotSchedule.forServer(selfName, peers.stream().map(Peer::name).toList(), snapshotThreshold);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, schedule.ratisThreshold());
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(props, true);
         RaftServerConfigKeys.Log.setPurgeGap(props, (int) Math.min(Integer.MAX_VALUE, snapshotThreshold));
@@ -164,7 +167,7 @@ public final class RaftNode implements AutoCloseable {
                 .toList();
         RaftGroup group = RaftGroup.valueOf(groupIdFor(datacenter), raftPeers);
         RaftPeerId self = RaftPeerId.valueOf(selfName);
-        CatalogStateMachine sm = new CatalogStateMachine(store, id -> onLeaderChange.accept(id == null ? null : id.toString()), seed);
+        CatalogStateMachine sm = new CatalogStateMachine(store, id -> onLeaderChange.accept(id == null ? null : id.toString()), seed, schedule);
         Parameters params = new Parameters();
         if (tls != null) {
             GrpcConfigKeys.TLS.setConf(params, tls);

@@ -13,10 +13,8 @@ import org.apache.ratis.util.SizeInBytes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedInputStream;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -131,9 +129,7 @@ public final class RaftRecovery {
         if (snapshot != null) {
             File md5 = MD5FileUtil.getDigestFileForFile(snapshot);
             if (md5.exists()) MD5FileUtil.verifySavedMD5(snapshot, MD5FileUtil.readStoredMd5ForFile(snapshot));
-            try (InputStream in = new BufferedInputStream(Files.newInputStream(snapshot.toPath()))) {
-                store.loadSnapshot(in);
-            }
+            store.loadSnapshot(snapshot.toPath());
             LOG.info("recovery: loaded snapshot {} (term {}, index {})", snapshot.getName(), term, index);
         }
         List<LogSegmentPath> segments = new ArrayList<>();

@@ -936,6 +936,11 @@ public final class StateStore {
                 lastIndex, lastTerm, restoreIndex, new TreeMap<>(serviceIndexes), kvReapedIndex);
     }
 
+    /**
+     * The state as the older Raft snapshots held it (one JSON document, encoded under the read lock, so applies wait
+     * for it). Kept to compare against (bench/snapshot.sh) and for tests; Raft snapshots are written from a
+     * {@link #view()} with {@link #writeBinarySnapshot}.
+     */
     public void writeSnapshot(OutputStream out) throws IOException {
         lock.readLock().lock();
         try {
@@ -945,8 +950,67 @@ public final class StateStore {
         }
     }
 
+    /**
+     * A consistent view of the whole state at {@link View#index()}: taken under the read lock (so no apply is half in
+     * it) by copying references only (the records are immutable), then written by another thread while applies go on.
+     */
+    public static final class View {
+        final Image image;
+
+        View(Image image) { this.image = image; }
+
+        /** The Raft index of the last entry in this view. */
+        public long index() { return image.lastIndex(); }
+
+        public long term() { return image.lastTerm() == null ? 0 : image.lastTerm(); }
+
+        /** The records per table. */
+        public Map<String, Long> counts() { return StateStore.counts(image); }
+    }
+
+    public View view() {
+        lock.readLock().lock();
+        try {
+            return new View(image());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Writes a view in the binary Raft snapshot format ({@link BinarySnapshot}), streamed to {@code out}; returns its bytes. */
+    public static long writeBinarySnapshot(View view, OutputStream out) throws IOException {
+        return BinarySnapshot.write(view.image, out);
+    }
+
+    /**
+     * Loads a Raft snapshot file: the binary format (verified whole before anything is decoded; a damaged file is
+     * refused with {@link BinarySnapshot.CorruptSnapshotException}, and the state is left as it was), or the JSON of
+     * the releases before it.
+     */
+    public void loadSnapshot(java.nio.file.Path file) throws IOException {
+        Image img;
+        if (BinarySnapshot.isBinary(file)) {
+            img = BinarySnapshot.read(file);
+        } else {
+            try (InputStream in = new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(file), 64 * 1024)) {
+                img = Json.MAPPER.readValue(in, Image.class);
+            } catch (com.fasterxml.jackson.core.JacksonException e) {
+                throw new BinarySnapshot.CorruptSnapshotException("Raft snapshot " + file.getFileName()
+                        + " is neither a binary snapshot nor a readable JSON snapshot of an older release: " + e.getOriginalMessage(), e);
+            }
+        }
+        if (img == null || img.nodes() == null || img.kvs() == null || img.tableIndex() == null) {
+            throw new BinarySnapshot.CorruptSnapshotException("Raft snapshot " + file.getFileName() + " lacks the state's tables");
+        }
+        loadImage(img);
+    }
+
+    /** Loads the JSON of the releases before the binary format. */
     public void loadSnapshot(InputStream in) throws IOException {
-        Image img = Json.MAPPER.readValue(in, Image.class);
+        loadImage(Json.MAPPER.readValue(in, Image.class));
+    }
+
+    private void loadImage(Image img) {
         lock.writeLock().lock();
         try {
             install(img);

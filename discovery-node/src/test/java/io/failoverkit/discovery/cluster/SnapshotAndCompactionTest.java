@@ -1,6 +1,7 @@
 package io.failoverkit.discovery.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.state.BinarySnapshot;
 import io.failoverkit.discovery.testing.AgentProcess;
 import io.failoverkit.discovery.testing.Http;
 import io.failoverkit.discovery.testing.ServerCluster;
@@ -31,6 +32,13 @@ class SnapshotAndCompactionTest {
         if (cluster != null) cluster.close();
     }
 
+    /** The snapshot files (not their .md5, not a .tmp being written) under a server's Raft storage. */
+    private static List<Path> snapshots(Path raftDir) throws java.io.IOException {
+        try (Stream<Path> files = Files.walk(raftDir)) {
+            return files.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).sorted().toList();
+        }
+    }
+
     @Test
     void aFollowerDownWhileTheLogWasCompactedCatchesUpFromTheSnapshot() throws Exception {
         Path conf = dir.resolve("snap.json");
@@ -59,6 +67,14 @@ class SnapshotAndCompactionTest {
             assertThat(files.filter(p -> p.getFileName().toString().startsWith("snapshot.") && !p.toString().endsWith(".md5")).count())
                     .as("snapshot retention keeps at most 2").isBetween(1L, 2L);
         }
+        for (Path f : snapshots(sm)) assertThat(BinarySnapshot.isBinary(f)).as("%s is a binary snapshot", f.getFileName()).isTrue();
+        // Staggered: the other live server takes its snapshots at its own turns, not at the leader's indexes.
+        AgentProcess other = cluster.servers.stream().filter(s -> s != leader && s != lagging).findFirst().orElseThrow();
+        Path otherSm = other.dataDir.resolve("raft");
+        await().atMost(Duration.ofSeconds(30)).until(() -> !snapshots(otherSm).isEmpty());
+        List<String> leaderIndexes = snapshots(sm).stream().map(p -> p.getFileName().toString().replaceAll(".*_", "")).toList();
+        List<String> otherIndexes = snapshots(otherSm).stream().map(p -> p.getFileName().toString().replaceAll(".*_", "")).toList();
+        assertThat(leaderIndexes).as("leader %s, other server %s", leaderIndexes, otherIndexes).doesNotContainAnyElementsOf(otherIndexes);
 
         cluster.restart(lagging);
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() -> {

@@ -1,0 +1,175 @@
+package io.failoverkit.discovery.state;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The binary Raft snapshot: what a view holds, how it is written and read back, and how a damaged file is refused. */
+class BinarySnapshotTest {
+    @TempDir Path dir;
+
+    private long index;
+
+    private void apply(StateStore store, Command c) {
+        ApplyResult r = store.apply(++index, 3, c).get(0);
+        assertThat(r.status()).as(String.valueOf(r.error())).isEqualTo(200);
+    }
+
+    /** Every table filled: catalog, KV (binary, empty and absent values, unsigned flags), tombstones, sessions, lock releases, ACLs. */
+    private StateStore populated() {
+        StateStore store = new StateStore(Runnable::run);
+        for (int n = 0; n < 20; n++) {
+            String node = "node-" + n;
+            apply(store, new Command.Register(new Model.Node("id-" + n, node, "10.0.0." + n, "dc1", Map.of("lan", "10.0.0." + n), Map.of("rack", "r" + (n % 3)), 0, 0),
+                    new Model.Service("db-" + n, "db", List.of("primary", "v" + n), "", Map.of("version", "10.11"), 3306, new Model.Weights(2, 1), false, 0, 0),
+                    List.of(new Model.Check(node, Model.SERF_HEALTH, "Serf Health Status", Model.PASSING, "", "", "", "", List.of(), "", 0, 0),
+                            new Model.Check(node, "db-check-" + n, "db alive", n % 4 == 0 ? "critical" : Model.PASSING, "", "out " + n, "db-" + n, "db", List.of("primary"), "ttl", 0, 0)),
+                    false, 1000));
+        }
+        apply(store, new Command.SessionCreate(new Model.Session("s-1", "lock", "node-1", List.of(Model.SERF_HEALTH), 15_000_000_000L, "release", "", 0, 0)));
+        for (int k = 0; k < 500; k++) {
+            byte[] value = k % 7 == 0 ? new byte[0] : ("v" + k).getBytes(StandardCharsets.UTF_8);
+            if (k % 11 == 0) value = new byte[]{(byte) 0xff, 0, (byte) 0xfe, (byte) k};
+            apply(store, new Command.KvPut("app/k" + k, k % 13 == 0 ? null : value, k % 5 == 0 ? -1L : k, null, null, null, null));
+        }
+        apply(store, new Command.KvPut("app/lock", "me".getBytes(), 0, null, "s-1", null, index));
+        for (int k = 0; k < 500; k += 10) apply(store, new Command.KvDelete("app/k" + k, false, null));
+        apply(store, new Command.KvPut("released", "x".getBytes(), 0, null, "s-1", null, index));
+        apply(store, new Command.SessionDestroy("s-1", "destroyed", 2000));
+        apply(store, new Command.SessionCreate(new Model.Session("s-2", "", "node-2", List.of(Model.SERF_HEALTH), 0, "delete", "30s", 0, 0)));
+        return store;
+    }
+
+    private static byte[] json(StateStore store) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        store.writeSnapshot(out);
+        return out.toByteArray();
+    }
+
+    private static Path writeBinary(StateStore.View view, Path file) throws Exception {
+        try (OutputStream out = Files.newOutputStream(file)) {
+            StateStore.writeBinarySnapshot(view, out);
+        }
+        return file;
+    }
+
+    @Test
+    void aBinarySnapshotLoadsBackToTheSameStateAndIsSmallerThanTheJson() throws Exception {
+        StateStore store = populated();
+        Path file = writeBinary(store.view(), dir.resolve("snap"));
+        assertThat(BinarySnapshot.isBinary(file)).isTrue();
+
+        StateStore loaded = new StateStore(Runnable::run);
+        loaded.loadSnapshot(file);
+        assertThat(new String(json(loaded), StandardCharsets.UTF_8)).as("every table, index and record alike")
+                .isEqualTo(new String(json(store), StandardCharsets.UTF_8));
+        assertThat(loaded.lastIndex()).isEqualTo(index);
+        assertThat(loaded.kvGet("app/k11").value().value()).containsExactly((byte) 0xff, 0, (byte) 0xfe, 11);
+        assertThat(loaded.kvGet("app/k5").value().flags()).as("unsigned flags").isEqualTo(-1L);
+        assertThat(Files.size(file)).isLessThan(json(store).length);
+    }
+
+    @Test
+    void aJsonSnapshotOfTheReleaseBeforeStillLoads() throws Exception {
+        StateStore store = populated();
+        Path file = dir.resolve("old");
+        Files.write(file, json(store));
+        assertThat(BinarySnapshot.isBinary(file)).isFalse();
+        StateStore loaded = new StateStore(Runnable::run);
+        loaded.loadSnapshot(file);
+        assertThat(json(loaded)).isEqualTo(json(store));
+    }
+
+    /**
+     * Writes go on (one key per index, from another thread) while a view is taken and written: the file holds every
+     * key up to the view's index and none after it, though the store moved on while it was written.
+     */
+    @Test
+    void aSnapshotTakenWhileWritesContinueHoldsExactlyTheEntriesUpToItsIndex() throws Exception {
+        StateStore store = new StateStore(Runnable::run);
+        AtomicLong applied = new AtomicLong();
+        AtomicBoolean stop = new AtomicBoolean();
+        CountDownLatch warm = new CountDownLatch(1);
+        CompletableFuture<Void> writes = CompletableFuture.runAsync(() -> {
+            for (long i = 1; !stop.get(); i++) {
+                store.apply(i, 1, new Command.KvPut("k/" + i, Long.toString(i).getBytes(StandardCharsets.UTF_8), 0, null, null, null, null));
+                applied.set(i);
+                if (i == 20_000) warm.countDown();
+            }
+        }, runnable -> Thread.ofPlatform().name("applier").start(runnable));
+        assertThat(warm.await(60, TimeUnit.SECONDS)).isTrue();
+        StateStore.View view = store.view();
+        long at = view.index();
+        Path file = dir.resolve("live");
+        CompletableFuture<Void> written = CompletableFuture.runAsync(() -> {
+            try { writeBinary(view, file); } catch (Exception e) { throw new RuntimeException(e); }
+        }, runnable -> Thread.ofPlatform().name("snapshot-writer").start(runnable));
+        written.get(60, TimeUnit.SECONDS);
+        long afterWrite = applied.get();
+        stop.set(true);
+        writes.get(60, TimeUnit.SECONDS);
+        assertThat(at).isGreaterThanOrEqualTo(20_000);
+        assertThat(store.lastIndex()).as("writes went on past the view").isGreaterThan(at);
+
+        StateStore loaded = new StateStore(Runnable::run);
+        loaded.loadSnapshot(file);
+        assertThat(loaded.lastIndex()).isEqualTo(at);
+        for (long i = 1; i <= at; i++) {
+            var e = loaded.kvGet("k/" + i).value();
+            assertThat(e).as("key %d, written before the snapshot index %d", i, at).isNotNull();
+            assertThat(new String(e.value(), StandardCharsets.UTF_8)).isEqualTo(Long.toString(i));
+            assertThat(e.modifyIndex()).isEqualTo(i);
+        }
+        for (long i = at + 1; i <= Math.max(afterWrite, at + 1); i++) {
+            assertThat(loaded.kvGet("k/" + i).value()).as("key %d, written after the snapshot index %d", i, at).isNull();
+        }
+        assertThat(loaded.kvList("k/").value()).hasSize((int) at);
+    }
+
+    @Test
+    void aDamagedOrCutSnapshotIsRefusedAndTheStateIsLeftAsItWas() throws Exception {
+        StateStore store = populated();
+        Path good = writeBinary(store.view(), dir.resolve("good"));
+        byte[] bytes = Files.readAllBytes(good);
+        StateStore target = new StateStore(Runnable::run);
+        target.apply(1, 1, new Command.KvPut("mine", "keep".getBytes(), 0, null, null, null, null));
+
+        byte[] flipped = bytes.clone();
+        flipped[bytes.length / 2] ^= 0x10;
+        Path damaged = Files.write(dir.resolve("damaged"), flipped);
+        assertThatThrownBy(() -> target.loadSnapshot(damaged)).isInstanceOf(BinarySnapshot.CorruptSnapshotException.class)
+                .hasMessageContaining("Raft snapshot damaged").hasMessageContaining("checksum mismatch");
+
+        Path cut = Files.write(dir.resolve("cut"), java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        assertThatThrownBy(() -> target.loadSnapshot(cut)).isInstanceOf(BinarySnapshot.CorruptSnapshotException.class)
+                .hasMessageContaining("truncated");
+
+        byte[] newer = bytes.clone();
+        newer[BinarySnapshot.MAGIC.length + 3] = 9;
+        Path future = Files.write(dir.resolve("future"), newer);
+        assertThatThrownBy(() -> target.loadSnapshot(future)).isInstanceOf(BinarySnapshot.CorruptSnapshotException.class)
+                .hasMessageContaining("format version 9");
+
+        Path garbage = Files.write(dir.resolve("garbage"), "{\"nodes\": [".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> target.loadSnapshot(garbage)).isInstanceOf(BinarySnapshot.CorruptSnapshotException.class)
+                .hasMessageContaining("neither a binary snapshot nor a readable JSON snapshot");
+
+        assertThat(new String(target.kvGet("mine").value().value())).as("nothing was installed").isEqualTo("keep");
+        assertThat(target.lastIndex()).isEqualTo(1);
+    }
+}

@@ -44,8 +44,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * records kept; TC is set for a trimmed answer only with {@code enable_truncate}.
  */
 public final class DnsResolver {
-    /** Answers are never larger than this over UDP, whatever EDNS0 size a client offers. */
-    static final int MAX_UDP = 4096;
+    /**
+     * Answers are never larger than this over UDP, whatever EDNS0 size a client offers: Consul's cap (64 KB less the
+     * largest IP and UDP headers), so that a client offering 65535 still gets an answer.
+     */
+    static final int MAX_UDP = 65535 - 68;
+    /** The UDP payload size our OPT record advertises (what we accept in a query). */
+    static final int EDNS_ADVERTISED = 4096;
     static final int MAX_TCP = 65535;
     /** Consul's caps: answers over UDP without EDNS0 whatever udp_answer_limit says; a TCP answer's size. */
     static final int MAX_UDP_ANSWERS = 8;
@@ -301,7 +306,7 @@ public final class DnsResolver {
 
     /**
      * Consul's trimUDPResponse: without EDNS0 (or offering at most 512 bytes), at most udp_answer_limit answers (and
-     * never more than 8); then answers dropped from the end until the answer fits the size less 7 bytes, counted
+     * never more than 8); then answers dropped from the end until the answer fits the size less 8 (a UDP header), counted
      * uncompressed without EDNS0 (so it fits even if something on the way uncompresses it), compressed with it. One
      * answer is kept whatever its size. Notes in {@code outcome} whether answers were dropped.
      */
@@ -312,7 +317,7 @@ public final class DnsResolver {
         boolean plain = maxSize <= 512;
         int keep = n;
         if (plain) keep = Math.min(keep, Math.min(MAX_UDP_ANSWERS, config.udpAnswerLimit));
-        keep = fitting(r, answers, keep, maxSize - 7, !plain);
+        keep = fitting(r, answers, keep, maxSize - 8, !plain);
         if (keep == n) return;
         keepAnswers(r, answers, keep);
         outcome.trimmed = true;
@@ -446,7 +451,7 @@ public final class DnsResolver {
         h.setRcode(rcode);
         Record question = q.getQuestion();
         if (question != null) r.addRecord(question, Section.QUESTION);
-        if (opt != null) r.addRecord(new OPTRecord(MAX_UDP, 0, 0), Section.ADDITIONAL);
+        if (opt != null) r.addRecord(new OPTRecord(EDNS_ADVERTISED, 0, 0), Section.ADDITIONAL);
         return r;
     }
 

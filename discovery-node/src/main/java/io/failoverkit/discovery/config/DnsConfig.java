@@ -25,6 +25,15 @@ public final class DnsConfig {
     public long soaRetry = 600;
     public long soaExpire = 86400;
     public final List<String> recursors = new ArrayList<>();
+    /**
+     * {@code udp_answer_limit}: answers in a UDP response to a query without EDNS0 (or offering at most 512 bytes),
+     * at most 8 whatever is configured (Consul's cap). Default 3.
+     */
+    public int udpAnswerLimit = 3;
+    /** {@code a_record_limit}: A/AAAA/ANY answers for a service over UDP and TCP (not SRV); 0: no limit. */
+    public int aRecordLimit;
+    /** {@code enable_truncate}: set TC when records were left out of an answer to fit it (UDP or TCP). */
+    public boolean enableTruncate;
 
     public Duration serviceTtl(String service) {
         Duration d = serviceTtl.get(service);
@@ -47,6 +56,13 @@ public final class DnsConfig {
         Duration nt = Definitions.duration(dns, "node_ttl");
         if (nt != null) nodeTtl = nt;
         onlyPassing = Definitions.bool(dns, "only_passing", onlyPassing);
+        int udpLimit = Definitions.integer(dns, "udp_answer_limit", udpAnswerLimit);
+        if (udpLimit < 0) throw new IllegalArgumentException("\"dns_config.udp_answer_limit\" must not be negative, not " + udpLimit);
+        int aLimit = Definitions.integer(dns, "a_record_limit", aRecordLimit);
+        if (aLimit < 0) throw new IllegalArgumentException("\"dns_config.a_record_limit\" must not be negative, not " + aLimit);
+        udpAnswerLimit = udpLimit;
+        aRecordLimit = aLimit;
+        enableTruncate = Definitions.bool(dns, "enable_truncate", enableTruncate);
         JsonNode st = Definitions.field(dns, "service_ttl");
         if (st != null) {
             if (!st.isObject()) throw new IllegalArgumentException("\"dns_config.service_ttl\" must be an object of service name to duration");

@@ -38,12 +38,30 @@ import java.util.concurrent.ThreadLocalRandom;
  * Answers one DNS query (wire bytes in, wire bytes out) from the catalog, as Consul's DNS interface does:
  * {@code <node>.node[.<dc>].<domain>}, {@code [<tag>.]<service>.service[.<dc>].<domain>} and the RFC 2782 form
  * {@code _<service>._<tag|tcp>[.service][.<dc>].<domain>}. Never throws: bad input gets FORMERR, NOTIMP or REFUSED,
- * and the answer never exceeds the size the transport allows (TC set when records were dropped).
+ * and the answer never exceeds the size the transport allows. Large answers are trimmed as Consul trims them: over
+ * UDP without EDNS0 to {@code udp_answer_limit} records (at most 8), then to what fits (512 bytes counted
+ * uncompressed, or the EDNS0 size offered), over TCP to what fits 64 KB; SRV targets' addresses follow the SRV
+ * records kept; TC is set for a trimmed answer only with {@code enable_truncate}.
  */
 public final class DnsResolver {
-    /** Answers are never larger than this over UDP, whatever EDNS0 size a client offers. */
-    static final int MAX_UDP = 4096;
+    /**
+     * Answers are never larger than this over UDP, whatever EDNS0 size a client offers: Consul's cap (64 KB less the
+     * largest IP and UDP headers), so that a client offering 65535 still gets an answer.
+     */
+    static final int MAX_UDP = 65535 - 68;
+    /** The UDP payload size our OPT record advertises (what we accept in a query). */
+    static final int EDNS_ADVERTISED = 4096;
     static final int MAX_TCP = 65535;
+    /** Consul's caps: answers over UDP without EDNS0 whatever udp_answer_limit says; a TCP answer's size. */
+    static final int MAX_UDP_ANSWERS = 8;
+    static final int TCP_TRIM_SIZE = 65523;
+
+    /** What making an answer found out: whether records were left out to fit, and whether it may be reused. */
+    static final class Outcome {
+        boolean trimmed;
+        /** A shuffled subset of the records (trimmed, or cut by a_record_limit): each query gets its own. */
+        boolean subset;
+    }
 
     /** Sends a non-domain query to an upstream resolver; null when none answered. */
     public interface Recursor { byte[] forward(byte[] query); }
@@ -96,9 +114,10 @@ public final class DnsResolver {
             out.flip();
             return true;
         }
-        byte[] a = fullAnswer(query, length, tcp);
+        Outcome outcome = new Outcome();
+        byte[] a = fullAnswer(query, length, tcp, outcome);
         if (a == null) return false;
-        if (parsed != null) cache.put(parsed, query, a);
+        if (parsed != null && !outcome.subset) cache.put(parsed, query, a);
         out.put(a).flip();
         return true;
     }
@@ -112,8 +131,9 @@ public final class DnsResolver {
             AnswerCache.write(parsed.template, query, out);
             return out.array();
         }
-        byte[] a = fullAnswer(query, length, tcp);
-        if (parsed != null && a != null) cache.put(parsed, query, a);
+        Outcome outcome = new Outcome();
+        byte[] a = fullAnswer(query, length, tcp, outcome);
+        if (parsed != null && a != null && !outcome.subset) cache.put(parsed, query, a);
         return a;
     }
 
@@ -139,6 +159,10 @@ public final class DnsResolver {
 
     /** The answer made by the full path (dnsjava), never from the cache. */
     byte[] fullAnswer(byte[] query, int length, boolean tcp) {
+        return fullAnswer(query, length, tcp, new Outcome());
+    }
+
+    private byte[] fullAnswer(byte[] query, int length, boolean tcp, Outcome outcome) {
         if (length < Header.LENGTH) return null;
         Message q;
         try {
@@ -147,14 +171,14 @@ public final class DnsResolver {
             return error(query, Rcode.FORMERR);
         }
         try {
-            return answer(q, tcp);
+            return answer(q, tcp, outcome);
         } catch (RuntimeException e) {
             // The catalog could not be read (a client agent without a reachable server): say so, never crash.
             return reply(q, Rcode.SERVFAIL, null).toWire(512);
         }
     }
 
-    private byte[] answer(Message q, boolean tcp) {
+    private byte[] answer(Message q, boolean tcp, Outcome outcome) {
         Header h = q.getHeader();
         if (h.getFlag(Flags.QR)) return error(q, Rcode.FORMERR);
         if (h.getOpcode() != Opcode.QUERY) return error(q, Rcode.NOTIMP);
@@ -180,11 +204,13 @@ public final class DnsResolver {
         Message r = reply(q, Rcode.NOERROR, opt);
         List<String> labels = new ArrayList<>();
         for (int i = 0; i < name.labels() - domain.labels(); i++) labels.add(name.getLabelString(i).toLowerCase(Locale.ROOT));
-        resolve(r, name, type, labels);
+        resolve(r, name, type, labels, outcome);
+        if (tcp) trimTcp(r, type, outcome); else trimUdp(r, limit, outcome);
+        if (outcome.trimmed && config.enableTruncate) r.getHeader().setFlag(Flags.TC);
         return r.toWire(limit);
     }
 
-    private void resolve(Message r, Name qname, int type, List<String> labels) {
+    private void resolve(Message r, Name qname, int type, List<String> labels, Outcome outcome) {
         if (labels.isEmpty()) {
             // The domain apex: its SOA and NS, nothing else.
             if (type == Type.SOA || type == Type.ANY) r.addRecord(soa, Section.ANSWER);
@@ -211,11 +237,11 @@ public final class DnsResolver {
             if (rest.size() == 1 && !rest.get(0).equals(datacenter)) { nxdomain(r); return; }
             if (rest.size() > 1) { nxdomain(r); return; }
             String proto = labels.get(1).substring(1);
-            service(r, qname, type, labels.get(0).substring(1), proto.equals("tcp") ? null : proto);
+            service(r, qname, type, labels.get(0).substring(1), proto.equals("tcp") ? null : proto, outcome);
             return;
         }
         if (labels.get(n - 1).equals("service") && (n == 2 || n == 3)) {
-            service(r, qname, type, labels.get(n - 2), n == 3 ? labels.get(0) : null);
+            service(r, qname, type, labels.get(n - 2), n == 3 ? labels.get(0) : null, outcome);
             return;
         }
         nxdomain(r);
@@ -234,7 +260,7 @@ public final class DnsResolver {
         if (r.getSection(Section.ANSWER).isEmpty()) r.addRecord(soa, Section.AUTHORITY);
     }
 
-    private void service(Message r, Name qname, int type, String service, String tag) {
+    private void service(Message r, Name qname, int type, String service, String tag, Outcome outcome) {
         List<StateStore.Instance> healthy = new ArrayList<>();
         for (StateStore.Instance i : view.instances(service, tag)) {
             boolean critical = false;
@@ -260,15 +286,102 @@ public final class DnsResolver {
                 }
             }
         } else if (type == Type.A || type == Type.AAAA || type == Type.ANY) {
+            // a_record_limit: the first answers of the shuffled list, over UDP and TCP (Consul stops there too)
+            int max = config.aRecordLimit > 0 ? config.aRecordLimit : Integer.MAX_VALUE;
+            int added = 0;
             Set<String> seen = new LinkedHashSet<>();
             for (StateStore.Instance i : healthy) {
                 String address = addressOf(i);
                 if (!seen.add(address)) continue;
                 Record a = addressRecord(qname, address, ttl);
-                if (a != null && (type == Type.ANY || a.getType() == type)) r.addRecord(a, Section.ANSWER);
+                if (a != null && (type == Type.ANY || a.getType() == type)) {
+                    if (added == max) { outcome.subset = true; break; }
+                    r.addRecord(a, Section.ANSWER);
+                    added++;
+                }
             }
         }
         if (r.getSection(Section.ANSWER).isEmpty()) r.addRecord(soa, Section.AUTHORITY);
+    }
+
+    /**
+     * Consul's trimUDPResponse: without EDNS0 (or offering at most 512 bytes), at most udp_answer_limit answers (and
+     * never more than 8); then answers dropped from the end until the answer fits the size less 8 (a UDP header), counted
+     * uncompressed without EDNS0 (so it fits even if something on the way uncompresses it), compressed with it. One
+     * answer is kept whatever its size. Notes in {@code outcome} whether answers were dropped.
+     */
+    private void trimUdp(Message r, int maxSize, Outcome outcome) {
+        List<Record> answers = new ArrayList<>(r.getSection(Section.ANSWER));
+        int n = answers.size();
+        if (n <= 1) return;
+        boolean plain = maxSize <= 512;
+        int keep = n;
+        if (plain) keep = Math.min(keep, Math.min(MAX_UDP_ANSWERS, config.udpAnswerLimit));
+        keep = fitting(r, answers, keep, maxSize - 8, !plain);
+        if (keep == n) return;
+        keepAnswers(r, answers, keep);
+        outcome.trimmed = true;
+        outcome.subset = true;
+    }
+
+    /**
+     * Consul's trimTCPResponse: at most 4,096 answers (1,024 SRV records), not counted as trimming; then answers
+     * dropped until the answer fits 64 KB less 12 bytes. Notes in {@code outcome} what was dropped (only the size cut counts as trimming).
+     */
+    private void trimTcp(Message r, int type, Outcome outcome) {
+        List<Record> answers = new ArrayList<>(r.getSection(Section.ANSWER));
+        int n = answers.size();
+        if (n <= 1) return;
+        int cut = Math.min(n, type == Type.SRV ? 1024 : 4096);
+        int keep = fitting(r, answers, cut, TCP_TRIM_SIZE, true);
+        if (keep == n) return;
+        keepAnswers(r, answers, keep);
+        outcome.subset = true;
+        outcome.trimmed = keep < cut;
+    }
+
+    /** The most answers, up to {@code max} (at least 1), with which the message is at most {@code budget} bytes. */
+    private static int fitting(Message r, List<Record> answers, int max, int budget, boolean compressed) {
+        if (max <= 1 || size(r, answers, max, compressed) <= budget) return max;
+        int lo = 1, hi = max - 1;   // size(lo) may exceed: one answer is sent anyway
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (size(r, answers, mid, compressed) <= budget) lo = mid; else hi = mid - 1;
+        }
+        return lo;
+    }
+
+    /** The wire size of {@code r} with only the first {@code k} answers (and their SRV targets' addresses). */
+    private static int size(Message r, List<Record> answers, int k, boolean compressed) {
+        Message m = new Message(r.getHeader().getID());
+        for (Record q : r.getSection(Section.QUESTION)) m.addRecord(q, Section.QUESTION);
+        for (int i = 0; i < k; i++) m.addRecord(answers.get(i), Section.ANSWER);
+        for (Record a : r.getSection(Section.AUTHORITY)) m.addRecord(a, Section.AUTHORITY);
+        for (Record a : additionalFor(r, answers.subList(0, k))) m.addRecord(a, Section.ADDITIONAL);
+        if (compressed) return m.toWire().length;
+        int size = Header.LENGTH;
+        for (int s = Section.QUESTION; s <= Section.ADDITIONAL; s++)
+            for (Record rec : m.getSection(s)) size += rec.toWire(s).length;
+        return size;
+    }
+
+    /** The additional records to keep with {@code answers}: the OPT record, and addresses of their SRV targets. */
+    private static List<Record> additionalFor(Message r, List<Record> answers) {
+        Set<Name> targets = new java.util.HashSet<>();
+        for (Record a : answers) if (a instanceof SRVRecord srv) targets.add(srv.getTarget());
+        List<Record> out = new ArrayList<>();
+        for (Record a : r.getSection(Section.ADDITIONAL)) {
+            if (a.getType() == Type.OPT || targets.contains(a.getName())) out.add(a);
+        }
+        return out;
+    }
+
+    private static void keepAnswers(Message r, List<Record> answers, int keep) {
+        List<Record> additional = additionalFor(r, answers.subList(0, keep));
+        r.removeAllRecords(Section.ANSWER);
+        r.removeAllRecords(Section.ADDITIONAL);
+        for (int i = 0; i < keep; i++) r.addRecord(answers.get(i), Section.ANSWER);
+        for (Record a : additional) r.addRecord(a, Section.ADDITIONAL);
     }
 
     /** Parsed names and addresses, per catalog string; bounded (cleared when full), since the catalog may churn. */
@@ -338,7 +451,7 @@ public final class DnsResolver {
         h.setRcode(rcode);
         Record question = q.getQuestion();
         if (question != null) r.addRecord(question, Section.QUESTION);
-        if (opt != null) r.addRecord(new OPTRecord(MAX_UDP, 0, 0), Section.ADDITIONAL);
+        if (opt != null) r.addRecord(new OPTRecord(EDNS_ADVERTISED, 0, 0), Section.ADDITIONAL);
         return r;
     }
 

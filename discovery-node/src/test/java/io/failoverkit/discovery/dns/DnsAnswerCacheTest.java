@@ -48,7 +48,13 @@ class DnsAnswerCacheTest {
         }
         @Override public long generation() { return generation.get(); }
     };
-    private final DnsResolver resolver = new DnsResolver(view, new DnsConfig(), "consul.", "dc1", null);
+    /** enable_truncate: a trimmed answer (a shuffled subset, different each time) says so with TC. */
+    private static DnsConfig truncating() {
+        DnsConfig c = new DnsConfig();
+        c.enableTruncate = true;
+        return c;
+    }
+    private final DnsResolver resolver = new DnsResolver(view, truncating(), "consul.", "dc1", null);
 
     DnsAnswerCacheTest() {
         List<StateStore.Instance> db = new ArrayList<>();
@@ -138,7 +144,7 @@ class DnsAnswerCacheTest {
         if (!tc && srvTargets.isEmpty()) b.append(' ').append(h.getCount(Section.ADDITIONAL));
         for (int section : new int[]{Section.ANSWER, Section.AUTHORITY, Section.ADDITIONAL}) {
             List<Record> records = m.getSection(section);
-            if (tc) { b.append(records.size()).append(" records\n"); continue; }
+            if (tc) { b.append("some records\n"); continue; }
             Set<String> sorted = new TreeSet<>();
             for (Record r : records) {
                 // additional addresses of SRV targets may be cut to fit (no TC then): only say they belong

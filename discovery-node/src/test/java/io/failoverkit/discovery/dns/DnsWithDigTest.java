@@ -5,8 +5,24 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SRVRecord;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.Type;
+
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -85,21 +101,89 @@ class DnsWithDigTest {
     }
 
     @Test
-    void aHundredInstancesTruncateOverUdpAndComeWholeOverTcp() {
-        for (int i = 0; i < 100; i++) {
+    void twoHundredInstancesOverUdpGetAShuffledSubsetThatFitsAndTcpGetsThemAll() throws Exception {
+        for (int i = 0; i < 200; i++) {
             String node = "web-" + i;
             agent.http.put("/v1/catalog/register", """
-                    {"Node":"%s","Address":"127.1.%d.%d","Service":{"Service":"web","Port":80}}
-                    """.formatted(node, i / 200, i % 200 + 1));
+                    {"Node":"%s","Address":"127.1.%d.%d","Service":{"Service":"web","Tags":["%s"],"Port":80}}
+                    """.formatted(node, i / 100, i % 100 + 1, i % 2 == 0 ? "even" : "odd"));
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> agent.http.get("/v1/catalog/service/web").json().size() == 100);
-        String udp = Dig.run(dns, "web.service.consul", "+ignore", "+noedns");
-        assertThat(udp).contains("flags: qr aa").containsPattern("flags: qr aa tc|flags: qr tc aa|;; flags: [a-z ]*tc");
-        List<String> tcp = Dig.shortAnswers(dns, "web.service.consul", "+tcp");
-        assertThat(tcp).hasSize(100);
-        String srvTcp = Dig.run(dns, "web.service.consul", "SRV", "+tcp", "+noedns");
-        assertThat(srvTcp).contains("ANSWER: 100").contains("ADDITIONAL: 100");
-        // With EDNS0 the client offers more room; still bounded, still TC when it does not fit.
-        assertThat(Dig.run(dns, "web.service.consul", "SRV", "+bufsize=1232", "+ignore")).containsPattern(";; flags: [a-z ]*tc");
+        await().atMost(Duration.ofSeconds(10)).until(() -> agent.http.get("/v1/catalog/service/web").json().size() == 200);
+        Set<String> all = new HashSet<>();
+        for (int i = 0; i < 200; i++) all.add("127.1." + (i / 100) + "." + (i % 100 + 1));
+
+        // No EDNS0: udp_answer_limit (3) records, no TC (enable_truncate is off), a different subset from query to query.
+        Set<String> seen = new HashSet<>();
+        for (int k = 0; k < 10; k++) {
+            String udp = Dig.run(dns, "web.service.consul", "+noedns", "+ignore");
+            assertThat(udp).contains("status: NOERROR").contains("ANSWER: 3,").doesNotContainPattern(";; flags: [a-z ]*tc");
+            List<String> a = Dig.shortAnswers(dns, "web.service.consul", "+noedns", "+ignore");
+            assertThat(a).hasSize(3).doesNotHaveDuplicates();
+            assertThat(all).containsAll(a);
+            seen.addAll(a);
+        }
+        assertThat(seen).as("shuffled per query").hasSizeGreaterThan(3);
+        // dnsjava parses the raw UDP answer, and it is within 512 bytes.
+        Message plain = udp(Message.newQuery(Record.newRecord(Name.fromString("web.service.consul."), Type.A, DClass.IN)));
+        assertThat(plain.numBytes()).isLessThanOrEqualTo(512);
+        assertThat(plain.getSection(Section.ANSWER)).hasSize(3);
+
+        // EDNS0: trimmed to the size offered, not to udp_answer_limit (an A record is 16 bytes compressed): at 1232
+        // bytes about 70 fit, at 4096 all 200.
+        String edns = Dig.run(dns, "web.service.consul", "+bufsize=1232", "+ignore");
+        assertThat(edns).contains("status: NOERROR").doesNotContainPattern(";; flags: [a-z ]*tc");
+        Message mid = udp(withEdns(Type.A, 1232));
+        assertThat(mid.getSection(Section.ANSWER).size()).isGreaterThan(50).isLessThan(200);
+        assertThat(mid.numBytes()).isLessThanOrEqualTo(1232);
+        assertThat(mid.getHeader().getFlag(Flags.TC)).isFalse();
+        Message big = udp(withEdns(Type.A, 4096));
+        assertThat(big.getSection(Section.ANSWER)).hasSize(200);
+        assertThat(big.numBytes()).isLessThanOrEqualTo(4096);
+        assertThat(Dig.shortAnswers(dns, "web.service.consul", "+bufsize=4096", "+ignore")).hasSize(200);
+
+        // TCP: all 200.
+        assertThat(Dig.shortAnswers(dns, "web.service.consul", "+tcp")).hasSize(200).doesNotHaveDuplicates();
+        assertThat(Dig.run(dns, "web.service.consul", "SRV", "+tcp", "+noedns")).contains("ANSWER: 200").contains("ADDITIONAL: 200");
+
+        // SRV over UDP: the answers kept and the addresses of exactly their targets.
+        for (int payload : new int[]{0, 1232, 4096}) {
+            Message srv = udp(payload == 0 ? Message.newQuery(Record.newRecord(Name.fromString("web.service.consul."), Type.SRV, DClass.IN))
+                    : withEdns(Type.SRV, payload));
+            List<Record> answers = srv.getSection(Section.ANSWER);
+            Set<Name> targets = new HashSet<>();
+            for (Record r : answers) targets.add(((SRVRecord) r).getTarget());
+            Set<Name> addressed = new HashSet<>();
+            for (Record r : srv.getSection(Section.ADDITIONAL)) if (r.getType() == Type.A) addressed.add(r.getName());
+            assertThat(addressed).as("payload %d", payload).isEqualTo(targets);
+            assertThat(srv.getHeader().getFlag(Flags.TC)).isFalse();
+            if (payload == 0) assertThat(answers).hasSize(3);
+            else assertThat(answers.size()).as("payload %d", payload).isGreaterThan(3).isLessThan(200);
+            assertThat(srv.numBytes()).isLessThanOrEqualTo(Math.max(512, payload));
+        }
+        String srvDig = Dig.run(dns, "web.service.consul", "SRV", "+noedns", "+ignore");
+        assertThat(srvDig).contains("ANSWER: 3,").contains("ADDITIONAL: 3");
+
+        // A tag: the subset comes from the tagged instances only.
+        List<String> even = Dig.shortAnswers(dns, "even.web.service.consul", "+noedns", "+ignore");
+        assertThat(even).hasSize(3);
+        for (String ip : even) assertThat(Integer.parseInt(ip.substring(ip.lastIndexOf('.') + 1)) % 2).as(ip).isEqualTo(1);
+    }
+
+    private static Message withEdns(int type, int payload) throws Exception {
+        Message m = Message.newQuery(Record.newRecord(Name.fromString("web.service.consul."), type, DClass.IN));
+        m.addRecord(new OPTRecord(payload, 0, 0), Section.ADDITIONAL);
+        return m;
+    }
+
+    /** Sends {@code q} over UDP with dnsjava and parses the answer as it came (no retry over TCP). */
+    private static Message udp(Message q) throws Exception {
+        try (DatagramSocket s = new DatagramSocket()) {
+            s.setSoTimeout(5_000);
+            byte[] w = q.toWire();
+            s.send(new DatagramPacket(w, w.length, InetAddress.getLoopbackAddress(), dns));
+            DatagramPacket p = new DatagramPacket(new byte[65535], 65535);
+            s.receive(p);
+            return new Message(Arrays.copyOf(p.getData(), p.getLength()));
+        }
     }
 }

@@ -1,7 +1,7 @@
 """An application on redis-py (Debian's python3-redis): a Redis client on master.<service>.service.consul:6379,
 resolved through libc at every connect (resolv.conf -> dnsmasq -> the agent), INCRing its key every 20 ms in a
 MULTI with CLIENT INFO (whose laddr says which server took the write). Prints the lines ClientOutput (Java) prints.
-Args: HOST PORT KEY SETTINGS(defaults|recommended) SECONDS."""
+Args: HOST PORT KEY SETTINGS(defaults|tuned) SECONDS."""
 import socket
 import sys
 import threading
@@ -35,7 +35,7 @@ def sample_dns():
         time.sleep(0.02)
 
 
-if settings == "recommended":
+if settings == "tuned":
     client = redis.Redis(host=host, port=port, socket_timeout=1.0, socket_connect_timeout=0.5, health_check_interval=1)
 else:
     client = redis.Redis(host=host, port=port)

@@ -64,7 +64,7 @@ public final class ClientReport {
         long oldAfter = acks.stream().filter(a -> a.at > promoted && a.server.equals(lab.oldMaster)).count();
         long first = firstNew == null ? -1 : firstNew.at - lab.killedAt;
         return new Row(stack, settings, before, first, lost, oldAfter, resolvedNewAfter, heldBy(lab, first, resolvedNewAfter, errors),
-                String.join(" | ", errors.stream().limit(4).toList()) + (errors.size() > 4 ? " | ... (" + errors.size() + " distinct)" : ""));
+                String.join(" | ", errors.stream().limit(8).toList()) + (errors.size() > 8 ? " | ... (" + errors.size() + " distinct)" : ""));
     }
 
     /**

@@ -1,7 +1,5 @@
 package io.failoverkit.drills.clients;
 
-import io.failoverkit.failover.drill.WriterProbe;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -9,6 +7,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongPredicate;
 
 /**
  * What the client-stack lab found, per client: read from the clients' output lines ({@link ClientOutput}), written to
@@ -28,7 +27,8 @@ public final class ClientReport {
     public record Row(String stack, String settings, long acksBeforeKill, long killToFirstWrite, long lost, long oldAfterPromotion,
                       long resolvedNewAfter, String heldBy, String errorsAfterKill) {}
 
-    private record Ack(long at, String server, long value) {}
+    /** An acknowledged write: when, by which server (host:port), its counter value or row number. */
+    public record Ack(long at, String server, long value) {}
 
     private ClientReport() {}
 
@@ -38,13 +38,13 @@ public final class ClientReport {
         return parseAcks(lines(out)).stream().anyMatch(a -> a.at > from && a.server.equals(server));
     }
 
-    static Row probeRow(Lab lab, List<WriterProbe.Ack> probeAcks) {
-        List<Ack> acks = probeAcks.stream().map(a -> new Ack(a.atMillis(), a.address(), a.value())).toList();
+    /** @param present whether a row number is on the new master (null: counters, judged by their values) */
+    static Row probeRow(Lab lab, List<Ack> acks, LongPredicate present) {
         long agent = lab.agentMovedAt == 0 ? -1 : lab.agentMovedAt - lab.killedAt;
-        return row(lab, "direct probe", "agent DNS port, no cache", acks, agent, List.of());
+        return row(lab, "direct probe", "agent-DNS-no-cache", acks, agent, List.of(), present);
     }
 
-    static Row clientRow(Lab lab, String client, Path out) {
+    static Row clientRow(Lab lab, String client, Path out, LongPredicate present) {
         List<String> lines = lines(out);
         long resolved = lines.stream().filter(l -> l.startsWith("DNS ")).map(l -> l.split(" "))
                 .filter(f -> Long.parseLong(f[1]) > lab.killedAt && f[2].equals(ClientLab.hostOf(lab.newMaster)))
@@ -52,14 +52,17 @@ public final class ClientReport {
         List<String> errors = lines.stream().filter(l -> l.startsWith("ERR ")).map(l -> l.split(" ", 3))
                 .filter(f -> Long.parseLong(f[1]) > lab.killedAt).map(f -> "+" + (Long.parseLong(f[1]) - lab.killedAt) + "ms " + f[2]).toList();
         String[] parts = client.split(" ");
-        return row(lab, parts[0], parts[1], parseAcks(lines), resolved, errors);
+        return row(lab, parts[0], parts[1], parseAcks(lines), resolved, errors, present);
     }
 
-    private static Row row(Lab lab, String stack, String settings, List<Ack> acks, long resolvedNewAfter, List<String> errors) {
+    private static Row row(Lab lab, String stack, String settings, List<Ack> acks, long resolvedNewAfter, List<String> errors, LongPredicate present) {
         long before = acks.stream().filter(a -> a.at <= lab.killedAt).count();
         Ack firstNew = acks.stream().filter(a -> a.at > lab.killedAt && a.server.equals(lab.newMaster)).findFirst().orElse(null);
         long lastOld = acks.stream().filter(a -> a.server.equals(lab.oldMaster) && a.at <= lab.killedAt).mapToLong(Ack::value).max().orElse(0);
-        long lost = firstNew == null ? 0 : Math.max(0, lastOld - (firstNew.value - 1));
+        // Counters (Redis): what the old master had counted beyond where the new master went on. Rows (MySQL): every
+        // acknowledged row the new master lacks.
+        long lost = present != null ? acks.stream().filter(a -> !present.test(a.value)).count()
+                : firstNew == null ? 0 : Math.max(0, lastOld - (firstNew.value - 1));
         long promoted = lab.promotedAt == 0 ? lab.killedAt : lab.promotedAt;
         long oldAfter = acks.stream().filter(a -> a.at > promoted && a.server.equals(lab.oldMaster)).count();
         long first = firstNew == null ? -1 : firstNew.at - lab.killedAt;

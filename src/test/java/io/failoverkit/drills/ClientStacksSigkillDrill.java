@@ -42,8 +42,17 @@ class ClientStacksSigkillDrill {
             Process lab = new ProcessBuilder(ns.exec(List.of(java, "--sun-misc-unsafe-memory-access=allow", "--enable-native-access=ALL-UNNAMED",
                     "-cp", System.getProperty("java.class.path"), ClientLab.class.getName(), kind, dir.resolve("lab").toString(), repo().toString())))
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            boolean ended = lab.waitFor(240, TimeUnit.SECONDS);
-            if (!ended) { lab.destroyForcibly(); lab.waitFor(10, TimeUnit.SECONDS); }
+            boolean ended;
+            try {
+                ended = lab.waitFor(240, TimeUnit.SECONDS);
+            } finally {
+                // The lab's own servers and clients are its descendants: by PID, before the lab itself.
+                if (lab.isAlive()) {
+                    lab.descendants().forEach(ProcessHandle::destroyForcibly);
+                    lab.destroyForcibly();
+                    lab.waitFor(10, TimeUnit.SECONDS);
+                }
+            }
             System.out.println(Files.readString(log));
             assertThat(ended).as("the lab ended within 240 s").isTrue();
             assertThat(lab.exitValue()).as("the lab's exit status (its output above)").isZero();

@@ -22,7 +22,9 @@
 #   3. prints each run's table, then per kind and client: kill -> first write acknowledged by the new master (median,
 #      min, max over the runs; "none" = not within 45 s), the median ratio against the direct probe of the same run,
 #      acknowledged writes lost (sum), writes acknowledged by the old master after the promotion (sum).
-# Knobs: BENCH_RUNS (3), BENCH_KINDS ("redis mysql"), BENCH_TMPDIR (/tmp), BENCH_KEEP=1 (keep the work dir).
+# Knobs: BENCH_RUNS (3), BENCH_KINDS ("redis mysql"), BENCH_SERVICE_TTL (the agent's dns_config.service_ttl "*" in
+#   seconds, 0 = its default: 5 shows what a cached master name costs behind dnsmasq), BENCH_TMPDIR (/tmp),
+#   BENCH_KEEP=1 (keep the work dir).
 # Load: report `uptime` beside the figures; on this shared 2-core box detection moves by ~1 s under load, which the
 # ratio against the probe of the same run absorbs.
 set -euo pipefail
@@ -64,7 +66,7 @@ for run in $(seq 1 "$RUNS"); do
     out="$WORK/$kind-$run"
     say "run $run $kind (namespace $NS; load $(cut -d' ' -f1-3 /proc/loadavg))"
     if ! ip netns exec "$NS" "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -cp "$CP" \
-        io.failoverkit.drills.clients.ClientLab "$kind" "$out" "$root" >"$WORK/$kind-$run.log" 2>&1; then
+        io.failoverkit.drills.clients.ClientLab "$kind" "$out" "$root" "${BENCH_SERVICE_TTL:-0}" >"$WORK/$kind-$run.log" 2>&1; then
       say "run $run $kind failed; the end of its log:"; tail -20 "$WORK/$kind-$run.log" >&2
     fi
     ip netns del "$NS"; rm -rf "/etc/netns/$NS"; NS=""

@@ -42,7 +42,7 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The client-stack lab, run INSIDE a {@link ClientNamespace} ({@code ip netns exec NAME java ... ClientLab redis|mysql
- * DIR REPO}): a discovery node (dev server, DNS on a free port), dnsmasq on 127.0.0.1:53 forwarding {@code consul} to
+ * DIR REPO [SERVICE_TTL_SECONDS]}): a discovery node (dev server, DNS on a free port), dnsmasq on 127.0.0.1:53 forwarding {@code consul} to
  * it (the namespace's resolv.conf names 127.0.0.1), the servers on addresses of their own and one port (Redis master
  * and two replicas on 127.0.0.11-13:6379; MariaDB semi-sync primary and two replicas on 127.0.0.21-23:3306), the
  * failover manager, the drills' direct writer probe (asks the agent's DNS port, caches nothing: the anchor) and the
@@ -56,7 +56,7 @@ public final class ClientLab {
     static final Duration CLIENT_BOUND = Duration.ofSeconds(45);
 
     /** What docs/clients.md recommends per stack: these must reach the new master within the bound (with the direct probe). */
-    public static final java.util.Set<String> GUIDE = java.util.Set.of("jedis tuned+helper", "redis-py tuned", "hikari tuned", "pymysql tuned");
+    public static final java.util.Set<String> GUIDE = java.util.Set.of("jedis tuned+helper", "redis-py tuned", "hikari tuned+evict", "hikari tuned", "pymysql tuned");
 
     private ClientLab() {}
 
@@ -66,7 +66,8 @@ public final class ClientLab {
         int code;
         try {
             Files.createDirectories(dir);
-            code = run(args[0], dir, repo) ? 0 : 1;
+            Duration serviceTtl = args.length > 3 ? Duration.ofSeconds(Long.parseLong(args[3])) : Duration.ZERO;
+            code = run(args[0], dir, repo, serviceTtl) ? 0 : 1;
         } catch (Throwable t) {
             t.printStackTrace();
             code = 2;
@@ -75,9 +76,10 @@ public final class ClientLab {
         Runtime.getRuntime().halt(code); // the agent's and the pools' threads must not keep the namespace's JVM up
     }
 
-    static boolean run(String kind, Path dir, Path repo) throws Exception {
+    /** @param serviceTtl the agent's {@code dns_config.service_ttl} for every service (0: its default, Consul's) */
+    static boolean run(String kind, Path dir, Path repo, Duration serviceTtl) throws Exception {
         List<Process> started = new ArrayList<>();
-        Agent agent = startAgent(dir);
+        Agent agent = startAgent(dir, serviceTtl);
         try (Target target = kind.equals("redis") ? new RedisTarget(dir, agent.dnsPort()) : new MariaDbTarget(dir, agent.dnsPort())) {
             started.add(dnsmasq(dir, agent.dnsPort()));
             DiscoveryClient discovery = new DiscoveryClient("127.0.0.1:" + agent.httpPort(), null);
@@ -273,7 +275,7 @@ public final class ClientLab {
         @Override public Runnable probe() { return probe; }
         @Override public List<ClientReport.Ack> probeAcks() { return probe.acks().stream().map(a -> new ClientReport.Ack(a.atMillis(), a.address(), a.seq())).toList(); }
         @Override public void stopProbe() { probe.stop(); }
-        @Override public List<String> clients() { return List.of("hikari defaults", "hikari tuned", "pymysql defaults", "pymysql tuned"); }
+        @Override public List<String> clients() { return List.of("hikari defaults", "hikari tuned", "hikari tuned+evict", "pymysql defaults", "pymysql tuned"); }
         @Override public Map<String, String> clientEnvironment() { return Map.of("DRILL_DB_PASSWORD", lab.application().password()); }
 
         @Override
@@ -343,8 +345,9 @@ public final class ClientLab {
         return p;
     }
 
-    static Agent startAgent(Path dir) throws Exception {
+    static Agent startAgent(Path dir, Duration serviceTtl) throws Exception {
         AgentConfig cfg = new AgentConfig();
+        if (!serviceTtl.isZero()) cfg.dns.serviceTtl.put("*", serviceTtl);
         cfg.dev = true;
         cfg.nodeName = "clients-lab";
         cfg.httpPort = LocalProcesses.freePort();

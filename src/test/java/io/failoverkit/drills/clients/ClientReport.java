@@ -41,7 +41,10 @@ public final class ClientReport {
     /** @param present whether a row number is on the new master (null: counters, judged by their values) */
     static Row probeRow(Lab lab, List<Ack> acks, LongPredicate present) {
         long agent = lab.agentMovedAt == 0 ? -1 : lab.agentMovedAt - lab.killedAt;
-        return row(lab, "direct probe", "agent-DNS-no-cache", acks, agent, List.of(), present);
+        // The probe asks the agent itself: dnsmasq is not on its path.
+        Lab direct = new Lab(lab.killedAt, lab.oldMaster, lab.newMaster, lab.promotedAt, lab.restartedAt, lab.oldMasterDemoted, lab.agentMovedAt,
+                lab.agentMovedAt, lab.dnsTtlSeconds, lab.outcome);
+        return row(direct, "direct probe", "agent-DNS-no-cache", acks, agent, List.of(), present);
     }
 
     static Row clientRow(Lab lab, String client, Path out, LongPredicate present) {

@@ -2,6 +2,7 @@ package io.failoverkit.drills.clients;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.failoverkit.failover.client.ReadOnlyEviction;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,7 +16,7 @@ import java.time.Duration;
  * resolved by the JVM (libc, resolv.conf, dnsmasq, the agent), inserting a numbered row into drill.probe every 20 ms
  * (numbers from {@code FIRST}, a new one per attempt) and asking the same connection which server it is on
  * ({@code @@bind_address}, {@code @@port}). The password comes from DRILL_DB_PASSWORD, never argv.
- * Args: HOST PORT USER FIRST SETTINGS(defaults|tuned) SECONDS.
+ * Args: HOST PORT USER FIRST SETTINGS(defaults|tuned|tuned+evict: tuned and ReadOnlyEviction) SECONDS.
  */
 public final class HikariWriter {
     public static void main(String[] args) throws Exception {
@@ -30,7 +31,8 @@ public final class HikariWriter {
         cfg.setPassword(System.getenv("DRILL_DB_PASSWORD"));
         cfg.setMaximumPoolSize(4);
         String url = "jdbc:mysql://" + host + ":" + port + "/drill";
-        if (settings.equals("tuned")) {
+        boolean evictOnReadOnly = settings.equals("tuned+evict");
+        if (!settings.equals("defaults")) {
             ClientOutput.recommendedJvmDnsCache();
             url += "?connectTimeout=500&socketTimeout=2000";
             cfg.setConnectionTimeout(1000);  // a borrow waits at most 1 s (default 30 s)
@@ -43,13 +45,17 @@ public final class HikariWriter {
         try (HikariDataSource ds = new HikariDataSource(cfg)) {
             while (System.nanoTime() < deadline) {
                 long seq = next++;
-                try (Connection c = ds.getConnection(); PreparedStatement insert = c.prepareStatement("INSERT INTO probe (seq) VALUES (?)");
-                     Statement who = c.createStatement()) {
-                    insert.setLong(1, seq);
-                    insert.executeUpdate();
-                    try (ResultSet rs = who.executeQuery("SELECT @@bind_address, @@port")) {
-                        rs.next();
-                        out.ack(rs.getString(1) + ":" + rs.getInt(2), seq);
+                try (Connection c = ds.getConnection()) {
+                    try (PreparedStatement insert = c.prepareStatement("INSERT INTO probe (seq) VALUES (?)"); Statement who = c.createStatement()) {
+                        insert.setLong(1, seq);
+                        insert.executeUpdate();
+                        try (ResultSet rs = who.executeQuery("SELECT @@bind_address, @@port")) {
+                            rs.next();
+                            out.ack(rs.getString(1) + ":" + rs.getInt(2), seq);
+                        }
+                    } catch (SQLException e) {
+                        if (evictOnReadOnly) ReadOnlyEviction.evictIfReadOnly(ds, c, e);
+                        throw e;
                     }
                 } catch (SQLException e) {
                     out.error(new SQLException(e.getErrorCode() + " " + e.getMessage(), e));

@@ -18,19 +18,21 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LocalMariaDbLab implements MariaDbLab {
     public final class Server implements MariaDbLab.Instance {
+        public final String host;
         public final int port;
         public final int serverId;
         final Path dir;
         Process process;
 
-        Server(int port, int serverId, Path dir) {
+        Server(String host, int port, int serverId, Path dir) {
+            this.host = host;
             this.port = port;
             this.serverId = serverId;
             this.dir = dir;
         }
 
         @Override
-        public String address() { return "127.0.0.1:" + port; }
+        public String address() { return host + ":" + port; }
 
         public long pid() { return process.pid(); }
 
@@ -39,7 +41,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
         void start(boolean readOnly, List<String> extra) throws IOException {
             List<String> cmd = new ArrayList<>(List.of(mariadbd, "--no-defaults", "--user=root", "--datadir=" + dir.resolve("data"),
                     "--port=" + port, "--socket=" + socketPath(), "--pid-file=" + dir.resolve("mysqld.pid"),
-                    "--log-error=" + dir.resolve("error.log"), "--bind-address=127.0.0.1", "--skip-name-resolve",
+                    "--log-error=" + dir.resolve("error.log"), "--bind-address=" + host, "--skip-name-resolve",
                     "--server-id=" + serverId));
             cmd.addAll(MariaDbLabRecipe.serverFlags(readOnly, semiSync));
             cmd.addAll(extra);
@@ -53,7 +55,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
          */
         private String socketPath() {
             String inDir = dir.resolve("mysqld.sock").toString();
-            return inDir.length() <= 100 ? inDir : "/tmp/failoverkit-mariadb-" + port + ".sock";
+            return inDir.length() <= 100 ? inDir : "/tmp/failoverkit-mariadb-" + port + "-" + serverId + ".sock";
         }
 
         private void awaitReady() throws IOException {
@@ -83,7 +85,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
 
         /** Makes this server a GTID replica of {@code master} with the lab's fast-detection settings. */
         void replicate(Server master) throws SQLException {
-            execute(MariaDbLabRecipe.replicate(master.port, accounts.replication()));
+            execute(MariaDbLabRecipe.replicate(master.host, master.port, accounts.replication()));
         }
 
         @Override
@@ -128,6 +130,16 @@ public final class LocalMariaDbLab implements MariaDbLab {
 
     /** A primary and {@code replicas} GTID replicas, started, replicating, with the accounts and the drill table in place. */
     public LocalMariaDbLab(Path workDir, int replicas, boolean semiSync) throws IOException, SQLException {
+        this(workDir, java.util.Collections.nCopies(replicas + 1, "127.0.0.1"), 0, semiSync);
+    }
+
+    /**
+     * One server per entry of {@code hosts} (the first the primary), each bound to its host, on {@code port} for all
+     * (0: a free port each): distinct loopback addresses on one port give each server an A record of its own, as
+     * separate hosts would have (the client-stack drills: a JDBC URL names the host and keeps its port).
+     */
+    public LocalMariaDbLab(Path workDir, List<String> hosts, int port, boolean semiSync) throws IOException, SQLException {
+        int replicas = hosts.size() - 1;
         this.mariadbd = find("mariadbd", "/usr/sbin/mariadbd", "/usr/bin/mariadbd");
         this.semiSync = semiSync;
         String installDb = find("mariadb-install-db", "/usr/bin/mariadb-install-db", "/usr/sbin/mariadb-install-db");
@@ -148,7 +160,7 @@ public final class LocalMariaDbLab implements MariaDbLab {
             for (int i = 0; i <= replicas; i++) {
                 Path dir = Files.createDirectories(workDir.toAbsolutePath().resolve("mariadb-" + i));
                 copy(template, dir.resolve("data"));
-                servers.add(new Server(LocalProcesses.freePort(), i + 1, dir));
+                servers.add(new Server(hosts.get(i), port == 0 ? LocalProcesses.freePort() : port, i + 1, dir));
             }
             Server primary = servers.get(0);
             primary.start(false, List.of());

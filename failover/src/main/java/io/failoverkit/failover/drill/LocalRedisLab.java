@@ -14,17 +14,19 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LocalRedisLab implements RedisLab {
     public final class Server implements RedisLab.Instance {
+        public final String host;
         public final int port;
         final Path dir;
         Process process;
 
-        Server(int port, Path dir) {
+        Server(String host, int port, Path dir) {
+            this.host = host;
             this.port = port;
             this.dir = dir;
         }
 
         @Override
-        public String address() { return "127.0.0.1:" + port; }
+        public String address() { return host + ":" + port; }
 
         public long pid() { return process.pid(); }
 
@@ -32,7 +34,7 @@ public final class LocalRedisLab implements RedisLab {
 
         @Override
         public void start(String replicaOf) throws IOException {
-            List<String> cmd = new ArrayList<>(List.of(redisServer, "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", dir.toString(),
+            List<String> cmd = new ArrayList<>(List.of(redisServer, "--port", Integer.toString(port), "--bind", host, "--dir", dir.toString(),
                     "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--logfile", dir.resolve("redis.log").toString(),
                     "--repl-ping-replica-period", "1", "--repl-timeout", "5"));
             if (recommendedConfig) cmd.addAll(RedisLab.RECOMMENDED_CONFIG);
@@ -42,7 +44,7 @@ public final class LocalRedisLab implements RedisLab {
                 cmd.addAll(List.of("--replicaof", replicaOf.substring(0, colon), replicaOf.substring(colon + 1)));
             }
             process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
-            awaitListening(port);
+            awaitListening(host, port);
         }
 
         @Override
@@ -79,12 +81,23 @@ public final class LocalRedisLab implements RedisLab {
 
     /** @param extraArgs more redis-server options for every server, e.g. {@code --repl-diskless-sync no} */
     public LocalRedisLab(Path workDir, int replicas, boolean recommendedConfig, List<String> extraArgs) throws IOException {
+        this(workDir, java.util.Collections.nCopies(replicas + 1, "127.0.0.1"), 0, recommendedConfig, extraArgs);
+    }
+
+    /**
+     * One server per entry of {@code hosts} (the first the master), each bound to its host: on {@code port} for all
+     * (0: a free port each). Distinct loopback addresses on one port (127.0.0.11, .12, ...) are how the client-stack
+     * drills give each server an A record of its own, as separate hosts would have: a client that resolves only the
+     * A record of {@code master.<service>} keeps its configured port.
+     */
+    public LocalRedisLab(Path workDir, List<String> hosts, int port, boolean recommendedConfig, List<String> extraArgs) throws IOException {
         this.recommendedConfig = recommendedConfig;
         this.extraArgs = List.copyOf(extraArgs);
         this.redisServer = findRedisServer();
+        int replicas = hosts.size() - 1;
         for (int i = 0; i <= replicas; i++) {
             Path dir = Files.createDirectories(workDir.resolve("redis-" + i));
-            servers.add(new Server(LocalProcesses.freePort(), dir));
+            servers.add(new Server(hosts.get(i), port == 0 ? LocalProcesses.freePort() : port, dir));
         }
         servers.get(0).start(null);
         for (int i = 1; i <= replicas; i++) servers.get(i).start(servers.get(0).address());
@@ -99,9 +112,13 @@ public final class LocalRedisLab implements RedisLab {
     }
 
     static void awaitListening(int port) throws IOException {
+        awaitListening("127.0.0.1", port);
+    }
+
+    static void awaitListening(String host, int port) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
-            try (Socket s = new Socket("127.0.0.1", port)) {
+            try (Socket s = new Socket(host, port)) {
                 return;
             } catch (IOException e) {
                 try { Thread.sleep(20); } catch (InterruptedException ie) { Thread.currentThread().interrupt(); throw new IOException(ie); }

@@ -105,7 +105,13 @@ public final class MariaDbLabRecipe {
 
     /** Run as root on a replica: a GTID replica of the primary on 127.0.0.1:{@code masterPort} with the lab's fast-detection settings. */
     public static List<String> replicate(int masterPort, MariaDbLab.Account replication) {
-        return List.of("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" + masterPort + ", MASTER_USER='" + replication.user()
+        return replicate("127.0.0.1", masterPort, replication);
+    }
+
+    /** As above, the primary on {@code masterHost} (a loopback address). */
+    public static List<String> replicate(String masterHost, int masterPort, MariaDbLab.Account replication) {
+        if (!masterHost.matches("[0-9.]+")) throw new IllegalArgumentException("a lab primary is an IPv4 address: " + masterHost);
+        return List.of("CHANGE MASTER TO MASTER_HOST='" + masterHost + "', MASTER_PORT=" + masterPort + ", MASTER_USER='" + replication.user()
                         + "', MASTER_PASSWORD='" + replication.password() + "', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.5",
                 "START SLAVE");
     }

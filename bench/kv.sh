@@ -159,7 +159,8 @@ start_ours() {
   local i=$1
   local n=$((i + 1)) j=$(((i + 1) % 3)) k=$(((i + 2) % 3))
   local gc=""
-  [ "$GC_LOG" = 1 ] && gc="-Xlog:gc:file=$WORK/logs/gc-s$n-%p.log"
+  # gc+phases: ZGC logs its (short) pauses there ("Pause Mark Start ... 0.016ms"); G1 adds no "Pause" line there.
+  [ "$GC_LOG" = 1 ] && gc="-Xlog:gc,gc+phases:file=$WORK/logs/gc-s$n-%p.log"
   # shellcheck disable=SC2086
   "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED $gc $JAVA_OPTS_EXTRA \
     -jar "$DIST_JAR" agent -server -bootstrap-expect=3 -node="s$n" -data-dir="$WORK/ours/s$n" -bind=127.0.0.1 \
@@ -397,7 +398,8 @@ slow=$(cat "$WORK"/logs/etcd-*.log | grep -c 'leader failed to send out heartbea
 echo "elections sys=etcd won=$won slow_heartbeats=$slow expected=$((1 + kills))" >>"$RESULTS"
 # GC pauses of our servers (all JVM runs), and the state snapshots they took
 if [ "$GC_LOG" = 1 ]; then
-  # G1/Parallel/Serial log each stop-the-world pause as "... Pause ... 12.345ms"; ZGC and Shenandoah do not at -Xlog:gc
+  # G1/Parallel/Serial log each stop-the-world pause as "... Pause ... 12.345ms" at -Xlog:gc, ZGC as "Y: Pause Mark
+  # Start 0.016ms" at gc+phases (both are logged, see start_ours)
   cat "$WORK"/logs/gc-*.log 2>/dev/null | awk '/Using / && !c { c = substr($0, index($0, "Using ") + 6); gsub(/ /, "_", c) } / Pause .*ms$/ { v = $NF; sub(/ms$/, "", v); n++; t += v; if (v > m) m = v; if (v >= 50) big++ }
     END { printf "gc sys=ours collector=%s pauses=%d total_ms=%.0f max_ms=%.1f over_50ms=%d\n", c ? c : "?", n, t, m, big }' >>"$RESULTS"
 fi

@@ -354,7 +354,9 @@ public final class RaftNode implements AutoCloseable {
         }
         long sentAt = System.nanoTime();
         boolean viaClient = !direct;
-        sent.whenComplete((reply, err) -> {
+        // Handled on a virtual thread: a direct entry's reply completes on Ratis' apply thread, which must go on
+        // applying (not decode results, wake callers and append the next batch).
+        sent.whenCompleteAsync((reply, err) -> {
             if (err == null) {
                 metrics.incr("consul.raft.apply", APPLY_TAGS, 1);
                 metrics.incr("consul.raft.apply.commands", APPLY_TAGS, batch.size());
@@ -375,8 +377,11 @@ public final class RaftNode implements AutoCloseable {
             } finally {
                 drain();
             }
-        });
+        }, completions);
     }
+
+    /** Where entries' replies are handled (see {@link #send}). */
+    private final java.util.concurrent.ExecutorService completions = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
     private static final java.util.Map<String, String> APPLY_TAGS = java.util.Map.of();
     /** The identity of the writes this server, as the leader, hands to its own Raft server (see {@link #submitToSelf}). */
@@ -595,7 +600,11 @@ public final class RaftNode implements AutoCloseable {
             for (RaftClient r : List.copyOf(retired)) closeRetired(r);
             c.close();
         } finally {
-            server.close();
+            try {
+                server.close();
+            } finally {
+                completions.shutdown();
+            }
         }
     }
 }

@@ -347,7 +347,7 @@ public final class RaftNode implements AutoCloseable {
             var out = org.apache.ratis.thirdparty.com.google.protobuf.ByteString.newOutput(512);
             Json.MAPPER.writeValue(out, entry);
             Message message = Message.valueOf(out.toByteString());
-            direct = isLeader();
+            direct = settledLeader();
             sent = direct ? submitToSelf(message, c) : c.async().send(message);
         } catch (IOException | RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
@@ -388,15 +388,42 @@ public final class RaftNode implements AutoCloseable {
     private final ClientId selfClientId = ClientId.randomId();
     private final java.util.concurrent.atomic.AtomicLong selfCallIds = new java.util.concurrent.atomic.AtomicLong();
 
+    /** How long this server must have led (in the current term, ready) before its writes skip the client. */
+    private static final long SETTLED_LEADER_NANOS = TimeUnit.SECONDS.toNanos(3);
+    private volatile long ledTerm = -1;
+    private volatile long ledSince;
+
     /**
-     * On the leader, an entry goes straight to this JVM's Raft server instead of through the client's gRPC stream to
-     * itself (a loopback round trip: protobuf encoding, HTTP/2 framing and two Netty hand-offs per entry, the largest
-     * cost of a lone write on a 2-core machine after the fsync). A leader that is not ready yet (its first entry of
-     * the term not committed) refuses before appending anything: that entry then goes through the client, which waits
-     * and retries. A leader that stepped down meanwhile (NotLeaderException) may have appended the entry, which a new
-     * leader can still commit: it is reported as failed, not sent again (a second copy could apply twice, and a CAS
-     * or lock acquire would then report false for a write that succeeded); Consul reports a write caught by a
-     * leadership loss the same way.
+     * True when this server is the ready leader of a term it has led for {@link #SETTLED_LEADER_NANOS}: right after an
+     * election leadership still flips under load, and the client rides that out (it retries an entry on the new
+     * leader under the same call id, which the new leader's retry cache recognises); a direct entry could not.
+     */
+    private boolean settledLeader() {
+        try {
+            var info = division().getInfo();
+            if (!info.isLeader() || !info.isLeaderReady()) return false;
+            long term = info.getCurrentTerm();
+            long now = System.nanoTime();
+            if (term != ledTerm) {
+                ledSince = now;
+                ledTerm = term;
+                return false;
+            }
+            return now - ledSince >= SETTLED_LEADER_NANOS;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * On a settled leader ({@link #settledLeader}), an entry goes straight to this JVM's Raft server instead of through
+     * the client's gRPC stream to itself (a loopback round trip: protobuf encoding, HTTP/2 framing and two Netty
+     * hand-offs per entry, the largest cost of a lone write on a 2-core machine after the fsync). A leader that is not
+     * ready refuses before appending anything: that entry then goes through the client, which waits and retries. A
+     * leader that steps down meanwhile (NotLeaderException) may have appended the entry, which a new leader can still
+     * commit: it is reported as failed, not sent again (a second copy could apply twice, and a CAS or lock acquire
+     * would then report false for a write that succeeded); Consul reports a write caught by a leadership loss the same
+     * way.
      */
     private CompletableFuture<RaftClientReply> submitToSelf(Message message, RaftClient fallback) throws IOException {
         var request = org.apache.ratis.protocol.RaftClientRequest.newBuilder()

@@ -183,7 +183,9 @@ started() {  # NAME PID
   echo "$(date +%T) started $1 as PID $2" >>"$WORK/logs/pids.txt"
 }
 # shellcheck disable=SC2086
-"$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED $JAVA_OPTS_EXTRA \
+# shellcheck source=bin/jvm-defaults
+. "$ROOT/bin/jvm-defaults"
+"$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED $(discovery_node_jvm_opts "$JAVA" "$JAVA_OPTS_EXTRA") $JAVA_OPTS_EXTRA \
   -jar "$WORK/dist/discovery-node.jar" agent -dev -node=bench -http-port="$OURS_HTTP" -dns-port="$OURS_DNS" \
   -server-port="$OURS_SERVER" -serf-lan-port="$OURS_SERF" >"$WORK/logs/ours.log" 2>&1 &
 started ours $!

@@ -19,6 +19,7 @@
 #   BENCH_WATCH_SAMPLES (200), BENCH_FAILOVER_REPS (4), BENCH_TMPDIR (/var/tmp: must be a real disk, not tmpfs,
 #   or fsync means nothing), BENCH_KEEP=1 (keep data dirs and logs), BENCH_JAVA_OPTS (extra JVM flags for our servers),
 #   BENCH_GC_LOG=0 (do not add -Xlog:gc to our servers; on by default, for the GC pause line of the summary),
+#   BENCH_SNAPSHOT_THRESHOLD (our servers' raft_snapshot_threshold, to separate snapshot effects from the rest),
 #   BENCH_PHASES ("tput watch failover": the parts to run).
 #
 # Installs what it lacks with apt-get (wrk, etcd-server, etcd-client; maven only if the jar must be built).
@@ -154,15 +155,28 @@ for i in 0 1 2; do
   OURS_URL+=("http://127.0.0.1:${OH[i]}"); OURS_ID+=("127.0.0.1:${OS[i]}"); ETCD_URL+=("http://127.0.0.1:${EC[i]}")
 done
 OURS_PID=(0 0 0) ETCD_PID=(0 0 0)
+# Our servers run with the launchers' default JVM flags (bin/jvm-defaults: the collector), unless BENCH_JAVA_OPTS
+# names a collector of its own; BENCH_SNAPSHOT_THRESHOLD sets raft_snapshot_threshold (default: the agent's, 16384).
+# shellcheck source=bin/jvm-defaults
+. "$ROOT/bin/jvm-defaults"
+OURS_DEFAULT_OPTS=$(discovery_node_jvm_opts "$JAVA" "$JAVA_OPTS_EXTRA")
+OURS_CONFIG=""
+if [ -n "${BENCH_SNAPSHOT_THRESHOLD:-}" ]; then
+  [[ "$BENCH_SNAPSHOT_THRESHOLD" =~ ^[1-9][0-9]*$ ]] || die "BENCH_SNAPSHOT_THRESHOLD must be a positive integer"
+  printf '{"raft_snapshot_threshold": %s}\n' "$BENCH_SNAPSHOT_THRESHOLD" >"$WORK/ours-config.json"
+  OURS_CONFIG="-config-file=$WORK/ours-config.json"
+fi
+say "our servers' JVM flags: ${OURS_DEFAULT_OPTS:-(none of the defaults)} ${JAVA_OPTS_EXTRA}${OURS_CONFIG:+; $OURS_CONFIG (raft_snapshot_threshold $BENCH_SNAPSHOT_THRESHOLD)}"
 
 start_ours() {
   local i=$1
   local n=$((i + 1)) j=$(((i + 1) % 3)) k=$(((i + 2) % 3))
   local gc=""
-  [ "$GC_LOG" = 1 ] && gc="-Xlog:gc:file=$WORK/logs/gc-s$n-%p.log"
+  # gc+phases: ZGC logs its (short) pauses there ("Pause Mark Start ... 0.016ms"); G1 adds no "Pause" line there.
+  [ "$GC_LOG" = 1 ] && gc="-Xlog:gc,gc+phases:file=$WORK/logs/gc-s$n-%p.log"
   # shellcheck disable=SC2086
-  "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED $gc $JAVA_OPTS_EXTRA \
-    -jar "$DIST_JAR" agent -server -bootstrap-expect=3 -node="s$n" -data-dir="$WORK/ours/s$n" -bind=127.0.0.1 \
+  "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED $OURS_DEFAULT_OPTS $gc $JAVA_OPTS_EXTRA \
+    -jar "$DIST_JAR" agent -server -bootstrap-expect=3 -node="s$n" -data-dir="$WORK/ours/s$n" -bind=127.0.0.1 $OURS_CONFIG \
     -http-port="${OH[i]}" -server-port="${OS[i]}" -serf-lan-port="${OF[i]}" -dns-port="${OD[i]}" \
     -retry-join="127.0.0.1:${OF[j]}" -retry-join="127.0.0.1:${OF[k]}" >>"$WORK/logs/ours-s$n.log" 2>&1 &
   OURS_PID[i]=$!
@@ -397,7 +411,8 @@ slow=$(cat "$WORK"/logs/etcd-*.log | grep -c 'leader failed to send out heartbea
 echo "elections sys=etcd won=$won slow_heartbeats=$slow expected=$((1 + kills))" >>"$RESULTS"
 # GC pauses of our servers (all JVM runs), and the state snapshots they took
 if [ "$GC_LOG" = 1 ]; then
-  # G1/Parallel/Serial log each stop-the-world pause as "... Pause ... 12.345ms"; ZGC and Shenandoah do not at -Xlog:gc
+  # G1/Parallel/Serial log each stop-the-world pause as "... Pause ... 12.345ms" at -Xlog:gc, ZGC as "Y: Pause Mark
+  # Start 0.016ms" at gc+phases (both are logged, see start_ours)
   cat "$WORK"/logs/gc-*.log 2>/dev/null | awk '/Using / && !c { c = substr($0, index($0, "Using ") + 6); gsub(/ /, "_", c) } / Pause .*ms$/ { v = $NF; sub(/ms$/, "", v); n++; t += v; if (v > m) m = v; if (v >= 50) big++ }
     END { printf "gc sys=ours collector=%s pauses=%d total_ms=%.0f max_ms=%.1f over_50ms=%d\n", c ? c : "?", n, t, m, big }' >>"$RESULTS"
 fi

@@ -101,7 +101,10 @@ bench_cleanup() {
 start_dev_agent() {
   read -r -a P <<<"$(pick_ports 4)"
   [ ${#P[@]} -eq 4 ] || die "could not pick free ports"
-  "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -jar "$WORK/dist/discovery-node/discovery-node.jar" \
+  # shellcheck source=bin/jvm-defaults
+  . "$ROOT/bin/jvm-defaults"
+  # shellcheck disable=SC2046
+  "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED $(discovery_node_jvm_opts "$JAVA" "") -jar "$WORK/dist/discovery-node/discovery-node.jar" \
     agent -dev -node="$1" -data-dir="$WORK/data" -http-port="${P[0]}" -dns-port="${P[1]}" -server-port="${P[2]}" -serf-lan-port="${P[3]}" \
     >"$WORK/logs/discovery-node.log" 2>&1 &
   STARTED_PIDS+=("$!")

@@ -200,7 +200,18 @@ public final class Call {
                 return shared.body;
             }
             try (InputStream in = Content.Source.asInputStream(request)) {
-                byte[] data = in.readNBytes(max + 1);
+                long declared = request.getLength();
+                byte[] data;
+                if (declared >= 0 && declared <= max) {
+                    // The usual case (a Content-Length): one array of the body's size. readNBytes(int) would allocate
+                    // 16 KB chunks and copy them into the result, for every request (a fifth of the leader's
+                    // allocation under KV PUT load, JFR).
+                    data = new byte[(int) declared];
+                    int n = in.readNBytes(data, 0, data.length);
+                    if (n < data.length) data = java.util.Arrays.copyOf(data, n);
+                } else {
+                    data = in.readNBytes(max + 1);
+                }
                 if (data.length > max) throw new HttpError(413, "request body exceeds the " + max + " byte limit");
                 shared.body = data;
                 return data;
@@ -226,7 +237,15 @@ public final class Call {
 
     public void header(String name, String value) { response.getHeaders().put(name, value); }
 
+    private static final byte[] TRUE = "true".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] FALSE = "false".getBytes(StandardCharsets.US_ASCII);
+
     public void json(int status, Object body) {
+        // A KV write's, a session renewal's answer: no encoder needed.
+        if (body instanceof Boolean b) {
+            send(status, b ? TRUE.clone() : FALSE.clone(), "application/json");
+            return;
+        }
         try {
             byte[] bytes = has("pretty") ? Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(body) : Json.MAPPER.writeValueAsBytes(body);
             send(status, bytes, "application/json");

@@ -29,6 +29,7 @@ final class Forwarder {
     /** {@code client}: the agent's (with its TLS, so an agent that serves only HTTPS is reached over HTTPS). */
     Forwarder(java.util.function.Supplier<String> defaultToken, HttpClient.Builder client) {
         this.defaultToken = defaultToken;
+        // One client for every forwarded call: HTTP/1.1 kept alive, its connections pooled per target (AgentTls).
         this.http = client.connectTimeout(Duration.ofSeconds(2))
                 .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
                 .build();

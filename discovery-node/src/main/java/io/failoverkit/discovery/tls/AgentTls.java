@@ -134,14 +134,16 @@ public final class AgentTls {
      * this agent's TLS when it has a CA to verify them with; with verify_server_hostname they must be server.DC.DOMAIN.
      */
     public HttpClient.Builder httpClient() {
-        HttpClient.Builder b = HttpClient.newBuilder();
+        // HTTP/1.1: agents serve nothing else; the JDK client's default (HTTP/2) offers every new plain connection an
+        // h2c upgrade (extra headers, an Upgrade exchange the server declines) before it settles on 1.1.
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1);
         if (canVerifyPeers()) b.sslContext(clientContext(true));
         return b;
     }
 
     /** As {@link #httpClient()} for calls to any agent, client agents included (the CA's signature is what is checked). */
     public HttpClient.Builder anyAgentHttpClient() {
-        HttpClient.Builder b = HttpClient.newBuilder();
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1);
         if (canVerifyPeers()) b.sslContext(clientContext(false));
         return b;
     }

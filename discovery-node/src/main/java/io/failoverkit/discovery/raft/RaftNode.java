@@ -344,29 +344,20 @@ public final class RaftNode implements AutoCloseable {
         Command entry = batch.size() == 1 ? batch.get(0).command() : new Command.Batch(batch.stream().map(Pending::command).toList());
         RaftClient c = client;
         CompletableFuture<RaftClientReply> sent;
-        boolean direct = false;
         try {
-            // Encoded straight into the protobuf string: no second copy of the entry.
-            var out = org.apache.ratis.thirdparty.com.google.protobuf.ByteString.newOutput(512);
-            Json.MAPPER.writeValue(out, entry);
-            Message message = Message.valueOf(out.toByteString());
-            direct = settledLeader();
-            sent = direct ? submitToSelf(message, c) : c.async().send(message);
+            sent = c.async().send(Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(Json.MAPPER.writeValueAsBytes(entry))));
         } catch (IOException | RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
         long sentAt = System.nanoTime();
-        boolean viaClient = !direct;
-        // Handled on a virtual thread: a direct entry's reply completes on Ratis' apply thread, which must go on
-        // applying (not decode results, wake callers and append the next batch).
-        sent.whenCompleteAsync((reply, err) -> {
+        sent.whenComplete((reply, err) -> {
             if (err == null) {
-                metrics.incr("consul.raft.apply", APPLY_TAGS, 1);
-                metrics.incr("consul.raft.apply.commands", APPLY_TAGS, batch.size());
-                metrics.sinceMillis("consul.raft.commitTime", APPLY_TAGS, sentAt);
+                metrics.incr("consul.raft.apply", java.util.Map.of(), 1);
+                metrics.incr("consul.raft.apply.commands", java.util.Map.of(), batch.size());
+                metrics.sinceMillis("consul.raft.commitTime", java.util.Map.of(), sentAt);
             }
             // Replaced before the next batch is sent (drain, below), so that one goes through a usable client.
-            if (err != null && viaClient) replaceClient(c, err);
+            if (err != null) replaceClient(c, err);
             inFlight.decrementAndGet();
             try {
                 List<ApplyResult> results = err == null ? resultsOf(reply) : null;
@@ -380,69 +371,6 @@ public final class RaftNode implements AutoCloseable {
             } finally {
                 drain();
             }
-        }, completions);
-    }
-
-    /** Where entries' replies are handled (see {@link #send}). */
-    private final java.util.concurrent.ExecutorService completions = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
-
-    private static final java.util.Map<String, String> APPLY_TAGS = java.util.Map.of();
-    /** The identity of the writes this server, as the leader, hands to its own Raft server (see {@link #submitToSelf}). */
-    private final ClientId selfClientId = ClientId.randomId();
-    private final java.util.concurrent.atomic.AtomicLong selfCallIds = new java.util.concurrent.atomic.AtomicLong();
-
-    /** How long this server must have led (in the current term, ready) before its writes skip the client. */
-    private static final long SETTLED_LEADER_NANOS = TimeUnit.SECONDS.toNanos(3);
-    private volatile long ledTerm = -1;
-    private volatile long ledSince;
-
-    /**
-     * True when this server is the ready leader of a term it has led for {@link #SETTLED_LEADER_NANOS}: right after an
-     * election leadership still flips under load, and the client rides that out (it retries an entry on the new
-     * leader under the same call id, which the new leader's retry cache recognises); a direct entry could not.
-     */
-    private boolean settledLeader() {
-        try {
-            var info = division().getInfo();
-            if (!info.isLeader() || !info.isLeaderReady()) return false;
-            long term = info.getCurrentTerm();
-            long now = System.nanoTime();
-            if (term != ledTerm) {
-                ledSince = now;
-                ledTerm = term;
-                return false;
-            }
-            return now - ledSince >= SETTLED_LEADER_NANOS;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /**
-     * On a settled leader ({@link #settledLeader}), an entry goes straight to this JVM's Raft server instead of through
-     * the client's gRPC stream to itself (a loopback round trip: protobuf encoding, HTTP/2 framing and two Netty
-     * hand-offs per entry, the largest cost of a lone write on a 2-core machine after the fsync). A leader that is not
-     * ready refuses before appending anything: that entry then goes through the client, which waits and retries. A
-     * leader that steps down meanwhile (NotLeaderException) may have appended the entry, which a new leader can still
-     * commit: it is reported as failed, not sent again (a second copy could apply twice, and a CAS or lock acquire
-     * would then report false for a write that succeeded); Consul reports a write caught by a leadership loss the same
-     * way.
-     */
-    private CompletableFuture<RaftClientReply> submitToSelf(Message message, RaftClient fallback) throws IOException {
-        var request = org.apache.ratis.protocol.RaftClientRequest.newBuilder()
-                .setClientId(selfClientId)
-                .setServerId(self)
-                .setGroupId(group.getGroupId())
-                .setCallId(selfCallIds.incrementAndGet())
-                .setMessage(message)
-                .setType(org.apache.ratis.protocol.RaftClientRequest.writeRequestType())
-                .build();
-        return server.submitClientRequestAsync(request).thenCompose(reply -> {
-            if (reply.isSuccess()) return CompletableFuture.completedFuture(reply);
-            if (!(reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderNotReadyException)) {
-                return CompletableFuture.completedFuture(reply);
-            }
-            return fallback.async().send(message).whenComplete((r, err) -> { if (err != null) replaceClient(fallback, err); });
         });
     }
 
@@ -630,11 +558,7 @@ public final class RaftNode implements AutoCloseable {
             for (RaftClient r : List.copyOf(retired)) closeRetired(r);
             c.close();
         } finally {
-            try {
-                server.close();
-            } finally {
-                completions.shutdown();
-            }
+            server.close();
         }
     }
 }

@@ -102,20 +102,27 @@ final class CatalogStateMachine extends BaseStateMachine {
         });
     }
 
+    /** Bumped when Ratis pauses this state machine for a snapshot install: a write begun before discards itself. */
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
+
     @Override
     public void reinitialize() throws IOException {
         // After a snapshot was installed from the leader: reload it, then run again (Ratis leaves the lifecycle to us).
         awaitWriter();
         written.set(-1);
-        load(storage.getLatestSnapshot());
+        // Read the directory again: Ratis swapped it for the leader's snapshot, and its cached "latest" is this server's
+        // own older one, gone with the swap (loading that silently left the store behind and the log gap unfillable).
+        load(storage.loadLatestSnapshot(), true);
         getLifeCycle().transition(LifeCycle.State.STARTING);
         getLifeCycle().transition(LifeCycle.State.RUNNING);
     }
 
     @Override
     public void pause() {
-        // A snapshot install follows: let a snapshot being written finish first (it cannot be newer than the leader's).
-        awaitWriter();
+        // A snapshot install follows. Ratis calls this under its server lock (heartbeats and votes wait): never wait
+        // here for a snapshot being written; the new generation makes that write discard itself instead of landing in
+        // the directory Ratis is swapping.
+        generation.incrementAndGet();
         getLifeCycle().transition(LifeCycle.State.PAUSING);
         getLifeCycle().transition(LifeCycle.State.PAUSED);
     }
@@ -126,9 +133,19 @@ final class CatalogStateMachine extends BaseStateMachine {
     }
 
     private void load(SingleFileSnapshotInfo snapshot) throws IOException {
-        if (snapshot == null) return;
+        load(snapshot, false);
+    }
+
+    private void load(SingleFileSnapshotInfo snapshot, boolean installed) throws IOException {
+        if (snapshot == null) {
+            if (installed) throw new IOException("no snapshot found after the leader's snapshot was installed");
+            return;
+        }
         File file = snapshot.getFile().getPath().toFile();
-        if (!file.exists()) return;
+        if (!file.exists()) {
+            if (installed) throw new IOException("the installed snapshot " + file + " is missing");
+            return;
+        }
         long started = System.nanoTime();
         // A damaged file is refused here (the server does not start, or the install fails) with the check that failed.
         store.loadSnapshot(file.toPath());
@@ -161,6 +178,7 @@ final class CatalogStateMachine extends BaseStateMachine {
             return report(writeNow(store.view(), last));
         }
         long done = written.getAndSet(-1);
+        if (getLifeCycle().getCurrentState() != LifeCycle.State.RUNNING) return RaftLog_INVALID; // paused for an install
         if (done >= 0) return report(done);
         if (inFlight != null && !inFlight.isDone()) return RaftLog_INVALID;
         inFlight = null;
@@ -172,9 +190,14 @@ final class CatalogStateMachine extends BaseStateMachine {
         long viewMicros = (System.nanoTime() - started) / 1000;
         schedule.taken(last.getIndex());
         TermIndex snapshotAt = last;
+        long gen = generation.get();
         inFlight = writer.submit(() -> {
             try {
-                long index = writeNow(view, snapshotAt);
+                long index = writeNow(view, snapshotAt, gen);
+                if (index < 0) {
+                    LOG.info("snapshot at index {} discarded: a snapshot install from the leader began meanwhile", snapshotAt.getIndex());
+                    return;
+                }
                 written.accumulateAndGet(index, Math::max);
                 LOG.info("snapshot at index {} written off the apply thread (view taken in {} us)", index, viewMicros);
             } catch (IOException | RuntimeException e) {
@@ -220,6 +243,11 @@ final class CatalogStateMachine extends BaseStateMachine {
      * with it to a follower, computed on the way), fsync'd, then renamed into place and recorded as the latest.
      */
     private long writeNow(StateStore.View view, TermIndex at) throws IOException {
+        return writeNow(view, at, generation.get());
+    }
+
+    /** As {@link #writeNow(StateStore.View, TermIndex)}, but -1 with nothing recorded if an install began since {@code gen}. */
+    private long writeNow(StateStore.View view, TermIndex at, long gen) throws IOException {
         long started = System.nanoTime();
         File file = storage.getSnapshotFile(at.getTerm(), at.getIndex());
         File tmp = new File(file.getParentFile(), file.getName() + ".tmp");
@@ -239,9 +267,17 @@ final class CatalogStateMachine extends BaseStateMachine {
             Files.deleteIfExists(tmp.toPath());
             throw e;
         }
+        if (generation.get() != gen) {
+            Files.deleteIfExists(tmp.toPath());
+            return -1;
+        }
         Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE);
         MD5Hash digest = new MD5Hash(md5.digest());
         MD5FileUtil.saveMD5File(file, digest);
+        // The rename and the MD5 file durable before Ratis is told (it then purges the log up to this index).
+        try (FileChannel d = FileChannel.open(file.getParentFile().toPath(), StandardOpenOption.READ)) {
+            d.force(true);
+        }
         storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new org.apache.ratis.server.storage.FileInfo(file.toPath(), digest), at));
         newSnapshot.set(true);
         LOG.info("snapshot {} written: {} bytes in {} ms", file.getName(), bytes, (System.nanoTime() - started) / 1_000_000);

@@ -148,7 +148,14 @@ final class CatalogStateMachine extends BaseStateMachine {
         }
         long started = System.nanoTime();
         // A damaged file is refused here (the server does not start, or the install fails) with the check that failed.
-        store.loadSnapshot(file.toPath());
+        try {
+            store.loadSnapshot(file.toPath());
+        } catch (IOException | RuntimeException e) {
+            // The log was purged up to this snapshot: an older snapshot would leave a gap no entry can fill.
+            throw new IOException("Raft snapshot " + file + " cannot be loaded (" + e.getMessage() + "). The log before it is purged,"
+                    + " so do not delete it to fall back on an older one: stop this server, move its Raft data directory aside, and"
+                    + " start it again empty so that the leader installs a fresh snapshot (see the README, Backups and quorum loss)", e);
+        }
         updateLastAppliedTermIndex(snapshot.getTermIndex());
         schedule.taken(snapshot.getIndex());
         reported.accumulateAndGet(snapshot.getIndex(), Math::max);

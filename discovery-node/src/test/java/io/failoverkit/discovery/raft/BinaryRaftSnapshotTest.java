@@ -141,6 +141,6 @@ class BinaryRaftSnapshotTest {
             Files.deleteIfExists(f.resolveSibling(f.getFileName() + ".md5"));
         }
         assertThatThrownBy(() -> RaftNode.start("solo", "127.0.0.1", port, storage.toFile(), peers, "dc1", 50, newStore(), x -> { }).close())
-                .hasStackTraceContaining("checksum mismatch");
+                .hasStackTraceContaining("checksum mismatch").hasStackTraceContaining("move its Raft data directory aside");
     }
 }

@@ -4,38 +4,15 @@ through libc at every connect: resolv.conf -> dnsmasq -> the agent), inserts a n
 lines ClientOutput (Java) prints. The password comes from DRILL_DB_PASSWORD, never argv.
 Args: HOST PORT USER FIRST SETTINGS(defaults|tuned) SECONDS."""
 import os
-import socket
 import sys
-import threading
 import time
+
+from writer_common import emit, now, start_dns_sampler, state
 
 import pymysql
 
 host, port, user, seq, settings, seconds = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5], float(sys.argv[6])
 password = os.environ["DRILL_DB_PASSWORD"]
-lock = threading.Lock()
-state = {"err": None, "dns": None}
-
-
-def now():
-    return int(time.time() * 1000)
-
-
-def emit(line):
-    with lock:
-        print(line, flush=True)
-
-
-def sample_dns():
-    while True:
-        try:
-            addr = socket.gethostbyname(host)
-        except OSError:
-            addr = "none"
-        if addr != state["dns"]:
-            state["dns"] = addr
-            emit("DNS %d %s" % (now(), addr))
-        time.sleep(0.02)
 
 
 def connect():
@@ -45,7 +22,7 @@ def connect():
     return pymysql.connect(host=host, port=port, user=user, password=password, database="drill", autocommit=True)
 
 
-threading.Thread(target=sample_dns, daemon=True).start()
+start_dns_sampler(host)
 conn = None
 deadline = time.monotonic() + seconds
 while time.monotonic() < deadline:

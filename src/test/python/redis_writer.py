@@ -2,44 +2,21 @@
 resolved through libc at every connect (resolv.conf -> dnsmasq -> the agent), INCRing its key every 20 ms in a
 MULTI with CLIENT INFO (whose laddr says which server took the write). Prints the lines ClientOutput (Java) prints.
 Args: HOST PORT KEY SETTINGS(defaults|tuned) SECONDS."""
-import socket
 import sys
-import threading
 import time
+
+from writer_common import emit, now, start_dns_sampler, state
 
 import redis
 
 host, port, key, settings, seconds = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
-lock = threading.Lock()
-state = {"err": None, "dns": None}
-
-
-def now():
-    return int(time.time() * 1000)
-
-
-def emit(line):
-    with lock:
-        print(line, flush=True)
-
-
-def sample_dns():
-    while True:
-        try:
-            addr = socket.gethostbyname(host)
-        except OSError:
-            addr = "none"
-        if addr != state["dns"]:
-            state["dns"] = addr
-            emit("DNS %d %s" % (now(), addr))
-        time.sleep(0.02)
 
 
 if settings == "tuned":
     client = redis.Redis(host=host, port=port, socket_timeout=1.0, socket_connect_timeout=0.5, health_check_interval=1)
 else:
     client = redis.Redis(host=host, port=port)
-threading.Thread(target=sample_dns, daemon=True).start()
+start_dns_sampler(host)
 deadline = time.monotonic() + seconds
 while time.monotonic() < deadline:
     try:

@@ -383,11 +383,15 @@ class WebUiBrowserDrill {
         assertThat(newMaster).isEqualTo(masterOf("ui-redis"));
         assertThat(js("return window.__sameDocument")).as("the page was not reloaded").isEqualTo("cluster");
         assertThat(js("return window.failoverkitLoadedAt")).isEqualTo(loadedAt);
-        WebElement epoch2 = driver.findElement(By.cssSelector("li.epoch[data-epoch='2']"));
-        for (String phase : List.of("detected", "fenced", "promoted", "DNS moved")) {
-            assertThat(epoch2.findElements(By.cssSelector("li[data-phase='" + phase + "']"))).as(phase).hasSize(1);
-        }
-        assertThat(epoch2.getText()).contains(newMaster, "total");
+        // The page re-renders the timeline as the manager's later steps arrive: the element is looked up again on every
+        // try (a reference held across a re-render goes stale), and the content is what is asserted.
+        eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
+            WebElement epoch2 = driver.findElement(By.cssSelector("li.epoch[data-epoch='2']"));
+            for (String phase : List.of("detected", "fenced", "promoted", "DNS moved")) {
+                assertThat(epoch2.findElements(By.cssSelector("li[data-phase='" + phase + "']"))).as(phase).hasSize(1);
+            }
+            assertThat(epoch2.getText()).contains(newMaster, "total");
+        });
         // The old master shows as unreachable in the topology, the anti-flapping block asks for an acknowledgement.
         eventually(Duration.ofSeconds(30)).untilAsserted(() -> {
             assertThat(driver.findElements(By.cssSelector(".topology .node[data-role='down'][data-address='" + oldMaster + "']"))).hasSize(1);

@@ -376,6 +376,7 @@ public final class Agent implements AutoCloseable {
             this.raft = node;
             this.autopilot = io.failoverkit.discovery.leader.Autopilot.start(node, membership, config.datacenter, config.nodeName);
             http.serve(s, node, timers, this::leaderHttp);
+            antiEntropy.writeInProcess(http.catalogInProcess());
             sessionTimer.scheduleWithFixedDelay(() -> safely(timers::tick), 100, 100, TimeUnit.MILLISECONDS);
             reconcileTimer.scheduleWithFixedDelay(() -> safely(reconciler::tick), 500, 1000, TimeUnit.MILLISECONDS);
             if (config.acl.enabled) {

@@ -45,13 +45,31 @@ public final class AntiEntropy {
     /** The token its requests carry (the agent's acl.tokens.agent, else default; null: none), as Consul's agent token. */
     private volatile Supplier<String> token = () -> null;
     private long lastFull;
-    /** Held by every write to the catalog, so a later write always carries a later local state. */
-    private final Object syncLock = new Object();
+    /**
+     * Held by every write to the catalog until it is done (a blocking sync holds it for its whole run, an in-process
+     * push until its Raft entry is applied), so a later write always carries a later local state.
+     */
+    private final java.util.concurrent.Semaphore writeSlot = new java.util.concurrent.Semaphore(1);
+    /** A server agent's own catalog, written in-process (null: every write goes over HTTP). */
+    private volatile CatalogWriter inProcess;
     /** Checks whose status changed and are not in the catalog yet: pushed at once, all of a burst in one write. */
     private final Set<String> changedChecks = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.Semaphore wake = new java.util.concurrent.Semaphore(0);
     private final Thread pusher;
     private volatile boolean closed;
+
+    /**
+     * A server's catalog register route, called in-process: the same parsing, ACL check (with the token given) and
+     * Raft proposal as {@code PUT /v1/catalog/register}, without the HTTP round trip to itself.
+     */
+    public interface CatalogWriter {
+        /**
+         * Proposes {@code body} (the route's JSON body as maps and lists) with {@code token} (null: none); completes
+         * once applied, exceptionally when refused or not committed. Null when it cannot be written in-process now
+         * (the server has not taken its Raft seat): the write then goes over HTTP.
+         */
+        java.util.concurrent.CompletableFuture<Void> register(Map<String, Object> body, String token);
+    }
 
     public AntiEntropy(LocalState local, String node, String nodeId, String address, Supplier<Optional<String>> serverHttp) {
         this(local, node, nodeId, address, Map.of(), serverHttp);
@@ -92,7 +110,70 @@ public final class AntiEntropy {
      */
     public void checkChanged(String checkId) {
         changedChecks.add(checkId);
-        wake.release();
+        if (inProcess != null) pushInProcess();
+        else wake.release();
+    }
+
+    /**
+     * On a server agent: status changes are proposed to its own Raft node from the thread that saw them (no hop to the
+     * pusher thread, no HTTP request to itself), one write at a time; changes that arrive while one is in flight go
+     * together in the next, proposed when it completes. Anything else (a full sync due, no Raft seat yet, a failed
+     * write) goes to the pusher thread and over HTTP as before.
+     */
+    public void writeInProcess(CatalogWriter writer) {
+        this.inProcess = writer;
+    }
+
+    private void pushInProcess() {
+        CatalogWriter writer = inProcess;
+        while (!closed && !changedChecks.isEmpty()) {
+            if (dirty || writer == null) {
+                wake.release(); // the pusher's full sync compares every check
+                return;
+            }
+            if (!writeSlot.tryAcquire()) return; // the holder looks at changedChecks again when it lets go
+            Set<String> ids = new HashSet<>(changedChecks);
+            changedChecks.removeAll(ids);
+            java.util.concurrent.CompletableFuture<Void> written;
+            try {
+                List<Map<String, Object>> out = changedCheckBodies(ids);
+                if (out.isEmpty()) {
+                    writeSlot.release();
+                    continue;
+                }
+                written = writer.register(registerBody(Map.of("Checks", out)), token.get());
+            } catch (RuntimeException e) {
+                written = java.util.concurrent.CompletableFuture.failedFuture(e);
+            }
+            if (written == null) { // no Raft seat yet: over HTTP
+                changedChecks.addAll(ids);
+                writeSlot.release();
+                wake.release();
+                return;
+            }
+            written.whenComplete((ok, err) -> {
+                if (err == null) {
+                    releaseWriteSlot();
+                    return;
+                }
+                // Not a retry loop: the pusher's full sync (over HTTP, with anti-entropy's retries) repairs the catalog.
+                changedChecks.addAll(ids);
+                dirty = true;
+                writeSlot.release();
+                wake.release();
+                LOG.debug("in-process check sync failed, anti-entropy retries: {}", err.toString());
+            });
+            return;
+        }
+    }
+
+    /** Lets the next catalog write go; changes that came meanwhile are pushed now. */
+    private void releaseWriteSlot() {
+        writeSlot.release();
+        if (!changedChecks.isEmpty()) {
+            if (inProcess != null) pushInProcess();
+            else wake.release();
+        }
     }
 
     private void pushLoop() {
@@ -108,10 +189,13 @@ public final class AntiEntropy {
             if (server.isEmpty()) continue; // the periodic tick retries once a server is known
             try {
                 if (dirty) {
-                    synchronized (syncLock) {
+                    writeSlot.acquire();
+                    try {
                         dirty = false;
                         changedChecks.clear(); // the sync below compares every check
                         sync(server.get(), false);
+                    } finally {
+                        releaseWriteSlot();
                     }
                 } else {
                     pushChangedChecks(server.get());
@@ -127,20 +211,32 @@ public final class AntiEntropy {
 
     /** The changed checks as the local state has them now, in one catalog write (one Raft entry). */
     private void pushChangedChecks(String server) throws IOException, InterruptedException {
-        synchronized (syncLock) {
+        writeSlot.acquire();
+        Set<String> ids = Set.of();
+        boolean failed = false;
+        try {
             if (changedChecks.isEmpty()) return;
-            Set<String> ids = new HashSet<>(changedChecks);
+            ids = new HashSet<>(changedChecks);
             changedChecks.removeAll(ids);
-            List<Map<String, Object>> out = new java.util.ArrayList<>();
-            for (Model.Check c : local.catalogChecks(node)) if (ids.contains(c.checkId())) out.add(checkBody(c));
+            List<Map<String, Object>> out = changedCheckBodies(ids);
             if (out.isEmpty()) return;
-            try {
-                register(server, Map.of("Checks", out));
-            } catch (IOException | RuntimeException e) {
-                changedChecks.addAll(ids);
-                throw e;
-            }
+            register(server, Map.of("Checks", out));
+        } catch (IOException | RuntimeException e) {
+            changedChecks.addAll(ids);
+            failed = true;
+            throw e;
+        } finally {
+            // A failed push's checks wait for the full sync it asks for (next wake-up or tick), not pushed again at once.
+            if (failed) writeSlot.release();
+            else releaseWriteSlot();
         }
+    }
+
+    /** The catalog form of those checks as the local state has them now. */
+    private List<Map<String, Object>> changedCheckBodies(Set<String> ids) {
+        List<Map<String, Object>> out = new java.util.ArrayList<>();
+        for (Model.Check c : local.catalogChecks(node)) if (ids.contains(c.checkId())) out.add(checkBody(c));
+        return out;
     }
 
     public void close() {
@@ -164,10 +260,13 @@ public final class AntiEntropy {
         Optional<String> server = serverHttp.get();
         if (server.isEmpty()) return;
         try {
-            synchronized (syncLock) {
+            writeSlot.acquire();
+            try {
                 dirty = false;
                 changedChecks.clear();
                 sync(server.get(), full);
+            } finally {
+                releaseWriteSlot();
             }
             if (full) lastFull = now;
         } catch (IOException | RuntimeException e) {
@@ -289,13 +388,17 @@ public final class AntiEntropy {
     }
 
     private void register(String server, Map<String, Object> part) throws IOException, InterruptedException {
+        put(server, "/v1/catalog/register", registerBody(part));
+    }
+
+    private Map<String, Object> registerBody(Map<String, Object> part) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("ID", nodeId);
         body.put("Node", node);
         body.put("Address", address);
         body.put("SkipNodeUpdate", true);
         body.putAll(part);
-        put(server, "/v1/catalog/register", body);
+        return body;
     }
 
     private void deregister(String server, String field, String id) throws IOException, InterruptedException {

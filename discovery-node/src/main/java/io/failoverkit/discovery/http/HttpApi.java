@@ -6,6 +6,7 @@ import io.failoverkit.discovery.acl.Identity;
 import io.failoverkit.discovery.acl.Resource;
 import io.failoverkit.discovery.acl.TokenResolver;
 import io.failoverkit.discovery.agent.Agent;
+import io.failoverkit.discovery.agent.AntiEntropy;
 import io.failoverkit.discovery.audit.AuditLog;
 import io.failoverkit.discovery.leader.SessionTimers;
 import io.failoverkit.discovery.raft.RaftNode;
@@ -129,6 +130,14 @@ public final class HttpApi implements AutoCloseable {
         routes = new Routes(new KvEndpoint(side), new CatalogEndpoint(side), new HealthEndpoint(side),
                 new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side), new TxnEndpoint(side),
                 new SnapshotEndpoint(side), new AclEndpoint(side, agent));
+        catalogInProcess = new InProcessCatalog(store, raft, agent::acl, agent.config().datacenter);
+    }
+
+    private volatile AntiEntropy.CatalogWriter catalogInProcess;
+
+    /** This server's catalog register route, for its own check sync to call in-process (null before {@link #serve}). */
+    public AntiEntropy.CatalogWriter catalogInProcess() {
+        return catalogInProcess;
     }
 
     /** The agent's acl.tokens.default, sent on by the forwarder for requests that carry no token. */

@@ -165,8 +165,13 @@ final class Permissions {
         } catch (IllegalArgumentException e) {
             throw HttpError.badRequest(e.getMessage());
         }
+        return new Require(registerNeeds(reg, look.store()));
+    }
+
+    /** What a catalog registration needs (the rule above; also checked by {@link InProcessCatalog}). */
+    static List<Need> registerNeeds(Command.Register reg, StateStore store) {
         String node = reg.node().node();
-        StateStore.NodeServices existing = look.store() == null ? null : look.store().nodeServices(node).value();
+        StateStore.NodeServices existing = store == null ? null : store.nodeServices(node).value();
         List<Need> needs = new ArrayList<>();
         boolean changesNode = existing == null || existing.node() == null || !reg.skipNodeUpdate() && !sameNode(existing.node(), reg.node());
         if (changesNode) needs.add(Need.write(Resource.NODE, node));
@@ -181,7 +186,7 @@ final class Permissions {
             if (sid == null || sid.isEmpty()) needs.add(Need.write(Resource.NODE, node));
             else if (svc == null || !sid.equals(svc.id())) needs.add(Need.write(Resource.SERVICE, serviceName(existing, sid, node)));
         }
-        return new Require(needs);
+        return needs;
     }
 
     private static boolean sameNode(Model.Node stored, Model.Node posted) {

@@ -1,0 +1,60 @@
+package io.failoverkit.discovery.http;
+
+import io.failoverkit.discovery.acl.Identity;
+import io.failoverkit.discovery.acl.TokenResolver;
+import io.failoverkit.discovery.agent.AntiEntropy;
+import io.failoverkit.discovery.raft.RaftNode;
+import io.failoverkit.discovery.state.Command;
+import io.failoverkit.discovery.state.Json;
+import io.failoverkit.discovery.state.StateStore;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+
+/**
+ * {@code PUT /v1/catalog/register} called in-process by a server agent's own check sync: the body is read by the
+ * route's parser, the token checked against the route's ACL rule ({@link Permissions#registerNeeds}) and the command
+ * proposed to this server's Raft node, as the route does, without the HTTP request to itself (its serialisation, the
+ * loopback connection and two thread hand-offs on the path of every check status change). The audit log, which
+ * records HTTP requests, does not see these writes, as Consul's does not see its agent's anti-entropy RPCs.
+ */
+final class InProcessCatalog implements AntiEntropy.CatalogWriter {
+    private final StateStore store;
+    private final RaftNode raft;
+    private final Supplier<TokenResolver> acl;
+    private final String datacenter;
+
+    InProcessCatalog(StateStore store, RaftNode raft, Supplier<TokenResolver> acl, String datacenter) {
+        this.store = store;
+        this.raft = raft;
+        this.acl = acl;
+        this.datacenter = datacenter;
+    }
+
+    @Override
+    public CompletableFuture<Void> register(Map<String, Object> body, String token) {
+        Command.Register reg;
+        try {
+            reg = CatalogEndpoint.parseRegister(Json.MAPPER.valueToTree(body), datacenter);
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(new IOException("400 " + e.getMessage()));
+        }
+        TokenResolver resolver = acl.get();
+        if (resolver != TokenResolver.DISABLED) {
+            Identity who;
+            try {
+                who = resolver.resolve(token);
+            } catch (TokenResolver.AclNotFound e) {
+                return CompletableFuture.failedFuture(new IOException("403 " + e.getMessage()));
+            }
+            Permissions.Need missing = Permissions.firstDenied(who, Permissions.registerNeeds(reg, store));
+            if (missing != null) return CompletableFuture.failedFuture(new IOException("403 " + Permissions.denied(who, missing)));
+        }
+        return raft.propose(reg).thenAccept(result -> {
+            if (!result.isOk()) throw new CompletionException(new IOException(result.status() + " " + result.error()));
+        });
+    }
+}

@@ -130,7 +130,7 @@ public final class HttpApi implements AutoCloseable {
         routes = new Routes(new KvEndpoint(side), new CatalogEndpoint(side), new HealthEndpoint(side),
                 new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side), new TxnEndpoint(side),
                 new SnapshotEndpoint(side), new AclEndpoint(side, agent));
-        catalogInProcess = new InProcessCatalog(store, raft, agent::acl, agent.config().datacenter);
+        catalogInProcess = new InProcessCatalog(store, raft::propose, agent::acl, agent.config().datacenter);
     }
 
     private volatile AntiEntropy.CatalogWriter catalogInProcess;

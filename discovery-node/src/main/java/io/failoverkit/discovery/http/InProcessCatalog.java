@@ -4,6 +4,7 @@ import io.failoverkit.discovery.acl.Identity;
 import io.failoverkit.discovery.acl.TokenResolver;
 import io.failoverkit.discovery.agent.AntiEntropy;
 import io.failoverkit.discovery.raft.RaftNode;
+import io.failoverkit.discovery.state.ApplyResult;
 import io.failoverkit.discovery.state.Command;
 import io.failoverkit.discovery.state.Json;
 import io.failoverkit.discovery.state.StateStore;
@@ -12,6 +13,7 @@ import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -23,13 +25,14 @@ import java.util.function.Supplier;
  */
 final class InProcessCatalog implements AntiEntropy.CatalogWriter {
     private final StateStore store;
-    private final RaftNode raft;
+    /** This server's Raft proposal ({@link RaftNode#propose}). */
+    private final Function<Command, CompletableFuture<ApplyResult>> propose;
     private final Supplier<TokenResolver> acl;
     private final String datacenter;
 
-    InProcessCatalog(StateStore store, RaftNode raft, Supplier<TokenResolver> acl, String datacenter) {
+    InProcessCatalog(StateStore store, Function<Command, CompletableFuture<ApplyResult>> propose, Supplier<TokenResolver> acl, String datacenter) {
         this.store = store;
-        this.raft = raft;
+        this.propose = propose;
         this.acl = acl;
         this.datacenter = datacenter;
     }
@@ -53,7 +56,7 @@ final class InProcessCatalog implements AntiEntropy.CatalogWriter {
             Permissions.Need missing = Permissions.firstDenied(who, Permissions.registerNeeds(reg, store));
             if (missing != null) return CompletableFuture.failedFuture(new IOException("403 " + Permissions.denied(who, missing)));
         }
-        return raft.propose(reg).thenAccept(result -> {
+        return propose.apply(reg).thenAccept(result -> {
             if (!result.isOk()) throw new CompletionException(new IOException(result.status() + " " + result.error()));
         });
     }

@@ -1216,6 +1216,11 @@ public final class StateStore {
         }
         boolean restamp = img.lastIndex() >= index;
         if (restamp) img = restamped(img, index);
+        // An archive with no ACL token (taken before ACLs were bootstrapped, or by a release without them) restored
+        // into a cluster that has tokens keeps the cluster's ACL tables: replacing them with none would reopen
+        // `acl bootstrap` to whoever asks first, a restore of data turned into a loss of access control.
+        boolean keptAcls = (img.aclTokens() == null || img.aclTokens().isEmpty()) && !aclTokens.isEmpty();
+        if (keptAcls) img = withCurrentAcls(img);
         Map<String, Long> released = releasedByRestore(img);
         install(img);
         // As an invalidation would: the old holder acts until its next renewal fails, so nobody takes the key before
@@ -1230,10 +1235,21 @@ public final class StateStore {
         restoreIndex = index;
         LOG.warn("restored snapshot {} (index {}, term {}) at Raft index {}: the whole state was replaced ({}){}", c.id(), c.snapshotIndex(), c.snapshotTerm(),
                 index, counts(img), restamp ? "; record indexes restamped to " + index + " (the snapshot is from a longer history)" : "");
+        if (keptAcls) {
+            LOG.warn("restore at Raft index {}: the snapshot has no ACL tokens; this cluster's ACL policies, tokens and bootstrap mark were kept"
+                    + " (to start ACLs afresh, delete the tokens and policies through the ACL API)", index);
+        }
         if (!released.isEmpty()) {
             LOG.warn("restore at Raft index {}: {} held key(s) changed holder and are held back for the old holder's lock-delay: {}", index, released.size(), released.keySet());
         }
         return ApplyResult.ok(true, index);
+    }
+
+    /** {@code img} with this store's ACL tables and bootstrap mark in place of its own. Holds the write lock. */
+    private Image withCurrentAcls(Image img) {
+        return new Image(img.format(), img.nodes(), img.services(), img.checks(), img.kvs(), img.tombstones(), img.sessions(), img.lockReleases(),
+                List.copyOf(aclPolicies.values()), List.copyOf(aclTokens.values()), aclBootstrapIndex, img.tableIndex(), img.lastIndex(),
+                img.lastTerm(), img.restoreIndex(), img.serviceIndexes(), img.kvReapedIndex());
     }
 
     /**

@@ -268,7 +268,7 @@ public final class StateStore {
 
     private ApplyResult kvDelete(long index, Command.KvDelete c, Changes ch) {
         if (c.recurse()) {
-            List<String> doomed = new ArrayList<>(kvs.subMap(c.key(), true, c.key() + Character.MAX_VALUE, true).keySet());
+            List<String> doomed = new ArrayList<>(withPrefix(kvs, c.key()).keySet());
             for (String k : doomed) deleteKey(index, k, ch);
             if (doomed.isEmpty()) { ch.tables.add(Table.KVS); ch.keys.add(c.key()); }
             return ApplyResult.ok(true, index);
@@ -684,11 +684,24 @@ public final class StateStore {
         }
     }
 
+    /**
+     * The entries whose key starts with {@code prefix}, every one of them: bounded by the first string after all such
+     * keys (the prefix with its last character below U+FFFF raised by one, U+FFFF characters after it dropped), not by
+     * {@code prefix + U+FFFF}, which left out keys such as {@code prefix + "\uFFFFx"}.
+     */
+    static <V> java.util.SortedMap<String, V> withPrefix(java.util.NavigableMap<String, V> map, String prefix) {
+        int end = prefix.length();
+        while (end > 0 && prefix.charAt(end - 1) == Character.MAX_VALUE) end--;
+        if (end == 0) return map.tailMap(prefix, true);
+        String after = prefix.substring(0, end - 1) + (char) (prefix.charAt(end - 1) + 1);
+        return map.subMap(prefix, true, after, false);
+    }
+
     public Read<List<KvEntry>> kvList(String prefix) {
         lock.readLock().lock();
         try {
             long observed = tableIndex.get(Table.KVS);
-            List<KvEntry> list = List.copyOf(kvs.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values());
+            List<KvEntry> list = List.copyOf(withPrefix(kvs, prefix).values());
             long idx = prefixIndex(prefix, list, observed);
             return new Read<>(list, reported(idx), observed);
         } finally {
@@ -699,7 +712,7 @@ public final class StateStore {
     private long prefixIndex(String prefix, List<KvEntry> list, long observed) {
         long idx = 0;
         for (KvEntry e : list) idx = Math.max(idx, e.modifyIndex());
-        for (long t : tombstones.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values()) idx = Math.max(idx, t);
+        for (long t : withPrefix(tombstones, prefix).values()) idx = Math.max(idx, t);
         return idx == 0 ? observed : Math.max(idx, Math.min(kvReapedIndex, observed));
     }
 
@@ -707,7 +720,7 @@ public final class StateStore {
         lock.readLock().lock();
         try {
             long observed = tableIndex.get(Table.KVS);
-            List<KvEntry> list = List.copyOf(kvs.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values());
+            List<KvEntry> list = List.copyOf(withPrefix(kvs, prefix).values());
             TreeSet<String> keys = new TreeSet<>();
             for (KvEntry e : list) {
                 String k = e.key();

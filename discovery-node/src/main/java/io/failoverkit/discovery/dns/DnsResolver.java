@@ -244,6 +244,10 @@ public final class DnsResolver {
             service(r, qname, type, labels.get(n - 2), n == 3 ? labels.get(0) : null, outcome);
             return;
         }
+        if ((n == 2 || n == 3) && labels.get(1).equals("addr")) {
+            addr(r, qname, type, labels.get(0));
+            return;
+        }
         nxdomain(r);
     }
 
@@ -275,9 +279,14 @@ public final class DnsResolver {
         Collections.shuffle(healthy, ThreadLocalRandom.current());
         long ttl = config.serviceTtl(service).toSeconds();
         if (type == Type.SRV) {
-            Set<Name> targets = new LinkedHashSet<>();
+            // One SRV record per (node, service address, port), as Consul de-duplicates: several instances on one
+            // node with their own addresses are several targets, each with its own address record.
+            Set<String> seen = new java.util.HashSet<>();
+            Set<Name> targets = new java.util.HashSet<>();
             for (StateStore.Instance i : healthy) {
-                Name target = nodeName(i.node().node());
+                String serviceAddress = i.service().address() == null ? "" : i.service().address();
+                if (!seen.add(i.node().node() + '\0' + serviceAddress + '\0' + i.service().port())) continue;
+                Name target = srvTarget(i);
                 if (target == null) continue;
                 r.addRecord(new SRVRecord(qname, DClass.IN, ttl, 1, 1, i.service().port(), target), Section.ANSWER);
                 if (targets.add(target)) {
@@ -387,6 +396,7 @@ public final class DnsResolver {
     /** Parsed names and addresses, per catalog string; bounded (cleared when full), since the catalog may churn. */
     private static final int CACHE_MAX = 65_536;
     private final java.util.concurrent.ConcurrentHashMap<String, Name> nodeNames = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Name> addrNames = new java.util.concurrent.ConcurrentHashMap<>();
     private static final java.util.concurrent.ConcurrentHashMap<String, java.util.Optional<InetAddress>> ADDRESSES = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Name nodeName(String node) {
@@ -402,6 +412,69 @@ public final class DnsResolver {
         }
     }
 
+    /**
+     * The SRV target for an instance, as Consul names it: the node ({@code <node>.node.<dc>.<domain>}) when the
+     * service has no address of its own, so that resolving the target gives the node's address; an IP service address
+     * as {@code <hex>.addr.<dc>.<domain>}, a name that resolves to that very address (see {@link #addr}); a host name
+     * service address as itself. Null when no valid name can be made.
+     */
+    private Name srvTarget(StateStore.Instance i) {
+        String serviceAddress = i.service().address();
+        String address = serviceAddress == null || serviceAddress.isEmpty() ? i.node().address() : serviceAddress;
+        java.util.Optional<InetAddress> ip = literal(address);
+        if (ip.isPresent()) {
+            return address.equals(serviceAddress) ? addrName(address, ip.get()) : nodeName(i.node().node());
+        }
+        if (address == null || address.isEmpty()) return null;
+        try {
+            return Name.fromString(address.endsWith(".") ? address : address + ".");
+        } catch (TextParseException e) {
+            return null;
+        }
+    }
+
+    /** {@code <hex>.addr.<dc>.<domain>} for an IP address: 8 hex digits for IPv4, 32 for IPv6. */
+    private Name addrName(String address, InetAddress ip) {
+        Name cached = addrNames.get(address);
+        if (cached != null) return cached;
+        try {
+            Name n = Name.fromString(java.util.HexFormat.of().formatHex(ip.getAddress()) + ".addr." + datacenter, domain);
+            if (addrNames.size() > CACHE_MAX) addrNames.clear();
+            addrNames.put(address, n);
+            return n;
+        } catch (TextParseException e) {
+            return null;
+        }
+    }
+
+    /**
+     * {@code <hex>.addr[.<dc>].<domain>}: the address written in the name (8 hex digits: IPv4, 32: IPv6), as Consul
+     * answers the SRV targets it makes for service addresses. Any datacenter label is taken, as Consul does: the
+     * answer is in the name. Asked for another type, the address goes in the additional section (as Consul puts it).
+     */
+    private void addr(Message r, Name qname, int type, String hex) {
+        if ((hex.length() != 8 && hex.length() != 32) || !hex.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+            nxdomain(r);
+            return;
+        }
+        byte[] bytes = java.util.HexFormat.of().parseHex(hex);
+        long ttl = config.nodeTtl.toSeconds();
+        Record a;
+        try {
+            a = bytes.length == 4 ? new ARecord(qname, DClass.IN, ttl, InetAddress.getByAddress(bytes))
+                    : new AAAARecord(qname, DClass.IN, ttl, java.net.Inet6Address.getByAddress(null, bytes, null));
+        } catch (UnknownHostException e) {
+            nxdomain(r);   // not reached: the length is checked above
+            return;
+        }
+        if (type == a.getType() || type == Type.ANY) {
+            r.addRecord(a, Section.ANSWER);
+        } else {
+            r.addRecord(a, Section.ADDITIONAL);
+            r.addRecord(soa, Section.AUTHORITY);
+        }
+    }
+
     private static String addressOf(StateStore.Instance i) {
         String a = i.service().address();
         return a == null || a.isEmpty() ? i.node().address() : a;
@@ -409,15 +482,21 @@ public final class DnsResolver {
 
     /** An A or AAAA record for a literal IP address; null for anything else (a host name is not resolved here). */
     private static Record addressRecord(Name name, String address, long ttl) {
-        if (address == null || address.isEmpty()) return null;
+        java.util.Optional<InetAddress> ip = literal(address);
+        if (ip.isEmpty()) return null;
+        return ip.get() instanceof java.net.Inet4Address ? new ARecord(name, DClass.IN, ttl, ip.get()) : new AAAARecord(name, DClass.IN, ttl, ip.get());
+    }
+
+    /** {@code address} as an IP address (remembered); empty for anything else. */
+    private static java.util.Optional<InetAddress> literal(String address) {
+        if (address == null || address.isEmpty()) return java.util.Optional.empty();
         java.util.Optional<InetAddress> ip = ADDRESSES.get(address);
         if (ip == null) {
             ip = parseLiteral(address);
             if (ADDRESSES.size() > CACHE_MAX) ADDRESSES.clear();
             ADDRESSES.put(address, ip);
         }
-        if (ip.isEmpty()) return null;
-        return ip.get() instanceof java.net.Inet4Address ? new ARecord(name, DClass.IN, ttl, ip.get()) : new AAAARecord(name, DClass.IN, ttl, ip.get());
+        return ip;
     }
 
     /** An IP literal; empty for anything else (a host name is never looked up here). */

@@ -6,6 +6,7 @@ import io.failoverkit.discovery.state.StateStore;
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Header;
 import org.xbill.DNS.Message;
@@ -174,7 +175,7 @@ public final class DnsResolver {
             return answer(q, tcp, outcome);
         } catch (RuntimeException e) {
             // The catalog could not be read (a client agent without a reachable server): say so, never crash.
-            return reply(q, Rcode.SERVFAIL, null).toWire(512);
+            return error(q, Rcode.SERVFAIL);
         }
     }
 
@@ -187,18 +188,24 @@ public final class DnsResolver {
         Name name = question.getName();
         int type = question.getType();
         OPTRecord opt = q.getOPT();
+        // RFC 6891 6.1.1: more than one OPT record is a format error; 6.1.3: a version we do not implement gets
+        // BADVERS, with our OPT record (version 0) saying which we do.
+        int opts = 0;
+        for (Record a : q.getSection(Section.ADDITIONAL)) if (a.getType() == Type.OPT) opts++;
+        if (opts > 1) return error(q, Rcode.FORMERR);
+        if (opt != null && opt.getVersion() != 0) return error(q, Rcode.BADVERS);
         int limit = tcp ? MAX_TCP : opt == null ? 512 : Math.max(512, Math.min(opt.getPayloadSize(), MAX_UDP));
 
         if (!name.subdomain(domain)) {
             if (recursor != null) {
                 byte[] upstream = recursor.forward(q.toWire());
                 if (upstream != null) return upstream;
-                return reply(q, Rcode.SERVFAIL, null).toWire(limit);
+                return error(q, Rcode.SERVFAIL);
             }
-            return reply(q, Rcode.REFUSED, null).toWire(limit);
+            return error(q, Rcode.REFUSED);
         }
-        if (question.getDClass() != DClass.IN && question.getDClass() != DClass.ANY) return reply(q, Rcode.REFUSED, null).toWire(limit);
-        if (type == Type.AXFR || type == Type.IXFR || type == Type.MAILA || type == Type.MAILB) return reply(q, Rcode.NOTIMP, null).toWire(limit);
+        if (question.getDClass() != DClass.IN && question.getDClass() != DClass.ANY) return error(q, Rcode.REFUSED);
+        if (type == Type.AXFR || type == Type.IXFR || type == Type.MAILA || type == Type.MAILB) return error(q, Rcode.NOTIMP);
 
         if (!view.ready()) return reply(q, Rcode.SERVFAIL, opt).toWire(limit);
         Message r = reply(q, Rcode.NOERROR, opt);
@@ -521,21 +528,28 @@ public final class DnsResolver {
         r.addRecord(soa, Section.AUTHORITY);
     }
 
+    /**
+     * The reply's header and question; with an OPT record when the query had one (RFC 6891 7: a reply without one
+     * says we do not do EDNS), version 0, the DO bit copied (RFC 3225), and the upper bits of an extended rcode.
+     */
     private static Message reply(Message q, int rcode, OPTRecord opt) {
         Message r = new Message(q.getHeader().getID());
         Header h = r.getHeader();
         h.setFlag(Flags.QR);
         h.setFlag(Flags.AA);
         if (q.getHeader().getFlag(Flags.RD)) h.setFlag(Flags.RD);
-        h.setRcode(rcode);
+        h.setRcode(rcode & 0xF);
         Record question = q.getQuestion();
         if (question != null) r.addRecord(question, Section.QUESTION);
-        if (opt != null) r.addRecord(new OPTRecord(EDNS_ADVERTISED, 0, 0), Section.ADDITIONAL);
+        if (opt != null) {
+            r.addRecord(new OPTRecord(EDNS_ADVERTISED, rcode >>> 4, 0, opt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
+        }
         return r;
     }
 
+    /** A reply with {@code rcode} and nothing else (but an OPT record when the query had one). */
     private static byte[] error(Message q, int rcode) {
-        return reply(q, rcode, null).toWire(512);
+        return reply(q, rcode, q.getOPT()).toWire(512);
     }
 
     /** A bare header echoing the query's id, for queries that could not be parsed at all. */

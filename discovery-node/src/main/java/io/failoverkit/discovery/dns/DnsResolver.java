@@ -64,8 +64,8 @@ public final class DnsResolver {
         boolean subset;
     }
 
-    /** Sends a non-domain query to an upstream resolver; null when none answered. */
-    public interface Recursor { byte[] forward(byte[] query); }
+    /** Sends a non-domain query to an upstream resolver, over TCP or UDP as the client asked; null when none answered. */
+    public interface Recursor { byte[] forward(byte[] query, boolean tcp); }
 
     private final DnsView view;
     private final DnsConfig config;
@@ -85,7 +85,7 @@ public final class DnsResolver {
     }
 
     public DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter) {
-        this(view, config, domain, datacenter, UdpRecursor.of(config.recursors));
+        this(view, config, domain, datacenter, UpstreamRecursor.of(config.recursors));
     }
 
     DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter, Recursor recursor) {
@@ -198,8 +198,8 @@ public final class DnsResolver {
 
         if (!name.subdomain(domain)) {
             if (recursor != null) {
-                byte[] upstream = recursor.forward(q.toWire());
-                if (upstream != null) return upstream;
+                byte[] upstream = recursor.forward(q.toWire(), tcp);
+                if (upstream != null) return upstream.length <= limit ? upstream : truncated(q, upstream);
                 return error(q, Rcode.SERVFAIL);
             }
             return error(q, Rcode.REFUSED);
@@ -545,6 +545,26 @@ public final class DnsResolver {
             r.addRecord(new OPTRecord(EDNS_ADVERTISED, rcode >>> 4, 0, opt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
         }
         return r;
+    }
+
+    /**
+     * An upstream reply too large for the client (over UDP, the recursor ignored the size the client offered): its
+     * header with TC set and the question, so that the client asks again over TCP.
+     */
+    private static byte[] truncated(Message q, byte[] upstream) {
+        byte[] header = java.util.Arrays.copyOf(upstream, Header.LENGTH);
+        java.util.Arrays.fill(header, 4, Header.LENGTH, (byte) 0);   // no records: only the ID, flags and rcode
+        Message r;
+        try {
+            r = new Message(header);
+        } catch (IOException e) {
+            return error(q, Rcode.SERVFAIL);   // not reached: a bare header always parses
+        }
+        r.getHeader().setFlag(Flags.TC);
+        r.addRecord(q.getQuestion(), Section.QUESTION);
+        OPTRecord opt = q.getOPT();
+        if (opt != null) r.addRecord(new OPTRecord(EDNS_ADVERTISED, 0, 0, opt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
+        return r.toWire(512);
     }
 
     /** A reply with {@code rcode} and nothing else (but an OPT record when the query had one). */

@@ -45,6 +45,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * records kept; TC is set for a trimmed answer only with {@code enable_truncate}.
  */
 public final class DnsResolver {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DnsResolver.class);
     /**
      * Answers are never larger than this over UDP, whatever EDNS0 size a client offers: Consul's cap (64 KB less the
      * largest IP and UDP headers), so that a client offering 65535 still gets an answer.
@@ -84,8 +85,10 @@ public final class DnsResolver {
         return this;
     }
 
+    /** The agent's resolver: forwards to {@code recursors}, and logs what is odd in {@code config} once. */
     public DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter) {
         this(view, config, domain, datacenter, UpstreamRecursor.of(config.recursors));
+        for (String w : config.warnings()) LOG.warn(w);
     }
 
     DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter, Recursor recursor) {

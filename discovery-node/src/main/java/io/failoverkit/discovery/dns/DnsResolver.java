@@ -65,7 +65,7 @@ public final class DnsResolver {
         boolean subset;
     }
 
-    /** Sends a non-domain query to an upstream resolver, over TCP or UDP as the client asked; null when none answered. */
+    /** Sends a query outside our domain to a recursor, over the client's transport; null when none answered. */
     public interface Recursor { byte[] forward(byte[] query, boolean tcp); }
 
     private final DnsView view;
@@ -406,7 +406,8 @@ public final class DnsResolver {
     /** Parsed names and addresses, per catalog string; bounded (cleared when full), since the catalog may churn. */
     private static final int CACHE_MAX = 65_536;
     private final java.util.concurrent.ConcurrentHashMap<String, Name> nodeNames = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.ConcurrentHashMap<String, Name> addrNames = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Name> addrNames =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private static final java.util.concurrent.ConcurrentHashMap<String, java.util.Optional<InetAddress>> ADDRESSES = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Name nodeName(String node) {
@@ -448,7 +449,8 @@ public final class DnsResolver {
         Name cached = addrNames.get(address);
         if (cached != null) return cached;
         try {
-            Name n = Name.fromString(java.util.HexFormat.of().formatHex(ip.getAddress()) + ".addr." + datacenter, domain);
+            String hex = java.util.HexFormat.of().formatHex(ip.getAddress());
+            Name n = Name.fromString(hex + ".addr." + datacenter, domain);
             if (addrNames.size() > CACHE_MAX) addrNames.clear();
             addrNames.put(address, n);
             return n;
@@ -544,9 +546,7 @@ public final class DnsResolver {
         h.setRcode(rcode & 0xF);
         Record question = q.getQuestion();
         if (question != null) r.addRecord(question, Section.QUESTION);
-        if (opt != null) {
-            r.addRecord(new OPTRecord(EDNS_ADVERTISED, rcode >>> 4, 0, opt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
-        }
+        if (opt != null) r.addRecord(ourOpt(opt, rcode >>> 4), Section.ADDITIONAL);
         return r;
     }
 
@@ -566,8 +566,13 @@ public final class DnsResolver {
         r.getHeader().setFlag(Flags.TC);
         r.addRecord(q.getQuestion(), Section.QUESTION);
         OPTRecord opt = q.getOPT();
-        if (opt != null) r.addRecord(new OPTRecord(EDNS_ADVERTISED, 0, 0, opt.getFlags() & ExtendedFlags.DO), Section.ADDITIONAL);
+        if (opt != null) r.addRecord(ourOpt(opt, 0), Section.ADDITIONAL);
         return r.toWire(512);
+    }
+
+    /** Our OPT record replying to {@code opt}: version 0, its DO bit, the upper bits of an extended rcode. */
+    private static OPTRecord ourOpt(OPTRecord opt, int extendedRcode) {
+        return new OPTRecord(EDNS_ADVERTISED, extendedRcode, 0, opt.getFlags() & ExtendedFlags.DO);
     }
 
     /** A reply with {@code rcode} and nothing else (but an OPT record when the query had one). */

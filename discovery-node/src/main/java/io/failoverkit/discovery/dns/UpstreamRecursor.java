@@ -94,7 +94,7 @@ final class UpstreamRecursor implements DnsResolver.Recursor {
         return p <= query.length ? p : -1;
     }
 
-    /** Whether {@code reply} is a response to {@code query}: its ID, QR set, and the same question (names without case). */
+    /** Whether {@code reply} responds to {@code query}: its ID, QR set, the same question (names without case). */
     static boolean answers(byte[] query, int questionEnd, byte[] reply, int length) {
         if (length < questionEnd) return false;
         if (reply[0] != query[0] || reply[1] != query[1] || (reply[2] & 0x80) == 0) return false;

@@ -104,6 +104,7 @@ public final class ClientTls {
             }
         }
         if (reason == null) return null;
+        reason = reason.replaceFirst("^\\([a-z_]+\\) ", ""); // the JDK's "(certificate_unknown) " before its own words
         String lower = reason.toLowerCase(java.util.Locale.ROOT);
         if (untrusted || lower.contains("pkix path") || lower.contains("unable to find valid certification path")) {
             return peer + "'s certificate is not trusted (" + reason + "): set " + CA_ENV + " to the file of the CA that signed it";

@@ -129,7 +129,8 @@ public final class PlaybookCmd implements Runnable {
             Playbook b = page(name);
             String address = discovery != null ? discovery : System.getenv().getOrDefault("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
             // The steps get host:port (their pages build URLs from it); an https node stays https for this command's own
-            // client and, through CONSUL_HTTP_SSL=true, for the steps' failover and discovery-node commands.
+            // client and, through CONSUL_HTTP_SSL, for the steps' failover and discovery-node commands (Consul's TLS
+            // variables, CONSUL_CACERT and the rest, reach the steps with the rest of this environment).
             boolean https;
             try {
                 https = auth.tls().baseUrl(address).startsWith("https://");
@@ -165,7 +166,7 @@ public final class PlaybookCmd implements Runnable {
             }
             env.put("FAILOVER_DISCOVERY", disc);
             env.put("CONSUL_HTTP_ADDR", disc);
-            if (https) env.put("CONSUL_HTTP_SSL", "true");
+            env.put("CONSUL_HTTP_SSL", Boolean.toString(https)); // an explicit http:// stays http in the steps too
             // The steps' own failover/discovery-node commands find the token where this one did (never in their argv).
             if (auth.tokenFile() != null) env.put("CONSUL_HTTP_TOKEN_FILE", auth.tokenFile().toAbsolutePath().toString());
             for (Playbook.Variable v : b.variables()) {

@@ -140,6 +140,38 @@ class FailoverOverHttpsTest {
     }
 
     @Test
+    void aPlaybookRunAgainstAnHttpsNodeKeepsItHttpsForItsSteps() throws Exception {
+        Path def = definition("tls-playbook-redis");
+        Map<String, String> env = Map.of("CONSUL_CACERT", ca.toString());
+        assertThat(failover(env, "define", "--file", def.toString(), "--discovery", openUrl).exit()).isZero();
+        Path pages = Files.createDirectories(dir.resolve("pages"));
+        Files.writeString(pages.resolve("tls-status.md"), """
+                # Status over TLS
+
+                ## Variables
+
+                ```vars
+                FAILOVER_CLUSTER required the cluster definition
+                ```
+
+                ## Check first
+
+                ```sh step=status readonly expect-exit=0
+                echo "steps see CONSUL_HTTP_SSL=$CONSUL_HTTP_SSL FAILOVER_DISCOVERY=$FAILOVER_DISCOVERY"
+                failover status --cluster "$FAILOVER_CLUSTER" --discovery "$FAILOVER_DISCOVERY"
+                ```
+
+                > If it fails: the step could not reach the discovery node over HTTPS.
+                """);
+        Path bin = PlaybookLab.bin(dir.resolve("playbook-work"));
+        var run = failover(env, "playbook", "run", "tls-status", "--cluster", "kv:tls-playbook-redis", "--dir", pages.toString(),
+                "--bin", bin.toString(), "--discovery", openUrl, "--yes");
+        assertThat(run.exit()).as(run.out() + run.err()).isZero();
+        assertThat(run.out()).contains("steps see CONSUL_HTTP_SSL=true FAILOVER_DISCOVERY=127.0.0.1:" + open.httpsPort())
+                .contains("cluster tls-playbook-redis (redis)");
+    }
+
+    @Test
     void withVerifyIncomingOnlyAClientWithConsulClientCertAndKeyGetsIn() throws Exception {
         Path def = definition("tls-mutual-redis");
         var noCert = failover(Map.of("CONSUL_CACERT", ca.toString()), "define", "--file", def.toString(), "--discovery", mutualUrl);

@@ -117,7 +117,7 @@ public final class ClientTls {
             return peer + " refused this client's certificate or its absence (" + reason + "): it verifies clients (verify_incoming);"
                     + " set " + CERT_ENV + " and " + KEY_ENV + " to a certificate signed by its CA and its key";
         }
-        if (lower.contains("unsupported or unrecognized ssl message")) {
+        if (lower.contains("unrecognized ssl message") || lower.contains("plaintext connection")) {
             return peer + " does not speak TLS at that address (" + reason + "): use an http:// address, or unset " + SSL_ENV;
         }
         return peer + ": TLS failed (" + reason + ")";

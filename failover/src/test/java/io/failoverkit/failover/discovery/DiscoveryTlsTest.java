@@ -55,6 +55,30 @@ class DiscoveryTlsTest {
     }
 
     @Test
+    void httpsToAPlainHttpPortSaysTheNodeDoesNotSpeakTls() throws Exception {
+        // A plain HTTP server as Consul's and Jetty's answer a TLS hello: 400 in plain text, connection closed.
+        try (java.net.ServerSocket plain = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread t = Thread.ofVirtual().start(() -> {
+                while (!plain.isClosed()) {
+                    try (java.net.Socket s = plain.accept()) {
+                        s.getInputStream().read(new byte[512]);
+                        s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    } catch (java.io.IOException e) {
+                        // closed at the end of the test
+                    }
+                }
+            });
+            int port = plain.getLocalPort();
+            DiscoveryClient c = new DiscoveryClient("127.0.0.1:" + port, null, DiscoveryTls.of(Map.of("CONSUL_HTTP_SSL", "true")));
+            assertThatThrownBy(() -> c.get("failover/x/epoch")).hasMessageContaining("https://127.0.0.1:" + port)
+                    .hasMessageContaining("does not speak TLS").hasMessageContaining("CONSUL_HTTP_SSL");
+            plain.close();
+            t.join(5_000);
+        }
+    }
+
+    @Test
     void theCliRefusesHalfAClientCertificateWithExit64BeforeAnyRequest() throws Exception {
         Path cert = Files.writeString(dir.resolve("cli.pem"), "x\n");
         Path def = Files.writeString(dir.resolve("c.yaml"), "name: tls-usage\nkind: redis\nmembers: [127.0.0.1:1, 127.0.0.1:2]\n");

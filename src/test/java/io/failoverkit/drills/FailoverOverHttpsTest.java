@@ -2,7 +2,6 @@ package io.failoverkit.drills;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.discovery.agent.Agent;
-import io.failoverkit.discovery.config.AgentConfig;
 import io.failoverkit.discovery.tls.CertificateAuthority;
 import io.failoverkit.failover.cluster.ClusterDefinition;
 import io.failoverkit.failover.discovery.DiscoveryClient;
@@ -21,7 +20,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -79,21 +77,10 @@ class FailoverOverHttpsTest {
     /** A discovery node (`agent -dev`) in this JVM serving the HTTP API on HTTPS alone. */
     private static Agent httpsOnly(String node, Path cert, Path key, boolean verifyIncoming) throws Exception {
         Path config = dir.resolve(node + ".json");
-        Files.writeString(config, JSON.writeValueAsString(Map.of("ports", Map.of("http", -1),
+        Files.writeString(config, JSON.writeValueAsString(Map.of("ports", Map.of("http", -1, "https", DiscoveryLab.freePort()),
                 "tls", Map.of("defaults", Map.of("ca_file", ca.toString(), "cert_file", cert.toString(), "key_file", key.toString(),
                         "verify_incoming", verifyIncoming, "verify_outgoing", true)))));
-        AgentConfig cfg = new AgentConfig();
-        cfg.configFiles.add(config);
-        cfg.applyFiles(Set.of());
-        cfg.reloadDefinitions();
-        cfg.dev = true;
-        cfg.nodeName = node;
-        cfg.httpsPort = DiscoveryLab.freePort();
-        cfg.dnsPort = DiscoveryLab.freePort();
-        cfg.serverPort = DiscoveryLab.freePort();
-        cfg.serfLanPort = DiscoveryLab.freePort();
-        cfg.validate();
-        Agent a = Agent.start(cfg);
+        Agent a = Agent.start(DiscoveryLab.devConfig(node, config));
         assertThat(a.httpPort()).as("no plain HTTP listener").isLessThan(0);
         return a;
     }

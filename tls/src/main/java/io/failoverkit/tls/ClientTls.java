@@ -97,7 +97,8 @@ public final class ClientTls {
     public static String explain(Throwable e, String peer) {
         String reason = null;
         boolean untrusted = false;
-        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+        int depth = 0;
+        for (Throwable t = e; t != null && depth++ < 16; t = t.getCause()) { // bounded: a cause chain may loop
             if (t instanceof java.security.cert.CertPathBuilderException || t instanceof java.security.cert.CertPathValidatorException) untrusted = true;
             if (t instanceof javax.net.ssl.SSLException || t instanceof java.security.cert.CertificateException) {
                 if (reason == null && t.getMessage() != null) reason = t.getMessage();
@@ -110,7 +111,7 @@ public final class ClientTls {
             return peer + "'s certificate is not trusted (" + reason + "): set " + CA_ENV + " to the file of the CA that signed it";
         }
         if (lower.contains("certificate does not name")) {
-            return peer + "'s certificate does not hold the name dialled (" + reason + "): dial a name it holds, or set "
+            return peer + "'s certificate does not hold the name wanted (" + reason + "): dial a name it holds, or set "
                     + SERVER_NAME_ENV + " to one";
         }
         if (lower.contains("certificate_required") || lower.contains("bad_certificate") || lower.contains("empty client certificate")) {

@@ -7,7 +7,8 @@
 //             /v1/catalog/services?index=, 20% /v1/kv/P?recurse&index=), each re-parked at its new index when it
 //             returns; drives a steady change rate (RATE/s: 70% check flips, 10% new instances, 20% KV puts) and, at
 //             the same time, HTTP readers (/v1/health/service/X and /v1/catalog/service/X, default consistency, to
-//             the leader) and DNS readers (X.service.consul, A, over UDP, each server in turn); prints p50/p99 of the
+//             the leader) and DNS readers (X.service.consul, A, each server in turn: over UDP without EDNS, so at
+//             most udp_answer_limit answers as from Consul, TCP on TC; and over TCP, every instance); prints p50/p99 of the
 //             reads, of the writes and of the blocked queries' wake-ups (from just before the change's PUT to the
 //             watcher's answer with a higher X-Consul-Index).
 //   served    polls one server (?stale) until it answers svc-0's catalog read with the expected instance count at an
@@ -234,6 +235,8 @@ public class ScaleBench {
             xs[n++] = v;
         }
 
+        synchronized long count() { return n; }
+
         synchronized String summary() {
             if (n == 0) return "n=0";
             long[] s = Arrays.copyOf(xs, n);
@@ -250,7 +253,7 @@ public class ScaleBench {
     static void steady() throws Exception {
         int nodes = num("nodes", 10_000), perNode = num("per-node", 5), services = num("services", 300);
         int watchers = num("watchers", 5_000), rate = num("rate", 20), seconds = num("seconds", 60), prefixes = num("kv-prefixes", 100);
-        int httpReaders = num("http-readers", 4), dnsReaders = num("dns-readers", 4);
+        int httpReaders = num("http-readers", 4), dnsReaders = num("dns-readers", 4), dnsTcpReaders = num("dns-tcp-readers", 1);
         List<String> http = https();
         List<String> dns = List.of(opt.get("dns").split(","));
         String leader = leaderHttp();
@@ -317,7 +320,9 @@ public class ScaleBench {
 
         // 2. Readers: HTTP catalog/health to the leader, DNS over UDP to every server.
         Samples readHealth = new Samples(), readCatalog = new Samples(), readDns = new Samples(), writes = new Samples();
+        Samples readDnsTcp = new Samples();
         AtomicLong readErrors = new AtomicLong(), dnsErrors = new AtomicLong(), dnsEmpty = new AtomicLong(), dnsTruncated = new AtomicLong();
+        AtomicLong dnsAnswers = new AtomicLong(), dnsTcpAnswers = new AtomicLong(), dnsTcpErrors = new AtomicLong();
         List<Thread> readers = new ArrayList<>();
         for (int r = 0; r < httpReaders; r++) {
             boolean health = r % 2 == 0;
@@ -369,13 +374,45 @@ public class ScaleBench {
                             }
                             long took = System.nanoTime() - t0;
                             if (a.getRcode() != Rcode.NOERROR || a.getSection(Section.ANSWER).isEmpty()) dnsEmpty.incrementAndGet();
-                            else if (measuring.get()) readDns.add(took);
+                            else if (measuring.get()) {
+                                readDns.add(took);
+                                dnsAnswers.addAndGet(a.getSection(Section.ANSWER).size());
+                            }
                         } catch (java.io.IOException e) { // a timeout, or TCP refused
                             dnsErrors.incrementAndGet();
                         }
                     }
                 } catch (Exception e) {
                     dnsErrors.incrementAndGet();
+                }
+            }));
+        }
+
+        // A client that wants every instance asks over TCP from the start (UDP without EDNS gets udp_answer_limit, 3, as
+        // from Consul): ~N/services A records per answer, each server in turn.
+        for (int r = 0; r < dnsTcpReaders; r++) {
+            int which = r;
+            readers.add(Thread.ofPlatform().start(() -> {
+                int id = 0;
+                int k = which;
+                while (!stop.get()) {
+                    String[] hp = dns.get(k++ % dns.size()).split(":");
+                    InetSocketAddress to = new InetSocketAddress(hp[0], Integer.parseInt(hp[1]));
+                    String svc = serviceName(ThreadLocalRandom.current().nextInt(services));
+                    try {
+                        Message q = Message.newQuery(Record.newRecord(Name.fromString(svc + ".service.consul."), Type.A, 1));
+                        q.getHeader().setID(id = (id + 1) & 0xFFFF);
+                        long t0 = System.nanoTime();
+                        Message a = overTcp(to, q.toWire());
+                        long took = System.nanoTime() - t0;
+                        if (a.getRcode() != Rcode.NOERROR || a.getSection(Section.ANSWER).isEmpty()) dnsEmpty.incrementAndGet();
+                        else if (measuring.get()) {
+                            readDnsTcp.add(took);
+                            dnsTcpAnswers.addAndGet(a.getSection(Section.ANSWER).size());
+                        }
+                    } catch (Exception e) {
+                        dnsTcpErrors.incrementAndGet();
+                    }
                 }
             }));
         }
@@ -457,7 +494,14 @@ public class ScaleBench {
         System.out.println("RESULT http_health " + readHealth.summary() + " errors=" + readErrors.get());
         System.out.println("RESULT http_catalog " + readCatalog.summary());
         System.out.println("RESULT dns " + readDns.summary() + " timeouts=" + dnsErrors.get() + " empty=" + dnsEmpty.get()
-                + " udp_truncated_then_tcp=" + dnsTruncated.get());
+                + " udp_truncated_then_tcp=" + dnsTruncated.get() + " answers_per_reply=" + perReply(dnsAnswers, readDns));
+        System.out.println("RESULT dns_tcp " + readDnsTcp.summary() + " errors=" + dnsTcpErrors.get()
+                + " answers_per_reply=" + perReply(dnsTcpAnswers, readDnsTcp));
+    }
+
+    static String perReply(AtomicLong answers, Samples samples) {
+        long n = samples.count();
+        return n == 0 ? "-" : String.format("%.1f", answers.get() / (double) n);
     }
 
     /** One DNS query over TCP (two-byte length prefix), as a resolver retries a truncated UDP answer. */

@@ -65,7 +65,8 @@ H=("${P[0]}" "${P[1]}" "${P[2]}") R=("${P[3]}" "${P[4]}" "${P[5]}") F=("${P[6]}"
 PID=(0 0 0)
 start_server() {  # i
   local i=$1 n=$(($1 + 1)) j=$((($1 + 1) % 3)) k=$((($1 + 2) % 3)) jfr=""
-  [ "$JFR" = 1 ] && jfr="-XX:StartFlightRecording=filename=$WORK/logs/s$n-$SECONDS.jfr,dumponexit=true"
+  # path-to-gc-roots: the old-object samples say what keeps them alive (computed once, when the recording is dumped)
+  [ "$JFR" = 1 ] && jfr="-XX:StartFlightRecording=filename=$WORK/logs/s$n-$SECONDS.jfr,dumponexit=true,path-to-gc-roots=true"
   "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -Xlog:gc:file="$WORK/logs/gc-s$n.log" $jfr $JAVA_OPTS_EXTRA \
     -jar "$WORK/dist/discovery-node/discovery-node.jar" agent -server -bootstrap-expect=3 -node="s$n" -data-dir="$WORK/data/s$n" \
     -bind=127.0.0.1 -http-port="${H[i]}" -server-port="${R[i]}" -serf-lan-port="${F[i]}" -dns-port="${D[i]}" \
@@ -96,6 +97,8 @@ memory() {  # LABEL: RSS and heap used after a full GC, per server
   for i in 0 1 2; do
     rss=$(awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/${PID[i]}/status")
     "$JCMD" "${PID[i]}" GC.run >/dev/null 2>&1 || true
+    # What the live heap holds, by class (the histogram forces its own full GC first), for the steady-phase growth.
+    "$JCMD" "${PID[i]}" GC.class_histogram 2>/dev/null | head -60 >"$WORK/logs/histo-$1-s$((i + 1)).txt" || true
     heap=$("$JCMD" "${PID[i]}" GC.heap_info 2>/dev/null | grep -oE 'used [0-9]+[KMG]' | head -1 | awk '{ v = $2; u = substr(v, length(v)); v = substr(v, 1, length(v) - 1);
       printf "%.0f", (u == "K" ? v / 1024 : u == "G" ? v * 1024 : v) }')
     line="RESULT memory phase=$1 server=s$((i + 1)) rss_mb=$rss heap_after_gc_mb=${heap:-?}"
@@ -146,10 +149,13 @@ t1=$(date +%s.%N)
 echo "RESULT restart server=s$((FI + 1)) seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') at_index=${IDX:-0}" | tee -a "$WORK/results.txt"
 memory restarted
 
-say "GC pauses per server (from -Xlog:gc): count, total, longest"
+say "GC pauses per server (from -Xlog:gc): count, total, longest; the full GCs this script asked for (jcmd, to measure the live heap) apart"
 for i in 0 1 2; do
-  awk -v s="s$((i + 1))" '/Pause/ && match($0, /[0-9.]+ms$/) { v = substr($0, RSTART, RLENGTH - 2) + 0; n++; t += v; if (v > m) m = v }
-    END { printf "RESULT gc server=%s pauses=%d total_ms=%.0f longest_ms=%.1f\n", s, n, t, m }' "$WORK/logs/gc-s$((i + 1)).log" | tee -a "$WORK/results.txt"
+  awk -v s="s$((i + 1))" '/Pause/ && match($0, /[0-9.]+ms$/) { v = substr($0, RSTART, RLENGTH - 2) + 0
+      if ($0 ~ /Diagnostic Command|Heap Inspection/) { fn++; ft += v; next }
+      n++; t += v; if (v > m) m = v }
+    END { printf "RESULT gc server=%s pauses=%d total_ms=%.0f longest_ms=%.1f jcmd_full_gcs=%d jcmd_full_gc_ms=%.0f\n", s, n, t, m, fn, ft }' \
+    "$WORK/logs/gc-s$((i + 1)).log" | tee -a "$WORK/results.txt"
 done
 
 cat <<EOF

@@ -2,7 +2,7 @@
 // liveness and lock, the anti-flapping block and its acknowledgement, and every epoch's failover timeline.
 import { getJson, request, watch, keyPath, ApiError, decodeValue } from './api.js';
 import { ago, badge, coalesce, errorBox, html, setHtml, span } from './util.js';
-import { clustersFrom, managerLive, phases } from './model.js';
+import { clustersFrom, lockState, managerLive, phases } from './model.js';
 
 export function cluster(main, name) {
   setHtml(main, html`<h1 tabindex="-1">Cluster <span class="mono">${name}</span></h1>
@@ -38,7 +38,7 @@ function view(c) {
         <dt>Service</dt><dd><a href="/ui/services/${encodeURIComponent(c.service)}">${c.service}</a></dd>
         <dt>Master (epoch ${c.epoch?.epoch ?? '?'})</dt><dd class="master mono" data-master="${c.master || ''}">${c.master || 'none'}</dd>
         <dt>Manager</dt><dd>${s ? html`${live ? badge('passing', 'live') : badge('critical', 'silent')} ${s.manager?.identity || ''},
-            lock ${s.manager?.holdsLock ? 'held' : 'not held'} (<span class="mono">${s.manager?.lockKey || ''}</span>), last heard ${ago(s.heartbeatMillis)}`
+            lock <span class="lock" data-lock="${lockState(c).state}">${lockState(c).text}</span> (<span class="mono">${s.manager?.lockKey || ''}</span>), last heard ${ago(s.heartbeatMillis)}`
           : html`<span class="muted">no manager has published a status</span>`}</dd>
         <dt>Last cycle</dt><dd>${s?.manager?.lastCycle || html`<span class="muted">—</span>`}</dd>
       </dl>

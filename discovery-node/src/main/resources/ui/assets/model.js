@@ -32,6 +32,24 @@ export function clustersFrom(entries) {
   return [...out.values()].filter(c => c.status || c.epoch || c.definition).sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * The lock as it is, not as the status document last said: the status is written once per cycle (a manager that lost
+ * the lock since, or stalled, still says "held"), the lock key's session is the truth. Returns {state, text}:
+ * state 'held' (the publishing manager's session holds the key), 'other' (another session holds it), 'free' (no
+ * session holds it), 'unknown' (no status and no lock key).
+ */
+export function lockState(c) {
+  const mine = c?.status?.manager?.session || null;
+  const holder = c?.lock?.session || null;
+  const short = id => (id || '').slice(0, 8);
+  if (holder && mine && holder === mine) return { state: 'held', text: 'held' };
+  if (holder) return { state: 'other', text: `held by another session (${short(holder)}…), not by the manager that published this status` };
+  if (c?.lock || c?.status) {
+    return { state: 'free', text: c?.status?.manager?.holdsLock ? 'not held: the lock is free (this status is older than the lock)' : 'not held: the lock is free' };
+  }
+  return { state: 'unknown', text: 'unknown' };
+}
+
 /** Whether the manager's heartbeat is recent: a live manager rewrites its status at least every heartbeatEveryMillis. */
 export function managerLive(status) {
   if (!status) return false;

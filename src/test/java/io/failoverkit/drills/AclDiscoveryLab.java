@@ -3,7 +3,6 @@ package io.failoverkit.drills;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.failoverkit.discovery.agent.Agent;
-import io.failoverkit.discovery.config.AgentConfig;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,7 +11,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -50,18 +48,7 @@ final class AclDiscoveryLab implements AutoCloseable {
         Files.writeString(rootFile, root + "\n");
         Files.setPosixFilePermissions(rootFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
 
-        AgentConfig cfg = new AgentConfig();
-        cfg.configFiles.add(config);
-        cfg.applyFiles(Set.of());
-        cfg.reloadDefinitions();
-        cfg.dev = true;
-        cfg.nodeName = nodeName;
-        cfg.httpPort = DiscoveryLab.freePort();
-        cfg.dnsPort = DiscoveryLab.freePort();
-        cfg.serverPort = DiscoveryLab.freePort();
-        cfg.serfLanPort = DiscoveryLab.freePort();
-        cfg.validate();
-        Agent agent = Agent.start(cfg);
+        Agent agent = Agent.start(DiscoveryLab.devConfig(nodeName, config));
         AclDiscoveryLab lab = new AclDiscoveryLab(agent, root, rootFile);
         try {
             // Ready once the leader has created the management token (the leader is elected first).

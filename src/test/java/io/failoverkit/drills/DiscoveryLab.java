@@ -31,5 +31,24 @@ final class DiscoveryLab {
         throw new IllegalStateException("the discovery node elected no leader within 30 s");
     }
 
+    /**
+     * An `agent -dev` configuration read from {@code configFile} (a JSON config file), on free loopback ports (HTTP on
+     * one unless the file says {@code ports.http = -1}; HTTPS on the port the file names, if any), validated.
+     */
+    static AgentConfig devConfig(String nodeName, java.nio.file.Path configFile) throws Exception {
+        AgentConfig cfg = new AgentConfig();
+        cfg.configFiles.add(configFile);
+        cfg.applyFiles(java.util.Set.of());
+        cfg.reloadDefinitions();
+        cfg.dev = true;
+        cfg.nodeName = nodeName;
+        if (cfg.httpPort >= 0) cfg.httpPort = freePort();
+        cfg.dnsPort = freePort();
+        cfg.serverPort = freePort();
+        cfg.serfLanPort = freePort();
+        cfg.validate();
+        return cfg;
+    }
+
     static int freePort() throws Exception { return io.failoverkit.failover.drill.LocalProcesses.freePort(); }
 }

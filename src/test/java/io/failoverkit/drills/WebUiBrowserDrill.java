@@ -325,6 +325,22 @@ class WebUiBrowserDrill {
             assertThat(driver.findElement(By.cssSelector("tr[data-lock='failover/ui-mysql/leader']")).getText()).contains("failover-manager ui-mysql");
         });
         shot("sessions");
+        // The cluster page says the lock is held only when the lock key's session is the publishing manager's own.
+        open("/ui/clusters/ui-redis");
+        eventually(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(driver.findElement(By.cssSelector("span.lock")).getDomAttribute("data-lock")).isEqualTo("held"));
+        // And the rule itself, in the page's own module, for the cases a live lab cannot stage at will: a status
+        // document that still says "held" after the lock went to another session or was freed.
+        Object states = ((JavascriptExecutor) driver).executeAsyncScript("const done = arguments[arguments.length - 1];"
+                + "import('/ui/assets/model.js').then(m => done([" 
+                + "  m.lockState({status: {manager: {session: 'aaa', holdsLock: true}}, lock: {session: 'aaa'}}).state,"
+                + "  m.lockState({status: {manager: {session: 'aaa', holdsLock: true}}, lock: {session: 'bbb'}}).state,"
+                + "  m.lockState({status: {manager: {session: 'aaa', holdsLock: true}}, lock: {session: null}}).state,"
+                + "  m.lockState({status: {manager: {session: 'aaa', holdsLock: true}}, lock: null}).state,"
+                + "  m.lockState({status: null, lock: null}).state,"
+                + "  m.lockState({status: {manager: {session: 'aaa', holdsLock: true}}, lock: {session: null}}).text]), e => done('error: ' + e))");
+        assertThat(((List<?>) states).stream().map(String::valueOf).toList()).containsExactly("held", "other", "free", "free", "unknown",
+                "not held: the lock is free (this status is older than the lock)");
     }
 
     @Test

@@ -107,10 +107,11 @@ public final class Main implements Runnable {
         @CommandLine.Mixin protected io.failoverkit.failover.discovery.TokenOption auth;
         @Option(names = "--cluster", required = true, paramLabel = "FILE|kv:NAME",
                 description = "The cluster definition: a JSON or YAML (.yaml/.yml) file, or kv:NAME for the one stored with `failover define`.") String clusterRef;
-        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the ACL token comes from $CONSUL_HTTP_TOKEN or --token-file).") protected String discovery = DiscoveryAddress.fromEnvironment();
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http[s]://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the ACL token comes from $CONSUL_HTTP_TOKEN or --token-file; TLS from $CONSUL_HTTP_SSL, $CONSUL_CACERT, $CONSUL_CLIENT_CERT, $CONSUL_CLIENT_KEY, $CONSUL_TLS_SERVER_NAME).") protected String discovery = DiscoveryAddress.fromEnvironment();
 
         protected ClusterDefinition cluster() {
             checkDiscovery(spec, discovery);
+            auth.checkTls(discovery);
             try {
                 if (clusterRef.startsWith("kv:")) {
                     String name = clusterRef.substring(3);
@@ -282,11 +283,12 @@ public final class Main implements Runnable {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
         @CommandLine.Mixin io.failoverkit.failover.discovery.TokenOption auth;
         @Option(names = "--file", required = true, paramLabel = "FILE", description = "JSON or YAML (.yaml/.yml) definition.") Path file;
-        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the ACL token comes from $CONSUL_HTTP_TOKEN or --token-file).") String discovery = DiscoveryAddress.fromEnvironment();
+        @Option(names = "--discovery", paramLabel = "HOST:PORT", description = "The discovery node's HTTP address, host:port or http[s]://host:port (default: $CONSUL_HTTP_ADDR when set, else 127.0.0.1:8500; the ACL token comes from $CONSUL_HTTP_TOKEN or --token-file; TLS from $CONSUL_HTTP_SSL, $CONSUL_CACERT, $CONSUL_CLIENT_CERT, $CONSUL_CLIENT_KEY, $CONSUL_TLS_SERVER_NAME).") String discovery = DiscoveryAddress.fromEnvironment();
 
         @Override
         public Integer call() throws Exception {
             checkDiscovery(spec, discovery);
+            auth.checkTls(discovery);
             ClusterDefinition c;
             try {
                 c = ClusterDefinition.read(file);
@@ -336,6 +338,7 @@ public final class Main implements Runnable {
         public Integer call() throws Exception {
             // --discovery may list several servers (a,b,c): the first serves a kv: definition, all serve the epoch.
             checkDiscovery(spec, discovery, true);
+            auth.checkTls(discovery);
             List<String> servers = List.of(discovery.split(","));
             String all = discovery;
             discovery = servers.get(0);
@@ -346,7 +349,7 @@ public final class Main implements Runnable {
             String problem = timing.problem(c);
             if (problem != null) throw new CommandLine.ParameterException(spec.commandLine(), "refusing to guard: " + problem);
             try (io.failoverkit.failover.guard.Guard g = io.failoverkit.failover.guard.Guard.forCluster(c, instance, local == null ? instance : local, servers, timing,
-                    auth.token())) {
+                    auth.token(), auth.tls())) {
                 System.out.println("guard " + c.name() + " " + instance + ": " + timing.relation(c));
                 if (once) {
                     io.failoverkit.failover.guard.Verdict v = g.once();
@@ -499,7 +502,8 @@ public final class Main implements Runnable {
             this.dnsPort = dnsPort;
         }
 
-        String http() { return "127.0.0.1:" + httpPort; }
+        /** http:// spelled out: the drill's own node speaks plain HTTP whatever CONSUL_HTTP_SSL the operator's shell sets. */
+        String http() { return "http://127.0.0.1:" + httpPort; }
 
         static DiscoveryProcess start(Path dir) throws IOException, InterruptedException {
             Files.createDirectories(dir);

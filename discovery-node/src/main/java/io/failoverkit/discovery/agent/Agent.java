@@ -175,6 +175,7 @@ public final class Agent implements AutoCloseable {
         this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter).metrics(metrics), config.clientAddr, config.dnsPort,
                 config.server ? Math.max(1, Runtime.getRuntime().availableProcessors() / 2) : 1, !config.server);
         timer.scheduleWithFixedDelay(this::antiEntropyTick, 200, 1000, TimeUnit.MILLISECONDS);
+        if (http.port() > 0) HttpWarmup.start(peerHttp, "http://" + loopbackFor(config.clientAddr) + ":" + http.port(), config.nodeName, membership::self);
         if (config.server) Thread.ofPlatform().name("bootstrap").daemon().start(this::bootstrap);
         LOG.info("agent {} ({}) started: HTTP {}{}, DNS {}:{}, LAN {}:{}{}", config.nodeName, config.server ? "server" : "client",
                 http.port() >= 0 ? config.clientAddr + ":" + http.port() : "off",

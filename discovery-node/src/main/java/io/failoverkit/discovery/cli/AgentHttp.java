@@ -2,6 +2,7 @@ package io.failoverkit.discovery.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.failoverkit.discovery.state.Json;
+import io.failoverkit.tls.ClientTls;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -33,7 +34,7 @@ import java.util.Map;
  * <p>TLS as Consul's CLI: an https:// address, or {@code CONSUL_HTTP_SSL=true} with a bare HOST:PORT, speaks HTTPS; the
  * server is verified against {@code CONSUL_CACERT} (else the JDK's CAs) and must name {@code CONSUL_TLS_SERVER_NAME}
  * (else the host dialled); {@code CONSUL_CLIENT_CERT} and {@code CONSUL_CLIENT_KEY} give the client certificate an
- * agent with verify_incoming asks for; {@code CONSUL_HTTP_SSL_VERIFY=false} turns verification off. See {@link CliTls}.
+ * agent with verify_incoming asks for; {@code CONSUL_HTTP_SSL_VERIFY=false} turns verification off. See {@link ClientTls}.
  *
  * <p>Errors: {@link #call} throws {@link Failure} on a transport error or a non-2xx answer, with Consul's wording
  * ("Error reading key: Unexpected response code: 500 (reason)"). {@code Main.commandLine()} prints a Failure's message on
@@ -101,7 +102,7 @@ public final class AgentHttp {
     public static URI resolveAddress(String flag, Map<String, String> env) {
         String a = flag != null && !flag.isBlank() ? flag.strip() : env.getOrDefault("CONSUL_HTTP_ADDR", "").strip();
         if (a.isEmpty()) a = DEFAULT_ADDR;
-        if (!a.contains("://")) a = (CliTls.sslRequested(env) ? "https://" : "http://") + a;
+        if (!a.contains("://")) a = (ClientTls.sslRequested(env) ? "https://" : "http://") + a;
         URI u;
         try {
             u = URI.create(a);
@@ -147,7 +148,7 @@ public final class AgentHttp {
             HttpClient.Builder cb = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
             if ("https".equals(base.getScheme())) {
                 try {
-                    cb.sslContext(CliTls.context(environment));
+                    cb.sslContext(ClientTls.context(environment));
                 } catch (IOException | IllegalArgumentException e) {
                     throw usage("TLS settings: " + e.getMessage());
                 }

@@ -1,7 +1,7 @@
 package io.failoverkit.discovery.cli;
 
 import io.failoverkit.discovery.tls.CertificateAuthority;
-import io.failoverkit.discovery.tls.PemFiles;
+import io.failoverkit.tls.PemFiles;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -119,7 +119,7 @@ public final class TlsCmd implements Runnable {
             if (!dc.matches("[A-Za-z0-9_-]+")) throw new CommandLine.ParameterException(spec.commandLine(), "-dc \"" + dc + "\" may hold only letters, digits, '-' and '_'");
             for (String ip : ips) {
                 try {
-                    io.failoverkit.discovery.tls.PeerTrust.ipLiteral(ip);
+                    io.failoverkit.tls.PeerTrust.ipLiteral(ip);
                 } catch (IllegalArgumentException e) {
                     throw new CommandLine.ParameterException(spec.commandLine(), "-additional-ipaddress \"" + ip + "\" is not an IP address");
                 }

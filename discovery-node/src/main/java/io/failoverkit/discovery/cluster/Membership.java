@@ -111,7 +111,8 @@ public final class Membership implements AutoCloseable {
     private void deliver(SerfEvent e) {
         if (e instanceof SerfEvent.Members m) {
             for (SerfMember sm : m.members()) {
-                LOG.info("member {} {} ({})", sm.name(), m.kind().serfName.substring("member-".length()), sm.address());
+                // Serf logs each member event at INFO already (as Serf's EventMemberJoin lines): one line per member is enough
+                LOG.debug("member {} {} ({})", sm.name(), m.kind().serfName.substring("member-".length()), sm.address());
                 if (sm.status() != MemberStatus.LEFT && pruned.remove(sm.name())) prunedChanges.incrementAndGet();
             }
         }

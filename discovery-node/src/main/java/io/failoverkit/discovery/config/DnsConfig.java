@@ -35,6 +35,19 @@ public final class DnsConfig {
     /** {@code enable_truncate}: set TC when records were left out of an answer to fit it (UDP or TCP). */
     public boolean enableTruncate;
 
+    /**
+     * What an operator should hear about these settings when the DNS interface starts (accepted, as Consul accepts
+     * them, but likely not meant).
+     */
+    public List<String> warnings() {
+        List<String> w = new ArrayList<>();
+        if (udpAnswerLimit == 0) {
+            w.add("dns_config.udp_answer_limit is 0: over UDP without EDNS0, a name with more than one record gets an"
+                    + " empty NOERROR answer (Consul answers the same); set it between 1 and 8 (default 3)");
+        }
+        return w;
+    }
+
     public Duration serviceTtl(String service) {
         Duration d = serviceTtl.get(service);
         if (d == null) d = serviceTtl.get("*");

@@ -12,9 +12,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * here, so the fast path cannot answer anything the full path would not.
  *
  * <p>Only the common shape is taken: one question of plain labels (no compression pointer) under our domain, no
- * answer or authority records, at most an EDNS0 OPT record without options other than a well-formed COOKIE, and
- * nothing after it. Anything else, and every answer that is truncated, not NOERROR/NXDOMAIN, or whose records could
- * not be rotated safely, goes through the full path each time.
+ * answer or authority records, at most an EDNS0 OPT record (version 0) without options other than a well-formed
+ * COOKIE, and nothing after it. Anything else, and every answer that is truncated, not NOERROR/NXDOMAIN, or whose
+ * records could not be rotated safely, goes through the full path each time.
  */
 final class AnswerCache {
     /**
@@ -30,7 +30,10 @@ final class AnswerCache {
         int length() { return wire.length; }
     }
 
-    /** The cache key: the question name lower-cased (ASCII), type, class, answer size limit and whether EDNS0 was used. */
+    /**
+     * The cache key: the question name lower-cased (ASCII), type, class, answer size limit, and whether EDNS0 was
+     * used and with the DO bit.
+     */
     static final class Key {
         byte[] bytes;
         int length;
@@ -96,10 +99,13 @@ final class AnswerCache {
         int klass = u16(q, nameEnd + 2);
         p = nameEnd + 4;
         boolean opt = false;
+        boolean dnssecOk = false;
         int payload = 0;
         if (arcount == 1) {
             if (p + 11 > len || q[p] != 0 || u16(q, p + 1) != TYPE_OPT) return null;
+            if (q[p + 5] != 0 || q[p + 6] != 0) return null;  // an extended rcode or EDNS version: the full path says
             opt = true;
+            dnssecOk = (q[p + 7] & 0x80) != 0;                 // DO is copied into the answer: part of the key
             payload = u16(q, p + 3);
             int rdlen = u16(q, p + 9);
             p += 11;
@@ -132,7 +138,7 @@ final class AnswerCache {
         b[n++] = (byte) klass;
         b[n++] = (byte) (limit >> 8);
         b[n++] = (byte) limit;
-        b[n++] = (byte) (opt ? 1 : 0);
+        b[n++] = (byte) (!opt ? 0 : dnssecOk ? 2 : 1);
         k.length = n;
         int h = 1;
         for (int i = 0; i < n; i++) h = 31 * h + b[i];

@@ -6,6 +6,7 @@ import io.failoverkit.discovery.state.StateStore;
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Header;
 import org.xbill.DNS.Message;
@@ -44,6 +45,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * records kept; TC is set for a trimmed answer only with {@code enable_truncate}.
  */
 public final class DnsResolver {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DnsResolver.class);
     /**
      * Answers are never larger than this over UDP, whatever EDNS0 size a client offers: Consul's cap (64 KB less the
      * largest IP and UDP headers), so that a client offering 65535 still gets an answer.
@@ -63,8 +65,8 @@ public final class DnsResolver {
         boolean subset;
     }
 
-    /** Sends a non-domain query to an upstream resolver; null when none answered. */
-    public interface Recursor { byte[] forward(byte[] query); }
+    /** Sends a query outside our domain to a recursor, over the client's transport; null when none answered. */
+    public interface Recursor { byte[] forward(byte[] query, boolean tcp); }
 
     private final DnsView view;
     private final DnsConfig config;
@@ -83,8 +85,10 @@ public final class DnsResolver {
         return this;
     }
 
+    /** The agent's resolver: forwards to {@code recursors}, and logs what is odd in {@code config} once. */
     public DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter) {
-        this(view, config, domain, datacenter, UdpRecursor.of(config.recursors));
+        this(view, config, domain, datacenter, UpstreamRecursor.of(config.recursors));
+        for (String w : config.warnings()) LOG.warn(w);
     }
 
     DnsResolver(DnsView view, DnsConfig config, String domain, String datacenter, Recursor recursor) {
@@ -174,7 +178,7 @@ public final class DnsResolver {
             return answer(q, tcp, outcome);
         } catch (RuntimeException e) {
             // The catalog could not be read (a client agent without a reachable server): say so, never crash.
-            return reply(q, Rcode.SERVFAIL, null).toWire(512);
+            return error(q, Rcode.SERVFAIL);
         }
     }
 
@@ -187,18 +191,24 @@ public final class DnsResolver {
         Name name = question.getName();
         int type = question.getType();
         OPTRecord opt = q.getOPT();
+        // RFC 6891 6.1.1: more than one OPT record is a format error; 6.1.3: a version we do not implement gets
+        // BADVERS, with our OPT record (version 0) saying which we do.
+        int opts = 0;
+        for (Record a : q.getSection(Section.ADDITIONAL)) if (a.getType() == Type.OPT) opts++;
+        if (opts > 1) return error(q, Rcode.FORMERR);
+        if (opt != null && opt.getVersion() != 0) return error(q, Rcode.BADVERS);
         int limit = tcp ? MAX_TCP : opt == null ? 512 : Math.max(512, Math.min(opt.getPayloadSize(), MAX_UDP));
 
         if (!name.subdomain(domain)) {
             if (recursor != null) {
-                byte[] upstream = recursor.forward(q.toWire());
-                if (upstream != null) return upstream;
-                return reply(q, Rcode.SERVFAIL, null).toWire(limit);
+                byte[] upstream = recursor.forward(q.toWire(), tcp);
+                if (upstream != null) return upstream.length <= limit ? upstream : truncated(q, upstream);
+                return error(q, Rcode.SERVFAIL);
             }
-            return reply(q, Rcode.REFUSED, null).toWire(limit);
+            return error(q, Rcode.REFUSED);
         }
-        if (question.getDClass() != DClass.IN && question.getDClass() != DClass.ANY) return reply(q, Rcode.REFUSED, null).toWire(limit);
-        if (type == Type.AXFR || type == Type.IXFR || type == Type.MAILA || type == Type.MAILB) return reply(q, Rcode.NOTIMP, null).toWire(limit);
+        if (question.getDClass() != DClass.IN && question.getDClass() != DClass.ANY) return error(q, Rcode.REFUSED);
+        if (type == Type.AXFR || type == Type.IXFR || type == Type.MAILA || type == Type.MAILB) return error(q, Rcode.NOTIMP);
 
         if (!view.ready()) return reply(q, Rcode.SERVFAIL, opt).toWire(limit);
         Message r = reply(q, Rcode.NOERROR, opt);
@@ -244,6 +254,10 @@ public final class DnsResolver {
             service(r, qname, type, labels.get(n - 2), n == 3 ? labels.get(0) : null, outcome);
             return;
         }
+        if ((n == 2 || n == 3) && labels.get(1).equals("addr")) {
+            addr(r, qname, type, labels.get(0));
+            return;
+        }
         nxdomain(r);
     }
 
@@ -275,9 +289,14 @@ public final class DnsResolver {
         Collections.shuffle(healthy, ThreadLocalRandom.current());
         long ttl = config.serviceTtl(service).toSeconds();
         if (type == Type.SRV) {
-            Set<Name> targets = new LinkedHashSet<>();
+            // One SRV record per (node, service address, port), as Consul de-duplicates: several instances on one
+            // node with their own addresses are several targets, each with its own address record.
+            Set<String> seen = new java.util.HashSet<>();
+            Set<Name> targets = new java.util.HashSet<>();
             for (StateStore.Instance i : healthy) {
-                Name target = nodeName(i.node().node());
+                String serviceAddress = i.service().address() == null ? "" : i.service().address();
+                if (!seen.add(i.node().node() + '\0' + serviceAddress + '\0' + i.service().port())) continue;
+                Name target = srvTarget(i);
                 if (target == null) continue;
                 r.addRecord(new SRVRecord(qname, DClass.IN, ttl, 1, 1, i.service().port(), target), Section.ANSWER);
                 if (targets.add(target)) {
@@ -387,6 +406,8 @@ public final class DnsResolver {
     /** Parsed names and addresses, per catalog string; bounded (cleared when full), since the catalog may churn. */
     private static final int CACHE_MAX = 65_536;
     private final java.util.concurrent.ConcurrentHashMap<String, Name> nodeNames = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Name> addrNames =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private static final java.util.concurrent.ConcurrentHashMap<String, java.util.Optional<InetAddress>> ADDRESSES = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Name nodeName(String node) {
@@ -402,6 +423,70 @@ public final class DnsResolver {
         }
     }
 
+    /**
+     * The SRV target for an instance, as Consul names it: the node ({@code <node>.node.<dc>.<domain>}) when the
+     * service has no address of its own, so that resolving the target gives the node's address; an IP service address
+     * as {@code <hex>.addr.<dc>.<domain>}, a name that resolves to that very address (see {@link #addr}); a host name
+     * service address as itself. Null when no valid name can be made.
+     */
+    private Name srvTarget(StateStore.Instance i) {
+        String serviceAddress = i.service().address();
+        String address = serviceAddress == null || serviceAddress.isEmpty() ? i.node().address() : serviceAddress;
+        java.util.Optional<InetAddress> ip = literal(address);
+        if (ip.isPresent()) {
+            return address.equals(serviceAddress) ? addrName(address, ip.get()) : nodeName(i.node().node());
+        }
+        if (address == null || address.isEmpty()) return null;
+        try {
+            return Name.fromString(address.endsWith(".") ? address : address + ".");
+        } catch (TextParseException e) {
+            return null;
+        }
+    }
+
+    /** {@code <hex>.addr.<dc>.<domain>} for an IP address: 8 hex digits for IPv4, 32 for IPv6. */
+    private Name addrName(String address, InetAddress ip) {
+        Name cached = addrNames.get(address);
+        if (cached != null) return cached;
+        try {
+            String hex = java.util.HexFormat.of().formatHex(ip.getAddress());
+            Name n = Name.fromString(hex + ".addr." + datacenter, domain);
+            if (addrNames.size() > CACHE_MAX) addrNames.clear();
+            addrNames.put(address, n);
+            return n;
+        } catch (TextParseException e) {
+            return null;
+        }
+    }
+
+    /**
+     * {@code <hex>.addr[.<dc>].<domain>}: the address written in the name (8 hex digits: IPv4, 32: IPv6), as Consul
+     * answers the SRV targets it makes for service addresses. Any datacenter label is taken, as Consul does: the
+     * answer is in the name. Asked for another type, the address goes in the additional section (as Consul puts it).
+     */
+    private void addr(Message r, Name qname, int type, String hex) {
+        if ((hex.length() != 8 && hex.length() != 32) || !hex.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+            nxdomain(r);
+            return;
+        }
+        byte[] bytes = java.util.HexFormat.of().parseHex(hex);
+        long ttl = config.nodeTtl.toSeconds();
+        Record a;
+        try {
+            a = bytes.length == 4 ? new ARecord(qname, DClass.IN, ttl, InetAddress.getByAddress(bytes))
+                    : new AAAARecord(qname, DClass.IN, ttl, java.net.Inet6Address.getByAddress(null, bytes, null));
+        } catch (UnknownHostException e) {
+            nxdomain(r);   // not reached: the length is checked above
+            return;
+        }
+        if (type == a.getType() || type == Type.ANY) {
+            r.addRecord(a, Section.ANSWER);
+        } else {
+            r.addRecord(a, Section.ADDITIONAL);
+            r.addRecord(soa, Section.AUTHORITY);
+        }
+    }
+
     private static String addressOf(StateStore.Instance i) {
         String a = i.service().address();
         return a == null || a.isEmpty() ? i.node().address() : a;
@@ -409,15 +494,21 @@ public final class DnsResolver {
 
     /** An A or AAAA record for a literal IP address; null for anything else (a host name is not resolved here). */
     private static Record addressRecord(Name name, String address, long ttl) {
-        if (address == null || address.isEmpty()) return null;
+        java.util.Optional<InetAddress> ip = literal(address);
+        if (ip.isEmpty()) return null;
+        return ip.get() instanceof java.net.Inet4Address ? new ARecord(name, DClass.IN, ttl, ip.get()) : new AAAARecord(name, DClass.IN, ttl, ip.get());
+    }
+
+    /** {@code address} as an IP address (remembered); empty for anything else. */
+    private static java.util.Optional<InetAddress> literal(String address) {
+        if (address == null || address.isEmpty()) return java.util.Optional.empty();
         java.util.Optional<InetAddress> ip = ADDRESSES.get(address);
         if (ip == null) {
             ip = parseLiteral(address);
             if (ADDRESSES.size() > CACHE_MAX) ADDRESSES.clear();
             ADDRESSES.put(address, ip);
         }
-        if (ip.isEmpty()) return null;
-        return ip.get() instanceof java.net.Inet4Address ? new ARecord(name, DClass.IN, ttl, ip.get()) : new AAAARecord(name, DClass.IN, ttl, ip.get());
+        return ip;
     }
 
     /** An IP literal; empty for anything else (a host name is never looked up here). */
@@ -442,21 +533,51 @@ public final class DnsResolver {
         r.addRecord(soa, Section.AUTHORITY);
     }
 
+    /**
+     * The reply's header and question; with an OPT record when the query had one (RFC 6891 7: a reply without one
+     * says we do not do EDNS), version 0, the DO bit copied (RFC 3225), and the upper bits of an extended rcode.
+     */
     private static Message reply(Message q, int rcode, OPTRecord opt) {
         Message r = new Message(q.getHeader().getID());
         Header h = r.getHeader();
         h.setFlag(Flags.QR);
         h.setFlag(Flags.AA);
         if (q.getHeader().getFlag(Flags.RD)) h.setFlag(Flags.RD);
-        h.setRcode(rcode);
+        h.setRcode(rcode & 0xF);
         Record question = q.getQuestion();
         if (question != null) r.addRecord(question, Section.QUESTION);
-        if (opt != null) r.addRecord(new OPTRecord(EDNS_ADVERTISED, 0, 0), Section.ADDITIONAL);
+        if (opt != null) r.addRecord(ourOpt(opt, rcode >>> 4), Section.ADDITIONAL);
         return r;
     }
 
+    /**
+     * An upstream reply too large for the client (over UDP, the recursor ignored the size the client offered): its
+     * header with TC set and the question, so that the client asks again over TCP.
+     */
+    private static byte[] truncated(Message q, byte[] upstream) {
+        byte[] header = java.util.Arrays.copyOf(upstream, Header.LENGTH);
+        java.util.Arrays.fill(header, 4, Header.LENGTH, (byte) 0);   // no records: only the ID, flags and rcode
+        Message r;
+        try {
+            r = new Message(header);
+        } catch (IOException e) {
+            return error(q, Rcode.SERVFAIL);   // not reached: a bare header always parses
+        }
+        r.getHeader().setFlag(Flags.TC);
+        r.addRecord(q.getQuestion(), Section.QUESTION);
+        OPTRecord opt = q.getOPT();
+        if (opt != null) r.addRecord(ourOpt(opt, 0), Section.ADDITIONAL);
+        return r.toWire(512);
+    }
+
+    /** Our OPT record replying to {@code opt}: version 0, its DO bit, the upper bits of an extended rcode. */
+    private static OPTRecord ourOpt(OPTRecord opt, int extendedRcode) {
+        return new OPTRecord(EDNS_ADVERTISED, extendedRcode, 0, opt.getFlags() & ExtendedFlags.DO);
+    }
+
+    /** A reply with {@code rcode} and nothing else (but an OPT record when the query had one). */
     private static byte[] error(Message q, int rcode) {
-        return reply(q, rcode, null).toWire(512);
+        return reply(q, rcode, q.getOPT()).toWire(512);
     }
 
     /** A bare header echoing the query's id, for queries that could not be parsed at all. */

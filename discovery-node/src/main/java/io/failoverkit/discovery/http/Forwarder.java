@@ -2,11 +2,17 @@ package io.failoverkit.discovery.http;
 
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Flow;
 
 /**
  * Passes a call on to another agent's HTTP API (a client agent to a server, a follower to the leader) and relays
@@ -70,13 +76,73 @@ final class Forwarder {
         if (source != null) req.header(SOURCE_HEADER, source);
         String ct = call.header("Content-Type");
         if (ct != null) req.header("Content-Type", ct);
-        http.sendAsync(req.build(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {
+        exchange(req.build()).whenComplete((resp, err) -> {
             if (err != null) {
                 call.text(500, "forwarding to " + target.get() + " failed: " + ServerSide.rootMessage(err));
                 return;
             }
             for (String h : RELAYED_HEADERS) resp.headers().firstValue(h).ifPresent(v -> call.header(h, v));
-            call.send(resp.statusCode(), resp.body(), resp.headers().firstValue("Content-Type").orElse(null));
+            call.send(resp.status(), resp.body(), resp.headers().firstValue("Content-Type").orElse(null));
         });
+    }
+
+    /** What the next hop answered. */
+    record Answer(int status, HttpHeaders headers, byte[] body) {}
+
+    /**
+     * Sends one request to the next hop. The body is collected by a {@link OneShotBody} that gives it away once: the
+     * JDK client keeps each pooled connection's first exchange, with its body subscriber and response, for as long as
+     * the connection lives (PlainHttpConnection's connect timer). With the JDK's byte-array subscriber a follower
+     * relaying thousands of watchers' blocking queries kept one whole answer per connection (~110 KB each for a large
+     * service: 60-110 MB of live heap, bench/scale.sh); now it keeps an emptied collector (ForwarderMemoryTest).
+     */
+    CompletableFuture<Answer> exchange(HttpRequest request) {
+        return http.sendAsync(request, info -> new OneShotBody())
+                .thenApply(r -> new Answer(r.statusCode(), r.headers(), r.body().take()));
+    }
+
+    /** A body subscriber whose bytes are handed out once by {@link #take()} and not kept after. */
+    static final class OneShotBody implements HttpResponse.BodySubscriber<OneShotBody> {
+        private final CompletableFuture<OneShotBody> done = new CompletableFuture<>();
+        private List<ByteBuffer> parts = new ArrayList<>();
+
+        @Override
+        public CompletionStage<OneShotBody> getBody() { return done; }
+
+        @Override
+        public void onSubscribe(Flow.Subscription subscription) { subscription.request(Long.MAX_VALUE); }
+
+        @Override
+        public synchronized void onNext(List<ByteBuffer> items) {
+            // The client hands each buffer over for good (it reuses none), as its own byte-array subscriber relies on.
+            if (parts != null) parts.addAll(items);
+        }
+
+        @Override
+        public void onError(Throwable failure) {
+            synchronized (this) {
+                parts = null;
+            }
+            done.completeExceptionally(failure);
+        }
+
+        @Override
+        public void onComplete() { done.complete(this); }
+
+        /** The whole body, once; the collected buffers are let go. */
+        synchronized byte[] take() {
+            if (parts == null) throw new IllegalStateException("the body was taken already");
+            int size = 0;
+            for (ByteBuffer b : parts) size += b.remaining();
+            byte[] body = new byte[size];
+            int at = 0;
+            for (ByteBuffer b : parts) {
+                int n = b.remaining();
+                b.get(body, at, n);
+                at += n;
+            }
+            parts = null;
+            return body;
+        }
     }
 }

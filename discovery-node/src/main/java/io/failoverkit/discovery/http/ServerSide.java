@@ -99,6 +99,10 @@ final class ServerSide {
         } catch (HttpError e) {
             call.text(e.status, e.getMessage());
             return;
+        } catch (RuntimeException e) {
+            // Runs on a watcher's wake or a timer: nothing above would answer the call (it would hang until the idle timeout).
+            failed(call, e);
+            return;
         }
         long left = deadline - System.nanoTime();
         // Consul's rule (blockingquery.Query): answer once the result's index is past the one asked for, so an index
@@ -113,13 +117,31 @@ final class ServerSide {
         var timeout = timer.schedule(() -> {
             StateStore.Parked p = parked.get();
             if (p != null) p.cancel();
-            executor.execute(() -> respond(call, query.get(), render));
+            executor.execute(() -> {
+                StateStore.Read<T> last;
+                try {
+                    last = query.get();
+                } catch (HttpError e) {
+                    call.text(e.status, e.getMessage());
+                    return;
+                } catch (RuntimeException e) {
+                    failed(call, e);
+                    return;
+                }
+                respond(call, last, render);
+            });
         }, left, TimeUnit.NANOSECONDS);
         parked.set(store.watch(tables, kvPrefix, service, r.observedTableIndex(), () -> {
             timeout.cancel(false);
             attempt(call, tables, kvPrefix, service, minIndex, deadline, query, render);
         }));
         if (timeout.isDone()) parked.get().cancel();
+    }
+
+    /** A read that failed unexpectedly: answered 500 with the reason (and logged), never left hanging. */
+    private static void failed(Call call, RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(ServerSide.class).warn("{} {} failed: {}", call.method, call.rawPath(), e.toString(), e);
+        call.text(500, "read failed: " + rootMessage(e));
     }
 
     private <T> void respond(Call call, StateStore.Read<T> r, BiConsumer<Call, StateStore.Read<T>> render) {
@@ -132,6 +154,8 @@ final class ServerSide {
             render.accept(call, r);
         } catch (HttpError e) {
             call.text(e.status, e.getMessage());
+        } catch (RuntimeException e) {
+            failed(call, e);
         }
     }
 

@@ -97,9 +97,30 @@ final class CatalogStateMachine extends BaseStateMachine {
         getLifeCycle().startAndTransition(() -> {
             super.initialize(server, groupId, raftStorage);
             storage.init(raftStorage);
+            removeUnfinishedWrites();
             if (seed != null && storage.getLatestSnapshot() == null) seedFrom(raftStorage);
             load(storage.getLatestSnapshot());
         });
+    }
+
+    /**
+     * Deletes what a crash left of a snapshot write (the writer's temporary {@code snapshot.TERM_INDEX.tmp}, never
+     * renamed into place, so never a snapshot Ratis knows): run before anything is loaded and before the writer can
+     * start, so no write in progress is touched. Each deletion is logged.
+     */
+    private void removeUnfinishedWrites() throws IOException {
+        java.nio.file.Path smDir = storage.getSnapshotFile(0, 0).toPath().getParent();
+        if (smDir == null || !Files.isDirectory(smDir)) return;
+        try (java.util.stream.Stream<java.nio.file.Path> files = Files.list(smDir)) {
+            for (java.nio.file.Path p : files.toList()) {
+                String name = p.getFileName().toString();
+                if (name.startsWith("snapshot.") && name.endsWith(".tmp") && Files.isRegularFile(p)) {
+                    long size = Files.size(p);
+                    Files.delete(p);
+                    LOG.info("removed {} ({} bytes): a snapshot write that never finished (the agent stopped during it)", p, size);
+                }
+            }
+        }
     }
 
     /** Bumped when Ratis pauses this state machine for a snapshot install: a write begun before discards itself. */

@@ -268,7 +268,7 @@ public final class StateStore {
 
     private ApplyResult kvDelete(long index, Command.KvDelete c, Changes ch) {
         if (c.recurse()) {
-            List<String> doomed = new ArrayList<>(kvs.subMap(c.key(), true, c.key() + Character.MAX_VALUE, true).keySet());
+            List<String> doomed = new ArrayList<>(withPrefix(kvs, c.key()).keySet());
             for (String k : doomed) deleteKey(index, k, ch);
             if (doomed.isEmpty()) { ch.tables.add(Table.KVS); ch.keys.add(c.key()); }
             return ApplyResult.ok(true, index);
@@ -684,11 +684,24 @@ public final class StateStore {
         }
     }
 
+    /**
+     * The entries whose key starts with {@code prefix}, every one of them: bounded by the first string after all such
+     * keys (the prefix with its last character below U+FFFF raised by one, U+FFFF characters after it dropped), not by
+     * {@code prefix + U+FFFF}, which left out keys such as {@code prefix + "\uFFFFx"}.
+     */
+    static <V> java.util.SortedMap<String, V> withPrefix(java.util.NavigableMap<String, V> map, String prefix) {
+        int end = prefix.length();
+        while (end > 0 && prefix.charAt(end - 1) == Character.MAX_VALUE) end--;
+        if (end == 0) return map.tailMap(prefix, true);
+        String after = prefix.substring(0, end - 1) + (char) (prefix.charAt(end - 1) + 1);
+        return map.subMap(prefix, true, after, false);
+    }
+
     public Read<List<KvEntry>> kvList(String prefix) {
         lock.readLock().lock();
         try {
             long observed = tableIndex.get(Table.KVS);
-            List<KvEntry> list = List.copyOf(kvs.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values());
+            List<KvEntry> list = List.copyOf(withPrefix(kvs, prefix).values());
             long idx = prefixIndex(prefix, list, observed);
             return new Read<>(list, reported(idx), observed);
         } finally {
@@ -699,7 +712,7 @@ public final class StateStore {
     private long prefixIndex(String prefix, List<KvEntry> list, long observed) {
         long idx = 0;
         for (KvEntry e : list) idx = Math.max(idx, e.modifyIndex());
-        for (long t : tombstones.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values()) idx = Math.max(idx, t);
+        for (long t : withPrefix(tombstones, prefix).values()) idx = Math.max(idx, t);
         return idx == 0 ? observed : Math.max(idx, Math.min(kvReapedIndex, observed));
     }
 
@@ -707,7 +720,7 @@ public final class StateStore {
         lock.readLock().lock();
         try {
             long observed = tableIndex.get(Table.KVS);
-            List<KvEntry> list = List.copyOf(kvs.subMap(prefix, true, prefix + Character.MAX_VALUE, true).values());
+            List<KvEntry> list = List.copyOf(withPrefix(kvs, prefix).values());
             TreeSet<String> keys = new TreeSet<>();
             for (KvEntry e : list) {
                 String k = e.key();
@@ -1216,6 +1229,11 @@ public final class StateStore {
         }
         boolean restamp = img.lastIndex() >= index;
         if (restamp) img = restamped(img, index);
+        // An archive with no ACL token (taken before ACLs were bootstrapped, or by a release without them) restored
+        // into a cluster that has tokens keeps the cluster's ACL tables: replacing them with none would reopen
+        // `acl bootstrap` to whoever asks first, a restore of data turned into a loss of access control.
+        boolean keptAcls = (img.aclTokens() == null || img.aclTokens().isEmpty()) && !aclTokens.isEmpty();
+        if (keptAcls) img = withCurrentAcls(img);
         Map<String, Long> released = releasedByRestore(img);
         install(img);
         // As an invalidation would: the old holder acts until its next renewal fails, so nobody takes the key before
@@ -1230,10 +1248,21 @@ public final class StateStore {
         restoreIndex = index;
         LOG.warn("restored snapshot {} (index {}, term {}) at Raft index {}: the whole state was replaced ({}){}", c.id(), c.snapshotIndex(), c.snapshotTerm(),
                 index, counts(img), restamp ? "; record indexes restamped to " + index + " (the snapshot is from a longer history)" : "");
+        if (keptAcls) {
+            LOG.warn("restore at Raft index {}: the snapshot has no ACL tokens; this cluster's ACL policies, tokens and bootstrap mark were kept"
+                    + " (to start ACLs afresh, delete the tokens and policies through the ACL API)", index);
+        }
         if (!released.isEmpty()) {
             LOG.warn("restore at Raft index {}: {} held key(s) changed holder and are held back for the old holder's lock-delay: {}", index, released.size(), released.keySet());
         }
         return ApplyResult.ok(true, index);
+    }
+
+    /** {@code img} with this store's ACL tables and bootstrap mark in place of its own. Holds the write lock. */
+    private Image withCurrentAcls(Image img) {
+        return new Image(img.format(), img.nodes(), img.services(), img.checks(), img.kvs(), img.tombstones(), img.sessions(), img.lockReleases(),
+                List.copyOf(aclPolicies.values()), List.copyOf(aclTokens.values()), aclBootstrapIndex, img.tableIndex(), img.lastIndex(),
+                img.lastTerm(), img.restoreIndex(), img.serviceIndexes(), img.kvReapedIndex());
     }
 
     /**

@@ -52,8 +52,8 @@ final class TxnRun {
     }
 
     private NavigableMap<String, KvEntry> tree(String prefix) {
-        TreeMap<String, KvEntry> view = new TreeMap<>(kvs.subMap(prefix, true, prefix + Character.MAX_VALUE, true));
-        for (Map.Entry<String, Optional<KvEntry>> w : writes.subMap(prefix, true, prefix + Character.MAX_VALUE, true).entrySet()) {
+        TreeMap<String, KvEntry> view = new TreeMap<>(StateStore.withPrefix(kvs, prefix));
+        for (Map.Entry<String, Optional<KvEntry>> w : StateStore.withPrefix(writes, prefix).entrySet()) {
             if (w.getValue().isPresent()) view.put(w.getKey(), w.getValue().get());
             else view.remove(w.getKey());
         }

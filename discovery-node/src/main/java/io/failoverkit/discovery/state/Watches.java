@@ -69,9 +69,22 @@ final class Watches {
         all.add(w);
         for (Table t : w.tables) {
             if (w.anyChangeTo(t)) byTable.get(t).add(w);
-            else if (t == Table.KVS) byKvPrefix.computeIfAbsent(w.kvPrefix, p -> ConcurrentHashMap.newKeySet()).add(w);
-            else byService.computeIfAbsent(w.service, s -> ConcurrentHashMap.newKeySet()).add(w);
+            else if (t == Table.KVS) addTo(byKvPrefix, w.kvPrefix, w);
+            else addTo(byService, w.service, w);
         }
+    }
+
+    /**
+     * Adds inside the map's atomic step for the key, as {@link #removeFrom} drops an emptied set inside its own: an add
+     * outside it could land in a set just dropped from the map, and that watcher would miss every wake for its key
+     * until its wait ran out (review: 143 of 200,000 racing adds were lost that way).
+     */
+    private static void addTo(ConcurrentHashMap<String, Set<Watcher>> index, String key, Watcher w) {
+        index.compute(key, (k, set) -> {
+            Set<Watcher> s = set == null ? ConcurrentHashMap.newKeySet() : set;
+            s.add(w);
+            return s;
+        });
     }
 
     void remove(Watcher w) {
@@ -84,7 +97,8 @@ final class Watches {
     }
 
     private static void removeFrom(ConcurrentHashMap<String, Set<Watcher>> index, String key, Watcher w) {
-        // Drops the set once empty; a concurrent add to it re-creates the entry (computeIfPresent is atomic per key).
+        // Drops the set once empty, atomically per key with addTo: an add either lands before (the set stays) or after
+        // (a new set is made).
         index.computeIfPresent(key, (k, set) -> {
             set.remove(w);
             return set.isEmpty() ? null : set;

@@ -1,6 +1,7 @@
 package io.failoverkit.discovery.tls;
 
 import io.failoverkit.discovery.config.TlsConfig;
+import io.failoverkit.tls.PeerTrust;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 import javax.net.ssl.KeyManager;

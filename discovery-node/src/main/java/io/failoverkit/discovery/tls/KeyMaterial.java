@@ -1,5 +1,8 @@
 package io.failoverkit.discovery.tls;
 
+import io.failoverkit.tls.PeerTrust;
+import io.failoverkit.tls.PemFiles;
+
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;

@@ -143,6 +143,33 @@ class AclStateTest {
     }
 
     @Test
+    void restoringAnArchiveWithoutAclTokensKeepsTheClustersAclsAndBootstrapStaysClosed() throws Exception {
+        // An archive taken before ACLs were bootstrapped: data, no token.
+        StateStore old = new StateStore(Runnable::run);
+        old.apply(1, 1, new Command.KvPut("app/config", "v1".getBytes(StandardCharsets.UTF_8), 0, null, null, null, null));
+        StateStore.Capture c = old.capture();
+        SnapshotArchive.Archive read = SnapshotArchive.read(SnapshotArchive.write(SnapshotArchive.meta(c.index(), c.term(), c.state().length, 1_700_000_000_000L), c.state()), 1 << 20);
+        fill();
+        List<Model.AclPolicy> policies = store.aclPolicies().value();
+        List<Model.AclToken> tokens = store.aclTokens().value();
+        long bootstrapped = store.aclBootstrapIndex();
+
+        ApplyResult r = apply(new Command.Restore(read.meta().id(), read.meta().index(), 1, StateStore.compress(read.state())));
+        assertThat(r.isOk()).isTrue();
+        assertThat(new String(store.kvGet("app/config").value().value(), StandardCharsets.UTF_8)).as("the data is restored").isEqualTo("v1");
+        assertThat(store.aclPolicies().value()).isEqualTo(policies);
+        assertThat(store.aclTokens().value()).isEqualTo(tokens);
+        assertThat(store.aclBootstrapIndex()).isEqualTo(bootstrapped);
+        assertThat(apply(new Command.AclBootstrap(token("x", "y", List.of(GM), null))).status()).as("bootstrap stays closed").isEqualTo(403);
+        // Kept through the next Raft snapshot too.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        store.writeSnapshot(out);
+        StateStore loaded = new StateStore(Runnable::run);
+        loaded.loadSnapshot(new ByteArrayInputStream(out.toByteArray()));
+        assertSameAcl(store, loaded);
+    }
+
+    @Test
     void serverResolverUsesTheStateDefaultTokenAndExpiry() throws Exception {
         fill();
         long[] now = {10_000L};

@@ -73,6 +73,23 @@ class DnsTrimmingTest {
     }
 
     @Test
+    void udpAnswerLimitZeroIsTakenAsConsulTakesItButWarnedAbout() throws Exception {
+        // Review 8 item 9: Consul accepts 0 and then answers a name with several records with nothing over plain
+        // UDP; we answer the same, and say so at start.
+        assertThat(new DnsConfig().warnings()).isEmpty();
+        DnsConfig zero = new DnsConfig();
+        zero.udpAnswerLimit = 0;
+        assertThat(zero.warnings()).singleElement().asString().contains("udp_answer_limit is 0").contains("between 1 and 8");
+        DnsResolver r = resolver(c -> c.udpAnswerLimit = 0);
+        Message several = ask(r, "two.service.consul.", Type.A, 0, false);
+        assertThat(several.getRcode()).isZero();
+        assertThat(several.getSection(Section.ANSWER)).isEmpty();
+        assertThat(ask(r, "two.service.consul.", Type.A, 1232, false).getSection(Section.ANSWER)).as("with EDNS0").hasSize(2);
+        assertThat(ask(r, "two.service.consul.", Type.A, 0, true).getSection(Section.ANSWER)).as("over TCP").hasSize(2);
+        assertThat(ask(r, "odd.two.service.consul.", Type.A, 0, false).getSection(Section.ANSWER)).as("one record").hasSize(1);
+    }
+
+    @Test
     void enableTruncateSetsTcOnlyWhenRecordsWereLeftOut() throws Exception {
         DnsResolver off = resolver(c -> {});
         DnsResolver on = resolver(c -> c.enableTruncate = true);

@@ -75,6 +75,47 @@ class DnsWithDigTest {
     }
 
     @Test
+    void instancesWithTheirOwnAddressesOnOneNodeAreSrvTargetsThatResolveToThoseAddresses() {
+        // Review 8 item 3: three Redis instances on one host, each on its own address, all on port 6379. The SRV
+        // targets were the node's name (resolving to the node's address) and collapsed into one; now each target is
+        // the instance's address as <hex>.addr.<dc>.consul, as Consul names it, and resolves to that address.
+        agent.http.put("/v1/catalog/register", "{\"Node\":\"redis-host\",\"Address\":\"127.0.0.40\"}");
+        for (int k = 1; k <= 3; k++) {
+            assertThat(agent.http.put("/v1/catalog/register", """
+                    {"Node":"redis-host","Address":"127.0.0.40","Service":{"ID":"redis-%d","Service":"redis","Address":"127.0.0.4%d","Port":6379}}
+                    """.formatted(k, k)).status()).isEqualTo(200);
+        }
+        assertThat(agent.http.put("/v1/catalog/register", """
+                {"Node":"redis-host","Address":"127.0.0.40","Service":{"ID":"redis-node","Service":"redis","Port":6380}}
+                """).status()).isEqualTo(200);
+        // Same node, address and port as redis-1: one SRV record for both (Consul's de-duplication).
+        assertThat(agent.http.put("/v1/catalog/register", """
+                {"Node":"redis-host","Address":"127.0.0.40","Service":{"ID":"redis-1-again","Service":"redis","Address":"127.0.0.41","Port":6379}}
+                """).status()).isEqualTo(200);
+
+        assertThat(Dig.shortAnswers(dns, "redis.service.consul", "SRV")).containsExactlyInAnyOrder(
+                "1 1 6379 7f000029.addr.dc1.consul.", "1 1 6379 7f00002a.addr.dc1.consul.",
+                "1 1 6379 7f00002b.addr.dc1.consul.", "1 1 6380 redis-host.node.dc1.consul.");
+        String full = Dig.run(dns, "redis.service.consul", "SRV", "+noall", "+additional");
+        for (int k = 1; k <= 3; k++) {
+            assertThat(full).containsPattern("7f00002" + "9ab".charAt(k - 1) + "\\.addr\\.dc1\\.consul\\.\\s+0\\s+IN\\s+A\\s+127\\.0\\.0\\.4" + k);
+        }
+        assertThat(full).containsPattern("redis-host\\.node\\.dc1\\.consul\\.\\s+0\\s+IN\\s+A\\s+127\\.0\\.0\\.40");
+        assertThat(Dig.shortAnswers(dns, "_redis._tcp.service.consul", "SRV")).hasSize(4);
+
+        // A client resolving a target itself (Connector/J's mysql+srv, Jedis) gets the instance's address.
+        assertThat(Dig.shortAnswers(dns, "7f00002a.addr.dc1.consul")).containsExactly("127.0.0.42");
+        assertThat(Dig.shortAnswers(dns, "7F00002A.addr.consul")).as("datacenter optional, case-insensitive").containsExactly("127.0.0.42");
+        assertThat(Dig.shortAnswers(dns, "00000000000000000000000000000001.addr.dc1.consul", "AAAA")).containsExactly("::1");
+        assertThat(Dig.run(dns, "7f00002a.addr.dc1.consul", "AAAA")).as("an IPv4 name asked for AAAA: no data")
+                .contains("status: NOERROR").contains("ANSWER: 0").contains("SOA");
+        assertThat(Dig.run(dns, "7f00002.addr.dc1.consul")).contains("status: NXDOMAIN");
+        assertThat(Dig.run(dns, "7f00002x.addr.dc1.consul")).contains("status: NXDOMAIN");
+        // A and SRV agree: the A answers for the service are the same addresses the SRV targets resolve to.
+        assertThat(Dig.shortAnswers(dns, "redis.service.consul")).containsExactlyInAnyOrder("127.0.0.41", "127.0.0.42", "127.0.0.43", "127.0.0.40");
+    }
+
+    @Test
     void unknownNamesAreNxdomainWithSoaAndKnownNamesWithoutTheTypeAreNodata() {
         String nx = Dig.run(dns, "nope.service.consul");
         assertThat(nx).contains("status: NXDOMAIN").containsPattern("consul\\.\\s+0\\s+IN\\s+SOA\\s+ns\\.consul\\. hostmaster\\.consul\\.");

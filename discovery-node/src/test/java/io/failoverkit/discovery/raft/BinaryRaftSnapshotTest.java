@@ -143,4 +143,37 @@ class BinaryRaftSnapshotTest {
         assertThatThrownBy(() -> RaftNode.start("solo", "127.0.0.1", port, storage.toFile(), peers, "dc1", 50, newStore(), x -> { }).close())
                 .hasStackTraceContaining("checksum mismatch").hasStackTraceContaining("move its Raft data directory aside");
     }
+
+    @Test
+    void anUnfinishedSnapshotWriteLeftByACrashIsRemovedAtStartAndTheFinishedOnesKept() throws Exception {
+        int port = FreePorts.next();
+        List<RaftNode.Peer> peers = List.of(new RaftNode.Peer("solo", "127.0.0.1:" + port));
+        Path storage = dir.resolve("solo");
+        RaftNode node = RaftNode.start("solo", "127.0.0.1", port, storage.toFile(), peers, "dc1", 50, newStore(), x -> { });
+        try {
+            await().atMost(Duration.ofSeconds(60)).until(node::isLeader);
+            for (int i = 0; i < 120; i++) put(node, "k/" + i, "v" + i);
+            await().atMost(Duration.ofSeconds(60)).until(() -> !snapshotIndexes(storage).isEmpty());
+        } finally {
+            node.close();
+        }
+        TreeSet<Long> finished = snapshotIndexes(storage);
+        Path smDir = snapshotFile(storage, finished.last()).getParent();
+        // What a crash in the middle of a write leaves: the temporary file, half written, never renamed.
+        Path leftover = smDir.resolve("snapshot.1_99999.tmp");
+        Files.write(leftover, new byte[4096]);
+        Path unrelated = smDir.resolve("operator-notes.tmp");
+        Files.writeString(unrelated, "not ours");
+
+        StateStore again = newStore();
+        RaftNode restarted = RaftNode.start("solo", "127.0.0.1", port, storage.toFile(), peers, "dc1", 50, again, x -> { });
+        try {
+            await().atMost(Duration.ofSeconds(60)).until(() -> again.kvGet("k/119").value() != null);
+            assertThat(leftover).as("the unfinished write").doesNotExist();
+            assertThat(unrelated).as("a file that is not a snapshot write is left alone").exists();
+            assertThat(snapshotIndexes(storage)).as("finished snapshots are kept").containsAll(finished);
+        } finally {
+            restarted.close();
+        }
+    }
 }

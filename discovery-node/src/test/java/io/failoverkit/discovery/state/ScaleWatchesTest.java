@@ -134,4 +134,57 @@ class ScaleWatchesTest {
         assertThat(store.nodeChecks("n1").index()).as("the CHECKS table's index, as before").isEqualTo(3);
         assertThat(store.nodeChecks("n1").value()).isEqualTo(store.checks(k -> k.node().equals("n1")).value());
     }
+
+    /**
+     * Review finding: a watcher parking on a service (or KV prefix) while the last watcher of it leaves must still be
+     * found by the next commit there. Before the fix the add could land in the set the leaving watcher's removal had
+     * just dropped from the index (about 7 in 10,000 races lost their wake). Two threads race the add and the removal;
+     * every round then commits once to the key and counts who woke. Bounded in rounds and in time.
+     */
+    @Test
+    void aWatcherParkingWhileTheLastOneOfItsKeyLeavesIsStillWoken() throws Exception {
+        for (boolean kv : new boolean[]{false, true}) {
+            Watches ws = new Watches(Runnable::run);
+            Set<Table> tables = kv ? EnumSet.of(Table.KVS) : CATALOG;
+            java.util.concurrent.atomic.AtomicReference<Watches.Watcher> leaving = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger go = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+            int rounds = 20_000;
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            Thread other = Thread.ofPlatform().daemon().start(() -> {
+                for (int i = 1; i <= rounds; i++) {
+                    while (go.get() != i) {
+                        if (System.nanoTime() > deadline) return;
+                        Thread.onSpinWait();
+                    }
+                    ws.fire(leaving.get()); // the last watcher of the key leaves (woken, or its wait ran out)
+                    done.set(i);
+                }
+            });
+            int missed = 0, played = 0;
+            for (int i = 1; i <= rounds && System.nanoTime() < deadline; i++) {
+                AtomicInteger woke = new AtomicInteger();
+                Watches.Watcher first = kv ? new Watches.Watcher(tables, "p/", () -> { }) : new Watches.Watcher(tables, null, "s", () -> { });
+                Watches.Watcher second = kv ? new Watches.Watcher(tables, "p/", woke::incrementAndGet) : new Watches.Watcher(tables, null, "s", woke::incrementAndGet);
+                ws.add(first);
+                leaving.set(first);
+                go.set(i);
+                for (int spin = 0; spin < (i % 64); spin++) Thread.onSpinWait(); // vary the overlap
+                ws.add(second);
+                while (done.get() != i && System.nanoTime() < deadline) Thread.onSpinWait();
+                if (done.get() != i) break;
+                if (kv) ws.fire(EnumSet.of(Table.KVS), Set.of("p/key"), null);
+                else ws.fire(EnumSet.of(Table.CHECKS), Set.of(), Set.of("s"));
+                played++;
+                if (woke.get() == 0) {
+                    missed++;
+                    ws.fire(second);
+                }
+            }
+            other.join(10_000);
+            assertThat(played).as("rounds played (kv=" + kv + ")").isPositive();
+            assertThat(missed).as("watchers a commit to their " + (kv ? "prefix" : "service") + " did not wake, of " + played).isZero();
+            assertThat(ws.size()).as("nothing left parked").isZero();
+        }
+    }
 }

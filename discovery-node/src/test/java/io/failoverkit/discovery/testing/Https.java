@@ -1,6 +1,6 @@
 package io.failoverkit.discovery.testing;
 
-import io.failoverkit.discovery.tls.PemFiles;
+import io.failoverkit.tls.PemFiles;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;

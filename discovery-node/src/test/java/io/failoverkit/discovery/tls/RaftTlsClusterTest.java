@@ -4,6 +4,8 @@ import io.failoverkit.discovery.testing.AgentProcess;
 import io.failoverkit.discovery.testing.FreePorts;
 import io.failoverkit.discovery.testing.Https;
 import io.failoverkit.discovery.testing.TestCertificates;
+import io.failoverkit.tls.PeerTrust;
+import io.failoverkit.tls.PemFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -2,6 +2,8 @@ package io.failoverkit.discovery.tls;
 
 import io.failoverkit.discovery.testing.Cli;
 import io.failoverkit.discovery.testing.TestCertificates;
+import io.failoverkit.tls.PeerTrust;
+import io.failoverkit.tls.PemFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

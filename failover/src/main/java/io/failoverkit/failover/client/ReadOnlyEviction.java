@@ -24,19 +24,40 @@ public final class ReadOnlyEviction {
 
     /**
      * Call in the application's catch block, with the connection still in hand: evicts {@code connection} from
-     * {@code pool} when {@code e} (or a cause) is a read-only refusal, and says whether it did (retry the write then).
+     * {@code pool} when {@code e} (or a cause) is a read-only refusal, and the pool's other connections as they come
+     * back, and says whether it did. A read-only refusal applied nothing: that write may be retried on a new connection.
      */
     public static boolean evictIfReadOnly(HikariDataSource pool, Connection connection, SQLException e) {
         if (!isReadOnly(e)) return false;
         pool.evictConnection(connection);
+        // The pool's other connections opened in the same DNS window reached the same server: each is closed once
+        // returned (or at once if idle), instead of failing one write each first.
+        var mx = pool.getHikariPoolMXBean();
+        if (mx != null) mx.softEvictConnections();
         return true;
     }
 
-    /** Whether {@code e} or one of its causes is MySQL/MariaDB refusing a write because the server is read-only. */
+    /** How deep a cause chain is followed (a chain that loops back on itself ends too). */
+    private static final int MAX_CAUSES = 32;
+
+    /**
+     * Whether {@code e} or one of its causes is MySQL/MariaDB refusing a write because the server is read-only: 1836,
+     * or 1290 naming the read-only option (1290 is also how the server refuses what --secure-file-priv,
+     * --skip-grant-tables and other options forbid, which says nothing about where the primary is).
+     */
     public static boolean isReadOnly(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof SQLException s && (s.getErrorCode() == READ_ONLY || s.getErrorCode() == READ_ONLY_MODE)) return true;
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Throwable t = e; t != null && seen.size() < MAX_CAUSES && seen.add(t); t = t.getCause()) {
+            if (!(t instanceof SQLException s)) continue;
+            if (s.getErrorCode() == READ_ONLY_MODE) return true;
+            if (s.getErrorCode() == READ_ONLY && namesReadOnly(s.getMessage())) return true;
         }
         return false;
+    }
+
+    private static boolean namesReadOnly(String message) {
+        if (message == null) return false;
+        String m = message.toLowerCase(java.util.Locale.ROOT);
+        return m.contains("read-only") || m.contains("read_only");
     }
 }

@@ -25,10 +25,19 @@ import java.time.Duration;
  * latest at {@code T + validity}, finishes the step it started within {@code stepLimit}, and nobody else acquires
  * the lock before {@code invalidation + lockDelay >= T + lockDelay}. {@link #MARGIN} covers the clock-rate difference
  * between the manager and the discovery leader and the time the invalidation takes to apply.</li>
+ * <li>{@code detectionInterval + MARGIN <= sessionTtl}: outside an action the holder renews only at the start of each
+ * cycle, and cycles start {@code detectionInterval} apart; a longer interval would let the session lapse between two
+ * quiet cycles and the lock change hands at rest. After an action the renewer stops, the cycle observes every member
+ * once more for the status it publishes (members in parallel: at most {@code 2 * observeTimeout}) and writes that
+ * status in one KV call, and the next cycle starts at once (its interval is spent): from the renewer's last renewal to
+ * the next cycle's, at most {@code renewEvery + 2 * observeTimeout} (which is {@code <= validity} by 3) plus that one
+ * KV call. The session outlives it while the call answers within {@code sessionTtl - validity}; a discovery node that
+ * slow lets the lock lapse, which costs a re-acquisition after {@code lockDelay}, never a second acting manager
+ * (relation 4 holds whatever the gap).</li>
  * </ol>
  *
  * <h2>The failover</h2>
- * <ol start="4">
+ * <ol start="6">
  * <li>{@code catchUpWait + stepLimit <= switchoverPause}: in a switchover the master's writes are paused (Redis: for
  * at most the pause); the candidate must cover the master and the master be fenced before the pause can end by
  * itself, or writes taken after the pause would be lost when it is demoted.</li>
@@ -53,6 +62,8 @@ public record Timings(Duration detectionInterval, int failures, Duration observe
         require(validity.compareTo(sessionTtl) < 0, "validity (" + validity + ") must be < sessionTtl (" + sessionTtl + ")");
         require(validity.plus(stepLimit).plus(MARGIN).compareTo(lockDelay) <= 0, "validity (" + validity + ") + stepLimit (" + stepLimit
                 + ") + margin (" + MARGIN + ") must be <= lockDelay (" + lockDelay + ")");
+        require(detectionInterval.plus(MARGIN).compareTo(sessionTtl) <= 0, "detectionInterval (" + detectionInterval + ") + margin (" + MARGIN
+                + ") must be <= sessionTtl (" + sessionTtl + "): the holder renews once per cycle at rest, and the session must outlive the gap");
         require(lockDelay.compareTo(Duration.ofSeconds(60)) <= 0, "lockDelay (" + lockDelay + ") must be <= 60 s (Consul's maximum)");
         require(catchUpWait.plus(stepLimit).compareTo(switchoverPause) <= 0, "catchUpWait (" + catchUpWait + ") + stepLimit (" + stepLimit
                 + ") must be <= switchoverPause (" + switchoverPause + ")");

@@ -7,7 +7,8 @@ import java.util.Map;
  * {@code CONSUL_HTTP_ADDR} ({@code host:port} or {@code http[s]://host:port}), else 127.0.0.1:8500; and the token
  * {@code CONSUL_HTTP_TOKEN}, else the first line of a token file ({@code --token-file}, else
  * {@code CONSUL_HTTP_TOKEN_FILE}), the same order as discovery-node's commands. {@link DiscoveryClient} sends it as
- * {@code X-Consul-Token}. Never from a command line (every local user can read argv), never logged.
+ * {@code X-Consul-Token}. Never from a command line (every local user can read argv), never logged. TLS (https://,
+ * CONSUL_HTTP_SSL, CONSUL_CACERT, CONSUL_CLIENT_CERT / CONSUL_CLIENT_KEY, ...): {@link DiscoveryTls}.
  */
 public final class DiscoveryAddress {
     public static final String DEFAULT = "127.0.0.1:8500";
@@ -61,9 +62,15 @@ public final class DiscoveryAddress {
 
     /**
      * The base URL for an address given as {@code host:port} or {@code http[s]://host:port[/]}. Anything else (a unix
-     * socket, a path, another scheme) is refused with the reason, for the caller's usage error.
+     * socket, a path, another scheme) is refused with the reason, for the caller's usage error. A bare host:port is
+     * http://; see {@link DiscoveryTls#baseUrl} for CONSUL_HTTP_SSL.
      */
     public static String baseUrl(String address) {
+        return baseUrl(address, false);
+    }
+
+    /** As {@link #baseUrl(String)}; a bare host:port is https:// when {@code httpsWhenBare} (Consul's CONSUL_HTTP_SSL=true). */
+    public static String baseUrl(String address, boolean httpsWhenBare) {
         String a = address.strip();
         while (a.endsWith("/")) a = a.substring(0, a.length() - 1);
         String rest;
@@ -73,7 +80,7 @@ public final class DiscoveryAddress {
             throw new IllegalArgumentException("unsupported discovery address " + address + " (use host:port or http://host:port)");
         } else {
             rest = a;
-            a = "http://" + a;
+            a = (httpsWhenBare ? "https://" : "http://") + a;
         }
         if (rest.isEmpty() || rest.contains("/")) {
             throw new IllegalArgumentException("bad discovery address " + address + " (use host:port or http://host:port)");

@@ -26,17 +26,34 @@ public final class DiscoveryClient implements Discovery {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final String base;
     private final String token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http;
 
-    /** {@code hostPort}: host:port or http[s]://host:port; the token is {@code CONSUL_HTTP_TOKEN} when set, as Consul's tools read it. */
+    /**
+     * {@code hostPort}: host:port or http[s]://host:port; the token is {@code CONSUL_HTTP_TOKEN} when set, and TLS is
+     * Consul's variables' ({@link DiscoveryTls}), as Consul's tools read them.
+     */
     public DiscoveryClient(String hostPort) {
         this(hostPort, DiscoveryAddress.tokenFromEnvironment());
     }
 
     /** {@code token}: sent as {@code X-Consul-Token} on every request when not null (never logged, never in a message). */
     public DiscoveryClient(String hostPort, String token) {
-        this.base = DiscoveryAddress.baseUrl(hostPort);
+        this(hostPort, token, DiscoveryTls.fromEnvironment());
+    }
+
+    /**
+     * With the TLS settings {@code tls}.
+     * @throws IllegalArgumentException for a bad address, or bad TLS settings of an https one ("TLS settings: ...")
+     */
+    public DiscoveryClient(String hostPort, String token, DiscoveryTls tls) {
+        this.base = tls.baseUrl(hostPort);
         this.token = token == null || token.isBlank() ? null : token;
+        this.http = tls.builder(base).connectTimeout(Duration.ofSeconds(2)).build();
+    }
+
+    /** The base URL requests go to (http[s]://host:port). */
+    public String baseUrl() {
+        return base;
     }
 
     private HttpRequest.Builder request(String path) {
@@ -62,6 +79,8 @@ public final class DiscoveryClient implements Discovery {
                     interrupted = true;
                 } catch (java.util.concurrent.ExecutionException e) {
                     Throwable c = e.getCause();
+                    String tlsProblem = DiscoveryTls.explain(c);
+                    if (tlsProblem != null) throw new IOException(method + " " + base + path + ": " + tlsProblem, c);
                     if (c instanceof IOException io) throw io;
                     throw new IOException(method + " " + path + ": " + c, c);
                 } catch (java.util.concurrent.TimeoutException e) {

@@ -12,6 +12,7 @@ import java.util.Map;
  * The ACL token of a failover command that talks to the discovery node, as a picocli mixin: {@code --token-file FILE}
  * (else {@code CONSUL_HTTP_TOKEN_FILE}), with {@code CONSUL_HTTP_TOKEN} first (see {@link DiscoveryAddress#token}).
  * {@code --token} is refused with a usage error (exit 64): argv is readable by every local user ({@code ps}).
+ * The command's TLS settings come from the same environment ({@link DiscoveryTls}).
  */
 public final class TokenOption {
     @Spec(Spec.Target.MIXEE) CommandSpec mixee;
@@ -44,8 +45,33 @@ public final class TokenOption {
         return tokenFile;
     }
 
-    /** A client for {@code address} with this command's token. */
+    /** The TLS settings of this command's environment (Consul's variables: CONSUL_CACERT, CONSUL_CLIENT_CERT, ...). */
+    public DiscoveryTls tls() {
+        return DiscoveryTls.of(environment);
+    }
+
+    /**
+     * Reads the TLS settings now for every https address of {@code discovery} (a,b,c allowed): a client certificate
+     * without its key, or a file that cannot be read, is a usage error (exit 64) before anything is done.
+     */
+    public void checkTls(String discovery) {
+        DiscoveryTls tls = tls();
+        for (String a : discovery.split(",")) {
+            try {
+                tls.check(tls.baseUrl(a));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(mixee.commandLine(), e.getMessage());
+            }
+        }
+    }
+
+    /** A client for {@code address} with this command's token and TLS settings; bad TLS settings are a usage error. */
     public DiscoveryClient client(String address) {
-        return new DiscoveryClient(address, token());
+        String token = token();
+        try {
+            return new DiscoveryClient(address, token, tls());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(mixee.commandLine(), e.getMessage());
+        }
     }
 }

@@ -1,6 +1,7 @@
 package io.failoverkit.failover.guard;
 
 import io.failoverkit.failover.cluster.ClusterDefinition;
+import io.failoverkit.failover.discovery.DiscoveryTls;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -35,14 +36,24 @@ public final class DiscoveryEpochReader implements Guard.EpochSource {
         this(addresses, cluster, timeout, io.failoverkit.failover.discovery.DiscoveryAddress.tokenFromEnvironment());
     }
 
-    /** {@code token}: sent as X-Consul-Token on every read (null: none). */
+    /** {@code token}: sent as X-Consul-Token on every read (null: none); TLS from Consul's variables ({@link DiscoveryTls}). */
     public DiscoveryEpochReader(List<String> addresses, String cluster, Duration timeout, String token) {
+        this(addresses, cluster, timeout, token, DiscoveryTls.fromEnvironment());
+    }
+
+    /**
+     * With the TLS settings {@code tls} for the https addresses (one SSL context for all of them: the servers of one
+     * cluster share a CA and the client certificate).
+     */
+    public DiscoveryEpochReader(List<String> addresses, String cluster, Duration timeout, String token, DiscoveryTls tls) {
         this.token = token == null || token.isBlank() ? null : token;
         if (addresses.isEmpty()) throw new IllegalArgumentException("at least one discovery address is needed");
-        this.bases = addresses.stream().map(io.failoverkit.failover.discovery.DiscoveryAddress::baseUrl).toList();
+        this.bases = addresses.stream().map(tls::baseUrl).toList();
         this.key = ClusterDefinition.kvPrefix(cluster) + "epoch";
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
+        HttpClient.Builder b = HttpClient.newBuilder();
+        if (bases.stream().anyMatch(u -> u.startsWith("https://"))) b.sslContext(tls.context());
+        this.http = b.connectTimeout(timeout).build();
     }
 
     @Override
@@ -96,6 +107,8 @@ public final class DiscoveryEpochReader implements Guard.EpochSource {
 
     private static String describe(Throwable e) {
         Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        String tlsProblem = DiscoveryTls.explain(t);
+        if (tlsProblem != null) return tlsProblem;
         return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : " " + t.getMessage());
     }
 

@@ -72,6 +72,12 @@ public final class Guard implements AutoCloseable {
     /** As above, reading the epoch with {@code token} (null: none). */
     public static Guard forCluster(ClusterDefinition cluster, String instance, String dial, List<String> discovery, GuardTiming timing,
                                    String token) throws java.io.IOException {
+        return forCluster(cluster, instance, dial, discovery, timing, token, io.failoverkit.failover.discovery.DiscoveryTls.fromEnvironment());
+    }
+
+    /** As above, with the TLS settings {@code tls} for https discovery addresses. */
+    public static Guard forCluster(ClusterDefinition cluster, String instance, String dial, List<String> discovery, GuardTiming timing,
+                                   String token, io.failoverkit.failover.discovery.DiscoveryTls tls) throws java.io.IOException {
         LocalInstance local = switch (cluster.kind()) {
             case "mysql" -> new ServersLocalInstance(new MySqlServers((int) Math.max(timing.timeoutMs(), cluster.detection().timeoutMs()),
                     cluster.mysql().user(), cluster.password(), cluster.mysql().replicationUser(), null), dial);
@@ -79,7 +85,7 @@ public final class Guard implements AutoCloseable {
             default -> throw new java.io.IOException("the guard does not know cluster kind " + cluster.kind());
         };
         return new Guard(cluster.name(), instance, timing, new DiscoveryEpochReader(discovery, cluster.name(),
-                java.time.Duration.ofMillis(timing.timeoutMs()), token), local, System::nanoTime);
+                java.time.Duration.ofMillis(timing.timeoutMs()), token, tls), local, System::nanoTime);
     }
 
     /** How many times this guard fenced its instance. */

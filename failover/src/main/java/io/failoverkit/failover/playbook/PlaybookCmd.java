@@ -127,8 +127,17 @@ public final class PlaybookCmd implements Runnable {
         @Override
         public Integer call() throws Exception {
             Playbook b = page(name);
-            String disc = discovery != null ? discovery : System.getenv().getOrDefault("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
-            disc = disc.replaceFirst("^https?://", "");
+            String address = discovery != null ? discovery : System.getenv().getOrDefault("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
+            // The steps get host:port (their pages build URLs from it); an https node stays https for this command's own
+            // client and, through CONSUL_HTTP_SSL, for the steps' failover and discovery-node commands (Consul's TLS
+            // variables, CONSUL_CACERT and the rest, reach the steps with the rest of this environment).
+            boolean https;
+            try {
+                https = auth.tls().baseUrl(address).startsWith("https://");
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
+            }
+            String disc = address.strip().replaceFirst("^https?://", "").replaceFirst("/+$", "");
             Map<String, String> given = new LinkedHashMap<>();
             for (String s : sets) {
                 int eq = s.indexOf('=');
@@ -140,7 +149,7 @@ public final class PlaybookCmd implements Runnable {
                 given.put(k, s.substring(eq + 1));
             }
             Map<String, String> env = new LinkedHashMap<>();
-            DiscoveryClient client = auth.client(disc);
+            DiscoveryClient client = auth.client(https ? "https://" + disc : disc);
             String kind = null, clusterName = null;
             boolean needsCluster = b.variables().stream().anyMatch(v -> v.name().equals("FAILOVER_CLUSTER") && v.required());
             if (needsCluster && clusterRef == null) throw usage("playbook " + name + " needs --cluster FILE|kv:NAME");
@@ -157,6 +166,7 @@ public final class PlaybookCmd implements Runnable {
             }
             env.put("FAILOVER_DISCOVERY", disc);
             env.put("CONSUL_HTTP_ADDR", disc);
+            env.put("CONSUL_HTTP_SSL", Boolean.toString(https)); // an explicit http:// stays http in the steps too
             // The steps' own failover/discovery-node commands find the token where this one did (never in their argv).
             if (auth.tokenFile() != null) env.put("CONSUL_HTTP_TOKEN_FILE", auth.tokenFile().toAbsolutePath().toString());
             for (Playbook.Variable v : b.variables()) {

@@ -49,6 +49,8 @@ public final class Manager {
     private final HistoryKeeper history; // issue 9, hole 4
     private final StatusPublisher status; // issue 15: what this cycle observed, for the web UI and `failover status --json`
     private Topology observed;
+    /** This cycle's observation was cut short by an interrupt: what it holds is not evidence, so it is not published. */
+    private boolean observationInterrupted;
     private StoredState epochSeen;
     private boolean acted;
     /** This cycle's decision was a failover (which may not have started: see {@link #publishStatus}). */
@@ -112,6 +114,7 @@ public final class Manager {
     /** One cycle: keep or take the lock; if held, observe, decide and act. Returns what it did, as logged; never throws. */
     public String cycle() {
         observed = null;
+        observationInterrupted = false;
         epochSeen = null;
         acted = false;
         failoverDecided = false;
@@ -131,7 +134,7 @@ public final class Manager {
      * again, so the published topology is the one the action left, not the one it started from.
      */
     private void publishStatus(String message) {
-        if (!isLeader()) return;
+        if (!isLeader() || observationInterrupted) return;
         try {
             Topology t = observed;
             StoredState e = epochSeen;
@@ -175,7 +178,10 @@ public final class Manager {
         Topology topology = servers.observeAll(cluster.members());
         observed = topology;
         if (Thread.currentThread().isInterrupted()) {
-            // Members not observed before the interrupt read as unreachable: no evidence to act on (review 5, finding 6).
+            // Members not observed before the interrupt read as unreachable: no evidence to act on (review 5, finding 6),
+            // and nothing to publish either (they are not known to be down): the last complete cycle's status stays.
+            observed = null;
+            observationInterrupted = true;
             return log("interrupted while observing, not acting");
         }
         Optional<Promote.Result> served;

@@ -20,4 +20,17 @@ class ReadOnlyEvictionTest {
         assertThat(ReadOnlyEviction.isReadOnly(new SQLTransientConnectionException("Connection is not available, request timed out"))).isFalse();
         assertThat(ReadOnlyEviction.isReadOnly(new SQLException("Communications link failure", "08S01", 0))).isFalse();
     }
+
+    @Test
+    void otherRefusalsUnder1290AndLoopingCauseChainsAreNotReadOnly() {
+        // 1290 is ER_OPTION_PREVENTS_STATEMENT: read_only is one option among several.
+        assertThat(ReadOnlyEviction.isReadOnly(new SQLException("The MySQL server is running with the --secure-file-priv option so it cannot execute this statement", "HY000", 1290))).isFalse();
+        assertThat(ReadOnlyEviction.isReadOnly(new SQLException("The MySQL server is running with the --super-read-only option so it cannot execute this statement", "HY000", 1290))).isTrue();
+        // A cause chain that loops (A -> B -> A) ends.
+        SQLException a = new SQLException("a", "HY000", 1);
+        SQLException b = new SQLException("b", "HY000", 2);
+        a.initCause(b);
+        b.initCause(a);
+        assertThat(ReadOnlyEviction.isReadOnly(a)).isFalse();
+    }
 }

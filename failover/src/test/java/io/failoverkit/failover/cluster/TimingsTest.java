@@ -54,4 +54,13 @@ class TimingsTest {
                 Duration.ofSeconds(3), Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofMinutes(5)))
                 .hasMessageContaining("switchoverPause");
     }
+
+    @Test
+    void aDetectionIntervalTheSessionCannotOutliveAtRestIsRefused() {
+        // The holder renews once per cycle at rest: a 9 s interval with a 10 s TTL leaves less than the margin.
+        assertThatThrownBy(() -> Timings.of(cluster("redis", new ClusterDefinition.Detection(9000, 3, 1000))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("detectionInterval").hasMessageContaining("sessionTtl");
+        Timings t = Timings.of(cluster("redis", new ClusterDefinition.Detection(8000, 3, 1000)));
+        assertThat(t.detectionInterval().plus(Timings.MARGIN)).isLessThanOrEqualTo(t.sessionTtl());
+    }
 }

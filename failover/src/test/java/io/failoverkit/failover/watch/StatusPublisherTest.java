@@ -107,4 +107,23 @@ class StatusPublisherTest {
         assertThat(published().path("manager").path("identity").asText()).isEqualTo("holder");
         assertThat(other.statusPublisher().writes()).isZero();
     }
+
+    @Test
+    void anObservationCutShortByAnInterruptIsNotPublished() throws Exception {
+        FakeServers s = FakeServers.cluster(true, M, R1, R2);
+        Manager m = new Manager(ManagerTest.cluster("redis", List.of()), discovery, s, "test-manager", o -> {});
+        m.cycle();
+        String before = discovery.text(StatusPublisher.key(ManagerTest.NAME));
+        assertThat(published().path("instances").get(1).path("reachable").asBoolean()).isTrue();
+        // The interrupt lands while members are observed (MySqlServers.observeAll keeps the flag); what that cycle saw
+        // differs (R1 reads as down, as a member not asked before the interrupt does), and would be published at once.
+        s.kill(R1);
+        Thread.currentThread().interrupt();
+        try {
+            assertThat(m.cycle()).isEqualTo("interrupted while observing, not acting");
+        } finally {
+            Thread.interrupted();
+        }
+        assertThat(discovery.text(StatusPublisher.key(ManagerTest.NAME))).as("the last complete cycle's document stays").isEqualTo(before);
+    }
 }

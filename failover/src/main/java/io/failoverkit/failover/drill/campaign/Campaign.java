@@ -146,7 +146,7 @@ public final class Campaign {
         }
         CampaignLab lab = k.lab;
         List<String> replicas = lab.members().stream().filter(m -> !m.equals(master)).toList();
-        EpochStore epochs = new EpochStore(new DiscoveryClient(discovery.http()), lab.name());
+        EpochStore epochs = new EpochStore(new DiscoveryClient(discovery.url()), lab.name());
         long epochBefore = epochs.read().state().epoch();
         CampaignWriter writer = lab.writer(discovery.dnsPort());
         WritableSampler sampler = new WritableSampler(lab);
@@ -303,11 +303,11 @@ public final class Campaign {
             k.manager.start();
             String master = null;
             try {
-                String epochMaster = new EpochStore(new DiscoveryClient(discovery.http()), lab.name()).read().state().master();
+                String epochMaster = new EpochStore(new DiscoveryClient(discovery.url()), lab.name()).read().state().master();
                 List<String> writable = lab.members().stream().filter(lab::writable).toList();
                 master = epochMaster != null ? epochMaster : writable.size() == 1 ? writable.get(0) : lab.members().get(0);
                 if (lab.revive(master)) {
-                    EpochStore epochs = new EpochStore(new DiscoveryClient(discovery.http()), lab.name());
+                    EpochStore epochs = new EpochStore(new DiscoveryClient(discovery.url()), lab.name());
                     String m = master;
                     CampaignWriter probe = lab.writer(discovery.dnsPort());
                     boolean healthy = waitFor(Duration.ofSeconds(60), () -> {
@@ -341,7 +341,7 @@ public final class Campaign {
         Files.createDirectories(dir);
         long t = System.nanoTime();
         k.lab = k.kind.equals("redis") ? new RedisCampaignLab(dir, name) : new MariaDbCampaignLab(dir, name);
-        List<String> args = new ArrayList<>(List.of(k.kind, name, discovery.http()));
+        List<String> args = new ArrayList<>(List.of(k.kind, name, discovery.url()));
         args.addAll(k.lab.managerArgs());
         k.manager = new ManagerHandle(args, k.lab.managerEnv(), dir);
         if (options.withGuard()) k.guards = new GuardSet(k.lab, discovery.http(), dir);
@@ -384,7 +384,7 @@ public final class Campaign {
                 records.put(Long.parseLong(last), JSON.readTree(value));
             }
         }
-        long now = new EpochStore(new DiscoveryClient(discovery.http()), cluster).read().state().epoch();
+        long now = new EpochStore(new DiscoveryClient(discovery.url()), cluster).read().state().epoch();
         List<String> problems = new ArrayList<>();
         for (long e = Math.max(since + 1, 2); e <= now; e++) {
             JsonNode doc = records.get(e);

@@ -65,6 +65,9 @@ final class DiscoveryCluster implements AutoCloseable {
 
     String http() { return "127.0.0.1:" + servers.get(0).http; }
 
+    /** Server 0's base URL, http:// spelled out: these servers speak plain HTTP whatever CONSUL_HTTP_SSL the operator's shell sets. */
+    String url() { return "http://" + http(); }
+
     int dnsPort() { return servers.get(0).dns; }
 
     /** The leader as some live server sees it, or null. */

@@ -47,7 +47,7 @@ final class GuardSet implements AutoCloseable {
             if (p != null && p.isAlive()) continue;
             String m = e.getKey();
             e.getValue().process()[0] = ChildJvm.start("io.failoverkit.failover.Main", List.of("guard", "--cluster", definition.toString(),
-                    "--instance", m, "--local", lab.real(m), "--discovery", e.getValue().discoveryPath().address()), lab.managerEnv(),
+                    "--instance", m, "--local", lab.real(m), "--discovery", "http://" + e.getValue().discoveryPath().address()), lab.managerEnv(),
                     dir.resolve("guard-" + m.replace(':', '-') + ".log"));
         }
     }

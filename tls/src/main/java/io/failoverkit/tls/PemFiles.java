@@ -1,4 +1,4 @@
-package io.failoverkit.discovery.tls;
+package io.failoverkit.tls;
 
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.openssl.PEMEncryptedKeyPair;

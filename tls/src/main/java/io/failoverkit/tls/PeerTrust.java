@@ -1,4 +1,4 @@
-package io.failoverkit.discovery.tls;
+package io.failoverkit.tls;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;

@@ -352,8 +352,8 @@ public final class Agent implements AutoCloseable {
             File raftDir = dataDir.resolve("raft").toFile();
             RaftNode node;
             try {
-                node = RaftNode.start(config.nodeName, config.bindAddr, config.serverPort, raftDir, peers, config.datacenter, config.raftSnapshotThreshold, s,
-                        this::leaderChanged, mode, recovery == null ? null : recovery.seed(), tls.raftTls());
+                node = RaftNode.start(config.nodeName, config.bindAddr, config.serverPort, raftDir, peers, config.datacenter, config.raftSnapshotThreshold,
+                        config.raftSnapshotInterval, s, this::leaderChanged, mode, recovery == null ? null : recovery.seed(), tls.raftTls());
                 node.metrics(metrics);
             } catch (IOException | RuntimeException e) {
                 if (aside != null) {

@@ -45,6 +45,8 @@ public final class AgentConfig {
     public String domain = "consul.";
     /** Raft log entries between snapshots (Consul's raft_snapshot_threshold); older log segments are then purged. */
     public long raftSnapshotThreshold = 16384;
+    /** At most one snapshot per server per this (Consul's raft_snapshot_interval, 30 s; 0: at every threshold). */
+    public java.time.Duration raftSnapshotInterval = java.time.Duration.ofSeconds(30);
     public final DnsConfig dns = new DnsConfig();
     public final TlsConfig tls = new TlsConfig();
     /** Script checks from anywhere, the HTTP API included (Consul's enable_script_checks / -enable-script-checks). */
@@ -160,6 +162,15 @@ public final class AgentConfig {
         if (threshold != null) {
             if (!threshold.canConvertToLong() || threshold.asLong() < 1) throw new IllegalArgumentException("\"raft_snapshot_threshold\" must be a positive integer");
             raftSnapshotThreshold = threshold.asLong();
+        }
+        String snapshotInterval = Definitions.text(root, "raft_snapshot_interval", null);
+        if (snapshotInterval != null) {
+            try {
+                raftSnapshotInterval = Durations.parse(snapshotInterval);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("\"raft_snapshot_interval\": " + e.getMessage());
+            }
+            if (raftSnapshotInterval.isNegative()) throw new IllegalArgumentException("\"raft_snapshot_interval\" must not be negative");
         }
         JsonNode ports = Definitions.field(root, "ports");
         if (ports != null) {

@@ -216,7 +216,7 @@ final class CatalogStateMachine extends BaseStateMachine {
         // On the apply thread, between entries: the view holds exactly the entries up to the last applied one.
         StateStore.View view = store.view();
         long viewMicros = (System.nanoTime() - started) / 1000;
-        schedule.taken(last.getIndex());
+        schedule.begin(last.getIndex());
         TermIndex snapshotAt = last;
         long gen = generation.get();
         inFlight = writer.submit(() -> {

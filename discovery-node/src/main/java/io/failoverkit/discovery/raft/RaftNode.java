@@ -135,6 +135,17 @@ public final class RaftNode implements AutoCloseable {
     public static RaftNode start(String selfName, String bindHost, int serverPort, File storageDir, List<Peer> peers,
                                  String datacenter, long snapshotThreshold, StateStore store, Consumer<String> onLeaderChange,
                                  Mode mode, Seed seed, org.apache.ratis.grpc.GrpcTlsConfig tls) throws IOException {
+        return start(selfName, bindHost, serverPort, storageDir, peers, datacenter, snapshotThreshold, java.time.Duration.ZERO,
+                store, onLeaderChange, mode, seed, tls);
+    }
+
+    /**
+     * As above, with {@code snapshotInterval}: each server takes a snapshot of its own at most once per interval
+     * (Consul's raft_snapshot_interval; zero: at every turn of the threshold; see {@link SnapshotSchedule}).
+     */
+    public static RaftNode start(String selfName, String bindHost, int serverPort, File storageDir, List<Peer> peers,
+                                 String datacenter, long snapshotThreshold, java.time.Duration snapshotInterval, StateStore store,
+                                 Consumer<String> onLeaderChange, Mode mode, Seed seed, org.apache.ratis.grpc.GrpcTlsConfig tls) throws IOException {
         if ((mode == Mode.RECOVERED) != (seed != null)) throw new IllegalArgumentException("a seed comes with RECOVERED and only with it");
         RaftProperties props = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(props, List.of(storageDir));
@@ -147,7 +158,7 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
         // Every server snapshots once per threshold entries, each at its own turn (staggered), written off the apply
         // thread; Ratis asks every quarter threshold whether the turn has come.
-        SnapshotSchedule schedule = SnapshotSchedule.forServer(selfName, peers.stream().map(Peer::name).toList(), snapshotThreshold);
+        SnapshotSchedule schedule = SnapshotSchedule.forServer(selfName, peers.stream().map(Peer::name).toList(), snapshotThreshold, snapshotInterval);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, schedule.ratisThreshold());
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(props, true);

@@ -46,7 +46,7 @@ class QuorumLossRecoveryTest {
     void theSurvivorRecoversFromPeersJsonKeepsTheKvAndNewServersJoin() throws Exception {
         Path conf = dir.resolve("snap.json");
         // A low threshold: the survivor's state is in a snapshot and in the log after it.
-        Files.writeString(conf, "{\"raft_snapshot_threshold\": 16}");
+        Files.writeString(conf, "{\"raft_snapshot_threshold\": 16, \"raft_snapshot_interval\": \"0s\"}");
         cluster = new ServerCluster(3, dir, List.of("-config-file=" + conf));
         cluster.start();
         AgentProcess leader = cluster.awaitLeader(Duration.ofSeconds(90));

@@ -42,7 +42,7 @@ class SnapshotAndCompactionTest {
     @Test
     void aFollowerDownWhileTheLogWasCompactedCatchesUpFromTheSnapshot() throws Exception {
         Path conf = dir.resolve("snap.json");
-        Files.writeString(conf, "{\"raft_snapshot_threshold\": 40}");
+        Files.writeString(conf, "{\"raft_snapshot_threshold\": 40, \"raft_snapshot_interval\": \"0s\"}");
         cluster = new ServerCluster(3, dir, List.of("-config-file=" + conf));
         cluster.start();
         AgentProcess leader = cluster.awaitLeader(Duration.ofSeconds(60));

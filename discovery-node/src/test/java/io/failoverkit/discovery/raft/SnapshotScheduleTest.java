@@ -55,4 +55,23 @@ class SnapshotScheduleTest {
         assertThat(joining.offset()).isBetween(0L, 299L).isEqualTo(SnapshotSchedule.forServer("s4", List.of("s1"), 300).offset());
         assertThat(new SnapshotSchedule(1, 0).ratisThreshold()).isEqualTo(1);
     }
+
+    @Test
+    void aTurnThatComesSoonerThanTheIntervalWaitsForIt() {
+        long[] now = {0};
+        SnapshotSchedule s = new SnapshotSchedule(1000, 0, java.time.Duration.ofSeconds(30), () -> now[0]);
+        assertThat(s.due(1000)).as("the first turn: nothing to wait for").isTrue();
+        s.begin(1000);
+        now[0] = java.time.Duration.ofSeconds(5).toNanos();
+        assertThat(s.due(2000)).as("the next turn 5 s later (a fast write load)").isFalse();
+        assertThat(s.due(5000)).as("however many entries came").isFalse();
+        now[0] = java.time.Duration.ofSeconds(30).toNanos();
+        assertThat(s.due(5000)).as("once the interval has passed").isTrue();
+        s.begin(5000);
+        assertThat(s.due(5999)).as("and again only at the next turn of the threshold").isFalse();
+        // A snapshot loaded or installed (no write of this server's) does not start the interval.
+        SnapshotSchedule loaded = new SnapshotSchedule(1000, 0, java.time.Duration.ofSeconds(30), () -> 0L);
+        loaded.taken(1000);
+        assertThat(loaded.due(2000)).isTrue();
+    }
 }

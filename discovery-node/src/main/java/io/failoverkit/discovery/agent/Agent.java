@@ -693,8 +693,8 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        antiEntropy.close(); // first: a sync the timer's shutdown interrupts then pushes nothing more
         timer.shutdownNow();
-        antiEntropy.close();
         sessionTimer.shutdownNow();
         reconcileTimer.shutdownNow();
         checks.close();

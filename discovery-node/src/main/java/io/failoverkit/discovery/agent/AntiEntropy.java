@@ -127,7 +127,9 @@ public final class AntiEntropy {
     private void pushInProcess() {
         CatalogWriter writer = inProcess;
         while (!closed && !changedChecks.isEmpty()) {
-            if (dirty || writer == null) {
+            // A thread with its interrupt flag set (a check runner being stopped, a timer shut down) must not propose:
+            // Ratis' client refuses at once and the batch fails for every writer in it. The pusher writes instead.
+            if (dirty || writer == null || Thread.currentThread().isInterrupted()) {
                 wake.release(); // the pusher's full sync compares every check
                 return;
             }
@@ -142,7 +144,8 @@ public final class AntiEntropy {
                     continue;
                 }
                 written = writer.register(registerBody(Map.of("Checks", out)), token.get());
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // Whatever the writer throws, the slot is given back below (else check sync would stop for good).
                 written = java.util.concurrent.CompletableFuture.failedFuture(e);
             }
             if (written == null) { // no Raft seat yet: over HTTP

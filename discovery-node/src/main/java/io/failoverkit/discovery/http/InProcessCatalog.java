@@ -56,8 +56,20 @@ final class InProcessCatalog implements AntiEntropy.CatalogWriter {
             Permissions.Need missing = Permissions.firstDenied(who, Permissions.registerNeeds(reg, store));
             if (missing != null) return CompletableFuture.failedFuture(new IOException("403 " + Permissions.denied(who, missing)));
         }
-        return propose.apply(reg).thenAccept(result -> {
+        return propose.apply(reg).thenCompose(result -> {
             if (!result.isOk()) throw new CompletionException(new IOException(result.status() + " " + result.error()));
+            // Done once this server has applied it too: on a follower the leader answers first, and a full sync that
+            // read this server's store before the entry arrived would find the older status and write nothing
+            // (review: the catalog then kept it until the next 30 s full sync). Bounded: after 2 s it is done anyway.
+            return appliedHere(result.index(), System.nanoTime() + APPLY_WAIT.toNanos());
         });
+    }
+
+    private static final java.time.Duration APPLY_WAIT = java.time.Duration.ofSeconds(2);
+
+    private CompletableFuture<Void> appliedHere(long index, long deadline) {
+        if (store.lastIndex() >= index || System.nanoTime() - deadline > 0) return CompletableFuture.completedFuture(null);
+        return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(1, java.util.concurrent.TimeUnit.MILLISECONDS))
+                .thenCompose(x -> appliedHere(index, deadline));
     }
 }

@@ -143,6 +143,32 @@ class InProcessCheckSyncTest {
         assertThat(statuses(Json.MAPPER.convertValue(httpRegisters.get(2), Map.class))).containsExactly(Map.entry("c7", "passing"));
     }
 
+    /**
+     * Review: a change seen on a thread whose interrupt flag is set (a check runner being stopped) is not proposed from
+     * it (Ratis' client would refuse it at once and fail the other writers of its batch): the pusher writes it.
+     */
+    @Test
+    void aChangeSeenOnAnInterruptedThreadIsWrittenByThePusher() {
+        List<Thread> writers = new CopyOnWriteArrayList<>();
+        ae.writeInProcess((body, token) -> {
+            writers.add(Thread.currentThread());
+            inProcess.add(body);
+            return CompletableFuture.completedFuture(null);
+        });
+        Thread.currentThread().interrupt();
+        try {
+            local.update("c5", Model.PASSING, "");
+        } finally {
+            Thread.interrupted();
+        }
+        // The pusher (not interrupted) writes it, in-process or over HTTP.
+        await().atMost(Duration.ofSeconds(20)).until(() -> !inProcess.isEmpty() || httpRegisters.size() > 2);
+        assertThat(writers).as("not proposed from the interrupted thread").doesNotContain(Thread.currentThread());
+        Map<String, String> written = !inProcess.isEmpty() ? statuses(inProcess.get(0))
+                : statuses(Json.MAPPER.convertValue(httpRegisters.get(httpRegisters.size() - 1), Map.class));
+        assertThat(written).containsEntry("c5", "passing");
+    }
+
     @SuppressWarnings("unchecked")
     private static Map<String, String> statuses(Map<String, Object> body) {
         Map<String, String> out = new HashMap<>();

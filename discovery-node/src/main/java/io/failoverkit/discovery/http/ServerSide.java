@@ -93,17 +93,8 @@ final class ServerSide {
     private <T> void attempt(Call call, Set<Table> tables, String kvPrefix, String service, long minIndex, long deadline,
                              Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
         if (call.answered()) return;
-        StateStore.Read<T> r;
-        try {
-            r = query.get();
-        } catch (HttpError e) {
-            call.text(e.status, e.getMessage());
-            return;
-        } catch (RuntimeException e) {
-            // Runs on a watcher's wake or a timer: nothing above would answer the call (it would hang until the idle timeout).
-            failed(call, e);
-            return;
-        }
+        StateStore.Read<T> r = readOrAnswer(call, query);
+        if (r == null) return;
         long left = deadline - System.nanoTime();
         // Consul's rule (blockingquery.Query): answer once the result's index is past the one asked for, so an index
         // from the future (a client that saw another cluster, or a state restored from an older snapshot) blocks
@@ -118,17 +109,8 @@ final class ServerSide {
             StateStore.Parked p = parked.get();
             if (p != null) p.cancel();
             executor.execute(() -> {
-                StateStore.Read<T> last;
-                try {
-                    last = query.get();
-                } catch (HttpError e) {
-                    call.text(e.status, e.getMessage());
-                    return;
-                } catch (RuntimeException e) {
-                    failed(call, e);
-                    return;
-                }
-                respond(call, last, render);
+                StateStore.Read<T> last = readOrAnswer(call, query);
+                if (last != null) respond(call, last, render);
             });
         }, left, TimeUnit.NANOSECONDS);
         parked.set(store.watch(tables, kvPrefix, service, r.observedTableIndex(), () -> {
@@ -136,6 +118,21 @@ final class ServerSide {
             attempt(call, tables, kvPrefix, service, minIndex, deadline, query, render);
         }));
         if (timeout.isDone()) parked.get().cancel();
+    }
+
+    /**
+     * The query's result, or null when it failed and the call was answered with why: this runs on a watcher's wake or a
+     * timer, where nothing above would answer the call (it would hang until the idle timeout).
+     */
+    private static <T> StateStore.Read<T> readOrAnswer(Call call, Supplier<StateStore.Read<T>> query) {
+        try {
+            return query.get();
+        } catch (HttpError e) {
+            call.text(e.status, e.getMessage());
+        } catch (RuntimeException e) {
+            failed(call, e);
+        }
+        return null;
     }
 
     /** A read that failed unexpectedly: answered 500 with the reason (and logged), never left hanging. */

@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -38,7 +37,7 @@ class ParkedConnectionMemoryTest {
         try (DevAgent a = DevAgent.start("parked-memory")) {
             assertThat(a.http.put("/v1/kv/watched", "v0").status()).isEqualTo(200);
             long index = Long.parseLong(a.http.get("/v1/kv/watched").headers().firstValue("X-Consul-Index").orElseThrow());
-            long before = liveHeap();
+            long before = io.failoverkit.discovery.testing.LiveHeap.bytes();
             List<Socket> sockets = new ArrayList<>();
             try {
                 for (int i = 0; i < CONNECTIONS; i++) {
@@ -52,7 +51,7 @@ class ParkedConnectionMemoryTest {
                     send(s, a.httpPort, "/v1/kv/watched?index=" + index + "&wait=5m");
                 }
                 await().atMost(Duration.ofSeconds(60)).until(() -> a.agent.parkedWatchers() >= CONNECTIONS);
-                long after = liveHeap();
+                long after = io.failoverkit.discovery.testing.LiveHeap.bytes();
                 long perConnection = (after - before) / CONNECTIONS;
                 System.out.printf("live heap per parked connection: %d bytes (%d connections)%n", perConnection, CONNECTIONS);
                 assertThat(perConnection).as("live heap per parked connection (before %d, after %d bytes)", before, after)
@@ -67,18 +66,6 @@ class ParkedConnectionMemoryTest {
         }
     }
 
-    /** Heap in use after full collections (repeated until it settles: a collection can free what finalization let go). */
-    private static long liveHeap() {
-        var memory = ManagementFactory.getMemoryMXBean();
-        long last = Long.MAX_VALUE;
-        for (int i = 0; i < 5; i++) {
-            memory.gc();
-            long used = memory.getHeapMemoryUsage().getUsed();
-            if (used >= last - 64 * 1024) return used;
-            last = used;
-        }
-        return last;
-    }
 
     /** A GET with the headers a Consul client sends (Host, User-Agent, Accept-Encoding), kept alive. */
     private static void send(Socket s, int port, String path) throws IOException {

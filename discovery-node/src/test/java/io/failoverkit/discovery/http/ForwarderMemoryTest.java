@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
 import java.lang.ref.Reference;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -61,7 +60,7 @@ class ForwarderMemoryTest {
         try {
             Forwarder forwarder = new Forwarder(() -> null, HttpClient.newBuilder());
             URI uri = URI.create("http://127.0.0.1:" + leader.getLocalPort() + "/v1/health/service/web?index=7");
-            long before = liveHeap();
+            long before = io.failoverkit.discovery.testing.LiveHeap.bytes();
             List<CompletableFuture<Forwarder.Answer>> inFlight = new ArrayList<>();
             for (int i = 0; i < CONNECTIONS; i++) inFlight.add(forwarder.exchange(HttpRequest.newBuilder(uri).build()));
             for (CompletableFuture<Forwarder.Answer> f : inFlight) {
@@ -71,7 +70,7 @@ class ForwarderMemoryTest {
             }
             inFlight.clear();
             // The connections are pooled now (kept alive for the next relayed query) and must hold no answer.
-            long after = liveHeap();
+            long after = io.failoverkit.discovery.testing.LiveHeap.bytes();
             long perConnection = (after - before) / CONNECTIONS;
             System.out.printf("live heap per pooled connection after relaying a %d-byte answer: %d bytes%n", ANSWER_BYTES, perConnection);
             assertThat(perConnection).as("live heap per pooled connection (before %d, after %d bytes)", before, after)
@@ -107,16 +106,4 @@ class ForwarderMemoryTest {
         }
     }
 
-    /** Heap in use after full collections, repeated until it settles. */
-    private static long liveHeap() {
-        var memory = ManagementFactory.getMemoryMXBean();
-        long last = Long.MAX_VALUE;
-        for (int i = 0; i < 5; i++) {
-            memory.gc();
-            long used = memory.getHeapMemoryUsage().getUsed();
-            if (used >= last - 64 * 1024) return used;
-            last = used;
-        }
-        return last;
-    }
 }

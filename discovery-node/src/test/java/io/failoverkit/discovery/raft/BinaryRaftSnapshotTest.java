@@ -121,18 +121,24 @@ class BinaryRaftSnapshotTest {
         }
     }
 
+    /** One server with a snapshot threshold of 50: 120 writes, at least one snapshot, then a clean stop. */
+    private static void writeAndStop(int port, List<RaftNode.Peer> peers, Path storage) throws Exception {
+        RaftNode node = RaftNode.start("solo", "127.0.0.1", port, storage.toFile(), peers, "dc1", 50, newStore(), x -> { });
+        try {
+            await().atMost(Duration.ofSeconds(60)).until(node::isLeader);
+            for (int i = 0; i < 120; i++) put(node, "k/" + i, "v" + i);
+            await().atMost(Duration.ofSeconds(60)).until(() -> !snapshotIndexes(storage).isEmpty());
+        } finally {
+            node.close();
+        }
+    }
+
     @Test
     void aDamagedSnapshotStopsTheServerFromStartingWithTheReason() throws Exception {
         int port = FreePorts.next();
         List<RaftNode.Peer> peers = List.of(new RaftNode.Peer("solo", "127.0.0.1:" + port));
         Path storage = dir.resolve("solo");
-        RaftNode node = RaftNode.start("solo", "127.0.0.1", port, storage.toFile(), peers, "dc1", 50, newStore(), x -> { });
-        try {
-            await().atMost(Duration.ofSeconds(60)).until(node::isLeader);
-            for (int i = 0; i < 120; i++) put(node, "k/" + i, "v" + i);
-        } finally {
-            node.close();
-        }
+        writeAndStop(port, peers, storage);
         for (long i : snapshotIndexes(storage)) {
             Path f = snapshotFile(storage, i);
             byte[] b = Files.readAllBytes(f);
@@ -149,14 +155,7 @@ class BinaryRaftSnapshotTest {
         int port = FreePorts.next();
         List<RaftNode.Peer> peers = List.of(new RaftNode.Peer("solo", "127.0.0.1:" + port));
         Path storage = dir.resolve("solo");
-        RaftNode node = RaftNode.start("solo", "127.0.0.1", port, storage.toFile(), peers, "dc1", 50, newStore(), x -> { });
-        try {
-            await().atMost(Duration.ofSeconds(60)).until(node::isLeader);
-            for (int i = 0; i < 120; i++) put(node, "k/" + i, "v" + i);
-            await().atMost(Duration.ofSeconds(60)).until(() -> !snapshotIndexes(storage).isEmpty());
-        } finally {
-            node.close();
-        }
+        writeAndStop(port, peers, storage);
         TreeSet<Long> finished = snapshotIndexes(storage);
         Path smDir = snapshotFile(storage, finished.last()).getParent();
         // What a crash in the middle of a write leaves: the temporary file, half written, never renamed.

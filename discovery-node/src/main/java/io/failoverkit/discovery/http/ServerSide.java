@@ -194,7 +194,9 @@ final class ServerSide {
     /** Proposes a write; answers with what apply returned (refusals as their 4xx), or 500 when Raft failed. */
     void write(Call call, Command command, Consumer<ApplyResult> onOk) {
         raft.propose(command).whenCompleteAsync((result, err) -> {
-            if (err != null) {
+            if (err != null && outcomeUnknown(err)) {
+                call.text(500, "write outcome unknown: " + rootMessage(err) + " (it may still be applied, once: read before writing again)");
+            } else if (err != null) {
                 call.text(500, "write not committed: " + rootMessage(err) + " (retry; nothing was applied unless a later read shows it)");
             } else if (!result.isOk()) {
                 call.header("X-Consul-Index", Long.toString(result.index()));
@@ -204,6 +206,14 @@ final class ServerSide {
                 onOk.accept(result);
             }
         }, executor);
+    }
+
+    /** A write that may or may not have been applied: its entry's fate was not learnt before the deadline. */
+    static boolean outcomeUnknown(Throwable err) {
+        for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof io.failoverkit.discovery.raft.RaftNode.OutcomeUnknownException) return true;
+        }
+        return false;
     }
 
     static String rootMessage(Throwable t) {

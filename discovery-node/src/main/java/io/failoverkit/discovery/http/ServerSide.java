@@ -211,7 +211,8 @@ final class ServerSide {
     /** A write that may or may not have been applied: its entry's fate was not learnt before the deadline. */
     static boolean outcomeUnknown(Throwable err) {
         for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof io.failoverkit.discovery.raft.RaftNode.OutcomeUnknownException) return true;
+            // RaftNode's own deadline (RaftNode.WRITE_TIMEOUT_SECONDS) passed with the entry still in flight.
+            if (t instanceof io.failoverkit.discovery.raft.RaftNode.OutcomeUnknownException || t instanceof java.util.concurrent.TimeoutException) return true;
         }
         return false;
     }

@@ -439,7 +439,12 @@ public final class RaftNode implements AutoCloseable {
      * Failures of the state machine itself (StateMachineException) are final, as through the client.
      */
     private CompletableFuture<RaftClientReply> submitDirect(Message message) {
-        var request = org.apache.ratis.protocol.RaftClientRequest.newBuilder()
+        return submitDirect(directRequest(message));
+    }
+
+    /** A direct entry's request: this server's direct client id and the next call id. */
+    org.apache.ratis.protocol.RaftClientRequest directRequest(Message message) {
+        return org.apache.ratis.protocol.RaftClientRequest.newBuilder()
                 .setClientId(directClientId)
                 .setServerId(self)
                 .setGroupId(group.getGroupId())
@@ -447,6 +452,10 @@ public final class RaftNode implements AutoCloseable {
                 .setMessage(message)
                 .setType(org.apache.ratis.protocol.RaftClientRequest.writeRequestType())
                 .build();
+    }
+
+    /** Sends {@code request} (again, in tests: a retry of an entry already sent) as a direct entry, retried as above. */
+    CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request) {
         CompletableFuture<RaftClientReply> done = new CompletableFuture<>();
         directEntries.increment();
         attemptDirect(request, self, System.nanoTime() + DIRECT_RETRY_NANOS, 1, done);
@@ -551,7 +560,7 @@ public final class RaftNode implements AutoCloseable {
         return rpc;
     }
 
-    private static List<ApplyResult> resultsOf(RaftClientReply reply) {
+    static List<ApplyResult> resultsOf(RaftClientReply reply) {
         if (!reply.isSuccess()) {
             throw new IllegalStateException("raft write failed: " + (reply.getException() == null ? "unknown" : reply.getException().getMessage()));
         }

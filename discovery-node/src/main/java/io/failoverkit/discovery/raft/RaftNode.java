@@ -37,8 +37,8 @@ import java.util.function.Consumer;
 
 /**
  * This server's membership in the Raft group (Apache Ratis over gRPC) and a client into the group.
- * Writes on a ready leader go straight to its own Raft server (see {@link #submitDirect}), from any other server
- * through the client, which finds the leader; reads are served from the local
+ * Writes go without Ratis' client to the ready leader, this server's own Raft server or the leader's over one gRPC
+ * stream (see {@link #submitDirect}), and through the client while no ready leader is known; reads are served from the local
  * {@link StateStore}, after a ReadIndex barrier when the caller asks for consistency.
  */
 public final class RaftNode implements AutoCloseable {
@@ -351,8 +351,9 @@ public final class RaftNode implements AutoCloseable {
             var out = org.apache.ratis.thirdparty.com.google.protobuf.ByteString.newOutput(512);
             Json.MAPPER.writeValue(out, entry);
             Message message = Message.valueOf(out.toByteString());
-            direct = readyLeader();
-            sent = direct ? submitDirect(message) : c.async().send(message);
+            RaftPeerId target = directTarget();
+            direct = target != null;
+            sent = direct ? submitDirect(directRequest(message), target) : c.async().send(message);
         } catch (IOException | RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
@@ -411,20 +412,27 @@ public final class RaftNode implements AutoCloseable {
     long directEntries() { return directEntries.sum(); }
     long directRetries() { return directRetries.sum(); }
 
-    /** True when this server leads and its leadership is ready (its term's first entry applied). */
-    private boolean readyLeader() {
+    /**
+     * Where an entry goes without Ratis' client: this server when it leads and its leadership is ready (its term's
+     * first entry applied), the leader it follows when it knows one; null when neither (no leader yet, or this server
+     * leads and is not ready): then the client, which waits for a leader.
+     */
+    private RaftPeerId directTarget() {
         try {
             var info = division().getInfo();
-            return info.isLeader() && info.isLeaderReady();
+            if (info.isLeader()) return info.isLeaderReady() ? self : null;
+            return info.getLeaderId();
         } catch (IOException e) {
-            return false;
+            return null;
         }
     }
 
     /**
      * On a ready leader, an entry goes straight to this JVM's Raft server instead of through the client's gRPC stream
      * to itself (a loopback round trip: protobuf encoding, HTTP/2 framing and Netty hand-offs per entry, the largest
-     * cost of a lone write on a 2-core machine after the fsync).
+     * cost of a lone write on a 2-core machine after the fsync). On a follower it goes to the leader over an unordered
+     * gRPC stream (one round trip; no sliding window of the ordered client, whose order nothing here relies on: writes
+     * in flight together were concurrent HTTP requests).
      * <p>
      * Exactly once across leader changes, as Ratis' own client does it: the entry carries this server's direct client
      * id and a call id of its own, and every retry sends the very same request (same client id and call id) again,
@@ -438,9 +446,6 @@ public final class RaftNode implements AutoCloseable {
      * <p>
      * Failures of the state machine itself (StateMachineException) are final, as through the client.
      */
-    private CompletableFuture<RaftClientReply> submitDirect(Message message) {
-        return submitDirect(directRequest(message));
-    }
 
     /** A direct entry's request: this server's direct client id and the next call id. */
     org.apache.ratis.protocol.RaftClientRequest directRequest(Message message) {
@@ -456,9 +461,14 @@ public final class RaftNode implements AutoCloseable {
 
     /** Sends {@code request} (again, in tests: a retry of an entry already sent) as a direct entry, retried as above. */
     CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request) {
+        return submitDirect(request, self);
+    }
+
+    /** As {@link #submitDirect(org.apache.ratis.protocol.RaftClientRequest)}, first to {@code target}. */
+    private CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target) {
         CompletableFuture<RaftClientReply> done = new CompletableFuture<>();
         directEntries.increment();
-        attemptDirect(request, self, System.nanoTime() + DIRECT_RETRY_NANOS, 1, done);
+        attemptDirect(request, target, System.nanoTime() + DIRECT_RETRY_NANOS, 1, done);
         return done;
     }
 

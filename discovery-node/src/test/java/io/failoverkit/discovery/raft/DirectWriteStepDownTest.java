@@ -33,8 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A ready leader hands its entries straight to its own Raft server (no client). Leadership moving away during a
- * burst of such writes (step-down before the append, after it, after the commit, before the reply) must neither lose
+ * A ready leader hands its entries straight to its own Raft server, a follower to the leader's over gRPC (no Ratis
+ * client). Leadership moving away during a burst of such writes (step-down before the append, after it, after the commit, before the reply) must neither lose
  * an acknowledged write nor apply one twice, nor report a write that was applied as refused: every retry carries the
  * entry's own client id and call id, which the new leader's retry cache recognises.
  */
@@ -93,8 +93,10 @@ class DirectWriteStepDownTest {
                     long n = 0;
                     while (!stop.get()) {
                         int l = leader(nodes);
-                        RaftNode node = nodes[l < 0 ? id % 3 : l];
-                        StateStore store = stores[l < 0 ? id % 3 : l];
+                        // A third of the writers write through a follower (its entries go to the leader over gRPC).
+                        int via = l < 0 ? id % 3 : id % 3 == 0 ? (l + 1) % 3 : l;
+                        RaftNode node = nodes[via];
+                        StateStore store = stores[via];
                         boolean cas = (n & 1) == 1;
                         String key = cas ? "c/" + id : "u/" + id + "/" + n;
                         Command command;

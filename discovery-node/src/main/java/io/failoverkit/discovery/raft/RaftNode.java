@@ -427,6 +427,18 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /** A direct entry's request: this server's direct client id and the next call id. */
+    org.apache.ratis.protocol.RaftClientRequest directRequest(Message message) {
+        return org.apache.ratis.protocol.RaftClientRequest.newBuilder()
+                .setClientId(directClientId)
+                .setServerId(self)
+                .setGroupId(group.getGroupId())
+                .setCallId(directCallIds.incrementAndGet())
+                .setMessage(message)
+                .setType(org.apache.ratis.protocol.RaftClientRequest.writeRequestType())
+                .build();
+    }
+
     /**
      * On a ready leader, an entry goes straight to this JVM's Raft server instead of through the client's gRPC stream
      * to itself (a loopback round trip: protobuf encoding, HTTP/2 framing and Netty hand-offs per entry, the largest
@@ -446,20 +458,6 @@ public final class RaftNode implements AutoCloseable {
      * <p>
      * Failures of the state machine itself (StateMachineException) are final, as through the client.
      */
-
-    /** A direct entry's request: this server's direct client id and the next call id. */
-    org.apache.ratis.protocol.RaftClientRequest directRequest(Message message) {
-        return org.apache.ratis.protocol.RaftClientRequest.newBuilder()
-                .setClientId(directClientId)
-                .setServerId(self)
-                .setGroupId(group.getGroupId())
-                .setCallId(directCallIds.incrementAndGet())
-                .setMessage(message)
-                .setType(org.apache.ratis.protocol.RaftClientRequest.writeRequestType())
-                .build();
-    }
-
-    /** Sends {@code request} (again, in tests: a retry of an entry already sent) as a direct entry, retried as above. */
     CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request) {
         return submitDirect(request, self);
     }

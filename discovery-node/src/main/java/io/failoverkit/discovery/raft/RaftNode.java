@@ -251,7 +251,7 @@ public final class RaftNode implements AutoCloseable {
         Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
         if (t instanceof org.apache.ratis.protocol.exceptions.AlreadyClosedException) {
             // No cause: callers show the root cause's message, which would be the earlier request's failure alone.
-            IOException e = new IOException("raft request not sent: an earlier request on this server's Raft client failed ("
+            IOException e = new IOException("raft request failed: an earlier request on this server's Raft client failed ("
                     + rootMessage(t) + ") and the client was replaced");
             e.addSuppressed(t);
             return e;
@@ -289,6 +289,7 @@ public final class RaftNode implements AutoCloseable {
      * concurrent writes share one Raft entry (one fsync), each keeping its own result; alone, a write goes at once.
      */
     public CompletableFuture<ApplyResult> propose(Command command) {
+        if (shutDown) return CompletableFuture.failedFuture(new IOException("raft write not sent: this server shut down"));
         Pending p = new Pending(command, new CompletableFuture<>());
         queue.add(p);
         drain();
@@ -359,20 +360,34 @@ public final class RaftNode implements AutoCloseable {
         }
         long sentAt = System.nanoTime();
         boolean viaClient = !direct;
+        Object key = new Object();
+        inFlightBatches.put(key, batch);
+        // Every entry ends within the write deadline, whatever Ratis does with it: its slot among the MAX_IN_FLIGHT
+        // is given back even if a reply never comes (one that stayed pending held its slot for ever, and eight such
+        // stopped this server's writes until a restart). The direct path reports its own deadline first.
+        sent = sent.orTimeout(ENTRY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         // Handled on a virtual thread: a direct entry's reply completes on Ratis' apply thread, which must go on
         // applying (not decode results, wake callers and append the next batch).
         sent.whenCompleteAsync((reply, err) -> {
-            if (err == null) {
-                metrics.incr("consul.raft.apply", APPLY_TAGS, 1);
-                metrics.incr("consul.raft.apply.commands", APPLY_TAGS, batch.size());
-                metrics.sinceMillis("consul.raft.commitTime", APPLY_TAGS, sentAt);
+            try {
+                if (err == null) {
+                    metrics.incr("consul.raft.apply", APPLY_TAGS, 1);
+                    metrics.incr("consul.raft.apply.commands", APPLY_TAGS, batch.size());
+                    metrics.sinceMillis("consul.raft.commitTime", APPLY_TAGS, sentAt);
+                }
+                // Replaced before the next batch is sent (drain, below), so that one goes through a usable client.
+                if (err != null && viaClient && !(unwrap(err) instanceof java.util.concurrent.TimeoutException)) replaceClient(c, err);
+            } catch (RuntimeException e) {
+                LOG.warn("raft entry bookkeeping failed: {}", e.toString());
             }
-            // Replaced before the next batch is sent (drain, below), so that one goes through a usable client.
-            if (err != null && viaClient) replaceClient(c, err);
+            inFlightBatches.remove(key);
             inFlight.decrementAndGet();
             try {
                 List<ApplyResult> results = err == null ? resultsOf(reply) : null;
-                Throwable failure = err == null ? null : explain(err);
+                Throwable failure = err == null ? null : unwrap(err) instanceof java.util.concurrent.TimeoutException
+                        ? new OutcomeUnknownException("raft write outcome unknown: no reply for the entry within "
+                                + ENTRY_TIMEOUT_MS + " ms; it may still commit, once", unwrap(err))
+                        : explain(err);
                 for (int i = 0; i < batch.size(); i++) {
                     if (err != null) batch.get(i).result().completeExceptionally(failure);
                     else batch.get(i).result().complete(results.get(i));
@@ -385,14 +400,21 @@ public final class RaftNode implements AutoCloseable {
         }, completions);
     }
 
+    /** Entries sent and not answered yet (close() reports their writes as outcome unknown). */
+    private final java.util.Map<Object, List<Pending>> inFlightBatches = new java.util.concurrent.ConcurrentHashMap<>();
+    /** An entry's bound (see {@link #send}): past the direct path's own deadline, under propose()'s. */
+    private static final long ENTRY_TIMEOUT_MS = WRITE_TIMEOUT_SECONDS * 1000 - 500;
+    /** Entries in flight now (tests check every slot is given back). */
+    int inFlight() { return inFlight.get(); }
+
     /** Where entries' replies are handled (see {@link #send}). */
     private final java.util.concurrent.ExecutorService completions = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private static final java.util.Map<String, String> APPLY_TAGS = java.util.Map.of();
 
     /**
      * The write could not be confirmed either way: the entry may have been appended by a leader that lost its
-     * leadership, and neither it nor any leader since answered for it before the deadline. It may still commit (once)
-     * or never; a caller that must know reads the state before writing again.
+     * leadership, and neither it nor any leader since answered for it before the deadline. It may still commit or never;
+     * a caller that must not overwrite a later write makes its next write a CAS on the ModifyIndex it read.
      */
     public static final class OutcomeUnknownException extends IOException {
         OutcomeUnknownException(String message, Throwable cause) { super(message, cause); }
@@ -406,6 +428,23 @@ public final class RaftNode implements AutoCloseable {
     /** How long a direct entry is retried under its call id before it is reported as {@link OutcomeUnknownException}. */
     private static final long DIRECT_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(WRITE_TIMEOUT_SECONDS * 1000 - 1500);
     private static final long DIRECT_RETRY_SLEEP_MS = 50;
+    /**
+     * How long one attempt may stay unanswered past the deadline: an attempt whose future never completes (Ratis may
+     * leave a retried request pending for ever) then ends the entry as outcome unknown.
+     */
+    private static final long DIRECT_ATTEMPT_SLACK_MS = 500;
+    /** Retries sent at once to a leader named in a refusal before they back off (two servers naming each other). */
+    private static final int DIRECT_IMMEDIATE_RETRIES = 3;
+    private static final long DIRECT_BACKOFF_FIRST_MS = 20;
+    private static final long DIRECT_BACKOFF_MAX_MS = 320;
+    /**
+     * Tests only: when set, an attempt's future comes from here instead of a Raft server (a reply that never comes,
+     * refusals naming another leader).
+     */
+    volatile java.util.function.BiFunction<org.apache.ratis.protocol.RaftClientRequest, RaftPeerId, CompletableFuture<RaftClientReply>> attemptSeam;
+    /** Attempts made of direct entries (tests bound the retries of a busy loop). */
+    private final java.util.concurrent.atomic.LongAdder directAttempts = new java.util.concurrent.atomic.LongAdder();
+    long directAttempts() { return directAttempts.sum(); }
     /** Entries sent directly, and retries of them (tests check the retry path ran). */
     private final java.util.concurrent.atomic.LongAdder directEntries = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder directRetries = new java.util.concurrent.atomic.LongAdder();
@@ -446,15 +485,24 @@ public final class RaftNode implements AutoCloseable {
      * gRPC stream (one round trip; no sliding window of the ordered client, whose order nothing here relies on: writes
      * in flight together were concurrent HTTP requests).
      * <p>
-     * Exactly once across leader changes, as Ratis' own client does it: the entry carries this server's direct client
-     * id and a call id of its own, and every retry sends the very same request (same client id and call id) again,
-     * to whichever server leads by then (this one included). Every server's retry cache records, when it applies an
-     * entry, its client id, call id and reply; a leader answers LeaderNotReady until it has applied every entry of
-     * earlier terms, and then answers a retry of an entry it applied with the cached reply instead of appending it
-     * again. An entry that never reached the new leader's log is truncated from the old leader's and appended once by
-     * the retry. So a step-down before the append, after it, after the commit or before the reply all end in one
-     * application and its real result; a write for which no leader answered before the deadline (this server cut off
-     * from the others, no quorum) fails with {@link OutcomeUnknownException}: it may still commit, once.
+     * Retries across leader changes as Ratis' own client does them, with the same limit: the entry carries this
+     * server's direct client id and a call id of its own, and every retry sends the very same request (same client id
+     * and call id) again, to whichever server leads by then (this one included). Every server's retry cache records,
+     * when it applies an entry from its log, its client id, call id and reply; a leader answers LeaderNotReady until
+     * it has applied every entry of earlier terms, and then answers a retry of an entry it applied with the cached
+     * reply instead of appending it again. An entry that never reached the new leader's log is truncated from the old
+     * leader's and appended once by the retry. So, among servers that ran on since they applied the entry, a step-down
+     * before the append, after it, after the commit or before the reply all end in one application and its real result.
+     * <p>
+     * Not exactly once in every case: the retry cache is in memory only, and a server records nothing for entries it
+     * took in with a snapshot. A server that restarted (it loads its snapshot) or installed a snapshot after it applied
+     * the entry has no record of it; a retry that reaches it as leader within the retry window (about 8.5 s) is
+     * appended and applied a second time (a CAS is then re-evaluated and refused; a plain PUT overwrites whatever was
+     * written in between). Writes through Ratis' client (used while no ready leader is known) had and have the same
+     * limit. Callers that must not apply twice write with a CAS on the ModifyIndex they read.
+     * <p>
+     * A write for which no leader answered before the deadline (this server cut off from the others, no quorum), or
+     * whose attempt never got an answer, fails with {@link OutcomeUnknownException}: it may still commit.
      * <p>
      * Failures of the state machine itself (StateMachineException) are final, as through the client.
      */
@@ -466,15 +514,23 @@ public final class RaftNode implements AutoCloseable {
     private CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target) {
         CompletableFuture<RaftClientReply> done = new CompletableFuture<>();
         directEntries.increment();
-        attemptDirect(request, target, System.nanoTime() + DIRECT_RETRY_NANOS, 1, done);
+        long deadline = System.nanoTime() + DIRECT_RETRY_NANOS;
+        // The whole entry is bounded too (a retry lost on its way, say): the common pool's timer, never shut down.
+        CompletableFuture.delayedExecutor(DIRECT_RETRY_NANOS / 1_000_000 + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS).execute(() ->
+                done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: no leader confirmed the entry within "
+                        + (DIRECT_RETRY_NANOS / 1_000_000) + " ms; it may still commit, once", null)));
+        attemptDirect(request, target, deadline, 1, 0, done);
         return done;
     }
 
     private void attemptDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
-                               CompletableFuture<RaftClientReply> done) {
+                               int immediate, CompletableFuture<RaftClientReply> done) {
+        if (done.isDone()) return;
+        directAttempts.increment();
         CompletableFuture<RaftClientReply> f;
+        var seam = attemptSeam;
         try {
-            f = target.equals(self) ? server.submitClientRequestAsync(request) : directRpc(target).sendRequestAsyncUnordered(
+            f = seam != null ? seam.apply(request, target) : target.equals(self) ? server.submitClientRequestAsync(request) : directRpc(target).sendRequestAsyncUnordered(
                     org.apache.ratis.protocol.RaftClientRequest.newBuilder()
                             .setClientId(request.getClientId())
                             .setServerId(target)
@@ -486,14 +542,34 @@ public final class RaftNode implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
-        f.whenComplete((reply, err) -> {
+        // One attempt is bounded by what is left of the deadline (plus a little): an answer that never comes ends
+        // the entry as outcome unknown below instead of holding it (and its in-flight slot) for ever.
+        long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
+        f = f.orTimeout(remainingMs + DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
+        // Handled on a virtual thread, never on the thread completing f: that is Ratis' apply thread, a gRPC thread or
+        // Ratis' JVM-wide timer, and handleException below may wait seconds for a channel to shut down.
+        f.handleAsync((reply, err) -> {
+            onAttempt(request, target, deadline, attempt, immediate, done, reply, err);
+            return null;
+        }, completions).exceptionally(t -> {
+            // completions shut down (close()), or the handler itself failed: the entry's fate is unknown.
+            done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: " + (unwrap(t) instanceof java.util.concurrent.RejectedExecutionException
+                    ? "this server shut down while the entry was in flight" : "its reply could not be handled (" + rootMessage(t) + ")"), unwrap(t)));
+            return null;
+        });
+    }
+
+    private void onAttempt(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
+                           int immediate, CompletableFuture<RaftClientReply> done, RaftClientReply reply, Throwable err) {
+        {
+            if (done.isDone()) return;
             if (err == null && (reply.isSuccess() || reply.getException() instanceof org.apache.ratis.protocol.exceptions.StateMachineException)) {
                 done.complete(reply);
                 return;
             }
             Throwable why = err != null ? unwrap(err) : reply.getException();
             if (why == null) why = new IOException("raft write failed without a reason");
-            if (err != null && !target.equals(self)) {
+            if (err != null && !target.equals(self) && !(why instanceof java.util.concurrent.TimeoutException)) {
                 org.apache.ratis.client.RaftClientRpc rpc = directRpc;
                 if (rpc != null) rpc.handleException(target, err, false);
             }
@@ -514,23 +590,34 @@ public final class RaftNode implements AutoCloseable {
                 next = nle.getSuggestedLeader().getId();
             }
             if (next == null) next = currentLeaderOr(target);
-            // A leader named in the refusal is asked at once; otherwise (no leader yet, not ready, unreachable) a pause.
-            long sleep = next.equals(target) || !(why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException) ? DIRECT_RETRY_SLEEP_MS : 0;
+            // A leader named in the refusal is asked at once, a few times in a row; then (two servers naming each other
+            // during an election) with a growing pause; otherwise (no leader yet, not ready, unreachable) a pause.
+            boolean named = !next.equals(target) && why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException;
+            int streak = named ? immediate + 1 : 0;
+            long sleep = !named ? DIRECT_RETRY_SLEEP_MS
+                    : streak <= DIRECT_IMMEDIATE_RETRIES ? 0
+                    : Math.min(DIRECT_BACKOFF_MAX_MS, DIRECT_BACKOFF_FIRST_MS << Math.min(10, streak - DIRECT_IMMEDIATE_RETRIES - 1));
+            sleep = Math.min(sleep, Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
             if (attempt == 1 || attempt % 20 == 0) {
                 LOG.info("raft entry {} retried under the same call id on {} (attempt {}): {}", request.getCallId(), next, attempt + 1, rootMessage(why));
             }
             directRetries.increment();
             RaftPeerId to = next;
             Throwable last = why;
-            Runnable retry = () -> attemptDirect(request, to, deadline, attempt + 1, done);
-            try {
-                if (sleep == 0) completions.execute(retry);
-                else CompletableFuture.delayedExecutor(sleep, TimeUnit.MILLISECONDS, completions).execute(retry);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight ("
-                        + rootMessage(last) + ")", last));
-            }
-        });
+            Runnable retry = () -> attemptDirect(request, to, deadline, attempt + 1, streak, done);
+            Runnable submit = () -> {
+                try {
+                    completions.execute(retry);
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight ("
+                            + rootMessage(last) + ")", last));
+                }
+            };
+            // A delayed retry is handed to completions when its time comes, where a shut-down executor is seen (not by
+            // the delayer's thread, which would drop the rejected task silently).
+            if (sleep == 0) submit.run();
+            else CompletableFuture.delayedExecutor(sleep, TimeUnit.MILLISECONDS).execute(submit);
+        }
     }
 
     private static Throwable unwrap(Throwable err) {
@@ -744,6 +831,7 @@ public final class RaftNode implements AutoCloseable {
     @Override
     public void close() throws IOException {
         RaftClient c;
+        shutDown = true;
         synchronized (clientLock) {
             closed = true;
             c = client;
@@ -759,7 +847,26 @@ public final class RaftNode implements AutoCloseable {
                 server.close();
             } finally {
                 completions.shutdown();
+                failUnanswered();
             }
+        }
+    }
+
+    /**
+     * At close: writes whose entries are in flight end as outcome unknown now (their replies, retries and handlers
+     * have nowhere to run any more), and writes not sent yet fail as not sent.
+     */
+    private volatile boolean shutDown;
+
+    private void failUnanswered() {
+        for (List<Pending> batch : List.copyOf(inFlightBatches.values())) {
+            OutcomeUnknownException e = new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight", null);
+            batch.forEach(p -> p.result().completeExceptionally(e));
+        }
+        inFlightBatches.clear();
+        Pending p;
+        while ((p = queue.poll()) != null) {
+            p.result().completeExceptionally(new IOException("raft write not sent: this server shut down"));
         }
     }
 }

@@ -307,6 +307,8 @@ public final class RaftNode implements AutoCloseable {
             Pending p;
             Pending restore = null;
             while (batch.size() < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES && (p = queue.poll()) != null) {
+                // Its caller was answered already (propose()'s deadline passed while it waited for a slot): not sent.
+                if (p.result().isDone()) continue;
                 // A snapshot restore goes alone in its entry (it may be near the entry size limit), after the batch.
                 if (p.command() instanceof Command.Restore) {
                     restore = p;
@@ -365,7 +367,8 @@ public final class RaftNode implements AutoCloseable {
         // Every entry ends within the write deadline, whatever Ratis does with it: its slot among the MAX_IN_FLIGHT
         // is given back even if a reply never comes (one that stayed pending held its slot for ever, and eight such
         // stopped this server's writes until a restart). The direct path reports its own deadline first.
-        sent = sent.orTimeout(ENTRY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        // On a copy: Ratis' own future is left alone.
+        sent = sent.copy().orTimeout(ENTRY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         // Handled on a virtual thread: a direct entry's reply completes on Ratis' apply thread, which must go on
         // applying (not decode results, wake callers and append the next batch).
         sent.whenCompleteAsync((reply, err) -> {
@@ -386,7 +389,10 @@ public final class RaftNode implements AutoCloseable {
                 List<ApplyResult> results = err == null ? resultsOf(reply) : null;
                 Throwable failure = err == null ? null : unwrap(err) instanceof java.util.concurrent.TimeoutException
                         ? new OutcomeUnknownException("raft write outcome unknown: no reply for the entry within "
-                                + ENTRY_TIMEOUT_MS + " ms; it may still commit, once", unwrap(err))
+                                + ENTRY_TIMEOUT_MS + " ms; it may still commit", unwrap(err))
+                        : viaClient && clientGaveUp(err)
+                        ? new OutcomeUnknownException("raft write outcome unknown: Raft client gave up on the entry ("
+                                + rootMessage(err) + "); a leader may have appended it, and it may still commit", explain(err))
                         : explain(err);
                 for (int i = 0; i < batch.size(); i++) {
                     if (err != null) batch.get(i).result().completeExceptionally(failure);
@@ -398,6 +404,20 @@ public final class RaftNode implements AutoCloseable {
                 drain();
             }
         }, completions);
+    }
+
+    /**
+     * Ratis' client gave up on a request without learning its fate: retries ran out (around an election: an old
+     * leader may have appended it), its request timed out, or its window was closed by an earlier failure (requests
+     * sent already among those it fails).
+     */
+    private static boolean clientGaveUp(Throwable err) {
+        for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.ratis.protocol.exceptions.RaftRetryFailureException
+                    || t instanceof org.apache.ratis.protocol.exceptions.TimeoutIOException
+                    || t instanceof org.apache.ratis.protocol.exceptions.AlreadyClosedException) return true;
+        }
+        return false;
     }
 
     /** Entries sent and not answered yet (close() reports their writes as outcome unknown). */
@@ -515,12 +535,10 @@ public final class RaftNode implements AutoCloseable {
         CompletableFuture<RaftClientReply> done = new CompletableFuture<>();
         directEntries.increment();
         long deadline = System.nanoTime() + DIRECT_RETRY_NANOS;
-        // The whole entry is bounded too (a retry lost on its way, say): the common pool's timer, never shut down.
-        CompletableFuture.delayedExecutor(DIRECT_RETRY_NANOS / 1_000_000 + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS).execute(() ->
-                done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: no leader confirmed the entry within "
-                        + (DIRECT_RETRY_NANOS / 1_000_000) + " ms; it may still commit, once", null)));
         attemptDirect(request, target, deadline, 1, 0, done);
-        return done;
+        // The whole entry is bounded too (a retry lost on its way, say): a TimeoutException, which send() reports as
+        // outcome unknown; the timer is cancelled when the entry ends first.
+        return done.orTimeout(DIRECT_RETRY_NANOS / 1_000_000 + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
     }
 
     private void attemptDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
@@ -545,7 +563,8 @@ public final class RaftNode implements AutoCloseable {
         // One attempt is bounded by what is left of the deadline (plus a little): an answer that never comes ends
         // the entry as outcome unknown below instead of holding it (and its in-flight slot) for ever.
         long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
-        f = f.orTimeout(remainingMs + DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
+        // On a copy: the server's future may be its retry cache's entry, which a timeout here must not fail.
+        f = f.copy().orTimeout(remainingMs + DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
         // Handled on a virtual thread, never on the thread completing f: that is Ratis' apply thread, a gRPC thread or
         // Ratis' JVM-wide timer, and handleException below may wait seconds for a channel to shut down.
         f.handleAsync((reply, err) -> {

@@ -580,63 +580,61 @@ public final class RaftNode implements AutoCloseable {
 
     private void onAttempt(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
                            int immediate, CompletableFuture<RaftClientReply> done, RaftClientReply reply, Throwable err) {
-        {
-            if (done.isDone()) return;
-            if (err == null && (reply.isSuccess() || reply.getException() instanceof org.apache.ratis.protocol.exceptions.StateMachineException)) {
-                done.complete(reply);
-                return;
-            }
-            Throwable why = err != null ? unwrap(err) : reply.getException();
-            if (why == null) why = new IOException("raft write failed without a reason");
-            if (err != null && !target.equals(self) && !(why instanceof java.util.concurrent.TimeoutException)) {
-                org.apache.ratis.client.RaftClientRpc rpc = directRpc;
-                if (rpc != null) rpc.handleException(target, err, false);
-            }
-            synchronized (clientLock) {
-                if (closed) {
-                    done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight ("
-                            + rootMessage(why) + ")", why));
-                    return;
-                }
-            }
-            if (System.nanoTime() - deadline > 0) {
-                done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: no leader confirmed the entry after "
-                        + attempt + " attempts (last: " + rootMessage(why) + "); it may still commit, once", why));
-                return;
-            }
-            RaftPeerId next = null;
-            if (why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException nle && nle.getSuggestedLeader() != null) {
-                next = nle.getSuggestedLeader().getId();
-            }
-            if (next == null) next = currentLeaderOr(target);
-            // A leader named in the refusal is asked at once, a few times in a row; then (two servers naming each other
-            // during an election) with a growing pause; otherwise (no leader yet, not ready, unreachable) a pause.
-            boolean named = !next.equals(target) && why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException;
-            int streak = named ? immediate + 1 : 0;
-            long sleep = !named ? DIRECT_RETRY_SLEEP_MS
-                    : streak <= DIRECT_IMMEDIATE_RETRIES ? 0
-                    : Math.min(DIRECT_BACKOFF_MAX_MS, DIRECT_BACKOFF_FIRST_MS << Math.min(10, streak - DIRECT_IMMEDIATE_RETRIES - 1));
-            sleep = Math.min(sleep, Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-            if (attempt == 1 || attempt % 20 == 0) {
-                LOG.info("raft entry {} retried under the same call id on {} (attempt {}): {}", request.getCallId(), next, attempt + 1, rootMessage(why));
-            }
-            directRetries.increment();
-            RaftPeerId to = next;
-            Throwable last = why;
-            Runnable retry = () -> attemptDirect(request, to, deadline, attempt + 1, streak, done);
-            Runnable submit = () -> {
-                try {
-                    completions.execute(retry);
-                } catch (java.util.concurrent.RejectedExecutionException e) {
-                    done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight ("
-                            + rootMessage(last) + ")", last));
-                }
-            };
-            // A delayed retry is handed to completions when its time comes, where a shut-down executor is seen (not by
-            // the delayer's thread, which would drop the rejected task silently).
-            if (sleep == 0) submit.run();
-            else CompletableFuture.delayedExecutor(sleep, TimeUnit.MILLISECONDS).execute(submit);
+        if (done.isDone()) return;
+        if (err == null && (reply.isSuccess() || reply.getException() instanceof org.apache.ratis.protocol.exceptions.StateMachineException)) {
+            done.complete(reply);
+            return;
         }
+        Throwable why = err != null ? unwrap(err) : reply.getException();
+        if (why == null) why = new IOException("raft write failed without a reason");
+        if (err != null && !target.equals(self) && !(why instanceof java.util.concurrent.TimeoutException)) {
+            org.apache.ratis.client.RaftClientRpc rpc = directRpc;
+            if (rpc != null) rpc.handleException(target, err, false);
+        }
+        synchronized (clientLock) {
+            if (closed) {
+                done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight ("
+                        + rootMessage(why) + ")", why));
+                return;
+            }
+        }
+        if (System.nanoTime() - deadline > 0) {
+            done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: no leader confirmed the entry after "
+                    + attempt + " attempts (last: " + rootMessage(why) + "); it may still commit", why));
+            return;
+        }
+        RaftPeerId next = null;
+        if (why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException nle && nle.getSuggestedLeader() != null) {
+            next = nle.getSuggestedLeader().getId();
+        }
+        if (next == null) next = currentLeaderOr(target);
+        // A leader named in the refusal is asked at once, a few times in a row; then (two servers naming each other
+        // during an election) with a growing pause; otherwise (no leader yet, not ready, unreachable) a pause.
+        boolean named = !next.equals(target) && why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException;
+        int streak = named ? immediate + 1 : 0;
+        long sleep = !named ? DIRECT_RETRY_SLEEP_MS
+                : streak <= DIRECT_IMMEDIATE_RETRIES ? 0
+                : Math.min(DIRECT_BACKOFF_MAX_MS, DIRECT_BACKOFF_FIRST_MS << Math.min(10, streak - DIRECT_IMMEDIATE_RETRIES - 1));
+        sleep = Math.min(sleep, Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+        if (attempt == 1 || attempt % 20 == 0) {
+            LOG.info("raft entry {} retried under the same call id on {} (attempt {}): {}", request.getCallId(), next, attempt + 1, rootMessage(why));
+        }
+        directRetries.increment();
+        RaftPeerId to = next;
+        Throwable last = why;
+        Runnable retry = () -> attemptDirect(request, to, deadline, attempt + 1, streak, done);
+        Runnable submit = () -> {
+            try {
+                completions.execute(retry);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight ("
+                        + rootMessage(last) + ")", last));
+            }
+        };
+        // A delayed retry is handed to completions when its time comes, where a shut-down executor is seen (not by
+        // the delayer's thread, which would drop the rejected task silently).
+        if (sleep == 0) submit.run();
+        else CompletableFuture.delayedExecutor(sleep, TimeUnit.MILLISECONDS).execute(submit);
     }
 
     private static Throwable unwrap(Throwable err) {

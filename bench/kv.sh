@@ -15,7 +15,8 @@
 #   3. leader kill: SIGKILL of the leader (by the PID recorded when this script started it) while a writer PUTs in a
 #      loop to a surviving member; time from the kill to the next acknowledged write; median of the repetitions.
 #
-# Knobs (environment): BENCH_DURATION (s per wrk run, 10), BENCH_WARMUP (s, 90), BENCH_WARMUP_MAX (150), BENCH_CONNS ("1 16 64"),
+# Knobs (environment): BENCH_DURATION (s per wrk run, 10), BENCH_WARMUP (s, 90), BENCH_WARMUP_MAX (150),
+#   BENCH_FOLLOWER_WARMUP (s, 30: the follower's own warm-up before its runs, then as the leader's), BENCH_CONNS ("1 16 64"),
 #   BENCH_WATCH_SAMPLES (200), BENCH_FAILOVER_REPS (4), BENCH_TMPDIR (/var/tmp: must be a real disk, not tmpfs,
 #   or fsync means nothing), BENCH_KEEP=1 (keep data dirs and logs), BENCH_JAVA_OPTS (extra JVM flags for our servers),
 #   BENCH_GC_LOG=0 (do not add -Xlog:gc to our servers; on by default, for the GC pause line of the summary),
@@ -37,6 +38,7 @@ LUA="$HERE/put.lua"
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-90}
 WARMUP_MAX=${BENCH_WARMUP_MAX:-150}
+FOLLOWER_WARMUP=${BENCH_FOLLOWER_WARMUP:-30}
 CONNS=${BENCH_CONNS:-"1 16 64"}
 WATCH_SAMPLES=${BENCH_WATCH_SAMPLES:-200}
 FAILOVER_REPS=${BENCH_FAILOVER_REPS:-4}
@@ -320,7 +322,9 @@ OL=$LEADER; OF1=$(follower_of)
 for c in $CONNS; do run_wrk ours leader "$OL" "$c" "$DURATION" yes; done
 await_ready ours
 OL=$LEADER; OF1=$(follower_of)
-warm_up ours follower "$OF1" 20 20
+# The follower's HTTP and forwarding path is compiled only once it takes writes: warmed like the leader (at least
+# BENCH_FOLLOWER_WARMUP s, 30, then while a slice gains >10%, at most BENCH_WARMUP_MAX).
+warm_up ours follower "$OF1" "$FOLLOWER_WARMUP" "$WARMUP_MAX"
 for c in $CONNS; do run_wrk ours follower "$OF1" "$c" "$DURATION" yes; done
 
 await_ready etcd

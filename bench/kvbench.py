@@ -623,7 +623,7 @@ def cmd_summary(a):
     if snaps:
         w("   ours latest Raft snapshots: " + ", ".join(
             f"{r['server']} {r['file']} ({int(r['bytes']) / 1e6:.1f} MB)" for r in snaps)
-          + "  [whole-state snapshots, taken by every server at about the same log index]")
+          + "  [whole-state binary snapshots, each server at its own staggered turn, written off the apply thread]")
     logs = [r for r in rows if r["kind"] == "log"]
     if logs:
         w("")

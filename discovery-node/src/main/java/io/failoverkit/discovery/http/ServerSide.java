@@ -215,8 +215,10 @@ final class ServerSide {
     /** Proposes a write; answers with what apply returned (refusals as their 4xx), or 500 when Raft failed. */
     void write(Call call, Command command, Consumer<ApplyResult> onOk) {
         raft.propose(command).whenCompleteAsync((result, err) -> {
-            if (err != null) {
-                call.text(500, "write not committed: " + rootMessage(err) + " (retry; nothing was applied unless a later read shows it)");
+            if (err != null && outcomeUnknown(err)) {
+                call.text(500, "write outcome unknown: " + rootMessage(err) + OUTCOME_UNKNOWN_ADVICE);
+            } else if (err != null) {
+                call.text(500, "write failed: " + rootMessage(err) + " (not confirmed: if a retry must not apply it twice, make it a CAS on the key's current ModifyIndex, ?cas=<index>)");
             } else if (!result.isOk()) {
                 call.header("X-Consul-Index", Long.toString(result.index()));
                 call.text(result.status(), result.error());
@@ -225,6 +227,30 @@ final class ServerSide {
                 onOk.accept(result);
             }
         }, executor);
+    }
+
+    /**
+     * After an outcome unknown: the entry may still be applied (a retry may even be applied twice, see
+     * RaftNode.submitDirect), so a read now proves nothing; the next write guards itself with a CAS instead.
+     */
+    static final String OUTCOME_UNKNOWN_ADVICE = " (it may still be applied: make the next write a CAS on the key's current ModifyIndex, ?cas=<index>)";
+
+    /**
+     * A write that may or may not have been applied: its entry's fate was not learnt before the deadline. Ratis'
+     * client giving up its retries (RaftRetryFailureException, around an election), its request timing out, or its
+     * window closed by an earlier failure (AlreadyClosedException, requests sent already among them) say nothing about
+     * an entry an old leader appended: unknown too.
+     */
+    static boolean outcomeUnknown(Throwable err) {
+        for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            // RaftNode's own deadline (RaftNode.WRITE_TIMEOUT_SECONDS) passed with the entry still in flight.
+            if (t instanceof io.failoverkit.discovery.raft.RaftNode.OutcomeUnknownException || t instanceof java.util.concurrent.TimeoutException) return true;
+            if (t instanceof org.apache.ratis.protocol.exceptions.RaftRetryFailureException
+                    || t instanceof org.apache.ratis.protocol.exceptions.TimeoutIOException
+                    || t instanceof org.apache.ratis.protocol.exceptions.AlreadyClosedException) return true;
+            for (Throwable s : t.getSuppressed()) if (outcomeUnknown(s)) return true;
+        }
+        return false;
     }
 
     static String rootMessage(Throwable t) {

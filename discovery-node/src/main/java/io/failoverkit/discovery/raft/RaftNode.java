@@ -37,7 +37,8 @@ import java.util.function.Consumer;
 
 /**
  * This server's membership in the Raft group (Apache Ratis over gRPC) and a client into the group.
- * Writes from any server go through the client, which finds the leader; reads are served from the local
+ * Writes go without Ratis' client to the ready leader, this server's own Raft server or the leader's over one gRPC
+ * stream (see {@link #submitDirect}), and through the client while no ready leader is known; reads are served from the local
  * {@link StateStore}, after a ReadIndex barrier when the caller asks for consistency.
  */
 public final class RaftNode implements AutoCloseable {
@@ -261,7 +262,7 @@ public final class RaftNode implements AutoCloseable {
         Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
         if (t instanceof org.apache.ratis.protocol.exceptions.AlreadyClosedException) {
             // No cause: callers show the root cause's message, which would be the earlier request's failure alone.
-            IOException e = new IOException("raft request not sent: an earlier request on this server's Raft client failed ("
+            IOException e = new IOException("raft request failed: an earlier request on this server's Raft client failed ("
                     + rootMessage(t) + ") and the client was replaced");
             e.addSuppressed(t);
             return e;
@@ -299,6 +300,7 @@ public final class RaftNode implements AutoCloseable {
      * concurrent writes share one Raft entry (one fsync), each keeping its own result; alone, a write goes at once.
      */
     public CompletableFuture<ApplyResult> propose(Command command) {
+        if (shutDown) return CompletableFuture.failedFuture(new IOException("raft write not sent: this server shut down"));
         Pending p = new Pending(command, new CompletableFuture<>());
         queue.add(p);
         drain();
@@ -316,6 +318,8 @@ public final class RaftNode implements AutoCloseable {
             Pending p;
             Pending restore = null;
             while (batch.size() < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES && (p = queue.poll()) != null) {
+                // Its caller was answered already (propose()'s deadline passed while it waited for a slot): not sent.
+                if (p.result().isDone()) continue;
                 // A snapshot restore goes alone in its entry (it may be near the entry size limit), after the batch.
                 if (p.command() instanceof Command.Restore) {
                     restore = p;
@@ -355,24 +359,52 @@ public final class RaftNode implements AutoCloseable {
         Command entry = batch.size() == 1 ? batch.get(0).command() : new Command.Batch(batch.stream().map(Pending::command).toList());
         RaftClient c = client;
         CompletableFuture<RaftClientReply> sent;
+        boolean direct = false;
         try {
-            sent = c.async().send(Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(Json.MAPPER.writeValueAsBytes(entry))));
+            // Encoded straight into the protobuf string: no second copy of the entry.
+            var out = org.apache.ratis.thirdparty.com.google.protobuf.ByteString.newOutput(512);
+            Json.MAPPER.writeValue(out, entry);
+            Message message = Message.valueOf(out.toByteString());
+            RaftPeerId target = directTarget();
+            direct = target != null;
+            sent = direct ? submitDirect(directRequest(message), target) : c.async().send(message);
         } catch (IOException | RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
         long sentAt = System.nanoTime();
-        sent.whenComplete((reply, err) -> {
-            if (err == null) {
-                metrics.incr("consul.raft.apply", java.util.Map.of(), 1);
-                metrics.incr("consul.raft.apply.commands", java.util.Map.of(), batch.size());
-                metrics.sinceMillis("consul.raft.commitTime", java.util.Map.of(), sentAt);
+        boolean viaClient = !direct;
+        Object key = new Object();
+        inFlightBatches.put(key, batch);
+        // Every entry ends within the write deadline, whatever Ratis does with it: its slot among the MAX_IN_FLIGHT
+        // is given back even if a reply never comes (one that stayed pending held its slot for ever, and eight such
+        // stopped this server's writes until a restart). The direct path reports its own deadline first.
+        // On a copy: Ratis' own future is left alone.
+        sent = sent.copy().orTimeout(ENTRY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        // Handled on a virtual thread: a direct entry's reply completes on Ratis' apply thread, which must go on
+        // applying (not decode results, wake callers and append the next batch).
+        sent.whenCompleteAsync((reply, err) -> {
+            try {
+                if (err == null) {
+                    metrics.incr("consul.raft.apply", APPLY_TAGS, 1);
+                    metrics.incr("consul.raft.apply.commands", APPLY_TAGS, batch.size());
+                    metrics.sinceMillis("consul.raft.commitTime", APPLY_TAGS, sentAt);
+                }
+                // Replaced before the next batch is sent (drain, below), so that one goes through a usable client.
+                if (err != null && viaClient && !(unwrap(err) instanceof java.util.concurrent.TimeoutException)) replaceClient(c, err);
+            } catch (RuntimeException e) {
+                LOG.warn("raft entry bookkeeping failed: {}", e.toString());
             }
-            // Replaced before the next batch is sent (drain, below), so that one goes through a usable client.
-            if (err != null) replaceClient(c, err);
+            inFlightBatches.remove(key);
             inFlight.decrementAndGet();
             try {
                 List<ApplyResult> results = err == null ? resultsOf(reply) : null;
-                Throwable failure = err == null ? null : explain(err);
+                Throwable failure = err == null ? null : unwrap(err) instanceof java.util.concurrent.TimeoutException
+                        ? new OutcomeUnknownException("raft write outcome unknown: no reply for the entry within "
+                                + ENTRY_TIMEOUT_MS + " ms; it may still commit", unwrap(err))
+                        : viaClient && clientGaveUp(err)
+                        ? new OutcomeUnknownException("raft write outcome unknown: Raft client gave up on the entry ("
+                                + rootMessage(err) + "); a leader may have appended it, and it may still commit", explain(err))
+                        : explain(err);
                 for (int i = 0; i < batch.size(); i++) {
                     if (err != null) batch.get(i).result().completeExceptionally(failure);
                     else batch.get(i).result().complete(results.get(i));
@@ -382,10 +414,276 @@ public final class RaftNode implements AutoCloseable {
             } finally {
                 drain();
             }
+        }, completions);
+    }
+
+    /**
+     * Ratis' client gave up on a request without learning its fate: retries ran out (around an election: an old
+     * leader may have appended it), its request timed out, or its window was closed by an earlier failure (requests
+     * sent already among those it fails).
+     */
+    private static boolean clientGaveUp(Throwable err) {
+        for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.ratis.protocol.exceptions.RaftRetryFailureException
+                    || t instanceof org.apache.ratis.protocol.exceptions.TimeoutIOException
+                    || t instanceof org.apache.ratis.protocol.exceptions.AlreadyClosedException) return true;
+        }
+        return false;
+    }
+
+    /** Entries sent and not answered yet (close() reports their writes as outcome unknown). */
+    private final java.util.Map<Object, List<Pending>> inFlightBatches = new java.util.concurrent.ConcurrentHashMap<>();
+    /** An entry's bound (see {@link #send}): past the direct path's own deadline, under propose()'s. */
+    private static final long ENTRY_TIMEOUT_MS = WRITE_TIMEOUT_SECONDS * 1000 - 500;
+    /** Entries in flight now (tests check every slot is given back). */
+    int inFlight() { return inFlight.get(); }
+
+    /** Where entries' replies are handled (see {@link #send}). */
+    private final java.util.concurrent.ExecutorService completions = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    private static final java.util.Map<String, String> APPLY_TAGS = java.util.Map.of();
+
+    /**
+     * The write could not be confirmed either way: the entry may have been appended by a leader that lost its
+     * leadership, and neither it nor any leader since answered for it before the deadline. It may still commit or never;
+     * a caller that must not overwrite a later write makes its next write a CAS on the ModifyIndex it read.
+     */
+    public static final class OutcomeUnknownException extends IOException {
+        OutcomeUnknownException(String message, Throwable cause) { super(message, cause); }
+    }
+
+    /** The identity of the entries this server, while it leads, hands to its own Raft server (see {@link #submitDirect}). */
+    private final ClientId directClientId = ClientId.randomId();
+    private final java.util.concurrent.atomic.AtomicLong directCallIds = new java.util.concurrent.atomic.AtomicLong();
+    /** Sends a direct entry's retry, under its own client id and call id, to another server once leadership moved. */
+    private volatile org.apache.ratis.client.RaftClientRpc directRpc;
+    /** How long a direct entry is retried under its call id before it is reported as {@link OutcomeUnknownException}. */
+    private static final long DIRECT_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(WRITE_TIMEOUT_SECONDS * 1000 - 1500);
+    private static final long DIRECT_RETRY_SLEEP_MS = 50;
+    /**
+     * How long one attempt may stay unanswered past the deadline: an attempt whose future never completes (Ratis may
+     * leave a retried request pending for ever) then ends the entry as outcome unknown.
+     */
+    private static final long DIRECT_ATTEMPT_SLACK_MS = 500;
+    /** Retries sent at once to a leader named in a refusal before they back off (two servers naming each other). */
+    private static final int DIRECT_IMMEDIATE_RETRIES = 3;
+    private static final long DIRECT_BACKOFF_FIRST_MS = 20;
+    private static final long DIRECT_BACKOFF_MAX_MS = 320;
+    /**
+     * Tests only: when set, an attempt's future comes from here instead of a Raft server (a reply that never comes,
+     * refusals naming another leader).
+     */
+    volatile java.util.function.BiFunction<org.apache.ratis.protocol.RaftClientRequest, RaftPeerId, CompletableFuture<RaftClientReply>> attemptSeam;
+    /** Attempts made of direct entries (tests bound the retries of a busy loop). */
+    private final java.util.concurrent.atomic.LongAdder directAttempts = new java.util.concurrent.atomic.LongAdder();
+    long directAttempts() { return directAttempts.sum(); }
+    /** Entries sent directly, and retries of them (tests check the retry path ran). */
+    private final java.util.concurrent.atomic.LongAdder directEntries = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder directRetries = new java.util.concurrent.atomic.LongAdder();
+    long directEntries() { return directEntries.sum(); }
+    long directRetries() { return directRetries.sum(); }
+
+    /**
+     * Where an entry goes without Ratis' client: this server when it leads and its leadership is ready (its term's
+     * first entry applied), the leader it follows when it knows one; null when neither (no leader yet, or this server
+     * leads and is not ready): then the client, which waits for a leader.
+     */
+    private RaftPeerId directTarget() {
+        try {
+            var info = division().getInfo();
+            if (info.isLeader()) return info.isLeaderReady() ? self : null;
+            return info.getLeaderId();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** A direct entry's request: this server's direct client id and the next call id. */
+    org.apache.ratis.protocol.RaftClientRequest directRequest(Message message) {
+        return org.apache.ratis.protocol.RaftClientRequest.newBuilder()
+                .setClientId(directClientId)
+                .setServerId(self)
+                .setGroupId(group.getGroupId())
+                .setCallId(directCallIds.incrementAndGet())
+                .setMessage(message)
+                .setType(org.apache.ratis.protocol.RaftClientRequest.writeRequestType())
+                .build();
+    }
+
+    /**
+     * On a ready leader, an entry goes straight to this JVM's Raft server instead of through the client's gRPC stream
+     * to itself (a loopback round trip: protobuf encoding, HTTP/2 framing and Netty hand-offs per entry, the largest
+     * cost of a lone write on a 2-core machine after the fsync). On a follower it goes to the leader over an unordered
+     * gRPC stream (one round trip; no sliding window of the ordered client, whose order nothing here relies on: writes
+     * in flight together were concurrent HTTP requests).
+     * <p>
+     * Retries across leader changes as Ratis' own client does them, with the same limit: the entry carries this
+     * server's direct client id and a call id of its own, and every retry sends the very same request (same client id
+     * and call id) again, to whichever server leads by then (this one included). Every server's retry cache records,
+     * when it applies an entry from its log, its client id, call id and reply; a leader answers LeaderNotReady until
+     * it has applied every entry of earlier terms, and then answers a retry of an entry it applied with the cached
+     * reply instead of appending it again. An entry that never reached the new leader's log is truncated from the old
+     * leader's and appended once by the retry. So, among servers that ran on since they applied the entry, a step-down
+     * before the append, after it, after the commit or before the reply all end in one application and its real result.
+     * <p>
+     * Not exactly once in every case: the retry cache is in memory only, and a server records nothing for entries it
+     * took in with a snapshot. A server that restarted (it loads its snapshot) or installed a snapshot after it applied
+     * the entry has no record of it; a retry that reaches it as leader within the retry window (about 8.5 s) is
+     * appended and applied a second time (a CAS is then re-evaluated and refused; a plain PUT overwrites whatever was
+     * written in between). Writes through Ratis' client (used while no ready leader is known) had and have the same
+     * limit. Callers that must not apply twice write with a CAS on the ModifyIndex they read.
+     * <p>
+     * A write for which no leader answered before the deadline (this server cut off from the others, no quorum), or
+     * whose attempt never got an answer, fails with {@link OutcomeUnknownException}: it may still commit.
+     * <p>
+     * Failures of the state machine itself (StateMachineException) are final, as through the client.
+     */
+    CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request) {
+        return submitDirect(request, self);
+    }
+
+    /** As {@link #submitDirect(org.apache.ratis.protocol.RaftClientRequest)}, first to {@code target}. */
+    private CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target) {
+        CompletableFuture<RaftClientReply> done = new CompletableFuture<>();
+        directEntries.increment();
+        long deadline = System.nanoTime() + DIRECT_RETRY_NANOS;
+        attemptDirect(request, target, deadline, 1, 0, done);
+        // The whole entry is bounded too (a retry lost on its way, say): a TimeoutException, which send() reports as
+        // outcome unknown; the timer is cancelled when the entry ends first.
+        return done.orTimeout(DIRECT_RETRY_NANOS / 1_000_000 + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    private void attemptDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
+                               int immediate, CompletableFuture<RaftClientReply> done) {
+        if (done.isDone()) return;
+        directAttempts.increment();
+        CompletableFuture<RaftClientReply> f;
+        var seam = attemptSeam;
+        try {
+            f = seam != null ? seam.apply(request, target) : target.equals(self) ? server.submitClientRequestAsync(request) : directRpc(target).sendRequestAsyncUnordered(
+                    org.apache.ratis.protocol.RaftClientRequest.newBuilder()
+                            .setClientId(request.getClientId())
+                            .setServerId(target)
+                            .setGroupId(request.getRaftGroupId())
+                            .setCallId(request.getCallId())
+                            .setMessage(request.getMessage())
+                            .setType(request.getType())
+                            .build());
+        } catch (IOException | RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        // One attempt is bounded by what is left of the deadline (plus a little): an answer that never comes ends
+        // the entry as outcome unknown below instead of holding it (and its in-flight slot) for ever.
+        long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
+        // On a copy: the server's future may be its retry cache's entry, which a timeout here must not fail.
+        f = f.copy().orTimeout(remainingMs + DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
+        // Handled on a virtual thread, never on the thread completing f: that is Ratis' apply thread, a gRPC thread or
+        // Ratis' JVM-wide timer, and handleException below may wait seconds for a channel to shut down.
+        f.handleAsync((reply, err) -> {
+            onAttempt(request, target, deadline, attempt, immediate, done, reply, err);
+            return null;
+        }, completions).exceptionally(t -> {
+            // completions shut down (close()), or the handler itself failed: the entry's fate is unknown.
+            done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: " + (unwrap(t) instanceof java.util.concurrent.RejectedExecutionException
+                    ? "this server shut down while the entry was in flight" : "its reply could not be handled (" + rootMessage(t) + ")"), unwrap(t)));
+            return null;
         });
     }
 
-    private static List<ApplyResult> resultsOf(RaftClientReply reply) {
+    private void onAttempt(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
+                           int immediate, CompletableFuture<RaftClientReply> done, RaftClientReply reply, Throwable err) {
+        if (done.isDone()) return;
+        if (err == null && (reply.isSuccess() || reply.getException() instanceof org.apache.ratis.protocol.exceptions.StateMachineException)) {
+            done.complete(reply);
+            return;
+        }
+        Throwable why = err != null ? unwrap(err) : reply.getException();
+        if (why == null) why = new IOException("raft write failed without a reason");
+        if (err != null && !target.equals(self) && !(why instanceof java.util.concurrent.TimeoutException)) {
+            org.apache.ratis.client.RaftClientRpc rpc = directRpc;
+            if (rpc != null) rpc.handleException(target, err, false);
+        }
+        synchronized (clientLock) {
+            if (closed) {
+                done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight ("
+                        + rootMessage(why) + ")", why));
+                return;
+            }
+        }
+        if (System.nanoTime() - deadline > 0) {
+            done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: no leader confirmed the entry after "
+                    + attempt + " attempts (last: " + rootMessage(why) + "); it may still commit", why));
+            return;
+        }
+        RaftPeerId next = null;
+        if (why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException nle && nle.getSuggestedLeader() != null) {
+            next = nle.getSuggestedLeader().getId();
+        }
+        if (next == null) next = currentLeaderOr(target);
+        // A leader named in the refusal is asked at once, a few times in a row; then (two servers naming each other
+        // during an election) with a growing pause; otherwise (no leader yet, not ready, unreachable) a pause.
+        boolean named = !next.equals(target) && why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException;
+        int streak = named ? immediate + 1 : 0;
+        long sleep = !named ? DIRECT_RETRY_SLEEP_MS
+                : streak <= DIRECT_IMMEDIATE_RETRIES ? 0
+                : Math.min(DIRECT_BACKOFF_MAX_MS, DIRECT_BACKOFF_FIRST_MS << Math.min(10, streak - DIRECT_IMMEDIATE_RETRIES - 1));
+        sleep = Math.min(sleep, Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+        if (attempt == 1 || attempt % 20 == 0) {
+            LOG.info("raft entry {} retried under the same call id on {} (attempt {}): {}", request.getCallId(), next, attempt + 1, rootMessage(why));
+        }
+        directRetries.increment();
+        RaftPeerId to = next;
+        Throwable last = why;
+        Runnable retry = () -> attemptDirect(request, to, deadline, attempt + 1, streak, done);
+        Runnable submit = () -> {
+            try {
+                completions.execute(retry);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight ("
+                        + rootMessage(last) + ")", last));
+            }
+        };
+        // A delayed retry is handed to completions when its time comes, where a shut-down executor is seen (not by
+        // the delayer's thread, which would drop the rejected task silently).
+        if (sleep == 0) submit.run();
+        else CompletableFuture.delayedExecutor(sleep, TimeUnit.MILLISECONDS).execute(submit);
+    }
+
+    private static Throwable unwrap(Throwable err) {
+        Throwable t = err;
+        while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /** The leader this server knows of now, or {@code fallback} when it knows none. */
+    private RaftPeerId currentLeaderOr(RaftPeerId fallback) {
+        try {
+            var info = division().getInfo();
+            if (info.isLeader()) return self;
+            RaftPeerId id = info.getLeaderId();
+            return id != null ? id : fallback;
+        } catch (IOException e) {
+            return fallback;
+        }
+    }
+
+    /** The RPC for direct entries' retries on other servers, knowing the servers of the current configuration. */
+    private org.apache.ratis.client.RaftClientRpc directRpc(RaftPeerId target) throws IOException {
+        org.apache.ratis.client.RaftClientRpc rpc = directRpc;
+        if (rpc == null) {
+            synchronized (clientLock) {
+                if (closed) throw new org.apache.ratis.protocol.exceptions.AlreadyClosedException("raft node closed");
+                rpc = directRpc;
+                if (rpc == null) directRpc = rpc = new GrpcFactory(params).newRaftClientRpc(directClientId, props);
+            }
+        }
+        rpc.addRaftPeers(division().getRaftConf().getAllPeers());
+        rpc.addRaftPeers(group.getPeers());
+        return rpc;
+    }
+
+    static List<ApplyResult> resultsOf(RaftClientReply reply) {
         if (!reply.isSuccess()) {
             throw new IllegalStateException("raft write failed: " + (reply.getException() == null ? "unknown" : reply.getException().getMessage()));
         }
@@ -561,6 +859,7 @@ public final class RaftNode implements AutoCloseable {
     @Override
     public void close() throws IOException {
         RaftClient c;
+        shutDown = true;
         synchronized (clientLock) {
             closed = true;
             c = client;
@@ -568,8 +867,34 @@ public final class RaftNode implements AutoCloseable {
         try {
             for (RaftClient r : List.copyOf(retired)) closeRetired(r);
             c.close();
+            org.apache.ratis.client.RaftClientRpc rpc;
+            synchronized (clientLock) { rpc = directRpc; }
+            if (rpc != null) rpc.close();
         } finally {
-            server.close();
+            try {
+                server.close();
+            } finally {
+                completions.shutdown();
+                failUnanswered();
+            }
+        }
+    }
+
+    /**
+     * At close: writes whose entries are in flight end as outcome unknown now (their replies, retries and handlers
+     * have nowhere to run any more), and writes not sent yet fail as not sent.
+     */
+    private volatile boolean shutDown;
+
+    private void failUnanswered() {
+        for (List<Pending> batch : List.copyOf(inFlightBatches.values())) {
+            OutcomeUnknownException e = new OutcomeUnknownException("raft write outcome unknown: this server shut down while the entry was in flight", null);
+            batch.forEach(p -> p.result().completeExceptionally(e));
+        }
+        inFlightBatches.clear();
+        Pending p;
+        while ((p = queue.poll()) != null) {
+            p.result().completeExceptionally(new IOException("raft write not sent: this server shut down"));
         }
     }
 }

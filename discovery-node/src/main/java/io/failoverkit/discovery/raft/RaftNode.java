@@ -401,7 +401,7 @@ public final class RaftNode implements AutoCloseable {
                 Throwable failure = err == null ? null : unwrap(err) instanceof java.util.concurrent.TimeoutException
                         ? new OutcomeUnknownException("raft write outcome unknown: no reply for the entry within "
                                 + ENTRY_TIMEOUT_MS + " ms; it may still commit", unwrap(err))
-                        : viaClient && clientGaveUp(err)
+                        : viaClient && !stateMachineFailure(err)
                         ? new OutcomeUnknownException("raft write outcome unknown: Raft client gave up on the entry ("
                                 + rootMessage(err) + "); a leader may have appended it, and it may still commit", explain(err))
                         : explain(err);
@@ -418,15 +418,14 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * Ratis' client gave up on a request without learning its fate: retries ran out (around an election: an old
-     * leader may have appended it), its request timed out, or its window was closed by an earlier failure (requests
-     * sent already among those it fails).
+     * The only failure through Ratis' client that says the entry's fate: the state machine refused it. Anything else
+     * leaves it unknown: retries ran out around an election (an old leader may have appended it), a request timed out,
+     * a window closed by an earlier failure, and replies Ratis' client does not retry (a leader stepping down or
+     * transferring leadership answers so after it may have appended the entry; review of s8-raft).
      */
-    private static boolean clientGaveUp(Throwable err) {
+    private static boolean stateMachineFailure(Throwable err) {
         for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof org.apache.ratis.protocol.exceptions.RaftRetryFailureException
-                    || t instanceof org.apache.ratis.protocol.exceptions.TimeoutIOException
-                    || t instanceof org.apache.ratis.protocol.exceptions.AlreadyClosedException) return true;
+            if (t instanceof org.apache.ratis.protocol.exceptions.StateMachineException) return true;
         }
         return false;
     }

@@ -70,12 +70,20 @@ class DirectWriteBoundsTest {
             for (CompletableFuture<ApplyResult> f : hung) {
                 assertThat(cause(f)).isInstanceOf(RaftNode.OutcomeUnknownException.class);
             }
-            // The slots came back: the write that waited for one goes through, and so do later ones.
-            assertThat(queued.get(60, TimeUnit.SECONDS).isOk()).isTrue();
+            // The slots came back: the write that waited for one goes through once one frees (or, on a box slow enough
+            // that its own 10 s deadline came first, ends unknown: never reported refused), and later writes go through.
+            boolean queuedOk;
+            try {
+                queuedOk = queued.get(60, TimeUnit.SECONDS).isOk();
+            } catch (ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOfAny(java.util.concurrent.TimeoutException.class, RaftNode.OutcomeUnknownException.class);
+                queuedOk = false;
+            }
             assertThat(node.propose(put("later")).get(60, TimeUnit.SECONDS).isOk()).isTrue();
             await().atMost(Duration.ofSeconds(30)).until(() -> node.inFlight() == 0);
             for (int i = 0; i < 8; i++) assertThat(store.kvGet("hung/" + i).value()).as("hung/%d never reached the server", i).isNull();
-            assertThat(store.kvGet("after").value()).isNotNull();
+            if (queuedOk) assertThat(store.kvGet("after").value()).isNotNull();
+            assertThat(store.kvGet("later").value()).isNotNull();
         }
     }
 

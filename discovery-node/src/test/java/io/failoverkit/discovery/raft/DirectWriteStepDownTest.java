@@ -340,7 +340,7 @@ class DirectWriteStepDownTest {
             assertThat(acknowledged.stream().filter(k -> k.startsWith("cut/")).count() + unknown).isEqualTo(cut.size());
             // The writes of the direct entries in flight at the cut are reported by RaftNode's own bounds
             // (OutcomeUnknownException); writes still queued behind them when propose()'s deadline came get its
-            // TimeoutException, unknown too (they may be sent once a slot frees).
+            // TimeoutException, unknown too (RaftNode drops a queued write whose caller was answered: never sent then).
             System.out.printf("cut-off leader: %d unknown reported by RaftNode, %d by propose()'s deadline%n", unknownByRaftNode, unknown - unknownByRaftNode);
             assertThat(unknownByRaftNode).as("unknown writes reported by RaftNode's bounds").isPositive();
 

@@ -217,6 +217,8 @@ final class ServerSide {
         raft.propose(command).whenCompleteAsync((result, err) -> {
             if (err != null && outcomeUnknown(err)) {
                 call.text(500, "write outcome unknown: " + rootMessage(err) + OUTCOME_UNKNOWN_ADVICE);
+            } else if (err != null && notSent(err)) {
+                call.text(500, "write failed: " + rootMessage(err) + " (safe to retry)");
             } else if (err != null) {
                 call.text(500, "write failed: " + rootMessage(err) + " (not confirmed: if a retry must not apply it twice, make it a CAS on the key's current ModifyIndex, ?cas=<index>)");
             } else if (!result.isOk()) {
@@ -233,6 +235,13 @@ final class ServerSide {
      * After an outcome unknown: the entry may still be applied (a retry may even be applied twice, see
      * RaftNode.submitDirect), so a read now proves nothing; the next write guards itself with a CAS instead.
      */
+    static boolean notSent(Throwable err) {
+        for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof io.failoverkit.discovery.raft.RaftNode.NotSentException) return true;
+        }
+        return false;
+    }
+
     static final String OUTCOME_UNKNOWN_ADVICE = " (it may still be applied: make the next write a CAS on the key's current ModifyIndex, ?cas=<index>)";
 
     /**

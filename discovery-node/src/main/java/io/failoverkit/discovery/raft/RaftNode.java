@@ -37,9 +37,9 @@ import java.util.function.Consumer;
 
 /**
  * This server's membership in the Raft group (Apache Ratis over gRPC) and a client into the group.
- * Writes go without Ratis' client to the ready leader, this server's own Raft server or the leader's over one gRPC
- * stream (see {@link #submitDirect}), and through the client while no ready leader is known; reads are served from the local
- * {@link StateStore}, after a ReadIndex barrier when the caller asks for consistency.
+ * Writes go without Ratis' client to the leader, this server's own Raft server or the leader's over one gRPC
+ * stream (see {@link #submitDirect}), each bounded by its caller's deadline; reads are served from the local
+ * {@link StateStore}, after a ReadIndex barrier (through Ratis' client) when the caller asks for consistency.
  */
 public final class RaftNode implements AutoCloseable {
     /** A voting server: its node name (the Raft peer id) and its server RPC address host:port. */
@@ -276,8 +276,8 @@ public final class RaftNode implements AutoCloseable {
         return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 
-    /** A write waiting for its Raft entry. */
-    private record Pending(Command command, CompletableFuture<ApplyResult> result) {}
+    /** A write waiting for its Raft entry, and when its caller is answered (System.nanoTime; see {@link #propose}). */
+    private record Pending(Command command, CompletableFuture<ApplyResult> result, long deadline) {}
 
     /** Entries in flight at once; writes that arrive meanwhile wait and go together in the next entry (group commit). */
     private static final int MAX_IN_FLIGHT = 8;
@@ -301,7 +301,7 @@ public final class RaftNode implements AutoCloseable {
      */
     public CompletableFuture<ApplyResult> propose(Command command) {
         if (shutDown) return CompletableFuture.failedFuture(new IOException("raft write not sent: this server shut down"));
-        Pending p = new Pending(command, new CompletableFuture<>());
+        Pending p = new Pending(command, new CompletableFuture<>(), System.nanoTime() + TimeUnit.SECONDS.toNanos(WRITE_TIMEOUT_SECONDS));
         queue.add(p);
         drain();
         // Bounded like Consul's RPC hold timeout: an election takes well under this; a lost quorum is reported.
@@ -320,6 +320,15 @@ public final class RaftNode implements AutoCloseable {
             while (batch.size() < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES && (p = queue.poll()) != null) {
                 // Its caller was answered already (propose()'s deadline passed while it waited for a slot): not sent.
                 if (p.result().isDone()) continue;
+                // Too little of its caller's time is left to send it and hear back: not sent, and said so (nothing
+                // was appended anywhere: a definite failure, safe to retry). See ENTRY_MIN_SEND_MS.
+                long leftMs = (p.deadline() - System.nanoTime()) / 1_000_000;
+                if (leftMs < ENTRY_MIN_SEND_MS) {
+                    p.result().completeExceptionally(new NotSentException("raft write not sent: it waited "
+                            + (WRITE_TIMEOUT_SECONDS * 1000 - leftMs) + " ms for one of the " + MAX_IN_FLIGHT
+                            + " entry slots (entries in flight are not being answered: no leader, or overload); nothing was written"));
+                    continue;
+                }
                 // A snapshot restore goes alone in its entry (it may be near the entry size limit), after the batch.
                 if (p.command() instanceof Command.Restore) {
                     restore = p;
@@ -356,30 +365,30 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private void send(List<Pending> batch) {
+        // The entry ends before its earliest caller is answered: no attempt of it starts after that answer.
+        long deadline = batch.get(0).deadline();
+        for (Pending p : batch) if (p.deadline() - deadline < 0) deadline = p.deadline();
         Command entry = batch.size() == 1 ? batch.get(0).command() : new Command.Batch(batch.stream().map(Pending::command).toList());
-        RaftClient c = client;
         CompletableFuture<RaftClientReply> sent;
-        boolean direct = false;
         try {
             // Encoded straight into the protobuf string: no second copy of the entry.
             var out = org.apache.ratis.thirdparty.com.google.protobuf.ByteString.newOutput(512);
             Json.MAPPER.writeValue(out, entry);
             Message message = Message.valueOf(out.toByteString());
-            RaftPeerId target = directTarget();
-            direct = target != null;
-            sent = direct ? submitDirect(directRequest(message), target) : c.async().send(message);
+            sent = submitDirect(directRequest(message), directTarget(), deadline - TimeUnit.MILLISECONDS.toNanos(DIRECT_RETRY_MARGIN_MS));
         } catch (IOException | RuntimeException e) {
+            // Not sent: nothing was appended anywhere (a definite failure).
             sent = CompletableFuture.failedFuture(e);
         }
         long sentAt = System.nanoTime();
-        boolean viaClient = !direct;
         Object key = new Object();
         inFlightBatches.put(key, batch);
         // Every entry ends within the write deadline, whatever Ratis does with it: its slot among the MAX_IN_FLIGHT
         // is given back even if a reply never comes (one that stayed pending held its slot for ever, and eight such
         // stopped this server's writes until a restart). The direct path reports its own deadline first.
         // On a copy: Ratis' own future is left alone.
-        sent = sent.copy().orTimeout(ENTRY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        long entryTimeoutMs = Math.max(1, (deadline - sentAt) / 1_000_000 - ENTRY_ANSWER_MARGIN_MS);
+        sent = sent.copy().orTimeout(entryTimeoutMs, TimeUnit.MILLISECONDS);
         // Handled on a virtual thread: a direct entry's reply completes on Ratis' apply thread, which must go on
         // applying (not decode results, wake callers and append the next batch).
         sent.whenCompleteAsync((reply, err) -> {
@@ -389,8 +398,6 @@ public final class RaftNode implements AutoCloseable {
                     metrics.incr("consul.raft.apply.commands", APPLY_TAGS, batch.size());
                     metrics.sinceMillis("consul.raft.commitTime", APPLY_TAGS, sentAt);
                 }
-                // Replaced before the next batch is sent (drain, below), so that one goes through a usable client.
-                if (err != null && viaClient && !(unwrap(err) instanceof java.util.concurrent.TimeoutException)) replaceClient(c, err);
             } catch (RuntimeException e) {
                 LOG.warn("raft entry bookkeeping failed: {}", e.toString());
             }
@@ -400,10 +407,7 @@ public final class RaftNode implements AutoCloseable {
                 List<ApplyResult> results = err == null ? resultsOf(reply) : null;
                 Throwable failure = err == null ? null : unwrap(err) instanceof java.util.concurrent.TimeoutException
                         ? new OutcomeUnknownException("raft write outcome unknown: no reply for the entry within "
-                                + ENTRY_TIMEOUT_MS + " ms; it may still commit", unwrap(err))
-                        : viaClient && !stateMachineFailure(err)
-                        ? new OutcomeUnknownException("raft write outcome unknown: Raft client gave up on the entry ("
-                                + rootMessage(err) + "); a leader may have appended it, and it may still commit", explain(err))
+                                + entryTimeoutMs + " ms; it may still commit", unwrap(err))
                         : explain(err);
                 for (int i = 0; i < batch.size(); i++) {
                     if (err != null) batch.get(i).result().completeExceptionally(failure);
@@ -417,23 +421,26 @@ public final class RaftNode implements AutoCloseable {
         }, completions);
     }
 
-    /**
-     * The only failure through Ratis' client that says the entry's fate: the state machine refused it. Anything else
-     * leaves it unknown: retries ran out around an election (an old leader may have appended it), a request timed out,
-     * a window closed by an earlier failure, and replies Ratis' client does not retry (a leader stepping down or
-     * transferring leadership answers so after it may have appended the entry; review of s8-raft).
-     */
-    private static boolean stateMachineFailure(Throwable err) {
-        for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof org.apache.ratis.protocol.exceptions.StateMachineException) return true;
-        }
-        return false;
-    }
-
     /** Entries sent and not answered yet (close() reports their writes as outcome unknown). */
     private final java.util.Map<Object, List<Pending>> inFlightBatches = new java.util.concurrent.ConcurrentHashMap<>();
-    /** An entry's bound (see {@link #send}): past the direct path's own deadline, under propose()'s. */
-    private static final long ENTRY_TIMEOUT_MS = WRITE_TIMEOUT_SECONDS * 1000 - 500;
+    /*
+     * An entry's timings, all counted back from its earliest caller's deadline D (propose() + WRITE_TIMEOUT_SECONDS),
+     * so that no attempt of an entry starts after its callers were answered "outcome unknown" (review of s8-raft: a
+     * write that waited for a slot kept a retry window counted from when it was sent, and writes sent through Ratis'
+     * ordered client were retried up to ~3 min, queued in its sliding window behind a retried head request where no
+     * per-request bound can reach them; a caller told "outcome unknown", who then read and wrote again, could have
+     * its first write land after the second):
+     *   attempts start only before D - DIRECT_RETRY_MARGIN_MS;
+     *   one attempt is bounded by that + DIRECT_ATTEMPT_SLACK_MS, the entry's direct path by that + 2 slacks;
+     *   the entry's answer comes by D - ENTRY_ANSWER_MARGIN_MS at the latest (outcome unknown), before propose()'s;
+     *   an entry with less than ENTRY_MIN_SEND_MS left when a slot frees is not sent at all (a definite failure).
+     * Relations (timingsHold()): ENTRY_ANSWER_MARGIN_MS < DIRECT_RETRY_MARGIN_MS - 2 * DIRECT_ATTEMPT_SLACK_MS (the
+     * direct path ends an entry with its own, more telling, reason first) and ENTRY_MIN_SEND_MS > DIRECT_RETRY_MARGIN_MS
+     * (an entry sent has time to be tried).
+     */
+    private static final long DIRECT_RETRY_MARGIN_MS = 1500;
+    private static final long ENTRY_ANSWER_MARGIN_MS = 400;
+    private static final long ENTRY_MIN_SEND_MS = 2000;
     /** Entries in flight now (tests check every slot is given back). */
     int inFlight() { return inFlight.get(); }
 
@@ -450,19 +457,28 @@ public final class RaftNode implements AutoCloseable {
         OutcomeUnknownException(String message, Throwable cause) { super(message, cause); }
     }
 
+    /** The write was never sent to any server (it waited for an entry slot until too little of its time was left): safe to retry. */
+    public static final class NotSentException extends IOException {
+        public NotSentException(String message) { super(message); }
+    }
+
     /** The identity of the entries this server, while it leads, hands to its own Raft server (see {@link #submitDirect}). */
     private final ClientId directClientId = ClientId.randomId();
     private final java.util.concurrent.atomic.AtomicLong directCallIds = new java.util.concurrent.atomic.AtomicLong();
     /** Sends a direct entry's retry, under its own client id and call id, to another server once leadership moved. */
     private volatile org.apache.ratis.client.RaftClientRpc directRpc;
-    /** How long a direct entry is retried under its call id before it is reported as {@link OutcomeUnknownException}. */
-    private static final long DIRECT_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(WRITE_TIMEOUT_SECONDS * 1000 - 1500);
     private static final long DIRECT_RETRY_SLEEP_MS = 50;
     /**
      * How long one attempt may stay unanswered past the deadline: an attempt whose future never completes (Ratis may
      * leave a retried request pending for ever) then ends the entry as outcome unknown.
      */
     private static final long DIRECT_ATTEMPT_SLACK_MS = 500;
+    /** The relations between the entry timings (see DIRECT_RETRY_MARGIN_MS). */
+    static boolean timingsHold() {
+        return ENTRY_ANSWER_MARGIN_MS > 0 && ENTRY_ANSWER_MARGIN_MS < DIRECT_RETRY_MARGIN_MS - 2 * DIRECT_ATTEMPT_SLACK_MS
+                && ENTRY_MIN_SEND_MS > DIRECT_RETRY_MARGIN_MS && ENTRY_MIN_SEND_MS < WRITE_TIMEOUT_SECONDS * 1000;
+    }
+
     /** Retries sent at once to a leader named in a refusal before they back off (two servers naming each other). */
     private static final int DIRECT_IMMEDIATE_RETRIES = 3;
     private static final long DIRECT_BACKOFF_FIRST_MS = 20;
@@ -475,6 +491,9 @@ public final class RaftNode implements AutoCloseable {
     /** Attempts made of direct entries (tests bound the retries of a busy loop). */
     private final java.util.concurrent.atomic.LongAdder directAttempts = new java.util.concurrent.atomic.LongAdder();
     long directAttempts() { return directAttempts.sum(); }
+    /** When the last attempt of a direct entry started (System.nanoTime; tests check none starts after its answer). */
+    private final java.util.concurrent.atomic.LongAccumulator lastDirectAttempt = new java.util.concurrent.atomic.LongAccumulator(Math::max, Long.MIN_VALUE);
+    long lastDirectAttemptNanos() { return lastDirectAttempt.get(); }
     /** Entries sent directly, and retries of them (tests check the retry path ran). */
     private final java.util.concurrent.atomic.LongAdder directEntries = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder directRetries = new java.util.concurrent.atomic.LongAdder();
@@ -482,18 +501,40 @@ public final class RaftNode implements AutoCloseable {
     long directRetries() { return directRetries.sum(); }
 
     /**
-     * Where an entry goes without Ratis' client: this server when it leads and its leadership is ready (its term's
-     * first entry applied), the leader it follows when it knows one; null when neither (no leader yet, or this server
-     * leads and is not ready): then the client, which waits for a leader.
+     * Where an entry goes first: this server when it leads (not ready yet, its term's first entry not applied, it
+     * answers LeaderNotReady and the entry is tried again shortly), the leader it follows when it knows one, else this
+     * server (which names the leader once it learns one; the retries go round the other servers meanwhile, see
+     * {@link #onAttempt}). Writes no longer go through Ratis' ordered client while no leader is known: a request
+     * queued in its sliding window behind a retried head cannot be bounded by its caller's deadline.
      */
     private RaftPeerId directTarget() {
         try {
             var info = division().getInfo();
-            if (info.isLeader()) return info.isLeaderReady() ? self : null;
-            return info.getLeaderId();
+            if (info.isLeader()) return self;
+            RaftPeerId leader = info.getLeaderId();
+            return leader != null ? leader : self;
         } catch (IOException e) {
-            return null;
+            return self;
         }
+    }
+
+    /**
+     * The server after {@code target} among those this server knows (its configuration's and those it was started
+     * with, itself first), round and round: where an entry is tried next while no leader is known, as Ratis' client
+     * does.
+     */
+    private RaftPeerId peerAfter(RaftPeerId target) {
+        java.util.LinkedHashSet<RaftPeerId> known = new java.util.LinkedHashSet<>();
+        known.add(self);
+        try {
+            division().getRaftConf().getAllPeers().forEach(p -> known.add(p.getId()));
+        } catch (IOException | RuntimeException e) {
+            // the division is there once start() returned; without it the given peers do
+        }
+        group.getPeers().forEach(p -> known.add(p.getId()));
+        List<RaftPeerId> order = List.copyOf(known);
+        int i = order.indexOf(target);
+        return order.get(i < 0 ? 0 : (i + 1) % order.size());
     }
 
     /** A direct entry's request: this server's direct client id and the next call id. */
@@ -537,24 +578,29 @@ public final class RaftNode implements AutoCloseable {
      * Failures of the state machine itself (StateMachineException) are final, as through the client.
      */
     CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request) {
-        return submitDirect(request, self);
+        return submitDirect(request, self, System.nanoTime()
+                + TimeUnit.MILLISECONDS.toNanos(WRITE_TIMEOUT_SECONDS * 1000 - DIRECT_RETRY_MARGIN_MS));
     }
 
-    /** As {@link #submitDirect(org.apache.ratis.protocol.RaftClientRequest)}, first to {@code target}. */
-    private CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target) {
+    /**
+     * As {@link #submitDirect(org.apache.ratis.protocol.RaftClientRequest)}, first to {@code target}; no attempt
+     * starts after {@code retryDeadline} (System.nanoTime).
+     */
+    private CompletableFuture<RaftClientReply> submitDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long retryDeadline) {
         CompletableFuture<RaftClientReply> done = new CompletableFuture<>();
         directEntries.increment();
-        long deadline = System.nanoTime() + DIRECT_RETRY_NANOS;
-        attemptDirect(request, target, deadline, 1, 0, done);
+        attemptDirect(request, target, retryDeadline, 1, 0, done);
         // The whole entry is bounded too (a retry lost on its way, say): a TimeoutException, which send() reports as
         // outcome unknown; the timer is cancelled when the entry ends first.
-        return done.orTimeout(DIRECT_RETRY_NANOS / 1_000_000 + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
+        long leftMs = Math.max(0, (retryDeadline - System.nanoTime()) / 1_000_000);
+        return done.orTimeout(leftMs + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
     }
 
     private void attemptDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
                                int immediate, CompletableFuture<RaftClientReply> done) {
         if (done.isDone()) return;
         directAttempts.increment();
+        lastDirectAttempt.accumulate(System.nanoTime());
         CompletableFuture<RaftClientReply> f;
         var seam = attemptSeam;
         try {
@@ -617,7 +663,8 @@ public final class RaftNode implements AutoCloseable {
         if (why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException nle && nle.getSuggestedLeader() != null) {
             next = nle.getSuggestedLeader().getId();
         }
-        if (next == null) next = currentLeaderOr(target);
+        if (next == null) next = currentLeaderOr(null);
+        if (next == null) next = peerAfter(target);
         // A leader named in the refusal is asked at once, a few times in a row; then (two servers naming each other
         // during an election) with a growing pause; otherwise (no leader yet, not ready, unreachable) a pause.
         boolean named = !next.equals(target) && why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException;

@@ -25,4 +25,12 @@ class WriteOutcomeTextTest {
         assertThat(ServerSide.outcomeUnknown(new CompletionException(new org.apache.ratis.protocol.exceptions.StateMachineException("bad")))).isFalse();
         assertThat(ServerSide.OUTCOME_UNKNOWN_ADVICE).contains("?cas=").doesNotContain("read before");
     }
+
+    @Test
+    void aWriteNeverSentIsAPlainFailureSafeToRetry() {
+        var notSent = new io.failoverkit.discovery.raft.RaftNode.NotSentException("raft write not sent: nothing was written");
+        assertThat(ServerSide.outcomeUnknown(new CompletionException(notSent))).isFalse();
+        assertThat(ServerSide.notSent(new CompletionException(notSent))).isTrue();
+        assertThat(ServerSide.notSent(new CompletionException(new IOException("other")))).isFalse();
+    }
 }

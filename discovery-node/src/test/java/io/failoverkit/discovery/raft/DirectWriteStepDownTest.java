@@ -310,6 +310,7 @@ class DirectWriteStepDownTest {
             int unknown = 0;
             int unknownByRaftNode = 0;
             List<String> unknownKeys = new ArrayList<>();
+            List<String> notSentKeys = new ArrayList<>();
             List<String> other = new ArrayList<>();
             for (int n = 0; n < cut.size(); n++) {
                 try {
@@ -322,25 +323,28 @@ class DirectWriteStepDownTest {
                         unknown++;
                         unknownKeys.add("cut/" + n);
                         if (e.getCause() instanceof RaftNode.OutcomeUnknownException) unknownByRaftNode++;
+                    } else if (e.getCause() instanceof RaftNode.NotSentException) {
+                        notSentKeys.add("cut/" + n);
                     } else {
                         other.add(rootOf(e).toString());
                     }
                 }
             }
             long direct = nodes[l].directEntries() - entriesBefore;
-            System.out.printf("cut-off leader: %d direct entries, %d writes acknowledged, %d unknown, %d failed: %s%n", direct,
-                    acknowledged.stream().filter(k -> k.startsWith("cut/")).count(), unknown, other.size(),
+            System.out.printf("cut-off leader: %d direct entries, %d writes acknowledged, %d unknown, %d not sent, %d failed: %s%n", direct,
+                    acknowledged.stream().filter(k -> k.startsWith("cut/")).count(), unknown, notSentKeys.size(), other.size(),
                     other.stream().distinct().toList());
             assumeCutCaught(direct);
             // Each direct entry (a batch of writes) that was in flight is reported unknown, never as failed or done.
             assertThat(unknown).as("writes caught in direct entries reported unknown").isGreaterThanOrEqualTo((int) Math.min(direct, 1));
-            // Every write ends acknowledged or unknown: a direct entry past its deadline, one that got no reply, and
-            // one the Ratis client gave up on (no leader known) are all unknown; none is reported as refused.
+            // Every write ends acknowledged, unknown (a direct entry past its deadline, one that got no reply), or not
+            // sent (it waited behind the stuck entries until too little of its time was left: a definite failure, and
+            // it must never appear, checked below); none is reported refused for another reason.
             assertThat(other).as("writes to the cut-off leader reported failed").isEmpty();
-            assertThat(acknowledged.stream().filter(k -> k.startsWith("cut/")).count() + unknown).isEqualTo(cut.size());
+            assertThat(acknowledged.stream().filter(k -> k.startsWith("cut/")).count() + unknown + notSentKeys.size()).isEqualTo(cut.size());
             // The writes of the direct entries in flight at the cut are reported by RaftNode's own bounds
-            // (OutcomeUnknownException); writes still queued behind them when propose()'s deadline came get its
-            // TimeoutException, unknown too (RaftNode drops a queued write whose caller was answered: never sent then).
+            // (OutcomeUnknownException); writes still queued behind them are not sent once too little of their time is
+            // left (or, had propose()'s own deadline come first, get its TimeoutException, unknown too).
             System.out.printf("cut-off leader: %d unknown reported by RaftNode, %d by propose()'s deadline%n", unknownByRaftNode, unknown - unknownByRaftNode);
             assertThat(unknownByRaftNode).as("unknown writes reported by RaftNode's bounds").isPositive();
 
@@ -361,6 +365,7 @@ class DirectWriteStepDownTest {
                     assertThat(e.modifyIndex()).as("%s applied once (server %d)", e.key(), s).isEqualTo(e.createIndex());
                     // Only acknowledged or unknown writes may be there (an unknown one may have committed).
                     assertThat(acknowledged.contains(e.key()) || unknownKeys.contains(e.key())).as("%s was written", e.key()).isTrue();
+                    assertThat(notSentKeys).as("a write reported not sent was written").doesNotContain(e.key());
                 }
             }
         } finally {

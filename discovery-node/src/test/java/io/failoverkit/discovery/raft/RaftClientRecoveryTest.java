@@ -20,9 +20,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A write that fails inside Ratis' client (its retries run out while no leader can be reached, or the entry is
- * refused) must not leave the server unable to write: Ratis' ordered async client fails every later request on the
- * same client with AlreadyClosedException, so RaftNode has to start over with a new client.
+ * A request that fails inside Ratis' client (its retries run out while no leader can be reached, or the entry is
+ * refused) must not leave the server unable to write or read: Ratis' ordered async client fails every later request
+ * on the same client with AlreadyClosedException, so RaftNode has to start over with a new client. Writes no longer go
+ * through that client (RaftNode's direct path, bounded by each caller's deadline, see EntryDeadlineTest); ReadIndex
+ * barriers still do, and a long outage must leave both working once a leader is back.
  */
 class RaftClientRecoveryTest {
     @TempDir Path dir;
@@ -71,8 +73,8 @@ class RaftClientRecoveryTest {
             // Two servers go away: the survivor has no quorum and no leader.
             nodes[1].close();
             nodes[2].close();
-            // Write through the survivor until a write fails inside Ratis' client (not only by RaftNode's own
-            // 10 s deadline, while Ratis still retries): its retries ran out.
+            // Write through the survivor until a write fails by its own bounds (not only by propose()'s 10 s
+            // deadline): no leader confirmed it.
             List<String> failures = new ArrayList<>();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
             boolean clientGaveUp = false;
@@ -87,7 +89,7 @@ class RaftClientRecoveryTest {
                 }
             }
             System.out.println("writes during the outage failed with: " + failures);
-            assertThat(clientGaveUp).as("a write failed inside Ratis' client during the outage: " + failures).isTrue();
+            assertThat(clientGaveUp).as("a write failed by its own bounds during the outage: " + failures).isTrue();
 
             // The two come back on their storage; a leader is elected again.
             for (int i = 1; i < 3; i++) {

@@ -231,10 +231,7 @@ final class ServerSide {
         }, executor);
     }
 
-    /**
-     * After an outcome unknown: the entry may still be applied (a retry may even be applied twice, see
-     * RaftNode.submitDirect), so a read now proves nothing; the next write guards itself with a CAS instead.
-     */
+    /** A write RaftNode never sent to any server (it waited too long for an entry slot, or the server shut down): safe to retry. */
     static boolean notSent(Throwable err) {
         for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof io.failoverkit.discovery.raft.RaftNode.NotSentException) return true;
@@ -242,13 +239,17 @@ final class ServerSide {
         return false;
     }
 
+    /**
+     * After an outcome unknown: the entry may still be applied (a retry may even be applied twice, see
+     * RaftNode.submitDirect), so a read now proves nothing; the next write guards itself with a CAS instead.
+     */
     static final String OUTCOME_UNKNOWN_ADVICE = " (it may still be applied: make the next write a CAS on the key's current ModifyIndex, ?cas=<index>)";
 
     /**
-     * A write that may or may not have been applied: its entry's fate was not learnt before the deadline. Ratis'
-     * client giving up its retries (RaftRetryFailureException, around an election), its request timing out, or its
-     * window closed by an earlier failure (AlreadyClosedException, requests sent already among them) say nothing about
-     * an entry an old leader appended: unknown too.
+     * A write that may or may not have been applied: its entry's fate was not learnt before the deadline
+     * (RaftNode.OutcomeUnknownException, or propose()'s own TimeoutException). Writes no longer go through Ratis'
+     * client, but its failures are still read as unknown wherever they surface (a retry giving up, a request timing
+     * out, a window closed by an earlier failure say nothing about an entry an old leader appended).
      */
     static boolean outcomeUnknown(Throwable err) {
         for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {

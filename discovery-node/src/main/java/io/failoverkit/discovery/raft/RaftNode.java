@@ -244,9 +244,14 @@ public final class RaftNode implements AutoCloseable {
             client = next;
             retired.add(failed);
         }
+        clientsReplaced.incrementAndGet();
         LOG.warn("Raft client {} replaced by {} after a request failed there: {}", failed.getId(), next.getId(), rootMessage(cause));
         CompletableFuture.delayedExecutor(RETIRED_CLIENT_CLOSE_SECONDS, TimeUnit.SECONDS).execute(() -> closeRetired(failed));
     }
+
+    /** Clients replaced after a failure (tests check the replacement ran). */
+    private final java.util.concurrent.atomic.AtomicInteger clientsReplaced = new java.util.concurrent.atomic.AtomicInteger();
+    int clientsReplaced() { return clientsReplaced.get(); }
 
     private void closeRetired(RaftClient c) {
         if (!retired.remove(c)) return;
@@ -300,7 +305,7 @@ public final class RaftNode implements AutoCloseable {
      * concurrent writes share one Raft entry (one fsync), each keeping its own result; alone, a write goes at once.
      */
     public CompletableFuture<ApplyResult> propose(Command command) {
-        if (shutDown) return CompletableFuture.failedFuture(new IOException("raft write not sent: this server shut down"));
+        if (shutDown) return CompletableFuture.failedFuture(new NotSentException("raft write not sent: this server shut down"));
         Pending p = new Pending(command, new CompletableFuture<>(), System.nanoTime() + TimeUnit.SECONDS.toNanos(WRITE_TIMEOUT_SECONDS));
         queue.add(p);
         drain();
@@ -519,6 +524,23 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
+     * Whether this server is a voter of its current configuration: then, while it knows no leader, it learns the next
+     * one from that leader's first heartbeat, and an entry waits on this server alone (asking the others sends to
+     * servers that refuse it, and each refusal fails Ratis' whole stream to that server; a frozen one costs its request
+     * timeout: review of s9-lead, S1/S2). A server outside it (joining, removed) goes round the servers it knows.
+     */
+    private boolean votesHere() {
+        try {
+            return division().getRaftConf().getCurrentPeers().stream().anyMatch(p -> p.getId().equals(self));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Servers named in refusals (see {@link #onAttempt}), known to the direct RPC and the rotation from then on. */
+    private final java.util.Map<RaftPeerId, RaftPeer> learnedPeers = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
      * The server after {@code target} among those this server knows (its configuration's and those it was started
      * with, itself first), round and round: where an entry is tried next while no leader is known, as Ratis' client
      * does.
@@ -532,6 +554,7 @@ public final class RaftNode implements AutoCloseable {
             // the division is there once start() returned; without it the given peers do
         }
         group.getPeers().forEach(p -> known.add(p.getId()));
+        known.addAll(learnedPeers.keySet());
         List<RaftPeerId> order = List.copyOf(known);
         int i = order.indexOf(target);
         return order.get(i < 0 ? 0 : (i + 1) % order.size());
@@ -599,6 +622,13 @@ public final class RaftNode implements AutoCloseable {
     private void attemptDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
                                int immediate, CompletableFuture<RaftClientReply> done) {
         if (done.isDone()) return;
+        // A retry that comes late (a loaded box) is not sent past the deadline: the entry ends unknown (an earlier
+        // attempt was sent). The first attempt always goes (the caller's time was checked when it was sent).
+        if (attempt > 1 && System.nanoTime() - deadline > 0) {
+            done.completeExceptionally(new OutcomeUnknownException("raft write outcome unknown: no leader confirmed the entry after "
+                    + (attempt - 1) + " attempts; it may still commit", null));
+            return;
+        }
         directAttempts.increment();
         lastDirectAttempt.accumulate(System.nanoTime());
         CompletableFuture<RaftClientReply> f;
@@ -643,9 +673,24 @@ public final class RaftNode implements AutoCloseable {
         }
         Throwable why = err != null ? unwrap(err) : reply.getException();
         if (why == null) why = new IOException("raft write failed without a reason");
-        if (err != null && !target.equals(self) && !(why instanceof java.util.concurrent.TimeoutException)) {
+        // A connection that failed is reset, off this path: closing it waits for its channel to shut down (up to
+        // Ratis' 3 s when the server is frozen). Not after a timeout (a frozen or slow server: the reset would only
+        // add that wait, and fail every other entry outstanding there; review of s9-lead, S1).
+        if (err != null && !target.equals(self) && !(why instanceof java.util.concurrent.TimeoutException)
+                && !(why instanceof org.apache.ratis.protocol.exceptions.TimeoutIOException)) {
             org.apache.ratis.client.RaftClientRpc rpc = directRpc;
-            if (rpc != null) rpc.handleException(target, err, false);
+            Throwable failed = err;
+            if (rpc != null) {
+                try {
+                    completions.execute(() -> rpc.handleException(target, failed, false));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // shut down: the channels are closed with the RPC
+                }
+            }
+        }
+        // Servers a refusal names, which this server's configuration may not have yet (joining, lagging): reachable.
+        if (why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException nle && nle.getPeers() != null) {
+            nle.getPeers().forEach(p -> learnedPeers.putIfAbsent(p.getId(), p));
         }
         synchronized (clientLock) {
             if (closed) {
@@ -663,11 +708,12 @@ public final class RaftNode implements AutoCloseable {
         if (why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException nle && nle.getSuggestedLeader() != null) {
             next = nle.getSuggestedLeader().getId();
         }
+        boolean named = next != null && !next.equals(target);
         if (next == null) next = currentLeaderOr(null);
-        if (next == null) next = peerAfter(target);
+        if (next == null) next = votesHere() ? self : peerAfter(target);
         // A leader named in the refusal is asked at once, a few times in a row; then (two servers naming each other
-        // during an election) with a growing pause; otherwise (no leader yet, not ready, unreachable) a pause.
-        boolean named = !next.equals(target) && why instanceof org.apache.ratis.protocol.exceptions.NotLeaderException;
+        // during an election) with a growing pause; otherwise (no leader yet, not ready, unreachable, the next server
+        // round) a pause.
         int streak = named ? immediate + 1 : 0;
         long sleep = !named ? DIRECT_RETRY_SLEEP_MS
                 : streak <= DIRECT_IMMEDIATE_RETRIES ? 0
@@ -724,8 +770,13 @@ public final class RaftNode implements AutoCloseable {
                 if (rpc == null) directRpc = rpc = new GrpcFactory(params).newRaftClientRpc(directClientId, props);
             }
         }
-        rpc.addRaftPeers(division().getRaftConf().getAllPeers());
+        try {
+            rpc.addRaftPeers(division().getRaftConf().getAllPeers());
+        } catch (IOException | RuntimeException e) {
+            // no division (removed, shutting down): the peers it was started with and those learnt still are
+        }
         rpc.addRaftPeers(group.getPeers());
+        rpc.addRaftPeers(learnedPeers.values());
         return rpc;
     }
 

@@ -90,6 +90,26 @@ class RaftClientRecoveryTest {
             }
             System.out.println("writes during the outage failed with: " + failures);
             assertThat(clientGaveUp).as("a write failed by its own bounds during the outage: " + failures).isTrue();
+            // Consistent reads still go through Ratis' client: read barriers until one fails inside it (its retries
+            // ran out), which replaces the client.
+            int replacedBefore = nodes[0].clientsReplaced();
+            List<String> readFailures = new ArrayList<>();
+            var outageTimer = Executors.newSingleThreadScheduledExecutor();
+            try {
+                while (nodes[0].clientsReplaced() == replacedBefore && System.nanoTime() < deadline) {
+                    try {
+                        nodes[0].readBarrier(outageTimer).get(60, TimeUnit.SECONDS);
+                        throw new AssertionError("a consistent read passed its barrier without a quorum");
+                    } catch (ExecutionException e) {
+                        keep(readFailures, describe(e));
+                    }
+                }
+            } finally {
+                outageTimer.shutdownNow();
+            }
+            System.out.println("read barriers during the outage failed with: " + readFailures);
+            assertThat(nodes[0].clientsReplaced()).as("a read barrier failed inside Ratis' client and the client was replaced: " + readFailures)
+                    .isGreaterThan(replacedBefore);
 
             // The two come back on their storage; a leader is elected again.
             for (int i = 1; i < 3; i++) {

@@ -305,7 +305,7 @@ public final class RaftNode implements AutoCloseable {
         queue.add(p);
         drain();
         // Bounded like Consul's RPC hold timeout: an election takes well under this; a lost quorum is reported.
-        return p.result().orTimeout(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        return deadlines.bound(p.result(), WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
     private void drain() {
@@ -379,7 +379,7 @@ public final class RaftNode implements AutoCloseable {
         // is given back even if a reply never comes (one that stayed pending held its slot for ever, and eight such
         // stopped this server's writes until a restart). The direct path reports its own deadline first.
         // On a copy: Ratis' own future is left alone.
-        sent = sent.copy().orTimeout(ENTRY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        sent = deadlines.bound(sent.copy(), ENTRY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         // Handled on a virtual thread: a direct entry's reply completes on Ratis' apply thread, which must go on
         // applying (not decode results, wake callers and append the next batch). A direct entry's answer comes on one
         // already (attemptDirect's handler): handled there, without a second hand-off (see onVirtualThread).
@@ -420,7 +420,7 @@ public final class RaftNode implements AutoCloseable {
 
     /**
      * Runs {@code task} on the calling thread when it is a virtual thread (one of this node's completions, or an HTTP
-     * request's: nothing of Ratis', gRPC's or the JDK's timers waits on it), else hands it to {@link #completions}.
+     * request's: nothing of Ratis', gRPC's or the write deadlines' sweep waits on it), else hands it to {@link #completions}.
      * Each hand-off costs a wake-up of a carrier thread (a futex call and a context switch): on a 2-core machine
      * shared by three servers those were a measurable part of a lone write's CPU time.
      */
@@ -455,6 +455,9 @@ public final class RaftNode implements AutoCloseable {
     private static final long ENTRY_TIMEOUT_MS = WRITE_TIMEOUT_SECONDS * 1000 - 500;
     /** Entries in flight now (tests check every slot is given back). */
     int inFlight() { return inFlight.get(); }
+
+    /** The time bounds of writes, entries and attempts (one sweep for all of them, see {@link Deadlines}). */
+    private final Deadlines deadlines = new Deadlines("raft-write-deadlines");
 
     /** Where entries' replies are handled (see {@link #send}). */
     private final java.util.concurrent.ExecutorService completions = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
@@ -566,8 +569,8 @@ public final class RaftNode implements AutoCloseable {
         long deadline = System.nanoTime() + DIRECT_RETRY_NANOS;
         attemptDirect(request, target, deadline, 1, 0, done);
         // The whole entry is bounded too (a retry lost on its way, say): a TimeoutException, which send() reports as
-        // outcome unknown; the timer is cancelled when the entry ends first.
-        return done.orTimeout(DIRECT_RETRY_NANOS / 1_000_000 + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
+        // outcome unknown; if the entry ends first, its bound is dropped at the next sweep.
+        return deadlines.bound(done, DIRECT_RETRY_NANOS / 1_000_000 + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
     }
 
     private void attemptDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
@@ -593,7 +596,7 @@ public final class RaftNode implements AutoCloseable {
         // the entry as outcome unknown below instead of holding it (and its in-flight slot) for ever.
         long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
         // On a copy: the server's future may be its retry cache's entry, which a timeout here must not fail.
-        f = f.copy().orTimeout(remainingMs + DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
+        f = deadlines.bound(f.copy(), remainingMs + DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
         // Handled on a virtual thread, never on the thread completing f: that is Ratis' apply thread, a gRPC thread or
         // Ratis' JVM-wide timer, and handleException below may wait seconds for a channel to shut down.
         f.handleAsync((reply, err) -> {
@@ -894,6 +897,7 @@ public final class RaftNode implements AutoCloseable {
             } finally {
                 completions.shutdown();
                 failUnanswered();
+                deadlines.close();
             }
         }
     }

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 
 HZ = os.sysconf("SC_CLK_TCK")
@@ -37,10 +38,31 @@ def switches(path):
     return v, n
 
 
+def java_names(pid):
+    """A JVM's thread names in full (the kernel keeps 15 characters), by native thread id, from jcmd Thread.print;
+    empty when this is no JVM or JAVA_HOME names no jcmd. Ratis names its threads s1@group-<id>-<role>: the kernel's
+    15 characters leave only "s1@group-<id>"."""
+    jcmd = os.path.join(os.environ.get("JAVA_HOME", ""), "bin", "jcmd")
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            if f.read().strip() != "java" or not os.access(jcmd, os.X_OK):
+                return {}
+        out = subprocess.run([jcmd, str(pid), "Thread.print"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    names = {}
+    for line in out.splitlines():
+        m = re.match(r'^"(.*)" .*\bnid=(0x[0-9a-f]+|\d+)', line)
+        if m:
+            names[str(int(m.group(2), 0))] = m.group(1)
+    return names
+
+
 def snap(pids):
     out = {}
     for pid in pids:
         p = {"threads": {}}
+        full = java_names(pid)
         try:
             p["ticks"] = stat_ticks(f"/proc/{pid}/stat")[0]
             p["vcs"], p["nvcs"] = switches(f"/proc/{pid}/status")
@@ -50,6 +72,7 @@ def snap(pids):
                 try:
                     with open(f"/proc/{pid}/task/{tid}/comm") as f:
                         name = f.read().strip()
+                    name = full.get(tid, name)
                     ticks = stat_ticks(f"/proc/{pid}/task/{tid}/stat")[0]
                     v, n = switches(f"/proc/{pid}/task/{tid}/status")
                 except OSError:
@@ -65,6 +88,8 @@ def snap(pids):
 
 
 def group(name):
+    name = re.sub(r"group-[0-9A-F]{12}", "group", name)
+    name = re.sub(r"@[0-9a-f]{6,8}\b.*", "", name)  # Jetty's acceptor: "...-acceptor-0@79d77dfd-ServerConnector..."
     return re.sub(r"\d+", "#", name)
 
 
@@ -95,7 +120,7 @@ def diff(a, b, requests, labels, top):
         for g, (gms, gv, gn, cnt) in sorted(groups.items(), key=lambda kv: -kv[1][0])[:top]:
             if gms <= 0 and gv <= 0:
                 continue
-            lines.append(f"    {g:<40} x{cnt:<3} {gms / req:6.3f} ms/req {gv / req:6.2f} vcs/req {gn / req:5.2f} nvcs/req")
+            lines.append(f"    {g[:60]:<60} x{cnt:<3} {gms / req:6.3f} ms/req {gv / req:6.2f} vcs/req {gn / req:5.2f} nvcs/req")
     lines.insert(0, f"all: CPU {tot_ms / req:.2f} ms/req, switches {tot_v / req:.1f} voluntary + {tot_n / req:.1f} involuntary per req"
                     f" ({requests} requests)")
     return lines, tot_ms / req, tot_v / req, tot_n / req

@@ -22,6 +22,7 @@
 #   BENCH_GC_LOG=0 (do not add -Xlog:gc to our servers; on by default, for the GC pause line of the summary),
 #   BENCH_SNAPSHOT_THRESHOLD (our servers' raft_snapshot_threshold, to separate snapshot effects from the rest),
 #   BENCH_REPEAT_LEADER=1 (our leader's runs once more after the follower's, to tell warm-up from target),
+#   BENCH_WARMUP_JIT (10: the warm-up also goes on while our servers' JIT compilers took more than this % of a core),
 #   BENCH_DIST (a directory with a discovery-node.jar and its lib/: that build instead of discovery-node/target),
 #   BENCH_PHASES ("tput watch failover": the parts to run), BENCH_SYSTEMS ("ours etcd": "ours" alone for profiling
 #   our servers; no ratios then), BENCH_JFR=1 (a JFR recording, settings=profile, of each of our servers during each
@@ -338,16 +339,38 @@ run_wrk() {
   fi
 }
 
+# CPU ticks so far of our three servers' JIT compiler threads (C1/C2 CompilerThread*)
+jit_ticks() {
+  local p t sum=0 n name
+  for p in "${OURS_PID[@]}"; do
+    for t in /proc/"$p"/task/*; do
+      { read -r name <"$t/comm"; } 2>/dev/null || continue
+      case "$name" in
+        "C1 CompilerThre"*|"C2 CompilerThre"*)
+          n=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null || echo 0)
+          sum=$((sum + ${n:-0}));;
+      esac
+    done
+  done
+  echo "$sum"
+}
+
 # warm_up SYSTEM ROLE MEMBER MIN_S MAX_S: 10 s slices at 16 connections until MIN_S, then while a slice gains >10%
+# or the JIT compilers of our servers still took more than BENCH_WARMUP_JIT % of a core (10) in the slice: on a
+# loaded 2-core box C2 was still compiling after 80 s, and the first measured run (the leader's c=1) paid for it
+# (compiler threads ~1 ms of its 4.4 ms CPU per write; bench/threadcpu.py)
 warm_up() {
-  local sys=$1 role=$2 m=$3 min=$4 max=$5 t=0 prev=0 rates=""
+  local sys=$1 role=$2 m=$3 min=$4 max=$5 t=0 prev=0 rates="" j0 j1 jit=0 jits=""
   while [ "$t" -lt "$max" ]; do
+    j0=$(jit_ticks)
     run_wrk "$sys" "$role" "$m" 16 10 no
-    t=$((t + 10)); rates+=" $WARM_RPS"
-    if [ "$t" -ge "$min" ] && [ $((WARM_RPS * 10)) -le $((prev * 11)) ]; then break; fi
+    j1=$(jit_ticks)
+    jit=$(( (j1 - j0) * 100 / HZ / 10 ))
+    t=$((t + 10)); rates+=" $WARM_RPS"; jits+=" $jit"
+    if [ "$t" -ge "$min" ] && [ $((WARM_RPS * 10)) -le $((prev * 11)) ] && [ "$jit" -le "${BENCH_WARMUP_JIT:-10}" ]; then break; fi
     prev=$WARM_RPS
   done
-  say "  warm-up $sys $role: ${t}s at 16 connections; req/s per 10 s slice:$rates"
+  say "  warm-up $sys $role: ${t}s at 16 connections; req/s per 10 s slice:$rates; JIT compilers' CPU % per slice:$jits"
 }
 
 follower_of() { echo $(((LEADER + 1) % 3)); }

@@ -332,7 +332,9 @@ run_wrk() {
     chk=${chk#RESULT }
     echo "tput sys=$sys role=$role conns=$c ${line#WRKRESULT } $cpu $tc leader_changed=$lchg ${chk:-stored_keys=0 value_ok=unknown}" >>"$RESULTS"
     say "  $sys $role c=$c: $(sed -E 's/.*rps=([^ ]+) p50_ms=([^ ]+) p99_ms=([^ ]+).*non2xx=([^ ]+).*/\1 req\/s, p50 \2 ms, p99 \3 ms, non-2xx \4/' <<<"$line"); $cpu (CPU% target/other/other, box busy%); ${tc:-}"
-    [ "$sys" = ours ] && [ -n "$tc" ] && sed -n '1,40p' "$WORK/logs/threads-r$RUN.txt" | grep -v '^THREADCPU' | sed 's/^/      /' 
+    if [ "$sys" = ours ] && [ -n "$tc" ]; then
+      sed -n '1,40p' "$WORK/logs/threads-r$RUN.txt" | grep -v '^THREADCPU' | sed 's/^/      /'
+    fi
   else
     WARM_RPS=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")
     echo "warmup sys=$sys role=$role conns=$c slice_s=$d ${line#WRKRESULT }" >>"$RESULTS"

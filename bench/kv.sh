@@ -21,7 +21,14 @@
 #   or fsync means nothing), BENCH_KEEP=1 (keep data dirs and logs), BENCH_JAVA_OPTS (extra JVM flags for our servers),
 #   BENCH_GC_LOG=0 (do not add -Xlog:gc to our servers; on by default, for the GC pause line of the summary),
 #   BENCH_SNAPSHOT_THRESHOLD (our servers' raft_snapshot_threshold, to separate snapshot effects from the rest),
-#   BENCH_PHASES ("tput watch failover": the parts to run).
+#   BENCH_REPEAT_LEADER=1 (our leader's runs once more after the follower's, to tell warm-up from target),
+#   BENCH_WARMUP_JIT (10: the warm-up also goes on while our servers' JIT compilers took more than this % of a core),
+#   BENCH_DIST (a directory with a discovery-node.jar and its lib/: that build instead of discovery-node/target),
+#   BENCH_PHASES ("tput watch failover": the parts to run), BENCH_SYSTEMS ("ours etcd": "ours" alone for profiling
+#   our servers; no ratios then), BENCH_JFR=1 (a JFR recording, settings=profile, of each of our servers during each
+#   measured run: logs/jfr-r<run>-s<n>.jfr; use with BENCH_KEEP=1).
+# Each measured run also records, per server, CPU ms and context switches per acknowledged write, and which threads
+# took the CPU (bench/threadcpu.py; logs/threads-r<run>.txt).
 #
 # Installs what it lacks with apt-get (wrk, etcd-server, etcd-client; maven only if the jar must be built).
 # Cleans up on exit, error or Ctrl-C: only the processes it started (by PID) and its own temp dir.
@@ -48,6 +55,9 @@ JAVA_OPTS_EXTRA=${BENCH_JAVA_OPTS:-}
 GC_LOG=${BENCH_GC_LOG:-1}
 PHASES=${BENCH_PHASES:-"tput watch failover"}
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
+SYSTEMS=${BENCH_SYSTEMS:-"ours etcd"}
+system_on() { [[ " $SYSTEMS " == *" $1 "* ]]; }
+JFR=${BENCH_JFR:-0}
 
 T0=$SECONDS
 say() { printf '[kv.sh %4ss] %s\n' "$((SECONDS - T0))" "$*"; }
@@ -79,7 +89,11 @@ JAVA_HOME=$("$ROOT/bin/java-home") || die "no JDK >= 21 (see bin/java-home)"
 export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
 JAR="$ROOT/discovery-node/target/discovery-node.jar"
-if [ ! -f "$JAR" ] || [ ! -d "$ROOT/discovery-node/target/lib" ]; then
+if [ -n "${BENCH_DIST:-}" ]; then
+  # A build kept aside (its discovery-node.jar and lib/), to compare builds without rebuilding in between
+  JAR="$BENCH_DIST/discovery-node.jar"
+  [ -f "$JAR" ] && [ -d "$BENCH_DIST/lib" ] || die "BENCH_DIST=$BENCH_DIST has no discovery-node.jar and lib/"
+elif [ ! -f "$JAR" ] || [ ! -d "$ROOT/discovery-node/target/lib" ]; then
   say "building $JAR"
   (cd "$ROOT" && mvn -q -B -DskipTests package)
 fi
@@ -126,7 +140,7 @@ trap 'say "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 # Run our servers from a private copy of the jar: the one in target/ may be rebuilt while this runs.
 cp "$JAR" "$WORK/dist/discovery-node.jar"
-cp -r "$ROOT/discovery-node/target/lib" "$WORK/dist/lib"
+cp -r "$(dirname "$JAR")/lib" "$WORK/dist/lib"
 DIST_JAR="$WORK/dist/discovery-node.jar"
 
 say "JDK $JAVA_HOME; $(etcd --version 2>&1 | sed -n 1p); wrk $( { wrk -v 2>&1 || true; } | awk 'NR == 1 {print $2}'); $(python3 --version)"
@@ -225,9 +239,11 @@ leader_now() {  # SYSTEM: prints the current leader's index, or -1
 }
 
 say "starting 3 discovery-node servers (HTTP ${OH[*]}) and 3 etcd members (client ${EC[*]})"
-for i in 0 1 2; do start_ours "$i"; start_etcd "$i"; done
-await_ready etcd
-say "etcd ready, leader e$((LEADER + 1)) (PIDs ${ETCD_PID[*]})"
+for i in 0 1 2; do start_ours "$i"; if system_on etcd; then start_etcd "$i"; fi; done
+if system_on etcd; then
+  await_ready etcd
+  say "etcd ready, leader e$((LEADER + 1)) (PIDs ${ETCD_PID[*]})"
+fi
 await_ready ours
 say "ours ready, leader s$((LEADER + 1)) (PIDs ${OURS_PID[*]})"
 
@@ -272,14 +288,39 @@ run_wrk() {
     [ "$o" = "$m" ] && continue
     if [ "$sys" = ours ]; then pids+=("${OURS_PID[o]}"); else pids+=("${ETCD_PID[o]}"); fi
   done
+  local jfr=no
+  if [ "$rec" = yes ] && [ "$JFR" = 1 ] && [ "$sys" = ours ]; then
+    jfr=yes
+    for o in "${pids[@]}"; do "$JAVA_HOME/bin/jcmd" "$o" JFR.start name="r$RUN" settings=profile >/dev/null 2>&1 || true; done
+  fi
+  python3 "$HERE/threadcpu.py" snap "${pids[@]}" >"$WORK/threads-before.json"
   cpu_start "${pids[@]}"
   bg_run "$WORK/out" timeout $((d + 30)) wrk -t1 -c"$c" -d"${d}s" --timeout 5s -s "$LUA" "$url" -- "$mode" "r$RUN-$sys-$role-c$c" || true
   line=$(grep '^WRKRESULT' "$WORK/out" || true)
   cpu=$(cpu_stop "${pids[@]}")
+  python3 "$HERE/threadcpu.py" snap "${pids[@]}" >"$WORK/threads-after.json"
   [ -n "$line" ] || die "wrk against $url printed no result"
+  local labels=() tc="" i
+  for o in "${pids[@]}"; do
+    for i in 0 1 2; do
+      if [ "$sys" = ours ] && [ "${OURS_PID[i]}" = "$o" ]; then labels+=("s$((i + 1))"); fi
+      if [ "$sys" = etcd ] && [ "${ETCD_PID[i]}" = "$o" ]; then labels+=("e$((i + 1))"); fi
+    done
+  done
+  if [ "$rec" = yes ]; then
+    python3 "$HERE/threadcpu.py" diff "$WORK/threads-before.json" "$WORK/threads-after.json" --labels "${labels[@]}" \
+      --requests "$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")" >"$WORK/logs/threads-r$RUN.txt" 2>&1 || true
+    tc=$(grep '^THREADCPU' "$WORK/logs/threads-r$RUN.txt" || true)
+    tc=${tc#THREADCPU }
+  fi
+  if [ "$jfr" = yes ]; then
+    for i in "${!pids[@]}"; do
+      "$JAVA_HOME/bin/jcmd" "${pids[i]}" JFR.stop name="r$RUN" filename="$WORK/logs/jfr-r$RUN-$sys-$role-c$c-${labels[i]}.jfr" >/dev/null 2>&1 || true
+    done
+  fi
   local lnow lchg=no
   lnow=$(leader_now "$sys")
-  if { [ "$role" = leader ] && [ "$lnow" != "$m" ]; } || { [ "$role" = follower ] && [ "$lnow" = "$m" ]; }; then
+  if { [[ "$role" == leader* ]] && [ "$lnow" != "$m" ]; } || { [ "$role" = follower ] && [ "$lnow" = "$m" ]; }; then
     lchg=yes
     say "  NOTE: the $sys leader changed during this run (now member $((lnow + 1))); the figure is flagged"
     await_ready "$sys"
@@ -289,24 +330,49 @@ run_wrk() {
     local chk
     chk=$(timeout 60 python3 "$PY" check --system "$sys" --url "$url" --prefix "r$RUN-$sys-$role-c$c" 2>/dev/null | grep '^RESULT' || true)
     chk=${chk#RESULT }
-    echo "tput sys=$sys role=$role conns=$c ${line#WRKRESULT } $cpu leader_changed=$lchg ${chk:-stored_keys=0 value_ok=unknown}" >>"$RESULTS"
-    say "  $sys $role c=$c: $(sed -E 's/.*rps=([^ ]+) p50_ms=([^ ]+) p99_ms=([^ ]+).*non2xx=([^ ]+).*/\1 req\/s, p50 \2 ms, p99 \3 ms, non-2xx \4/' <<<"$line"); $cpu (CPU% target/other/other, box busy%)"
+    echo "tput sys=$sys role=$role conns=$c ${line#WRKRESULT } $cpu $tc leader_changed=$lchg ${chk:-stored_keys=0 value_ok=unknown}" >>"$RESULTS"
+    say "  $sys $role c=$c: $(sed -E 's/.*rps=([^ ]+) p50_ms=([^ ]+) p99_ms=([^ ]+).*non2xx=([^ ]+).*/\1 req\/s, p50 \2 ms, p99 \3 ms, non-2xx \4/' <<<"$line"); $cpu (CPU% target/other/other, box busy%); ${tc:-}"
+    if [ "$sys" = ours ] && [ -n "$tc" ]; then
+      sed -n '1,40p' "$WORK/logs/threads-r$RUN.txt" | grep -v '^THREADCPU' | sed 's/^/      /'
+    fi
   else
     WARM_RPS=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")
     echo "warmup sys=$sys role=$role conns=$c slice_s=$d ${line#WRKRESULT }" >>"$RESULTS"
   fi
 }
 
+# CPU ticks so far of our three servers' JIT compiler threads (C1/C2 CompilerThread*)
+jit_ticks() {
+  local p t sum=0 n name
+  for p in "${OURS_PID[@]}"; do
+    for t in /proc/"$p"/task/*; do
+      { read -r name <"$t/comm"; } 2>/dev/null || continue
+      case "$name" in
+        "C1 CompilerThre"*|"C2 CompilerThre"*)
+          n=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null || echo 0)
+          sum=$((sum + ${n:-0}));;
+      esac
+    done
+  done
+  echo "$sum"
+}
+
 # warm_up SYSTEM ROLE MEMBER MIN_S MAX_S: 10 s slices at 16 connections until MIN_S, then while a slice gains >10%
+# or the JIT compilers of our servers still took more than BENCH_WARMUP_JIT % of a core (10) in the slice: on a
+# loaded 2-core box C2 was still compiling after 80 s, and the first measured run (the leader's c=1) paid for it
+# (compiler threads ~1 ms of its 4.4 ms CPU per write; bench/threadcpu.py)
 warm_up() {
-  local sys=$1 role=$2 m=$3 min=$4 max=$5 t=0 prev=0 rates=""
+  local sys=$1 role=$2 m=$3 min=$4 max=$5 t=0 prev=0 rates="" j0 j1 jit=0 jits=""
   while [ "$t" -lt "$max" ]; do
+    j0=$(jit_ticks)
     run_wrk "$sys" "$role" "$m" 16 10 no
-    t=$((t + 10)); rates+=" $WARM_RPS"
-    if [ "$t" -ge "$min" ] && [ $((WARM_RPS * 10)) -le $((prev * 11)) ]; then break; fi
+    j1=$(jit_ticks)
+    jit=$(( (j1 - j0) * 100 / HZ / 10 ))
+    t=$((t + 10)); rates+=" $WARM_RPS"; jits+=" $jit"
+    if [ "$t" -ge "$min" ] && [ $((WARM_RPS * 10)) -le $((prev * 11)) ] && [ "$jit" -le "${BENCH_WARMUP_JIT:-10}" ]; then break; fi
     prev=$WARM_RPS
   done
-  say "  warm-up $sys $role: ${t}s at 16 connections; req/s per 10 s slice:$rates"
+  say "  warm-up $sys $role: ${t}s at 16 connections; req/s per 10 s slice:$rates; JIT compilers' CPU % per slice:$jits"
 }
 
 follower_of() { echo $(((LEADER + 1) % 3)); }
@@ -326,7 +392,14 @@ OL=$LEADER; OF1=$(follower_of)
 # BENCH_FOLLOWER_WARMUP s, 30, then while a slice gains >10%, at most BENCH_WARMUP_MAX).
 warm_up ours follower "$OF1" "$FOLLOWER_WARMUP" "$WARMUP_MAX"
 for c in $CONNS; do run_wrk ours follower "$OF1" "$c" "$DURATION" yes; done
+if [ "${BENCH_REPEAT_LEADER:-0}" = 1 ]; then
+  # the leader's runs again, now after the follower's: tells the order's (warm-up's) effect from the target's
+  await_ready ours
+  OL=$LEADER
+  for c in $CONNS; do run_wrk ours leader2 "$OL" "$c" "$DURATION" yes; done
+fi
 
+if system_on etcd; then
 await_ready etcd
 EL=$LEADER; EF1=$(follower_of)
 say " etcd: leader e$((EL + 1)), follower e$((EF1 + 1))"
@@ -336,6 +409,7 @@ for c in $CONNS; do run_wrk etcd leader "$EL" "$c" "$DURATION" yes; done
 await_ready etcd
 EL=$LEADER; EF1=$(follower_of)
 for c in $CONNS; do run_wrk etcd follower "$EF1" "$c" "$DURATION" yes; done
+fi
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -363,7 +437,7 @@ run_watch() {  # SYSTEM WATCH-MEMBER WRITE-MEMBER SAMPLES PLACEMENT
   say "  $sys $place: ${out#RESULT }"
 }
 phase watch && say "2. watch wake latency (PUT acknowledged -> watcher woken)"
-phase watch && for sys in ours etcd; do
+phase watch && for sys in $SYSTEMS; do
   await_ready "$sys"
   run_watch "$sys" "$(follower_of)" "$LEADER" "$WATCH_SAMPLES" watcher-on-follower
   run_watch "$sys" "$LEADER" "$(follower_of)" 50 watcher-on-leader
@@ -373,7 +447,7 @@ done
 # 3. Leader kill
 # ---------------------------------------------------------------------------------------------------------------
 phase failover && say "3. leader kill: SIGKILL the leader while writing to a survivor; $FAILOVER_REPS repetitions each"
-phase failover && for sys in ours etcd; do
+phase failover && for sys in $SYSTEMS; do
   for rep in $(seq 1 "$FAILOVER_REPS"); do
     await_ready "$sys"
     L=$LEADER; W=$(follower_of)

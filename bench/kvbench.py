@@ -503,7 +503,7 @@ def cmd_summary(a):
     hdr2 = f"   {'target':<9}{'conns':>5} | {sys_hdr} | {sys_hdr} | {'req/s':>6} {'p50':>6} {'p99':>6}"
     w(hdr2)
     w("   " + "-" * (len(hdr2) - 3))
-    for role in ("leader", "follower"):
+    for role in ("leader", "follower", "leader2"):
         for c in conns:
             o, e = tp.get(("ours", role, c)), tp.get(("etcd", role, c))
             if not o and not e:

@@ -214,21 +214,33 @@ final class ServerSide {
 
     /** Proposes a write; answers with what apply returned (refusals as their 4xx), or 500 when Raft failed. */
     void write(Call call, Command command, Consumer<ApplyResult> onOk) {
-        raft.propose(command).whenCompleteAsync((result, err) -> {
-            if (err != null && outcomeUnknown(err)) {
-                call.text(500, "write outcome unknown: " + rootMessage(err) + OUTCOME_UNKNOWN_ADVICE);
-            } else if (err != null && notSent(err)) {
-                call.text(500, "write failed: " + rootMessage(err) + " (safe to retry)");
-            } else if (err != null) {
-                call.text(500, "write failed: " + rootMessage(err) + " (not confirmed: if a retry must not apply it twice, make it a CAS on the key's current ModifyIndex, ?cas=<index>)");
-            } else if (!result.isOk()) {
-                call.header("X-Consul-Index", Long.toString(result.index()));
-                call.text(result.status(), result.error());
-            } else {
-                call.header("X-Consul-Index", Long.toString(result.index()));
-                onOk.accept(result);
-            }
-        }, executor);
+        raft.propose(command).whenComplete((result, err) -> onVirtualThread(() -> answer(call, result, err, onOk)));
+    }
+
+    /**
+     * Runs {@code task} at once when the caller is a virtual thread (RaftNode completes a write's result on one), else
+     * on {@link #executor}: the thread that ends a write at its deadline must not write HTTP answers. One hand-off
+     * less per write than always handing off.
+     */
+    private void onVirtualThread(Runnable task) {
+        if (Thread.currentThread().isVirtual()) task.run();
+        else executor.execute(task);
+    }
+
+    private void answer(Call call, ApplyResult result, Throwable err, Consumer<ApplyResult> onOk) {
+        if (err != null && outcomeUnknown(err)) {
+            call.text(500, "write outcome unknown: " + rootMessage(err) + OUTCOME_UNKNOWN_ADVICE);
+        } else if (err != null && notSent(err)) {
+            call.text(500, "write failed: " + rootMessage(err) + " (safe to retry)");
+        } else if (err != null) {
+            call.text(500, "write failed: " + rootMessage(err) + " (not confirmed: if a retry must not apply it twice, make it a CAS on the key's current ModifyIndex, ?cas=<index>)");
+        } else if (!result.isOk()) {
+            call.header("X-Consul-Index", Long.toString(result.index()));
+            call.text(result.status(), result.error());
+        } else {
+            call.header("X-Consul-Index", Long.toString(result.index()));
+            onOk.accept(result);
+        }
     }
 
     /** A write RaftNode never sent to any server (it waited too long for an entry slot, or the server shut down): safe to retry. */

@@ -310,7 +310,7 @@ public final class RaftNode implements AutoCloseable {
         queue.add(p);
         drain();
         // Bounded like Consul's RPC hold timeout: an election takes well under this; a lost quorum is reported.
-        return p.result().orTimeout(WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        return deadlines.bound(p.result(), WRITE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
     private void drain() {
@@ -393,10 +393,11 @@ public final class RaftNode implements AutoCloseable {
         // stopped this server's writes until a restart). The direct path reports its own deadline first.
         // On a copy: Ratis' own future is left alone.
         long entryTimeoutMs = Math.max(1, (deadline - sentAt) / 1_000_000 - ENTRY_ANSWER_MARGIN_MS);
-        sent = sent.copy().orTimeout(entryTimeoutMs, TimeUnit.MILLISECONDS);
+        sent = deadlines.bound(sent.copy(), entryTimeoutMs, TimeUnit.MILLISECONDS);
         // Handled on a virtual thread: a direct entry's reply completes on Ratis' apply thread, which must go on
-        // applying (not decode results, wake callers and append the next batch).
-        sent.whenCompleteAsync((reply, err) -> {
+        // applying (not decode results, wake callers and append the next batch). A direct entry's answer comes on one
+        // already (attemptDirect's handler): handled there, without a second hand-off (see onVirtualThread).
+        sent.whenComplete((reply, err) -> onVirtualThread(() -> {
             try {
                 if (err == null) {
                     metrics.incr("consul.raft.apply", APPLY_TAGS, 1);
@@ -423,7 +424,25 @@ public final class RaftNode implements AutoCloseable {
             } finally {
                 drain();
             }
-        }, completions);
+        }));
+    }
+
+    /**
+     * Runs {@code task} on the calling thread when it is a virtual thread (one of this node's completions, or an HTTP
+     * request's: nothing of Ratis', gRPC's or the write deadlines' sweep waits on it), else hands it to {@link #completions}.
+     * Each hand-off costs a wake-up of a carrier thread (a futex call and a context switch): on a 2-core machine
+     * shared by three servers those were a measurable part of a lone write's CPU time.
+     */
+    private void onVirtualThread(Runnable task) {
+        if (Thread.currentThread().isVirtual()) {
+            task.run();
+            return;
+        }
+        try {
+            completions.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // shut down (close()): failUnanswered() reports the entry's writes
+        }
     }
 
     /** Entries sent and not answered yet (close() reports their writes as outcome unknown). */
@@ -439,8 +458,9 @@ public final class RaftNode implements AutoCloseable {
      *   one attempt is bounded by that + DIRECT_ATTEMPT_SLACK_MS, the entry's direct path by that + 2 slacks;
      *   the entry's answer comes by D - ENTRY_ANSWER_MARGIN_MS at the latest (outcome unknown), before propose()'s;
      *   an entry with less than ENTRY_MIN_SEND_MS left when a slot frees is not sent at all (a definite failure).
-     * Relations (timingsHold()): ENTRY_ANSWER_MARGIN_MS < DIRECT_RETRY_MARGIN_MS - 2 * DIRECT_ATTEMPT_SLACK_MS (the
-     * direct path ends an entry with its own, more telling, reason first) and ENTRY_MIN_SEND_MS > DIRECT_RETRY_MARGIN_MS
+     * Every bound fires up to Deadlines.SWEEP_MS late. Relations (timingsHold()): SWEEP_MS < ENTRY_ANSWER_MARGIN_MS <
+     * DIRECT_RETRY_MARGIN_MS - 2 * DIRECT_ATTEMPT_SLACK_MS - SWEEP_MS (the direct path ends an entry with its own, more
+     * telling, reason first, and the entry before propose()'s bound) and ENTRY_MIN_SEND_MS > DIRECT_RETRY_MARGIN_MS
      * (an entry sent has time to be tried).
      */
     private static final long DIRECT_RETRY_MARGIN_MS = 1500;
@@ -448,6 +468,9 @@ public final class RaftNode implements AutoCloseable {
     private static final long ENTRY_MIN_SEND_MS = 2000;
     /** Entries in flight now (tests check every slot is given back). */
     int inFlight() { return inFlight.get(); }
+
+    /** The time bounds of writes, entries and attempts (one sweep for all of them, see {@link Deadlines}). */
+    private final Deadlines deadlines = new Deadlines("raft-write-deadlines");
 
     /** Where entries' replies are handled (see {@link #send}). */
     private final java.util.concurrent.ExecutorService completions = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
@@ -480,7 +503,9 @@ public final class RaftNode implements AutoCloseable {
     private static final long DIRECT_ATTEMPT_SLACK_MS = 500;
     /** The relations between the entry timings (see DIRECT_RETRY_MARGIN_MS). */
     static boolean timingsHold() {
-        return ENTRY_ANSWER_MARGIN_MS > 0 && ENTRY_ANSWER_MARGIN_MS < DIRECT_RETRY_MARGIN_MS - 2 * DIRECT_ATTEMPT_SLACK_MS
+        // Bounds fire up to Deadlines.SWEEP_MS late (never early): the orders below hold with that lateness.
+        return ENTRY_ANSWER_MARGIN_MS > Deadlines.SWEEP_MS
+                && ENTRY_ANSWER_MARGIN_MS < DIRECT_RETRY_MARGIN_MS - 2 * DIRECT_ATTEMPT_SLACK_MS - Deadlines.SWEEP_MS
                 && ENTRY_MIN_SEND_MS > DIRECT_RETRY_MARGIN_MS && ENTRY_MIN_SEND_MS < WRITE_TIMEOUT_SECONDS * 1000;
     }
 
@@ -614,9 +639,9 @@ public final class RaftNode implements AutoCloseable {
         directEntries.increment();
         attemptDirect(request, target, retryDeadline, 1, 0, done);
         // The whole entry is bounded too (a retry lost on its way, say): a TimeoutException, which send() reports as
-        // outcome unknown; the timer is cancelled when the entry ends first.
+        // outcome unknown; if the entry ends first, its bound is dropped at the next sweep.
         long leftMs = Math.max(0, (retryDeadline - System.nanoTime()) / 1_000_000);
-        return done.orTimeout(leftMs + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
+        return deadlines.bound(done, leftMs + 2 * DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
     }
 
     private void attemptDirect(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target, long deadline, int attempt,
@@ -650,7 +675,7 @@ public final class RaftNode implements AutoCloseable {
         // the entry as outcome unknown below instead of holding it (and its in-flight slot) for ever.
         long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
         // On a copy: the server's future may be its retry cache's entry, which a timeout here must not fail.
-        f = f.copy().orTimeout(remainingMs + DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
+        f = deadlines.bound(f.copy(), remainingMs + DIRECT_ATTEMPT_SLACK_MS, TimeUnit.MILLISECONDS);
         // Handled on a virtual thread, never on the thread completing f: that is Ratis' apply thread, a gRPC thread or
         // Ratis' JVM-wide timer, and handleException below may wait seconds for a channel to shut down.
         f.handleAsync((reply, err) -> {
@@ -973,6 +998,7 @@ public final class RaftNode implements AutoCloseable {
             } finally {
                 completions.shutdown();
                 failUnanswered();
+                deadlines.close();
             }
         }
     }

@@ -97,6 +97,16 @@ FK_TRAIN_OPTS=""
 # BENCH_FK_JAVA_OPTS="... -Dfailoverkit.agent.warmup=false"); the gossip thread ~35-48% (of which the member-join
 # INFO line this bench turns on, slf4j-simple's date formatting and println, ~13%); HTTP serving of the polls ~14%.
 # Raft and the leader's reconciliation of 30 joins: under 5%.
+# Session 9 (box shared with other helpers' benchmarks, load 8-15: only the shares mean much): the join step's CPU by
+# thread name (printed for every fk join step; summed over the 30 agents, core-s): gossip thread ~2.5, C1 compiler
+# threads ~2.3, virtual threads (the HTTP serving of the polls) ~1.4, agent-timer ~0.75, gossip-udp ~0.7, the VM
+# thread (serial GC) ~0.5, the checks thread ~0.6 (an idle 100 ms TTL tick, since run only while there are TTL
+# checks). -Xlog:jit+compilation on the agents: ~150 methods compiled per agent DURING the join, ~80 of them the
+# gossip package's (LZW, msgpack, alive/push-pull handling, broadcast queues) although the start-up warm-up ran them
+# once; hence GossipWarmup repeats it until C1 has compiled them (one pass compiled 17 of those 79, ten 68). The HTTP
+# API's cost per request on one agent (sequential GETs, C1 only): ~2 ms of CPU for the first hundred, ~1 ms up to
+# ~400, ~0.5 ms after, the same for /v1/agent/members (cached bytes), /v1/agent/version and a 404: Jetty and the
+# virtual-thread dispatch, not the members rendering; the 3 s warm-up polling (~60 requests per agent) leaves it cold.
 FK_JFR=${BENCH_FK_JFR:-}
 if [ -n "$FK_JFR" ]; then mkdir -p "$FK_JFR"; FK_JAVA_OPTS="$FK_JAVA_OPTS -XX:StartFlightRecording=settings=profile"; fi
 # Serf's logger at INFO on our side (the rest at -log-level warn): each member-join is logged with the agent's clock

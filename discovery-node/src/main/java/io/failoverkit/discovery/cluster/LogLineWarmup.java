@@ -12,8 +12,9 @@ import java.util.Date;
  * with the zone offset, a {@link SimpleDateFormat}) and the message through slf4j's formatter. Nothing is written.
  *
  * <p>Why: an agent logs a few lines before its first join, so a join of 30 members formatted its 29 lines with
- * cold code (JFR, bench/gossip.sh at N=30: the member-join line was ~13% of the gossip thread's samples, the date
- * formatting most of it); the JIT compiles the same JDK methods for any instance with the same pattern.
+ * cold code (JFR, bench/gossip.sh at N=30, session 8: the member-join line, slf4j-simple's date formatting and its
+ * println, was ~13% of the gossip thread's samples); the JIT compiles the same JDK methods for any instance with the
+ * same pattern. The println is not warmed (that would write).
  */
 final class LogLineWarmup {
     /** Enough calls for C1 to compile the formatting (its threshold is a few hundred calls). */

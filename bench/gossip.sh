@@ -97,6 +97,16 @@ FK_TRAIN_OPTS=""
 # BENCH_FK_JAVA_OPTS="... -Dfailoverkit.agent.warmup=false"); the gossip thread ~35-48% (of which the member-join
 # INFO line this bench turns on, slf4j-simple's date formatting and println, ~13%); HTTP serving of the polls ~14%.
 # Raft and the leader's reconciliation of 30 joins: under 5%.
+# Session 9 (box shared with other helpers' benchmarks, load 8-15: only the shares mean much): the join step's CPU by
+# thread name (printed for every fk join step; summed over the 30 agents, core-s): gossip thread ~2.5, C1 compiler
+# threads ~2.3, virtual threads (the HTTP serving of the polls) ~1.4, agent-timer ~0.75, gossip-udp ~0.7, the VM
+# thread (serial GC) ~0.5, the checks thread ~0.6 (an idle 100 ms TTL tick, since run only while there are TTL
+# checks). -Xlog:jit+compilation on the agents: ~150 methods compiled per agent DURING the join, ~80 of them the
+# gossip package's (LZW, msgpack, alive/push-pull handling, broadcast queues) although the start-up warm-up ran them
+# once; hence GossipWarmup repeats it until C1 has compiled them (one pass compiled 17 of those 79, ten 68). The HTTP
+# API's cost per request on one agent (sequential GETs, C1 only): ~2 ms of CPU for the first hundred, ~1 ms up to
+# ~400, ~0.5 ms after, the same for /v1/agent/members (cached bytes), /v1/agent/version and a 404: Jetty and the
+# virtual-thread dispatch, not the members rendering; the 3 s warm-up polling (~60 requests per agent) leaves it cold.
 FK_JFR=${BENCH_FK_JFR:-}
 if [ -n "$FK_JFR" ]; then mkdir -p "$FK_JFR"; FK_JAVA_OPTS="$FK_JAVA_OPTS -XX:StartFlightRecording=settings=profile"; fi
 # Serf's logger at INFO on our side (the rest at -log-level warn): each member-join is logged with the agent's clock
@@ -305,6 +315,19 @@ proc_ticks() {  # PID...: utime+stime of all, in clock ticks
   done
   echo "$t"
 }
+thread_ticks() {  # PID...: "NAME TICKS" per thread name (digits as #), utime+stime summed over the PIDs' threads
+  local p files=()
+  for p in "$@"; do files+=("/proc/$p/task/"*/stat); done
+  # the name is between the first "(" and the last ")"; after ") " utime is field 12, stime 13
+  awk '{ o = index($0, "("); c = 0; for (i = length($0); i > o; i--) if (substr($0, i, 1) == ")") { c = i; break }
+         name = substr($0, o + 1, c - o - 1); gsub(/[0-9]+/, "#", name); gsub(/ /, "_", name)
+         split(substr($0, c + 2), f, " "); t[name] += f[12] + f[13] }
+       END { for (n in t) print n, t[n] }' "${files[@]}" 2>/dev/null || true
+}
+thread_ticks_diff() {  # BEFORE_FILE AFTER_FILE HZ: the thread names that used CPU between the two, most first
+  awk -v hz="$3" 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d > 0) printf "%s %.2f\n", $1, d / hz }' "$1" "$2" \
+    | sort -k2 -rn | head -12 | awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2} END {print ""}'
+}
 proc_rss_kb() {  # PID...: summed VmRSS
   local p t=0 r
   for p in "$@"; do r=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); t=$((t + ${r:-0})); done
@@ -355,9 +378,14 @@ measure() {  # SIDE N
     run_harness "$SIDE_DIR/warm-$jr.out" join-warm $(side_args "$side") --interval="$JOIN_POLL_MS" --warm="$JOIN_WARM" || die "$side N=$n: warm-up polling failed"
     w1=$(proc_ticks "${jpids[@]}")
     c0=$w1
+    [ "$side" = serf ] || thread_ticks "${jpids[@]}" >"$SIDE_DIR/threads-$jr.before"
     # shellcheck disable=SC2046
     run_harness "$out" join $(side_args "$side") --interval="$JOIN_POLL_MS" --warm=0.5 $logs_arg || { cat "$out" >&2; die "$side N=$n: join did not converge"; }
     c1=$(proc_ticks "${jpids[@]}")
+    if [ "$side" != serf ]; then
+      thread_ticks "${jpids[@]}" >"$SIDE_DIR/threads-$jr.after"
+      say "$side N=$n: join step's CPU by thread name, all agents (core-s): $(thread_ticks_diff "$SIDE_DIR/threads-$jr.before" "$SIDE_DIR/threads-$jr.after" "$hz")"
+    fi
     if [ -n "$FK_JFR" ] && [ "$side" != serf ]; then
       for ((i = 0; i < n; i++)); do "$JAVA_HOME/bin/jcmd" "${jpids[i]}" JFR.dump filename="$FK_JFR/$side-$n-join$jr-${NAMES[i]}.jfr" >/dev/null 2>&1 & done
       wait

@@ -1,6 +1,7 @@
 package io.failoverkit.discovery.cluster;
 
 import io.failoverkit.discovery.gossip.serf.CodecWarmup;
+import io.failoverkit.discovery.gossip.serf.GossipWarmup;
 import io.failoverkit.discovery.gossip.serf.JoinWarmup;
 import io.failoverkit.discovery.gossip.serf.Serf;
 import io.failoverkit.discovery.gossip.serf.SerfConfig;
@@ -15,10 +16,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * The real gossip stack: UDP and TCP on -bind:-serf-lan-port (memberlist's framing, LZW compression as memberlist's
@@ -70,20 +74,28 @@ final class GossipStack implements Membership.Stack {
 
     /** System property: "false" skips the start-up warm-up (to measure what it saves, bench/gossip.sh). */
     static final String WARMUP_PROPERTY = "failoverkit.gossip.warmup";
+    /** System property: the warm-up's passes at most ({@link GossipWarmup#DEFAULT_PASSES}; 1: one pass, as before). */
+    static final String WARMUP_PASSES_PROPERTY = "failoverkit.gossip.warmup.passes";
 
     /**
      * Runs the join's code paths once the stack is up, on a background thread, so that the JVM has loaded and
      * compiled them before a join needs them: the codec in memory ({@link CodecWarmup}, a 32-member pool with this
      * node's tags), the membership state machines on a simulated 6-node pool with this agent's settings
-     * ({@link JoinWarmup}, silent, in memory), then three TCP pings of this node by itself (connect, stream framing,
-     * accept, the ack), which touch nothing but this node's own listener. Measured in bench/gossip.sh (docs in the script).
+     * ({@link JoinWarmup}, silent, in memory), both repeated until C1 has compiled them ({@link GossipWarmup}: a dozen
+     * passes, ~50-100 ms of CPU after the first), the log lines' formatting ({@link LogLineWarmup}, nothing written),
+     * then three TCP pings of this node by itself (connect, stream framing, accept, the ack), which touch nothing but
+     * this node's own listener. Measured in bench/gossip.sh (docs in the script).
      */
     private static void warmUp(String name, Codec.Options options, UdpTcpTransport transport, java.util.Map<String, String> tags, SerfConfig config) {
         Thread t = new Thread(() -> {
             long start = System.nanoTime();
             try {
-                CodecWarmup.run(options, 32, 8, tags);
-                JoinWarmup.run(config, 6);
+                ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+                LongSupplier clock = cpu.isCurrentThreadCpuTimeSupported() ? cpu::getCurrentThreadCpuTime : System::nanoTime;
+                GossipWarmup.Result r = GossipWarmup.run(options, tags, config,
+                        Integer.getInteger(WARMUP_PASSES_PROPERTY, GossipWarmup.DEFAULT_PASSES), GossipWarmup.DEFAULT_BUDGET, clock);
+                LogLineWarmup.run(LogLineWarmup.ROUNDS);
+                LOG.debug("gossip warm-up: {} passes, {} ms of CPU", r.passes(), r.cpuNanos() / 1_000_000);
                 InetSocketAddress self = transport.advertise();
                 for (int i = 0; i < 3; i++) {
                     Message.Ping ping = new Message.Ping(0x7fff0000L + i, name, self.getAddress().getAddress(), self.getPort(), name);

@@ -44,6 +44,17 @@ class AgentChecksAndConfigTest {
         Files.writeString(flag, "");
         try (ServerSocket listening = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
             int tcpPort = listening.getLocalPort();
+            // Accepts (and closes) the TCP check's connections: a socket never accepting fills its queue of 5 after the
+            // first few checks, and on a slow box the check was critical before the test first looked (load alone).
+            Thread.ofVirtual().start(() -> {
+                while (!listening.isClosed()) {
+                    try (java.net.Socket s = listening.accept()) {
+                        // connected: that is all a TCP check asks
+                    } catch (java.io.IOException e) {
+                        // closed at the end of the test
+                    }
+                }
+            });
             Files.writeString(conf.resolve("10-web.json"), """
                     {"service": {"name": "web", "tags": ["master", "v1"], "port": 8080,
                       "check": {"id": "web-script", "args": ["/bin/sh", "-c", "test -f %s && echo up || { echo down; exit 2; }"], "interval": "200ms", "timeout": "2s"}}}

@@ -59,11 +59,11 @@ class DirectWriteBoundsTest {
         try (RaftNode node = start(store)) {
             node.attemptSeam = (request, target) -> new CompletableFuture<>();
             List<CompletableFuture<ApplyResult>> hung = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
+            for (int i = 0; i < RaftNode.MAX_IN_FLIGHT; i++) {
                 hung.add(node.propose(put("hung/" + i)));
             }
             // Every in-flight slot is held by an entry whose attempt never answers.
-            await().atMost(Duration.ofSeconds(30)).until(() -> node.inFlight() == 8);
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.inFlight() == RaftNode.MAX_IN_FLIGHT);
             CompletableFuture<ApplyResult> queued = node.propose(put("after"));
             assertThat(queued).isNotDone();
             node.attemptSeam = null;
@@ -84,7 +84,7 @@ class DirectWriteBoundsTest {
             }
             assertThat(node.propose(put("later")).get(60, TimeUnit.SECONDS).isOk()).isTrue();
             await().atMost(Duration.ofSeconds(30)).until(() -> node.inFlight() == 0);
-            for (int i = 0; i < 8; i++) assertThat(store.kvGet("hung/" + i).value()).as("hung/%d never reached the server", i).isNull();
+            for (int i = 0; i < RaftNode.MAX_IN_FLIGHT; i++) assertThat(store.kvGet("hung/" + i).value()).as("hung/%d never reached the server", i).isNull();
             if (queuedOk) assertThat(store.kvGet("after").value()).isNotNull();
             assertThat(store.kvGet("later").value()).isNotNull();
         }

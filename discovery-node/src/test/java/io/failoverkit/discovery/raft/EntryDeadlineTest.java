@@ -68,7 +68,7 @@ class EntryDeadlineTest {
                 List.of(new RaftNode.Peer("s0", "127.0.0.1:" + port)), "dc1", 1_000_000, store, x -> { })) {
             await().atMost(Duration.ofSeconds(60)).until(() -> node.isLeader() && node.propose(put("warm")).get(30, TimeUnit.SECONDS).isOk());
             ConcurrentLinkedQueue<Attempt> attempts = new ConcurrentLinkedQueue<>();
-            // Entries of "hung/" keys are never answered (they hold the 8 slots until their own deadline); every other
+            // Entries of "hung/" keys are never answered (they hold every entry slot until their own deadline); every other
             // entry is refused naming a leader that refuses it back (retried until its deadline).
             node.attemptSeam = (request, target) -> {
                 String body = request.getMessage().getContent().toStringUtf8();
@@ -76,8 +76,8 @@ class EntryDeadlineTest {
                 return body.contains("hung/") ? new CompletableFuture<>() : refuseNamingTheOther(request, target);
             };
             List<CompletableFuture<ApplyResult>> hung = new ArrayList<>();
-            for (int i = 0; i < 8; i++) hung.add(node.propose(put("hung/" + i)));
-            await().atMost(Duration.ofSeconds(30)).until(() -> node.inFlight() == 8);
+            for (int i = 0; i < RaftNode.MAX_IN_FLIGHT; i++) hung.add(node.propose(put("hung/" + i)));
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.inFlight() == RaftNode.MAX_IN_FLIGHT);
             // Waits for a slot for nearly all its time (the hung entries end ~0.5 s before their callers' deadline):
             // not sent.
             CompletableFuture<ApplyResult> tooLate = node.propose(put("toolate"));
@@ -122,7 +122,7 @@ class EntryDeadlineTest {
     }
 
     @Test
-    void withNoLeaderKnownAWriteGoesRoundTheServersOnlyUntilItsCallerIsAnswered() throws Exception {
+    void withNoLeaderKnownAWriteIsTriedOnlyUntilItsCallerIsAnswered() throws Exception {
         int[] ports = {FreePorts.next(), FreePorts.next(), FreePorts.next()};
         List<RaftNode.Peer> peers = new ArrayList<>();
         for (int i = 0; i < 3; i++) peers.add(new RaftNode.Peer("c" + i, "127.0.0.1:" + ports[i]));
@@ -138,14 +138,14 @@ class EntryDeadlineTest {
             RaftNode s = nodes[survivor];
             assertThat(s.propose(put("before")).get(60, TimeUnit.SECONDS).isOk()).isTrue();
             for (int i = 0; i < 3; i++) if (i != survivor) nodes[i].close();
-            // The survivor has no quorum and, once its election timeout passed, knows no leader: its writes go round
-            // the servers (itself a candidate refusing them, the others gone). Nine at once: the ninth waits for one
-            // of the eight slots, and is sent with little time left or not at all.
+            // The survivor has no quorum and, once its election timeout passed, knows no leader: its writes are tried
+            // on itself (a candidate refusing them) until it learns one. One more than the entry slots at once: the
+            // last waits for one of them, and is sent with little time left or not at all.
             await().atMost(Duration.ofSeconds(60)).until(() -> !s.isLeader() && s.leaderName().isEmpty());
             long attemptsBefore = s.directAttempts();
             long sentAt = System.nanoTime();
             List<CompletableFuture<ApplyResult>> writes = new ArrayList<>();
-            for (int i = 0; i < 9; i++) writes.add(s.propose(put("outage/" + i)));
+            for (int i = 0; i < RaftNode.MAX_IN_FLIGHT + 1; i++) writes.add(s.propose(put("outage/" + i)));
             long lastAnswered = Long.MIN_VALUE;
             for (CompletableFuture<ApplyResult> w : writes) {
                 Throwable why = cause(w);

@@ -42,7 +42,8 @@ class DirectWriteBoundsTest {
         return node;
     }
 
-    private static Throwable cause(CompletableFuture<?> f) {
+    /** The failure a write ended with (bounded wait). Shared with EntryDeadlineTest. */
+    static Throwable cause(CompletableFuture<?> f) {
         try {
             f.get(60, TimeUnit.SECONDS);
             throw new AssertionError("the write succeeded");
@@ -131,7 +132,7 @@ class DirectWriteBoundsTest {
     }
 
     /** A refusal naming as leader the server not asked (s0 and a ghost name each other, as in an election). */
-    private static CompletableFuture<RaftClientReply> refuseNamingTheOther(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target) {
+    static CompletableFuture<RaftClientReply> refuseNamingTheOther(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target) {
         RaftPeer s0 = RaftPeer.newBuilder().setId("s0").setAddress("127.0.0.1:1").build();
         RaftPeer ghost = RaftPeer.newBuilder().setId("ghost").setAddress("127.0.0.1:2").build();
         RaftPeer named = target.equals(s0.getId()) ? ghost : s0;

@@ -4,11 +4,6 @@ import io.failoverkit.discovery.state.ApplyResult;
 import io.failoverkit.discovery.state.Command;
 import io.failoverkit.discovery.state.StateStore;
 import io.failoverkit.discovery.testing.FreePorts;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftGroupMemberId;
-import org.apache.ratis.protocol.RaftPeer;
-import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
@@ -39,17 +33,6 @@ class EntryDeadlineTest {
 
     private static Command put(String key) {
         return new Command.KvPut(key, "v".getBytes(StandardCharsets.UTF_8), 0, null, null, null, null);
-    }
-
-    private static Throwable cause(CompletableFuture<?> f) {
-        try {
-            f.get(90, TimeUnit.SECONDS);
-            throw new AssertionError("the write succeeded");
-        } catch (ExecutionException e) {
-            return e.getCause();
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
     }
 
     @Test
@@ -73,7 +56,7 @@ class EntryDeadlineTest {
             node.attemptSeam = (request, target) -> {
                 String body = request.getMessage().getContent().toStringUtf8();
                 attempts.add(new Attempt(body, System.nanoTime()));
-                return body.contains("hung/") ? new CompletableFuture<>() : refuseNamingTheOther(request, target);
+                return body.contains("hung/") ? new CompletableFuture<>() : DirectWriteBoundsTest.refuseNamingTheOther(request, target);
             };
             List<CompletableFuture<ApplyResult>> hung = new ArrayList<>();
             for (int i = 0; i < RaftNode.MAX_IN_FLIGHT; i++) hung.add(node.propose(put("hung/" + i)));
@@ -86,8 +69,8 @@ class EntryDeadlineTest {
             long proposedLate = System.nanoTime();
             CompletableFuture<ApplyResult> late = node.propose(put("late"));
 
-            for (CompletableFuture<ApplyResult> f : hung) assertThat(cause(f)).isInstanceOf(RaftNode.OutcomeUnknownException.class);
-            Throwable lateWhy = cause(late);
+            for (CompletableFuture<ApplyResult> f : hung) assertThat(DirectWriteBoundsTest.cause(f)).isInstanceOf(RaftNode.OutcomeUnknownException.class);
+            Throwable lateWhy = DirectWriteBoundsTest.cause(late);
             long lateAnswered = System.nanoTime();
             // Answered by the entry itself (outcome unknown, with its reason), before propose()'s own 10 s deadline.
             assertThat(lateWhy).isInstanceOf(RaftNode.OutcomeUnknownException.class);
@@ -102,7 +85,7 @@ class EntryDeadlineTest {
             // And none later (a retry scheduled before the answer would show up here).
             Thread.sleep(1_500);
             assertThat(attempts.stream().filter(a -> a.body().contains("\"late\"")).count()).isEqualTo(lateAttempts.size());
-            Throwable why = cause(tooLate);
+            Throwable why = DirectWriteBoundsTest.cause(tooLate);
             // Never sent (a definite failure, said so) or, on a box so slow that it was proposed over 1.5 s after the
             // hung entries, it got a slot with more than 2 s left and ended as the late one did; never attempted
             // after its answer.
@@ -148,7 +131,7 @@ class EntryDeadlineTest {
             for (int i = 0; i < RaftNode.MAX_IN_FLIGHT + 1; i++) writes.add(s.propose(put("outage/" + i)));
             long lastAnswered = Long.MIN_VALUE;
             for (CompletableFuture<ApplyResult> w : writes) {
-                Throwable why = cause(w);
+                Throwable why = DirectWriteBoundsTest.cause(w);
                 lastAnswered = Math.max(lastAnswered, System.nanoTime());
                 System.out.printf("write answered after %d ms: %s%n", (System.nanoTime() - sentAt) / 1_000_000, why);
                 // Answered by the entry itself (outcome unknown), or not sent (said so): never propose()'s bare timeout.
@@ -164,14 +147,5 @@ class EntryDeadlineTest {
         } finally {
             for (RaftNode n : nodes) if (n != null) n.close();
         }
-    }
-
-    /** A refusal naming as leader the server not asked (s0 and a ghost name each other, as in an election). */
-    private static CompletableFuture<RaftClientReply> refuseNamingTheOther(org.apache.ratis.protocol.RaftClientRequest request, RaftPeerId target) {
-        RaftPeer s0 = RaftPeer.newBuilder().setId("s0").setAddress("127.0.0.1:1").build();
-        RaftPeer ghost = RaftPeer.newBuilder().setId("ghost").setAddress("127.0.0.1:2").build();
-        RaftPeer named = target.equals(s0.getId()) ? ghost : s0;
-        NotLeaderException refusal = new NotLeaderException(RaftGroupMemberId.valueOf(target, request.getRaftGroupId()), named, List.of(s0, ghost));
-        return CompletableFuture.completedFuture(RaftClientReply.newBuilder().setRequest(request).setException(refusal).build());
     }
 }

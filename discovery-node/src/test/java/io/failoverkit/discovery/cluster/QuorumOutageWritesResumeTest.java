@@ -17,9 +17,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Three server JVMs; two are SIGKILLed for longer than a server's Raft client retries a write, while the survivor
- * keeps being written to (every write fails: no quorum). After the two come back, writes and session renewals
- * through every server succeed again; before the fix the survivor's client stayed closed until a restart.
+ * Three server JVMs; two are SIGKILLed for longer than a server's Raft client retries a request, while the survivor
+ * keeps being written to and read from consistently (every one fails: no quorum). After the two come back, writes,
+ * consistent reads and session renewals through every server succeed again; before the fix the survivor's client
+ * stayed closed until a restart. Writes no longer go through that client (RaftNode's direct path, bounded by each
+ * caller's deadline); consistent reads' ReadIndex barriers still do, and are what make it fail and be replaced here.
  */
 class QuorumOutageWritesResumeTest {
     @TempDir Path dir;
@@ -28,6 +30,14 @@ class QuorumOutageWritesResumeTest {
     @AfterEach
     void tearDown() throws InterruptedException {
         if (cluster != null) cluster.close();
+    }
+
+    private static Http.Reply tryGet(AgentProcess s, String path) {
+        try {
+            return s.http().get(path, Duration.ofSeconds(30));
+        } catch (RuntimeException e) {
+            return new Http.Reply(-1, e.toString(), null);
+        }
     }
 
     private static Http.Reply tryPut(AgentProcess s, String path, String body) {
@@ -57,6 +67,9 @@ class QuorumOutageWritesResumeTest {
             Http.Reply r = tryPut(survivor, "/v1/kv/outage/" + n++, "v");
             assertThat(r.status()).as("no write commits without a quorum: %s", r.body()).isNotEqualTo(200);
             if (failed.size() < 3) failed.add(r.status() + " " + r.body().strip());
+            Http.Reply read = tryGet(survivor, "/v1/kv/before/" + survivor.name + "?consistent");
+            assertThat(read.status()).as("no consistent read without a quorum: %s", read.body()).isNotEqualTo(200);
+            if (failed.size() < 4) failed.add("read: " + read.status() + " " + read.body().strip());
         }
         System.out.println("writes through the survivor during the outage: " + n + " failed, the first: " + failed);
 
@@ -74,7 +87,8 @@ class QuorumOutageWritesResumeTest {
         Http.Reply renew = survivor.http().put("/v1/session/renew/" + session, "");
         assertThat(renew.status()).as(renew.body()).isEqualTo(200);
         assertThat(survivor.http().get("/v1/kv/after/" + survivor.name + "?consistent&raw").body()).isEqualTo("again");
-        // The survivor got there by replacing its Raft client (the path this test is about was taken).
+        // The survivor got there by replacing its Raft client after a consistent read failed inside it (the path this
+        // test is about was taken).
         assertThat(Files.readString(survivor.logFile().toPath())).contains("replaced by");
     }
 }

@@ -528,8 +528,9 @@ def cmd_summary(a):
         for role in ("leader", "follower"):
             ws = [r for r in rows if r["kind"] == "warmup" and r["sys"] == sys and r["role"] == role]
             if ws:
-                w(f"   warm-up {sys} {role}: {sum(int(float(r['slice_s'])) for r in ws)} s at 16 connections, req/s per slice: "
-                  + " ".join(f"{float(r['rps']):.0f}" for r in ws))
+                at16 = [r for r in ws if r.get("conns") == "16"]
+                w(f"   warm-up {sys} {role}: {sum(int(float(r['slice_s'])) for r in ws)} s ({len(at16)} slices at 16 connections, "
+                  + f"{len(ws) - len(at16)} at 1), req/s per slice at 16: " + " ".join(f"{float(r['rps']):.0f}" for r in at16))
     for sys in ("ours", "etcd"):
         n = sum(int(r.get("requests", 0)) for r in rows if r["kind"] in ("tput", "warmup") and r["sys"] == sys)
         if n:

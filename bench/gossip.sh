@@ -30,8 +30,9 @@
 #      -join to agent 1) and the pool reconverges before the next kill. Median and max. Any other member seen not
 #      alive during these waits is counted as a false positive;
 #   5. user event to last handler, BENCH_EVENTS times (5): every agent runs the same -event-handler script, which for
-#      a user event appends "NAME $(date +%s.%N)" to a file named after the agent (SERF_SELF_NAME); t0, fire through
-#      agent 1 (serf: RPC "event" with coalesce=false, as `serf event -coalesce=false`: serf's agent otherwise
+#      a user event appends "NAME $(date +%s.%N)" to a file named after the agent (SERF_SELF_NAME); one members call
+#      to agent 1 on the same connection first (the harness is a new JVM per event: its first request loads the
+#      client's classes, which is not propagation), then t0, fire through agent 1 (serf: RPC "event" with coalesce=false, as `serf event -coalesce=false`: serf's agent otherwise
 #      delays coalescable user events by its 1 s quiescent period; ours: PUT /v1/event/fire/NAME); figure = the
 #      latest handler timestamp minus t0 (handler clocks, not the polling). Median and max.
 # Membership is polled through each side's own API: serf's RPC (the protocol the serf CLI speaks, one persistent
@@ -465,7 +466,7 @@ measure() {  # SIDE N
       # shellcheck disable=SC2046
       run_harness "$out" event $(side_args "$side") --name="bench-$side-$n-$k" --events-dir="$WORK/events" || { cat "$out" >&2; die "$side N=$n: event $k did not reach every handler"; }
       evs+=("$(kv "$out" event_s)")
-      say "$side N=$n: event $k/$EVENTS: last handler after $(kv "$out" event_s) s (first $(kv "$out" event_first_s) s)"
+      say "$side N=$n: event $k/$EVENTS: last handler after $(kv "$out" event_s) s (first $(kv "$out" event_first_s) s; the fire call took $(kv "$out" fire_call_s) s)"
       sleep 1
     done
     record "$side" "$n" event_med "$(printf '%s\n' "${evs[@]}" | median)"

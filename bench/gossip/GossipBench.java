@@ -53,7 +53,8 @@ import java.util.concurrent.Future;
  *   kill --victim I --pid P --work DIR      (P's command line must name a file in DIR) all N alive everywhere first; t0; SIGKILL P; time until every other agent
  *                                           lists agent I failed (per agent: first round it is seen failed; the step's
  *                                           figure is the max). Counts any OTHER member seen not alive meanwhile.
- *   event --name E --events-dir D           t0; fire user event E through agent #0 (serf: coalesce=false); poll D until
+ *   event --name E --events-dir D           one members call to agent #0 (warms this new JVM's client), then t0;
+ *                                           fire user event E through agent #0 (serf: coalesce=false); poll D until
  *                                           every agent's handler file (D/NAME) has a line "E <epoch>"; figure = the
  *                                           latest handler timestamp minus t0 (handler clock, not polling)
  *   pcap --file F --seconds S --n N         sums a tcpdump capture (pcap, link type EN10MB or Linux SLL): IP bytes
@@ -538,6 +539,9 @@ public class GossipBench {
         String ev = opt.get("name");
         Path dir = Path.of(opt.get("events-dir"));
         Api a = api(0);
+        // One call on the same connection first, on both sides: this harness is a new JVM per event, and its first
+        // request (the HTTP client's or the RPC codec's classes loaded and linked) is not the agent's propagation.
+        a.members();
         double t0 = now();
         a.fire(ev);
         double fired = now();

@@ -45,25 +45,55 @@ public final class DnsServer implements AutoCloseable {
         this.resolver = resolver;
         this.offload = offload;
         if (udpReaders < 1) throw new IllegalArgumentException("udpReaders must be at least 1, not " + udpReaders);
-        InetSocketAddress bind = new InetSocketAddress(host, port);
-        for (int i = 0; i < udpReaders; i++) {
-            DatagramChannel ch = bind.getAddress() instanceof Inet4Address
-                    ? DatagramChannel.open(StandardProtocolFamily.INET) : DatagramChannel.open();
-            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            if (udpReaders > 1) ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-            ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
-            ch.bind(bind);
-            if (i == 0) bind = new InetSocketAddress(bind.getAddress(), ((InetSocketAddress) ch.getLocalAddress()).getPort());
-            udp.add(ch);
+        // Port 0: the kernel picks the UDP port, and TCP must get the same number, which a TCP socket (an outgoing
+        // connection's ephemeral end, say) may hold already: then the pair is picked again, a bounded number of times.
+        ServerSocket bound = null;
+        for (int attempt = 1; bound == null; attempt++) {
+            try {
+                bound = bind(new InetSocketAddress(host, port), udpReaders);
+            } catch (java.net.BindException e) {
+                if (port != 0 || attempt >= EPHEMERAL_BIND_ATTEMPTS) throw e;
+                LOG.debug("dns: the port picked for UDP is taken for TCP ({}), picking again", e.getMessage());
+            }
         }
-        this.tcp = new ServerSocket();
-        tcp.setReuseAddress(true);
-        tcp.bind(bind, 128);
+        this.tcp = bound;
         for (int i = 0; i < udpReaders; i++) {
             DatagramChannel ch = udp.get(i);
             readers.add(Thread.ofPlatform().daemon().name("dns-udp-" + i).start(() -> udpLoop(ch)));
         }
         Thread.ofVirtual().name("dns-tcp-accept").start(this::tcpAccept);
+    }
+
+    /** How many times a UDP/TCP port pair is picked when asked for port 0 before giving up. */
+    static final int EPHEMERAL_BIND_ATTEMPTS = 20;
+
+    /**
+     * Binds the UDP readers' channels (into {@link #udp}) and the TCP socket on one port; on failure everything
+     * opened here is closed again and {@link #udp} is left empty.
+     */
+    private ServerSocket bind(InetSocketAddress bind, int udpReaders) throws IOException {
+        ServerSocket server = null;
+        try {
+            for (int i = 0; i < udpReaders; i++) {
+                DatagramChannel ch = bind.getAddress() instanceof Inet4Address
+                        ? DatagramChannel.open(StandardProtocolFamily.INET) : DatagramChannel.open();
+                udp.add(ch);
+                ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                if (udpReaders > 1) ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+                ch.bind(bind);
+                if (i == 0) bind = new InetSocketAddress(bind.getAddress(), ((InetSocketAddress) ch.getLocalAddress()).getPort());
+            }
+            server = new ServerSocket();
+            server.setReuseAddress(true);
+            server.bind(bind, 128);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            if (server != null) try { server.close(); } catch (IOException suppressed) { e.addSuppressed(suppressed); }
+            for (DatagramChannel ch : udp) try { ch.close(); } catch (IOException suppressed) { e.addSuppressed(suppressed); }
+            udp.clear();
+            throw e;
+        }
     }
 
     public int port() {

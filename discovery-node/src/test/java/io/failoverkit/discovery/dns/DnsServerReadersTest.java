@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Several UDP readers, each on its own socket of one port (SO_REUSEPORT): every client is answered, whichever gets it. */
 class DnsServerReadersTest {
@@ -42,6 +43,19 @@ class DnsServerReadersTest {
                 } finally {
                     for (DatagramSocket s : clients) s.close();
                 }
+            }
+        }
+    }
+
+    @Test
+    void aTakenTcpPortFailsTheStartAndLeavesNoUdpSocketBehind() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            assertThatThrownBy(() -> new DnsServer(Queries.fixedResolver(), "127.0.0.1", port, 3, false))
+                    .isInstanceOf(java.net.BindException.class);
+            // the UDP channels the failed start opened on that port were closed again: the port binds
+            try (DatagramSocket udp = new DatagramSocket(port, InetAddress.getLoopbackAddress())) {
+                assertThat(udp.getLocalPort()).isEqualTo(port);
             }
         }
     }

@@ -29,6 +29,7 @@ import java.io.BufferedOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
@@ -54,11 +55,6 @@ import java.util.function.Consumer;
  */
 final class CatalogStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(CatalogStateMachine.class);
-    /**
-     * A snapshot's data is made durable every this many bytes while it is written (see {@link SyncingOutputStream}):
-     * at 4 MiB a slice takes a few ms to flush here, the wait a Raft log fsync may see behind it.
-     */
-    static final long SNAPSHOT_SYNC_BYTES = Long.getLong("failoverkit.raft.snapshot.sync-bytes", 4L << 20);
 
     private final StateStore store;
     /** Set when a snapshot was recorded since the last clean-up: Ratis asks for one after every check, most find nothing new. */
@@ -291,7 +287,7 @@ final class CatalogStateMachine extends BaseStateMachine {
         }
         long bytes;
         try (FileChannel ch = FileChannel.open(tmp.toPath(), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-             OutputStream out = new BufferedOutputStream(new DigestOutputStream(new SyncingOutputStream(ch, SNAPSHOT_SYNC_BYTES), md5), 256 * 1024)) {
+             OutputStream out = new BufferedOutputStream(new DigestOutputStream(Channels.newOutputStream(ch), md5), 256 * 1024)) {
             bytes = StateStore.writeBinarySnapshot(view, out);
             out.flush();
             ch.force(true);

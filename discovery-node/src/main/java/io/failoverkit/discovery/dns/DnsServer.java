@@ -45,15 +45,17 @@ public final class DnsServer implements AutoCloseable {
         this.resolver = resolver;
         this.offload = offload;
         if (udpReaders < 1) throw new IllegalArgumentException("udpReaders must be at least 1, not " + udpReaders);
-        // Port 0: the kernel picks the UDP port, and TCP must get the same number, which a TCP socket (an outgoing
-        // connection's ephemeral end, say) may hold already: then the pair is picked again, a bounded number of times.
+        // Port 0: the kernel picks a port free for TCP, and the UDP readers bind the same number, which a UDP socket
+        // may hold already: then the pair is picked again, a bounded number of times. TCP first, and no SO_REUSEADDR on
+        // UDP: with it, Linux lets a UDP bind share a port another SO_REUSEADDR socket holds (a second server would take
+        // a live one's queries without an error).
         ServerSocket bound = null;
         for (int attempt = 1; bound == null; attempt++) {
             try {
                 bound = bind(new InetSocketAddress(host, port), udpReaders);
             } catch (java.net.BindException e) {
                 if (port != 0 || attempt >= EPHEMERAL_BIND_ATTEMPTS) throw e;
-                LOG.debug("dns: the port picked for UDP is taken for TCP ({}), picking again", e.getMessage());
+                LOG.debug("dns: the port picked for TCP is taken for UDP ({}), picking again", e.getMessage());
             }
         }
         this.tcp = bound;
@@ -68,25 +70,24 @@ public final class DnsServer implements AutoCloseable {
     static final int EPHEMERAL_BIND_ATTEMPTS = 20;
 
     /**
-     * Binds the UDP readers' channels (into {@link #udp}) and the TCP socket on one port; on failure everything
+     * Binds the TCP socket, then the UDP readers' channels (into {@link #udp}) on the same port; on failure everything
      * opened here is closed again and {@link #udp} is left empty.
      */
     private ServerSocket bind(InetSocketAddress bind, int udpReaders) throws IOException {
         ServerSocket server = null;
         try {
-            for (int i = 0; i < udpReaders; i++) {
-                DatagramChannel ch = bind.getAddress() instanceof Inet4Address
-                        ? DatagramChannel.open(StandardProtocolFamily.INET) : DatagramChannel.open();
-                udp.add(ch);
-                ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-                if (udpReaders > 1) ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-                ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
-                ch.bind(bind);
-                if (i == 0) bind = new InetSocketAddress(bind.getAddress(), ((InetSocketAddress) ch.getLocalAddress()).getPort());
-            }
             server = new ServerSocket();
             server.setReuseAddress(true);
             server.bind(bind, 128);
+            InetSocketAddress at = new InetSocketAddress(bind.getAddress(), server.getLocalPort());
+            for (int i = 0; i < udpReaders; i++) {
+                DatagramChannel ch = at.getAddress() instanceof Inet4Address
+                        ? DatagramChannel.open(StandardProtocolFamily.INET) : DatagramChannel.open();
+                udp.add(ch);
+                if (udpReaders > 1) ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+                ch.bind(at);
+            }
             return server;
         } catch (IOException | RuntimeException e) {
             if (server != null) try { server.close(); } catch (IOException suppressed) { e.addSuppressed(suppressed); }

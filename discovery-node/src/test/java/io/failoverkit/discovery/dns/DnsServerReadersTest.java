@@ -47,15 +47,38 @@ class DnsServerReadersTest {
         }
     }
 
+    private static final InetAddress LOCAL4 = ipv4Loopback();
+
+    private static InetAddress ipv4Loopback() {
+        try {
+            return InetAddress.getByName("127.0.0.1");
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Test
-    void aTakenTcpPortFailsTheStartAndLeavesNoUdpSocketBehind() throws Exception {
-        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+    void aTakenTcpPortFailsTheStartAndLeavesTheUdpPortFree() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, LOCAL4)) {
             int port = taken.getLocalPort();
             assertThatThrownBy(() -> new DnsServer(Queries.fixedResolver(), "127.0.0.1", port, 3, false))
                     .isInstanceOf(java.net.BindException.class);
-            // the UDP channels the failed start opened on that port were closed again: the port binds
-            try (DatagramSocket udp = new DatagramSocket(port, InetAddress.getLoopbackAddress())) {
+            try (DatagramSocket udp = new DatagramSocket(port, LOCAL4)) {
                 assertThat(udp.getLocalPort()).isEqualTo(port);
+            }
+        }
+    }
+
+    @Test
+    void aTakenUdpPortFailsTheStartAndClosesTheTcpSocketItOpened() throws Exception {
+        try (DatagramSocket taken = new DatagramSocket(0, LOCAL4)) {
+            int port = taken.getLocalPort();
+            assertThatThrownBy(() -> new DnsServer(Queries.fixedResolver(), "127.0.0.1", port, 3, false))
+                    .isInstanceOf(java.net.BindException.class);
+            // the TCP socket the failed start bound first was closed again: the port binds
+            try (java.net.ServerSocket tcp = new java.net.ServerSocket()) {
+                tcp.bind(new java.net.InetSocketAddress(LOCAL4, port));
+                assertThat(tcp.getLocalPort()).isEqualTo(port);
             }
         }
     }

@@ -360,18 +360,16 @@ jit_ticks() {
 }
 
 # warm_up SYSTEM ROLE MEMBER MIN_S MAX_S: rounds of 10 s at 16 connections and 5 s at 1 until MIN_S, then while a
-# round's 16-connection slice gains >10%
-# or the JIT compilers of our servers still took more than BENCH_WARMUP_JIT % of a core (10) in the slice: on a
-# loaded 2-core box C2 was still compiling after 80 s, and the first measured run (the leader's c=1) paid for it
-# (compiler threads ~1 ms of its 4.4 ms CPU per write; bench/threadcpu.py)
+# round's 16-connection slice gains >10% or the JIT compilers of our servers still took more than BENCH_WARMUP_JIT %
+# of a core (10) in the round: on a loaded 2-core box C2 was still compiling after 80 s, and the first measured run
+# (the leader's c=1) paid for it (compiler threads ~1 ms of its 4.4 ms CPU per write; bench/threadcpu.py). The 5 s at
+# 1 connection: a lone write goes alone in its entry, a path 16 connections (batches) hardly take.
 warm_up() {
   local sys=$1 role=$2 m=$3 min=$4 max=$5 t=0 prev=0 rates="" j0 j1 jit=0 jits="" rps
   while [ "$t" -lt "$max" ]; do
     j0=$(jit_ticks)
     run_wrk "$sys" "$role" "$m" 16 10 no
     rps=$WARM_RPS
-    # and 5 s at 1 connection: a lone write goes alone in its entry, a path 16 connections (batches) hardly take;
-    # warmed at 16 only, the first measured run (c=1) still paid for its compilation
     run_wrk "$sys" "$role" "$m" 1 5 no
     j1=$(jit_ticks)
     jit=$(( (j1 - j0) * 100 / HZ / 15 ))

@@ -124,6 +124,50 @@ class EventHandlersTest {
         assertThat(read("stdin")).startsWith(evil + "\t127.0.0.9\t" + evil + "\t");
     }
 
+    private Path executable(String name, String content) throws IOException {
+        Path f = dir.resolve(name);
+        Files.writeString(f, content);
+        assertThat(f.toFile().setExecutable(true)).isTrue();
+        return f;
+    }
+
+    @Test
+    void aScriptThatIsOnlyAPathRunsWithoutAShellInBetweenAndGetsTheSameEventData() throws Exception {
+        Path script = executable("handler.sh", "#!/bin/sh\necho $PPID > '" + dir + "/ppid'\n"
+                + "env | grep '^SERF_USER' | sort > '" + dir + "/env'\ncat > '" + dir + "/stdin'\nexit 4\n");
+        ScriptInvoker.Result r = ScriptInvoker.run(script.toString(), SELF,
+                new SerfEvent.User(42, "deploy", "v1.2".getBytes(StandardCharsets.UTF_8), false), WAIT);
+        assertThat(r.exitCode()).isEqualTo(4);
+        // the script's parent is this JVM: no sh -c process between them
+        assertThat(Long.parseLong(read("ppid").trim())).isEqualTo(ProcessHandle.current().pid());
+        assertThat(read("stdin")).isEqualTo("v1.2\n");
+        assertThat(lines("env")).containsExactly("SERF_USER_EVENT=deploy", "SERF_USER_LTIME=42");
+    }
+
+    @Test
+    void aPathTheKernelWillNotExecuteOrAnythingTheShellWouldExpandGoesThroughTheShell() throws Exception {
+        // no #! line: execve refuses it (ENOEXEC), sh -c runs it as a shell script, as Serf's agent does
+        Path bare = executable("bare", "echo $PPID > '" + dir + "/bare-ppid'\n");
+        ScriptInvoker.Result r = ScriptInvoker.run(bare.toString(), SELF, update("a", Map.of()), WAIT);
+        assertThat(r.ok()).as("%s", r).isTrue();
+        assertThat(read("bare-ppid")).isNotBlank();
+        // with an argument: the shell splits it
+        Path withArg = executable("with-arg.sh", "#!/bin/sh\necho \"$1 $PPID\" > '" + dir + "/arg'\n");
+        assertThat(ScriptInvoker.run(withArg + " first", SELF, update("a", Map.of()), WAIT).ok()).isTrue();
+        String[] arg = read("arg").trim().split(" ");
+        assertThat(arg[0]).isEqualTo("first");
+        assertThat(Long.parseLong(arg[1])).isNotEqualTo(ProcessHandle.current().pid());
+
+        assertThat(ScriptInvoker.directPath(withArg.toString())).isTrue();
+        assertThat(ScriptInvoker.directPath(bare.toString())).isTrue(); // tried directly, then the shell
+        for (String s : new String[]{withArg + " first", withArg + ";true", "$HOME/x", "~/x", withArg + "*",
+                "X=" + withArg, "with-arg.sh", "", dir.toString(), withArg + "'"})
+            assertThat(ScriptInvoker.directPath(s)).as("%s", s).isFalse();
+        Path notExecutable = dir.resolve("plain.sh");
+        Files.writeString(notExecutable, "#!/bin/sh\n");
+        assertThat(ScriptInvoker.directPath(notExecutable.toString())).isFalse();
+    }
+
     @Test
     void aScriptPastItsTimeoutIsKilledWithItsChildren() throws Exception {
         String script = "sleep 300 & echo $! > '" + dir + "/child'; sleep 300";

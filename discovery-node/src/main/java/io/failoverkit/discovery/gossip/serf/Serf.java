@@ -716,7 +716,11 @@ public final class Serf {
                         log.debug("serf {}: ignored a message of type {}", name, u.type());
                     }
                 }
-                if (rebroadcast) queue.queue(message.clone(), null);
+                if (rebroadcast) {
+                    queue.queue(message.clone(), null);
+                    // a user event is passed on at once (memberlist's eager gossip, when on), not at the next tick
+                    if (msg instanceof UserEvent) newsQueued();
+                }
             } catch (RuntimeException e) {
                 malformedMessages.incrementAndGet();
                 log.warn("serf {}: failed to handle {}", name, msg, e);

@@ -229,8 +229,11 @@ public final class Memberlist {
     }
 
     /**
-     * The delegate (Serf) queued a broadcast that starts at this node (a user event fired here, its own join or leave
-     * intent): gossiped soon rather than at the next tick, as this layer's own news ({@link #gossipSoon}).
+     * The delegate (Serf) queued a broadcast to hurry: one that starts at this node (a user event fired here, its own
+     * join or leave intent) or a user event it just learned (an event is news for every node that first hears it, and
+     * a deploy's last host should not wait a tick per hop): gossiped soon rather than at the next tick, as this
+     * layer's own news ({@link #gossipSoon}). Still at most one round per quarter interval, each broadcast still sent
+     * only its retransmit limit of times.
      */
     public void delegateNewsQueued() {
         onScheduler(this::gossipSoon);

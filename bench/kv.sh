@@ -26,6 +26,7 @@
 #   BENCH_REPEAT_LEADER=1 (our leader's runs once more after the follower's, to tell warm-up from target),
 #   BENCH_WARMUP_JIT (10: the warm-up also goes on while our servers' JIT compilers took more than this % of a core),
 #   BENCH_DIST (a directory with a discovery-node.jar and its lib/: that build instead of discovery-node/target),
+#   BENCH_AOT=1 (our servers start from a JDK AOT cache trained first: see train_aot), BENCH_AOT_TRAIN (s, 60),
 #   BENCH_PHASES ("tput watch failover": the parts to run), BENCH_SYSTEMS ("ours etcd": "ours" alone for profiling
 #   our servers; no ratios then), BENCH_JFR=1 (a JFR recording, settings=profile, of each of our servers during each
 #   measured run: logs/jfr-r<run>-s<n>.jfr; use with BENCH_KEEP=1).
@@ -239,6 +240,46 @@ leader_now() {  # SYSTEM: prints the current leader's index, or -1
   fi
   case "$out" in "LEADER "[0-9]*) echo "${out#LEADER }";; *) echo -1;; esac
 }
+
+# BENCH_AOT=1: JDK 25's AOT cache for our servers (JEP 483/514/515: classes loaded and linked, and method profiles,
+# from a training run, so that C2 compiles the write path from the start instead of after minutes of load). Training:
+# the three servers started as below with -XX:AOTCacheOutput (each its own file; no GC log, so the summary's pauses
+# are the measured servers' only), PUTs from wrk to the leader (16 connections BENCH_AOT_TRAIN s, 60, then 1 for half
+# that) and to a follower (the same, halved), then SIGTERM (each JVM assembles its cache as it exits); the measured
+# servers then start on fresh data dirs with -XX:AOTCache=<the leader's cache>. The cache is only valid for this
+# jar at this path (the private copy): a cache the JVM rejects is said so in the servers' logs (-Xlog:aot=warning).
+train_aot() {
+  local saved=$JAVA_OPTS_EXTRA saved_gc=$GC_LOG i L F t=${BENCH_AOT_TRAIN:-60} tp
+  [[ "$t" =~ ^[1-9][0-9]*$ ]] || die "BENCH_AOT_TRAIN must be a positive number of seconds"
+  say "AOT training: 3 servers with -XX:AOTCacheOutput; PUTs to the leader (16 conns ${t}s, 1 conn $((t / 2))s) and a follower (half that)"
+  GC_LOG=0
+  local train_pids=()
+  for i in 0 1 2; do
+    JAVA_OPTS_EXTRA="$saved -XX:AOTCacheOutput=$WORK/aot-s$((i + 1)).aot"
+    start_ours "$i"
+    train_pids+=("${OURS_PID[i]}")
+  done
+  JAVA_OPTS_EXTRA=$saved GC_LOG=$saved_gc
+  await_ready ours
+  L=$LEADER F=$(((LEADER + 1) % 3))
+  for tp in "$L 16 $t" "$L 1 $((t / 2))" "$F 16 $((t / 2))" "$F 1 $((t / 4))"; do
+    set -- $tp
+    bg_run "$WORK/out" timeout $(($3 + 30)) wrk -t1 -c"$2" -d"$3s" --timeout 5s -s "$LUA" "${OURS_URL[$1]}" -- consul "aot-train-s$(($1 + 1))-c$2" || true
+    say "  training: s$(($1 + 1)) $2 conns $3 s: $(awk '/Requests\/sec/ {print $2}' "$WORK/out") req/s"
+  done
+  for i in "${train_pids[@]}"; do kill -TERM "$i" 2>/dev/null || true; done
+  for i in "${train_pids[@]}"; do
+    for _ in $(seq 1 600); do kill -0 "$i" 2>/dev/null || break; sleep 0.5; done
+  done
+  rm -rf "$WORK/ours"; mkdir -p "$WORK/ours"
+  if [ -s "$WORK/aot-s$((L + 1)).aot" ]; then
+    JAVA_OPTS_EXTRA="$saved -XX:AOTCache=$WORK/aot-s$((L + 1)).aot -Xlog:aot=warning"
+    say "AOT cache of the training leader s$((L + 1)): $(du -m "$WORK/aot-s$((L + 1)).aot" | cut -f1) MB; our servers' extra JVM flags now: $JAVA_OPTS_EXTRA"
+  else
+    die "AOT training wrote no cache (logs: $WORK/logs/ours-s$((L + 1)).log)"
+  fi
+}
+if [ "${BENCH_AOT:-0}" = 1 ] && system_on ours; then train_aot; fi
 
 say "starting 3 discovery-node servers (HTTP ${OH[*]}) and 3 etcd members (client ${EC[*]})"
 for i in 0 1 2; do start_ours "$i"; if system_on etcd; then start_etcd "$i"; fi; done

@@ -247,7 +247,7 @@ leader_now() {  # SYSTEM: prints the current leader's index, or -1
 # are the measured servers' only), PUTs from wrk to the leader (16 connections BENCH_AOT_TRAIN s, 60, then 1 for half
 # that) and to a follower (the same, halved), then SIGTERM (each JVM assembles its cache as it exits); the measured
 # servers then start on fresh data dirs with -XX:AOTCache=<the leader's cache>. The cache is only valid for this
-# jar at this path (the private copy): a cache the JVM rejects is said so in the servers' logs (-Xlog:aot=warning).
+# jar at this path (the private copy): a cache the JVM rejects is said so in the servers' logs (the JVM's aot warnings).
 train_aot() {
   local saved=$JAVA_OPTS_EXTRA saved_gc=$GC_LOG i L F t=${BENCH_AOT_TRAIN:-60} tp
   [[ "$t" =~ ^[1-9][0-9]*$ ]] || die "BENCH_AOT_TRAIN must be a positive number of seconds"
@@ -273,7 +273,7 @@ train_aot() {
   done
   rm -rf "$WORK/ours"; mkdir -p "$WORK/ours"
   if [ -s "$WORK/aot-s$((L + 1)).aot" ]; then
-    JAVA_OPTS_EXTRA="$saved -XX:AOTCache=$WORK/aot-s$((L + 1)).aot -Xlog:aot=warning"
+    JAVA_OPTS_EXTRA="$saved -XX:AOTCache=$WORK/aot-s$((L + 1)).aot"
     say "AOT cache of the training leader s$((L + 1)): $(du -m "$WORK/aot-s$((L + 1)).aot" | cut -f1) MB; our servers' extra JVM flags now: $JAVA_OPTS_EXTRA"
   else
     die "AOT training wrote no cache (logs: $WORK/logs/ours-s$((L + 1)).log)"

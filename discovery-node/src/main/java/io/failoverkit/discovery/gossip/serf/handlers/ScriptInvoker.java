@@ -9,6 +9,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,8 +24,9 @@ import java.util.concurrent.TimeUnit;
  * string untouched, except that a script which is only the path of an executable file (no arguments, nothing the
  * shell would expand: {@link #directPath}) is executed directly, as {@code sh -c} would run it, without the shell
  * in between (dash forks once more for it: one exec and one fork fewer per event, the most of a handler's cost when
- * a whole pool runs it at once; a file the kernel will not execute, as a script with no #! line, falls back to
- * {@code sh -c}); the event only on stdin and in the environment:
+ * a whole pool runs it at once; a file with no #! line is run by /bin/sh as execvp does, and one that cannot be
+ * started at all, as a missing interpreter, goes to {@code sh -c}, which reports it as before); the event only on
+ * stdin and in the environment:
  * <ul>
  *   <li>{@code SERF_EVENT} (member-join, ..., user), {@code SERF_SELF_NAME}, {@code SERF_SELF_ROLE},
  *       {@code SERF_TAG_<NAME>} for each of this node's tags (name upper-cased, anything but A-Z, 0-9 and _ as _),
@@ -54,7 +57,7 @@ public final class ScriptInvoker {
             try {
                 p = start(List.of(script), env);
             } catch (IOException | RuntimeException e) {
-                // not executable by the kernel (no #! line, a bad interpreter, gone meanwhile): the shell decides, as before
+                // could not be started (a missing interpreter, gone meanwhile): sh -c reports it, as before
             }
         }
         if (p == null) {
@@ -113,8 +116,8 @@ public final class ScriptInvoker {
                     || c == '/' || c == '.' || c == '_' || c == '-' || c == '+' || c == ',' || c == '@' || c == '%';
             if (!plain) return false;
         }
-        java.nio.file.Path f = java.nio.file.Path.of(script);
-        return java.nio.file.Files.isRegularFile(f) && java.nio.file.Files.isExecutable(f);
+        Path f = Path.of(script);
+        return Files.isRegularFile(f) && Files.isExecutable(f);
     }
 
     /** Kills the process and its descendants (children first, so that none is re-parented and missed). */

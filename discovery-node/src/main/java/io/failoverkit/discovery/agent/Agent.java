@@ -170,6 +170,9 @@ public final class Agent implements AutoCloseable {
         this.http = new HttpApi(this, config.clientAddr, config.httpPort, timer);
         // The agent's own catalog writes carry acl.tokens.agent (else default), as Consul's anti-entropy does.
         antiEntropy.token(() -> config.acl.agentToken != null ? config.acl.agentToken : config.acl.defaultToken);
+        // A client's first sync after a server appears is staggered, as Consul's (a server syncs its own in-process).
+        if (!config.server) antiEntropy.staggerAfterServerUp(AntiEntropy.SERVER_UP_STAGGER, () -> membership.members().size(),
+                java.util.random.RandomGenerator.getDefault());
         DnsView view = config.server ? DnsView.local(() -> store) : DnsView.remote(this::anyServerHttp, () -> config.acl.defaultToken, peerHttp);
         view = DnsView.filtered(view, this::dnsAuthorizer);
         this.dns = new DnsServer(new DnsResolver(view, config.dns, config.domain, config.datacenter).metrics(metrics), config.clientAddr, config.dnsPort,

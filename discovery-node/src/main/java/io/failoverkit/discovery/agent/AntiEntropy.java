@@ -20,7 +20,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
 
 /**
  * Keeps the catalog's record of this node in step with {@link LocalState}: registers what is missing or different,
@@ -33,6 +36,15 @@ public final class AntiEntropy {
     static final long FULL_SYNC_NANOS = Duration.ofSeconds(30).toNanos();
 
     static final String CONSUL_SERVICE_ID = "consul";
+    /**
+     * A client agent's first sync after a server appears (none known before: the agent's start, or every server
+     * gone and one back) waits a random time below this, scaled up above 128 members, as Consul's agent staggers its
+     * full sync after a server joins (its serverUpIntv): a mass join or a restarted server group is not met by every
+     * client's catalog reads and writes in the same second.
+     */
+    static final Duration SERVER_UP_STAGGER = Duration.ofSeconds(3);
+    /** Pool size above which the stagger grows: doubled above 128 members, tripled above 256, ... (Consul's). */
+    static final int SCALE_THRESHOLD = 128;
 
     private final LocalState local;
     private final String node;
@@ -57,6 +69,14 @@ public final class AntiEntropy {
     private final java.util.concurrent.Semaphore wake = new java.util.concurrent.Semaphore(0);
     private final Thread pusher;
     private volatile boolean closed;
+    /** The stagger after a server appears (zero: none, a server agent's case) and what scales it. */
+    private volatile Duration serverUpStagger = Duration.ZERO;
+    private volatile IntSupplier clusterSize = () -> 1;
+    private volatile RandomGenerator random = RandomGenerator.getDefault();
+    /** Guarded by this: whether the last look found a server, and until when (System.nanoTime) no sync starts. */
+    private boolean serverKnown;
+    private boolean staggering;
+    private long staggerEnd;
 
     /**
      * A server's catalog register route, called in-process: the same parsing, ACL check (with the token given) and
@@ -182,14 +202,16 @@ public final class AntiEntropy {
     private void pushLoop() {
         while (!closed) {
             try {
-                wake.acquire();
+                long left = staggerLeft();
+                if (left > 0) wake.tryAcquire(left, TimeUnit.NANOSECONDS); // woken early or not: looks again below
+                else wake.acquire();
                 wake.drainPermits();
             } catch (InterruptedException e) {
                 return;
             }
             if (closed) return;
-            Optional<String> server = serverHttp.get();
-            if (server.isEmpty()) continue; // the periodic tick retries once a server is known
+            Optional<String> server = syncTarget();
+            if (server.isEmpty()) continue; // the periodic tick retries once a server is known (and staggered)
             try {
                 if (dirty) {
                     writeSlot.acquire();
@@ -250,6 +272,63 @@ public final class AntiEntropy {
     /** Where the token for the catalog requests comes from (read before each request: a reload may change it). */
     public void token(Supplier<String> source) { this.token = java.util.Objects.requireNonNull(source); }
 
+    /**
+     * Client agents: once a server appears where none was known, no sync starts for a random time in [0, max x the
+     * pool's scale factor) (see {@link #SERVER_UP_STAGGER}); local changes made meanwhile go in the sync after it.
+     */
+    public void staggerAfterServerUp(Duration max, IntSupplier poolSize, RandomGenerator random) {
+        this.clusterSize = java.util.Objects.requireNonNull(poolSize);
+        this.random = java.util.Objects.requireNonNull(random);
+        this.serverUpStagger = java.util.Objects.requireNonNull(max);
+    }
+
+    /** Consul's ae.scaleFactor: 1 up to 128 members, then one more for every doubling. */
+    static int scaleFactor(int members) {
+        int factor = 1;
+        for (long limit = SCALE_THRESHOLD; limit < members; limit <<= 1) factor++; // 1 + ceil(log2(members / 128))
+        return factor;
+    }
+
+    /**
+     * The server to sync with now: empty while none is known or while the stagger after one appeared runs. A server
+     * appearing where none was starts the stagger (and wakes the pusher, which then waits for its end).
+     */
+    private Optional<String> syncTarget() {
+        Optional<String> server = serverHttp.get();
+        long now = System.nanoTime();
+        boolean started = false;
+        synchronized (this) {
+            if (server.isEmpty()) {
+                serverKnown = false;
+                return server;
+            }
+            if (!serverKnown) {
+                serverKnown = true;
+                long max = serverUpStagger.toNanos() * scaleFactor(clusterSize.getAsInt());
+                if (max > 0) {
+                    staggering = true;
+                    staggerEnd = now + random.nextLong(max);
+                    started = true;
+                }
+            }
+            if (staggering && now - staggerEnd < 0) {
+                if (started) {
+                    wake.release();
+                    LOG.debug("a server is known now: first catalog sync in {} ms (stagger)", (staggerEnd - now) / 1_000_000);
+                }
+                return Optional.empty();
+            }
+            staggering = false;
+            return server;
+        }
+    }
+
+    /** Nanoseconds left of the stagger after a server appeared, 0 when none runs. */
+    private synchronized long staggerLeft() {
+        if (!staggering) return 0;
+        return Math.max(0, staggerEnd - System.nanoTime());
+    }
+
     private HttpRequest.Builder withToken(HttpRequest.Builder b) {
         String t = token.get();
         return t == null || t.isEmpty() ? b : b.header("X-Consul-Token", t);
@@ -260,7 +339,7 @@ public final class AntiEntropy {
         long now = System.nanoTime();
         boolean full = now - lastFull > FULL_SYNC_NANOS;
         if (!dirty && !full && changedChecks.isEmpty()) return;
-        Optional<String> server = serverHttp.get();
+        Optional<String> server = syncTarget();
         if (server.isEmpty()) return;
         try {
             writeSlot.acquire();

@@ -266,7 +266,10 @@ public final class Serf {
         });
     }
 
-    /** A broadcast that starts here was queued: memberlist gossips it soon (its eager gossip, when on). */
+    /**
+     * A broadcast to hurry was queued (one that starts here, or a user event just learned from the pool): memberlist
+     * gossips it soon (its eager gossip, when on).
+     */
     private void newsQueued() {
         if (memberlist != null) memberlist.delegateNewsQueued();
     }

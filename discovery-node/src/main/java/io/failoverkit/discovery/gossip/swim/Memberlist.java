@@ -62,11 +62,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *       the current alive sent straight back to the sender ({@link #answerStale}); memberlist drops it.</li>
  *   <li>A suspicion learned from a push-pull does not confirm a running one (memberlist confirms it in this node's
  *       name, as if it had probed and failed itself).</li>
- * *   <li>An alive whose protocol range does not overlap this node's is ignored (logged once per node).</li>
+ *   <li>An alive whose protocol range does not overlap this node's is ignored (logged once per node).</li>
  *   <li>After {@link #leave} the node stops probing and push-pulling (it still answers and gossips).</li>
  *   <li>Beyond 99 nodes a gossip round goes to one more node per decade ({@link #gossipFanout}).</li>
- *   <li>With {@link SwimConfig#eagerGossip} (the agent's), a queued broadcast is gossiped a few milliseconds later,
- *       not at the next tick ({@link #gossipSoon}).</li>
+ *   <li>With {@link SwimConfig#eagerGossip} (the agent's), news that starts at this node, and the user events the
+ *       delegate relays, are gossiped a few milliseconds later, not at the next tick ({@link #gossipSoon}).</li>
  *   <li>A ping names its source (SourceAddr, SourcePort, SourceNode) only when an ack to the packet's source
  *       might not reach this node ({@link #ping}).</li>
  *   <li>A node that finds its own timers running more than a probe interval late (it was paused: GC, SIGSTOP,
@@ -709,12 +709,15 @@ public final class Memberlist {
     /**
      * News goes out at once instead of at the next gossip tick: a gossip round EAGER_GOSSIP_DELAY after a broadcast
      * is queued (gathering what else arrives meanwhile), at most one a quarter gossip interval after the last round.
-     * Only news that starts here is hurried: what this node learned over a stream (a joiner's push-pull), found
-     * itself (a suspicion's end) or says about itself (a refutation, a leave), and never a suspicion (it rides the
-     * ticks and the probes as memberlist's, so a refutation is never the slower of the two); news that came in a
-     * gossip packet is passed on at the ticks, as memberlist does, so an epidemic's later hops keep their pace and the
-     * pool's size keeps its weight in the time to spread. A broadcast is still sent only its retransmit limit of
-     * times: nothing more at rest, no more messages while something changes.
+     * This layer hurries only news that starts here: what this node learned over a stream (a joiner's push-pull),
+     * found itself (a suspicion's end) or says about itself (a refutation, a leave), and never a suspicion (it rides
+     * the ticks and the probes as memberlist's, so a refutation is never the slower of the two); membership news that
+     * came in a gossip packet is passed on at the ticks, as memberlist does, so an epidemic's later hops keep their
+     * pace and the pool's size keeps its weight in the time to spread. The delegate hurries its own news and the user
+     * events it relays ({@link #delegateNewsQueued}). A round sends whatever is queued, so a hurried round also
+     * carries queued relays and suspicions early (SerfPoolSimTest's event storm under loss: no live node failed).
+     * A broadcast is still sent only its retransmit limit of times: nothing more at rest, no more messages while
+     * something changes; with the tick, at most five rounds per gossip interval.
      */
     private void gossipSoon() {
         if (!config.eagerGossip() || gossipSoonPending || !started || shutdown || config.gossipNodes() < 1) return;

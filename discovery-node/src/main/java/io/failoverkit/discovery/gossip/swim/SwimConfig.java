@@ -23,8 +23,9 @@ import java.time.Duration;
  *       gossipInterval (one more per decade beyond 99 nodes) and piggybacked on pings and acks; nothing is gossiped when nothing is queued, so the gossip
  *       interval costs no bandwidth at rest.</li>
  *   <li>With eagerGossip, a queued broadcast goes out in a gossip round a few milliseconds later rather than at
- *       the next gossipInterval tick (at most one such round per quarter gossipInterval); memberlist (lan()) waits
- *       for the tick. It changes when broadcasts are sent, not how often: nothing at rest.</li>
+ *       the next gossipInterval tick (at most one such round per quarter gossipInterval, so with the tick at most
+ *       five rounds per gossipInterval while news keeps coming); memberlist (lan()) waits for the tick. It changes
+ *       when broadcasts are sent, not how often: nothing at rest.</li>
  *   <li>Push-pull every pushPullInterval, x (ceil(log2(N) - log2(32)) + 1) beyond 32 nodes (memberlist's
  *       pushPullScale); 0 disables it.</li>
  *   <li>Dead and left nodes are still gossiped to for gossipToTheDeadTime (so one wrongly declared dead hears it and

@@ -168,6 +168,51 @@ class SerfPoolSimTest {
         }
     }
 
+    /**
+     * An event storm under loss, agent timings: a distinct user event every 50 ms, from each node in turn, for 60 s,
+     * with 10% of the packets lost. Every node passes each new event on eagerly, and an eager round sends whatever
+     * is queued, suspicions included; so this checks what must still hold: no live node is ever declared failed,
+     * every node runs every event at most once (nearly all exactly once), and a node sends no more than its
+     * eager-round bound allows (per gossip interval at most 4 eager rounds and 1 tick, 3 nodes each: 150 packets a
+     * second, plus probes and acks).
+     */
+    @Test
+    void anEventStormUnderLossDeclaresNoLiveNodeFailedAndStaysWithinTheEagerRoundBound() {
+        int n = 40;
+        int events = 1200;
+        Pool p = new Pool(51);
+        p.agentTimings = true;
+        p.start(n);
+        p.runFor(Duration.ofSeconds(5)); // the joins' broadcasts are spent
+        p.net.setLoss(0.10);
+        long packets0 = p.net.packetsSent();
+        long bytes0 = p.addrs.stream().mapToLong(p.net::bytesSent).sum();
+        for (int e = 0; e < events; e++) {
+            p.nodes.get(e % n).userEvent("storm-" + e, new byte[0], false);
+            p.runFor(Duration.ofMillis(50));
+        }
+        double perNodeSecond = (p.net.packetsSent() - packets0) / (double) n / (events * 0.05);
+        double bytesPerNodeSecond = (p.addrs.stream().mapToLong(p.net::bytesSent).sum() - bytes0) / (double) n / (events * 0.05);
+        p.net.setLoss(0);
+        p.runFor(Duration.ofSeconds(40)); // retransmits and a push-pull round carry the last ones
+        long missing = 0;
+        for (int i = 0; i < n; i++) {
+            Map<String, Long> runs = p.events.get(i).stream().filter(e -> e instanceof SerfEvent.User)
+                    .collect(java.util.stream.Collectors.groupingBy(e -> ((SerfEvent.User) e).name(), java.util.stream.Collectors.counting()));
+            assertThat(runs.values()).as("node %d runs each event at most once", i).allMatch(c -> c == 1);
+            missing += events - runs.size();
+            assertThat(p.events.get(i)).as("node %d saw no member fail", i)
+                    .noneMatch(e -> e instanceof SerfEvent.Members m && m.kind() == SerfEvent.Kind.FAILED);
+        }
+        System.out.printf("event storm: %.1f packets and %.0f bytes per node per second, %d of %d event runs missing%n",
+                perNodeSecond, bytesPerNodeSecond, missing, (long) n * events);
+        assertThat(p.converged(MemberStatus.ALIVE)).isTrue();
+        assertThat(missing).as("event runs missing").isLessThanOrEqualTo((long) n * events / 1000);
+        assertThat(perNodeSecond).isLessThanOrEqualTo(150 + 20);
+        assertThat(p.net.packetsLost()).isPositive();
+        assertThat(p.clock.failures()).isZero();
+    }
+
     @Test
     void aLeaveIsLeftEverywhere() {
         Pool p = new Pool(13);

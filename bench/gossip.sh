@@ -502,6 +502,9 @@ train_aot() {
     # shellcheck disable=SC2046
     run_harness "$SIDE_DIR/train-event.out" event $(side_args fk) --name="aot-training" --events-dir="$WORK/events" || true
   fi
+  # the client's first catalog sync waits a random 0-3 s after the server appears (agent/AntiEntropy): let it run
+  # before the stop, so that the cache holds the anti-entropy path too
+  sleep 4
   local p i; p=$(agent_pid fk 1)
   kill -TERM "$p" 2>/dev/null || true
   for i in $(seq 1 600); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done

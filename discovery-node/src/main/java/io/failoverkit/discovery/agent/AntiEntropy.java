@@ -56,7 +56,8 @@ public final class AntiEntropy {
     private volatile boolean dirty = true;
     /** The token its requests carry (the agent's acl.tokens.agent, else default; null: none), as Consul's agent token. */
     private volatile Supplier<String> token = () -> null;
-    private long lastFull;
+    /** When the last full sync started (System.nanoTime); written under the write slot. One is due at start. */
+    private volatile long lastFull = System.nanoTime() - FULL_SYNC_NANOS - 1;
     /**
      * Held by every write to the catalog until it is done (a blocking sync holds it for its whole run, an in-process
      * push until its Raft entry is applied), so a later write always carries a later local state.
@@ -214,14 +215,7 @@ public final class AntiEntropy {
             if (server.isEmpty()) continue; // the periodic tick retries once a server is known (and staggered)
             try {
                 if (dirty) {
-                    writeSlot.acquire();
-                    try {
-                        dirty = false;
-                        changedChecks.clear(); // the sync below compares every check
-                        sync(server.get(), false);
-                    } finally {
-                        releaseWriteSlot();
-                    }
+                    syncUnderSlot(server.get());
                 } else {
                     pushChangedChecks(server.get());
                 }
@@ -231,6 +225,24 @@ public final class AntiEntropy {
             } catch (InterruptedException e) {
                 return;
             }
+        }
+    }
+
+    /**
+     * One sync, holding the write slot: a full one when due (its start then recorded, on success), else one that
+     * leaves output-only check changes for the next full sync. Every check is compared either way.
+     */
+    private void syncUnderSlot(String server) throws IOException, InterruptedException {
+        writeSlot.acquire();
+        try {
+            long now = System.nanoTime();
+            boolean full = now - lastFull > FULL_SYNC_NANOS;
+            dirty = false;
+            changedChecks.clear(); // the sync below compares every check
+            sync(server, full);
+            if (full) lastFull = now;
+        } finally {
+            releaseWriteSlot();
         }
     }
 
@@ -305,11 +317,14 @@ public final class AntiEntropy {
             if (!serverKnown) {
                 serverKnown = true;
                 long max = serverUpStagger.toNanos() * scaleFactor(clusterSize.getAsInt());
-                if (max > 0) {
+                // A stagger still running is kept, not drawn again (as Consul ignores server joins while it waits):
+                // a server that keeps coming and going delays the sync by one stagger at most, not without end.
+                if (max > 0 && !(staggering && now - staggerEnd < 0)) {
                     staggering = true;
                     staggerEnd = now + random.nextLong(max);
                     started = true;
                 }
+                dirty = true; // a sync once it ends (every service and check compared), as Consul syncs after a server joins
             }
             if (staggering && now - staggerEnd < 0) {
                 if (started) {
@@ -336,21 +351,13 @@ public final class AntiEntropy {
 
     /** Runs often (every second); does work when something changed locally or a full sync is due. */
     public void tick() {
-        long now = System.nanoTime();
-        boolean full = now - lastFull > FULL_SYNC_NANOS;
-        if (!dirty && !full && changedChecks.isEmpty()) return;
+        // Looked at every tick, work or not: a server lost and found again is staggered (and fully synced) again.
         Optional<String> server = syncTarget();
+        boolean full = System.nanoTime() - lastFull > FULL_SYNC_NANOS;
+        if (!dirty && !full && changedChecks.isEmpty()) return;
         if (server.isEmpty()) return;
         try {
-            writeSlot.acquire();
-            try {
-                dirty = false;
-                changedChecks.clear();
-                sync(server.get(), full);
-            } finally {
-                releaseWriteSlot();
-            }
-            if (full) lastFull = now;
+            syncUnderSlot(server.get());
         } catch (IOException | RuntimeException e) {
             dirty = true;
             LOG.debug("anti-entropy sync with {} failed, will retry: {}", server.get(), e.getMessage());

@@ -31,6 +31,8 @@ class AntiEntropyStaggerTest {
     /** Every request the fake server got: System.nanoTime() and path. */
     private final List<long[]> hits = new CopyOnWriteArrayList<>();
     private final List<String> paths = new CopyOnWriteArrayList<>();
+    private final List<String> bodies = new CopyOnWriteArrayList<>();
+    private final LocalState local = new LocalState();
     private HttpServer server;
     private final AtomicReference<Optional<String>> known = new AtomicReference<>(Optional.empty());
     private AntiEntropy ae;
@@ -41,7 +43,7 @@ class AntiEntropyStaggerTest {
         server.createContext("/", ex -> {
             hits.add(new long[] {System.nanoTime()});
             paths.add(ex.getRequestURI().getPath());
-            ex.getRequestBody().readAllBytes();
+            bodies.add(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
             String path = ex.getRequestURI().getPath();
             byte[] b = (path.startsWith("/v1/catalog/node/") ? "{\"Node\":{\"Node\":\"n1\",\"Meta\":{}},\"Services\":{}}"
                     : path.startsWith("/v1/health/node/") ? "[]" : "true").getBytes(StandardCharsets.UTF_8);
@@ -50,7 +52,6 @@ class AntiEntropyStaggerTest {
             ex.close();
         });
         server.start();
-        LocalState local = new LocalState();
         local.addService(Definitions.service(Json.MAPPER.readTree("{\"ID\":\"s1\",\"Name\":\"s\",\"Port\":80}")), LocalState.Source.API);
         ae = new AntiEntropy(local, "n1", "id-1", "127.0.0.1", known::get);
     }
@@ -85,26 +86,55 @@ class AntiEntropyStaggerTest {
         assertThat(hits.get(0)[0] - appeared).isGreaterThanOrEqualTo(Duration.ofMillis(1500).toNanos());
     }
 
+    /** A generator whose nextLong(bound) gives these values in turn (then the last again), whatever the bound. */
+    private static RandomGenerator draws(Duration... values) {
+        java.util.Iterator<Duration> it = List.of(values).iterator();
+        return new RandomGenerator() {
+            Duration last = values[values.length - 1];
+            @Override public long nextLong() { return 0; }
+            @Override public long nextLong(long bound) { return (it.hasNext() ? (last = it.next()) : last).toNanos(); }
+        };
+    }
+
     @Test
-    void localChangesDuringTheStaggerWaitForItAndAServerLostAndFoundStaggersAgain() throws Exception {
-        ae.staggerAfterServerUp(Duration.ofSeconds(40), () -> 3, fraction(0.5)); // 20 s: longer than this test waits
+    void aServiceAddedDuringTheStaggerGoesInTheSyncAfterItAndAServerLostAndFoundStaggersAgain() throws Exception {
+        ae.staggerAfterServerUp(Duration.ofSeconds(3), () -> 3, draws(Duration.ofMillis(300), Duration.ofSeconds(60)));
+        long appeared = System.nanoTime();
         known.set(Optional.of(url()));
         ae.tick();
-        ae.markDirty();
-        ae.checkChanged("x");
-        Thread.sleep(1500);
-        ae.tick();
-        assertThat(paths).isEmpty();
+        local.addService(Definitions.service(Json.MAPPER.readTree("{\"ID\":\"s2\",\"Name\":\"late\",\"Port\":81}")), LocalState.Source.API);
+        await().atMost(Duration.ofSeconds(30)).until(() -> bodies.stream().anyMatch(b -> b.contains("\"late\"")));
+        assertThat(hits.get(0)[0] - appeared).isGreaterThanOrEqualTo(Duration.ofMillis(300).toNanos());
+        assertThat(bodies).anyMatch(b -> b.contains("\"s1\""));
 
-        // The server goes away and comes back: a new stagger, now short.
+        // Every server gone, then one back: a new stagger (60 s here), during which nothing is sent, changes or not.
         known.set(Optional.empty());
         ae.tick();
-        ae.staggerAfterServerUp(Duration.ofMillis(400), () -> 3, fraction(0.5)); // 200 ms
-        long back = System.nanoTime();
         known.set(Optional.of(url()));
         ae.tick();
+        local.addService(Definitions.service(Json.MAPPER.readTree("{\"ID\":\"s3\",\"Name\":\"later\",\"Port\":82}")), LocalState.Source.API);
+        Thread.sleep(1500);
+        ae.tick();
+        // (a sync of the first round still finishing read the services before s3 was added)
+        assertThat(bodies).noneMatch(b -> b.contains("\"later\""));
+    }
+
+    @Test
+    void aServerThatComesAndGoesDuringTheStaggerDoesNotDrawItAgain() {
+        // First draw 1 s; any later draw 60 s: were the stagger drawn again on each return, nothing would be sent in
+        // the 30 s this test waits.
+        ae.staggerAfterServerUp(Duration.ofSeconds(3), () -> 3, draws(Duration.ofSeconds(1), Duration.ofSeconds(60)));
+        long appeared = System.nanoTime();
+        known.set(Optional.of(url()));
+        ae.tick();
+        for (int i = 0; i < 3; i++) {
+            known.set(Optional.empty());
+            ae.tick();
+            known.set(Optional.of(url()));
+            ae.tick();
+        }
         await().atMost(Duration.ofSeconds(30)).until(() -> paths.contains("/v1/catalog/register"));
-        assertThat(hits.get(0)[0] - back).isGreaterThanOrEqualTo(Duration.ofMillis(200).toNanos());
+        assertThat(hits.get(0)[0] - appeared).isGreaterThanOrEqualTo(Duration.ofSeconds(1).toNanos());
     }
 
     @Test

@@ -57,7 +57,13 @@ trap keep_then_cleanup EXIT
 private_jars
 cp "$HERE/ScaleBench.java" "$WORK/dist/ScaleBench.java"
 JCMD="$JAVA_HOME/bin/jcmd"
+# The servers run with the launchers' default JVM flags (bin/jvm-defaults: the collector), as shipped, unless
+# BENCH_JAVA_OPTS names a collector of its own. (Until session 13 they ran on the JDK's default, G1.)
+# shellcheck source=bin/jvm-defaults
+. "$ROOT/bin/jvm-defaults"
+DEFAULT_OPTS=$(discovery_node_jvm_opts "$JAVA" "$JAVA_OPTS_EXTRA")
 say "$("$JAVA" -version 2>&1 | head -1); $(nproc) cores, $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB; load $(cut -d' ' -f1-3 /proc/loadavg); temp dir $WORK on $(df -T "$WORK" | awk 'NR==2 {print $2}')"
+say "servers' JVM flags: ${DEFAULT_OPTS:-(none of the defaults)} ${JAVA_OPTS_EXTRA}"
 
 read -r -a P <<<"$(pick_ports 12)"
 [ ${#P[@]} -eq 12 ] || die "could not pick free ports"
@@ -67,7 +73,7 @@ start_server() {  # i
   local i=$1 n=$(($1 + 1)) j=$((($1 + 1) % 3)) k=$((($1 + 2) % 3)) jfr=""
   # path-to-gc-roots: the old-object samples say what keeps them alive (computed once, when the recording is dumped)
   [ "$JFR" = 1 ] && jfr="-XX:StartFlightRecording=filename=$WORK/logs/s$n-$SECONDS.jfr,dumponexit=true,path-to-gc-roots=true"
-  "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED -Xlog:gc:file="$WORK/logs/gc-s$n.log" $jfr $JAVA_OPTS_EXTRA \
+  "$JAVA" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED $DEFAULT_OPTS -Xlog:gc,gc+phases:file="$WORK/logs/gc-s$n.log" $jfr $JAVA_OPTS_EXTRA \
     -jar "$WORK/dist/discovery-node/discovery-node.jar" agent -server -bootstrap-expect=3 -node="s$n" -data-dir="$WORK/data/s$n" \
     -bind=127.0.0.1 -http-port="${H[i]}" -server-port="${R[i]}" -serf-lan-port="${F[i]}" -dns-port="${D[i]}" \
     -retry-join="127.0.0.1:${F[j]}" -retry-join="127.0.0.1:${F[k]}" >>"$WORK/logs/s$n.log" 2>&1 &
@@ -149,7 +155,7 @@ t1=$(date +%s.%N)
 echo "RESULT restart server=s$((FI + 1)) seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') at_index=${IDX:-0}" | tee -a "$WORK/results.txt"
 memory restarted
 
-say "GC pauses per server (from -Xlog:gc): count, total, longest; the full GCs this script asked for (jcmd, to measure the live heap) apart"
+say "GC pauses per server (from -Xlog:gc,gc+phases, where ZGC logs its pauses): count, total, longest; the full GCs this script asked for (jcmd, to measure the live heap) apart"
 for i in 0 1 2; do
   awk -v s="s$((i + 1))" '/Pause/ && match($0, /[0-9.]+ms$/) { v = substr($0, RSTART, RLENGTH - 2) + 0
       if ($0 ~ /Diagnostic Command|Heap Inspection/) { fn++; ft += v; next }

@@ -88,8 +88,11 @@ bench_setup() {
   trap 'say "interrupted"; exit 130' INT
   trap 'say "terminated"; exit 143' TERM
 }
+# bench_cleanup [RC]: stops the processes this run started, removes its temp dir, exits RC (default: the status the
+# EXIT trap was entered with). Callers that did work of their own in the trap pass the status they saved: a
+# "(exit $rc)" to restore it would, under set -e, end the trap right there and leave the servers running.
 bench_cleanup() {
-  local rc=$?
+  local rc=${1:-$?}
   trap - EXIT INT TERM ERR
   stop_own_pids "$WORK" "${STARTED_PIDS[@]}"
   rm -rf "$WORK"

@@ -62,7 +62,7 @@ stop_serf() {
   done
   SERF_PIDS=()
 }
-trap 'rc=$?; stop_serf; (exit $rc); bench_cleanup' EXIT
+trap 'rc=$?; stop_serf; bench_cleanup "$rc"' EXIT
 
 measure() {  # BUILD (this|anchor): WORK/BUILD.out gets the loop's key=value lines
   local build=$1 p i fk pid code="" body

@@ -50,8 +50,7 @@ keep_then_cleanup() {
     cp "$WORK/results.txt" "$kept/" 2>/dev/null || true
     say "kept the logs and results in $kept"
   fi
-  (exit "$rc")
-  bench_cleanup
+  bench_cleanup "$rc"
 }
 trap keep_then_cleanup EXIT
 private_jars
@@ -146,13 +145,17 @@ done
 say "4. restart of a follower with that state, until it serves it again (?stale read of the whole svc-0 at the leader's index)"
 LI=$(leader_index)
 FI=$(((LI + 1) % 3))
-IDX=$(curl -s -m 10 -D - -o /dev/null "http://127.0.0.1:${H[LI]}/v1/catalog/service/svc-0" | awk -F': ' 'tolower($1) == "x-consul-index" { gsub("\r", "", $2); print $2 }')
+# The leader's svc-0 now (the steady phase may have registered extra instances in it): its index and instance count.
+curl -s -m 10 -D "$WORK/svc0.headers" -o "$WORK/svc0.json" "http://127.0.0.1:${H[LI]}/v1/catalog/service/svc-0" || true
+IDX=$(awk -F': ' 'tolower($1) == "x-consul-index" { gsub("\r", "", $2); print $2 }' "$WORK/svc0.headers" 2>/dev/null || true)
+WANT=$(grep -o '"ServiceID" *: *"' "$WORK/svc0.json" 2>/dev/null | wc -l)
+[ -n "$IDX" ] && [ "$WANT" -gt 0 ] || die "the leader did not answer for svc-0 before the restart"
 stop_own_pids "$WORK" "${PID[FI]}"
 t0=$(date +%s.%N)
 start_server "$FI"
-harness served --target="127.0.0.1:${H[FI]}" --index="${IDX:-0}" >/dev/null
+harness served --target="127.0.0.1:${H[FI]}" --index="$IDX" --want="$WANT" >/dev/null
 t1=$(date +%s.%N)
-echo "RESULT restart server=s$((FI + 1)) seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') at_index=${IDX:-0}" | tee -a "$WORK/results.txt"
+echo "RESULT restart server=s$((FI + 1)) seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') at_index=$IDX instances=$WANT" | tee -a "$WORK/results.txt"
 memory restarted
 
 say "GC pauses per server (from -Xlog:gc,gc+phases, where ZGC logs its pauses): count, total, longest; the full GCs this script asked for (jcmd, to measure the live heap) apart"

@@ -177,7 +177,7 @@ public class ScaleBench {
         System.out.printf("RESULT load registrations=%d seconds=%.1f per_s=%.0f kv_keys=%d kv_seconds=%.1f concurrency=%d%n",
                 total, catalogSeconds, total / catalogSeconds, kvKeys, kvSeconds, conc);
         // Every server must hold the whole catalog before the steady phase measures it.
-        for (String h : https()) awaitCount(h, serviceName(0), expectedInstances(0, nodes, perNode, services), 0, 300);
+        for (String h : https()) awaitCount(h, serviceName(0), expectedInstances(0, nodes, perNode, services), false, 0, 300);
     }
 
     static int expectedInstances(int service, int nodes, int perNode, int services) {
@@ -195,8 +195,11 @@ public class ScaleBench {
         return n;
     }
 
-    /** Seconds until {@code http} answers svc's catalog read (?stale) with {@code want} instances at index >= minIndex. */
-    static double awaitCount(String http, String svc, int want, long minIndex, int maxSeconds) throws Exception {
+    /**
+     * Seconds until {@code http} answers svc's catalog read (?stale) with {@code want} instances ({@code atLeast}: that
+     * many or more, as a server that has applied past minIndex may hold later registrations) at index >= minIndex.
+     */
+    static double awaitCount(String http, String svc, int want, boolean atLeast, long minIndex, int maxSeconds) throws Exception {
         long t0 = System.nanoTime();
         long end = t0 + TimeUnit.SECONDS.toNanos(maxSeconds);
         String last = "no answer";
@@ -205,7 +208,7 @@ public class ScaleBench {
                 HttpResponse<String> r = send("GET", "http://" + http + "/v1/catalog/service/" + svc + "?stale", null, Duration.ofSeconds(10));
                 long idx = r.headers().firstValueAsLong("X-Consul-Index").orElse(0);
                 int n = r.statusCode() == 200 ? countInstances(r.body()) : -1;
-                if (n == want && idx >= minIndex) return (System.nanoTime() - t0) / 1e9;
+                if ((atLeast ? n >= want : n == want) && idx >= minIndex) return (System.nanoTime() - t0) / 1e9;
                 last = "status " + r.statusCode() + ", " + n + " instances at index " + idx;
             } catch (Exception e) {
                 last = e.toString();
@@ -221,7 +224,7 @@ public class ScaleBench {
         long minIndex = Long.parseLong(opt.getOrDefault("index", "0"));
         // --want: the instances the leader served when the restart began (the steady phase adds some to random services).
         int want = opt.containsKey("want") ? num("want", 0) : expectedInstances(0, nodes, perNode, services);
-        double s = awaitCount(opt.get("target"), serviceName(0), want, minIndex, num("max-seconds", 600));
+        double s = awaitCount(opt.get("target"), serviceName(0), want, true, minIndex, num("max-seconds", 600));
         System.out.printf("RESULT served seconds=%.2f%n", s);
     }
 

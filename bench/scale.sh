@@ -148,7 +148,7 @@ FI=$(((LI + 1) % 3))
 # The leader's svc-0 now (the steady phase may have registered extra instances in it): its index and instance count.
 curl -s -m 10 -D "$WORK/svc0.headers" -o "$WORK/svc0.json" "http://127.0.0.1:${H[LI]}/v1/catalog/service/svc-0" || true
 IDX=$(awk -F': ' 'tolower($1) == "x-consul-index" { gsub("\r", "", $2); print $2 }' "$WORK/svc0.headers" 2>/dev/null || true)
-WANT=$(grep -o '"ServiceID" *: *"' "$WORK/svc0.json" 2>/dev/null | wc -l)
+WANT=$({ grep -o '"ServiceID" *: *"' "$WORK/svc0.json" 2>/dev/null || true; } | wc -l)
 [ -n "$IDX" ] && [ "$WANT" -gt 0 ] || die "the leader did not answer for svc-0 before the restart"
 stop_own_pids "$WORK" "${PID[FI]}"
 t0=$(date +%s.%N)

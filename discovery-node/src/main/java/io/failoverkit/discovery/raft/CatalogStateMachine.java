@@ -69,15 +69,9 @@ final class CatalogStateMachine extends BaseStateMachine {
     /** Non-null for a group formed by quorum-loss recovery: the store already holds the recovered state at this term and index. */
     private final RaftNode.Seed seed;
     private final SnapshotSchedule schedule;
-    /**
-     * Writes snapshots off the apply thread, one at a time, at the lowest CPU priority (see {@link LowPriority}): a
-     * snapshot takes the CPU the writes leave, not theirs.
-     */
+    /** Writes snapshots off the apply thread, one at a time. */
     private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(() -> {
-            LowPriority.lowerCurrentThread();
-            r.run();
-        }, "raft-snapshot-writer");
+        Thread t = new Thread(r, "raft-snapshot-writer");
         t.setDaemon(true);
         return t;
     });

@@ -57,23 +57,6 @@ class BinaryRaftSnapshotTest {
         return out;
     }
 
-    /** The nice values of this process's snapshot writer threads (their names as the kernel keeps them, 15 characters). */
-    private static List<Integer> writerNiceValues() throws IOException {
-        List<Integer> out = new java.util.ArrayList<>();
-        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
-            for (Path task : tasks.toList()) {
-                try {
-                    if (Files.readString(task.resolve("comm")).strip().equals("raft-snapshot-w")) {
-                        out.add(LowPriority.niceOf(task.getFileName().toString()));
-                    }
-                } catch (IOException e) {
-                    // the thread ended meanwhile
-                }
-            }
-        }
-        return out;
-    }
-
     private static Path snapshotFile(Path storage, long index) throws IOException {
         try (Stream<Path> files = Files.walk(storage)) {
             return files.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_" + index)).findFirst().orElseThrow();
@@ -104,9 +87,6 @@ class BinaryRaftSnapshotTest {
             snapshotAt = snapshotIndexes(storage).last();
             Path file = snapshotFile(storage, snapshotAt);
             assertThat(BinarySnapshot.isBinary(file)).as("the Raft snapshot is in the binary format").isTrue();
-            if (Files.isSymbolicLink(Path.of("/proc/thread-self"))) {
-                assertThat(writerNiceValues()).as("the snapshot writer runs at the lowest CPU priority (Linux)").isNotEmpty().containsOnly(LowPriority.NICE);
-            }
             assertThat(org.apache.ratis.util.MD5FileUtil.readStoredMd5ForFile(file.toFile())).as("the MD5 computed while writing, which Ratis sends to a follower")
                     .isEqualTo(org.apache.ratis.util.MD5FileUtil.computeMd5ForFile(file.toFile()));
 

@@ -57,7 +57,7 @@ private_jars
 cp "$HERE/ScaleBench.java" "$WORK/dist/ScaleBench.java"
 JCMD="$JAVA_HOME/bin/jcmd"
 # The servers run with the launchers' default JVM flags (bin/jvm-defaults: the collector), as shipped, unless
-# BENCH_JAVA_OPTS names a collector of its own. (Until session 13 they ran on the JDK's default, G1.)
+# BENCH_JAVA_OPTS names a collector of its own.
 # shellcheck source=bin/jvm-defaults
 . "$ROOT/bin/jvm-defaults"
 DEFAULT_OPTS=$(discovery_node_jvm_opts "$JAVA" "$JAVA_OPTS_EXTRA")

@@ -274,13 +274,13 @@ final class CatalogStateMachine extends BaseStateMachine {
         return writeNow(view, at, generation.get());
     }
 
-    /** As {@link #writeNow(StateStore.View, TermIndex)}, but -1 with nothing recorded if an install began since {@code gen}. */
     /**
      * A snapshot is made durable this many bytes at a time while it is written ({@link ChunkSyncedOutputStream}): about
      * 5 ms of the bench box's disk, the longest a Raft log fsync then waits behind it.
      */
     static final long SNAPSHOT_SYNC_CHUNK_BYTES = 1L << 20;
 
+    /** As {@link #writeNow(StateStore.View, TermIndex)}, but -1 with nothing recorded if an install began since {@code gen}. */
     private long writeNow(StateStore.View view, TermIndex at, long gen) throws IOException {
         long started = System.nanoTime();
         File file = storage.getSnapshotFile(at.getTerm(), at.getIndex());
@@ -298,7 +298,11 @@ final class CatalogStateMachine extends BaseStateMachine {
             out.flush();
             ch.force(true);
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp.toPath());
+            try {
+                Files.deleteIfExists(tmp.toPath());
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
             throw e;
         }
         if (generation.get() != gen) {

@@ -82,10 +82,17 @@ class BinaryRaftSnapshotTest {
             node.propose(new Command.Register(new Model.Node("", "n1", "127.0.0.1", "dc1", java.util.Map.of(), java.util.Map.of(), 0, 0),
                     new Model.Service("web-1", "web", List.of("a"), "", java.util.Map.of(), 80, Model.Weights.DEFAULT, false, 0, 0),
                     List.of(), false, 1)).get(60, TimeUnit.SECONDS);
-            for (int i = 0; i < 250; i++) put(node, "k/" + i, "v" + i);
+            // 16 KB values: a snapshot (the first comes at index 100) spans more than one of the chunks it is made
+            // durable by while it is written.
+            String pad = "x".repeat(16 * 1024);
+            for (int i = 0; i < 250; i++) put(node, "k/" + i, "v" + i + pad);
             await().atMost(Duration.ofSeconds(60)).until(() -> !snapshotIndexes(storage).isEmpty());
             snapshotAt = snapshotIndexes(storage).last();
             Path file = snapshotFile(storage, snapshotAt);
+            assertThat(Files.size(file)).as("a snapshot larger than one sync chunk").isGreaterThan(CatalogStateMachine.SNAPSHOT_SYNC_CHUNK_BYTES);
+            try (Stream<Path> files = Files.walk(storage)) {
+                assertThat(files.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()).as("no temporary snapshot file left").isEmpty();
+            }
             assertThat(BinarySnapshot.isBinary(file)).as("the Raft snapshot is in the binary format").isTrue();
             assertThat(org.apache.ratis.util.MD5FileUtil.readStoredMd5ForFile(file.toFile())).as("the MD5 computed while writing, which Ratis sends to a follower")
                     .isEqualTo(org.apache.ratis.util.MD5FileUtil.computeMd5ForFile(file.toFile()));

@@ -5,6 +5,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -51,6 +53,45 @@ class ChunkSyncedOutputStreamTest {
             ch.force(true);
         }
         assertThat(Files.readAllBytes(f)).isEqualTo(data);
+    }
+
+    @Test
+    void aChannelThatTakesAFewBytesAtATimeStillGetsEveryByteInOrder() throws IOException {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        List<Integer> syncedAt = new ArrayList<>();
+        // takes at most 7 bytes per call, and nothing on every third call (as a non-blocking channel may)
+        WritableByteChannel stingy = new WritableByteChannel() {
+            int calls;
+            @Override public int write(ByteBuffer src) {
+                if (++calls % 3 == 0) return 0;
+                int n = Math.min(7, src.remaining());
+                byte[] b = new byte[n];
+                src.get(b);
+                sink.write(b, 0, n);
+                return n;
+            }
+            @Override public boolean isOpen() { return true; }
+            @Override public void close() { }
+        };
+        var out = new ChunkSyncedOutputStream(stingy, () -> syncedAt.add(sink.size()), 100);
+        byte[] data = new byte[1_050];
+        new Random(3).nextBytes(data);
+        out.write(data, 0, 333);
+        out.write(data, 333, 717);
+        assertThat(sink.toByteArray()).isEqualTo(data);
+        assertThat(syncedAt).containsExactly(100, 200, 300, 400, 500, 600, 700, 800, 900, 1_000);
+    }
+
+    @Test
+    void aFailedSyncReachesTheWriter() throws IOException {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        int[] syncs = {0};
+        var out = new ChunkSyncedOutputStream(Channels.newChannel(sink), () -> {
+            if (++syncs[0] == 2) throw new IOException("disk gone");
+        }, 10);
+        out.write(new byte[15]);
+        assertThatThrownBy(() -> out.write(new byte[10])).isInstanceOf(IOException.class).hasMessage("disk gone");
+        assertThat(syncs[0]).isEqualTo(2);
     }
 
     @Test

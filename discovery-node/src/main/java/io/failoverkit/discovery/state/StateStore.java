@@ -46,6 +46,12 @@ public final class StateStore {
     private final HashMap<String, TreeSet<String>> nodesByServiceName = new HashMap<>();
     private final TreeMap<String, TreeMap<String, Check>> checks = new TreeMap<>();
     private final TreeMap<String, KvEntry> kvs = new TreeMap<>();
+    /**
+     * Index: session id to the keys it holds, kept with {@code kvs} (every change of a KV record goes through
+     * {@link #putKv} and {@link #removeKv}). A session's invalidation (destroy, expiry, its node's failure) looks its
+     * keys up here instead of walking the whole KV table on the apply thread (60-190 ms at 500,000 keys).
+     */
+    private final HashMap<String, TreeSet<String>> keysBySession = new HashMap<>();
     private final TreeMap<String, Long> tombstones = new TreeMap<>();
     /**
      * The highest index among the tombstones the GC has reaped ({@link Command.TombstoneReap}): a prefix read never
@@ -224,7 +230,7 @@ public final class StateStore {
             session = null;
         }
         long create = existing == null ? index : existing.createIndex();
-        kvs.put(c.key(), new KvEntry(lockIndex, c.key(), c.flags(), c.value(), session, create, index));
+        putKv(c.key(), new KvEntry(lockIndex, c.key(), c.flags(), c.value(), session, create, index));
         tombstones.remove(c.key());
         ch.tables.add(Table.KVS);
         ch.keys.add(c.key());
@@ -238,9 +244,9 @@ public final class StateStore {
         if (!outcome.applied()) return outcome;
         run.writes.forEach((key, entry) -> {
             if (entry.isPresent()) {
-                kvs.put(key, entry.get());
+                putKv(key, entry.get());
                 tombstones.remove(key);
-            } else if (kvs.remove(key) != null) {
+            } else if (removeKv(key) != null) {
                 tombstones.put(key, index);
             }
             ch.tables.add(Table.KVS);
@@ -284,8 +290,42 @@ public final class StateStore {
         return ApplyResult.ok(true, index);
     }
 
+    /** Sets a KV record, keeping {@link #keysBySession} in step. Holds the write lock. */
+    private void putKv(String key, KvEntry e) {
+        KvEntry old = kvs.put(key, e);
+        reindexHolder(key, old == null ? null : old.session(), e.session());
+    }
+
+    /** Removes a KV record, keeping {@link #keysBySession} in step; returns the record removed, or null. */
+    private KvEntry removeKv(String key) {
+        KvEntry old = kvs.remove(key);
+        if (old != null) reindexHolder(key, old.session(), null);
+        return old;
+    }
+
+    private void reindexHolder(String key, String before, String after) {
+        if (java.util.Objects.equals(before, after)) return;
+        if (before != null) {
+            TreeSet<String> keys = keysBySession.get(before);
+            if (keys != null && keys.remove(key) && keys.isEmpty()) keysBySession.remove(before);
+        }
+        if (after != null) keysBySession.computeIfAbsent(after, x -> new TreeSet<>()).add(key);
+    }
+
+    /** Tests: the session index agrees with a walk of the KV table. */
+    boolean sessionIndexConsistent() {
+        lock.readLock().lock();
+        try {
+            HashMap<String, TreeSet<String>> walked = new HashMap<>();
+            for (KvEntry e : kvs.values()) if (e.session() != null) walked.computeIfAbsent(e.session(), x -> new TreeSet<>()).add(e.key());
+            return walked.equals(keysBySession);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     private void deleteKey(long index, String key, Changes ch) {
-        if (kvs.remove(key) != null) tombstones.put(key, index);
+        if (removeKv(key) != null) tombstones.put(key, index);
         ch.tables.add(Table.KVS);
         ch.keys.add(key);
     }
@@ -482,12 +522,14 @@ public final class StateStore {
         Session s = sessions.remove(id);
         if (s == null) return;
         ch.tables.add(Table.SESSIONS);
-        List<KvEntry> held = kvs.values().stream().filter(e -> id.equals(e.session())).toList();
+        TreeSet<String> keys = keysBySession.get(id);
+        // A copy, in key order (as the walk of the table gave them): the loop below changes the index.
+        List<KvEntry> held = keys == null ? List.of() : keys.stream().map(kvs::get).filter(e -> e != null && id.equals(e.session())).toList();
         for (KvEntry e : held) {
             if ("delete".equals(s.behavior())) {
                 deleteKey(index, e.key(), ch);
             } else {
-                kvs.put(e.key(), new KvEntry(e.lockIndex(), e.key(), e.flags(), e.value(), null, e.createIndex(), index));
+                putKv(e.key(), new KvEntry(e.lockIndex(), e.key(), e.flags(), e.value(), null, e.createIndex(), index));
                 ch.tables.add(Table.KVS);
                 ch.keys.add(e.key());
             }
@@ -1042,7 +1084,7 @@ public final class StateStore {
 
     /** Replaces every table's content with the image's (the caller sets the indexes). Holds the write lock. */
     private void install(Image img) {
-        nodes.clear(); services.clear(); checks.clear(); kvs.clear(); tombstones.clear(); sessions.clear(); lockReleases.clear();
+        nodes.clear(); services.clear(); checks.clear(); kvs.clear(); keysBySession.clear(); tombstones.clear(); sessions.clear(); lockReleases.clear();
         aclPolicies.clear(); aclTokens.clear(); tokensByHash.clear();
         // A state from before ACLs existed has no ACL tables: none, and not bootstrapped.
         if (img.aclPolicies() != null) img.aclPolicies().forEach(p -> aclPolicies.put(p.id(), p));
@@ -1058,7 +1100,7 @@ public final class StateStore {
             nodesByServiceName.computeIfAbsent(s.service(), x -> new TreeSet<>()).add(n);
         }));
         img.checks().forEach(k -> checks.computeIfAbsent(k.node(), x -> new TreeMap<>()).put(k.checkId(), k));
-        img.kvs().forEach(e -> kvs.put(e.key(), e));
+        img.kvs().forEach(e -> putKv(e.key(), e));
         if (img.tombstones() != null) tombstones.putAll(img.tombstones());
         img.sessions().forEach(s -> sessions.put(s.id(), s));
         if (img.lockReleases() != null) {

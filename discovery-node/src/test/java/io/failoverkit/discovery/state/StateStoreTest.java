@@ -272,4 +272,57 @@ class StateStoreTest {
         assertThat(store.checks(k -> k.node().equals("n1")).value()).extracting(Model.Check::status).containsExactly(Model.CRITICAL);
         assertThat(store.session(s)).as("invalidated by the critical serfHealth").isNull();
     }
+
+    /**
+     * The session -> held keys index (what an invalidation releases) agrees with a walk of the KV table after every
+     * kind of KV change: acquire, release, plain writes, deletes (one key and a tree), transactions, session destroys
+     * with both behaviours, and a snapshot load. Seeded: the same sequence every run.
+     */
+    @Test
+    void theSessionIndexFollowsEveryKvChange() throws Exception {
+        registerNode("n1", Model.PASSING);
+        java.util.Random rnd = new java.util.Random(14);
+        List<String> live = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) live.add(session("n1", i % 2 == 0 ? "release" : "delete", 0));
+        int destroyed = 0;
+        for (int step = 0; step < 2_000; step++) {
+            String key = "app/" + rnd.nextInt(4) + "/" + rnd.nextInt(8);
+            String s = live.get(rnd.nextInt(live.size()));
+            switch (rnd.nextInt(9)) {
+                case 0, 1 -> apply(new Command.KvPut(key, "v".getBytes(), 0, null, s, null, index));
+                case 2 -> apply(new Command.KvPut(key, "v".getBytes(), 0, null, null, s, null));
+                case 3 -> apply(new Command.KvPut(key, "w".getBytes(), 0, null, null, null, null));
+                case 4 -> apply(new Command.KvDelete(key, false, null));
+                case 5 -> apply(new Command.KvDelete(key.substring(0, 5), true, null));
+                case 6 -> apply(new Command.Txn(List.of(
+                        new TxnOp(TxnOp.Verb.LOCK, key, "t".getBytes(), 0, 0, s),
+                        new TxnOp(TxnOp.Verb.UNLOCK, "app/0/" + rnd.nextInt(8), "u".getBytes(), 0, 0, s),
+                        new TxnOp(TxnOp.Verb.DELETE, "app/1/" + rnd.nextInt(8), null, 0, 0, null)), index));
+                case 7 -> {
+                    apply(new Command.SessionDestroy(s, "destroyed", 0));
+                    assertThat(store.kvList("app/").value()).as("no key held by destroyed session %s", s).noneMatch(e -> s.equals(e.session()));
+                    live.remove(s);
+                    live.add(session("n1", rnd.nextBoolean() ? "release" : "delete", 0));
+                    destroyed++;
+                }
+                default -> apply(new Command.KvPut(key, "x".getBytes(), 0, null, s, null, index));
+            }
+            assertThat(store.sessionIndexConsistent()).as("after step %d", step).isTrue();
+        }
+        assertThat(destroyed).isGreaterThan(100);
+        assertThat(store.kvList("app/").value()).as("some keys held at the end").anyMatch(e -> e.session() != null);
+
+        java.io.ByteArrayOutputStream snap = new java.io.ByteArrayOutputStream();
+        store.writeSnapshot(snap);
+        StateStore loaded = new StateStore(Runnable::run, () -> clock[0]);
+        loaded.loadSnapshot(new java.io.ByteArrayInputStream(snap.toByteArray()));
+        assertThat(loaded.sessionIndexConsistent()).as("after a snapshot load").isTrue();
+        String holder = store.kvList("app/").value().stream().filter(e -> e.session() != null).findFirst().orElseThrow().session();
+        long held = store.kvList("app/").value().stream().filter(e -> holder.equals(e.session())).count();
+        List<ApplyResult> r = loaded.apply(index + 1, new Command.SessionDestroy(holder, "destroyed", 0));
+        assertThat(r.get(0).error()).isNull();
+        assertThat(loaded.kvList("app/").value()).noneMatch(e -> holder.equals(e.session()));
+        assertThat(held).isPositive();
+        assertThat(loaded.sessionIndexConsistent()).isTrue();
+    }
 }

@@ -276,53 +276,88 @@ class StateStoreTest {
     /**
      * The session -> held keys index (what an invalidation releases) agrees with a walk of the KV table after every
      * kind of KV change: acquire, release, plain writes, deletes (one key and a tree), transactions, session destroys
-     * with both behaviours, and a snapshot load. Seeded: the same sequence every run.
+     * with both behaviours and lock-delays, sessions invalidated by their node's failed check, a snapshot load and a
+     * restore; and a server that loaded the snapshot invalidates exactly as the one that applied the log. Seeded.
      */
     @Test
     void theSessionIndexFollowsEveryKvChange() throws Exception {
         registerNode("n1", Model.PASSING);
+        registerNode("n2", Model.PASSING);
         java.util.Random rnd = new java.util.Random(14);
         List<String> live = new java.util.ArrayList<>();
-        for (int i = 0; i < 4; i++) live.add(session("n1", i % 2 == 0 ? "release" : "delete", 0));
-        int destroyed = 0;
+        for (int i = 0; i < 4; i++) live.add(session(i < 2 ? "n1" : "n2", i % 2 == 0 ? "release" : "delete", i == 0 ? 5 : 0));
+        int destroyed = 0, txnsApplied = 0, nodeFailures = 0;
         for (int step = 0; step < 2_000; step++) {
             String key = "app/" + rnd.nextInt(4) + "/" + rnd.nextInt(8);
             String s = live.get(rnd.nextInt(live.size()));
-            switch (rnd.nextInt(9)) {
+            // lock-delays end (the clock moves a second a step): later acquires are not all refused
+            clock[0] += 1_000_000_000L;
+            switch (rnd.nextInt(11)) {
                 case 0, 1 -> apply(new Command.KvPut(key, "v".getBytes(), 0, null, s, null, index));
                 case 2 -> apply(new Command.KvPut(key, "v".getBytes(), 0, null, null, s, null));
                 case 3 -> apply(new Command.KvPut(key, "w".getBytes(), 0, null, null, null, null));
                 case 4 -> apply(new Command.KvDelete(key, false, null));
                 case 5 -> apply(new Command.KvDelete(key.substring(0, 5), true, null));
-                case 6 -> apply(new Command.Txn(List.of(
-                        new TxnOp(TxnOp.Verb.LOCK, key, "t".getBytes(), 0, 0, s),
-                        new TxnOp(TxnOp.Verb.UNLOCK, "app/0/" + rnd.nextInt(8), "u".getBytes(), 0, 0, s),
-                        new TxnOp(TxnOp.Verb.DELETE, "app/1/" + rnd.nextInt(8), null, 0, 0, null)), index));
-                case 7 -> {
+                case 6, 7 -> {
+                    List<TxnOp> ops = rnd.nextBoolean()
+                            ? List.of(new TxnOp(TxnOp.Verb.LOCK, key, "t".getBytes(), 0, 0, s),
+                                      new TxnOp(TxnOp.Verb.SET, "app/3/" + rnd.nextInt(8), "s".getBytes(), 0, 0, null))
+                            : List.of(new TxnOp(TxnOp.Verb.UNLOCK, key, "u".getBytes(), 0, 0, s),
+                                      new TxnOp(TxnOp.Verb.DELETE_TREE, "app/1/", null, 0, 0, null));
+                    Object v = apply(new Command.Txn(ops, index)).value();
+                    if (v instanceof TxnOutcome o && o.applied()) txnsApplied++;
+                }
+                case 8 -> {
                     apply(new Command.SessionDestroy(s, "destroyed", 0));
                     assertThat(store.kvList("app/").value()).as("no key held by destroyed session %s", s).noneMatch(e -> s.equals(e.session()));
                     live.remove(s);
-                    live.add(session("n1", rnd.nextBoolean() ? "release" : "delete", 0));
+                    live.add(session(rnd.nextBoolean() ? "n1" : "n2", rnd.nextBoolean() ? "release" : "delete", rnd.nextInt(3)));
                     destroyed++;
+                }
+                case 9 -> {
+                    if (rnd.nextInt(4) == 0) {
+                        // n2's serfHealth fails: its sessions are invalidated (and their keys released or deleted)
+                        registerNode("n2", Model.CRITICAL);
+                        java.util.Set<String> alive = store.sessions(x -> true).value().stream().map(Model.Session::id).collect(java.util.stream.Collectors.toSet());
+                        List<String> gone = live.stream().filter(x -> !alive.contains(x)).toList();
+                        live.removeAll(gone);
+                        registerNode("n2", Model.PASSING);
+                        for (String g : gone) {
+                            assertThat(store.kvList("app/").value()).noneMatch(e -> g.equals(e.session()));
+                            live.add(session("n2", rnd.nextBoolean() ? "release" : "delete", 0));
+                        }
+                        if (!gone.isEmpty()) nodeFailures++;
+                    }
                 }
                 default -> apply(new Command.KvPut(key, "x".getBytes(), 0, null, s, null, index));
             }
             assertThat(store.sessionIndexConsistent()).as("after step %d", step).isTrue();
         }
-        assertThat(destroyed).isGreaterThan(100);
+        assertThat(destroyed).isGreaterThan(50);
+        assertThat(txnsApplied).isGreaterThan(50);
+        assertThat(nodeFailures).isGreaterThan(5);
         assertThat(store.kvList("app/").value()).as("some keys held at the end").anyMatch(e -> e.session() != null);
 
+        // A server that loaded the snapshot, and one that restored it, invalidate as the one that applied the log.
         java.io.ByteArrayOutputStream snap = new java.io.ByteArrayOutputStream();
         store.writeSnapshot(snap);
         StateStore loaded = new StateStore(Runnable::run, () -> clock[0]);
         loaded.loadSnapshot(new java.io.ByteArrayInputStream(snap.toByteArray()));
-        assertThat(loaded.sessionIndexConsistent()).as("after a snapshot load").isTrue();
+        StateStore restored = new StateStore(Runnable::run, () -> clock[0]);
+        StateStore.Capture c = store.capture();
+        assertThat(restored.apply(1, new Command.Restore("r", c.index(), c.term(), StateStore.compress(c.state()))).get(0).isOk()).isTrue();
+        for (StateStore other : List.of(loaded, restored)) assertThat(other.sessionIndexConsistent()).isTrue();
         String holder = store.kvList("app/").value().stream().filter(e -> e.session() != null).findFirst().orElseThrow().session();
-        long held = store.kvList("app/").value().stream().filter(e -> holder.equals(e.session())).count();
-        List<ApplyResult> r = loaded.apply(index + 1, new Command.SessionDestroy(holder, "destroyed", 0));
-        assertThat(r.get(0).error()).isNull();
-        assertThat(loaded.kvList("app/").value()).noneMatch(e -> holder.equals(e.session()));
-        assertThat(held).isPositive();
-        assertThat(loaded.sessionIndexConsistent()).isTrue();
+        long at = Math.max(index, restored.lastIndex()) + 1;
+        for (StateStore st : List.of(store, loaded, restored)) {
+            assertThat(st.apply(at, new Command.SessionDestroy(holder, "destroyed", 0)).get(0).isOk()).isTrue();
+            assertThat(st.sessionIndexConsistent()).isTrue();
+        }
+        java.util.function.Function<StateStore, List<String>> kv = st -> st.kvList("").value().stream()
+                .map(e -> e.key() + " " + e.session() + " " + e.modifyIndex() + " " + e.lockIndex()).toList();
+        assertThat(kv.apply(loaded)).isEqualTo(kv.apply(store));
+        assertThat(kv.apply(restored).stream().map(x -> x.split(" ")[0] + " " + x.split(" ")[1]).toList())
+                .isEqualTo(kv.apply(store).stream().map(x -> x.split(" ")[0] + " " + x.split(" ")[1]).toList());
+        assertThat(kv.apply(store)).noneMatch(x -> x.contains(" " + holder + " "));
     }
 }

@@ -49,7 +49,7 @@ public final class StateStore {
     /**
      * Index: session id to the keys it holds, kept with {@code kvs} (every change of a KV record goes through
      * {@link #putKv} and {@link #removeKv}). A session's invalidation (destroy, expiry, its node's failure) looks its
-     * keys up here instead of walking the whole KV table on the apply thread (60-190 ms at 500,000 keys).
+     * keys up here instead of walking the whole KV table on the apply thread (22-32 ms at 500,000 keys in an idle JVM).
      */
     private final HashMap<String, TreeSet<String>> keysBySession = new HashMap<>();
     private final TreeMap<String, Long> tombstones = new TreeMap<>();

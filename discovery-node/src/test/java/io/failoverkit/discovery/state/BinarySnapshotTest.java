@@ -126,15 +126,18 @@ class BinarySnapshotTest {
         StateStore.View view = store.view();
         long at = view.index();
         Path file = dir.resolve("live");
-        CompletableFuture<Void> written = CompletableFuture.runAsync(() -> {
-            try { writeBinary(view, file); } catch (Exception e) { throw new RuntimeException(e); }
-        }, runnable -> Thread.ofPlatform().name("snapshot-writer").start(runnable));
-        written.get(60, TimeUnit.SECONDS);
-        long afterWrite = store.lastIndex();
-        stop.set(true);
+        try {
+            // The writer starts once the store has moved well past the view (a loaded box may hold the applier back).
+            org.awaitility.Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> store.lastIndex() >= at + 2_000);
+            CompletableFuture<Void> written = CompletableFuture.runAsync(() -> {
+                try { writeBinary(view, file); } catch (Exception e) { throw new RuntimeException(e); }
+            }, runnable -> Thread.ofPlatform().name("snapshot-writer").start(runnable));
+            written.get(60, TimeUnit.SECONDS);
+        } finally {
+            stop.set(true);
+        }
         writes.get(60, TimeUnit.SECONDS);
         assertThat(at).isGreaterThanOrEqualTo(20_000);
-        assertThat(afterWrite).as("writes went on past the view").isGreaterThan(at);
 
         StateStore reference = new StateStore(Runnable::run);
         for (long i = 1; i <= at; i++) reference.apply(i, 1, step(i));
@@ -143,6 +146,43 @@ class BinarySnapshotTest {
         assertThat(loaded.lastIndex()).isEqualTo(at);
         assertThat(new String(json(loaded), StandardCharsets.UTF_8)).as("the state at index %d, nothing before it missing, nothing after it in", at)
                 .isEqualTo(new String(json(reference), StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The same without threads: a view is taken, then every kind of KV change is applied (overwrite, delete, recursive
+     * delete, a transaction, a session destroy releasing held keys, a restore replacing the whole table), and only
+     * then is the view written: it holds the state at its index, untouched by any of them.
+     */
+    @Test
+    void aViewIsUntouchedByEveryKindOfChangeAppliedAfterIt() throws Exception {
+        StateStore store = populated();
+        apply(store, new Command.SessionCreate(new Model.Session("s-3", "holder", "node-3", List.of(Model.SERF_HEALTH), 0, "release", "", 0, 0)));
+        apply(store, new Command.KvPut("held/a", "a".getBytes(StandardCharsets.UTF_8), 0, null, "s-3", null, index));
+        apply(store, new Command.KvPut("held/b", "b".getBytes(StandardCharsets.UTF_8), 0, null, "s-3", null, index));
+        StateStore.View view = store.view();
+        long at = view.index();
+        String expected = new String(json(store), StandardCharsets.UTF_8);
+
+        apply(store, new Command.KvPut("app/k1", "overwritten".getBytes(StandardCharsets.UTF_8), 0, null, null, null, null));
+        apply(store, new Command.KvDelete("app/k2", false, null));
+        apply(store, new Command.KvDelete("app/k3", true, null));
+        apply(store, new Command.Txn(List.of(new TxnOp(TxnOp.Verb.SET, "app/k4", "txn".getBytes(StandardCharsets.UTF_8), 0, 0, null),
+                new TxnOp(TxnOp.Verb.DELETE, "app/k6", null, 0, 0, null)), index));
+        apply(store, new Command.SessionDestroy("s-3", "destroyed", 3000));
+        assertThat(store.kvGet("held/a").value().session()).as("the destroy released the key").isNull();
+        StateStore other = new StateStore(Runnable::run);
+        other.apply(1, 1, new Command.KvPut("elsewhere", "x".getBytes(StandardCharsets.UTF_8), 0, null, null, null, null));
+        StateStore.Capture c = other.capture();
+        SnapshotArchive.Archive archive = SnapshotArchive.read(SnapshotArchive.write(SnapshotArchive.meta(c.index(), c.term(), c.state().length, 1_700_000_000_000L), c.state()), 1 << 20);
+        apply(store, new Command.Restore(archive.meta().id(), archive.meta().index(), 1, StateStore.compress(archive.state())));
+        assertThat(store.kvGet("app/k5").value()).as("the restore replaced the KV table").isNull();
+
+        StateStore loaded = new StateStore(Runnable::run);
+        loaded.loadSnapshot(writeBinary(view, dir.resolve("after")));
+        assertThat(loaded.lastIndex()).isEqualTo(at);
+        assertThat(new String(json(loaded), StandardCharsets.UTF_8)).as("the state at the view's index %d", at).isEqualTo(expected);
+        assertThat(loaded.kvGet("held/a").value().session()).isEqualTo("s-3");
+        assertThat(loaded.sessionIndexConsistent()).isTrue();
     }
 
     @Test

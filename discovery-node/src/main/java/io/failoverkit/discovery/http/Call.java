@@ -42,6 +42,9 @@ public final class Call {
         volatile IntConsumer onAnswer;
         /** The request carried no token (Consul then never says that results were filtered: it would tell too much). */
         volatile boolean tokenless;
+        /** While a render is recorded for other callers ({@link #record}): the headers it set, then its answer. */
+        java.util.List<java.util.Map.Entry<String, String>> recordedHeaders;
+        SharedAnswers.Answer recorded;
     }
 
     Call(Request request, Response response, Callback callback, String path) {
@@ -235,7 +238,44 @@ public final class Call {
         }
     }
 
-    public void header(String name, String value) { response.getHeaders().put(name, value); }
+    public void header(String name, String value) {
+        response.getHeaders().put(name, value);
+        if (shared.recordedHeaders != null) shared.recordedHeaders.add(java.util.Map.entry(name, value));
+    }
+
+    /** From now on the headers set and the answer sent are recorded as well, to be handed to other callers. */
+    void record() {
+        shared.recordedHeaders = new java.util.ArrayList<>();
+        shared.recorded = null;
+    }
+
+    /** Stops recording; the answer sent since {@link #record}, or null when none was sent by this call. */
+    SharedAnswers.Answer recorded() {
+        SharedAnswers.Answer a = shared.recorded;
+        shared.recordedHeaders = null;
+        shared.recorded = null;
+        return a;
+    }
+
+    /** Answers with an answer another call recorded (its headers, status, body and content type). */
+    void replay(SharedAnswers.Answer a) {
+        for (java.util.Map.Entry<String, String> h : a.headers()) response.getHeaders().put(h.getKey(), h.getValue());
+        write(a.status(), ByteBuffer.wrap(a.body()).asReadOnlyBuffer(), a.contentType());
+    }
+
+    /**
+     * The request as far as it shapes a read's answer: method, path and every query parameter (sorted, with all
+     * its values) but a blocking query's own {@code index} and {@code wait}.
+     */
+    String shareKey() {
+        StringBuilder b = new StringBuilder(method).append(' ').append(rawPath());
+        java.util.TreeMap<String, java.util.List<String>> params = new java.util.TreeMap<>();
+        for (Fields.Field f : query) {
+            if (!f.getName().equals("index") && !f.getName().equals("wait")) params.put(f.getName(), f.getValues());
+        }
+        params.forEach((k, v) -> b.append('\n').append(k).append('=').append(String.join("\u0000", v)));
+        return b.toString();
+    }
 
     private static final byte[] TRUE = "true".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] FALSE = "false".getBytes(StandardCharsets.US_ASCII);
@@ -259,12 +299,19 @@ public final class Call {
     }
 
     public void send(int status, byte[] bytes, String contentType) {
+        if (shared.recordedHeaders != null && shared.recorded == null && !shared.answered.get()) {
+            shared.recorded = new SharedAnswers.Answer(status, java.util.List.copyOf(shared.recordedHeaders), bytes, contentType);
+        }
+        write(status, ByteBuffer.wrap(bytes), contentType);
+    }
+
+    private void write(int status, ByteBuffer bytes, String contentType) {
         if (!shared.answered.compareAndSet(false, true)) return;
         IntConsumer listener = shared.onAnswer;
         if (listener != null) listener.accept(status);
         response.setStatus(status);
         if (contentType != null) response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
-        response.write(true, ByteBuffer.wrap(bytes), callback);
+        response.write(true, bytes, callback);
     }
 
     public boolean answered() { return shared.answered.get(); }

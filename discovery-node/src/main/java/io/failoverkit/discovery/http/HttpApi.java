@@ -132,6 +132,7 @@ public final class HttpApi implements AutoCloseable {
     public void serve(StateStore store, RaftNode raft, SessionTimers timers, Supplier<Optional<String>> leaderHttp) {
         this.store = store;
         ServerSide side = new ServerSide(store, raft, agent.nodeName(), agent.config().datacenter, timer, executor, forwarder, leaderHttp);
+        side.metrics(agent.metrics());
         routes = new Routes(new KvEndpoint(side), new CatalogEndpoint(side), new HealthEndpoint(side),
                 new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side), new TxnEndpoint(side),
                 new SnapshotEndpoint(side), new AclEndpoint(side, agent));

@@ -36,6 +36,12 @@ final class ServerSide {
 
     private final Forwarder forwarder;
     private final Supplier<java.util.Optional<String>> leaderHttp;
+    /**
+     * Answers shared among callers that read the same thing at the same state (the watchers one change wakes). 32 MiB:
+     * about 130 health answers of a 170-instance service, more than the services one change can touch.
+     */
+    private final SharedAnswers answers = new SharedAnswers(32L << 20);
+    private volatile io.failoverkit.discovery.metrics.Metrics metrics = new io.failoverkit.discovery.metrics.Metrics();
 
     ServerSide(StateStore store, RaftNode raft, String nodeName, String datacenter, ScheduledExecutorService timer, Executor executor,
                Forwarder forwarder, Supplier<java.util.Optional<String>> leaderHttp) {
@@ -48,6 +54,8 @@ final class ServerSide {
         this.timer = timer;
         this.executor = executor;
     }
+
+    void metrics(io.failoverkit.discovery.metrics.Metrics m) { this.metrics = java.util.Objects.requireNonNull(m); }
 
     /**
      * Serves a read: waits for the consistency the caller asked for, runs {@code query}, and, for a blocking query
@@ -93,14 +101,16 @@ final class ServerSide {
     private <T> void attempt(Call call, Set<Table> tables, String kvPrefix, String service, long minIndex, long deadline,
                              Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
         if (call.answered()) return;
+        long before = store.lastIndex();
         StateStore.Read<T> r = readOrAnswer(call, query);
         if (r == null) return;
+        long at = store.lastIndex() == before ? before : -1;
         long left = deadline - System.nanoTime();
         // Consul's rule (blockingquery.Query): answer once the result's index is past the one asked for, so an index
         // from the future (a client that saw another cluster, or a state restored from an older snapshot) blocks
         // until the wait ends; the client then sees an index below its own and resets to 0, as the docs tell it to.
         if (minIndex == 0 || r.index() > minIndex || left <= 0) {
-            respond(call, r, render);
+            respond(call, r, at, render);
             return;
         }
         // The timeout may fire before watch() returns (a short wait left): it must not depend on the watch being set.
@@ -109,8 +119,9 @@ final class ServerSide {
             StateStore.Parked p = parked.get();
             if (p != null) p.cancel();
             executor.execute(() -> {
+                long lastBefore = store.lastIndex();
                 StateStore.Read<T> last = readOrAnswer(call, query);
-                if (last != null) respond(call, last, render);
+                if (last != null) respond(call, last, store.lastIndex() == lastBefore ? lastBefore : -1, render);
             });
         }, left, TimeUnit.NANOSECONDS);
         parked.set(store.watch(tables, kvPrefix, service, r.observedTableIndex(), () -> {
@@ -142,17 +153,46 @@ final class ServerSide {
     }
 
     private <T> void respond(Call call, StateStore.Read<T> r, BiConsumer<Call, StateStore.Read<T>> render) {
+        respond(call, r, -1, render);
+    }
+
+    /**
+     * Answers a read taken at the store's applied index {@code at} (-1: not known, an apply came in between): with
+     * the answer another caller's identical read at that index rendered when there is one (see {@link SharedAnswers}),
+     * else rendered here (and kept for the next, when it may be shared).
+     */
+    private <T> void respond(Call call, StateStore.Read<T> r, long at, BiConsumer<Call, StateStore.Read<T>> render) {
         if (call.answered()) return;
         call.header("X-Consul-Index", Long.toString(r.index()));
         call.header("X-Consul-KnownLeader", Boolean.toString(raft.leaderName().isPresent()));
         call.header("X-Consul-LastContact", Long.toString(Math.max(0, raft.lastContactMillis())));
         call.header("X-Consul-Effective-Consistency", effectiveConsistency(call));
+        // ACLs off only: an answer filtered for one token is never handed to another.
+        SharedAnswers.Key key = at >= 0 && call.identity() == io.failoverkit.discovery.acl.Identity.ACL_DISABLED
+                ? new SharedAnswers.Key(at, call.shareKey()) : null;
+        if (key != null) {
+            SharedAnswers.Answer shared = answers.get(key);
+            if (shared != null) {
+                metrics.incr("failoverkit.http.answers.shared");
+                call.replay(shared);
+                return;
+            }
+            call.record();
+        }
         try {
             render.accept(call, r);
         } catch (HttpError e) {
             call.text(e.status, e.getMessage());
         } catch (RuntimeException e) {
             failed(call, e);
+        } finally {
+            if (key != null) {
+                SharedAnswers.Answer rendered = call.recorded();
+                if (rendered != null && rendered.status() == 200) {
+                    metrics.incr("failoverkit.http.answers.rendered");
+                    answers.put(key, rendered);
+                }
+            }
         }
     }
 

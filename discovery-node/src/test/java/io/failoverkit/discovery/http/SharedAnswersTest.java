@@ -1,0 +1,131 @@
+package io.failoverkit.discovery.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.failoverkit.discovery.testing.DevAgent;
+import io.failoverkit.discovery.testing.Http;
+import io.failoverkit.discovery.testing.Http.Reply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Answers shared among the callers that read the same thing at the same state (the watchers one change wakes): each
+ * gets exactly what a read of its own would have rendered, parameters that shape an answer keep answers apart, a
+ * later change is never answered from an older state, and repeated reads of one state are rendered once.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class SharedAnswersTest {
+    private static DevAgent agent;
+    private static Http http;
+
+    @BeforeAll
+    static void start() throws Exception {
+        agent = DevAgent.start("shared-answers");
+        http = agent.http;
+    }
+
+    @AfterAll
+    static void stop() {
+        if (agent != null) agent.close();
+    }
+
+    private static void register(String node, String id, String tag, String status) {
+        Reply r = http.put("/v1/catalog/register", """
+                {"Node": "%s", "Address": "10.9.0.1", "Service": {"ID": "%s", "Service": "sa-web", "Tags": ["%s"], "Port": 80},
+                 "Check": {"CheckID": "%s-alive", "ServiceID": "%s", "Status": "%s"}}
+                """.formatted(node, id, tag, id, id, status));
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+    }
+
+    private static double counter(String name) {
+        for (JsonNode c : http.get("/v1/agent/metrics").json().path("Counters")) {
+            if (c.path("Name").asText().equals(name)) return c.path("Sum").asDouble();
+        }
+        return 0;
+    }
+
+    @Test
+    void watchersWokenByOneChangeGetWhatTheirOwnReadWouldHaveRendered() throws Exception {
+        register("sa-1", "w-1", "blue", "passing");
+        register("sa-2", "w-2", "green", "critical");
+        long index = http.get("/v1/health/service/sa-web").index();
+
+        Map<String, List<CompletableFuture<Reply>>> watchers = new java.util.LinkedHashMap<>();
+        for (String query : List.of("", "passing&", "tag=blue&", "passing&pretty&")) {
+            List<CompletableFuture<Reply>> list = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                String path = "/v1/health/service/sa-web?" + query + "index=" + index + "&wait=30s";
+                list.add(CompletableFuture.supplyAsync(() -> http.get(path, Duration.ofSeconds(60))));
+            }
+            watchers.put(query, list);
+        }
+        register("sa-3", "w-3", "blue", "passing");
+
+        Map<String, String> bodies = new java.util.HashMap<>();
+        for (var e : watchers.entrySet()) {
+            for (CompletableFuture<Reply> f : e.getValue()) {
+                Reply r = f.get(60, TimeUnit.SECONDS);
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.index()).isGreaterThan(index);
+                assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
+                bodies.merge(e.getKey(), r.body(), (a, b) -> {
+                    assertThat(b).as("every watcher of ?%s got the same answer", e.getKey()).isEqualTo(a);
+                    return a;
+                });
+            }
+            // What a read of its own renders now (nothing changed since the wake).
+            Reply fresh = http.get("/v1/health/service/sa-web?" + e.getKey().replaceAll("&$", ""));
+            assertThat(bodies.get(e.getKey())).as("?%s", e.getKey()).isEqualTo(fresh.body());
+        }
+        assertThat(nodes(bodies.get(""))).containsExactlyInAnyOrder("sa-1", "sa-2", "sa-3");
+        assertThat(nodes(bodies.get("passing&"))).containsExactlyInAnyOrder("sa-1", "sa-3");
+        assertThat(nodes(bodies.get("tag=blue&"))).containsExactlyInAnyOrder("sa-1", "sa-3");
+        assertThat(bodies.get("passing&pretty&")).as("?pretty is its own answer").isNotEqualTo(bodies.get("passing&")).contains("\n");
+
+        // A change after: never answered from the older state.
+        register("sa-4", "w-4", "green", "passing");
+        assertThat(nodes(http.get("/v1/health/service/sa-web?passing").body())).containsExactlyInAnyOrder("sa-1", "sa-3", "sa-4");
+
+        // Reads of one state are rendered once: of 20 in a row, all but those that straddle an apply are shared.
+        double before = counter("failoverkit.http.answers.shared");
+        for (int i = 0; i < 20; i++) {
+            Reply r = http.get("/v1/health/service/sa-web?tag=green");
+            assertThat(nodes(r.body())).containsExactlyInAnyOrder("sa-2", "sa-4");
+        }
+        assertThat(counter("failoverkit.http.answers.shared") - before).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void theKeptAnswersStayWithinTheirBytesTheOldestGoingFirst() {
+        SharedAnswers kept = new SharedAnswers(10_000);
+        for (int i = 0; i < 100; i++) {
+            kept.put(new SharedAnswers.Key(i, "GET /v1/x"), new SharedAnswers.Answer(200, List.of(), new byte[1_000], "application/json"));
+            assertThat(kept.bytes()).isLessThanOrEqualTo(10_000);
+        }
+        assertThat(kept.get(new SharedAnswers.Key(99, "GET /v1/x"))).as("the newest is kept").isNotNull();
+        assertThat(kept.get(new SharedAnswers.Key(0, "GET /v1/x"))).as("the oldest went").isNull();
+        kept.put(new SharedAnswers.Key(100, "GET /v1/big"), new SharedAnswers.Answer(200, List.of(), new byte[5_000], "application/json"));
+        assertThat(kept.get(new SharedAnswers.Key(100, "GET /v1/big"))).as("one answer over a quarter of the bound is not kept").isNull();
+        assertThat(kept.size()).isPositive();
+    }
+
+    private static List<String> nodes(String body) {
+        List<String> out = new ArrayList<>();
+        try {
+            for (JsonNode e : io.failoverkit.discovery.state.Json.MAPPER.readTree(body)) out.add(e.path("Node").path("Node").asText());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(body, e);
+        }
+        return out;
+    }
+}

@@ -42,10 +42,25 @@ public final class Call {
         volatile IntConsumer onAnswer;
         /** The request carried no token (Consul then never says that results were filtered: it would tell too much). */
         volatile boolean tokenless;
-        /** While a render is recorded for other callers ({@link #record}): the headers it set, then its answer. */
-        java.util.List<java.util.Map.Entry<String, String>> recordedHeaders;
-        SharedAnswers.Answer recorded;
     }
+
+    /**
+     * A render being recorded on this thread for other callers ({@link #record}): the headers it set on its request,
+     * then the answer it sent, if this thread's answer is the one the request got. On the thread, not the request:
+     * a blocking query's timer and its wake may both answer one request, and only the winner's answer is recorded.
+     */
+    static final class Recording {
+        private final Shared owner;
+        private final java.util.List<java.util.Map.Entry<String, String>> headers = new java.util.ArrayList<>();
+        private SharedAnswers.Answer answer;
+
+        private Recording(Shared owner) { this.owner = owner; }
+
+        /** The answer this thread sent for the request, or null. */
+        SharedAnswers.Answer answer() { return answer; }
+    }
+
+    private static final ThreadLocal<Recording> RECORDING = new ThreadLocal<>();
 
     Call(Request request, Response response, Callback callback, String path) {
         this(request, response, callback, path, Request.extractQueryParameters(request, StandardCharsets.UTF_8), new Shared());
@@ -240,21 +255,22 @@ public final class Call {
 
     public void header(String name, String value) {
         response.getHeaders().put(name, value);
-        if (shared.recordedHeaders != null) shared.recordedHeaders.add(java.util.Map.entry(name, value));
+        Recording r = RECORDING.get();
+        if (r != null && r.owner == shared) r.headers.add(java.util.Map.entry(name, value));
     }
 
-    /** From now on the headers set and the answer sent are recorded as well, to be handed to other callers. */
-    void record() {
-        shared.recordedHeaders = new java.util.ArrayList<>();
-        shared.recorded = null;
+    /**
+     * Until {@link #stopRecording}, the headers this thread sets on this request and the answer it sends are
+     * recorded as well, to be handed to other callers.
+     */
+    Recording record() {
+        Recording r = new Recording(shared);
+        RECORDING.set(r);
+        return r;
     }
 
-    /** Stops recording; the answer sent since {@link #record}, or null when none was sent by this call. */
-    SharedAnswers.Answer recorded() {
-        SharedAnswers.Answer a = shared.recorded;
-        shared.recordedHeaders = null;
-        shared.recorded = null;
-        return a;
+    static void stopRecording() {
+        RECORDING.remove();
     }
 
     /** Answers with an answer another call recorded (its headers, status, body and content type). */
@@ -267,14 +283,12 @@ public final class Call {
      * The request as far as it shapes a read's answer: method, path and every query parameter (sorted, with all
      * its values) but a blocking query's own {@code index} and {@code wait}.
      */
-    String shareKey() {
-        StringBuilder b = new StringBuilder(method).append(' ').append(rawPath());
+    SharedAnswers.Key shareKey(long stateVersion) {
         java.util.TreeMap<String, java.util.List<String>> params = new java.util.TreeMap<>();
         for (Fields.Field f : query) {
-            if (!f.getName().equals("index") && !f.getName().equals("wait")) params.put(f.getName(), f.getValues());
+            if (!f.getName().equals("index") && !f.getName().equals("wait")) params.put(f.getName(), java.util.Collections.unmodifiableList(new java.util.ArrayList<>(f.getValues())));
         }
-        params.forEach((k, v) -> b.append('\n').append(k).append('=').append(String.join("\u0000", v)));
-        return b.toString();
+        return new SharedAnswers.Key(stateVersion, method, rawPath(), java.util.Collections.unmodifiableMap(params));
     }
 
     private static final byte[] TRUE = "true".getBytes(StandardCharsets.US_ASCII);
@@ -299,19 +313,22 @@ public final class Call {
     }
 
     public void send(int status, byte[] bytes, String contentType) {
-        if (shared.recordedHeaders != null && shared.recorded == null && !shared.answered.get()) {
-            shared.recorded = new SharedAnswers.Answer(status, java.util.List.copyOf(shared.recordedHeaders), bytes, contentType);
+        if (!write(status, ByteBuffer.wrap(bytes), contentType)) return;
+        Recording r = RECORDING.get();
+        if (r != null && r.owner == shared && r.answer == null) {
+            r.answer = new SharedAnswers.Answer(status, java.util.List.copyOf(r.headers), bytes, contentType);
         }
-        write(status, ByteBuffer.wrap(bytes), contentType);
     }
 
-    private void write(int status, ByteBuffer bytes, String contentType) {
-        if (!shared.answered.compareAndSet(false, true)) return;
+    /** Sends the answer unless the request was answered already; true when this was its answer. */
+    private boolean write(int status, ByteBuffer bytes, String contentType) {
+        if (!shared.answered.compareAndSet(false, true)) return false;
         IntConsumer listener = shared.onAnswer;
         if (listener != null) listener.accept(status);
         response.setStatus(status);
         if (contentType != null) response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
         response.write(true, bytes, callback);
+        return true;
     }
 
     public boolean answered() { return shared.answered.get(); }

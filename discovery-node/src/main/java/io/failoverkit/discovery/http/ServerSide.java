@@ -41,7 +41,8 @@ final class ServerSide {
      * about 130 health answers of a 170-instance service, more than the services one change can touch.
      */
     private final SharedAnswers answers = new SharedAnswers(32L << 20);
-    private volatile io.failoverkit.discovery.metrics.Metrics metrics = new io.failoverkit.discovery.metrics.Metrics();
+    private volatile java.util.concurrent.atomic.LongAdder sharedAnswers = new java.util.concurrent.atomic.LongAdder();
+    private volatile java.util.concurrent.atomic.LongAdder renderedAnswers = new java.util.concurrent.atomic.LongAdder();
 
     ServerSide(StateStore store, RaftNode raft, String nodeName, String datacenter, ScheduledExecutorService timer, Executor executor,
                Forwarder forwarder, Supplier<java.util.Optional<String>> leaderHttp) {
@@ -55,7 +56,11 @@ final class ServerSide {
         this.executor = executor;
     }
 
-    void metrics(io.failoverkit.discovery.metrics.Metrics m) { this.metrics = java.util.Objects.requireNonNull(m); }
+    /** Counts, in {@code m}, the reads answered with a shared answer and the answers rendered to be shared. */
+    void metrics(io.failoverkit.discovery.metrics.Metrics m) {
+        sharedAnswers = m.eventCounter("failoverkit.http.answers.shared", java.util.Map.of());
+        renderedAnswers = m.eventCounter("failoverkit.http.answers.rendered", java.util.Map.of());
+    }
 
     /**
      * Serves a read: waits for the consistency the caller asked for, runs {@code query}, and, for a blocking query
@@ -101,10 +106,10 @@ final class ServerSide {
     private <T> void attempt(Call call, Set<Table> tables, String kvPrefix, String service, long minIndex, long deadline,
                              Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
         if (call.answered()) return;
-        long before = store.lastIndex();
+        long before = store.version();
         StateStore.Read<T> r = readOrAnswer(call, query);
         if (r == null) return;
-        long at = store.lastIndex() == before ? before : -1;
+        long at = store.version() == before ? before : -1;
         long left = deadline - System.nanoTime();
         // Consul's rule (blockingquery.Query): answer once the result's index is past the one asked for, so an index
         // from the future (a client that saw another cluster, or a state restored from an older snapshot) blocks
@@ -119,9 +124,9 @@ final class ServerSide {
             StateStore.Parked p = parked.get();
             if (p != null) p.cancel();
             executor.execute(() -> {
-                long lastBefore = store.lastIndex();
+                long lastBefore = store.version();
                 StateStore.Read<T> last = readOrAnswer(call, query);
-                if (last != null) respond(call, last, store.lastIndex() == lastBefore ? lastBefore : -1, render);
+                if (last != null) respond(call, last, store.version() == lastBefore ? lastBefore : -1, render);
             });
         }, left, TimeUnit.NANOSECONDS);
         parked.set(store.watch(tables, kvPrefix, service, r.observedTableIndex(), () -> {
@@ -157,8 +162,8 @@ final class ServerSide {
     }
 
     /**
-     * Answers a read taken at the store's applied index {@code at} (-1: not known, an apply came in between): with
-     * the answer another caller's identical read at that index rendered when there is one (see {@link SharedAnswers}),
+     * Answers a read taken at the store's state version {@code at} (-1: not known, a change came in between): with
+     * the answer another caller's identical read of that state rendered when there is one (see {@link SharedAnswers}),
      * else rendered here (and kept for the next, when it may be shared).
      */
     private <T> void respond(Call call, StateStore.Read<T> r, long at, BiConsumer<Call, StateStore.Read<T>> render) {
@@ -168,16 +173,16 @@ final class ServerSide {
         call.header("X-Consul-LastContact", Long.toString(Math.max(0, raft.lastContactMillis())));
         call.header("X-Consul-Effective-Consistency", effectiveConsistency(call));
         // ACLs off only: an answer filtered for one token is never handed to another.
-        SharedAnswers.Key key = at >= 0 && call.identity() == io.failoverkit.discovery.acl.Identity.ACL_DISABLED
-                ? new SharedAnswers.Key(at, call.shareKey()) : null;
+        SharedAnswers.Key key = at >= 0 && call.identity() == io.failoverkit.discovery.acl.Identity.ACL_DISABLED ? call.shareKey(at) : null;
+        Call.Recording recording = null;
         if (key != null) {
             SharedAnswers.Answer shared = answers.get(key);
             if (shared != null) {
-                metrics.incr("failoverkit.http.answers.shared");
+                sharedAnswers.increment();
                 call.replay(shared);
                 return;
             }
-            call.record();
+            recording = call.record();
         }
         try {
             render.accept(call, r);
@@ -186,10 +191,11 @@ final class ServerSide {
         } catch (RuntimeException e) {
             failed(call, e);
         } finally {
-            if (key != null) {
-                SharedAnswers.Answer rendered = call.recorded();
+            if (recording != null) {
+                Call.stopRecording();
+                SharedAnswers.Answer rendered = recording.answer();
                 if (rendered != null && rendered.status() == 200) {
-                    metrics.incr("failoverkit.http.answers.rendered");
+                    renderedAnswers.increment();
                     answers.put(key, rendered);
                 }
             }
@@ -232,8 +238,12 @@ final class ServerSide {
     <T> void readOnce(Call call, byte[] body, Supplier<StateStore.Read<T>> query, BiConsumer<Call, StateStore.Read<T>> render) {
         if (forwardedToLeader(call, body)) return;
         readyFor(call).whenCompleteAsync((ok, err) -> {
-            if (err != null) call.text(500, "No cluster leader (" + rootMessage(err) + ")");
-            else respond(call, query.get(), render);
+            if (err != null) {
+                call.text(500, "No cluster leader (" + rootMessage(err) + ")");
+                return;
+            }
+            StateStore.Read<T> r = readOrAnswer(call, query);
+            if (r != null) respond(call, r, render);
         }, executor);
     }
 

@@ -7,44 +7,67 @@ import java.util.Map;
 
 /**
  * Answers to reads, kept for the other callers that ask the same thing of the same state: the blocking queries woken
- * by one change (every watcher of a service, every watcher of the service list) re-run the same query at the same
- * Raft index, and each rendered the same JSON again (at 10,000 nodes a health answer is ~250 KB: the leader's
- * allocation under a wake storm was mostly these renders, and its GC pauses grew to 0.5 s).
+ * by one change (every watcher of a service, every watcher of the service list) re-run the same query on the same
+ * state, and each rendered the same JSON again (at 10,000 nodes a health answer is ~250 KB: the leader's allocation
+ * under a wake storm was mostly these renders, and its GC pauses grew to 0.5 s).
  * <p>
- * An answer is found by the state it was read at (the store's last applied index, unchanged from before the query
- * to after it, so the query saw exactly that state) and the request (method, path, and every query parameter but a
- * blocking query's own {@code index} and {@code wait}); only answers that depend on nothing else are kept: ACLs
- * off (an answer filtered for one token is never handed to another), status 200. Bounded in bytes; the oldest go first.
+ * An answer is found by the state it was read at ({@code StateStore.version()}, the same before the query and after
+ * it, so the query saw exactly that state) and the request (method, raw path, and every query parameter with all its
+ * values but a blocking query's own {@code index} and {@code wait}). Only answers that depend on nothing else are
+ * kept: ACLs off (an answer filtered for one token is never handed to another), status 200. Only the newest state's
+ * answers are kept (no read can be taken at an older one again), within a bound in bytes.
  */
 final class SharedAnswers {
     /** What identifies an answer: the state it was read at and the request as far as it shapes the answer. */
-    record Key(long stateIndex, String request) {}
+    record Key(long stateVersion, String method, String rawPath, Map<String, List<String>> params) {
+        long bytes() {
+            long n = 96 + 2L * (method.length() + rawPath.length());
+            for (Map.Entry<String, List<String>> e : params.entrySet()) {
+                n += 64 + 2L * e.getKey().length();
+                for (String v : e.getValue()) n += 48 + 2L * v.length();
+            }
+            return n;
+        }
+    }
 
     /** A rendered answer: the headers the render set, its status, body and content type. */
     record Answer(int status, List<Map.Entry<String, String>> headers, byte[] body, String contentType) {
-        long bytes() { return body.length + 64L * (headers.size() + 2); }
+        long bytes() {
+            long n = 64 + body.length;
+            for (Map.Entry<String, String> h : headers) n += 64 + 2L * (h.getKey().length() + h.getValue().length());
+            return n;
+        }
     }
 
     private final long maxBytes;
     private final LinkedHashMap<Key, Answer> answers = new LinkedHashMap<>();
     private long bytes;
+    /** The newest state version an answer was kept for: older ones are dropped, and not taken. */
+    private long newest = Long.MIN_VALUE;
 
     SharedAnswers(long maxBytes) {
         this.maxBytes = maxBytes;
     }
 
     synchronized Answer get(Key key) {
-        return answers.get(key);
+        return key.stateVersion() == newest ? answers.get(key) : null;
     }
 
     synchronized void put(Key key, Answer answer) {
-        long size = answer.bytes();
+        if (key.stateVersion() < newest) return;
+        if (key.stateVersion() > newest) {
+            answers.clear();
+            bytes = 0;
+            newest = key.stateVersion();
+        }
+        long size = key.bytes() + answer.bytes();
         if (size > maxBytes / 4) return;
         Answer old = answers.put(key, answer);
-        if (old != null) bytes -= old.bytes();
+        if (old != null) bytes -= key.bytes() + old.bytes();
         bytes += size;
-        for (Iterator<Answer> it = answers.values().iterator(); bytes > maxBytes && it.hasNext(); ) {
-            bytes -= it.next().bytes();
+        for (Iterator<Map.Entry<Key, Answer>> it = answers.entrySet().iterator(); bytes > maxBytes && it.hasNext(); ) {
+            Map.Entry<Key, Answer> e = it.next();
+            bytes -= e.getKey().bytes() + e.getValue().bytes();
             it.remove();
         }
     }

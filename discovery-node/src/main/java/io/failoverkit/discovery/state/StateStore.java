@@ -89,6 +89,12 @@ public final class StateStore {
     private final LockDelays lockDelays;
     private final EnumMap<Table, Long> tableIndex = new EnumMap<>(Table.class);
     private long lastIndex;
+    /**
+     * Counts the changes of the state: every apply and every snapshot load, under the write lock (unlike
+     * {@link #lastIndex}, which an older entry or a snapshot does not move up). A read that found the same count
+     * before and after it saw exactly that state.
+     */
+    private volatile long version;
     /** The Raft term of the entry at {@link #lastIndex} (0 when not known). */
     private long lastTerm;
     /**
@@ -158,6 +164,7 @@ public final class StateStore {
                 catalogGeneration++;
             }
         } finally {
+            version++;
             lock.writeLock().unlock();
         }
         watches.fire(changes.tables, changes.allKeys ? null : changes.keys, changes.allKeys ? null : changes.services);
@@ -206,6 +213,11 @@ public final class StateStore {
 
     public long catalogGeneration() {
         return catalogGeneration;
+    }
+
+    /** The count of changes so far (see {@link #version}); read without the lock. */
+    public long version() {
+        return version;
     }
 
     public long lastIndex() {
@@ -1092,6 +1104,7 @@ public final class StateStore {
             if (img.serviceIndexes() != null) serviceIndexes.putAll(img.serviceIndexes());
             kvReapedIndex = img.kvReapedIndex() == null ? 0 : img.kvReapedIndex();
         } finally {
+            version++;
             lock.writeLock().unlock();
         }
         watches.fire(EnumSet.allOf(Table.class), null);

@@ -83,8 +83,9 @@ class SharedAnswersTest {
                     return a;
                 });
             }
-            // What a read of its own renders now (nothing changed since the wake).
-            Reply fresh = http.get("/v1/health/service/sa-web?" + e.getKey().replaceAll("&$", ""));
+            // What a read of its own renders now (nothing changed since the wake): a parameter the answer ignores
+            // but the sharing does not (so it is rendered afresh).
+            Reply fresh = http.get("/v1/health/service/sa-web?" + e.getKey() + "unshared=" + System.nanoTime());
             assertThat(bodies.get(e.getKey())).as("?%s", e.getKey()).isEqualTo(fresh.body());
         }
         assertThat(nodes(bodies.get(""))).containsExactlyInAnyOrder("sa-1", "sa-2", "sa-3");
@@ -96,27 +97,65 @@ class SharedAnswersTest {
         register("sa-4", "w-4", "green", "passing");
         assertThat(nodes(http.get("/v1/health/service/sa-web?passing").body())).containsExactlyInAnyOrder("sa-1", "sa-3", "sa-4");
 
-        // Reads of one state are rendered once: of 20 in a row, all but those that straddle an apply are shared.
+        // Reads of one state are rendered once: of 20 in a row, all but those that straddle an apply are shared,
+        // and a shared answer carries the caller's own index headers and the render's own headers.
         double before = counter("failoverkit.http.answers.shared");
+        Reply own = http.get("/v1/health/service/sa-web?tag=green&unshared=1");
         for (int i = 0; i < 20; i++) {
             Reply r = http.get("/v1/health/service/sa-web?tag=green");
             assertThat(nodes(r.body())).containsExactlyInAnyOrder("sa-2", "sa-4");
+            assertThat(r.body()).isEqualTo(own.body());
+            for (String h : List.of("X-Consul-Index", "X-Consul-KnownLeader", "X-Consul-Effective-Consistency", "Content-Type")) {
+                assertThat(r.headers().firstValue(h)).as(h).isEqualTo(own.headers().firstValue(h));
+            }
         }
         assertThat(counter("failoverkit.http.answers.shared") - before).isGreaterThanOrEqualTo(1);
+
+        // Parameters are kept apart by their structure, not by a joined string: ?passing=%0Atag%3Dblue is "passing"
+        // (its value is not "false"), ?passing&tag=blue is passing and blue.
+        assertThat(nodes(http.get("/v1/health/service/sa-web?passing&tag=blue").body())).containsExactlyInAnyOrder("sa-1", "sa-3");
+        assertThat(nodes(http.get("/v1/health/service/sa-web?passing=%0Atag%3Dblue").body())).containsExactlyInAnyOrder("sa-1", "sa-3", "sa-4");
+    }
+
+    @Test
+    void aRawKvValueIsSharedWithItsHeadersAndANotFoundIsNot() {
+        assertThat(http.put("/v1/kv/sa/raw", "<b>value</b>").status()).isEqualTo(200);
+        Reply own = http.get("/v1/kv/sa/raw?raw&unshared=1");
+        double before = counter("failoverkit.http.answers.shared");
+        for (int i = 0; i < 10; i++) {
+            Reply r = http.get("/v1/kv/sa/raw?raw");
+            assertThat(r.body()).isEqualTo("<b>value</b>");
+            for (String h : List.of("Content-Type", "X-Content-Type-Options", "Content-Security-Policy")) {
+                assertThat(r.headers().firstValue(h)).as(h).isPresent().isEqualTo(own.headers().firstValue(h));
+            }
+        }
+        assertThat(counter("failoverkit.http.answers.shared") - before).isGreaterThanOrEqualTo(1);
+
+        double rendered = counter("failoverkit.http.answers.rendered");
+        for (int i = 0; i < 5; i++) assertThat(http.get("/v1/kv/sa/missing").status()).isEqualTo(404);
+        assertThat(counter("failoverkit.http.answers.rendered")).as("a 404 is not kept").isEqualTo(rendered);
     }
 
     @Test
     void theKeptAnswersStayWithinTheirBytesTheOldestGoingFirst() {
         SharedAnswers kept = new SharedAnswers(10_000);
         for (int i = 0; i < 100; i++) {
-            kept.put(new SharedAnswers.Key(i, "GET /v1/x"), new SharedAnswers.Answer(200, List.of(), new byte[1_000], "application/json"));
+            kept.put(key(99, "/v1/x" + i), new SharedAnswers.Answer(200, List.of(), new byte[1_000], "application/json"));
             assertThat(kept.bytes()).isLessThanOrEqualTo(10_000);
         }
-        assertThat(kept.get(new SharedAnswers.Key(99, "GET /v1/x"))).as("the newest is kept").isNotNull();
-        assertThat(kept.get(new SharedAnswers.Key(0, "GET /v1/x"))).as("the oldest went").isNull();
-        kept.put(new SharedAnswers.Key(100, "GET /v1/big"), new SharedAnswers.Answer(200, List.of(), new byte[5_000], "application/json"));
-        assertThat(kept.get(new SharedAnswers.Key(100, "GET /v1/big"))).as("one answer over a quarter of the bound is not kept").isNull();
+        assertThat(kept.get(key(99, "/v1/x99"))).as("the newest is kept").isNotNull();
+        assertThat(kept.get(key(99, "/v1/x0"))).as("the oldest went").isNull();
+        kept.put(key(99, "/v1/big"), new SharedAnswers.Answer(200, List.of(), new byte[5_000], "application/json"));
+        assertThat(kept.get(key(99, "/v1/big"))).as("one answer over a quarter of the bound is not kept").isNull();
         assertThat(kept.size()).isPositive();
+        kept.put(key(98, "/v1/late"), new SharedAnswers.Answer(200, List.of(), new byte[10], "application/json"));
+        assertThat(kept.get(key(98, "/v1/late"))).as("an answer of an older state is not kept").isNull();
+        kept.put(key(100, "/v1/y"), new SharedAnswers.Answer(200, List.of(), new byte[10], "application/json"));
+        assertThat(kept.size()).as("a newer state drops the older one's answers").isEqualTo(1);
+    }
+
+    private static SharedAnswers.Key key(long version, String path) {
+        return new SharedAnswers.Key(version, "GET", path, Map.of());
     }
 
     private static List<String> nodes(String body) {

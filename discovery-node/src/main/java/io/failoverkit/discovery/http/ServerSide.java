@@ -174,16 +174,32 @@ final class ServerSide {
         call.header("X-Consul-Effective-Consistency", effectiveConsistency(call));
         // ACLs off only: an answer filtered for one token is never handed to another.
         SharedAnswers.Key key = at >= 0 && call.identity() == io.failoverkit.discovery.acl.Identity.ACL_DISABLED ? call.shareKey(at) : null;
-        Call.Recording recording = null;
         if (key != null) {
-            SharedAnswers.Answer shared = answers.get(key);
+            CompletableFuture<SharedAnswers.Answer> shared = answers.claim(key);
             if (shared != null) {
-                sharedAnswers.increment();
-                call.replay(shared);
+                // Kept, or being rendered for another caller: its answer (or, when it had none to share, our own render).
+                if (shared.isDone() && shared.getNow(null) != null) {
+                    sharedAnswers.increment();
+                    call.replay(shared.getNow(null));
+                } else {
+                    shared.whenCompleteAsync((a, err) -> {
+                        if (a != null) {
+                            sharedAnswers.increment();
+                            call.replay(a);
+                        } else {
+                            render(call, r, render, null, null);
+                        }
+                    }, executor);
+                }
                 return;
             }
-            recording = call.record();
         }
+        render(call, r, render, key, key == null ? null : call.record());
+    }
+
+    /** Renders an answer; with {@code key}, what it sent is recorded and reported to {@link #answers} (always). */
+    private <T> void render(Call call, StateStore.Read<T> r, BiConsumer<Call, StateStore.Read<T>> render, SharedAnswers.Key key,
+                            Call.Recording recording) {
         try {
             render.accept(call, r);
         } catch (HttpError e) {
@@ -194,10 +210,9 @@ final class ServerSide {
             if (recording != null) {
                 Call.stopRecording();
                 SharedAnswers.Answer rendered = recording.answer();
-                if (rendered != null && rendered.status() == 200) {
-                    renderedAnswers.increment();
-                    answers.put(key, rendered);
-                }
+                boolean keep = rendered != null && rendered.status() == 200;
+                if (keep) renderedAnswers.increment();
+                answers.rendered(key, keep ? rendered : null);
             }
         }
     }

@@ -53,6 +53,35 @@ final class SharedAnswers {
         return key.stateVersion() == newest ? answers.get(key) : null;
     }
 
+    /**
+     * Renders of a key in progress: the watchers one change wakes read at once, and all but the first wait for its
+     * answer instead of rendering it again.
+     */
+    private final java.util.HashMap<Key, java.util.concurrent.CompletableFuture<Answer>> rendering = new java.util.HashMap<>();
+
+    /**
+     * The answer to {@code key} kept or being rendered (completed with null when the render gave nothing to share:
+     * the caller then renders its own), or null when the caller is to render it and report with {@link #rendered}.
+     */
+    synchronized java.util.concurrent.CompletableFuture<Answer> claim(Key key) {
+        Answer kept = get(key);
+        if (kept != null) return java.util.concurrent.CompletableFuture.completedFuture(kept);
+        java.util.concurrent.CompletableFuture<Answer> inProgress = rendering.get(key);
+        if (inProgress != null) return inProgress;
+        rendering.put(key, new java.util.concurrent.CompletableFuture<>());
+        return null;
+    }
+
+    /** The render {@link #claim} gave the caller ended: its answer to share (kept, handed to those waiting), or null. */
+    void rendered(Key key, Answer answer) {
+        java.util.concurrent.CompletableFuture<Answer> waiting;
+        synchronized (this) {
+            waiting = rendering.remove(key);
+            if (answer != null) put(key, answer);
+        }
+        if (waiting != null) waiting.complete(answer);
+    }
+
     synchronized void put(Key key, Answer answer) {
         if (key.stateVersion() < newest) return;
         if (key.stateVersion() > newest) {

@@ -154,6 +154,24 @@ class SharedAnswersTest {
         assertThat(kept.size()).as("a newer state drops the older one's answers").isEqualTo(1);
     }
 
+    @Test
+    void callersOfAKeyBeingRenderedWaitForThatRenderAndRenderTheirOwnWhenItHasNothingToShare() throws Exception {
+        SharedAnswers kept = new SharedAnswers(1 << 20);
+        SharedAnswers.Answer answer = new SharedAnswers.Answer(200, List.of(Map.entry("X-Test", "1")), "[]".getBytes(), "application/json");
+        assertThat(kept.claim(key(7, "/v1/a"))).as("the first caller renders").isNull();
+        var waiting = kept.claim(key(7, "/v1/a"));
+        assertThat(waiting).as("the second waits").isNotNull().isNotDone();
+        assertThat(kept.claim(key(7, "/v1/b"))).as("another request renders its own").isNull();
+        kept.rendered(key(7, "/v1/a"), answer);
+        assertThat(waiting.get(1, TimeUnit.SECONDS)).isSameAs(answer);
+        assertThat(kept.claim(key(7, "/v1/a")).getNow(null)).as("then kept").isSameAs(answer);
+
+        var second = kept.claim(key(7, "/v1/b"));
+        kept.rendered(key(7, "/v1/b"), null);
+        assertThat(second.get(1, TimeUnit.SECONDS)).as("nothing to share: the waiter renders its own").isNull();
+        assertThat(kept.claim(key(7, "/v1/b"))).as("and the next caller renders again").isNull();
+    }
+
     private static SharedAnswers.Key key(long version, String path) {
         return new SharedAnswers.Key(version, "GET", path, Map.of());
     }

@@ -254,6 +254,8 @@ public final class Call {
     }
 
     public void header(String name, String value) {
+        // Once answered, the response's headers are its connection's, and may already be the next request's.
+        if (shared.answered.get()) return;
         response.getHeaders().put(name, value);
         Recording r = RECORDING.get();
         if (r != null && r.owner == shared) r.headers.add(java.util.Map.entry(name, value));
@@ -275,8 +277,7 @@ public final class Call {
 
     /** Answers with an answer another call recorded (its headers, status, body and content type). */
     void replay(SharedAnswers.Answer a) {
-        for (java.util.Map.Entry<String, String> h : a.headers()) response.getHeaders().put(h.getKey(), h.getValue());
-        write(a.status(), ByteBuffer.wrap(a.body()).asReadOnlyBuffer(), a.contentType());
+        write(a.status(), ByteBuffer.wrap(a.body()).asReadOnlyBuffer(), a.contentType(), a.headers());
     }
 
     /**
@@ -313,16 +314,17 @@ public final class Call {
     }
 
     public void send(int status, byte[] bytes, String contentType) {
-        if (!write(status, ByteBuffer.wrap(bytes), contentType)) return;
+        if (!write(status, ByteBuffer.wrap(bytes), contentType, java.util.List.of())) return;
         Recording r = RECORDING.get();
         if (r != null && r.owner == shared && r.answer == null) {
             r.answer = new SharedAnswers.Answer(status, java.util.List.copyOf(r.headers), bytes, contentType);
         }
     }
 
-    /** Sends the answer unless the request was answered already; true when this was its answer. */
-    private boolean write(int status, ByteBuffer bytes, String contentType) {
+    /** Sends the answer (with {@code headers} besides those set) unless the request was answered already; true when this was its answer. */
+    private boolean write(int status, ByteBuffer bytes, String contentType, java.util.List<java.util.Map.Entry<String, String>> headers) {
         if (!shared.answered.compareAndSet(false, true)) return false;
+        for (java.util.Map.Entry<String, String> h : headers) response.getHeaders().put(h.getKey(), h.getValue());
         IntConsumer listener = shared.onAnswer;
         if (listener != null) listener.accept(status);
         response.setStatus(status);

@@ -56,6 +56,11 @@ final class ServerSide {
         this.executor = executor;
     }
 
+    /** Whether answers may be shared: only with ACLs off on this agent (then no answer depends on a token). */
+    private volatile java.util.function.BooleanSupplier aclsOff = () -> false;
+
+    void shareAnswersWhile(java.util.function.BooleanSupplier aclsOff) { this.aclsOff = java.util.Objects.requireNonNull(aclsOff); }
+
     /** Counts, in {@code m}, the reads answered with a shared answer and the answers rendered to be shared. */
     void metrics(io.failoverkit.discovery.metrics.Metrics m) {
         sharedAnswers = m.eventCounter("failoverkit.http.answers.shared", java.util.Map.of());
@@ -173,7 +178,8 @@ final class ServerSide {
         call.header("X-Consul-LastContact", Long.toString(Math.max(0, raft.lastContactMillis())));
         call.header("X-Consul-Effective-Consistency", effectiveConsistency(call));
         // ACLs off only: an answer filtered for one token is never handed to another.
-        SharedAnswers.Key key = at >= 0 && call.identity() == io.failoverkit.discovery.acl.Identity.ACL_DISABLED ? call.shareKey(at) : null;
+        SharedAnswers.Key key = at >= 0 && aclsOff.getAsBoolean() && call.identity() == io.failoverkit.discovery.acl.Identity.ACL_DISABLED
+                ? call.shareKey(at) : null;
         if (key != null) {
             CompletableFuture<SharedAnswers.Answer> shared = answers.claim(key);
             if (shared != null) {
@@ -183,11 +189,16 @@ final class ServerSide {
                     call.replay(shared.getNow(null));
                 } else {
                     shared.whenCompleteAsync((a, err) -> {
-                        if (a != null) {
-                            sharedAnswers.increment();
-                            call.replay(a);
-                        } else {
-                            render(call, r, render, null, null);
+                        try {
+                            if (a != null) {
+                                sharedAnswers.increment();
+                                call.replay(a);
+                            } else {
+                                render(call, r, render, null, null);
+                            }
+                        } catch (Throwable t) {
+                            org.slf4j.LoggerFactory.getLogger(ServerSide.class).error("{} {} failed: {}", call.method, call.rawPath(), t.toString(), t);
+                            call.text(500, "read failed: " + rootMessage(t));
                         }
                     }, executor);
                 }
@@ -211,8 +222,9 @@ final class ServerSide {
                 Call.stopRecording();
                 SharedAnswers.Answer rendered = recording.answer();
                 boolean keep = rendered != null && rendered.status() == 200;
-                if (keep) renderedAnswers.increment();
+                // Always reported (those waiting for it go on), before anything else that could throw.
                 answers.rendered(key, keep ? rendered : null);
+                if (keep) renderedAnswers.increment();
             }
         }
     }

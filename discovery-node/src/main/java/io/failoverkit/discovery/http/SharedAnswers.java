@@ -77,9 +77,16 @@ final class SharedAnswers {
         java.util.concurrent.CompletableFuture<Answer> waiting;
         synchronized (this) {
             waiting = rendering.remove(key);
-            if (answer != null) put(key, answer);
         }
-        if (waiting != null) waiting.complete(answer);
+        try {
+            if (answer != null) {
+                synchronized (this) {
+                    put(key, answer);
+                }
+            }
+        } finally {
+            if (waiting != null) waiting.complete(answer);
+        }
     }
 
     synchronized void put(Key key, Answer answer) {

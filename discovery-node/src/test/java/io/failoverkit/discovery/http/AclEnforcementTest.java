@@ -88,6 +88,26 @@ class AclEnforcementTest {
         return r.headers().firstValue(Permissions.FILTERED_HEADER).orElse("false").equals("true");
     }
 
+    /** With ACLs on no answer is shared: each token's read of one state is rendered for it, filtered for it. */
+    @Test
+    void withAclsOnEveryTokenGetsItsOwnRender() {
+        double rendered = metric("failoverkit.http.answers.rendered"), shared = metric("failoverkit.http.answers.shared");
+        for (int i = 0; i < 3; i++) {
+            assertThat(reader.get("/v1/catalog/services").json().has("bar-db")).isTrue();
+            assertThat(foo.get("/v1/catalog/services").json().has("bar-db")).as("foo's token does not see bar-db").isFalse();
+            assertThat(foo.get("/v1/catalog/services").json().has("foo-db")).isTrue();
+        }
+        assertThat(metric("failoverkit.http.answers.rendered")).isEqualTo(rendered);
+        assertThat(metric("failoverkit.http.answers.shared")).isEqualTo(shared);
+    }
+
+    private static double metric(String name) {
+        for (JsonNode c : mgmt.get("/v1/agent/metrics").json().path("Counters")) {
+            if (c.path("Name").asText().equals(name)) return c.path("Sum").asDouble();
+        }
+        return 0;
+    }
+
     @Test
     void agentMembersAreFilteredPerTokenEveryTimeTheyAreAsked() {
         // /v1/agent/members is served from a cache per authorizer: asked twice each, in turns, every token keeps its view.

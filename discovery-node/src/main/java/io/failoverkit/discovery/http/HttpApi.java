@@ -67,6 +67,7 @@ public final class HttpApi implements AutoCloseable {
         this.agent = agent;
         this.timer = timer;
         this.forwarder = new Forwarder(this::defaultToken, agent.tls().httpClient());
+        forwarder.metrics(agent.metrics());
         this.lookup = new AgentLookup();
         this.membersCache = new MembersCache(agent.membership());
         this.audit = agent.config().auditEnabled ? AuditLog.open(auditPath(agent)) : null;

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Flow;
 
 /**
@@ -52,6 +53,11 @@ final class Forwarder {
 
     /** As {@link #forward(Call, Optional, String, byte[])}, marking the hop as {@code hop} (see {@link #FROM_CLIENT_AGENT}). */
     void forward(Call call, Optional<String> target, String pathWithPrefix, byte[] body, String hop) {
+        forward(call, target, pathWithPrefix, body, hop, false);
+    }
+
+    /** As {@link #forward(Call, Optional, String, byte[], String)}; a {@code joinable} request may share one relayed ({@link #relay}). */
+    void forward(Call call, Optional<String> target, String pathWithPrefix, byte[] body, String hop, boolean joinable) {
         if (target.isEmpty()) {
             call.text(500, "No known Consul servers (this agent has not joined a cluster with a server yet)");
             return;
@@ -76,10 +82,7 @@ final class Forwarder {
         if (source != null) req.header(SOURCE_HEADER, source);
         String ct = call.header("Content-Type");
         if (ct != null) req.header("Content-Type", ct);
-        // Only blocking queries are joined (see relay), and not with ?consistent: a read barrier is for its own request.
-        boolean joinable = call.method.equals("GET") && (body == null || body.length == 0) && !call.has("consistent")
-                && call.longParam("index", 0) > 0;
-        relay(req.build(), joinable).whenComplete((resp, err) -> {
+        relay(req.build(), joinable && call.method.equals("GET") && (body == null || body.length == 0)).whenComplete((resp, err) -> {
             if (err != null) {
                 call.text(500, "forwarding to " + target.get() + " failed: " + ServerSide.rootMessage(err));
                 return;
@@ -93,11 +96,21 @@ final class Forwarder {
     record Answer(int status, HttpHeaders headers, byte[] body) {}
 
     /** Blocking queries relayed now, by the request sent on: identical ones share one. */
-    private final java.util.concurrent.ConcurrentHashMap<RelayKey, CompletableFuture<Answer>> relaying = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<RelayKey, Relayed> relaying = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A relayed request's answer to come, and when it was sent (System.nanoTime). */
+    private record Relayed(CompletableFuture<Answer> answer, long sentAt) {}
+
+    /**
+     * How long after it was sent a relayed query may still be joined: the watchers one change wakes re-park within
+     * it; a later request goes on its own (so an answer in transit long, or a stalled one, is not handed on and on).
+     */
+    static final long JOIN_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+    long joinWindowNanos = JOIN_WINDOW_NANOS;
     private volatile java.util.concurrent.atomic.LongAdder joined = new java.util.concurrent.atomic.LongAdder();
 
-    /** A relayed request as the next hop sees it: its URI and the headers sent (the token among them) but the source. */
-    private record RelayKey(URI uri, java.util.Map<String, List<String>> headers) {}
+    /** A relayed request as the next hop sees it: its method, URI and the headers sent (the token among them) but the source. */
+    private record RelayKey(String method, URI uri, java.util.Map<String, List<String>> headers) {}
 
     /** Counts, in {@code m}, the blocking queries that joined an identical one being relayed. */
     void metrics(io.failoverkit.discovery.metrics.Metrics m) {
@@ -110,36 +123,37 @@ final class Forwarder {
      * was relayed and its whole answer held here on its own (a follower relaying a third of 5,000 watchers spent 8-9 s
      * of a minute in GC pauses of up to 0.7 s, copying those answers: bench/scale.sh). The joiner gets the answer of a
      * query sent before its own with the same index: an answer past that index, or one at the end of the wait, which
-     * a blocking query may return early (the client asks again). Only {@code joinable} requests are: blocking queries
-     * ({@code ?index} above 0) without {@code ?consistent} (a read barrier is for the request that asks for it); other
-     * reads (a read after one's own write must see it) and all writes go on their own.
+     * a blocking query may return early (the client asks again). Only {@code joinable} requests are joined (the
+     * caller decides: blocking queries of a route that blocks, without ?consistent, with ACLs off), and only within
+     * {@link #JOIN_WINDOW_NANOS} of the first one's sending; other reads and all writes go on their own.
      */
     CompletableFuture<Answer> relay(HttpRequest request, boolean joinable) {
-        if (!joinable) return exchange(request);
+        if (!joinable || joinWindowNanos <= 0) return exchange(request);
         // The client's address (for the audit log, which records no read) is the one header that may differ.
         java.util.TreeMap<String, List<String>> headers = new java.util.TreeMap<>();
         request.headers().map().forEach((name, values) -> {
             if (!name.equalsIgnoreCase(SOURCE_HEADER)) headers.put(name.toLowerCase(java.util.Locale.ROOT), values);
         });
-        RelayKey key = new RelayKey(request.uri(), headers);
-        CompletableFuture<Answer> mine = new CompletableFuture<>();
-        CompletableFuture<Answer> running = relaying.putIfAbsent(key, mine);
-        if (running != null) {
+        RelayKey key = new RelayKey(request.method(), request.uri(), headers);
+        long now = System.nanoTime();
+        Relayed mine = new Relayed(new CompletableFuture<>(), now);
+        Relayed running = relaying.compute(key, (k, r) -> r != null && now - r.sentAt() < joinWindowNanos ? r : mine);
+        if (running != mine) {
             joined.increment();
-            return running;
+            return running.answer().copy();
         }
         CompletableFuture<Answer> sent;
         try {
             sent = exchange(request);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((a, err) -> {
             relaying.remove(key, mine);
-            if (err != null) mine.completeExceptionally(err);
-            else mine.complete(a);
+            if (err != null) mine.answer().completeExceptionally(err);
+            else mine.answer().complete(a);
         });
-        return mine;
+        return mine.answer().copy();
     }
 
     /** Tests: blocking queries being relayed now. */

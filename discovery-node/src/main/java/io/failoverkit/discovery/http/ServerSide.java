@@ -94,7 +94,10 @@ final class ServerSide {
             }
         }
         if (wait.compareTo(MAX_WAIT) > 0) wait = MAX_WAIT;
-        if (forwardedToLeader(call, null)) return;
+        // A blocking query (the route can block, ?index above 0) may join an identical one being relayed (see
+        // Forwarder.relay); not with ?consistent (a read barrier is for its own request), nor with ACLs on (the
+        // leader authorizes each request as it arrives, a joiner would get the first one's view).
+        if (forwardedToLeader(call, null, minIndex > 0 && !call.has("consistent") && aclsOff.getAsBoolean())) return;
         CompletableFuture<Void> ready = readyFor(call);
         // Consul adds up to wait/16 of jitter so that many watchers do not return at once.
         long waitMillis = wait.toMillis() + ThreadLocalRandom.current().nextLong(wait.toMillis() / 16 + 1);
@@ -235,13 +238,17 @@ final class ServerSide {
      * True when the call went to the leader; without a known leader it stays here and the read barrier reports it.
      */
     private boolean forwardedToLeader(Call call, byte[] body) {
+        return forwardedToLeader(call, body, false);
+    }
+
+    private boolean forwardedToLeader(Call call, byte[] body, boolean joinable) {
         boolean stale = call.has("stale");
         if (stale && call.has("consistent")) throw HttpError.badRequest("?stale and ?consistent cannot be used together");
         // A client agent's hop goes on to the leader like any default read; a server's hop never goes further (no loops).
         if (stale || call.forwardedByServer() || raft.isLeader()) return false;
         java.util.Optional<String> leader = leaderHttp.get();
         if (leader.isEmpty()) return false;
-        forwarder.forward(call, leader, call.rawPath(), body);
+        forwarder.forward(call, leader, call.rawPath(), body, "1", joinable);
         return true;
     }
 

@@ -67,9 +67,12 @@ class ForwarderJoinTest {
         for (Socket s : accepted) s.close();
     }
 
+    private final AtomicInteger sources = new AtomicInteger(40000);
+
+    /** A relayed GET as forward() builds it, each from a client address of its own. */
     private HttpRequest get(String pathAndQuery, String token) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + leader.getLocalPort() + pathAndQuery))
-                .header(Forwarder.FORWARDED_HEADER, "1").header(Forwarder.SOURCE_HEADER, "127.0.0.1:" + (40000 + received.size()));
+                .header(Forwarder.FORWARDED_HEADER, "1").header(Forwarder.SOURCE_HEADER, "127.0.0.1:" + sources.incrementAndGet());
         if (token != null) b.header("X-Consul-Token", token);
         return b.build();
     }
@@ -77,6 +80,7 @@ class ForwarderJoinTest {
     @Test
     void identicalBlockingQueriesShareOneRequestAndOneAnswer() throws Exception {
         Forwarder forwarder = new Forwarder(() -> null, HttpClient.newBuilder());
+        forwarder.joinWindowNanos = TimeUnit.SECONDS.toNanos(60); // a loaded machine may take long between the calls
         String watch = "/v1/health/service/web?index=7&wait=10m";
         List<CompletableFuture<Forwarder.Answer>> same = new ArrayList<>();
         for (int i = 0; i < 8; i++) same.add(forwarder.relay(get(watch, null), true));
@@ -91,9 +95,10 @@ class ForwarderJoinTest {
         for (CompletableFuture<Forwarder.Answer> f : same) assertThat(f.get(60, TimeUnit.SECONDS)).isSameAs(first);
         assertThat(first.status()).isEqualTo(200);
         assertThat(new String(first.body(), StandardCharsets.UTF_8)).startsWith("answer ");
-        for (CompletableFuture<Forwarder.Answer> f : List.of(otherToken, otherIndex, notJoinable)) {
-            assertThat(f.get(60, TimeUnit.SECONDS)).isNotSameAs(first);
-        }
+        assertThat(body(first)).contains("index=7").doesNotContain("other-token");
+        assertThat(body(otherToken.get(60, TimeUnit.SECONDS))).as("its own request's answer").contains("x-consul-token: other-token");
+        assertThat(body(otherIndex.get(60, TimeUnit.SECONDS))).contains("index=8");
+        assertThat(notJoinable.get(60, TimeUnit.SECONDS).body()).isNotSameAs(first.body());
         assertThat(received).as("eight identical watchers went as one request").hasSize(4);
         assertThat(received.stream().filter(h -> h.toLowerCase().contains("x-consul-token: other-token")).count()).isEqualTo(1);
         assertThat(forwarder.relayingNow()).isZero();
@@ -107,8 +112,24 @@ class ForwarderJoinTest {
     }
 
     @Test
+    void aRelayedQueryOlderThanTheJoinWindowIsNotJoined() throws Exception {
+        Forwarder forwarder = new Forwarder(() -> null, HttpClient.newBuilder());
+        forwarder.joinWindowNanos = TimeUnit.MILLISECONDS.toNanos(1);
+        String watch = "/v1/catalog/services?index=5&wait=10m";
+        CompletableFuture<Forwarder.Answer> early = forwarder.relay(get(watch, null), true);
+        await().atMost(60, TimeUnit.SECONDS).until(() -> received.size() >= 1);
+        Thread.sleep(20);
+        CompletableFuture<Forwarder.Answer> late = forwarder.relay(get(watch, null), true);
+        await().atMost(60, TimeUnit.SECONDS).until(() -> received.size() >= 2);
+        answers.release(2);
+        assertThat(early.get(60, TimeUnit.SECONDS).body()).isNotSameAs(late.get(60, TimeUnit.SECONDS).body());
+        assertThat(forwarder.relayingNow()).isZero();
+    }
+
+    @Test
     void aFailedRelayFailsEveryoneWhoJoinedItAndTheNextOneGoesAfresh() throws Exception {
         Forwarder forwarder = new Forwarder(() -> null, HttpClient.newBuilder());
+        forwarder.joinWindowNanos = TimeUnit.SECONDS.toNanos(60);
         String watch = "/v1/kv/app?recurse&index=3&wait=10m";
         List<CompletableFuture<Forwarder.Answer>> same = new ArrayList<>();
         for (int i = 0; i < 3; i++) same.add(forwarder.relay(get(watch, null), true));
@@ -127,7 +148,11 @@ class ForwarderJoinTest {
         assertThat(again.get(60, TimeUnit.SECONDS).status()).isEqualTo(200);
     }
 
-    /** Reads request heads; answers each once a permit is given. */
+    private static String body(Forwarder.Answer a) {
+        return new String(a.body(), StandardCharsets.UTF_8);
+    }
+
+    /** Reads request heads; answers each, once a permit is given, with a number and the request's head. */
     private void serve(Socket s) {
         try (s) {
             InputStream in = s.getInputStream();
@@ -148,7 +173,7 @@ class ForwarderJoinTest {
                     out.flush();
                     return;
                 }
-                byte[] body = ("answer " + answered.incrementAndGet()).getBytes(StandardCharsets.UTF_8);
+                byte[] body = ("answer " + answered.incrementAndGet() + "\n" + head.toString().toLowerCase()).getBytes(StandardCharsets.UTF_8);
                 out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Consul-Index: 9\r\nContent-Length: " + body.length + "\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
                 out.write(body);

@@ -124,12 +124,14 @@ memory loaded
 say "2. $WATCHERS blocking queries parked, $RATE changes/s for ${SECS}s, with HTTP and DNS readers (load $(cut -d' ' -f1-3 /proc/loadavg))"
 harness steady --watchers="$WATCHERS" --rate="$RATE" --seconds="$SECS"
 say "   load average after the steady phase: $(cut -d' ' -f1-3 /proc/loadavg)"
-# Reads answered with an answer rendered for an identical read of the same state (the watchers one change wakes).
+# Reads answered with an answer rendered for an identical read of the same state (the watchers one change wakes), and
+# blocking queries a follower relayed by joining an identical one in flight.
 for i in 0 1 2; do
   curl -s -m 10 "http://127.0.0.1:${H[i]}/v1/agent/metrics" | python3 -c '
 import json, sys
 c = {x["Name"]: x["Sum"] for x in json.load(sys.stdin).get("Counters", [])}
-print("RESULT answers server=s%s rendered=%d shared=%d" % (sys.argv[1], c.get("failoverkit.http.answers.rendered", 0), c.get("failoverkit.http.answers.shared", 0)))
+print("RESULT answers server=s%s rendered=%d shared=%d relayed_joined=%d" % (sys.argv[1], c.get("failoverkit.http.answers.rendered", 0),
+      c.get("failoverkit.http.answers.shared", 0), c.get("failoverkit.http.forwarded.joined", 0)))
 ' "$((i + 1))" | tee -a "$WORK/results.txt" || true
 done
 memory after-steady

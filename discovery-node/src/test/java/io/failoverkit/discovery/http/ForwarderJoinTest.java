@@ -90,6 +90,9 @@ class ForwarderJoinTest {
         await().atMost(60, TimeUnit.SECONDS).until(() -> received.size() >= 4);
         assertThat(forwarder.relayingNow()).as("three distinct blocking queries being relayed").isEqualTo(3);
 
+        // Each caller has a future of its own: one given up (cancelled) leaves the others theirs.
+        assertThat(same.get(0)).isNotSameAs(same.get(1));
+        same.remove(7).cancel(false);
         answers.release(4);
         Forwarder.Answer first = same.get(0).get(60, TimeUnit.SECONDS);
         for (CompletableFuture<Forwarder.Answer> f : same) assertThat(f.get(60, TimeUnit.SECONDS)).isSameAs(first);
@@ -121,8 +124,12 @@ class ForwarderJoinTest {
         Thread.sleep(20);
         CompletableFuture<Forwarder.Answer> late = forwarder.relay(get(watch, null), true);
         await().atMost(60, TimeUnit.SECONDS).until(() -> received.size() >= 2);
-        answers.release(2);
-        assertThat(early.get(60, TimeUnit.SECONDS).body()).isNotSameAs(late.get(60, TimeUnit.SECONDS).body());
+        // The early one's answer comes first: its end must not drop the late one's entry, which replaced it.
+        answers.release(1);
+        Forwarder.Answer first = early.get(60, TimeUnit.SECONDS);
+        assertThat(forwarder.relayingNow()).as("the late query is still being relayed").isEqualTo(1);
+        answers.release(1);
+        assertThat(late.get(60, TimeUnit.SECONDS).body()).isNotSameAs(first.body());
         assertThat(forwarder.relayingNow()).isZero();
     }
 

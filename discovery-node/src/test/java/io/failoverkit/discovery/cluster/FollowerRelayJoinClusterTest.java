@@ -1,6 +1,5 @@
 package io.failoverkit.discovery.cluster;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.failoverkit.discovery.testing.AgentProcess;
 import io.failoverkit.discovery.testing.Http;
 import io.failoverkit.discovery.testing.ServerCluster;
@@ -32,10 +31,7 @@ class FollowerRelayJoinClusterTest {
     }
 
     private static double joined(Http http) {
-        for (JsonNode c : http.get("/v1/agent/metrics").json().path("Counters")) {
-            if (c.path("Name").asText().equals("failoverkit.http.forwarded.joined")) return c.path("Sum").asDouble();
-        }
-        return 0;
+        return http.counter("failoverkit.http.forwarded.joined");
     }
 
     private static void register(Http http, String id) {

@@ -102,10 +102,7 @@ class AclEnforcementTest {
     }
 
     private static double metric(String name) {
-        for (JsonNode c : mgmt.get("/v1/agent/metrics").json().path("Counters")) {
-            if (c.path("Name").asText().equals(name)) return c.path("Sum").asDouble();
-        }
-        return 0;
+        return mgmt.counter(name);
     }
 
     @Test

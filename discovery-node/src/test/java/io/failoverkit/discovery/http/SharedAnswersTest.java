@@ -48,10 +48,7 @@ class SharedAnswersTest {
     }
 
     private static double counter(String name) {
-        for (JsonNode c : http.get("/v1/agent/metrics").json().path("Counters")) {
-            if (c.path("Name").asText().equals(name)) return c.path("Sum").asDouble();
-        }
-        return 0;
+        return http.counter(name);
     }
 
     @Test

@@ -54,6 +54,14 @@ public final class Http {
 
     public Reply get(String path) { return send("GET", path, null, Duration.ofSeconds(15)); }
 
+    /** A counter's total (its Sum) in /v1/agent/metrics; 0 when it was never counted. */
+    public double counter(String name) {
+        for (JsonNode c : get("/v1/agent/metrics").json().path("Counters")) {
+            if (c.path("Name").asText().equals(name)) return c.path("Sum").asDouble();
+        }
+        return 0;
+    }
+
     public Reply get(String path, Duration timeout) { return send("GET", path, null, timeout); }
 
     public Reply put(String path, String body) { return send("PUT", path, body == null ? null : body.getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(15)); }

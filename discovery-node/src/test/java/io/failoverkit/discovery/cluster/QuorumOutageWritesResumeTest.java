@@ -56,6 +56,10 @@ class QuorumOutageWritesResumeTest {
             assertThat(s.http().put("/v1/kv/before/" + s.name, "v").body().strip()).isEqualTo("true");
         }
         AgentProcess survivor = cluster.servers.get(0);
+        // A session belongs to a node of the catalog (as in Consul): the survivor's node reaches it with a passing
+        // serfHealth once the leader reconciles its membership, which a loaded machine may do after the writes above.
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
+                tryGet(survivor, "/v1/health/node/" + survivor.name).body().contains("passing"));
         String session = survivor.http().put("/v1/session/create", "{\"TTL\": \"60s\"}").json().get("ID").asText();
 
         for (AgentProcess s : cluster.servers) if (s != survivor) s.kill();

@@ -536,8 +536,10 @@ echo "elections sys=etcd won=$won slow_heartbeats=$slow expected=$((1 + kills))"
 # GC pauses of our servers (all JVM runs), and the state snapshots they took
 if [ "$GC_LOG" = 1 ]; then
   # G1/Parallel/Serial log each stop-the-world pause as "... Pause ... 12.345ms" at -Xlog:gc, ZGC as "Y: Pause Mark
-  # Start 0.016ms" at gc+phases (both are logged, see start_ours)
-  cat "$WORK"/logs/gc-*.log 2>/dev/null | awk '/Using / && !c { c = substr($0, index($0, "Using ") + 6); gsub(/ /, "_", c) } / Pause .*ms$/ { v = $NF; sub(/ms$/, "", v); n++; t += v; if (v > m) m = v; if (v >= 50) big++ }
+  # Start 0.016ms" at gc+phases (both are logged, see start_ours). "+ 0": after sub() v is a string, and awk then
+  # compared the pauses as strings ("94.9" > "119.1", "100.2" < "50"): the longest and the count of 50 ms or more
+  # printed before session 16 were wrong (e.g. 94.9 ms and 62 where the logs hold 119.1 ms and 43).
+  cat "$WORK"/logs/gc-*.log 2>/dev/null | awk '/Using / && !c { c = substr($0, index($0, "Using ") + 6); gsub(/ /, "_", c) } / Pause .*ms$/ { v = $NF; sub(/ms$/, "", v); v += 0; n++; t += v; if (v > m) m = v; if (v >= 50) big++ }
     END { printf "gc sys=ours collector=%s pauses=%d total_ms=%.0f max_ms=%.1f over_50ms=%d\n", c ? c : "?", n, t, m, big }' >>"$RESULTS"
 fi
 for d in "$WORK"/ours/s*/raft/*/sm; do

@@ -37,7 +37,7 @@ final class Forwarder {
     Forwarder(java.util.function.Supplier<String> defaultToken, HttpClient.Builder client) {
         this.defaultToken = defaultToken;
         // One client for every forwarded call: HTTP/1.1 kept alive, its connections pooled per target (AgentTls).
-        this.http = client.connectTimeout(Duration.ofSeconds(2))
+        this.http = client.connectTimeout(CONNECT_TIMEOUT)
                 .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
                 .build();
     }
@@ -112,9 +112,10 @@ final class Forwarder {
     /** A relayed request as the next hop sees it: its method, URI and the headers sent (the token among them) but the source. */
     private record RelayKey(String method, URI uri, java.util.Map<String, List<String>> headers) {}
 
-    /** Counts, in {@code m}, the blocking queries that joined an identical one being relayed. */
+    /** Counts, in {@code m}, the blocking queries that joined an identical one being relayed, and the connects retried. */
     void metrics(io.failoverkit.discovery.metrics.Metrics m) {
         joined = m.eventCounter("failoverkit.http.forwarded.joined", java.util.Map.of());
+        connectRetries = m.eventCounter("failoverkit.http.forwarded.connect_retries", java.util.Map.of());
     }
 
     /**
@@ -156,6 +157,11 @@ final class Forwarder {
         return mine.answer().copy();
     }
 
+    /** Tests: connects retried so far. */
+    long connectRetries() {
+        return connectRetries.sum();
+    }
+
     /** Tests: blocking queries being relayed now. */
     int relayingNow() {
         return relaying.size();
@@ -169,8 +175,60 @@ final class Forwarder {
      * service: 60-110 MB of live heap, bench/scale.sh); now it keeps an emptied collector (ForwarderMemoryTest).
      */
     CompletableFuture<Answer> exchange(HttpRequest request) {
-        return http.sendAsync(request, info -> new OneShotBody())
-                .thenApply(r -> new Answer(r.statusCode(), r.headers(), r.body().take()));
+        CompletableFuture<Answer> done = new CompletableFuture<>();
+        attempt(request, 1, done);
+        return done;
+    }
+
+    /**
+     * Attempts of one request a connect that timed out may take: nothing was sent (the TCP handshake did not complete),
+     * so any request, a write too, is safe to send again. A burst of connections (thousands of watchers re-parking
+     * through a follower, each relayed on a connection of its own) overflows the next hop's accept queue; the kernel
+     * then drops the SYN and resends it only after 1 s and 3 s, past the 2 s connect timeout: bench/scale.sh's 5,000
+     * watchers saw 16-352 "HTTP connect timed out" answers (500) while parking. A fresh attempt starts a new
+     * handshake. Bounded: three attempts of at most {@link #CONNECT_TIMEOUT} each, with pauses of at most
+     * {@link #CONNECT_RETRY_PAUSE_MAX_MS}, end within ~6.5 s, inside Consul's rpc_hold_timeout (7 s) for a forwarded
+     * call. A refused connection (nothing listens: the target is gone) is not retried, it fails at once as before.
+     */
+    static final int CONNECT_ATTEMPTS = 3;
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    static final long CONNECT_RETRY_PAUSE_MAX_MS = 250;
+    private volatile java.util.concurrent.atomic.LongAdder connectRetries = new java.util.concurrent.atomic.LongAdder();
+
+    private void attempt(HttpRequest request, int attempt, CompletableFuture<Answer> done) {
+        CompletableFuture<Answer> sent;
+        try {
+            sent = http.sendAsync(request, info -> new OneShotBody())
+                    .thenApply(r -> new Answer(r.statusCode(), r.headers(), r.body().take()));
+        } catch (Throwable e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        sent.whenComplete((a, err) -> {
+            if (err == null) {
+                done.complete(a);
+                return;
+            }
+            if (attempt < CONNECT_ATTEMPTS && connectTimedOut(err)) {
+                connectRetries.increment();
+                long pause = 50 + java.util.concurrent.ThreadLocalRandom.current().nextLong(CONNECT_RETRY_PAUSE_MAX_MS - 50 + 1);
+                try {
+                    CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS).execute(() -> attempt(request, attempt + 1, done));
+                    return;
+                } catch (RuntimeException rejected) {
+                    err.addSuppressed(rejected);
+                }
+            }
+            done.completeExceptionally(err);
+        });
+    }
+
+    /** True when {@code err} is a connect that timed out (the request was not sent). */
+    static boolean connectTimedOut(Throwable err) {
+        for (Throwable t = err; t != null; t = t.getCause()) {
+            if (t instanceof java.net.http.HttpConnectTimeoutException) return true;
+            if (t.getCause() == t) break;
+        }
+        return false;
     }
 
     /** A body subscriber whose bytes are handed out once by {@link #take()} and not kept after. */

@@ -1,0 +1,138 @@
+package io.failoverkit.discovery.http;
+
+import io.failoverkit.discovery.testing.FreePorts;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A next hop whose accept queue is full (a burst of connections) drops the SYN: the connect times out with nothing
+ * sent, and the forwarder tries again with a fresh handshake, a write too, which then arrives exactly once. A refused
+ * connection (nothing listens) is not retried.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ForwarderConnectRetryTest {
+    private final List<Socket> fillers = new ArrayList<>();
+    private ServerSocket next;
+    /** The requests the next hop received: head and body. */
+    private final List<String> received = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void close() throws IOException {
+        for (Socket s : fillers) s.close();
+        if (next != null) next.close();
+    }
+
+    @Test
+    void aConnectThatTimedOutIsTriedAgainAndTheWriteArrivesOnce() throws Exception {
+        next = new ServerSocket();
+        next.bind(new InetSocketAddress("127.0.0.1", FreePorts.next()), 1);
+        // Fill its accept queue (nothing accepts yet): a connect that no longer completes at once means it is full.
+        for (int i = 0; i < 64; i++) {
+            Socket s = new Socket();
+            try {
+                s.connect(next.getLocalSocketAddress(), 300);
+                fillers.add(s);
+            } catch (SocketTimeoutException full) {
+                s.close();
+                break;
+            }
+        }
+        assertThat(fillers.size()).as("the accept queue filled up").isLessThan(64);
+
+        Forwarder forwarder = new Forwarder(() -> null, HttpClient.newBuilder());
+        HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + next.getLocalPort() + "/v1/kv/burst"))
+                .PUT(HttpRequest.BodyPublishers.ofString("value-1")).timeout(Duration.ofSeconds(60)).build();
+        CompletableFuture<Forwarder.Answer> answer = forwarder.exchange(put);
+        // The first attempt times out (2 s) with the queue still full, and is retried.
+        await().atMost(60, TimeUnit.SECONDS).until(() -> forwarder.connectRetries() >= 1);
+        assertThat(answer).isNotDone();
+        // The burst is over: the fillers go away and the next hop accepts again.
+        for (Socket s : fillers) s.close();
+        Thread.ofVirtual().start(this::serve);
+
+        Forwarder.Answer a = answer.get(60, TimeUnit.SECONDS);
+        assertThat(a.status()).isEqualTo(200);
+        assertThat(new String(a.body(), StandardCharsets.UTF_8)).isEqualTo("true");
+        assertThat(received).as("the write reached the next hop once, whole").hasSize(1);
+        assertThat(received.get(0)).startsWith("PUT /v1/kv/burst ").endsWith("value-1");
+    }
+
+    @Test
+    void aRefusedConnectionFailsAtOnceWithoutRetries() throws Exception {
+        Forwarder forwarder = new Forwarder(() -> null, HttpClient.newBuilder());
+        int nobody = FreePorts.next();
+        HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nobody + "/v1/kv/x")).timeout(Duration.ofSeconds(60)).build();
+        assertThatThrownBy(() -> forwarder.exchange(get).get(60, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(ConnectException.class);
+        assertThat(forwarder.connectRetries()).isZero();
+    }
+
+    @Test
+    void onlyAConnectTimeoutCountsAsNothingSent() {
+        assertThat(Forwarder.connectTimedOut(new java.util.concurrent.CompletionException(new java.net.http.HttpConnectTimeoutException("HTTP connect timed out")))).isTrue();
+        assertThat(Forwarder.connectTimedOut(new java.net.http.HttpTimeoutException("request timed out"))).as("sent, answer late").isFalse();
+        assertThat(Forwarder.connectTimedOut(new IOException("connection reset"))).isFalse();
+    }
+
+    /** Accepts connections; answers each HTTP request (read whole, by Content-Length) with "true". */
+    private void serve() {
+        while (!next.isClosed()) {
+            Socket s;
+            try {
+                s = next.accept();
+            } catch (IOException e) {
+                return;
+            }
+            Thread.ofVirtual().start(() -> {
+                try (s) {
+                    InputStream in = s.getInputStream();
+                    ByteArrayOutputStream head = new ByteArrayOutputStream();
+                    int c;
+                    while ((c = in.read()) >= 0) {
+                        head.write(c);
+                        if (head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) break;
+                    }
+                    if (c < 0) return; // a filler, closed
+                    String h = head.toString(StandardCharsets.ISO_8859_1);
+                    int length = 0;
+                    for (String line : h.split("\r\n")) {
+                        if (line.toLowerCase().startsWith("content-length:")) length = Integer.parseInt(line.substring(15).trim());
+                    }
+                    String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
+                    received.add(h.substring(0, h.indexOf("\r\n")) + " " + body);
+                    OutputStream out = s.getOutputStream();
+                    out.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4\r\nConnection: close\r\n\r\ntrue".getBytes(StandardCharsets.ISO_8859_1));
+                    out.flush();
+                } catch (IOException e) {
+                    // the test reads what arrived
+                }
+            });
+        }
+    }
+}

@@ -56,6 +56,11 @@ trap keep_then_cleanup EXIT
 private_jars
 cp "$HERE/ScaleBench.java" "$WORK/dist/ScaleBench.java"
 JCMD="$JAVA_HOME/bin/jcmd"
+# The kernel's count of connections dropped because a listen queue was full (all sockets of the machine).
+listen_overflows() {
+  awk '/^TcpExt:/ { if (!h) { for (i = 2; i <= NF; i++) n[$i] = i; h = 1 } else { print $(n["ListenOverflows"]) + 0; exit } }' /proc/net/netstat 2>/dev/null || echo 0
+}
+LISTEN_OVERFLOWS_AT_START=$(listen_overflows)
 # The servers run with the launchers' default JVM flags (bin/jvm-defaults: the collector), as shipped, unless
 # BENCH_JAVA_OPTS names a collector of its own.
 # shellcheck source=bin/jvm-defaults
@@ -125,13 +130,15 @@ say "2. $WATCHERS blocking queries parked, $RATE changes/s for ${SECS}s, with HT
 harness steady --watchers="$WATCHERS" --rate="$RATE" --seconds="$SECS"
 say "   load average after the steady phase: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Reads answered with an answer rendered for an identical read of the same state (the watchers one change wakes), and
-# blocking queries a follower relayed by joining an identical one in flight.
+# blocking queries a follower relayed by joining an identical one in flight, and relayed requests whose connect timed
+# out and was tried again (the kernel's count of listen queue overflows, ListenOverflows, is printed beside).
+echo "RESULT listen_overflows machine_wide_since_start=$(( $(listen_overflows) - LISTEN_OVERFLOWS_AT_START ))" | tee -a "$WORK/results.txt"
 for i in 0 1 2; do
   curl -s -m 10 "http://127.0.0.1:${H[i]}/v1/agent/metrics" | python3 -c '
 import json, sys
 c = {x["Name"]: x["Sum"] for x in json.load(sys.stdin).get("Counters", [])}
-print("RESULT answers server=s%s rendered=%d shared=%d relayed_joined=%d" % (sys.argv[1], c.get("failoverkit.http.answers.rendered", 0),
-      c.get("failoverkit.http.answers.shared", 0), c.get("failoverkit.http.forwarded.joined", 0)))
+print("RESULT answers server=s%s rendered=%d shared=%d relayed_joined=%d connect_retries=%d" % (sys.argv[1], c.get("failoverkit.http.answers.rendered", 0),
+      c.get("failoverkit.http.answers.shared", 0), c.get("failoverkit.http.forwarded.joined", 0), c.get("failoverkit.http.forwarded.connect_retries", 0)))
 ' "$((i + 1))" | tee -a "$WORK/results.txt" || true
 done
 memory after-steady

@@ -282,14 +282,15 @@ public final class Call {
 
     /**
      * The request as far as it shapes a read's answer: method, path and every query parameter (sorted, with all
-     * its values) but a blocking query's own {@code index} and {@code wait}.
+     * its values) but a blocking query's own {@code index} and {@code wait}; who it runs as and whether it carried a
+     * token (see {@link SharedAnswers}).
      */
     SharedAnswers.Key shareKey(long stateVersion) {
         java.util.TreeMap<String, java.util.List<String>> params = new java.util.TreeMap<>();
         for (Fields.Field f : query) {
             if (!f.getName().equals("index") && !f.getName().equals("wait")) params.put(f.getName(), java.util.Collections.unmodifiableList(new java.util.ArrayList<>(f.getValues())));
         }
-        return new SharedAnswers.Key(stateVersion, method, rawPath(), java.util.Collections.unmodifiableMap(params));
+        return new SharedAnswers.Key(stateVersion, method, rawPath(), java.util.Collections.unmodifiableMap(params), shared.identity, shared.tokenless);
     }
 
     private static final byte[] TRUE = "true".getBytes(StandardCharsets.US_ASCII);

@@ -56,10 +56,10 @@ final class ServerSide {
         this.executor = executor;
     }
 
-    /** Whether answers may be shared: only with ACLs off on this agent (then no answer depends on a token). */
+    /** Whether this agent's ACLs are off (then no relayed answer depends on a token: see {@link #forwardedToLeader}). */
     private volatile java.util.function.BooleanSupplier aclsOff = () -> false;
 
-    void shareAnswersWhile(java.util.function.BooleanSupplier aclsOff) { this.aclsOff = java.util.Objects.requireNonNull(aclsOff); }
+    void joinRelaysWhile(java.util.function.BooleanSupplier aclsOff) { this.aclsOff = java.util.Objects.requireNonNull(aclsOff); }
 
     /** Counts, in {@code m}, the reads answered with a shared answer and the answers rendered to be shared. */
     void metrics(io.failoverkit.discovery.metrics.Metrics m) {
@@ -180,9 +180,8 @@ final class ServerSide {
         call.header("X-Consul-KnownLeader", Boolean.toString(raft.leaderName().isPresent()));
         call.header("X-Consul-LastContact", Long.toString(Math.max(0, raft.lastContactMillis())));
         call.header("X-Consul-Effective-Consistency", effectiveConsistency(call));
-        // ACLs off only: an answer filtered for one token is never handed to another.
-        SharedAnswers.Key key = at >= 0 && aclsOff.getAsBoolean() && call.identity() == io.failoverkit.discovery.acl.Identity.ACL_DISABLED
-                ? call.shareKey(at) : null;
+        // Keyed by who asks too (see SharedAnswers): an answer filtered for one token is never handed to another.
+        SharedAnswers.Key key = at >= 0 && call.identity() != null ? call.shareKey(at) : null;
         if (key != null) {
             CompletableFuture<SharedAnswers.Answer> shared = answers.claim(key);
             if (shared != null) {

@@ -1,5 +1,7 @@
 package io.failoverkit.discovery.http;
 
+import io.failoverkit.discovery.acl.Identity;
+
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,16 +14,23 @@ import java.util.Map;
  * under a wake storm was mostly these renders, and its GC pauses grew to 0.5 s).
  * <p>
  * An answer is found by the state it was read at ({@code StateStore.version()}, the same before the query and after
- * it, so the query saw exactly that state) and the request (method, raw path, and every query parameter with all its
- * values but a blocking query's own {@code index} and {@code wait}). Only answers that depend on nothing else are
- * kept: ACLs off (an answer filtered for one token is never handed to another), status 200. Only the newest state's
- * answers are kept (no read can be taken at an older one again), within a bound in bytes.
+ * it, so the query saw exactly that state), the request (method, raw path, and every query parameter with all its
+ * values but a blocking query's own {@code index} and {@code wait}) and who asks: the {@link Identity} the request's
+ * token resolved to (its accessor and its compiled authorizer, compared as objects: the resolver compiles a new one
+ * whenever the token or one of its policies changes, and equal ones decide alike) and whether it carried a token at
+ * all (a tokenless caller is not told of ACL filtering). An answer filtered for one token is never handed to another;
+ * with ACLs off every request is {@link Identity#ACL_DISABLED}. Only status 200. Only the newest state's answers are
+ * kept (no read can be taken at an older one again), within a bound in bytes.
  */
 final class SharedAnswers {
     /** What identifies an answer: the state it was read at and the request as far as it shapes the answer. */
-    record Key(long stateVersion, String method, String rawPath, Map<String, List<String>> params) {
+    record Key(long stateVersion, String method, String rawPath, Map<String, List<String>> params, Identity identity, boolean tokenless) {
+        Key {
+            java.util.Objects.requireNonNull(identity, "identity");
+        }
+
         long bytes() {
-            long n = 96 + 2L * (method.length() + rawPath.length());
+            long n = 128 + 2L * (method.length() + rawPath.length());
             for (Map.Entry<String, List<String>> e : params.entrySet()) {
                 n += 64 + 2L * e.getKey().length();
                 for (String v : e.getValue()) n += 48 + 2L * v.length();

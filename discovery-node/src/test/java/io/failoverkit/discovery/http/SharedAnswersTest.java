@@ -170,7 +170,7 @@ class SharedAnswersTest {
     }
 
     private static SharedAnswers.Key key(long version, String path) {
-        return new SharedAnswers.Key(version, "GET", path, Map.of());
+        return new SharedAnswers.Key(version, "GET", path, Map.of(), io.failoverkit.discovery.acl.Identity.ACL_DISABLED, false);
     }
 
     private static List<String> nodes(String body) {

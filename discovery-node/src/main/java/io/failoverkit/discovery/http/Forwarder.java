@@ -35,9 +35,14 @@ final class Forwarder {
 
     /** {@code client}: the agent's (with its TLS, so an agent that serves only HTTPS is reached over HTTPS). */
     Forwarder(java.util.function.Supplier<String> defaultToken, HttpClient.Builder client) {
+        this(defaultToken, client, CONNECT_TIMEOUT);
+    }
+
+    /** Tests: another connect timeout. */
+    Forwarder(java.util.function.Supplier<String> defaultToken, HttpClient.Builder client, Duration connectTimeout) {
         this.defaultToken = defaultToken;
         // One client for every forwarded call: HTTP/1.1 kept alive, its connections pooled per target (AgentTls).
-        this.http = client.connectTimeout(CONNECT_TIMEOUT)
+        this.http = client.connectTimeout(connectTimeout)
                 .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
                 .build();
     }
@@ -157,6 +162,11 @@ final class Forwarder {
         return mine.answer().copy();
     }
 
+    /** Tests: stops the client (its selector thread) without waiting for exchanges in flight. */
+    void shutdownNow() {
+        http.shutdownNow();
+    }
+
     /** Tests: connects retried so far. */
     long connectRetries() {
         return connectRetries.sum();
@@ -181,16 +191,19 @@ final class Forwarder {
     }
 
     /**
-     * Attempts of one request a connect that timed out may take: nothing was sent (the TCP handshake did not complete),
-     * so any request, a write too, is safe to send again. A burst of connections (thousands of watchers re-parking
+     * Attempts a read whose connect timed out may take. A burst of connections (thousands of watchers re-parking
      * through a follower, each relayed on a connection of its own) overflows the next hop's accept queue; the kernel
      * then drops the SYN and resends it only after 1 s and 3 s, past the 2 s connect timeout: bench/scale.sh's 5,000
-     * watchers saw 16-352 "HTTP connect timed out" answers (500) while parking. A fresh attempt starts a new
-     * handshake. Bounded: three attempts of at most {@link #CONNECT_TIMEOUT} each, with pauses of at most
-     * {@link #CONNECT_RETRY_PAUSE_MAX_MS}, end within ~6.5 s, inside Consul's rpc_hold_timeout (7 s) for a forwarded
-     * call. A refused connection (nothing listens: the target is gone) is not retried, it fails at once as before.
+     * watchers got 16-352 "HTTP connect timed out" answers (500) while parking, with as many listen overflows counted
+     * by the kernel. A second attempt starts a new handshake. Only reads (GET, HEAD) are tried again: a write that
+     * waited for a second attempt would reach the leader seconds after its caller sent it, perhaps after the caller
+     * gave up and wrote again elsewhere; it fails at once as before (the caller retries, knowing what it did). A
+     * refused connection (nothing listens) is not retried either. Bounds: two attempts of at most
+     * {@link #CONNECT_TIMEOUT} with a pause of at most {@link #CONNECT_RETRY_PAUSE_MAX_MS}, ~4.3 s per hop (a client
+     * agent's hop and a follower's may each take it), inside Consul's rpc_hold_timeout (7 s). Each attempt has the
+     * request's own timeout (MAX_WAIT + 1 min), so a blocking query may end up to one retry later than it would have.
      */
-    static final int CONNECT_ATTEMPTS = 3;
+    static final int CONNECT_ATTEMPTS = 2;
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     static final long CONNECT_RETRY_PAUSE_MAX_MS = 250;
     private volatile java.util.concurrent.atomic.LongAdder connectRetries = new java.util.concurrent.atomic.LongAdder();
@@ -204,29 +217,42 @@ final class Forwarder {
             sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((a, err) -> {
-            if (err == null) {
-                done.complete(a);
-                return;
-            }
-            if (attempt < CONNECT_ATTEMPTS && connectTimedOut(err)) {
-                connectRetries.increment();
-                long pause = 50 + java.util.concurrent.ThreadLocalRandom.current().nextLong(CONNECT_RETRY_PAUSE_MAX_MS - 50 + 1);
-                try {
-                    CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS).execute(() -> attempt(request, attempt + 1, done));
-                    return;
-                } catch (RuntimeException rejected) {
-                    err.addSuppressed(rejected);
+            try {
+                if (err == null) {
+                    done.complete(a);
+                } else if (attempt < CONNECT_ATTEMPTS && isRead(request) && connectTimedOut(err)) {
+                    connectRetries.increment();
+                    long pause = 50 + java.util.concurrent.ThreadLocalRandom.current().nextLong(CONNECT_RETRY_PAUSE_MAX_MS - 50 + 1);
+                    // On a thread of its own that completes the caller's future whatever happens to the retry.
+                    Thread.ofVirtual().name("forward-retry").start(() -> {
+                        try {
+                            Thread.sleep(pause);
+                            attempt(request, attempt + 1, done);
+                        } catch (Throwable t) {
+                            t.addSuppressed(err);
+                            done.completeExceptionally(t);
+                        }
+                    });
+                } else {
+                    done.completeExceptionally(err);
                 }
+            } catch (Throwable t) {
+                // No thread for the retry (or worse): the caller is answered with the failure, never left waiting.
+                if (err != null) t.addSuppressed(err);
+                done.completeExceptionally(t);
             }
-            done.completeExceptionally(err);
         });
+    }
+
+    private static boolean isRead(HttpRequest request) {
+        return request.method().equals("GET") || request.method().equals("HEAD");
     }
 
     /** True when {@code err} is a connect that timed out (the request was not sent). */
     static boolean connectTimedOut(Throwable err) {
-        for (Throwable t = err; t != null; t = t.getCause()) {
+        Throwable t = err;
+        for (int depth = 0; t != null && depth < 16; depth++, t = t.getCause()) {
             if (t instanceof java.net.http.HttpConnectTimeoutException) return true;
-            if (t.getCause() == t) break;
         }
         return false;
     }

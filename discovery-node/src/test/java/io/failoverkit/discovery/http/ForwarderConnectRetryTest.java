@@ -32,27 +32,36 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * A next hop whose accept queue is full (a burst of connections) drops the SYN: the connect times out with nothing
- * sent, and the forwarder tries again with a fresh handshake, a write too, which then arrives exactly once. A refused
- * connection (nothing listens) is not retried.
+ * sent. A read is tried once more with a fresh handshake and arrives once; a write is not tried again (it fails at
+ * once, as a refused connection does); two attempts at most.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ForwarderConnectRetryTest {
     private final List<Socket> fillers = new ArrayList<>();
+    private final List<Forwarder> forwarders = new ArrayList<>();
     private ServerSocket next;
     /** The requests the next hop received: head and body. */
     private final List<String> received = new CopyOnWriteArrayList<>();
 
     @AfterEach
     void close() throws IOException {
+        forwarders.forEach(Forwarder::shutdownNow);
         for (Socket s : fillers) s.close();
         if (next != null) next.close();
     }
 
-    @Test
-    void aConnectThatTimedOutIsTriedAgainAndTheWriteArrivesOnce() throws Exception {
+    /** A forwarder with the agent's HTTP/1.1 client and this connect timeout. */
+    private Forwarder forwarder(Duration connectTimeout) {
+        Forwarder f = new Forwarder(() -> null, io.failoverkit.discovery.tls.AgentTls.none().httpClient(), connectTimeout);
+        forwarders.add(f);
+        return f;
+    }
+
+    /** A listener whose accept queue is full (nothing accepts yet): a connect to it times out. */
+    private void fullListener() throws IOException {
         next = new ServerSocket();
         next.bind(new InetSocketAddress("127.0.0.1", FreePorts.next()), 1);
-        // Fill its accept queue (nothing accepts yet): a connect that no longer completes at once means it is full.
+        // A connect that no longer completes at once means the queue is full.
         for (int i = 0; i < 64; i++) {
             Socket s = new Socket();
             try {
@@ -64,28 +73,55 @@ class ForwarderConnectRetryTest {
             }
         }
         assertThat(fillers.size()).as("the accept queue filled up").isLessThan(64);
+    }
 
-        Forwarder forwarder = new Forwarder(() -> null, HttpClient.newBuilder());
-        HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + next.getLocalPort() + "/v1/kv/burst"))
-                .PUT(HttpRequest.BodyPublishers.ofString("value-1")).timeout(Duration.ofSeconds(60)).build();
-        CompletableFuture<Forwarder.Answer> answer = forwarder.exchange(put);
-        // The first attempt times out (2 s) with the queue still full, and is retried.
-        await().atMost(60, TimeUnit.SECONDS).until(() -> forwarder.connectRetries() >= 1);
-        assertThat(answer).isNotDone();
-        // The burst is over: the fillers go away and the next hop accepts again.
+    private URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + next.getLocalPort() + path);
+    }
+
+    @Test
+    void aReadWhoseConnectTimedOutIsTriedOnceMoreAndArrivesOnce() throws Exception {
+        fullListener();
+        // 5 s per attempt: the second one's SYN is resent after 1 s and 3 s, so a stalled test thread is tolerated.
+        Forwarder forwarder = forwarder(Duration.ofSeconds(5));
+        HttpRequest get = HttpRequest.newBuilder(uri("/v1/health/service/web?index=7")).timeout(Duration.ofSeconds(60)).build();
+        CompletableFuture<Forwarder.Answer> answer = forwarder.exchange(get);
+        await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(10)).until(() -> forwarder.connectRetries() >= 1);
+        // The burst is over: the next hop accepts again (the fillers, closed, are accepted and dropped).
         for (Socket s : fillers) s.close();
         Thread.ofVirtual().start(this::serve);
 
         Forwarder.Answer a = answer.get(60, TimeUnit.SECONDS);
         assertThat(a.status()).isEqualTo(200);
         assertThat(new String(a.body(), StandardCharsets.UTF_8)).isEqualTo("true");
-        assertThat(received).as("the write reached the next hop once, whole").hasSize(1);
-        assertThat(received.get(0)).startsWith("PUT /v1/kv/burst ").endsWith("value-1");
+        assertThat(received).as("the read reached the next hop once").containsExactly("GET /v1/health/service/web?index=7 HTTP/1.1 ");
+        assertThat(forwarder.connectRetries()).isEqualTo(1);
+    }
+
+    @Test
+    void aWriteWhoseConnectTimedOutIsNotTriedAgain() throws Exception {
+        fullListener();
+        Forwarder forwarder = forwarder(Duration.ofSeconds(1));
+        HttpRequest put = HttpRequest.newBuilder(uri("/v1/kv/burst")).PUT(HttpRequest.BodyPublishers.ofString("value-1"))
+                .timeout(Duration.ofSeconds(60)).build();
+        assertThatThrownBy(() -> forwarder.exchange(put).get(60, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(java.net.http.HttpConnectTimeoutException.class);
+        assertThat(forwarder.connectRetries()).isZero();
+    }
+
+    @Test
+    void aReadIsTriedTwiceAtMost() throws Exception {
+        fullListener();
+        Forwarder forwarder = forwarder(Duration.ofSeconds(1));
+        HttpRequest get = HttpRequest.newBuilder(uri("/v1/catalog/services")).timeout(Duration.ofSeconds(60)).build();
+        assertThatThrownBy(() -> forwarder.exchange(get).get(60, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(java.net.http.HttpConnectTimeoutException.class);
+        assertThat(forwarder.connectRetries()).isEqualTo(Forwarder.CONNECT_ATTEMPTS - 1);
     }
 
     @Test
     void aRefusedConnectionFailsAtOnceWithoutRetries() throws Exception {
-        Forwarder forwarder = new Forwarder(() -> null, HttpClient.newBuilder());
+        Forwarder forwarder = forwarder(Forwarder.CONNECT_TIMEOUT);
         int nobody = FreePorts.next();
         HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nobody + "/v1/kv/x")).timeout(Duration.ofSeconds(60)).build();
         assertThatThrownBy(() -> forwarder.exchange(get).get(60, TimeUnit.SECONDS))

@@ -54,6 +54,8 @@ final class AclEndpoint {
 
     void handle(Call call) {
         if (!agent.config().acl.enabled) throw new HttpError(401, "ACL support disabled");
+        // Answers here depend on the clock (expiry) and on the token secret (token/self): each request renders its own.
+        call.notShared();
         String p = call.path;
         String m = call.method;
         if (!m.equals("GET")) {

@@ -42,7 +42,18 @@ public final class Call {
         volatile IntConsumer onAnswer;
         /** The request carried no token (Consul then never says that results were filtered: it would tell too much). */
         volatile boolean tokenless;
+        /** Its answer is never shared with another request (see {@link #notShared}). */
+        volatile boolean notShared;
     }
+
+    /**
+     * Marks this request's answer as its own: never taken from, nor kept for, another request's (SharedAnswers). For
+     * routes whose answer depends on more than the state, the request and who asks: the ACL routes read the clock
+     * (a token expires without a change of state) and the token secret itself (token/self).
+     */
+    void notShared() { shared.notShared = true; }
+
+    boolean shareable() { return !shared.notShared; }
 
     /**
      * A render being recorded on this thread for other callers ({@link #record}): the headers it set on its request,
@@ -288,7 +299,8 @@ public final class Call {
     SharedAnswers.Key shareKey(long stateVersion) {
         java.util.TreeMap<String, java.util.List<String>> params = new java.util.TreeMap<>();
         for (Fields.Field f : query) {
-            if (!f.getName().equals("index") && !f.getName().equals("wait")) params.put(f.getName(), java.util.Collections.unmodifiableList(new java.util.ArrayList<>(f.getValues())));
+            // ?token is not kept (a secret, held here until the state moves): who asks is in the key as the identity.
+            if (!f.getName().equals("index") && !f.getName().equals("wait") && !f.getName().equals("token")) params.put(f.getName(), java.util.Collections.unmodifiableList(new java.util.ArrayList<>(f.getValues())));
         }
         return new SharedAnswers.Key(stateVersion, method, rawPath(), java.util.Collections.unmodifiableMap(params), shared.identity, shared.tokenless);
     }

@@ -134,7 +134,7 @@ public final class HttpApi implements AutoCloseable {
         this.store = store;
         ServerSide side = new ServerSide(store, raft, agent.nodeName(), agent.config().datacenter, timer, executor, forwarder, leaderHttp);
         side.metrics(agent.metrics());
-        side.joinRelaysWhile(() -> agent.acl() == TokenResolver.DISABLED);
+        side.aclsOff(() -> agent.acl() == TokenResolver.DISABLED);
         routes = new Routes(new KvEndpoint(side), new CatalogEndpoint(side), new HealthEndpoint(side),
                 new SessionEndpoint(side, timers, forwarder, leaderHttp), new StatusEndpoint(side), new TxnEndpoint(side),
                 new SnapshotEndpoint(side), new AclEndpoint(side, agent));

@@ -56,10 +56,13 @@ final class ServerSide {
         this.executor = executor;
     }
 
-    /** Whether this agent's ACLs are off (then no relayed answer depends on a token: see {@link #forwardedToLeader}). */
+    /**
+     * Whether this agent's ACLs are off: then no relayed answer depends on a token (relays join only then, see
+     * {@link #forwardedToLeader}), and every request shares as {@link io.failoverkit.discovery.acl.Identity#ACL_DISABLED}.
+     */
     private volatile java.util.function.BooleanSupplier aclsOff = () -> false;
 
-    void joinRelaysWhile(java.util.function.BooleanSupplier aclsOff) { this.aclsOff = java.util.Objects.requireNonNull(aclsOff); }
+    void aclsOff(java.util.function.BooleanSupplier aclsOff) { this.aclsOff = java.util.Objects.requireNonNull(aclsOff); }
 
     /** Counts, in {@code m}, the reads answered with a shared answer and the answers rendered to be shared. */
     void metrics(io.failoverkit.discovery.metrics.Metrics m) {
@@ -180,8 +183,12 @@ final class ServerSide {
         call.header("X-Consul-KnownLeader", Boolean.toString(raft.leaderName().isPresent()));
         call.header("X-Consul-LastContact", Long.toString(Math.max(0, raft.lastContactMillis())));
         call.header("X-Consul-Effective-Consistency", effectiveConsistency(call));
-        // Keyed by who asks too (see SharedAnswers): an answer filtered for one token is never handed to another.
-        SharedAnswers.Key key = at >= 0 && call.identity() != null ? call.shareKey(at) : null;
+        // Keyed by who asks too (see SharedAnswers): an answer filtered for one token is never handed to another. With
+        // ACLs on, a request that resolved no identity of its own (still ACL_DISABLED) never shares.
+        io.failoverkit.discovery.acl.Identity who = call.identity();
+        boolean identified = who != null && (aclsOff.getAsBoolean() ? who == io.failoverkit.discovery.acl.Identity.ACL_DISABLED
+                : who != io.failoverkit.discovery.acl.Identity.ACL_DISABLED);
+        SharedAnswers.Key key = at >= 0 && identified && call.shareable() ? call.shareKey(at) : null;
         if (key != null) {
             CompletableFuture<SharedAnswers.Answer> shared = answers.claim(key);
             if (shared != null) {

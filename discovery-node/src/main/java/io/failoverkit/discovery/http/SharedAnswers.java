@@ -19,8 +19,10 @@ import java.util.Map;
  * token resolved to (its accessor and its compiled authorizer, compared as objects: the resolver compiles a new one
  * whenever the token or one of its policies changes, and equal ones decide alike) and whether it carried a token at
  * all (a tokenless caller is not told of ACL filtering). An answer filtered for one token is never handed to another;
- * with ACLs off every request is {@link Identity#ACL_DISABLED}. Only status 200. Only the newest state's answers are
- * kept (no read can be taken at an older one again), within a bound in bytes.
+ * with ACLs off every request is {@link Identity#ACL_DISABLED}; with ACLs on, a request that resolved no identity
+ * never shares. Routes whose answer depends on more (the ACL routes: the clock, the secret itself) mark their calls
+ * {@link Call#notShared}. Only status 200. Only the newest state's answers are kept (no read can be taken at an older
+ * one again), within a bound in bytes. The {@code ?token} parameter is left out of the key (who asks is in it).
  */
 final class SharedAnswers {
     /** What identifies an answer: the state it was read at and the request as far as it shapes the answer. */

@@ -91,7 +91,8 @@ class AclEnforcementTest {
     /**
      * With ACLs on, answers are shared only among requests that run as the same token and either all carry it or all
      * lack it: each token's reads of one state keep their own view, filtered for it, and the filtering is told only to
-     * a request that carried a token (the same identity reached without one, as the default token, is not told).
+     * a request that carried a token (here a tokenless request runs as foo's token by the test resolver's default,
+     * the agent itself having no default token, and is not told).
      */
     @Test
     void withAclsOnAnAnswerIsSharedOnlyByRequestsOfTheSameToken() {

@@ -157,6 +157,30 @@ class AclMustShowTest {
             assertThat(anon.as(keyring).get("/v1/operator/keyring").status()).isEqualTo(200);
             assertThat(anon.as(keyring).put("/v1/operator/keyring", "{\"Key\":\"pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=\"}").body())
                     .contains("lacks permission 'keyring:write'");
+
+            // Reads of one state by one token share a render (the store's resolver hands out one compiled identity
+            // per token and policy version); every answer is still the token's own view, checked as it comes.
+            double shared = root.counter("failoverkit.http.answers.shared");
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (root.counter("failoverkit.http.answers.shared") < shared + 2 && System.nanoTime() - until < 0) {
+                Http.Reply f = fooHttp.get("/v1/catalog/services");
+                assertThat(f.json().has("foo-db")).isTrue();
+                assertThat(f.json().has("bar-db")).as("foo's token does not see bar-db").isFalse();
+                assertThat(f.headers().firstValue(Permissions.FILTERED_HEADER)).hasValue("true");
+                Http.Reply r = root.get("/v1/catalog/services");
+                assertThat(r.json().has("bar-db")).isTrue();
+                assertThat(r.headers().firstValue(Permissions.FILTERED_HEADER)).isEmpty();
+                assertThat(anon.get("/v1/catalog/services").json().size()).isZero();
+            }
+            assertThat(root.counter("failoverkit.http.answers.shared")).as("one token's reads of one state shared").isGreaterThanOrEqualTo(shared + 2);
+            // ACL routes never share (their answers depend on the clock, a token expiring, and on the secret asked with).
+            double beforeAcl = root.counter("failoverkit.http.answers.shared");
+            for (int i = 0; i < 3; i++) {
+                assertThat(root.get("/v1/acl/tokens").status()).isEqualTo(200);
+                assertThat(root.get("/v1/acl/token/self").json().get("AccessorID").asText()).isNotEqualTo(fooAccessor);
+                assertThat(fooHttp.get("/v1/acl/token/self").json().get("AccessorID").asText()).isEqualTo(fooAccessor);
+            }
+            assertThat(root.counter("failoverkit.http.answers.shared")).isEqualTo(beforeAcl);
         }
     }
 

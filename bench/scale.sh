@@ -175,13 +175,17 @@ t1=$(date +%s.%N)
 echo "RESULT restart server=s$((FI + 1)) seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') at_index=$IDX instances=$WANT" | tee -a "$WORK/results.txt"
 memory restarted
 
-say "GC pauses per server (from -Xlog:gc,gc+phases, where ZGC logs its pauses): count, total, longest; the full GCs this script asked for (jcmd, to measure the live heap) apart"
+# A restarted server's JVM moved its first GC log aside (gc-sN.log.0, -Xlog's rotation at start): both are counted,
+# so a restarted follower's figures cover the whole run, not only its life after the restart.
+say "GC pauses per server over the whole run, both JVMs of a restarted one (from -Xlog:gc,gc+phases, where ZGC logs its pauses): count, total, longest; the full GCs this script asked for (jcmd, to measure the live heap) apart"
 for i in 0 1 2; do
+  gclogs=("$WORK/logs/gc-s$((i + 1)).log")
+  for f in "$WORK"/logs/gc-s$((i + 1)).log.[0-9]*; do if [ -f "$f" ]; then gclogs+=("$f"); fi; done
   awk -v s="s$((i + 1))" '/Pause/ && match($0, /[0-9.]+ms$/) { v = substr($0, RSTART, RLENGTH - 2) + 0
       if ($0 ~ /Diagnostic Command|Heap Inspection/) { fn++; ft += v; next }
       n++; t += v; if (v > m) m = v }
     END { printf "RESULT gc server=%s pauses=%d total_ms=%.0f longest_ms=%.1f jcmd_full_gcs=%d jcmd_full_gc_ms=%.0f\n", s, n, t, m, fn, ft }' \
-    "$WORK/logs/gc-s$((i + 1)).log" | tee -a "$WORK/results.txt"
+    "${gclogs[@]}" | tee -a "$WORK/results.txt"
 done
 
 cat <<EOF

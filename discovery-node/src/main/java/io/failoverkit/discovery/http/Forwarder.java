@@ -128,7 +128,8 @@ final class Forwarder {
      * index, wait, parameters and token): the watchers one change woke re-park together with the same index, and each
      * was relayed and its whole answer held here on its own (a follower relaying a third of 5,000 watchers spent 8-9 s
      * of a minute in GC pauses of up to 0.7 s, copying those answers: bench/scale.sh). The joiner gets the answer of a
-     * query sent before its own with the same index: an answer past that index, or one at the end of the wait, which
+     * query with the same index that another caller asked first (sent then, or, when its connect timed out, once more
+     * a moment later): an answer past that index, or one at the end of the wait, which
      * a blocking query may return early (the client asks again). Only {@code joinable} requests are joined (the
      * caller decides: blocking queries of a route that blocks, without ?consistent, with ACLs off), and only within
      * {@link #JOIN_WINDOW_NANOS} of the first one's sending; other reads and all writes go on their own.
@@ -186,7 +187,11 @@ final class Forwarder {
      */
     CompletableFuture<Answer> exchange(HttpRequest request) {
         CompletableFuture<Answer> done = new CompletableFuture<>();
-        attempt(request, 1, done);
+        try {
+            attempt(request, 1, done);
+        } catch (Throwable t) {
+            done.completeExceptionally(t);
+        }
         return done;
     }
 
@@ -197,11 +202,12 @@ final class Forwarder {
      * watchers got 16-352 "HTTP connect timed out" answers (500) while parking, with as many listen overflows counted
      * by the kernel. A second attempt starts a new handshake. Only reads (GET, HEAD) are tried again: a write that
      * waited for a second attempt would reach the leader seconds after its caller sent it, perhaps after the caller
-     * gave up and wrote again elsewhere; it fails at once as before (the caller retries, knowing what it did). A
-     * refused connection (nothing listens) is not retried either. Bounds: two attempts of at most
-     * {@link #CONNECT_TIMEOUT} with a pause of at most {@link #CONNECT_RETRY_PAUSE_MAX_MS}, ~4.3 s per hop (a client
-     * agent's hop and a follower's may each take it), inside Consul's rpc_hold_timeout (7 s). Each attempt has the
-     * request's own timeout (MAX_WAIT + 1 min), so a blocking query may end up to one retry later than it would have.
+     * gave up and wrote again elsewhere; it fails when its connect times out, as before, and is not tried again (the
+     * caller retries, knowing what it did). A refused connection (nothing listens) is not retried either. Bounds: two
+     * attempts of at most {@link #CONNECT_TIMEOUT} with a pause of at most {@link #CONNECT_RETRY_PAUSE_MAX_MS}, ~4.3 s
+     * per hop, inside Consul's rpc_hold_timeout (7 s) for one hop; a read through a client agent and then a follower
+     * may take it at both hops (~8.6 s). Each attempt has the request's own timeout (MAX_WAIT + 1 min), so a blocking
+     * query may end up to one retry later than it would have; relay joiners share the retried answer.
      */
     static final int CONNECT_ATTEMPTS = 2;
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
@@ -221,16 +227,15 @@ final class Forwarder {
                 if (err == null) {
                     done.complete(a);
                 } else if (attempt < CONNECT_ATTEMPTS && isRead(request) && connectTimedOut(err)) {
-                    connectRetries.increment();
                     long pause = 50 + java.util.concurrent.ThreadLocalRandom.current().nextLong(CONNECT_RETRY_PAUSE_MAX_MS - 50 + 1);
                     // On a thread of its own that completes the caller's future whatever happens to the retry.
                     Thread.ofVirtual().name("forward-retry").start(() -> {
                         try {
+                            connectRetries.increment();
                             Thread.sleep(pause);
                             attempt(request, attempt + 1, done);
                         } catch (Throwable t) {
-                            t.addSuppressed(err);
-                            done.completeExceptionally(t);
+                            failWith(done, t, err);
                         }
                     });
                 } else {
@@ -238,10 +243,20 @@ final class Forwarder {
                 }
             } catch (Throwable t) {
                 // No thread for the retry (or worse): the caller is answered with the failure, never left waiting.
-                if (err != null) t.addSuppressed(err);
-                done.completeExceptionally(t);
+                failWith(done, t, err);
             }
         });
+    }
+
+    /** Fails {@code done} with {@code t} (and {@code cause} beside it, when that can be recorded). */
+    private static void failWith(CompletableFuture<Answer> done, Throwable t, Throwable cause) {
+        try {
+            if (cause != null && cause != t) t.addSuppressed(cause);
+        } catch (Throwable ignored) {
+            // nothing more to record
+        } finally {
+            done.completeExceptionally(t);
+        }
     }
 
     private static boolean isRead(HttpRequest request) {

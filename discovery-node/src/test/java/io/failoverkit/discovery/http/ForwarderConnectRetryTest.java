@@ -1,11 +1,11 @@
 package io.failoverkit.discovery.http;
 
 import io.failoverkit.discovery.testing.FreePorts;
+import io.failoverkit.discovery.testing.RawHttp;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -150,19 +150,9 @@ class ForwarderConnectRetryTest {
             Thread.ofVirtual().start(() -> {
                 try (s) {
                     InputStream in = s.getInputStream();
-                    ByteArrayOutputStream head = new ByteArrayOutputStream();
-                    int c;
-                    while ((c = in.read()) >= 0) {
-                        head.write(c);
-                        if (head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) break;
-                    }
-                    if (c < 0) return; // a filler, closed
-                    String h = head.toString(StandardCharsets.ISO_8859_1);
-                    int length = 0;
-                    for (String line : h.split("\r\n")) {
-                        if (line.toLowerCase().startsWith("content-length:")) length = Integer.parseInt(line.substring(15).trim());
-                    }
-                    String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
+                    String h = RawHttp.readHead(in);
+                    if (h == null) return; // a filler, closed
+                    String body = RawHttp.readBody(in, h);
                     received.add(h.substring(0, h.indexOf("\r\n")) + " " + body);
                     OutputStream out = s.getOutputStream();
                     out.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4\r\nConnection: close\r\n\r\ntrue".getBytes(StandardCharsets.ISO_8859_1));

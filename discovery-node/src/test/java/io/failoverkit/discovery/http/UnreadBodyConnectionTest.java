@@ -1,11 +1,11 @@
 package io.failoverkit.discovery.http;
 
 import io.failoverkit.discovery.testing.DevAgent;
+import io.failoverkit.discovery.testing.RawHttp;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -40,18 +40,9 @@ class UnreadBodyConnectionTest {
         s.getOutputStream().write(b);
         s.getOutputStream().flush();
         InputStream in = s.getInputStream();
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        int c;
-        while ((c = in.read()) >= 0) {
-            head.write(c);
-            if (head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) break;
-        }
-        String h = head.toString(StandardCharsets.ISO_8859_1);
-        int length = 0;
-        for (String line : h.split("\r\n")) {
-            if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) length = Integer.parseInt(line.substring(15).trim());
-        }
-        return h + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+        String head = RawHttp.readHead(in);
+        if (head == null) throw new IOException("the connection closed before an answer");
+        return head + RawHttp.readBody(in, head);
     }
 
     @Test

@@ -68,9 +68,15 @@ final class CatalogStateMachine extends BaseStateMachine {
     /** Non-null for a group formed by quorum-loss recovery: the store already holds the recovered state at this term and index. */
     private final RaftNode.Seed seed;
     private final SnapshotSchedule schedule;
-    /** Writes snapshots off the apply thread, one at a time. */
+    /**
+     * Writes snapshots off the apply thread, one at a time, at the lowest CPU priority ({@link BackgroundPriority}): it
+     * takes the cores the write path leaves idle, not the write path's.
+     */
     private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "raft-snapshot-writer");
+        Thread t = new Thread(() -> {
+            BackgroundPriority.lowerCurrentThread();
+            r.run();
+        }, "raft-snapshot-writer");
         t.setDaemon(true);
         return t;
     });

@@ -94,6 +94,8 @@ class BinaryRaftSnapshotTest {
                 assertThat(files.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()).as("no temporary snapshot file left").isEmpty();
             }
             assertThat(BinarySnapshot.isBinary(file)).as("the Raft snapshot is in the binary format").isTrue();
+            assertThat(BackgroundPriorityTest.niceOfThreadsNamed("raft-snapshot-w")).as("the snapshot writer runs at the lowest CPU priority")
+                    .isNotEmpty().allSatisfy(n -> assertThat(n).isEqualTo(BackgroundPriority.NICE));
             assertThat(org.apache.ratis.util.MD5FileUtil.readStoredMd5ForFile(file.toFile())).as("the MD5 computed while writing, which Ratis sends to a follower")
                     .isEqualTo(org.apache.ratis.util.MD5FileUtil.computeMd5ForFile(file.toFile()));
 

@@ -20,6 +20,15 @@ import org.slf4j.LoggerFactory;
  * (the snapshot took as long as before) and the trace's p99 went from 3.1 to 2.7 ms. Spreading the write over time at
  * normal priority instead made it worse (3.5 ms: more writes each delayed a little).
  *
+ * <p>The price, and why it is paid: a thread must run to reach a safepoint, so while the writer is busy and starved,
+ * a GC pause of its own JVM can wait for it. Seen only where the cores are taken by other processes (the bench's three
+ * servers and its client on two cores): one server's safepoint took 29 ms to reach while its own starved snapshot ran
+ * (2 s instead of 0.6); reaching one otherwise took under 16 ms there, 0.02-0.03 ms at the median either way. On a
+ * machine of its own a server's stopped threads free the cores for the writer at once. Session 13 tried this and took
+ * it back for that reason with no p99 gain measured under G1 on kv.sh; this time the trace above shows where the
+ * single-connection tail comes from, and kv.sh's leader p99 at 1 connection was 4.7 ms against 5.3-6.9 ms in the
+ * three runs before it (etcd 2.6-4.0 ms in the same runs).
+ *
  * <p>How: Linux keeps a nice value per thread, and {@code renice -p} with a thread id sets that thread's alone (a
  * process may lower its own threads' priority without privilege). Java has no call for it: the thread id comes from
  * {@code /proc/thread-self}, and {@code renice} (util-linux, on every Linux) is run with it as an argument list, no

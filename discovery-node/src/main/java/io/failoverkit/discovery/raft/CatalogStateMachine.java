@@ -74,8 +74,14 @@ final class CatalogStateMachine extends BaseStateMachine {
      */
     private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(() -> {
-            BackgroundPriority.lowerCurrentThread();
-            r.run();
+            try {
+                BackgroundPriority.lowerCurrentThread();
+            } catch (Throwable e) {
+                // Even an Error here must not keep the pool's worker from running (the pool would count a worker
+                // that runs nothing, and no snapshot would ever be written again): it runs at normal priority.
+            } finally {
+                r.run();
+            }
         }, "raft-snapshot-writer");
         t.setDaemon(true);
         return t;

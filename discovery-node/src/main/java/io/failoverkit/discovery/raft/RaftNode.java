@@ -155,7 +155,6 @@ public final class RaftNode implements AutoCloseable {
         // One log index per write (Consul's ModifyIndex), and faster: no metadata entry per commit.
         props.set("raft.server.log.log-metadata.enabled", "false");
         RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf("8MB"));
-        RaftServerConfigKeys.RetryCache.setExpiryTime(props, TimeDuration.valueOf(RETRY_CACHE_EXPIRY_SECONDS, TimeUnit.SECONDS));
         // Acknowledge only what is fsync'd: unsafe-flush and async-flush stay off (the defaults).
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
         // Every server snapshots once per threshold entries, each at its own turn (staggered), written off the apply
@@ -471,23 +470,9 @@ public final class RaftNode implements AutoCloseable {
      * telling, reason first, and the entry before propose()'s bound) and ENTRY_MIN_SEND_MS > DIRECT_RETRY_MARGIN_MS
      * (an entry sent has time to be tried).
      */
-    /**
-     * How long every server keeps an applied entry's reply for a retry of the same call (Ratis' retry cache; its
-     * default is 60 s). An entry's retries all start within WRITE_TIMEOUT_SECONDS of its propose() (see above) and a
-     * server records the entry when it appends or applies it, after that propose(): a record older than
-     * WRITE_TIMEOUT_SECONDS + the attempt slacks is never asked for again; twice the write timeout keeps a margin
-     * (timingsHold()). Why not the default: every record (the reply and the commit index of each peer) lives as long
-     * as this and then dies in the old generation; at 1 connection (~850 entries/s) the cache held 51k replies and
-     * 154k commit infos per server, gone to a third with 20 s, and G1's concurrent marking cycles over a 5-minute
-     * trace went from 14/17/12 to 10/12/9 per server, its pause total from 2.3 to 1.9-2.2 s.
-     */
-    static final long RETRY_CACHE_EXPIRY_SECONDS = 2 * WRITE_TIMEOUT_SECONDS;
     private static final long DIRECT_RETRY_MARGIN_MS = 1500;
     private static final long ENTRY_ANSWER_MARGIN_MS = 400;
     private static final long ENTRY_MIN_SEND_MS = 2000;
-    /** The Raft server's properties as it runs with them (tests). */
-    RaftProperties serverProperties() { return server.getProperties(); }
-
     /** Entries in flight now (tests check every slot is given back). */
     int inFlight() { return inFlight.get(); }
 
@@ -528,8 +513,7 @@ public final class RaftNode implements AutoCloseable {
         // Bounds fire up to Deadlines.SWEEP_MS late (never early): the orders below hold with that lateness.
         return ENTRY_ANSWER_MARGIN_MS > Deadlines.SWEEP_MS
                 && ENTRY_ANSWER_MARGIN_MS < DIRECT_RETRY_MARGIN_MS - 2 * DIRECT_ATTEMPT_SLACK_MS - Deadlines.SWEEP_MS
-                && ENTRY_MIN_SEND_MS > DIRECT_RETRY_MARGIN_MS && ENTRY_MIN_SEND_MS < WRITE_TIMEOUT_SECONDS * 1000
-                && RETRY_CACHE_EXPIRY_SECONDS * 1000 > WRITE_TIMEOUT_SECONDS * 1000 + 2 * DIRECT_ATTEMPT_SLACK_MS + Deadlines.SWEEP_MS;
+                && ENTRY_MIN_SEND_MS > DIRECT_RETRY_MARGIN_MS && ENTRY_MIN_SEND_MS < WRITE_TIMEOUT_SECONDS * 1000;
     }
 
     /** Retries sent at once to a leader named in a refusal before they back off (two servers naming each other). */

@@ -50,8 +50,9 @@ public final class RaftNode implements AutoCloseable {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RaftNode.class);
     /**
-     * How long a replaced client lives on for the requests it still retries (they were sent before the failure that
-     * replaced it; Ratis retries them 60 times, each attempt up to its 3 s request timeout) before it is closed.
+     * How long a replaced client lives on for the requests it still retries (read barriers and configuration changes
+     * sent before the failure that replaced it; Ratis retries them 60 times, each attempt up to its 3 s request
+     * timeout) before it is closed.
      */
     private static final long RETIRED_CLIENT_CLOSE_SECONDS = 30;
 
@@ -624,8 +625,8 @@ public final class RaftNode implements AutoCloseable {
      * took in with a snapshot. A server that restarted (it loads its snapshot) or installed a snapshot after it applied
      * the entry has no record of it; a retry that reaches it as leader within the retry window (about 8.5 s) is
      * appended and applied a second time (a CAS is then re-evaluated and refused; a plain PUT overwrites whatever was
-     * written in between). Writes through Ratis' client (used while no ready leader is known) had and have the same
-     * limit. Callers that must not apply twice write with a CAS on the ModifyIndex they read.
+     * written in between). Every write takes this path; Ratis' client sends only read barriers and configuration
+     * changes. Callers that must not apply twice write with a CAS on the ModifyIndex they read.
      * <p>
      * A write for which no leader answered before the deadline (this server cut off from the others, no quorum), or
      * whose attempt never got an answer, fails with {@link OutcomeUnknownException}: it may still commit.

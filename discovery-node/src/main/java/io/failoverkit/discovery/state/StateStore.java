@@ -1064,6 +1064,11 @@ public final class StateStore {
         return BinarySnapshot.write(view.image, out);
     }
 
+    /** As {@link #writeBinarySnapshot(View, OutputStream)} with {@code smile}'s generator settings (tests). */
+    static long writeBinarySnapshot(View view, OutputStream out, com.fasterxml.jackson.databind.ObjectMapper smile) throws IOException {
+        return BinarySnapshot.write(view.image, out, smile);
+    }
+
     /**
      * Loads a Raft snapshot file: the binary format (verified whole before anything is decoded; a damaged file is
      * refused with {@link BinarySnapshot.CorruptSnapshotException}, and the state is left as it was), or the JSON of

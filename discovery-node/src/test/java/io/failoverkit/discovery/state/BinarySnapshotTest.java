@@ -84,6 +84,25 @@ class BinarySnapshotTest {
     }
 
     @Test
+    void aBinarySnapshotWrittenWithSharedStringValuesStillLoads() throws Exception {
+        // Snapshots before session 17 shared repeated string values (a back reference for a string seen before).
+        StateStore store = populated();
+        var shared = BinarySnapshot.SMILE.copy();
+        ((com.fasterxml.jackson.dataformat.smile.SmileFactory) shared.getFactory())
+                .configure(com.fasterxml.jackson.dataformat.smile.SmileGenerator.Feature.CHECK_SHARED_STRING_VALUES, true);
+        Path before = dir.resolve("shared");
+        try (OutputStream out = Files.newOutputStream(before)) {
+            StateStore.writeBinarySnapshot(store.view(), out, shared);
+        }
+        Path now = writeBinary(store.view(), dir.resolve("now"));
+        assertThat(Files.size(before)).as("the earlier file did share values (node names, check names repeat)").isLessThan(Files.size(now));
+
+        StateStore loaded = new StateStore(Runnable::run);
+        loaded.loadSnapshot(before);
+        assertThat(new String(json(loaded), StandardCharsets.UTF_8)).isEqualTo(new String(json(store), StandardCharsets.UTF_8));
+    }
+
+    @Test
     void aJsonSnapshotOfTheReleaseBeforeStillLoads() throws Exception {
         StateStore store = populated();
         Path file = dir.resolve("old");

@@ -79,6 +79,11 @@ final class CatalogStateMachine extends BaseStateMachine {
             } catch (Throwable e) {
                 // Even an Error here must not keep the pool's worker from running (the pool would count a worker
                 // that runs nothing, and no snapshot would ever be written again): it runs at normal priority.
+                try {
+                    LOG.warn("the snapshot writer keeps its priority: {}", e.toString());
+                } catch (Throwable ignored) {
+                    // logging failed too (out of memory): the worker must still run
+                }
             } finally {
                 r.run();
             }

@@ -45,9 +45,11 @@ public final class BinarySnapshot {
     }
 
     /**
-     * The settings of {@link Json#MAPPER} on the Smile format (binary values raw, repeated strings shared), except that
-     * field names match exactly: this file is only ever read by the code that wrote it, and the case-insensitive
-     * lookup costs a lower-casing per field read.
+     * The settings of {@link Json#MAPPER} on the Smile format (binary values raw, string values not shared), except
+     * that field names match exactly: this file is only ever read by failoverkit servers (this release's and, while a
+     * group is upgraded, the release before or after it: Raft sends snapshots between them; Smile's reader takes
+     * shared values or not from each document's own header), and the case-insensitive lookup costs a lower-casing per
+     * field read.
      */
     static final ObjectMapper SMILE = SmileMapper.builder()
             .disable(MapperFeature.AUTO_DETECT_IS_GETTERS)

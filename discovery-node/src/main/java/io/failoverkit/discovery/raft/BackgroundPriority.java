@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * (2 s instead of 0.6); reaching one otherwise took under 16 ms there, 0.02-0.03 ms at the median either way. On a
  * machine of its own a server's stopped threads free the cores for the writer at once. Session 13 tried this and took
  * it back for that reason with no p99 gain measured under G1 on kv.sh; this time the trace above shows where the
- * single-connection tail comes from, and kv.sh's leader p99 at 1 connection was 4.7 ms against 5.3-6.9 ms in the
- * three runs before it (etcd 2.6-4.0 ms in the same runs).
+ * single-connection tail comes from, and kv.sh's leader p99 at 1 connection was 4.5-4.9 ms in three runs against
+ * 5.3-6.9 ms in the three before them (etcd 2.6-4.0 ms in those runs; still better than ours).
  *
  * <p>What else follows the thread's nice value: a thread it starts inherits it (the writer starts none: no pool,
  * virtual thread or async task may be started from it), and under the BFQ disk scheduler so does its I/O priority

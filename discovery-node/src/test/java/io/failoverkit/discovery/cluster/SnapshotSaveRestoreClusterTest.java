@@ -58,6 +58,8 @@ class SnapshotSaveRestoreClusterTest {
         dir = tmp;
         cluster = new ServerCluster(3, dir.resolve("cluster")).start();
         leader = cluster.awaitLeader(Duration.ofSeconds(90));
+        // The first test creates a session on a follower's node (CI of session 17 failed there once: not yet in the catalog).
+        cluster.awaitInCatalog(Duration.ofSeconds(90));
         followers = cluster.servers.stream().filter(s -> s != leader).toList();
     }
 

@@ -51,6 +51,22 @@ public final class ServerCluster implements AutoCloseable {
         return found[0];
     }
 
+    /**
+     * Waits until the catalog holds every running server's node with a passing serfHealth. A new leader registers the
+     * members it learns from gossip after its election, so on a loaded machine a write can come before a server's
+     * node is there; a session on such a node is refused ("not registered in the catalog"), as in Consul.
+     */
+    public void awaitInCatalog(Duration within) {
+        await().atMost(within).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
+            List<AgentProcess> up = running();
+            for (AgentProcess s : up) {
+                Http.Reply r = up.get(0).http().get("/v1/health/node/" + s.name, Duration.ofSeconds(2));
+                if (r.status() != 200 || !r.body().contains("serfHealth") || !r.body().contains("passing")) return false;
+            }
+            return true;
+        });
+    }
+
     private Optional<AgentProcess> leaderSeenByAll() {
         String seen = null;
         for (AgentProcess s : servers) {

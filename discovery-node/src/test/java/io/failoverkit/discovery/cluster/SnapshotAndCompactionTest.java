@@ -63,10 +63,15 @@ class SnapshotAndCompactionTest {
                 return files.anyMatch(p -> p.getFileName().toString().startsWith("snapshot."));
             }
         });
-        try (Stream<Path> files = Files.walk(sm)) {
-            assertThat(files.filter(p -> p.getFileName().toString().startsWith("snapshot.") && !p.toString().endsWith(".md5")).count())
-                    .as("snapshot retention keeps at most 2").isBetween(1L, 2L);
-        }
+        // Retention applies when Ratis learns of a new snapshot, at its next check after an applied entry: until then a
+        // third finished file can be there (and one being written is a .tmp, not counted). Small writes prompt that
+        // check. (CI rehearsal of session 17: counted 3 at once, the writer at nice 19 being slower on a loaded box.)
+        int[] nudges = {0};
+        await("snapshot retention keeps at most 2").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            http.put("/v1/kv/nudge", String.valueOf(nudges[0]++));
+            int n = snapshots(sm).size();
+            return n >= 1 && n <= 2;
+        });
         for (Path f : snapshots(sm)) assertThat(BinarySnapshot.isBinary(f)).as("%s is a binary snapshot", f.getFileName()).isTrue();
         // Staggered: the other live server takes its snapshots at its own turns, not at the leader's indexes.
         AgentProcess other = cluster.servers.stream().filter(s -> s != leader && s != lagging).findFirst().orElseThrow();

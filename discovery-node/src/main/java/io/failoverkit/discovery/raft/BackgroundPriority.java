@@ -84,15 +84,20 @@ final class BackgroundPriority {
         try {
             Path self = Files.readSymbolicLink(Path.of("/proc/thread-self"));
             String tid = self.getFileName().toString();
-            return !tid.isEmpty() && tid.chars().allMatch(c -> c >= '0' && c <= '9') ? tid : null;
+            return isThreadId(tid) ? tid : null;
         } catch (IOException | UnsupportedOperationException e) {
             return null;
         }
     }
 
+    /** Digits only: a thread id, never a path (a /proc lookup by it stays inside this process's tasks). */
+    private static boolean isThreadId(String tid) {
+        return tid != null && !tid.isEmpty() && tid.chars().allMatch(c -> c >= '0' && c <= '9');
+    }
+
     /** The nice value of the thread {@code tid} of this process, from /proc (field 19 of its stat), or null. */
     static Integer niceOf(String tid) {
-        if (tid == null || tid.isEmpty() || !tid.chars().allMatch(c -> c >= '0' && c <= '9')) return null;
+        if (!isThreadId(tid)) return null;
         try {
             String stat = Files.readString(Path.of("/proc/self/task/" + tid + "/stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");

@@ -51,20 +51,54 @@ public final class BinarySnapshot {
      * shared values or not from each document's own header), and the case-insensitive lookup costs a lower-casing per
      * field read.
      */
-    static final ObjectMapper SMILE = SmileMapper.builder()
-            .disable(MapperFeature.AUTO_DETECT_IS_GETTERS)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-            .disable(SmileGenerator.Feature.ENCODE_BINARY_AS_7BIT)
-            // Not shared: a state's string values are mostly distinct (keys, IDs), and the lookup of each in the
-            // shared table was a third of the snapshot's allocation (bench/snapshot.sh, 500k keys: 39 -> 27 MB, the
-            // file 0.9% larger). Files written with shared values (before) read the same: the reader takes either.
-            .disable(SmileGenerator.Feature.CHECK_SHARED_STRING_VALUES)
-            .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
-            .disable(StreamReadFeature.AUTO_CLOSE_SOURCE)
-            .serializationInclusion(JsonInclude.Include.ALWAYS)
+    static final ObjectMapper SMILE = settings()
+            .addModule(new com.fasterxml.jackson.databind.module.SimpleModule("kv-entry-writer").addSerializer(Model.KvEntry.class, new KvEntryWriter()))
             .build();
+
+    /**
+     * {@link #SMILE}'s settings, without its hand-written KV record writer (tests compare the two writers' bytes).
+     */
+    static SmileMapper.Builder settings() {
+        return SmileMapper.builder()
+                .disable(MapperFeature.AUTO_DETECT_IS_GETTERS)
+                .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+                .disable(SmileGenerator.Feature.ENCODE_BINARY_AS_7BIT)
+                // Not shared: a state's string values are mostly distinct (keys, IDs), and the lookup of each in the
+                // shared table was a third of the snapshot's allocation (bench/snapshot.sh, 500k keys: 39 -> 27 MB, the
+                // file 0.9% larger). Files written with shared values (before) read the same: the reader takes either.
+                .disable(SmileGenerator.Feature.CHECK_SHARED_STRING_VALUES)
+                .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
+                .disable(StreamReadFeature.AUTO_CLOSE_SOURCE)
+                .serializationInclusion(JsonInclude.Include.ALWAYS);
+    }
+
+    /**
+     * Writes a KV record field by field, the bytes Jackson's record serializer writes for {@link Model.KvEntry} (same
+     * names, order and encodings: BinarySnapshotTest compares them), without its reflective accessor calls, which were
+     * about a quarter of a snapshot's CPU (a JFR profile of bench/snapshot.sh, session 17). KV records are nearly all
+     * of a large state. A field added to KvEntry must be added here too: the test fails until it is.
+     */
+    static final class KvEntryWriter extends com.fasterxml.jackson.databind.ser.std.StdSerializer<Model.KvEntry> {
+        KvEntryWriter() { super(Model.KvEntry.class); }
+
+        @Override
+        public void serialize(Model.KvEntry e, com.fasterxml.jackson.core.JsonGenerator g, com.fasterxml.jackson.databind.SerializerProvider p) throws IOException {
+            g.writeStartObject(e);
+            // As the record's annotations say: null fields left out (NON_NULL), but Value always there.
+            g.writeNumberField("LockIndex", e.lockIndex());
+            if (e.key() != null) g.writeStringField("Key", e.key());
+            g.writeFieldName("Flags");
+            UnsignedLong.write(e.flags(), g);
+            g.writeFieldName("Value");
+            Model.EmptyAsNull.write(e.value(), g);
+            if (e.session() != null) g.writeStringField("Session", e.session());
+            g.writeNumberField("CreateIndex", e.createIndex());
+            g.writeNumberField("ModifyIndex", e.modifyIndex());
+            g.writeEndObject();
+        }
+    }
 
     private BinarySnapshot() {}
 

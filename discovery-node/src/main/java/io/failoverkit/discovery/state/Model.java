@@ -158,6 +158,11 @@ public final class Model {
     public static final class EmptyAsNull extends com.fasterxml.jackson.databind.JsonSerializer<byte[]> {
         @Override
         public void serialize(byte[] value, com.fasterxml.jackson.core.JsonGenerator gen, com.fasterxml.jackson.databind.SerializerProvider p) throws java.io.IOException {
+            write(value, gen);
+        }
+
+        /** Writes {@code value} as this serializer does: null when absent or empty. */
+        public static void write(byte[] value, com.fasterxml.jackson.core.JsonGenerator gen) throws java.io.IOException {
             if (value == null || value.length == 0) gen.writeNull();
             else gen.writeBinary(value);
         }

@@ -36,11 +36,16 @@ public final class UnsignedLong {
         return v.longValue();
     }
 
+    /** Writes {@code value} as the unsigned decimal (what {@link Serializer} writes). */
+    public static void write(long value, JsonGenerator gen) throws IOException {
+        if (value >= 0) gen.writeNumber(value);
+        else gen.writeNumber(new BigInteger(Long.toUnsignedString(value)));
+    }
+
     public static final class Serializer extends JsonSerializer<Long> {
         @Override
         public void serialize(Long value, JsonGenerator gen, SerializerProvider provider) throws IOException {
-            if (value >= 0) gen.writeNumber(value);
-            else gen.writeNumber(new BigInteger(Long.toUnsignedString(value)));
+            write(value, gen);
         }
     }
 

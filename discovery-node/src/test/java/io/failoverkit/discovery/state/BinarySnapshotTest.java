@@ -103,6 +103,18 @@ class BinarySnapshotTest {
     }
 
     @Test
+    void theHandWrittenKvRecordWriterWritesTheBytesJacksonsRecordSerializerWrites() throws Exception {
+        // Unsigned, zero and ordinary flags; binary, empty and absent values; records with and without a session.
+        StateStore store = populated();
+        ByteArrayOutputStream reflective = new ByteArrayOutputStream();
+        StateStore.writeBinarySnapshot(store.view(), reflective, BinarySnapshot.settings().build());
+        ByteArrayOutputStream handWritten = new ByteArrayOutputStream();
+        StateStore.writeBinarySnapshot(store.view(), handWritten);
+        assertThat(store.view().counts().get("KVs")).as("KV records in the state").isGreaterThan(400L);
+        assertThat(handWritten.toByteArray()).as("the same file, byte for byte").isEqualTo(reflective.toByteArray());
+    }
+
+    @Test
     void aJsonSnapshotOfTheReleaseBeforeStillLoads() throws Exception {
         StateStore store = populated();
         Path file = dir.resolve("old");

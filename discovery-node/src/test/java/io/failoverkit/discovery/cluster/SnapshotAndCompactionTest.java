@@ -32,8 +32,10 @@ class SnapshotAndCompactionTest {
         if (cluster != null) cluster.close();
     }
 
-    /** The snapshot files (not their .md5, not a .tmp being written) under a server's Raft storage. */
-    /** The finished snapshot files under raftDir; a listing that met a file Ratis' retention removed meanwhile is taken again. */
+    /**
+     * The finished snapshot files (not their .md5, not a .tmp being written) under a server's Raft storage; a listing
+     * that met a file Ratis' retention removed meanwhile is taken again.
+     */
     private static List<Path> snapshots(Path raftDir) throws java.io.IOException {
         for (int attempt = 1; ; attempt++) {
             try (Stream<Path> files = Files.walk(raftDir)) {
@@ -72,10 +74,12 @@ class SnapshotAndCompactionTest {
         // third finished file can be there (and one being written is a .tmp, not counted). Small writes prompt that
         // check. (CI rehearsal of session 17: counted 3 at once, the writer at nice 19 being slower on a loaded box.)
         int[] nudges = {0};
-        await("snapshot retention keeps at most 2").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
+        // At least three written (the nudges go on until then, 40 entries each), so retention has had one to remove.
+        await("snapshot retention keeps at most 2 of at least 3 written").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> {
             http.put("/v1/kv/nudge", String.valueOf(nudges[0]++));
+            long written = Files.readAllLines(leader.logFile().toPath()).stream().filter(l -> l.contains(" written: ") && l.contains("snapshot ")).count();
             int n = snapshots(sm).size();
-            return n >= 1 && n <= 2;
+            return written >= 3 && n >= 1 && n <= 2;
         });
         // Each listed snapshot is in the binary format; one removed by retention between the listing and the read is
         // skipped (a new snapshot of ~40 entries can finish meanwhile: the nudges above are entries too).

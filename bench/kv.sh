@@ -2,7 +2,7 @@
 # bench/kv.sh — KV benchmark: discovery-node (3 servers, Raft/Ratis, Consul KV API) against etcd 3.4 (3 members,
 # Debian's etcd-server, HTTP/JSON gateway /v3/), both on 127.0.0.1 only, both fsync'ing (defaults).
 #
-#   bash bench/kv.sh            # about 10 minutes (well under 15); prints a summary table at the end
+#   bash bench/kv.sh            # about 12 minutes (well under 15); prints a summary table at the end
 #
 # Measures, for both systems:
 #   1. KV PUT throughput/latency with wrk at 1, 16, 64 connections (100-byte values, a distinct key per request),
@@ -11,6 +11,8 @@
 #      slice still gains >10% req/s or the JIT is busy, at most BENCH_WARMUP_MAX s (240);
 #      on a 2-core machine our JVMs need ~80-90 s of load before C2 has compiled the write path, and a lone write
 #      to the leader was still 20-40 % cheaper in CPU after 4-5 minutes of load than after 2 (BENCH_REPEAT_LEADER=1);
+#      the same data on both sides: before its leader runs and before its follower runs, etcd is loaded with distinct
+#      keys until it holds as many as ours held when ours' same runs began (BENCH_MATCH_KEYS);
 #   2. watch wake latency: a watcher blocked on a follower (ours: blocking GET ?index=N; etcd: /v3/watch stream),
 #      a writer PUTting to the leader; time from the PUT's acknowledgement to the watcher waking (and the reverse
 #      placement as a diagnostic);
@@ -27,6 +29,9 @@
 #   BENCH_WARMUP_JIT (10: the warm-up also goes on while our servers' JIT compilers took more than this % of a core),
 #   BENCH_DIST (a directory with a discovery-node.jar and its lib/: that build instead of discovery-node/target),
 #   BENCH_AOT=1 (our servers start from a JDK AOT cache trained first: see train_aot), BENCH_AOT_TRAIN (s, 60),
+#   BENCH_MATCH_KEYS (1: before each of etcd's measured phases, etcd is loaded with distinct keys at 64 connections
+#   until it holds as many as ours held when ours' same phase began; 0: etcd gets only its 5 s warm-up, as before
+#   session 18, and ours then runs with 3-4 times etcd's data: ~600k keys of warm-up, a larger heap and snapshots),
 #   BENCH_PHASES ("tput watch failover": the parts to run), BENCH_SYSTEMS ("ours etcd": "ours" alone for profiling
 #   our servers; no ratios then), BENCH_JFR=1 (a JFR recording, settings=profile, of each of our servers during each
 #   measured run: logs/jfr-r<run>-s<n>.jfr; use with BENCH_KEEP=1).
@@ -343,6 +348,11 @@ run_wrk() {
   cpu=$(cpu_stop "${pids[@]}")
   python3 "$HERE/threadcpu.py" snap "${pids[@]}" >"$WORK/threads-after.json"
   [ -n "$line" ] || die "wrk against $url printed no result"
+  # acknowledged PUTs (each a new key) this system holds so far: see BENCH_MATCH_KEYS
+  local acked
+  acked=$(sed -E 's/.*requests=([0-9]+).*non2xx=([0-9]+).*/\1 \2/' <<<"$line")
+  acked=$(( ${acked% *} - ${acked#* } ))
+  if [ "$sys" = ours ]; then OURS_KEYS=$((OURS_KEYS + acked)); else ETCD_KEYS=$((ETCD_KEYS + acked)); fi
   local labels=() tc="" i
   for o in "${pids[@]}"; do
     for i in 0 1 2; do
@@ -380,8 +390,23 @@ run_wrk() {
     fi
   else
     WARM_RPS=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")
-    echo "warmup sys=$sys role=$role conns=$c slice_s=$d ${line#WRKRESULT }" >>"$RESULTS"
+    echo "${WRK_KIND:-warmup} sys=$sys role=$role conns=$c slice_s=$d ${line#WRKRESULT }" >>"$RESULTS"
   fi
+}
+OURS_KEYS=0
+ETCD_KEYS=0
+
+# match_keys ROLE TARGET: etcd's member M (its leader) takes distinct-key PUTs at 64 connections, in slices of at
+# most 10 s sized from its last rate, until etcd holds TARGET keys; recorded as "preload" rows, not as warm-up.
+match_keys() {
+  local role=$1 m=$2 target=$3 t0=$SECONDS d rate
+  [ "${BENCH_MATCH_KEYS:-1}" = 1 ] || return 0
+  while [ "$ETCD_KEYS" -lt "$target" ] && [ $((SECONDS - t0)) -lt 600 ]; do
+    rate=${WARM_RPS:-1000}; [ "$rate" -gt 0 ] || rate=1000
+    d=$(( (target - ETCD_KEYS) / rate + 1 )); [ "$d" -le 10 ] || d=10
+    WRK_KIND=preload run_wrk etcd "$role" "$m" 64 "$d" no
+  done
+  say "  etcd loaded to $ETCD_KEYS keys before its $role runs (ours held $target before its own) in $((SECONDS - t0)) s"
 }
 
 # CPU ticks so far of our three servers' JIT compiler threads (C1/C2 CompilerThread*)
@@ -431,12 +456,16 @@ say " ours: leader s$((OL + 1)), follower s$((OF1 + 1)); JVM warm-up on the lead
 warm_up ours leader "$OL" "$WARMUP" "$WARMUP_MAX"
 await_ready ours
 OL=$LEADER; OF1=$(follower_of)
+OURS_KEYS_LEADER=$OURS_KEYS
+echo "keys sys=ours role=leader held=$OURS_KEYS" >>"$RESULTS"
 for c in $CONNS; do run_wrk ours leader "$OL" "$c" "$DURATION" yes; done
 await_ready ours
 OL=$LEADER; OF1=$(follower_of)
 # The follower's HTTP and forwarding path is compiled only once it takes writes: warmed like the leader (at least
 # BENCH_FOLLOWER_WARMUP s, 30, then while a slice gains >10%, at most BENCH_WARMUP_MAX).
 warm_up ours follower "$OF1" "$FOLLOWER_WARMUP" "$WARMUP_MAX"
+OURS_KEYS_FOLLOWER=$OURS_KEYS
+echo "keys sys=ours role=follower held=$OURS_KEYS" >>"$RESULTS"
 for c in $CONNS; do run_wrk ours follower "$OF1" "$c" "$DURATION" yes; done
 if [ "${BENCH_REPEAT_LEADER:-0}" = 1 ]; then
   # the leader's runs again, now after the follower's: tells the order's (warm-up's) effect from the target's
@@ -451,9 +480,13 @@ EL=$LEADER; EF1=$(follower_of)
 say " etcd: leader e$((EL + 1)), follower e$((EF1 + 1))"
 run_wrk etcd leader "$EL" 16 5 no
 say "  warm-up etcd leader: 5s at 16 connections: $WARM_RPS req/s"
+if system_on ours; then match_keys leader "$EL" "${OURS_KEYS_LEADER:-0}"; fi
+echo "keys sys=etcd role=leader held=$ETCD_KEYS" >>"$RESULTS"
 for c in $CONNS; do run_wrk etcd leader "$EL" "$c" "$DURATION" yes; done
 await_ready etcd
 EL=$LEADER; EF1=$(follower_of)
+if system_on ours; then match_keys follower "$EL" "${OURS_KEYS_FOLLOWER:-0}"; fi
+echo "keys sys=etcd role=follower held=$ETCD_KEYS" >>"$RESULTS"
 for c in $CONNS; do run_wrk etcd follower "$EF1" "$c" "$DURATION" yes; done
 fi
 fi

@@ -532,9 +532,14 @@ def cmd_summary(a):
                 w(f"   warm-up {sys} {role}: {sum(int(float(r['slice_s'])) for r in ws)} s ({len(at16)} slices at 16 connections, "
                   + f"{len(ws) - len(at16)} at 1), req/s per slice at 16: " + " ".join(f"{float(r['rps']):.0f}" for r in at16))
     for sys in ("ours", "etcd"):
-        n = sum(int(r.get("requests", 0)) for r in rows if r["kind"] in ("tput", "warmup") and r["sys"] == sys)
+        n = sum(int(r.get("requests", 0)) for r in rows if r["kind"] in ("tput", "warmup", "preload") and r["sys"] == sys)
         if n:
             w(f"   keys written by wrk into {sys} (each a distinct key; they stay in the store): {n}")
+    held = {(r["sys"], r["role"]): int(r["held"]) for r in rows if r["kind"] == "keys"}
+    for role in ("leader", "follower"):
+        if ("ours", role) in held or ("etcd", role) in held:
+            w(f"   keys held when the {role} runs began: ours {held.get(('ours', role), '-')}, etcd {held.get(('etcd', role), '-')}"
+              + (" (etcd loaded to ours' count: BENCH_MATCH_KEYS)" if any(r["kind"] == "preload" for r in rows) else ""))
     checked = [r for r in tp.values() if "stored_keys" in r]
     if checked:
         bad = [r for r in checked if int(r["stored_keys"]) < int(r["requests"]) or r.get("value_ok") != "yes"]

@@ -404,9 +404,11 @@ match_keys() {
   while [ "$ETCD_KEYS" -lt "$target" ] && [ $((SECONDS - t0)) -lt 600 ]; do
     rate=${WARM_RPS:-1000}; [ "$rate" -gt 0 ] || rate=1000
     d=$(( (target - ETCD_KEYS) / rate + 1 )); [ "$d" -le 10 ] || d=10
-    WRK_KIND=preload run_wrk etcd "$role" "$m" 64 "$d" no
+    # sent to the leader whichever phase it is for (as "leader": a follower phase's check would flag it as a leader change)
+    WRK_KIND=preload run_wrk etcd leader "$m" 64 "$d" no
   done
   say "  etcd loaded to $ETCD_KEYS keys before its $role runs (ours held $target before its own) in $((SECONDS - t0)) s"
+  echo "match sys=etcd role=$role target=$target held=$ETCD_KEYS reached=$([ "$ETCD_KEYS" -ge "$target" ] && echo yes || echo no)" >>"$RESULTS"
 }
 
 # CPU ticks so far of our three servers' JIT compiler threads (C1/C2 CompilerThread*)
@@ -480,12 +482,20 @@ EL=$LEADER; EF1=$(follower_of)
 say " etcd: leader e$((EL + 1)), follower e$((EF1 + 1))"
 run_wrk etcd leader "$EL" 16 5 no
 say "  warm-up etcd leader: 5s at 16 connections: $WARM_RPS req/s"
-if system_on ours; then match_keys leader "$EL" "${OURS_KEYS_LEADER:-0}"; fi
+if system_on ours; then
+  match_keys leader "$EL" "${OURS_KEYS_LEADER:-0}"
+  await_ready etcd
+  EL=$LEADER; EF1=$(follower_of)
+fi
 echo "keys sys=etcd role=leader held=$ETCD_KEYS" >>"$RESULTS"
 for c in $CONNS; do run_wrk etcd leader "$EL" "$c" "$DURATION" yes; done
 await_ready etcd
 EL=$LEADER; EF1=$(follower_of)
-if system_on ours; then match_keys follower "$EL" "${OURS_KEYS_FOLLOWER:-0}"; fi
+if system_on ours; then
+  match_keys follower "$EL" "${OURS_KEYS_FOLLOWER:-0}"
+  await_ready etcd
+  EL=$LEADER; EF1=$(follower_of)
+fi
 echo "keys sys=etcd role=follower held=$ETCD_KEYS" >>"$RESULTS"
 for c in $CONNS; do run_wrk etcd follower "$EF1" "$c" "$DURATION" yes; done
 fi

@@ -538,8 +538,10 @@ def cmd_summary(a):
     held = {(r["sys"], r["role"]): int(r["held"]) for r in rows if r["kind"] == "keys"}
     for role in ("leader", "follower"):
         if ("ours", role) in held or ("etcd", role) in held:
-            w(f"   keys held when the {role} runs began: ours {held.get(('ours', role), '-')}, etcd {held.get(('etcd', role), '-')}"
-              + (" (etcd loaded to ours' count: BENCH_MATCH_KEYS)" if any(r["kind"] == "preload" for r in rows) else ""))
+            m = next((r for r in rows if r["kind"] == "match" and r.get("role") == role), None)
+            note = "" if not m else (" (etcd loaded to ours' count: BENCH_MATCH_KEYS)" if m.get("reached") == "yes"
+                                     else " (etcd NOT loaded to ours' count within 600 s: BENCH_MATCH_KEYS)")
+            w(f"   keys held when the {role} runs began: ours {held.get(('ours', role), '-')}, etcd {held.get(('etcd', role), '-')}{note}")
     checked = [r for r in tp.values() if "stored_keys" in r]
     if checked:
         bad = [r for r in checked if int(r["stored_keys"]) < int(r["requests"]) or r.get("value_ok") != "yes"]

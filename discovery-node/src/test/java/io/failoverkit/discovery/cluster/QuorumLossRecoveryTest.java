@@ -53,6 +53,15 @@ class QuorumLossRecoveryTest {
         }
     }
 
+    /** Whether a snapshot file is being written (a .tmp) in the server's Raft storage. */
+    private static boolean snapshotBeingWritten(AgentProcess s) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> files = Files.walk(s.dataDir.resolve("raft"))) {
+            return files.anyMatch(p -> p.getFileName().toString().matches("snapshot\\..*\\.tmp"));
+        } catch (java.io.UncheckedIOException e) {
+            return true;
+        }
+    }
+
     @Test
     void theSurvivorRecoversFromPeersJsonKeepsTheKvAndNewServersJoin() throws Exception {
         Path conf = dir.resolve("snap.json");
@@ -65,7 +74,9 @@ class QuorumLossRecoveryTest {
         for (int i = 0; i < 40; i++) assertThat(http.put("/v1/kv/app/k" + i, "v" + i).status()).isEqualTo(200);
         // The survivor's state must be in a snapshot and in the log after it (both recovery paths): first its newest
         // snapshot covers the 40 writes (catalog writes, not in the KV compared, bring its turn), then the last three
-        // KV writes follow it. Its next turn is a whole threshold (16 entries) later, so they stay in the log only.
+        // KV writes follow it. Its next turn is up to a threshold (16 entries) later, so they stay in the log only;
+        // should its writer still cover them (a starved writer while nudges went on: review 80), the last write is
+        // made again below until one is in the log after the newest snapshot.
         // (CI, session 18: without this wait the survivor's last snapshot once fell on its last entry: 0 replayed.)
         AgentProcess survivor = cluster.servers.get(0);
         long fortieth = 0;
@@ -80,12 +91,22 @@ class QuorumLossRecoveryTest {
         assertThat(http.delete("/v1/kv/app/k3").status()).isEqualTo(200);
         long cas = http.get("/v1/kv/app/k5").json().get(0).get("ModifyIndex").asLong();
         assertThat(http.put("/v1/kv/app/k5?cas=" + cas, "cas-ed").body().strip()).isEqualTo("true");
-        assertThat(http.put("/v1/kv/app/flagged?flags=42", "f").status()).isEqualTo(200);
-        JsonNode before = kv(leader, "&consistent");
+        JsonNode before = null;
+        for (int attempt = 1; attempt <= 5; attempt++) {
+            assertThat(http.put("/v1/kv/app/flagged?flags=42", "f").status()).isEqualTo(200);
+            JsonNode now = kv(leader, "&consistent");
+            before = now;
+            // Everything the survivor acknowledged must be in its storage: wait until it has applied the last write.
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> kv(survivor, "&stale").equals(now));
+            long last = 0;
+            for (JsonNode e : now) last = Math.max(last, e.get("ModifyIndex").asLong());
+            // A snapshot its apply started is written by now (or still a .tmp, awaited).
+            Thread.sleep(1000);
+            await().atMost(Duration.ofSeconds(30)).until(() -> !snapshotBeingWritten(survivor));
+            if (newestSnapshotIndex(survivor) < last) break;
+            assertThat(attempt).as("a write left in the survivor's log after its newest snapshot").isLessThan(5);
+        }
         assertThat(before).hasSize(40);
-
-        // Everything the survivor acknowledged must be in its storage: wait until it has applied the last write.
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> kv(survivor, "&stale").equals(before));
         for (AgentProcess s : cluster.servers) if (s != survivor) s.kill();
         // The survivor dies too (no snapshot on the way out): its state is in its last snapshot and the log after it.
         survivor.kill();

@@ -42,24 +42,9 @@ class QuorumLossRecoveryTest {
         return r.json();
     }
 
-    /** The index of the newest snapshot file in the server's Raft storage (-1: none, or the listing met a file being removed). */
+    /** The index of the newest finished snapshot in the server's Raft storage (-1: none yet). */
     private static long newestSnapshotIndex(AgentProcess s) throws java.io.IOException {
-        java.util.regex.Pattern name = java.util.regex.Pattern.compile("snapshot\\.\\d+_(\\d+)");
-        try (java.util.stream.Stream<Path> files = Files.walk(s.dataDir.resolve("raft"))) {
-            return files.map(p -> name.matcher(p.getFileName().toString())).filter(java.util.regex.Matcher::matches)
-                    .mapToLong(m -> Long.parseLong(m.group(1))).max().orElse(-1);
-        } catch (java.io.UncheckedIOException e) {
-            return -1;
-        }
-    }
-
-    /** Whether a snapshot file is being written (a .tmp) in the server's Raft storage. */
-    private static boolean snapshotBeingWritten(AgentProcess s) throws java.io.IOException {
-        try (java.util.stream.Stream<Path> files = Files.walk(s.dataDir.resolve("raft"))) {
-            return files.anyMatch(p -> p.getFileName().toString().matches("snapshot\\..*\\.tmp"));
-        } catch (java.io.UncheckedIOException e) {
-            return true;
-        }
+        return s.raftSnapshots().stream().mapToLong(AgentProcess::snapshotIndex).max().orElse(-1);
     }
 
     @Test
@@ -102,7 +87,7 @@ class QuorumLossRecoveryTest {
             for (JsonNode e : now) last = Math.max(last, e.get("ModifyIndex").asLong());
             // A snapshot its apply started is written by now (or still a .tmp, awaited).
             Thread.sleep(1000);
-            await().atMost(Duration.ofSeconds(30)).until(() -> !snapshotBeingWritten(survivor));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !survivor.raftSnapshotBeingWritten());
             if (newestSnapshotIndex(survivor) < last) break;
             assertThat(attempt).as("a write left in the survivor's log after its newest snapshot").isLessThan(5);
         }

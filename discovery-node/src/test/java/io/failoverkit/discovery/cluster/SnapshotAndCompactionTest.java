@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -30,20 +29,6 @@ class SnapshotAndCompactionTest {
     @AfterEach
     void tearDown() throws InterruptedException {
         if (cluster != null) cluster.close();
-    }
-
-    /**
-     * The finished snapshot files (not their .md5, not a .tmp being written) under a server's Raft storage; a listing
-     * that met a file Ratis' retention removed meanwhile is taken again.
-     */
-    private static List<Path> snapshots(Path raftDir) throws java.io.IOException {
-        for (int attempt = 1; ; attempt++) {
-            try (Stream<Path> files = Files.walk(raftDir)) {
-                return files.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).sorted().toList();
-            } catch (java.io.UncheckedIOException e) {
-                if (!(e.getCause() instanceof java.nio.file.NoSuchFileException) || attempt == 20) throw e;
-            }
-        }
     }
 
     @Test
@@ -64,12 +49,7 @@ class SnapshotAndCompactionTest {
             assertThat(r.status()).as(r.body()).isEqualTo(200);
         }
         http.put("/v1/kv/blob/last", "done");
-        Path sm = leader.dataDir.resolve("raft");
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
-            try (Stream<Path> files = Files.walk(sm)) {
-                return files.anyMatch(p -> p.getFileName().toString().startsWith("snapshot."));
-            }
-        });
+        await().atMost(Duration.ofSeconds(30)).until(() -> !leader.raftSnapshots().isEmpty());
         // Retention applies when Ratis learns of a new snapshot, at its next check after an applied entry: until then a
         // third finished file can be there (and one being written is a .tmp, not counted). Small writes prompt that
         // check. (CI rehearsal of session 17: counted 3 at once, the writer at nice 19 being slower on a loaded box.)
@@ -78,13 +58,13 @@ class SnapshotAndCompactionTest {
         await("snapshot retention keeps at most 2 of at least 3 written").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> {
             http.put("/v1/kv/nudge", String.valueOf(nudges[0]++));
             long written = Files.readAllLines(leader.logFile().toPath()).stream().filter(l -> l.contains(" written: ") && l.contains("snapshot ")).count();
-            int n = snapshots(sm).size();
+            int n = leader.raftSnapshots().size();
             return written >= 3 && n >= 1 && n <= 2;
         });
         // Each listed snapshot is in the binary format; one removed by retention between the listing and the read is
         // skipped (a new snapshot of ~40 entries can finish meanwhile: the nudges above are entries too).
         int formatChecked = 0;
-        for (Path f : snapshots(sm)) {
+        for (Path f : leader.raftSnapshots()) {
             boolean binary;
             try {
                 binary = BinarySnapshot.isBinary(f);
@@ -97,10 +77,9 @@ class SnapshotAndCompactionTest {
         assertThat(formatChecked).as("snapshots whose format was read").isPositive();
         // Staggered: the other live server takes its snapshots at its own turns, not at the leader's indexes.
         AgentProcess other = cluster.servers.stream().filter(s -> s != leader && s != lagging).findFirst().orElseThrow();
-        Path otherSm = other.dataDir.resolve("raft");
-        await().atMost(Duration.ofSeconds(30)).until(() -> !snapshots(otherSm).isEmpty());
-        List<String> leaderIndexes = snapshots(sm).stream().map(p -> p.getFileName().toString().replaceAll(".*_", "")).toList();
-        List<String> otherIndexes = snapshots(otherSm).stream().map(p -> p.getFileName().toString().replaceAll(".*_", "")).toList();
+        await().atMost(Duration.ofSeconds(30)).until(() -> !other.raftSnapshots().isEmpty());
+        List<Long> leaderIndexes = leader.raftSnapshots().stream().map(AgentProcess::snapshotIndex).toList();
+        List<Long> otherIndexes = other.raftSnapshots().stream().map(AgentProcess::snapshotIndex).toList();
         assertThat(leaderIndexes).as("leader %s, other server %s", leaderIndexes, otherIndexes).doesNotContainAnyElementsOf(otherIndexes);
 
         cluster.restart(lagging);

@@ -100,6 +100,35 @@ public final class AgentProcess implements AutoCloseable {
 
     public File logFile() { return log.toFile(); }
 
+    /**
+     * The finished Raft snapshot files under this agent's data dir (not their .md5, not a .tmp being written), by name;
+     * a listing that met a file Ratis' retention (or a rename) removed meanwhile is taken again.
+     */
+    public List<Path> raftSnapshots() throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try (java.util.stream.Stream<Path> files = Files.walk(dataDir.resolve("raft"))) {
+                return files.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).sorted().toList();
+            } catch (java.io.UncheckedIOException e) {
+                if (!(e.getCause() instanceof java.nio.file.NoSuchFileException) || attempt == 20) throw e;
+            }
+        }
+    }
+
+    /** The log index of a snapshot file named snapshot.TERM_INDEX. */
+    public static long snapshotIndex(Path snapshot) {
+        String name = snapshot.getFileName().toString();
+        return Long.parseLong(name.substring(name.lastIndexOf('_') + 1));
+    }
+
+    /** Whether a Raft snapshot is being written (a snapshot.*.tmp) under this agent's data dir. */
+    public boolean raftSnapshotBeingWritten() throws IOException {
+        try (java.util.stream.Stream<Path> files = Files.walk(dataDir.resolve("raft"))) {
+            return files.anyMatch(p -> p.getFileName().toString().matches("snapshot\\..*\\.tmp"));
+        } catch (java.io.UncheckedIOException e) {
+            return true; // a file went away while listed: a .tmp renamed into place, most likely; look again
+        }
+    }
+
     /** The last lines of this agent's log, for a failure message. */
     public String logTail(int lines) { return tail(log, lines); }
 

@@ -31,7 +31,7 @@
 #   BENCH_AOT=1 (our servers start from a JDK AOT cache trained first: see train_aot), BENCH_AOT_TRAIN (s, 60),
 #   BENCH_MATCH_KEYS (1: before each of etcd's measured phases, etcd is loaded with distinct keys at 64 connections
 #   until it holds as many as ours held when ours' same phase began; 0: etcd gets only its 5 s warm-up, as before
-#   session 18, and ours then runs with 3-4 times etcd's data: ~600k keys of warm-up, a larger heap and snapshots),
+#   session 18, and ours then runs with 3-20 times etcd's data: ~430k keys of warm-up, a larger heap and snapshots),
 #   BENCH_PHASES ("tput watch failover": the parts to run), BENCH_SYSTEMS ("ours etcd": "ours" alone for profiling
 #   our servers; no ratios then), BENCH_JFR=1 (a JFR recording, settings=profile, of each of our servers during each
 #   measured run: logs/jfr-r<run>-s<n>.jfr; use with BENCH_KEEP=1).
@@ -396,7 +396,7 @@ run_wrk() {
 OURS_KEYS=0
 ETCD_KEYS=0
 
-# match_keys ROLE TARGET: etcd's member M (its leader) takes distinct-key PUTs at 64 connections, in slices of at
+# match_keys ROLE M TARGET: etcd's member M (its leader) takes distinct-key PUTs at 64 connections, in slices of at
 # most 10 s sized from its last rate, until etcd holds TARGET keys; recorded as "preload" rows, not as warm-up.
 match_keys() {
   local role=$1 m=$2 target=$3 t0=$SECONDS d rate
@@ -408,6 +408,9 @@ match_keys() {
     WRK_KIND=preload run_wrk etcd leader "$m" 64 "$d" no
   done
   say "  etcd loaded to $ETCD_KEYS keys before its $role runs (ours held $target before its own) in $((SECONDS - t0)) s"
+  # the leader may have changed meanwhile: the measured runs find it again
+  await_ready etcd
+  EL=$LEADER; EF1=$(follower_of)
   echo "match sys=etcd role=$role target=$target held=$ETCD_KEYS reached=$([ "$ETCD_KEYS" -ge "$target" ] && echo yes || echo no)" >>"$RESULTS"
 }
 
@@ -482,20 +485,12 @@ EL=$LEADER; EF1=$(follower_of)
 say " etcd: leader e$((EL + 1)), follower e$((EF1 + 1))"
 run_wrk etcd leader "$EL" 16 5 no
 say "  warm-up etcd leader: 5s at 16 connections: $WARM_RPS req/s"
-if system_on ours; then
-  match_keys leader "$EL" "${OURS_KEYS_LEADER:-0}"
-  await_ready etcd
-  EL=$LEADER; EF1=$(follower_of)
-fi
+if system_on ours; then match_keys leader "$EL" "${OURS_KEYS_LEADER:-0}"; fi
 echo "keys sys=etcd role=leader held=$ETCD_KEYS" >>"$RESULTS"
 for c in $CONNS; do run_wrk etcd leader "$EL" "$c" "$DURATION" yes; done
 await_ready etcd
 EL=$LEADER; EF1=$(follower_of)
-if system_on ours; then
-  match_keys follower "$EL" "${OURS_KEYS_FOLLOWER:-0}"
-  await_ready etcd
-  EL=$LEADER; EF1=$(follower_of)
-fi
+if system_on ours; then match_keys follower "$EL" "${OURS_KEYS_FOLLOWER:-0}"; fi
 echo "keys sys=etcd role=follower held=$ETCD_KEYS" >>"$RESULTS"
 for c in $CONNS; do run_wrk etcd follower "$EF1" "$c" "$DURATION" yes; done
 fi

@@ -78,8 +78,9 @@ public final class BinarySnapshot {
      * Writes a KV record field by field, the bytes Jackson's record serializer writes for {@link Model.KvEntry} (same
      * names, order and encodings: BinarySnapshotTest compares them), without its reflective accessor calls, which were
      * about a quarter of a snapshot's CPU (a JFR profile of bench/snapshot.sh, session 17). KV records are nearly all
-     * of a large state. A field added to KvEntry must be added here too: the test fails until it is. No type information
-     * is written (the snapshot mapper enables none; serializeWithType is not implemented).
+     * of a large state. A field added to KvEntry must be added here too: the test fails until it is. It writes no type
+     * id: the snapshot mapper enables no polymorphic typing, so Jackson never asks it for one (were typing enabled,
+     * Jackson's StdSerializer would refuse with an error rather than write a record without its id).
      */
     static final class KvEntryWriter extends com.fasterxml.jackson.databind.ser.std.StdSerializer<Model.KvEntry> {
         KvEntryWriter() { super(Model.KvEntry.class); }
